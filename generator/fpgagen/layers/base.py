@@ -1,0 +1,168 @@
+"""Base class of hardware layers.
+
+A hardware layer is one streaming stage of the dataflow accelerator. It knows its shapes,
+folded shapes, stream widths and data types, executes bit-exactly on integer numpy arrays
+(the golden model), and states its expected cycles and resources. Cost methods are abstract:
+a layer that cannot estimate itself is an error, never a silent zero.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+
+import numpy as np
+
+from ..datatypes import DataType
+from ..errors import FoldingError
+
+__all__ = ["HWLayer", "check_identifier"]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_identifier(name: str) -> str:
+    """Return ``name`` if it is a safe identifier for C++, Verilog, Tcl and paths."""
+    if not _IDENT.match(name):
+        raise ValueError(f"{name!r} is not a valid identifier ([A-Za-z_][A-Za-z0-9_]*)")
+    return name
+
+
+def sanitize(name: str) -> str:
+    """Turn an arbitrary ONNX name into a safe identifier."""
+    s = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not s or not (s[0].isalpha() or s[0] == "_"):
+        s = "n_" + s
+    return s
+
+
+class HWLayer(abc.ABC):
+    """One streaming hardware stage.
+
+    Streams carry ``num_vectors`` vectors of ``in_channels`` elements per frame (NHWC order:
+    one vector per pixel). Words carry ``in_elems`` / ``out_elems`` elements.
+    """
+
+    op_type: str = "HWLayer"
+    #: Verilog module implementing the layer (file rtl/<rtl_module>.v)
+    rtl_module: str = ""
+
+    def __init__(self, name: str):
+        self.name = check_identifier(name)
+
+    # -- shapes and types ------------------------------------------------------------------
+    in_dtype: DataType
+    out_dtype: DataType
+    num_vectors: int = 1
+
+    @property
+    @abc.abstractmethod
+    def in_channels(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def out_channels(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def in_elems(self) -> int:
+        """Elements per input word."""
+
+    @property
+    @abc.abstractmethod
+    def out_elems(self) -> int:
+        """Elements per output word."""
+
+    @property
+    def in_width(self) -> int:
+        return self.in_elems * self.in_dtype.bits
+
+    @property
+    def out_width(self) -> int:
+        return self.out_elems * self.out_dtype.bits
+
+    @property
+    def in_words_per_frame(self) -> int:
+        return self.num_vectors * self.in_channels // self.in_elems
+
+    @property
+    def out_words_per_frame(self) -> int:
+        return self.num_vectors * self.out_channels // self.out_elems
+
+    # -- behaviour ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def execute(self, x: np.ndarray) -> np.ndarray:
+        """Golden model: ``(batch, num_vectors, in_channels)`` int64 -> output values."""
+
+    # -- costs -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def expected_cycles(self) -> int:
+        """Cycles per frame in steady state."""
+
+    @abc.abstractmethod
+    def resources(self) -> dict:
+        """Resource estimate: dict with lut, ff, bram18, uram, dsp."""
+
+    # -- folding -----------------------------------------------------------------------------
+    def folding(self) -> dict:
+        """Current folding parameters (e.g. {"PE": 4, "SIMD": 8})."""
+        return {}
+
+    def set_folding(self, **kw) -> None:
+        if kw:
+            raise FoldingError(f"layer {self.name} ({self.op_type}) has no folding parameters "
+                               f"{sorted(kw)}")
+
+    def folding_options(self) -> dict:
+        """Allowed values of each folding parameter."""
+        return {}
+
+    # -- backends ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def rtl_params(self, mem_dir: str) -> dict:
+        """Verilog parameters of the layer's module; memory files live in ``mem_dir``."""
+
+    def write_memories(self, outdir) -> list:
+        """Write memory initialisation files; returns their paths."""
+        return []
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "type": self.op_type,
+            "in_dtype": str(self.in_dtype),
+            "out_dtype": str(self.out_dtype),
+            "in_shape": [self.num_vectors, self.in_channels],
+            "out_shape": [self.num_vectors, self.out_channels],
+            "in_width": self.in_width,
+            "out_width": self.out_width,
+            "folding": self.folding(),
+            "expected_cycles": int(self.expected_cycles()),
+            "resources": self.resources(),
+        }
+
+
+def divisors(n: int) -> list:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def check_divides(layer: HWLayer, pname: str, value, total: int, what: str) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1 \
+            or total % value:
+        raise FoldingError(
+            f"layer {layer.name} ({layer.op_type}): {pname}={value!r} does not divide "
+            f"{what}={total}; allowed: {divisors(total)}"
+        )
+
+
+def thresholds_apply(acc: np.ndarray, thresholds: np.ndarray, out_bias: int,
+                     out_dtype: DataType) -> np.ndarray:
+    """Multi-threshold activation: ``out_bias + #{k : acc >= T[c, k]}`` per channel.
+
+    ``acc`` has channels on its last axis; ``thresholds`` is ``(channels, n_thresholds)``.
+    For a BIPOLAR output the count (0 or 1) becomes the value -1 or +1.
+    """
+    cnt = (acc[..., None] >= thresholds).sum(axis=-1).astype(np.int64)
+    if out_dtype.is_bipolar:
+        return 2 * cnt - 1
+    return cnt + out_bias

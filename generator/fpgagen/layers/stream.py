@@ -1,0 +1,89 @@
+"""Stream plumbing layers: FIFO and data-width converter."""
+
+from __future__ import annotations
+
+import math
+
+from ..datatypes import DataType
+from ..errors import FoldingError
+from .base import HWLayer
+from .memory import memory_cost
+
+__all__ = ["FIFO", "DWC"]
+
+
+class FIFO(HWLayer):
+    """A first-in first-out buffer of ``depth`` words between two layers."""
+
+    op_type = "FIFO"
+    rtl_module = "axis_fifo"
+
+    def __init__(self, name, dtype: DataType, channels: int, elems: int, depth: int,
+                 num_vectors: int = 1):
+        super().__init__(name)
+        if depth < 2:
+            raise FoldingError(f"FIFO {name}: depth must be >= 2, got {depth}")
+        self.in_dtype = self.out_dtype = dtype
+        self.channels = channels
+        self.elems = elems
+        self.depth = int(depth)
+        self.num_vectors = num_vectors
+
+    in_channels = property(lambda self: self.channels)
+    out_channels = property(lambda self: self.channels)
+    in_elems = property(lambda self: self.elems)
+    out_elems = property(lambda self: self.elems)
+
+    def execute(self, x):
+        return x
+
+    def expected_cycles(self):
+        return self.in_words_per_frame
+
+    def resources(self):
+        mem = memory_cost(self.depth, self.in_width)
+        ptr = max(1, math.ceil(math.log2(self.depth + 1)))
+        return {"lut": int(mem["lut"] + 4 * ptr + 10), "ff": int(self.in_width + 3 * ptr + 4),
+                "bram18": mem["bram18"], "uram": 0, "dsp": 0}
+
+    def rtl_params(self, mem_dir):
+        return {"WIDTH": self.in_width, "DEPTH": self.depth}
+
+    def to_dict(self):
+        d = super().to_dict()
+        d["depth"] = self.depth
+        return d
+
+
+class DWC(HWLayer):
+    """Data-width converter: regroups ``in_elems`` into ``out_elems`` elements per word."""
+
+    op_type = "DWC"
+    rtl_module = "axis_dwc"
+
+    def __init__(self, name, dtype: DataType, channels: int, in_elems: int, out_elems: int,
+                 num_vectors: int = 1):
+        super().__init__(name)
+        self.in_dtype = self.out_dtype = dtype
+        self.channels = channels
+        self._in, self._out = int(in_elems), int(out_elems)
+        self.num_vectors = num_vectors
+
+    in_channels = property(lambda self: self.channels)
+    out_channels = property(lambda self: self.channels)
+    in_elems = property(lambda self: self._in)
+    out_elems = property(lambda self: self._out)
+
+    def execute(self, x):
+        return x
+
+    def expected_cycles(self):
+        return max(self.in_words_per_frame, self.out_words_per_frame)
+
+    def resources(self):
+        buf = self.in_width + self.out_width
+        return {"lut": int(buf * 1.5 + 20), "ff": int(buf + 16), "bram18": 0, "uram": 0,
+                "dsp": 0}
+
+    def rtl_params(self, mem_dir):
+        return {"IN_WIDTH": self.in_width, "OUT_WIDTH": self.out_width}

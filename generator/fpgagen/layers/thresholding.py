@@ -1,0 +1,97 @@
+"""Standalone multi-threshold activation (re-quantisation of an integer stream)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .. import packing
+from ..datatypes import DataType, int_type, signed_bits_for
+from .base import HWLayer, check_divides, divisors, thresholds_apply
+from .memory import memory_cost
+
+__all__ = ["Thresholding"]
+
+
+class Thresholding(HWLayer):
+    """``out[c] = out_bias + #{k : x[c] >= T[c, k]}`` on a stream of ``channels``-vectors."""
+
+    op_type = "Thresholding"
+    rtl_module = "thresholding"
+
+    def __init__(self, name, thresholds, in_dtype: DataType, out_dtype: DataType, out_bias=0,
+                 *, num_vectors=1, pe=1):
+        super().__init__(name)
+        self.thresholds = np.asarray(thresholds, dtype=np.int64)
+        if np.any(np.diff(self.thresholds, axis=1) < 0):
+            raise ValueError(f"{name}: thresholds must be ascending")
+        self.in_dtype = in_dtype
+        self.out_dtype = out_dtype
+        self.out_bias = int(out_bias)
+        self.num_vectors = int(num_vectors)
+        self.pe = 1
+        self.set_folding(PE=pe)
+
+    in_channels = property(lambda self: self.thresholds.shape[0])
+    out_channels = property(lambda self: self.thresholds.shape[0])
+    in_elems = property(lambda self: self.pe)
+    out_elems = property(lambda self: self.pe)
+
+    @property
+    def t_bits(self) -> int:
+        lo = min(int(self.thresholds.min()), self.in_dtype.min)
+        hi = max(int(self.thresholds.max()), self.in_dtype.max + 1)
+        return signed_bits_for(lo, hi)
+
+    def execute(self, x):
+        return thresholds_apply(np.asarray(x, np.int64), self.thresholds, self.out_bias,
+                                self.out_dtype)
+
+    def folding(self):
+        return {"PE": self.pe}
+
+    def folding_options(self):
+        return {"PE": divisors(self.in_channels)}
+
+    def set_folding(self, PE=None, **kw):
+        super().set_folding(**kw)
+        if PE is not None:
+            check_divides(self, "PE", PE, self.in_channels, "channels")
+            self.pe = int(PE)
+
+    def expected_cycles(self):
+        return self.num_vectors * self.in_channels // self.pe
+
+    def resources(self):
+        n = self.thresholds.shape[1]
+        mem = memory_cost(self.in_channels // self.pe, self.pe * n * self.t_bits)
+        lut = self.pe * n * self.t_bits / 2 + self.pe * self.out_dtype.bits * 2 + mem["lut"] + 20
+        ff = self.pe * (self.in_dtype.bits + self.out_dtype.bits) + 20
+        return {"lut": int(math.ceil(lut)), "ff": int(ff), "bram18": mem["bram18"], "uram": 0,
+                "dsp": 0}
+
+    def write_memories(self, outdir):
+        n = self.thresholds.shape[1]
+        nf = self.in_channels // self.pe
+        words = packing.pack(self.thresholds.reshape(nf, self.pe, n), int_type(self.t_bits),
+                             self.pe * n)
+        p = Path(outdir) / f"{self.name}_thresholds.mem"
+        p.write_text("\n".join(packing.to_hex(words, self.pe * n * self.t_bits)) + "\n")
+        return [p]
+
+    def rtl_params(self, mem_dir):
+        return {
+            "C": self.in_channels, "PE": self.pe, "IN_BITS": self.in_dtype.bits,
+            "IN_SIGNED": int(self.in_dtype.signed and not self.in_dtype.is_bipolar),
+            "T_BITS": self.t_bits, "N_THRES": int(self.thresholds.shape[1]),
+            "OUT_BITS": self.out_dtype.bits, "OUT_BIAS": self.out_bias,
+            "THRES_FILE": f"{mem_dir}/{self.name}_thresholds.mem",
+        }
+
+    def to_dict(self):
+        d = super().to_dict()
+        d.update({"n_thresholds": int(self.thresholds.shape[1]), "out_bias": self.out_bias,
+                  "t_bits": self.t_bits})
+        return d

@@ -1,0 +1,145 @@
+"""The one packing/unpacking module of fpgagen.
+
+Golden model, RTL testbenches, HLS testbenches and the board driver all pack and unpack
+streams and memories here (docs/conventions.md has the rules):
+
+* a word carries ``elems`` consecutive elements; element 0 sits in the least significant bits;
+* an element of a type with ``b`` bits occupies ``b`` bits: BIPOLAR encodes -1 as 0 and +1 as 1,
+  signed types are two's complement, unsigned types are plain binary;
+* words are represented in Python as a ``(n_words, n_bytes)`` ``uint8`` matrix, little endian
+  (byte 0 holds bits 7..0), or as hex text, most significant digit first, one word per line;
+* AXI-Stream TDATA is the word padded with zero bits up to a multiple of 8.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .datatypes import DataType
+
+__all__ = [
+    "encode",
+    "decode",
+    "pack",
+    "unpack",
+    "to_hex",
+    "from_hex",
+    "axis_width",
+    "words_to_ints",
+    "ints_to_words",
+]
+
+
+def axis_width(word_bits: int) -> int:
+    """AXI-Stream TDATA width for a word of ``word_bits`` bits (padded to a multiple of 8)."""
+    return max(8, (word_bits + 7) // 8 * 8)
+
+
+def encode(values, dtype: DataType) -> np.ndarray:
+    """Integer values -> raw bit fields (uint64) of ``dtype.bits`` bits each."""
+    v = np.asarray(values)
+    if not dtype.allowed(v):
+        bad = v[~_allowed_mask(v, dtype)].ravel()[:1]
+        raise ValueError(f"value {bad[0] if bad.size else '?'} is not a valid {dtype}")
+    v = v.astype(np.int64)
+    if dtype.is_bipolar:
+        return ((v + 1) // 2).astype(np.uint64)
+    mask = np.uint64((1 << dtype.bits) - 1) if dtype.bits < 64 else np.uint64(~0 & 0xFFFFFFFFFFFFFFFF)
+    return v.astype(np.uint64) & mask
+
+
+def _allowed_mask(v, dtype):
+    v = np.asarray(v)
+    if dtype.is_bipolar:
+        return (v == -1) | (v == 1)
+    return (v >= dtype.min) & (v <= dtype.max) & (np.round(v) == v)
+
+
+def decode(fields, dtype: DataType) -> np.ndarray:
+    """Raw bit fields -> integer values (int64)."""
+    f = np.asarray(fields).astype(np.uint64)
+    if dtype.is_bipolar:
+        return (f.astype(np.int64) & 1) * 2 - 1
+    bits = dtype.bits
+    f = f & np.uint64((1 << bits) - 1) if bits < 64 else f
+    out = f.astype(np.int64)
+    if dtype.signed and bits < 64:
+        out = np.where(out >= (1 << (bits - 1)), out - (1 << bits), out)
+    return out
+
+
+def pack(values, dtype: DataType, elems: int) -> np.ndarray:
+    """Pack a flat sequence of values into words of ``elems`` elements.
+
+    ``values`` is flattened in C order; its size must be a multiple of ``elems``. Returns a
+    ``(n_words, n_bytes)`` uint8 matrix (little endian), ``n_bytes = ceil(elems*bits/8)``.
+    """
+    fields = encode(np.asarray(values).ravel(), dtype)
+    if fields.size % elems:
+        raise ValueError(f"{fields.size} elements do not fill words of {elems} elements")
+    bits = dtype.bits
+    n_words = fields.size // elems
+    shifts = np.arange(bits, dtype=np.uint64)
+    bitmat = ((fields[:, None] >> shifts[None, :]) & np.uint64(1)).astype(np.uint8)
+    bitmat = bitmat.reshape(n_words, elems * bits)
+    n_bytes = (elems * bits + 7) // 8
+    pad = n_bytes * 8 - elems * bits
+    if pad:
+        bitmat = np.concatenate([bitmat, np.zeros((n_words, pad), np.uint8)], axis=1)
+    return np.packbits(bitmat, axis=1, bitorder="little")
+
+
+def unpack(words: np.ndarray, dtype: DataType, elems: int) -> np.ndarray:
+    """Inverse of :func:`pack`: ``(n_words, n_bytes)`` uint8 -> flat int64 values.
+
+    Bits above ``elems * bits`` (AXI-Stream padding) are ignored.
+    """
+    words = np.atleast_2d(np.asarray(words, dtype=np.uint8))
+    bits = dtype.bits
+    bitmat = np.unpackbits(words, axis=1, bitorder="little")[:, : elems * bits]
+    if bitmat.shape[1] < elems * bits:
+        raise ValueError(f"words of {words.shape[1]} bytes cannot hold {elems} x {bits} bits")
+    bitmat = bitmat.reshape(-1, bits).astype(np.uint64)
+    fields = (bitmat << np.arange(bits, dtype=np.uint64)[None, :]).sum(axis=1, dtype=np.uint64)
+    return decode(fields, dtype)
+
+
+def to_hex(words: np.ndarray, word_bits: int) -> list[str]:
+    """Words (uint8 matrix) -> hex strings of ``ceil(word_bits/4)`` digits, MSB first."""
+    words = np.atleast_2d(np.asarray(words, dtype=np.uint8))
+    digits = max(1, (word_bits + 3) // 4)
+    rev = words[:, ::-1]
+    out = []
+    for row in rev:
+        h = row.tobytes().hex()
+        out.append(h[len(h) - digits :] if len(h) >= digits else h.rjust(digits, "0"))
+    return out
+
+
+def from_hex(lines, word_bits: int) -> np.ndarray:
+    """Hex strings (MSB first) -> words (uint8 matrix of ceil(word_bits/8) bytes)."""
+    n_bytes = max(1, (word_bits + 7) // 8)
+    out = np.zeros((len(lines), n_bytes), dtype=np.uint8)
+    for i, line in enumerate(lines):
+        s = line.strip().lower()
+        if "x" in s or "z" in s:
+            raise ValueError(f"word {i} has unknown bits: {line.strip()!r}")
+        s = s.rjust(n_bytes * 2, "0")[-n_bytes * 2 :]
+        out[i] = np.frombuffer(bytes.fromhex(s)[::-1], dtype=np.uint8)
+    return out
+
+
+def words_to_ints(words: np.ndarray) -> list[int]:
+    """Words (uint8 matrix) -> Python integers (for simulators' signal values)."""
+    words = np.atleast_2d(np.asarray(words, dtype=np.uint8))
+    return [int.from_bytes(row.tobytes(), "little") for row in words]
+
+
+def ints_to_words(ints, word_bits: int) -> np.ndarray:
+    """Python integers -> words (uint8 matrix)."""
+    n_bytes = max(1, (word_bits + 7) // 8)
+    mask = (1 << word_bits) - 1
+    return np.array(
+        [np.frombuffer((int(i) & mask).to_bytes(n_bytes, "little"), dtype=np.uint8) for i in ints],
+        dtype=np.uint8,
+    ).reshape(-1, n_bytes)
