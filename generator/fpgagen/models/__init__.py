@@ -1,0 +1,31 @@
+"""Brevitas quantized MLP presets, datasets, training and QONNX export helpers.
+
+Submodules import torch/brevitas; importing ``fpgagen.models`` itself is cheap (attributes are
+resolved lazily on first access).
+
+* :mod:`fpgagen.models.mlp` -- ``QuantMLP``, ``TensorNorm``, ``make_mlp``, ``randomize_bn``, ``PRESETS``
+* :mod:`fpgagen.models.datasets` -- ``load_mnist5k``, ``load_digits_split``
+* :mod:`fpgagen.models.train` -- ``train``, ``evaluate``
+* :mod:`fpgagen.models.export` -- ``export_qonnx_model``, ``qonnx_execute``, ``torch_predict``,
+  ``load_clean_model``
+"""
+
+import importlib
+
+_EXPORTS = {
+    "QuantMLP": "mlp", "TensorNorm": "mlp", "make_mlp": "mlp", "randomize_bn": "mlp",
+    "PRESETS": "mlp", "WEIGHT_TYPES": "mlp",
+    "load_mnist5k": "datasets", "load_digits_split": "datasets",
+    "train": "train", "evaluate": "train",
+    "export_qonnx_model": "export", "qonnx_execute": "export", "torch_predict": "export",
+    "load_clean_model": "export",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        mod = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(mod, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
