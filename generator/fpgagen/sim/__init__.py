@@ -1,0 +1,1 @@
+"""Simulation support: Verilator/cocotb runner and the shared AXI-Stream testbench helpers."""
