@@ -5,7 +5,8 @@ resolved lazily on first access).
 
 * :mod:`fpgagen.models.mlp` -- ``QuantMLP``, ``TensorNorm``, ``make_mlp``, ``randomize_bn``, ``PRESETS``
 * :mod:`fpgagen.models.datasets` -- ``load_mnist5k``, ``load_digits_split``
-* :mod:`fpgagen.models.train` -- ``train``, ``evaluate``
+* :mod:`fpgagen.models.train` -- ``train``, ``evaluate`` (import the function with
+  ``from fpgagen.models.train import train``: ``fpgagen.models.train`` is the submodule)
 * :mod:`fpgagen.models.export` -- ``export_qonnx_model``, ``qonnx_execute``, ``torch_predict``,
   ``load_clean_model``
 """
@@ -16,7 +17,7 @@ _EXPORTS = {
     "QuantMLP": "mlp", "TensorNorm": "mlp", "make_mlp": "mlp", "randomize_bn": "mlp",
     "PRESETS": "mlp", "WEIGHT_TYPES": "mlp",
     "load_mnist5k": "datasets", "load_digits_split": "datasets",
-    "train": "train", "evaluate": "train",
+    "evaluate": "train",
     "export_qonnx_model": "export", "qonnx_execute": "export", "torch_predict": "export",
     "load_clean_model": "export",
 }

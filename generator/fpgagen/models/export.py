@@ -26,7 +26,10 @@ def export_qonnx_model(model, input_shape, path) -> Path:
     The file is the raw Brevitas export (no cleanup applied).
     """
     import torch
-    from brevitas.export import export_qonnx
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from brevitas.export import export_qonnx
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

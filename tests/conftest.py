@@ -1,0 +1,82 @@
+"""Shared pytest fixtures/helpers.
+
+* ``generator/`` is put on ``sys.path`` so ``import fpgagen`` works without installing.
+* Helpers (plain functions, torch imported lazily):
+    - ``preset_model(name, seed=0)`` -> the ``fpgagen.models.mlp`` preset ``name`` built with
+      ``seed`` and ``randomize_bn(model, seed)``, in eval mode (cached per session).
+    - ``exported_model(name, tmp_path_factory, seed=0)`` -> ``Path`` of that exact model exported
+      to QONNX (raw Brevitas export, input shape ``(1, in_features)``; cached per session).
+* Fixtures (session scope):
+    - ``preset_onnx``: callable ``(name, seed=0) -> Path`` (= ``exported_model``).
+    - ``preset_torch``: callable ``(name, seed=0) -> QuantMLP`` (= ``preset_model``).
+    - ``mnist_samples``: ``(x, y)``, 16 MNIST-5k test images, x float32 (16, 784) in [0, 1].
+    - ``digits_samples``: ``(x, y)``, 16 sklearn-digits test images, x float32 (16, 64) in [0, 1].
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+_GENERATOR = Path(__file__).resolve().parents[1] / "generator"
+if str(_GENERATOR) not in sys.path:
+    sys.path.insert(0, str(_GENERATOR))
+
+_MODELS: dict = {}
+_ONNX: dict = {}
+_EXPORT_DIR: list = []
+
+
+def preset_model(name: str, seed: int = 0):
+    """Preset ``name`` with weights seeded by ``seed`` and randomized BN stats (eval mode)."""
+    key = (name, seed)
+    if key not in _MODELS:
+        from fpgagen.models.mlp import make_mlp, randomize_bn
+
+        model = make_mlp(name, seed=seed)
+        randomize_bn(model, seed)
+        model.eval()
+        _MODELS[key] = model
+    return _MODELS[key]
+
+
+def exported_model(name: str, tmp_path_factory, seed: int = 0) -> Path:
+    """QONNX export of ``preset_model(name, seed)`` in a session temp dir; returns its path."""
+    key = (name, seed)
+    if key not in _ONNX:
+        from fpgagen.models.export import export_qonnx_model
+
+        if not _EXPORT_DIR:
+            _EXPORT_DIR.append(tmp_path_factory.mktemp("qonnx_models"))
+        model = preset_model(name, seed)
+        path = _EXPORT_DIR[0] / f"{name}_s{seed}.onnx"
+        _ONNX[key] = export_qonnx_model(model, (1, model.in_features), path)
+    return _ONNX[key]
+
+
+@pytest.fixture(scope="session")
+def preset_onnx(tmp_path_factory):
+    return lambda name, seed=0: exported_model(name, tmp_path_factory, seed)
+
+
+@pytest.fixture(scope="session")
+def preset_torch():
+    return preset_model
+
+
+@pytest.fixture(scope="session")
+def mnist_samples():
+    from fpgagen.models.datasets import load_mnist5k
+
+    _, _, x, y = load_mnist5k(0)
+    return x[:16].copy(), y[:16].copy()
+
+
+@pytest.fixture(scope="session")
+def digits_samples():
+    from fpgagen.models.datasets import load_digits_split
+
+    _, _, x, y = load_digits_split(0)
+    return x[:16].copy(), y[:16].copy()
