@@ -29,4 +29,6 @@ class SimulationError(FpgagenError):
 
 
 class VerificationError(FpgagenError):
-    """A backend's outputs differ from the golden model."""
+    """A backend's outputs differ from the golden model (exit code 1)."""
+
+    exit_code = 1

@@ -30,7 +30,7 @@ def check_identifier(name: str) -> str:
 
 def sanitize(name: str) -> str:
     """Turn an arbitrary ONNX name into a safe identifier."""
-    s = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    s = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", name)).strip("_")
     if not s or not (s[0].isalpha() or s[0] == "_"):
         s = "n_" + s
     return s

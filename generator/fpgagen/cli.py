@@ -1,0 +1,129 @@
+"""The ``fpgagen`` command line (see docs/cli.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from . import __version__
+from .errors import FpgagenError
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="fpgagen", description="Quantized neural networks (QONNX) to streaming "
+                "FPGA dataflow accelerators.")
+    p.add_argument("--version", action="version", version=f"fpgagen {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    b = sub.add_parser("build", help="generate the accelerator for a QONNX model")
+    b.add_argument("model", help="QONNX model (.onnx) exported by Brevitas")
+    b.add_argument("--board", required=True, help="board name (see `fpgagen boards`) or .yaml")
+    b.add_argument("-o", "--output", required=True, help="output folder")
+    g = b.add_mutually_exclusive_group()
+    g.add_argument("--fps", type=float, help="throughput target, frames per second")
+    g.add_argument("--folding", help="folding JSON file (PE/SIMD per layer)")
+    b.add_argument("--clock-mhz", type=float, help="clock frequency (default: the board's)")
+    b.add_argument("--backend", default="rtl", help="rtl (default)")
+
+    v = sub.add_parser("verify", help="check a build against the golden model")
+    v.add_argument("outdir", help="folder written by `fpgagen build`")
+    v.add_argument("--inputs", required=True, help=".npy batch in the ONNX model's input layout")
+    v.add_argument("--backend", default="golden", choices=["golden", "rtl"])
+    v.add_argument("--outputs", help=".npy of what the ONNX model outputs for --inputs")
+    v.add_argument("--no-stress", action="store_true",
+                   help="skip the second RTL run with random idle cycles and back-pressure")
+    v.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    e = sub.add_parser("estimate", help="per-layer cycles and resources, writes nothing")
+    e.add_argument("model")
+    e.add_argument("--board", required=True)
+    e.add_argument("--fps", type=float)
+    e.add_argument("--clock-mhz", type=float)
+    e.add_argument("--json", action="store_true")
+
+    sub.add_parser("boards", help="list the bundled boards")
+    return p
+
+
+def _print_estimate(d: dict) -> None:
+    print(f"{'layer':28s} {'type':13s} {'folding':18s} {'cycles':>9s} {'LUT':>8s} {'FF':>8s} "
+          f"{'BRAM18':>7s} {'DSP':>5s}")
+    for l in d["layers"]:
+        f = ",".join(f"{k}={v}" for k, v in l["folding"].items())
+        r = l["resources"]
+        print(f"{l['name'][:28]:28s} {l['type']:13s} {f:18s} {l['expected_cycles']:9d} "
+              f"{r['lut']:8d} {r['ff']:8d} {r['bram18']:7d} {r['dsp']:5d}")
+    r = d["resources"]
+    print(f"{'total':28s} {'':13s} {'':18s} {d['expected_cycles_per_frame']:9d} {r['lut']:8d} "
+          f"{r['ff']:8d} {r['bram18']:7d} {r['dsp']:5d}")
+    u = d["utilisation"]
+    print(f"board {d['board']}: LUT {100 * u['lut']:.1f}%, FF {100 * u['ff']:.1f}%, "
+          f"BRAM {100 * u['bram18']:.1f}%, DSP {100 * u['dsp']:.1f}%; bottleneck "
+          f"{d['bottleneck']}; {d['expected_fps']:,.0f} fps at {d['clock_mhz']:g} MHz")
+
+
+def _run(args) -> int:
+    from . import flow
+
+    if args.cmd == "boards":
+        from .boards import list_boards, load_board
+
+        for name in list_boards():
+            b = load_board(name)
+            r = b.resources
+            print(f"{b.name:10s} {b.part:24s} LUT {r.lut:7d} FF {r.ff:7d} BRAM36 {r.bram36:5d} "
+                  f"URAM {r.uram:4d} DSP {r.dsp:5d}  {b.description}")
+        return 0
+    if args.cmd == "build":
+        flow.build(args.model, args.board, args.output, fps=args.fps, folding=args.folding,
+                   clock_mhz=args.clock_mhz, backend=args.backend)
+        return 0
+    if args.cmd == "estimate":
+        d = flow.estimate(args.model, args.board, fps=args.fps, clock_mhz=args.clock_mhz)
+        if args.json:
+            print(json.dumps(d, indent=2))
+        else:
+            _print_estimate(d)
+        return 0
+    if args.cmd == "verify":
+        rep = flow.verify(args.outdir, args.inputs, backend=args.backend, outputs=args.outputs,
+                          stress=not args.no_stress,
+                          progress=(lambda s: None) if args.json else print)
+        if args.json:
+            print(json.dumps(rep, indent=2))
+        else:
+            print(f"PASS: {args.backend} agrees with the golden model on {rep['frames']} frames")
+        return 0
+    raise AssertionError(args.cmd)
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except FpgagenError as e:
+        msg = " ".join(str(e).split())
+        print(f"fpgagen: error: {msg}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("fpgagen: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug in fpgagen: still one line, unless debugging
+        if os.environ.get("FPGAGEN_DEBUG"):
+            raise
+        print(f"fpgagen: internal error: {type(e).__name__}: {' '.join(str(e).split())} "
+              "(set FPGAGEN_DEBUG=1 for a traceback and please report it)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

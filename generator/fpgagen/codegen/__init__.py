@@ -1,0 +1,1 @@
+"""Code generation: RTL top level and simulation harness (HLS in hls.py)."""

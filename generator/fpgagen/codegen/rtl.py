@@ -1,0 +1,99 @@
+"""Verilog backend: memory files, module copies and the generated top level.
+
+``write_rtl(dataflow, outdir)`` fills ``outdir/rtl`` with
+
+* ``<top>.v`` — the stitched top level (AXI-Stream in/out, one instance per layer);
+* a copy of every hand-written module it instantiates (from the package's ``rtl/``);
+* ``mem/*.mem`` — weights and thresholds, referenced as ``mem/<file>`` relative to the
+  simulation or synthesis working directory;
+
+and ``outdir/sim/fpgagen_tb.v`` — the simulation harness.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from .. import packing
+from ..layers.base import sanitize
+from ..resources import data_dir
+from .templates import render
+
+__all__ = ["write_rtl", "top_name", "MEM_DIR"]
+
+MEM_DIR = "mem"
+
+
+def top_name(dataflow) -> str:
+    return sanitize(dataflow.name) + "_top"
+
+
+def _module_files(module: str) -> list[Path]:
+    """The module's file plus every rtl/ module it instantiates (transitively)."""
+    base = data_dir("rtl")
+    seen, todo, out = set(), [module], []
+    names = {p.stem for p in base.glob("*.v")}
+    while todo:
+        m = todo.pop()
+        if m in seen:
+            continue
+        seen.add(m)
+        p = base / f"{m}.v"
+        out.append(p)
+        text = p.read_text()
+        for other in names - seen:
+            if re.search(rf"^\s*{re.escape(other)}\s+(#|\w)", text, re.M):
+                todo.append(other)
+    return out
+
+
+def write_rtl(dataflow, outdir) -> dict:
+    """Write the Verilog design; returns {"top": name, "sources": [paths], "rtl_dir": path}."""
+    outdir = Path(outdir)
+    rtl = outdir / "rtl"
+    mem = rtl / MEM_DIR
+    mem.mkdir(parents=True, exist_ok=True)
+    layers = dataflow.layers
+    streams = [{"name": "s_in", "width": layers[0].in_width}]
+    ctx_layers = []
+    modules = []
+    for i, l in enumerate(layers):
+        l.write_memories(mem)
+        out_name = f"s_{i}_{l.name}" if i + 1 < len(layers) else "s_out"
+        streams.append({"name": out_name, "width": l.out_width})
+        ctx_layers.append({
+            "name": l.name, "op_type": l.op_type, "module": l.rtl_module,
+            "params": list(l.rtl_params(MEM_DIR).items()),
+            "s_in": streams[-2]["name"], "s_out": out_name,
+            "comment": f"{l.num_vectors}x{l.in_channels} {l.in_dtype} -> "
+                       f"{l.num_vectors}x{l.out_channels} {l.out_dtype}, {l.folding()}, "
+                       f"{l.expected_cycles()} cycles/frame",
+        })
+        if l.rtl_module not in modules:
+            modules.append(l.rtl_module)
+    top = top_name(dataflow)
+    ctx = {
+        "top": top, "layers": ctx_layers, "streams": streams,
+        "in_width": layers[0].in_width, "in_axis_width": packing.axis_width(layers[0].in_width),
+        "out_width": layers[-1].out_width,
+        "out_axis_width": packing.axis_width(layers[-1].out_width),
+        "in_elems": layers[0].in_elems, "out_elems": layers[-1].out_elems,
+        "in_dtype": str(layers[0].in_dtype), "out_dtype": str(layers[-1].out_dtype),
+    }
+    sources = []
+    for m in modules:
+        for p in _module_files(m):
+            dst = rtl / p.name
+            if dst not in sources:
+                shutil.copyfile(p, dst)
+                sources.append(dst)
+    top_path = rtl / f"{top}.v"
+    top_path.write_text(render("top.v.j2", **ctx))
+    sources.append(top_path)
+    sim = outdir / "sim"
+    sim.mkdir(parents=True, exist_ok=True)
+    (sim / "fpgagen_tb.v").write_text(render("harness.v.j2", **ctx))
+    return {"top": top, "sources": [str(p.relative_to(outdir)) for p in sources],
+            "harness": "sim/fpgagen_tb.v"}

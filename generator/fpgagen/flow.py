@@ -1,0 +1,224 @@
+"""The build and verify flows behind the CLI (usable from Python as well)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .boards import Board, load_board
+from .dataflow import Dataflow
+from .errors import FpgagenError, VerificationError
+from .fold import apply_folding_file, fold_to_cycles, folding_dict, target_cycles
+from .frontend import load_model
+from .transforms.base import apply_until_fixpoint
+from .transforms.lower import lower
+from .transforms.streams import InsertDWCs, InsertFIFOs
+
+__all__ = ["make_dataflow", "build", "load_build", "verify", "estimate", "argmax_agree"]
+
+BACKENDS = ("rtl",)
+
+
+def make_dataflow(model_path, board: Board, fps=None, folding=None, clock_mhz=None,
+                  fifo_depths: dict | None = None) -> Dataflow:
+    """Frontend + lowering + folding + stream plumbing."""
+    graph = load_model(model_path)
+    df = lower(graph)
+    clock = clock_mhz or board.default_mhz
+    fold_to_cycles(df, target_cycles(df, fps, clock))
+    if folding is not None:
+        if isinstance(folding, dict):
+            _apply_folding_dict(df, folding)
+        else:
+            apply_folding_file(df, folding)
+    df, _ = InsertFIFOs().apply(df)
+    apply_until_fixpoint(df, InsertDWCs())
+    if fifo_depths:
+        for l in df.layers:
+            if l.op_type == "FIFO" and l.name in fifo_depths:
+                l.depth = int(fifo_depths[l.name])
+    df.meta["clock_mhz"] = clock
+    return df
+
+
+def _apply_folding_dict(df, d):
+    names = {l.name: l for l in df.layers}
+    for k, v in d.get("layers", d).items():
+        if k in names:
+            names[k].set_folding(**v)
+
+
+def _check_clock(board: Board, clock_mhz):
+    if clock_mhz is not None and not 0 < clock_mhz <= board.max_mhz:
+        raise FpgagenError(
+            f"--clock-mhz {clock_mhz} is out of range for board {board.name}; "
+            f"use a value in (0, {board.max_mhz:g}]"
+        )
+
+
+def build(model_path, board_name: str, outdir, fps=None, folding=None, clock_mhz=None,
+          backend: str = "rtl", progress=print) -> Dataflow:
+    """``fpgagen build``: write OUTDIR atomically (a temporary folder moved into place)."""
+    t0 = time.perf_counter()
+    board = load_board(board_name)
+    _check_clock(board, clock_mhz)
+    if fps is not None and folding is not None:
+        raise FpgagenError("give either --fps or --folding, not both")
+    if backend not in BACKENDS + ("both",):
+        raise FpgagenError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    outdir = Path(outdir)
+    if outdir.exists() and not (outdir / "dataflow.json").is_file() and \
+            (not outdir.is_dir() or any(outdir.iterdir())):
+        raise FpgagenError(
+            f"{outdir}: exists and is not an fpgagen output folder; choose another -o"
+        )
+    df = make_dataflow(model_path, board, fps=fps, folding=folding, clock_mhz=clock_mhz)
+    progress(f"lowered {model_path}: {len(df.compute_layers)} compute layers, "
+             f"{len(df.layers)} stages")
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    try:
+        shutil.copyfile(model_path, tmp / "model.onnx")
+        from .codegen.rtl import write_rtl
+
+        rtl_info = write_rtl(df, tmp)
+        d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
+        d.update({
+            "fpgagen_version": __version__,
+            "board": board.name,
+            "part": board.part,
+            "utilisation": _utilisation(df, board),
+            "folding": folding_dict(df),
+            "fifo_depths": {l.name: l.depth for l in df.layers if l.op_type == "FIFO"},
+            "rtl": rtl_info,
+            "build_seconds": round(time.perf_counter() - t0, 3),
+        })
+        (tmp / "dataflow.json").write_text(json.dumps(d, indent=2) + "\n")
+        (tmp / "folding.json").write_text(json.dumps(folding_dict(df), indent=2) + "\n")
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        tmp.rename(outdir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    progress(f"wrote {outdir}: {df.expected_cycles()} cycles/frame expected "
+             f"({df.meta['clock_mhz'] * 1e6 / df.expected_cycles():,.0f} fps at "
+             f"{df.meta['clock_mhz']:g} MHz)")
+    return df
+
+
+def _utilisation(df: Dataflow, board: Board) -> dict:
+    tot = df.total_resources()
+    r = board.resources
+    return {"lut": tot["lut"] / r.lut, "ff": tot["ff"] / r.ff,
+            "bram18": tot["bram18"] / max(1, r.bram18), "dsp": tot["dsp"] / max(1, r.dsp)}
+
+
+def load_build(outdir) -> tuple[Dataflow, dict]:
+    """Re-create the dataflow of a build folder (from its model.onnx and folding)."""
+    outdir = Path(outdir)
+    meta_path = outdir / "dataflow.json"
+    if not meta_path.is_file():
+        raise FpgagenError(f"{outdir}: not an fpgagen build folder (no dataflow.json); run "
+                           "`fpgagen build` first")
+    meta = json.loads(meta_path.read_text())
+    df = make_dataflow(outdir / "model.onnx", load_board(meta["board"]),
+                       folding=meta["folding"], clock_mhz=meta.get("clock_mhz"),
+                       fifo_depths=meta.get("fifo_depths"))
+    if [l.name for l in df.layers] != [l["name"] for l in meta["layers"]]:
+        raise FpgagenError(f"{outdir}: dataflow.json does not match model.onnx; rebuild")
+    return df, meta
+
+
+def _load_inputs(path) -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise FpgagenError(f"{p}: no such file")
+    try:
+        return np.load(p, allow_pickle=False)
+    except Exception as e:
+        raise FpgagenError(f"{p}: not a .npy array file ({type(e).__name__})") from None
+
+
+def argmax_agree(y: np.ndarray, ref: np.ndarray, atol: float = 1e-4) -> bool:
+    """True when every row's argmax is the same, up to ties.
+
+    The hardware computes exact integers, so equal scores stay exactly equal and the first
+    wins; a float executor breaks such ties by rounding noise. A row agrees when its argmax
+    in ``y`` scores within ``atol`` of the best score in ``ref``.
+    """
+    y, ref = np.asarray(y).reshape(len(y), -1), np.asarray(ref).reshape(len(ref), -1)
+    am = y.argmax(1)
+    picked = ref[np.arange(len(ref)), am]
+    return bool(np.all(picked >= ref.max(1) - atol * np.maximum(1.0, np.abs(ref).max(1))))
+
+
+def verify(outdir, inputs, backend: str = "golden", outputs=None, progress=print,
+           stress: bool = True, atol: float = 1e-4) -> dict:
+    """``fpgagen verify``: compare a backend with the golden model (and ONNX outputs)."""
+    if backend not in ("golden",) + BACKENDS:
+        raise FpgagenError(f"unknown backend {backend!r}; use golden or {', '.join(BACKENDS)}")
+    df, meta = load_build(outdir)
+    x = _load_inputs(inputs)
+    gold = df.golden(x)
+    n = gold["codes"].shape[0]
+    report = {"backend": backend, "frames": n, "ok": True}
+    if outputs is not None:
+        y_ref = _load_inputs(outputs)
+        y = gold["y"]
+        if y_ref.shape != y.shape:
+            y_ref = y_ref.reshape(y.shape) if y_ref.size == y.size else y_ref
+        if y_ref.shape != y.shape:
+            raise FpgagenError(f"{outputs}: shape {y_ref.shape}, the model outputs {y.shape}")
+        err = float(np.abs(y.astype(np.float64) - y_ref).max())
+        same_arg = argmax_agree(y.reshape(n, -1), y_ref.reshape(n, -1), atol)
+        report.update({"onnx_max_abs_err": err, "onnx_argmax_equal": same_arg})
+        progress(f"golden vs ONNX outputs: max |err| {err:.3g}, argmax "
+                 f"{'identical' if same_arg else 'DIFFERENT'}")
+        if err > atol * max(1.0, float(np.abs(y_ref).max())) or not same_arg:
+            report["ok"] = False
+    if backend == "rtl":
+        from .sim.stitched import simulate
+
+        res = simulate(outdir, df, gold["codes"], run_name="run_rtl")
+        mism = int(np.sum(np.any(res.outputs != gold["hw_out"], axis=1)))
+        exp = df.expected_cycles()
+        report.update({"mismatched_frames": mism, "cycles_per_frame": res.cycles_per_frame,
+                       "expected_cycles_per_frame": exp,
+                       "cycles_error": res.cycles_per_frame / exp - 1})
+        progress(f"rtl: {n - mism}/{n} frames bit-exact; {res.cycles_per_frame:.1f} cycles/frame "
+                 f"measured, {exp} expected ({100 * (res.cycles_per_frame / exp - 1):+.1f}%)")
+        if mism:
+            report["ok"] = False
+        if stress:
+            res2 = simulate(outdir, df, gold["codes"], idle=300, backpressure=300, seed=7,
+                            run_name="run_rtl_stress")
+            mism2 = int(np.sum(np.any(res2.outputs != gold["hw_out"], axis=1)))
+            report["stress_mismatched_frames"] = mism2
+            progress(f"rtl with 30% random idle input and 30% output back-pressure: "
+                     f"{n - mism2}/{n} frames bit-exact")
+            if mism2:
+                report["ok"] = False
+    if not report["ok"]:
+        raise VerificationError(
+            f"{outdir}: backend {backend} disagrees with the golden model "
+            f"({json.dumps({k: v for k, v in report.items() if k != 'ok'})})"
+        )
+    return report
+
+
+def estimate(model_path, board_name: str, fps=None, clock_mhz=None) -> dict:
+    """``fpgagen estimate``: per-layer cycles and resources without writing anything."""
+    board = load_board(board_name)
+    _check_clock(board, clock_mhz)
+    df = make_dataflow(model_path, board, fps=fps, clock_mhz=clock_mhz)
+    d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
+    d["board"] = board.name
+    d["utilisation"] = _utilisation(df, board)
+    return d

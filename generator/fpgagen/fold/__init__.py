@@ -1,0 +1,5 @@
+"""Folding: choose PE/SIMD for every layer (simple balancing rule, or a user JSON file)."""
+
+from .simple import apply_folding_file, fold_to_cycles, folding_dict, load_folding, target_cycles
+
+__all__ = ["fold_to_cycles", "apply_folding_file", "load_folding", "folding_dict", "target_cycles"]

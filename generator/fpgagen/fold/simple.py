@@ -1,0 +1,96 @@
+"""The simple folding rule and the folding JSON format.
+
+Folding JSON: ``{"layers": {"<layer name>": {"PE": 4, "SIMD": 8}, ...}}`` (the ``layers``
+wrapper is optional). Layers not listed keep the rule's choice.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ..errors import FoldingError
+from ..layers import MVAU, Thresholding
+
+__all__ = ["fold_to_cycles", "target_cycles", "load_folding", "apply_folding_file",
+           "folding_dict"]
+
+
+def target_cycles(dataflow, fps: float | None, clock_mhz: float) -> int:
+    """Cycles per frame for a throughput target; without one, a default mid-size design."""
+    if fps is not None:
+        if fps <= 0:
+            raise FoldingError(f"--fps must be positive, got {fps}")
+        return max(1, int(clock_mhz * 1e6 // fps))
+    heaviest = max(l.mw * l.mh * l.num_vectors for l in dataflow.layers if isinstance(l, MVAU))
+    return max(1, math.ceil(heaviest / 256))
+
+
+def _fold_mvau(l: MVAU, cycles: int) -> None:
+    """Smallest PE*SIMD reaching ``cycles``; SIMD first (cheaper than PE), then PE."""
+    best = None
+    for simd in l.folding_options()["SIMD"]:
+        for pe in l.folding_options()["PE"]:
+            c = l.num_vectors * (l.mh // pe) * (l.mw // simd)
+            if c <= cycles:
+                key = (pe * simd, pe, -simd)
+                if best is None or key < best[0]:
+                    best = (key, pe, simd)
+                break
+    if best is None:
+        best = (None, l.mh, l.mw)
+    l.set_folding(PE=best[1], SIMD=best[2])
+
+
+def fold_to_cycles(dataflow, cycles: int) -> None:
+    """Fold every compute layer to the least parallelism that reaches ``cycles`` per frame."""
+    for l in dataflow.layers:
+        if isinstance(l, MVAU):
+            _fold_mvau(l, cycles)
+        elif isinstance(l, Thresholding):
+            for pe in l.folding_options()["PE"]:
+                if l.num_vectors * l.in_channels // pe <= cycles:
+                    break
+            l.set_folding(PE=pe)
+
+
+def load_folding(path) -> dict:
+    """Read a folding JSON file; returns {layer: {param: value}}."""
+    p = Path(path)
+    try:
+        d = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise FoldingError(f"{p}: no such folding file") from None
+    except (OSError, ValueError) as e:
+        raise FoldingError(f"{p}: not a valid folding JSON file ({e})") from None
+    if isinstance(d, dict) and "layers" in d:
+        d = d["layers"]
+    if not isinstance(d, dict) or not all(isinstance(v, dict) for v in d.values()):
+        raise FoldingError(f'{p}: expected {{"layers": {{"<layer>": {{"PE": n, "SIMD": n}}}}}}')
+    return d
+
+
+def apply_folding_file(dataflow, path) -> None:
+    """Apply a folding JSON file to the dataflow's layers (by name)."""
+    spec = load_folding(path)
+    names = {l.name: l for l in dataflow.layers}
+    for lname, params in spec.items():
+        if lname not in names:
+            raise FoldingError(
+                f"{path}: unknown layer {lname!r}; layers: {', '.join(sorted(names))}"
+            )
+        layer = names[lname]
+        allowed = layer.folding_options()
+        for k in params:
+            if k not in allowed:
+                raise FoldingError(
+                    f"{path}: layer {lname} ({layer.op_type}) has no parameter {k!r}; "
+                    f"allowed: {', '.join(allowed) or 'none'}"
+                )
+        layer.set_folding(**params)
+
+
+def folding_dict(dataflow) -> dict:
+    """The dataflow's folding in the JSON format ``--folding`` accepts."""
+    return {"layers": {l.name: l.folding() for l in dataflow.layers if l.folding()}}
