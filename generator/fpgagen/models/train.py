@@ -104,9 +104,9 @@ def train(model: nn.Module, data, epochs: int = 5, lr: float = 0.02, batch_size:
                 sched.step()
                 if clip_weights and hasattr(model, "clip_weights"):
                     model.clip_weights(-1.0, 1.0)
-                tot_loss += float(l) * len(idx)
+                tot_loss += float(l.detach()) * len(idx)
                 if has_bar:
-                    it.set_postfix(loss=f"{float(l):.4f}")
+                    it.set_postfix(loss=f"{float(l.detach()):.4f}")
             test_acc = evaluate(model, x_te, y_te)
             history.append(dict(epoch=epoch + 1, loss=tot_loss / n, test_acc=test_acc))
             if progress:
