@@ -23,8 +23,11 @@ def target_cycles(dataflow, fps: float | None, clock_mhz: float) -> int:
         if fps <= 0:
             raise FoldingError(f"--fps must be positive, got {fps}")
         return max(1, int(clock_mhz * 1e6 // fps))
-    heaviest = max(l.mw * l.mh * l.num_vectors for l in dataflow.layers if isinstance(l, MVAU))
-    return max(1, math.ceil(heaviest / 256))
+    unfolded = []
+    for l in dataflow.layers:
+        f = l.folding()
+        unfolded.append(l.expected_cycles() * f.get("PE", 1) * f.get("SIMD", 1))
+    return max(1, math.ceil(max(unfolded) / 256))
 
 
 def _fold_mvau(l: MVAU, cycles: int) -> None:
