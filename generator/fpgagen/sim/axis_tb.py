@@ -66,6 +66,7 @@ class AxisSource:
 
     Each cycle in which a word is available, the source stays idle (tvalid low) with
     probability ``idle``; once tvalid is high it holds tvalid/tdata until accepted.
+    ``sent`` counts accepted words, ``cycles`` lists the cycle each was accepted in.
     """
 
     def __init__(self, dut, prefix: str = "s_axis", idle: float = 0.0, seed: int = 0):
@@ -77,6 +78,10 @@ class AxisSource:
         self.rng = random.Random(seed)
         self.queue: deque[int] = deque()
         self.sent = 0
+        #: cycle number at which each word was accepted
+        self.cycles: list[int] = []
+        self.counter = getattr(dut, "_fg_cycles", None)
+        self._own_cycle = 0
         self.tvalid.value = 0
         self._task = cocotb.start_soon(self._run())
 
@@ -97,9 +102,11 @@ class AxisSource:
         accepted = False
         while True:
             await edge
+            self._own_cycle += 1
             if accepted:
                 queue.popleft()
                 self.sent += 1
+                self.cycles.append(self.counter.cycle if self.counter is not None else self._own_cycle)
                 valid = False
             if not valid and queue and (self.idle <= 0 or rng.random() >= self.idle):
                 tdata.value = queue[0]
@@ -169,7 +176,8 @@ async def run_stream(
     """Start clock and reset, stream ``in_words`` in and collect ``n_out`` output words.
 
     Returns ``(out_words, out_cycles)``: the accepted output words and the cycle number at
-    which each was accepted. After the last expected word, the output is watched for
+    which each was accepted (the input side's acceptance cycles are in
+    ``dut._fg_source.cycles``, same clock). After the last expected word, the output is watched for
     ``drain_cycles`` more cycles (with ready high) and an extra word raises. Raises
     ``AssertionError`` on timeout (default ``100 + 20 * (len(in_words) + n_out)`` cycles)
     saying how many words went in and came out.
@@ -199,4 +207,5 @@ async def run_stream(
             f"{len(sink.words) - n_out} unexpected extra output words after the expected {n_out} "
             f"({src.sent}/{len(in_words)} input words accepted)"
         )
+    dut._fg_source = src
     return sink.words[:n_out], sink.cycles[:n_out]

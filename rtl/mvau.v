@@ -1,0 +1,420 @@
+/*
+ * mvau: streaming matrix-vector-activation unit (one folded fully-connected / conv layer).
+ *
+ * y = act(W x) for MH x MW weights W: each input vector arrives as SF = MW/SIMD words of SIMD
+ * elements, each output vector leaves as NF = MH/PE words of PE elements (element 0 in the
+ * LSBs, docs/conventions.md). For nf in 0..NF-1, sf in 0..SF-1 the unit multiplies SIMD
+ * inputs with the SIMD weights of each of its PE neurons (weight memory line nf*SF + sf) and
+ * accumulates; at sf = SF-1 it emits PE outputs: OUT_BIAS + #{k : acc >= T_k} over the
+ * N_THRES ascending thresholds of channel nf*PE + p (thresholds line nf), or the raw
+ * ACC_BITS accumulator when N_THRES = 0.
+ *
+ * Arithmetic: BIPOLAR x BIPOLAR is XNOR-popcount (acc in [0, MW]); with one BIPOLAR operand
+ * the other is added (bit 1) or subtracted (bit 0); otherwise signed/unsigned products.
+ * Sums are two's complement in ACC_BITS bits. The SIMD products of a PE are summed by a
+ * binary adder tree.
+ *
+ * The input vector is read from the stream during nf = 0 and kept in a buffer of SF words
+ * that is replayed for nf > 0; the nf = 0 pass of the next vector directly follows the last
+ * step of the previous one, so a vector takes exactly NF*SF cycles when the streams do not
+ * stall. Pipeline (all stages clock-enabled by the registered ready of the output skid
+ * buffer, so back-pressure stalls everything and s_axis_tready has no combinational path
+ * from m_axis_tready):
+ *   issue (counters) -> 1: input/buffer word, weight ROM read -> 2: products + adder tree
+ *   -> 3: accumulator, threshold ROM read -> 4: thresholds -> skid buffer (m_axis).
+ * Latency: an output word is valid 4 cycles after the rising edge that accepted (or replayed)
+ * the last input word of its fold, i.e. it can be accepted 5 cycles after that handshake.
+ */
+
+`timescale 1ns / 1ps
+`default_nettype none
+
+module mvau #
+(
+    // input features (matrix width)
+    parameter MW = 16,
+    // output features (matrix height)
+    parameter MH = 8,
+    // input elements per input word (divides MW)
+    parameter SIMD = 4,
+    // output elements per output word (divides MH)
+    parameter PE = 2,
+    // bits of an input element
+    parameter IN_BITS = 4,
+    // 1: input elements are two's complement, 0: unsigned
+    parameter IN_SIGNED = 1,
+    // 1: input elements are BIPOLAR (IN_BITS = 1; bit 0 = -1, bit 1 = +1)
+    parameter IN_BIPOLAR = 0,
+    // bits of a weight
+    parameter W_BITS = 4,
+    // 1: weights are two's complement, 0: unsigned
+    parameter W_SIGNED = 1,
+    // 1: weights are BIPOLAR (W_BITS = 1)
+    parameter W_BIPOLAR = 0,
+    // accumulator width (two's complement); also the width of a threshold
+    parameter ACC_BITS = 16,
+    // thresholds per output channel; 0: no activation, output the accumulator
+    parameter N_THRES = 3,
+    // bits of an output element (ACC_BITS when N_THRES = 0; 1..32 otherwise)
+    parameter OUT_BITS = 2,
+    // integer added to the threshold count
+    parameter OUT_BIAS = 0,
+    // $readmemh file of the weights: NF*SF lines of PE*SIMD*W_BITS bits
+    parameter WEIGHT_FILE = "weights.mem",
+    // $readmemh file of the thresholds: NF lines of PE*N_THRES*ACC_BITS bits
+    parameter THRES_FILE = "thresholds.mem",
+    // weight memory implementation: "auto", "block" or "distributed"
+    parameter RAM_STYLE = "auto"
+)
+(
+    input  wire                     clk,
+    input  wire                     rst,
+
+    // input stream: SIMD elements of IN_BITS bits
+    input  wire [SIMD*IN_BITS-1:0]  s_axis_tdata,
+    input  wire                     s_axis_tvalid,
+    output wire                     s_axis_tready,
+
+    // output stream: PE elements of OUT_BITS bits
+    output wire [PE*OUT_BITS-1:0]   m_axis_tdata,
+    output wire                     m_axis_tvalid,
+    input  wire                     m_axis_tready
+);
+
+localparam SF = MW / SIMD;
+localparam NF = MH / PE;
+localparam SFW = SF > 1 ? $clog2(SF) : 1;
+localparam NFW = NF > 1 ? $clog2(NF) : 1;
+localparam WAW = NF * SF > 1 ? $clog2(NF * SF) : 1;
+localparam IW = SIMD * IN_BITS;
+localparam WW = PE * SIMD * W_BITS;
+
+// product of one input element and one weight: width and signedness
+localparam XNOR = (IN_BIPOLAR != 0) && (W_BIPOLAR != 0);
+localparam XE = IN_BITS + (IN_SIGNED != 0 ? 0 : 1);   // input as a signed number
+localparam WE = W_BITS + (W_SIGNED != 0 ? 0 : 1);     // weight as a signed number
+// (+-w needs one bit more than w: -(2^(W-1)) for signed w, -(2^W - 1) for unsigned w)
+localparam P_BITS = XNOR ? 1 :
+                    (IN_BIPOLAR != 0) ? W_BITS + 1 :
+                    (W_BIPOLAR != 0) ? IN_BITS + 1 : XE + WE;
+localparam P_SIGNED = XNOR ? 0 : 1;
+localparam SUM_BITS = P_BITS + $clog2(SIMD);
+
+/* verilator lint_off WIDTHTRUNC */
+localparam [SFW-1:0] SF_LAST = SF - 1;
+localparam [NFW-1:0] NF_LAST = NF - 1;
+localparam [WAW-1:0] WA_LAST = NF * SF - 1;
+/* verilator lint_on WIDTHTRUNC */
+
+// reject illegal parameters at elaboration (the missing module name is the message)
+generate
+    if (SIMD < 1 || MW % SIMD != 0) begin : g_bad_simd
+        mvau_parameter_SIMD_must_divide_MW invalid_parameter ();
+    end
+    if (PE < 1 || MH % PE != 0) begin : g_bad_pe
+        mvau_parameter_PE_must_divide_MH invalid_parameter ();
+    end
+    if (IN_BIPOLAR != 0 && IN_BITS != 1) begin : g_bad_in_bipolar
+        mvau_parameter_IN_BIPOLAR_needs_IN_BITS_1 invalid_parameter ();
+    end
+    if (W_BIPOLAR != 0 && W_BITS != 1) begin : g_bad_w_bipolar
+        mvau_parameter_W_BIPOLAR_needs_W_BITS_1 invalid_parameter ();
+    end
+    if (N_THRES == 0 && OUT_BITS != ACC_BITS) begin : g_bad_out_bits
+        mvau_parameter_OUT_BITS_must_equal_ACC_BITS_without_thresholds invalid_parameter ();
+    end
+    if (N_THRES < 0 || (N_THRES > 0 && (OUT_BITS < 1 || OUT_BITS > 32))) begin : g_bad_thres
+        mvau_parameters_N_THRES_or_OUT_BITS_out_of_range invalid_parameter ();
+    end
+    if (IN_BITS < 1 || W_BITS < 1 || ACC_BITS < 2) begin : g_bad_bits
+        mvau_parameters_IN_BITS_W_BITS_ACC_BITS_out_of_range invalid_parameter ();
+    end
+endgenerate
+
+// ------------------------------------------------------------------------------------------
+// issue: which (nf, sf) step enters the pipeline this cycle
+// ------------------------------------------------------------------------------------------
+
+// pipeline clock enable: the output skid buffer can take a word
+wire en;
+
+reg [SFW-1:0] sf_reg;
+reg [NFW-1:0] nf_reg;
+reg [WAW-1:0] wa_reg;   // weight line nf*SF + sf
+
+wire nf0   = (nf_reg == {NFW{1'b0}});
+// during nf = 0 a step needs an input word; later folds replay the buffer
+wire issue = en && (!nf0 || s_axis_tvalid);
+
+assign s_axis_tready = en && nf0;
+
+always @(posedge clk) begin
+    if (issue) begin
+        if (sf_reg == SF_LAST) begin
+            sf_reg <= {SFW{1'b0}};
+            nf_reg <= (nf_reg == NF_LAST) ? {NFW{1'b0}} : nf_reg + 1'b1;
+        end else begin
+            sf_reg <= sf_reg + 1'b1;
+        end
+        wa_reg <= (wa_reg == WA_LAST) ? {WAW{1'b0}} : wa_reg + 1'b1;
+    end
+    if (rst) begin
+        sf_reg <= {SFW{1'b0}};
+        nf_reg <= {NFW{1'b0}};
+        wa_reg <= {WAW{1'b0}};
+    end
+end
+
+// ------------------------------------------------------------------------------------------
+// stage 1: input word (stream or buffer) and weights
+// ------------------------------------------------------------------------------------------
+
+reg           v1_reg;
+reg           first1_reg;
+reg           last1_reg;
+reg [NFW-1:0] nf1_reg;
+reg [IW-1:0]  xs1_reg;   // word from the stream (nf = 0)
+wire [IW-1:0] x1;
+wire [WW-1:0] w1;
+
+always @(posedge clk) begin
+    if (en) begin
+        v1_reg     <= issue;
+        first1_reg <= (sf_reg == {SFW{1'b0}});
+        last1_reg  <= (sf_reg == SF_LAST);
+        nf1_reg    <= nf_reg;
+        xs1_reg    <= s_axis_tdata;
+    end
+    if (rst) begin
+        v1_reg <= 1'b0;
+    end
+end
+
+generate
+    if (NF > 1) begin : g_buffer
+        // input vector buffer: written during nf = 0, replayed for nf > 0
+        reg [IW-1:0] ibuf [0:SF-1];
+        reg [IW-1:0] xb1_reg;
+        reg          sel_stream1_reg;
+        always @(posedge clk) begin
+            if (issue && nf0) begin
+                ibuf[sf_reg] <= s_axis_tdata;
+            end
+            if (en) begin
+                xb1_reg         <= ibuf[sf_reg];
+                sel_stream1_reg <= nf0;
+            end
+        end
+        assign x1 = sel_stream1_reg ? xs1_reg : xb1_reg;
+    end else begin : g_no_buffer
+        assign x1 = xs1_reg;
+    end
+endgenerate
+
+rom_sync #(
+    .WIDTH(WW),
+    .DEPTH(NF * SF),
+    .INIT_FILE(WEIGHT_FILE),
+    .RAM_STYLE(RAM_STYLE),
+    .AW(WAW)
+) weight_rom (
+    .clk(clk),
+    .en(en),
+    .addr(wa_reg),
+    .data(w1)
+);
+
+// ------------------------------------------------------------------------------------------
+// stage 2: SIMD products per PE, summed by an adder tree
+// ------------------------------------------------------------------------------------------
+
+reg           v2_reg;
+reg           first2_reg;
+reg           last2_reg;
+reg [NFW-1:0] nf2_reg;
+reg [PE*ACC_BITS-1:0] dot2_reg;
+wire [PE*ACC_BITS-1:0] dot1;
+
+genvar p, s;
+generate
+    for (p = 0; p < PE; p = p + 1) begin : pe
+        wire [SIMD*P_BITS-1:0] prods;
+        wire [SUM_BITS-1:0]    sum;
+        for (s = 0; s < SIMD; s = s + 1) begin : simd
+            wire [IN_BITS-1:0] x = x1[s*IN_BITS +: IN_BITS];
+            wire [W_BITS-1:0]  w = w1[(p*SIMD + s)*W_BITS +: W_BITS];
+            wire [P_BITS-1:0]  prod;
+            if (XNOR) begin : g_xnor
+                assign prod = ~(x ^ w);
+            end else if (IN_BIPOLAR != 0) begin : g_in_bipolar
+                // +w for bit 1, -w for bit 0
+                wire [P_BITS-1:0] wv;
+                if (W_SIGNED != 0) begin : g_ws
+                    assign wv = {w[W_BITS-1], w};
+                end else begin : g_wu
+                    assign wv = {1'b0, w};
+                end
+                assign prod = x[0] ? wv : (~wv + 1'b1);
+            end else if (W_BIPOLAR != 0) begin : g_w_bipolar
+                // +x for bit 1, -x for bit 0
+                wire [P_BITS-1:0] xv;
+                if (IN_SIGNED != 0) begin : g_xs
+                    assign xv = {x[IN_BITS-1], x};
+                end else begin : g_xu
+                    assign xv = {1'b0, x};
+                end
+                assign prod = w[0] ? xv : (~xv + 1'b1);
+            end else begin : g_mul
+                wire [XE-1:0] xv;
+                wire [WE-1:0] wv;
+                if (IN_SIGNED != 0) begin : g_xs
+                    assign xv = x;
+                end else begin : g_xu
+                    assign xv = {1'b0, x};
+                end
+                if (W_SIGNED != 0) begin : g_ws
+                    assign wv = w;
+                end else begin : g_wu
+                    assign wv = {1'b0, w};
+                end
+                wire signed [P_BITS-1:0] m = $signed(xv) * $signed(wv);
+                assign prod = m;
+            end
+            assign prods[s*P_BITS +: P_BITS] = prod;
+        end
+
+        adder_tree #(
+            .N(SIMD),
+            .IN_W(P_BITS),
+            .SIGNED(P_SIGNED),
+            .OUT_W(SUM_BITS)
+        ) tree (
+            .operands(prods),
+            .sum(sum)
+        );
+
+        // to ACC_BITS: extend (sign or zero) or keep the low bits (two's complement wrap)
+        if (SUM_BITS >= ACC_BITS) begin : g_trunc
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [SUM_BITS-1:0] sum_all = sum;
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign dot1[p*ACC_BITS +: ACC_BITS] = sum_all[ACC_BITS-1:0];
+        end else begin : g_extend
+            wire msb = (P_SIGNED != 0) ? sum[SUM_BITS-1] : 1'b0;
+            assign dot1[p*ACC_BITS +: ACC_BITS] = {{(ACC_BITS-SUM_BITS){msb}}, sum};
+        end
+    end
+endgenerate
+
+always @(posedge clk) begin
+    if (en) begin
+        v2_reg     <= v1_reg;
+        first2_reg <= first1_reg;
+        last2_reg  <= last1_reg;
+        nf2_reg    <= nf1_reg;
+        dot2_reg   <= dot1;
+    end
+    if (rst) begin
+        v2_reg <= 1'b0;
+    end
+end
+
+// ------------------------------------------------------------------------------------------
+// stage 3: accumulate over the SF steps of a fold
+// ------------------------------------------------------------------------------------------
+
+reg                   v3_reg;   // acc3 holds a complete fold
+reg [PE*ACC_BITS-1:0] acc3_reg;
+
+generate
+    for (p = 0; p < PE; p = p + 1) begin : acc
+        always @(posedge clk) begin
+            if (en && v2_reg) begin
+                acc3_reg[p*ACC_BITS +: ACC_BITS] <=
+                    (first2_reg ? {ACC_BITS{1'b0}} : acc3_reg[p*ACC_BITS +: ACC_BITS])
+                    + dot2_reg[p*ACC_BITS +: ACC_BITS];
+            end
+        end
+    end
+endgenerate
+
+always @(posedge clk) begin
+    if (en) begin
+        v3_reg <= v2_reg && last2_reg;
+    end
+    if (rst) begin
+        v3_reg <= 1'b0;
+    end
+end
+
+// ------------------------------------------------------------------------------------------
+// stage 4: activation (thresholds) or raw accumulator
+// ------------------------------------------------------------------------------------------
+
+reg                   v4_reg;
+reg [PE*OUT_BITS-1:0] y4_reg;
+wire [PE*OUT_BITS-1:0] y3;
+
+generate
+    if (N_THRES > 0) begin : g_thres
+        localparam TW = PE * N_THRES * ACC_BITS;
+        wire [TW-1:0] thr3;
+        rom_sync #(
+            .WIDTH(TW),
+            .DEPTH(NF),
+            .INIT_FILE(THRES_FILE),
+            .RAM_STYLE("auto"),
+            .AW(NFW)
+        ) thres_rom (
+            .clk(clk),
+            .en(en),
+            .addr(nf2_reg),
+            .data(thr3)
+        );
+        for (p = 0; p < PE; p = p + 1) begin : act
+            mt_count #(
+                .V_BITS(ACC_BITS),
+                .V_SIGNED(1),
+                .T_BITS(ACC_BITS),
+                .N_THRES(N_THRES),
+                .OUT_BITS(OUT_BITS),
+                .OUT_BIAS(OUT_BIAS)
+            ) act_count (
+                .value(acc3_reg[p*ACC_BITS +: ACC_BITS]),
+                .thresholds(thr3[p*N_THRES*ACC_BITS +: N_THRES*ACC_BITS]),
+                .out(y3[p*OUT_BITS +: OUT_BITS])
+            );
+        end
+    end else begin : g_no_thres
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [NFW-1:0] unused_nf = nf2_reg;
+        /* verilator lint_on UNUSEDSIGNAL */
+        assign y3 = acc3_reg;
+    end
+endgenerate
+
+always @(posedge clk) begin
+    if (en) begin
+        v4_reg <= v3_reg;
+        y4_reg <= y3;
+    end
+    if (rst) begin
+        v4_reg <= 1'b0;
+    end
+end
+
+// output register slice; its registered ready enables the pipeline
+axis_skid #(.WIDTH(PE*OUT_BITS)) out_skid (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_tdata(y4_reg),
+    .s_axis_tvalid(v4_reg),
+    .s_axis_tready(en),
+    .m_axis_tdata(m_axis_tdata),
+    .m_axis_tvalid(m_axis_tvalid),
+    .m_axis_tready(m_axis_tready)
+);
+
+endmodule
+
+`default_nettype wire
