@@ -22,7 +22,7 @@ from fpgagen.sim.axis_tb import run_stream
 
 # OUT None = no thresholds (raw accumulator)
 CONFIGS = {
-    "xnor_fold": dict(MW=32, MH=16, SIMD=8, PE=4, IN="BIPOLAR", W="BIPOLAR", N_THRES=1,
+    "xnor_fold": dict(MW=64, MH=32, SIMD=16, PE=8, IN="BIPOLAR", W="BIPOLAR", N_THRES=1,
                       OUT="UINT1", OUT_BIAS=0, RAM_STYLE="auto"),
     "int4_ternary_int2out": dict(MW=24, MH=12, SIMD=4, PE=3, IN="INT4", W="TERNARY", N_THRES=3,
                                  OUT="INT2", OUT_BIAS=-2, RAM_STYLE="block"),
