@@ -19,8 +19,8 @@ Quantizers:
   (so the weights are exactly +-1, as in bnn_pynq).  Exported as ``BipolarQuant``.
 * weights="ternary": 2-bit signed narrow-range int, per-tensor float scale from max|w|:
   integer values in {-1, 0, +1}, scale = max|w|.  Exported as ``Quant`` (bitwidth 2, narrow 1).
-* weights="int2" / "int4" / "int8": signed narrow-range int of that width, per-tensor float
-  scale = max|w| / (2^(b-1) - 1).  Note "int2" narrow range is numerically the same as ternary.
+* weights="int4" / "int8": signed narrow-range int of that width; "int2": the full 2-bit range {-2..1}; per-tensor float
+  scale = max|w| / (2^(b-1) - 1).
 * activations, abits == 1: SignedBinaryActPerTensorConst (bipolar +-1, scale 1.0, BipolarQuant).
 * activations, abits >= 2: signed narrow-range int, constant scale 1/(2^(b-1)-1) (range [-1, 1],
   as bnn_pynq's CommonActQuant).  For abits == 2 the values are {-1, 0, +1} with scale 1.0.
@@ -32,7 +32,7 @@ Presets (:func:`make_mlp`)::
     name               in    hidden          out  weights   abits  in_bits
     tfc_w1a1           784   64-64-64        10   binary    1      1
     tfc_w1a2           784   64-64-64        10   binary    2      2
-    tfc_w2a2           784   64-64-64        10   ternary   2      2
+    tfc_w2a2           784   64-64-64        10   int2      2      2
     mlp_ternary_odd    784   64-40-24        10   ternary   2      2
     tiny_w1a1          64    32-16           10   binary    1      1
     tiny_w1a2          64    32-16           10   binary    2      2
@@ -110,7 +110,10 @@ def _weight_quant_kwargs(weights: str) -> dict:
     bits = {"ternary": 2, "int2": 2, "int4": 4, "int8": 8}.get(weights)
     if bits is None:
         raise ValueError(f"unknown weights {weights!r}; expected one of {WEIGHT_TYPES}")
-    return dict(weight_quant=NarrowIntWeightPerTensor, weight_bit_width=bits)
+    kw = dict(weight_quant=NarrowIntWeightPerTensor, weight_bit_width=bits)
+    if weights == "int2":  # full 2-bit range {-2, -1, 0, 1}; "ternary" is the narrow range
+        kw["weight_narrow_range"] = False
+    return kw
 
 
 def _signed_act(bits: int) -> QuantIdentity:
@@ -261,7 +264,7 @@ class QuantMLP(nn.Module):
 PRESETS: dict[str, dict] = {
     "tfc_w1a1": dict(in_features=784, hidden=[64, 64, 64], out_features=10, weights="binary", abits=1),
     "tfc_w1a2": dict(in_features=784, hidden=[64, 64, 64], out_features=10, weights="binary", abits=2),
-    "tfc_w2a2": dict(in_features=784, hidden=[64, 64, 64], out_features=10, weights="ternary", abits=2),
+    "tfc_w2a2": dict(in_features=784, hidden=[64, 64, 64], out_features=10, weights="int2", abits=2),
     "mlp_ternary_odd": dict(in_features=784, hidden=[64, 40, 24], out_features=10, weights="ternary", abits=2),
     "tiny_w1a1": dict(in_features=64, hidden=[32, 16], out_features=10, weights="binary", abits=1),
     "tiny_w1a2": dict(in_features=64, hidden=[32, 16], out_features=10, weights="binary", abits=2),

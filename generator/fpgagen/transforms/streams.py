@@ -41,8 +41,11 @@ class InsertFIFOs(Transformation):
         for i, l in enumerate(ls):
             out.append(l)
             if i + 1 < len(ls):
+                # one whole vector (pixel) of the producer: a consumer MVAU takes its input
+                # vector only between two vectors, so the producer must be able to finish one
+                depth = max(self.inner_depth, l.out_channels // l.out_elems + 2)
                 out.append(FIFO(f"fifo_{i}", l.out_dtype, l.out_channels, l.out_elems,
-                                self.inner_depth, l.num_vectors))
+                                depth, l.num_vectors))
         out.append(FIFO("fifo_out", last.out_dtype, last.out_channels, last.out_elems,
                         self.io_depth, last.num_vectors))
         df.layers = out
