@@ -1,0 +1,310 @@
+"""HLS C++ backend (Vitis HLS): the dataflow as a ``#pragma HLS DATAFLOW`` top function.
+
+``write_hls(dataflow, outdir, part, clock_mhz)`` fills ``outdir/hls`` with
+
+* ``fpgagen/*.h`` — the HLS header library (``streams.h``, ``mvau.h``, ``thresholding.h``,
+  ``dwc.h``), copied from the package's ``hls_templates/fpgagen``;
+* ``layers/<L>.h`` — one per compute/DWC layer: its configuration struct, its weights and
+  thresholds as ``static const`` tables (the RTL ``.mem`` words, line for line) and a wrapper
+  function that is one DATAFLOW process;
+* ``layers.h`` — includes them all;
+* ``<top>.h`` / ``<top>.cpp`` — the top function ``<top>(s_axis, m_axis, n_frames)``;
+* ``tb.cpp`` with ``tb_input.hex`` / ``tb_expected.hex`` (a few frames from the golden model);
+* ``run_hls.tcl`` and ``Makefile`` — Vitis HLS in batch mode (csim, csynth, cosim, ip).
+
+FIFO layers are not processes: their depth becomes the ``STREAM depth`` of the stream they sit
+on. See docs/hls.md.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .. import packing
+from ..datatypes import DataType, int_type
+from ..errors import FpgagenError
+from ..layers.base import check_identifier
+from ..layers.memory import memory_cost
+from ..resources import data_dir
+from .rtl import top_name
+from .templates import HEADER, render
+
+__all__ = ["write_hls", "HLS_DIR", "LIBRARY", "sample_codes", "MAX_WORD_BITS"]
+
+#: folder of the HLS design inside a build folder
+HLS_DIR = "hls"
+#: the header library, in include order
+LIBRARY = ("streams.h", "thresholding.h", "mvau.h", "dwc.h")
+#: widest ap_uint Vitis HLS accepts (AP_INT_MAX_W limit)
+MAX_WORD_BITS = 32768
+#: frames in tb_input.hex / tb_expected.hex (the self-check of Vitis csim and cosim)
+TB_FRAMES = 4
+
+_PART_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+_DEFAULT_DEPTH = 2
+
+
+# -- small helpers ----------------------------------------------------------------------------
+def _kind(dt: DataType) -> str:
+    if dt.is_bipolar:
+        return "fpgagen::KIND_BIPOLAR"
+    return "fpgagen::KIND_SIGNED" if dt.signed else "fpgagen::KIND_UNSIGNED"
+
+
+def _chunking(word_bits: int) -> tuple[int, int, str]:
+    """(chunk bits, chunks per word, C type) for parameter words of ``word_bits`` bits."""
+    for cb, ctype in ((8, "uint8_t"), (16, "uint16_t"), (32, "uint32_t")):
+        if word_bits <= cb:
+            return cb, 1, ctype
+    return 32, -(-word_bits // 32), "uint32_t"
+
+
+def _table(words: np.ndarray, word_bits: int) -> dict:
+    """A parameter table: packed words (uint8 matrix) -> C initialiser rows of chunks."""
+    cb, nc, ctype = _chunking(word_bits)
+    mask = (1 << cb) - 1
+    digits = cb // 4
+    rows = []
+    for v in packing.words_to_ints(words):
+        chunks = [(v >> (cb * j)) & mask for j in range(nc)]
+        rows.append("{" + ", ".join(f"0x{c:0{digits}x}u" for c in chunks) + "}")
+    return {"cb": cb, "nc": nc, "ctype": ctype, "depth": len(rows), "bits": word_bits,
+            "rows": ",\n".join("        " + r for r in rows)}
+
+
+def _impl(style: str) -> str:
+    return {"block": "bram", "distributed": "lutram", "ultra": "uram"}.get(style, "auto")
+
+
+def _comment(l) -> str:
+    return (f"{l.num_vectors}x{l.in_channels} {l.in_dtype} -> {l.num_vectors}x{l.out_channels} "
+            f"{l.out_dtype}, {l.folding() or 'no folding'}, {l.expected_cycles()} cycles/frame")
+
+
+def _fail(msg: str):
+    raise FpgagenError(msg)
+
+
+# -- per-layer contexts (keyed by op_type) ------------------------------------------------
+def _mvau_ctx(l) -> dict:
+    n_thr = 0 if l.thresholds is None else int(l.thresholds.shape[1])
+    out_bias = 0 if l.out_dtype.is_bipolar else int(l.out_bias)
+    if l.out_dtype.is_bipolar and n_thr != 1:
+        _fail(f"layer {l.name} (MVAU): a BIPOLAR output needs exactly 1 threshold per channel, "
+              f"got {n_thr}")
+    weights = _table(l.weight_words(), l.pe * l.simd * l.w_dtype.bits)
+    if n_thr:
+        tbits = l.pe * n_thr * l.acc_bits
+        thres = _table(l.threshold_words(), tbits)
+        thres["impl"] = _impl(memory_cost(l.nf, tbits)["style"])
+    else:
+        thres = {"cb": 8, "nc": 1, "ctype": "uint8_t", "depth": 1, "bits": 1,
+                 "rows": "        {0x00u}", "impl": "lutram"}
+    weights["impl"] = _impl(l.weight_memory()["style"])
+    cfg = [
+        ("unsigned", "MW", l.mw), ("unsigned", "MH", l.mh), ("unsigned", "SIMD", l.simd),
+        ("unsigned", "PE", l.pe), ("unsigned", "NV", l.num_vectors),
+        ("int", "IN_KIND", _kind(l.in_dtype)), ("unsigned", "IN_BITS", l.in_dtype.bits),
+        ("int", "W_KIND", _kind(l.w_dtype)), ("unsigned", "W_BITS", l.w_dtype.bits),
+        ("unsigned", "ACC_BITS", l.acc_bits), ("unsigned", "N_THRES", n_thr),
+        ("int", "OUT_BIAS", out_bias), ("unsigned", "OUT_BITS", l.out_dtype.bits),
+        ("unsigned", "W_CB", weights["cb"]), ("unsigned", "W_NC", weights["nc"]),
+        ("unsigned", "T_ROWS", thres["depth"]), ("unsigned", "T_CB", thres["cb"]),
+        ("unsigned", "T_NC", thres["nc"]),
+    ]
+    return {"cfg": cfg, "weights": weights, "thresholds": thres, "n_thres": n_thr,
+            "mode": "XNOR-popcount" if l.xnor else "integer",
+            "max_bits": max(weights["bits"], thres["bits"], l.in_width, l.out_width)}
+
+
+def _thresholding_ctx(l) -> dict:
+    n_thr = int(l.thresholds.shape[1])
+    if n_thr < 1:
+        _fail(f"layer {l.name} (Thresholding): needs at least one threshold per channel")
+    if l.out_dtype.is_bipolar and n_thr != 1:
+        _fail(f"layer {l.name} (Thresholding): a BIPOLAR output needs exactly 1 threshold per "
+              f"channel, got {n_thr}")
+    nf = l.in_channels // l.pe
+    words = packing.pack(l.thresholds.reshape(nf, l.pe, n_thr), int_type(l.t_bits),
+                         l.pe * n_thr)
+    tbits = l.pe * n_thr * l.t_bits
+    thres = _table(words, tbits)
+    thres["impl"] = _impl(memory_cost(nf, tbits)["style"])
+    cfg = [
+        ("unsigned", "CH", l.in_channels), ("unsigned", "PE", l.pe),
+        ("unsigned", "NV", l.num_vectors), ("int", "IN_KIND", _kind(l.in_dtype)),
+        ("unsigned", "IN_BITS", l.in_dtype.bits), ("unsigned", "T_BITS", l.t_bits),
+        ("unsigned", "N_THRES", n_thr),
+        ("int", "OUT_BIAS", 0 if l.out_dtype.is_bipolar else int(l.out_bias)),
+        ("unsigned", "OUT_BITS", l.out_dtype.bits), ("unsigned", "T_CB", thres["cb"]),
+        ("unsigned", "T_NC", thres["nc"]),
+    ]
+    return {"cfg": cfg, "thresholds": thres,
+            "max_bits": max(thres["bits"], l.in_width, l.out_width)}
+
+
+def _dwc_ctx(l) -> dict:
+    if l.in_dtype != l.out_dtype:
+        _fail(f"layer {l.name} (DWC): input {l.in_dtype} and output {l.out_dtype} differ")
+    elems = l.num_vectors * l.in_channels
+    if elems % l.in_elems or elems % l.out_elems:
+        _fail(f"layer {l.name} (DWC): {elems} elements per frame do not fill words of "
+              f"{l.in_elems} and {l.out_elems} elements")
+    cfg = [("unsigned", "IN_ELEMS", l.in_elems), ("unsigned", "OUT_ELEMS", l.out_elems),
+           ("unsigned", "BITS", l.in_dtype.bits), ("unsigned", "ELEMS_PER_FRAME", elems)]
+    return {"cfg": cfg, "max_bits": l.in_width + l.out_width}
+
+
+_LAYER_CONTEXT = {"MVAU": _mvau_ctx, "Thresholding": _thresholding_ctx, "DWC": _dwc_ctx}
+_TEMPLATES = {"MVAU": "hls_layer_mvau.h.j2", "Thresholding": "hls_layer_thresholding.h.j2",
+              "DWC": "hls_layer_dwc.h.j2"}
+SUPPORTED_OPS = tuple(_LAYER_CONTEXT) + ("FIFO",)
+
+
+# -- stimuli ----------------------------------------------------------------------------------
+def sample_codes(dataflow, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` random input frames ``(n, channels)`` the first layer accepts.
+
+    Values are drawn from the first compute layer's declared input range (an MVAU's
+    accumulator width assumes it), else from the whole input type.
+    """
+    first = dataflow.layers[0]
+    dt = first.in_dtype
+    lo, hi = dt.min, dt.max
+    comp = dataflow.compute_layers
+    if comp and getattr(comp[0], "in_range", None) is not None:
+        lo, hi = (int(v) for v in comp[0].in_range)
+    rng = np.random.default_rng(seed)
+    shape = (n, first.num_vectors * first.in_channels)
+    if dt.is_bipolar:
+        return rng.choice(np.array([-1, 1], dtype=np.int64), size=shape)
+    return rng.integers(lo, hi + 1, size=shape, dtype=np.int64)
+
+
+def _hex_file(words: np.ndarray, bits: int, what: str) -> str:
+    lines = packing.to_hex(words, bits)
+    return f"// {HEADER}\n// {what}: one word per line, most significant digit first\n" + \
+        "\n".join(lines) + "\n"
+
+
+# -- the backend ----------------------------------------------------------------------------
+def _check_part(part: str) -> str:
+    if not isinstance(part, str) or not _PART_RE.match(part):
+        _fail(f"FPGA part {part!r} is not a valid part name (letters, digits, _ . : -); "
+              "check the board file")
+    return part
+
+
+def _layer_ident(i: int, name: str) -> str:
+    """C++ name of layer ``i``: ``L<i>_<name>`` (never a keyword, never a clash)."""
+    try:
+        check_identifier(name)
+    except (ValueError, TypeError):
+        _fail(f"layer {i} name {name!r} is not a valid identifier ([A-Za-z_][A-Za-z0-9_]*); "
+              "rename the layer")
+    return f"L{i}_{name.strip('_') or 'layer'}"
+
+
+def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
+    """Write the HLS C++ design of ``dataflow`` to ``outdir/hls``.
+
+    ``part`` is the FPGA part for ``set_part``; ``clock_mhz`` gives the ``create_clock``
+    period. Returns ``{"top": <top function>, "files": [paths relative to outdir]}``; every
+    file starts with the fpgagen header line. Raises :class:`FpgagenError` for an op_type the
+    backend does not support, an invalid name, part or clock.
+    """
+    outdir = Path(outdir)
+    _check_part(part)
+    try:
+        clock_mhz = float(clock_mhz)
+    except (TypeError, ValueError):
+        _fail(f"clock {clock_mhz!r} MHz is not a number")
+    if not 0 < clock_mhz < 2000:
+        _fail(f"clock {clock_mhz:g} MHz is out of range; use a value in (0, 2000)")
+    layers = list(dataflow.layers)
+    if not layers:
+        _fail(f"dataflow {dataflow.name!r} has no hardware layers")
+    top = top_name(dataflow)
+    check_identifier(top)
+
+    # streams and processes: FIFOs become stream depths
+    streams = [{"name": "s_in", "width": layers[0].in_width, "depth": 0}]
+    procs = []
+    max_bits = max(packing.axis_width(layers[0].in_width),
+                   packing.axis_width(layers[-1].out_width))
+    for i, l in enumerate(layers):
+        if l.op_type not in SUPPORTED_OPS:
+            _fail(f"layer {l.name}: op_type {l.op_type!r} is not supported by the HLS backend; "
+                  f"supported: {', '.join(SUPPORTED_OPS)}")
+        if l.in_width != streams[-1]["width"]:
+            _fail(f"layer {l.name} ({l.op_type}): input word of {l.in_width} bits does not match "
+                  f"the {streams[-1]['width']}-bit stream before it")
+        if l.op_type == "FIFO":
+            _layer_ident(i, l.name)
+            streams[-1]["depth"] += int(l.depth)
+            streams[-1].setdefault("fifos", []).append(f"{l.name} (depth {l.depth})")
+            continue
+        ident = _layer_ident(i, l.name)
+        ctx = _LAYER_CONTEXT[l.op_type](l)
+        max_bits = max(max_bits, ctx["max_bits"])
+        s_out = {"name": f"s_{len(streams)}_{ident}", "width": l.out_width, "depth": 0}
+        procs.append({"ident": ident, "name": l.name, "op_type": l.op_type,
+                      "template": _TEMPLATES[l.op_type], "comment": _comment(l),
+                      "in_width": l.in_width, "out_width": l.out_width,
+                      "s_in": streams[-1]["name"], "s_out": s_out["name"], **ctx})
+        streams.append(s_out)
+    for s in streams:
+        s["depth"] = max(_DEFAULT_DEPTH, s["depth"])
+        s["fifos"] = ", ".join(s.get("fifos", []))
+    if max_bits > MAX_WORD_BITS:
+        _fail(f"dataflow {dataflow.name!r}: a {max_bits}-bit word exceeds the {MAX_WORD_BITS}-bit "
+              "limit of ap_uint; reduce PE/SIMD")
+
+    first, last = layers[0], layers[-1]
+    io = {
+        "top": top, "part": part, "clock_mhz": clock_mhz,
+        "period_ns": f"{1000.0 / clock_mhz:.3f}".rstrip("0").rstrip("."),
+        "in_width": first.in_width, "in_axis_width": packing.axis_width(first.in_width),
+        "out_width": last.out_width, "out_axis_width": packing.axis_width(last.out_width),
+        "in_elems": first.in_elems, "out_elems": last.out_elems,
+        "in_dtype": str(first.in_dtype), "out_dtype": str(last.out_dtype),
+        "in_words": first.in_words_per_frame, "out_words": last.out_words_per_frame,
+        "in_channels": first.num_vectors * first.in_channels,
+        "out_channels": last.num_vectors * last.out_channels,
+        "ap_int_max_w": max_bits if max_bits > 1024 else 0,
+        "layers": procs, "streams": streams, "tb_frames": TB_FRAMES,
+        "cycles": dataflow.expected_cycles(),
+    }
+
+    hls = outdir / HLS_DIR
+    (hls / "fpgagen").mkdir(parents=True, exist_ok=True)
+    (hls / "layers").mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+
+    def emit(rel: str, text: str) -> None:
+        p = hls / rel
+        p.write_text(text)
+        files.append(p)
+
+    lib = data_dir("hls_templates") / "fpgagen"
+    for name in LIBRARY:
+        emit(f"fpgagen/{name}", f"// {HEADER}\n" + (lib / name).read_text())
+    for p in procs:
+        emit(f"layers/{p['ident']}.h", render(p["template"], io=io, l=p))
+    emit("layers.h", render("hls_layers.h.j2", **io))
+    emit(f"{top}.h", render("hls_top.h.j2", **io))
+    emit(f"{top}.cpp", render("hls_top.cpp.j2", **io))
+    emit("tb.cpp", render("hls_tb.cpp.j2", **io))
+    codes = sample_codes(dataflow, TB_FRAMES, seed=2024)
+    expected = np.asarray(dataflow.run_layers(codes), dtype=np.int64)
+    emit("tb_input.hex", _hex_file(packing.pack(codes, first.in_dtype, first.in_elems),
+                                   first.in_width, f"{TB_FRAMES} input frames of {top}"))
+    emit("tb_expected.hex", _hex_file(packing.pack(expected, last.out_dtype, last.out_elems),
+                                      packing.axis_width(last.out_width),
+                                      f"golden outputs of {top} for tb_input.hex"))
+    emit("run_hls.tcl", render("hls_run_hls.tcl.j2", **io))
+    emit("Makefile", render("hls_Makefile.j2", **io))
+    return {"top": top, "files": [str(p.relative_to(outdir)) for p in files]}

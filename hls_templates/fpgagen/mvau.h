@@ -1,0 +1,163 @@
+// fpgagen HLS library: matrix-vector-activation unit (MVAU).
+//
+// For each input vector x (MW elements, SIMD per input word) the MVAU computes the MH
+// accumulators acc = W x and emits them (PE per output word) either raw (signed ACC_BITS) or
+// through multi-thresholds (see thresholding.h). Folding: NF = MH/PE neuron folds, SF = MW/SIMD
+// synapse folds; one (nf, sf) step per cycle (II=1), NF*SF cycles per vector. The SF input words
+// of a vector are read during nf = 0 and replayed from a buffer for nf > 0, like the RTL.
+//
+// Arithmetic (docs/conventions.md):
+//   * BIPOLAR x BIPOLAR: XNOR-popcount, acc = #{s : x_s == w_s} in [0, MW];
+//   * one operand BIPOLAR: the other operand is added (+1) or subtracted (-1);
+//   * otherwise signed/unsigned integer products summed in ACC_BITS two's complement.
+//
+// Weight memory word nf*SF + sf holds, for PE p, SIMD element s, the weight of output
+// nf*PE + p and input sf*SIMD + s at bits [(p*SIMD + s)*W_BITS +: W_BITS] (the RTL's
+// <layer>_weights.mem line for line).
+#ifndef FPGAGEN_MVAU_H
+#define FPGAGEN_MVAU_H
+
+#include "streams.h"
+#include "thresholding.h"
+
+namespace fpgagen {
+
+//! Partial dot product of one SIMD-wide input word with one PE's SIMD weights.
+template <class C>
+ap_int<C::ACC_BITS> mvau_dot(const ap_uint<C::SIMD * C::IN_BITS>& x,
+                             const ap_uint<C::SIMD * C::W_BITS>& w) {
+    FPGAGEN_HLS(INLINE)
+    ap_int<C::ACC_BITS> sum = 0;
+    if (C::IN_KIND == KIND_BIPOLAR && C::W_KIND == KIND_BIPOLAR) {
+        const ap_uint<C::SIMD> agree = ~(x ^ w);
+        for (unsigned s = 0; s < C::SIMD; s++) {
+            FPGAGEN_HLS(UNROLL)
+            if (agree[s]) {
+                sum++;
+            }
+        }
+    } else {
+        for (unsigned s = 0; s < C::SIMD; s++) {
+            FPGAGEN_HLS(UNROLL)
+            const ap_uint<C::IN_BITS> xr = element<C::IN_BITS>(x, s);
+            const ap_uint<C::W_BITS> wr = element<C::W_BITS>(w, s);
+            if (C::W_KIND == KIND_BIPOLAR) {
+                const ap_int<C::IN_BITS + 1> xv = element_value<C::IN_KIND, C::IN_BITS>(xr);
+                if (wr[0]) {
+                    sum += xv;
+                } else {
+                    sum -= xv;
+                }
+            } else if (C::IN_KIND == KIND_BIPOLAR) {
+                const ap_int<C::W_BITS + 1> wv = element_value<C::W_KIND, C::W_BITS>(wr);
+                if (xr[0]) {
+                    sum += wv;
+                } else {
+                    sum -= wv;
+                }
+            } else {
+                const ap_int<C::IN_BITS + 1> xv = element_value<C::IN_KIND, C::IN_BITS>(xr);
+                const ap_int<C::W_BITS + 1> wv = element_value<C::W_KIND, C::W_BITS>(wr);
+                sum += xv * wv;
+            }
+        }
+    }
+    return sum;
+}
+
+//! Bits of one threshold memory word (1 when the MVAU has no thresholds).
+template <class C>
+struct MvauThresholdWord {
+    static const int BITS = C::N_THRES > 0 ? C::PE * C::N_THRES * C::ACC_BITS : 1;
+};
+
+//! Output of one PE: thresholds applied (N_THRES > 0) or the raw accumulator.
+template <class C, bool HAS_THRESHOLDS = (C::N_THRES > 0)>
+struct MvauActivation {
+    static ap_uint<C::OUT_BITS> apply(const ap_int<C::ACC_BITS>& acc,
+                                      const ap_uint<MvauThresholdWord<C>::BITS>& tw,
+                                      unsigned p) {
+    FPGAGEN_HLS(INLINE)
+        const ap_uint<17> cnt = threshold_count<C::N_THRES, C::ACC_BITS>(acc, tw, p * C::N_THRES);
+        return encode_count<C::OUT_BITS, C::OUT_BIAS>(cnt);
+    }
+};
+
+template <class C>
+struct MvauActivation<C, false> {
+    static ap_uint<C::OUT_BITS> apply(const ap_int<C::ACC_BITS>& acc,
+                                      const ap_uint<MvauThresholdWord<C>::BITS>&, unsigned) {
+    FPGAGEN_HLS(INLINE)
+        const ap_uint<C::OUT_BITS> r = acc;  // OUT_BITS == ACC_BITS: the two's complement bits
+        return r;
+    }
+};
+
+/*! MVAU over n_frames frames of NV vectors.
+ *
+ * C provides: MW, MH, SIMD, PE, NV (unsigned); IN_KIND, W_KIND (Kind); IN_BITS, W_BITS,
+ * ACC_BITS, N_THRES (0: raw accumulator out), OUT_BITS; OUT_BIAS (int); W_CB, W_NC and
+ * typedef w_chunk_t (weight words as chunks); T_ROWS (NF, or 1 without thresholds), T_CB,
+ * T_NC and typedef t_chunk_t.
+ */
+template <class C>
+void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
+          hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out,
+          const typename C::w_chunk_t weights[(C::MH / C::PE) * (C::MW / C::SIMD)][C::W_NC],
+          const typename C::t_chunk_t thresholds[C::T_ROWS][C::T_NC], unsigned n_frames) {
+    FPGAGEN_HLS(INLINE)
+    const unsigned NF = C::MH / C::PE;
+    const unsigned SF = C::MW / C::SIMD;
+    const unsigned IN_W = C::SIMD * C::IN_BITS;
+    const unsigned PE_W = C::SIMD * C::W_BITS;
+    const unsigned WW = C::PE * PE_W;
+    const int TW = MvauThresholdWord<C>::BITS;
+
+    static ap_uint<IN_W> ibuf[SF];  // the current vector, replayed for nf > 0
+    static ap_int<C::ACC_BITS> acc[C::PE];
+    FPGAGEN_HLS(ARRAY_PARTITION variable=acc complete dim=1)
+
+    unsigned nf = 0, sf = 0, widx = 0;
+    for (unsigned f = 0; f < n_frames; f++) {
+        for (unsigned i = 0; i < C::NV * NF * SF; i++) {
+            FPGAGEN_HLS(PIPELINE II=1)
+            ap_uint<IN_W> x;
+            if (nf == 0) {
+                x = in.read();
+                ibuf[sf] = x;
+            } else {
+                x = ibuf[sf];
+            }
+            const ap_uint<WW> w = load_word<WW, C::W_CB, C::W_NC>(weights[widx]);
+            for (unsigned p = 0; p < C::PE; p++) {
+                FPGAGEN_HLS(UNROLL)
+                const ap_int<C::ACC_BITS> part = mvau_dot<C>(x, element<PE_W>(w, p));
+                if (sf == 0) {
+                    acc[p] = part;
+                } else {
+                    acc[p] += part;
+                }
+            }
+            if (sf == SF - 1) {
+                const ap_uint<TW> tw =
+                    load_word<TW, C::T_CB, C::T_NC>(thresholds[C::N_THRES > 0 ? nf : 0]);
+                ap_uint<C::PE * C::OUT_BITS> y = 0;
+                for (unsigned p = 0; p < C::PE; p++) {
+                    FPGAGEN_HLS(UNROLL)
+                    y(p * C::OUT_BITS + C::OUT_BITS - 1, p * C::OUT_BITS) =
+                        MvauActivation<C>::apply(acc[p], tw, p);
+                }
+                out.write(y);
+                sf = 0;
+                nf = (nf == NF - 1) ? 0 : nf + 1;
+            } else {
+                sf++;
+            }
+            widx = (widx == NF * SF - 1) ? 0 : widx + 1;
+        }
+    }
+}
+
+}  // namespace fpgagen
+
+#endif  // FPGAGEN_MVAU_H
