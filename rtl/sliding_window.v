@@ -21,8 +21,8 @@
  *
  * Pipeline: read issue (counters, fill compare) -> registered memory read -> output skid
  * buffer, clock-enabled by the skid's registered ready. s_axis_tready is a register.
- * Latency: an output word can be accepted 2 cycles after the input handshake of the last
- * input word it depends on.
+ * Latency: an output word is valid 2 cycles after the rising edge that accepted the last
+ * input word it needs (it can be accepted 3 cycles after that handshake).
  */
 
 `timescale 1ns / 1ps
