@@ -13,7 +13,8 @@
 //
 // Weight memory word nf*SF + sf holds, for PE p, SIMD element s, the weight of output
 // nf*PE + p and input sf*SIMD + s at bits [(p*SIMD + s)*W_BITS +: W_BITS] (the RTL's
-// <layer>_weights.mem line for line).
+// <layer>_weights.mem line for line); the tables store it split into PE slices of SIMD*W_BITS
+// bits, weights[nf*SF + sf][p], so no ap_uint wider than one PE's slice is needed.
 #ifndef FPGAGEN_MVAU_H
 #define FPGAGEN_MVAU_H
 
@@ -65,20 +66,19 @@ ap_int<C::ACC_BITS> mvau_dot(const ap_uint<C::SIMD * C::IN_BITS>& x,
     return sum;
 }
 
-//! Bits of one threshold memory word (1 when the MVAU has no thresholds).
+//! Bits of one PE's slice of a threshold memory word (1 when the MVAU has no thresholds).
 template <class C>
 struct MvauThresholdWord {
-    static const int BITS = C::N_THRES > 0 ? C::PE * C::N_THRES * C::ACC_BITS : 1;
+    static const int BITS = C::N_THRES > 0 ? C::N_THRES * C::ACC_BITS : 1;
 };
 
 //! Output of one PE: thresholds applied (N_THRES > 0) or the raw accumulator.
 template <class C, bool HAS_THRESHOLDS = (C::N_THRES > 0)>
 struct MvauActivation {
     static ap_uint<C::OUT_BITS> apply(const ap_int<C::ACC_BITS>& acc,
-                                      const ap_uint<MvauThresholdWord<C>::BITS>& tw,
-                                      unsigned p) {
+                                      const ap_uint<MvauThresholdWord<C>::BITS>& tw) {
     FPGAGEN_HLS(INLINE)
-        const ap_uint<17> cnt = threshold_count<C::N_THRES, C::ACC_BITS>(acc, tw, p * C::N_THRES);
+        const ap_uint<17> cnt = threshold_count<C::N_THRES, C::ACC_BITS>(acc, tw, 0);
         return encode_count<C::OUT_BITS, C::OUT_BIAS>(cnt);
     }
 };
@@ -86,7 +86,7 @@ struct MvauActivation {
 template <class C>
 struct MvauActivation<C, false> {
     static ap_uint<C::OUT_BITS> apply(const ap_int<C::ACC_BITS>& acc,
-                                      const ap_uint<MvauThresholdWord<C>::BITS>&, unsigned) {
+                                      const ap_uint<MvauThresholdWord<C>::BITS>&) {
     FPGAGEN_HLS(INLINE)
         const ap_uint<C::OUT_BITS> r = acc;  // OUT_BITS == ACC_BITS: the two's complement bits
         return r;
@@ -97,20 +97,19 @@ struct MvauActivation<C, false> {
  *
  * C provides: MW, MH, SIMD, PE, NV (unsigned); IN_KIND, W_KIND (Kind); IN_BITS, W_BITS,
  * ACC_BITS, N_THRES (0: raw accumulator out), OUT_BITS; OUT_BIAS (int); W_CB, W_NC and
- * typedef w_chunk_t (weight words as chunks); T_ROWS (NF, or 1 without thresholds), T_CB,
- * T_NC and typedef t_chunk_t.
+ * typedef w_chunk_t (one PE's weight slice as W_NC chunks of W_CB bits); T_ROWS (NF, or 1
+ * without thresholds), T_CB, T_NC and typedef t_chunk_t (one PE's thresholds as chunks).
  */
 template <class C>
 void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
           hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out,
-          const typename C::w_chunk_t weights[(C::MH / C::PE) * (C::MW / C::SIMD)][C::W_NC],
-          const typename C::t_chunk_t thresholds[C::T_ROWS][C::T_NC], unsigned n_frames) {
+          const typename C::w_chunk_t weights[(C::MH / C::PE) * (C::MW / C::SIMD)][C::PE][C::W_NC],
+          const typename C::t_chunk_t thresholds[C::T_ROWS][C::PE][C::T_NC], unsigned n_frames) {
     FPGAGEN_HLS(INLINE)
     const unsigned NF = C::MH / C::PE;
     const unsigned SF = C::MW / C::SIMD;
     const unsigned IN_W = C::SIMD * C::IN_BITS;
     const unsigned PE_W = C::SIMD * C::W_BITS;
-    const unsigned WW = C::PE * PE_W;
     const int TW = MvauThresholdWord<C>::BITS;
 
     static ap_uint<IN_W> ibuf[SF];  // the current vector, replayed for nf > 0
@@ -128,10 +127,10 @@ void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
             } else {
                 x = ibuf[sf];
             }
-            const ap_uint<WW> w = load_word<WW, C::W_CB, C::W_NC>(weights[widx]);
             for (unsigned p = 0; p < C::PE; p++) {
                 FPGAGEN_HLS(UNROLL)
-                const ap_int<C::ACC_BITS> part = mvau_dot<C>(x, element<PE_W>(w, p));
+                const ap_uint<PE_W> w = load_word<PE_W, C::W_CB, C::W_NC>(weights[widx][p]);
+                const ap_int<C::ACC_BITS> part = mvau_dot<C>(x, w);
                 if (sf == 0) {
                     acc[p] = part;
                 } else {
@@ -139,13 +138,13 @@ void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
                 }
             }
             if (sf == SF - 1) {
-                const ap_uint<TW> tw =
-                    load_word<TW, C::T_CB, C::T_NC>(thresholds[C::N_THRES > 0 ? nf : 0]);
+                const unsigned row = C::N_THRES > 0 ? nf : 0;
                 ap_uint<C::PE * C::OUT_BITS> y = 0;
                 for (unsigned p = 0; p < C::PE; p++) {
                     FPGAGEN_HLS(UNROLL)
+                    const ap_uint<TW> tw = load_word<TW, C::T_CB, C::T_NC>(thresholds[row][p]);
                     y(p * C::OUT_BITS + C::OUT_BITS - 1, p * C::OUT_BITS) =
-                        MvauActivation<C>::apply(acc[p], tw, p);
+                        MvauActivation<C>::apply(acc[p], tw);
                 }
                 out.write(y);
                 sf = 0;

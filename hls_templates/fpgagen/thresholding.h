@@ -3,7 +3,8 @@
 // out[c] = OUT_BIAS + #{k : x[c] >= T[c][k]}, encoded in OUT_BITS bits (for a BIPOLAR output:
 // one threshold, OUT_BIAS = 0, the count is the bit). Threshold memory word nf holds, for PE p,
 // threshold k of channel nf*PE + p at bits [(p*N_THRES + k)*T_BITS +: T_BITS] (two's complement),
-// exactly like the RTL's <layer>_thresholds.mem.
+// exactly like the RTL's <layer>_thresholds.mem; the tables store it split into PE slices of
+// N_THRES*T_BITS bits, thresholds[nf][p].
 #ifndef FPGAGEN_THRESHOLDING_H
 #define FPGAGEN_THRESHOLDING_H
 
@@ -40,30 +41,30 @@ ap_uint<OUT_BITS> encode_count(const ap_uint<17>& cnt) {
 /*! Standalone thresholding of n_frames frames of NV vectors of CH channels, PE per word.
  *
  * C provides: CH, PE, NV (unsigned); IN_KIND (Kind), IN_BITS; T_BITS, N_THRES (>= 1);
- * OUT_BIAS (int), OUT_BITS; T_CB, T_NC and typedef t_chunk_t (threshold words as chunks).
+ * OUT_BIAS (int), OUT_BITS; T_CB, T_NC and typedef t_chunk_t (one PE's thresholds as T_NC
+ * chunks of T_CB bits).
  * One word per cycle (II=1): NV*CH/PE cycles per frame.
  */
 template <class C>
 void thresholding(hls::stream<ap_uint<C::PE * C::IN_BITS> >& in,
                   hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out,
-                  const typename C::t_chunk_t thresholds[C::CH / C::PE][C::T_NC],
+                  const typename C::t_chunk_t thresholds[C::CH / C::PE][C::PE][C::T_NC],
                   unsigned n_frames) {
     FPGAGEN_HLS(INLINE)
     const unsigned NF = C::CH / C::PE;
-    const unsigned TW = C::PE * C::N_THRES * C::T_BITS;
+    const unsigned TW = C::N_THRES * C::T_BITS;
     unsigned nf = 0;
     for (unsigned f = 0; f < n_frames; f++) {
         for (unsigned i = 0; i < C::NV * NF; i++) {
             FPGAGEN_HLS(PIPELINE II=1)
             const ap_uint<C::PE * C::IN_BITS> x = in.read();
-            const ap_uint<TW> tw = load_word<TW, C::T_CB, C::T_NC>(thresholds[nf]);
             ap_uint<C::PE * C::OUT_BITS> y = 0;
             for (unsigned p = 0; p < C::PE; p++) {
                 FPGAGEN_HLS(UNROLL)
                 const ap_int<C::IN_BITS + 1> v =
                     element_value<C::IN_KIND, C::IN_BITS>(element<C::IN_BITS>(x, p));
-                const ap_uint<17> cnt =
-                    threshold_count<C::N_THRES, C::T_BITS>(v, tw, p * C::N_THRES);
+                const ap_uint<TW> tw = load_word<TW, C::T_CB, C::T_NC>(thresholds[nf][p]);
+                const ap_uint<17> cnt = threshold_count<C::N_THRES, C::T_BITS>(v, tw, 0);
                 y(p * C::OUT_BITS + C::OUT_BITS - 1, p * C::OUT_BITS) =
                     encode_count<C::OUT_BITS, C::OUT_BIAS>(cnt);
             }

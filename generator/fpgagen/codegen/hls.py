@@ -62,17 +62,26 @@ def _chunking(word_bits: int) -> tuple[int, int, str]:
     return 32, -(-word_bits // 32), "uint32_t"
 
 
-def _table(words: np.ndarray, word_bits: int) -> dict:
-    """A parameter table: packed words (uint8 matrix) -> C initialiser rows of chunks."""
-    cb, nc, ctype = _chunking(word_bits)
-    mask = (1 << cb) - 1
-    digits = cb // 4
+def _table(words: np.ndarray, word_bits: int, pe: int) -> dict:
+    """A parameter table: packed words (uint8 matrix) -> C initialiser rows.
+
+    Each word of ``word_bits`` bits is split into ``pe`` slices (PE ``p`` = bits
+    ``[p*bits/pe +: bits/pe]``), each slice into chunks of a plain unsigned C type, least
+    significant chunk first: ``table[row][p][chunk]``.
+    """
+    slice_bits = word_bits // pe
+    cb, nc, ctype = _chunking(slice_bits)
+    smask, cmask, digits = (1 << slice_bits) - 1, (1 << cb) - 1, cb // 4
     rows = []
     for v in packing.words_to_ints(words):
-        chunks = [(v >> (cb * j)) & mask for j in range(nc)]
-        rows.append("{" + ", ".join(f"0x{c:0{digits}x}u" for c in chunks) + "}")
-    return {"cb": cb, "nc": nc, "ctype": ctype, "depth": len(rows), "bits": word_bits,
-            "rows": ",\n".join("        " + r for r in rows)}
+        slices = []
+        for p in range(pe):
+            sv = (v >> (slice_bits * p)) & smask
+            slices.append("{" + ", ".join(f"0x{(sv >> (cb * j)) & cmask:0{digits}x}u"
+                                          for j in range(nc)) + "}")
+        rows.append("{" + ", ".join(slices) + "}")
+    return {"cb": cb, "nc": nc, "ctype": ctype, "depth": len(rows), "bits": slice_bits,
+            "pe": pe, "rows": ",\n".join("        " + r for r in rows)}
 
 
 def _impl(style: str) -> str:
@@ -95,14 +104,14 @@ def _mvau_ctx(l) -> dict:
     if l.out_dtype.is_bipolar and n_thr != 1:
         _fail(f"layer {l.name} (MVAU): a BIPOLAR output needs exactly 1 threshold per channel, "
               f"got {n_thr}")
-    weights = _table(l.weight_words(), l.pe * l.simd * l.w_dtype.bits)
+    weights = _table(l.weight_words(), l.pe * l.simd * l.w_dtype.bits, l.pe)
     if n_thr:
         tbits = l.pe * n_thr * l.acc_bits
-        thres = _table(l.threshold_words(), tbits)
+        thres = _table(l.threshold_words(), tbits, l.pe)
         thres["impl"] = _impl(memory_cost(l.nf, tbits)["style"])
     else:
-        thres = {"cb": 8, "nc": 1, "ctype": "uint8_t", "depth": 1, "bits": 1,
-                 "rows": "        {0x00u}", "impl": "lutram"}
+        thres = {"cb": 8, "nc": 1, "ctype": "uint8_t", "depth": 1, "bits": 1, "pe": l.pe,
+                 "rows": "        {" + ", ".join(["{0x00u}"] * l.pe) + "}", "impl": "lutram"}
     weights["impl"] = _impl(l.weight_memory()["style"])
     cfg = [
         ("unsigned", "MW", l.mw), ("unsigned", "MH", l.mh), ("unsigned", "SIMD", l.simd),
@@ -131,7 +140,7 @@ def _thresholding_ctx(l) -> dict:
     words = packing.pack(l.thresholds.reshape(nf, l.pe, n_thr), int_type(l.t_bits),
                          l.pe * n_thr)
     tbits = l.pe * n_thr * l.t_bits
-    thres = _table(words, tbits)
+    thres = _table(words, tbits, l.pe)
     thres["impl"] = _impl(memory_cost(nf, tbits)["style"])
     cfg = [
         ("unsigned", "CH", l.in_channels), ("unsigned", "PE", l.pe),
@@ -231,6 +240,7 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
     check_identifier(top)
 
     # streams and processes: FIFOs become stream depths
+    used = {top, f"{top}_in_t", f"{top}_out_t", f"{top}_IN_WORDS", f"{top}_OUT_WORDS"}
     streams = [{"name": "s_in", "width": layers[0].in_width, "depth": 0}]
     procs = []
     max_bits = max(packing.axis_width(layers[0].in_width),
@@ -248,6 +258,9 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
             streams[-1].setdefault("fifos", []).append(f"{l.name} (depth {l.depth})")
             continue
         ident = _layer_ident(i, l.name)
+        while ident in used:
+            ident += "_"
+        used.add(ident)
         ctx = _LAYER_CONTEXT[l.op_type](l)
         max_bits = max(max_bits, ctx["max_bits"])
         s_out = {"name": f"s_{len(streams)}_{ident}", "width": l.out_width, "depth": 0}
