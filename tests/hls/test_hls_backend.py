@@ -164,7 +164,16 @@ def _kitchen_sink(names=None, df_name="kitchen_sink") -> Dataflow:
         DWC(names[6], i2, 10, 5, 2), m3,
         FIFO(names[8], m3.out_dtype, 6, 3, 4),
     ]
-    return Dataflow(df_name, "hand-made", None, layers, None)
+    return chain(Dataflow(df_name, "hand-made", None, layers, None))
+
+
+def chain(df: Dataflow) -> Dataflow:
+    """Name the streams of a hand-made chain of layers (ins/outs of the dataflow graph)."""
+    prev = getattr(df, "INPUT", "s_in")
+    for i, l in enumerate(df.layers):
+        l.ins, l.outs = [prev], [f"s_{i}"]
+        prev = l.outs[0]
+    return df
 
 
 def test_every_layer_kind_bit_exact(tmp_path):
@@ -241,6 +250,7 @@ def test_unsupported_op_type(tmp_path):
         op_type = "ConvolutionInputGenerator"
 
     df.layers[0] = Conv("swu", int_type(8), 12, 3, 2)
+    chain(df)
     with pytest.raises(FpgagenError, match=r"layer swu: op_type 'ConvolutionInputGenerator' is not "
                                            r"supported by the HLS backend; supported: MVAU, "
                                            r"Thresholding, DWC, FIFO"):

@@ -173,6 +173,24 @@ _TEMPLATES = {"MVAU": "hls_layer_mvau.h.j2", "Thresholding": "hls_layer_threshol
 SUPPORTED_OPS = tuple(_LAYER_CONTEXT) + ("FIFO",)
 
 
+def _in_vectors(l) -> int:
+    return l.in_vectors() if hasattr(l, "in_vectors") else l.num_vectors
+
+
+def _check_chain(dataflow) -> None:
+    """The HLS backend streams a chain: one input and one output stream per layer."""
+    prev = getattr(dataflow, "INPUT", None)
+    for l in dataflow.layers:
+        ins, outs = getattr(l, "ins", None), getattr(l, "outs", None)
+        if ins is None or outs is None:
+            continue  # a plain list of layers is a chain
+        if len(ins) != 1 or len(outs) != 1 or (prev is not None and ins[0] != prev):
+            _fail(f"layer {l.name} ({l.op_type}): the HLS backend supports a chain of layers "
+                  f"with one input and one output stream each, this dataflow branches here "
+                  f"(inputs {list(ins)}, outputs {list(outs)}); use the RTL backend")
+        prev = outs[0]
+
+
 # -- stimuli ----------------------------------------------------------------------------------
 def sample_codes(dataflow, n: int, seed: int = 0) -> np.ndarray:
     """``n`` random input frames ``(n, channels)`` the first layer accepts.
@@ -187,7 +205,7 @@ def sample_codes(dataflow, n: int, seed: int = 0) -> np.ndarray:
     if comp and getattr(comp[0], "in_range", None) is not None:
         lo, hi = (int(v) for v in comp[0].in_range)
     rng = np.random.default_rng(seed)
-    shape = (n, first.num_vectors * first.in_channels)
+    shape = (n, _in_vectors(first) * first.in_channels)
     if dt.is_bipolar:
         return rng.choice(np.array([-1, 1], dtype=np.int64), size=shape)
     return rng.integers(lo, hi + 1, size=shape, dtype=np.int64)
@@ -238,6 +256,11 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
         _fail(f"dataflow {dataflow.name!r} has no hardware layers")
     top = top_name(dataflow)
     check_identifier(top)
+    for l in layers:
+        if l.op_type not in SUPPORTED_OPS:
+            _fail(f"layer {l.name}: op_type {l.op_type!r} is not supported by the HLS backend; "
+                  f"supported: {', '.join(SUPPORTED_OPS)}")
+    _check_chain(dataflow)
 
     # streams and processes: FIFOs become stream depths
     used = {top, f"{top}_in_t", f"{top}_out_t", f"{top}_IN_WORDS", f"{top}_OUT_WORDS"}
@@ -246,9 +269,6 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
     max_bits = max(packing.axis_width(layers[0].in_width),
                    packing.axis_width(layers[-1].out_width))
     for i, l in enumerate(layers):
-        if l.op_type not in SUPPORTED_OPS:
-            _fail(f"layer {l.name}: op_type {l.op_type!r} is not supported by the HLS backend; "
-                  f"supported: {', '.join(SUPPORTED_OPS)}")
         if l.in_width != streams[-1]["width"]:
             _fail(f"layer {l.name} ({l.op_type}): input word of {l.in_width} bits does not match "
                   f"the {streams[-1]['width']}-bit stream before it")
@@ -285,7 +305,7 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
         "in_elems": first.in_elems, "out_elems": last.out_elems,
         "in_dtype": str(first.in_dtype), "out_dtype": str(last.out_dtype),
         "in_words": first.in_words_per_frame, "out_words": last.out_words_per_frame,
-        "in_channels": first.num_vectors * first.in_channels,
+        "in_channels": _in_vectors(first) * first.in_channels,
         "out_channels": last.num_vectors * last.out_channels,
         "ap_int_max_w": max_bits if max_bits > 1024 else 0,
         "layers": procs, "streams": streams, "tb_frames": TB_FRAMES,
