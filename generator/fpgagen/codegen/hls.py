@@ -19,6 +19,7 @@ on. See docs/hls.md.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -313,6 +314,8 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
     }
 
     hls = outdir / HLS_DIR
+    for sub in ("fpgagen", "layers"):  # ours entirely: drop headers of a previous design
+        shutil.rmtree(hls / sub, ignore_errors=True)
     (hls / "fpgagen").mkdir(parents=True, exist_ok=True)
     (hls / "layers").mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
