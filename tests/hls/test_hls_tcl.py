@@ -45,7 +45,8 @@ def _run(hls_dir: Path, log: Path, steps: str | None = None, script: str = "run_
                           env=env, capture_output=True, text=True, timeout=60)
 
 
-_SPLIT = "set f [open [lindex $argv 0]]\nwhile {[gets $f line] >= 0} { puts [join $line \"\\x1f\"] }\n"
+_SPLIT = ("set f [open [lindex $argv 0]]\n"
+          "while {[gets $f line] >= 0} { puts [join $line \"\\x1f\"] }\n")
 
 
 def _parse(log: Path) -> list[list[str]]:

@@ -166,6 +166,11 @@ def simulate_hls(outdir, dataflow, codes: np.ndarray) -> np.ndarray:
         raise SimulationError(f"codes must be a non-empty (N, channels) array, got shape "
                               f"{codes.shape}")
     n = codes.shape[0]
+    channels = (first.in_vectors() if hasattr(first, "in_vectors") else first.num_vectors) \
+        * first.in_channels
+    if codes.shape[1] != channels:
+        raise SimulationError(f"codes have {codes.shape[1]} channels per frame, {top} takes "
+                              f"{channels}")
     exe = compile_hls(hls_dir, top)
 
     run_dir = hls_dir / "csim_run"
