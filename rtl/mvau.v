@@ -14,16 +14,26 @@
  * Sums are two's complement in ACC_BITS bits. The SIMD products of a PE are summed by a
  * binary adder tree.
  *
- * The input vector is read from the stream during nf = 0 and kept in a buffer of SF words
- * that is replayed for nf > 0; the nf = 0 pass of the next vector directly follows the last
- * step of the previous one, so a vector takes exactly NF*SF cycles when the streams do not
- * stall. Pipeline (all stages clock-enabled by the registered ready of the output skid
- * buffer, so back-pressure stalls everything and s_axis_tready has no combinational path
- * from m_axis_tready):
+ * Input (NF > 1): a writer accepts stream words into a double buffer of 2*SF words (two banks
+ * of SF words, vector v in bank v mod 2) whenever the bank it fills is free, independently of
+ * the compute schedule: it fills the next vector's bank while the current vector is computed
+ * and waits only when both banks hold vectors not yet finished. The compute side runs all NF
+ * folds of a vector from its bank, releasing the bank after the last step; its nf = 0 pass
+ * may run on a bank that is still being filled, one step per word already written, and the
+ * step of the word being written in this very cycle takes it straight from the stream
+ * (bypass), so a waiting compute side loses no cycle. Steps issue back to back whenever their
+ * word is available: a vector takes max(NF*SF, arrival time of its SF input words) cycles,
+ * exactly NF*SF when the streams do not stall. NF = 1 needs no buffer: each step takes its
+ * word straight from the stream (s_axis_tready is the pipeline enable).
+ * Pipeline (all stages clock-enabled by the registered ready of the output skid buffer, so
+ * back-pressure stalls the compute side while the writer keeps filling a free bank;
+ * s_axis_tready comes from registers only - a bank-full flag, or the skid ready when NF = 1 -
+ * so it has no combinational path from m_axis_tready or s_axis_tvalid):
  *   issue (counters) -> 1: input/buffer word, weight ROM read -> 2: products + adder tree
  *   -> 3: accumulator, threshold ROM read -> 4: thresholds -> skid buffer (m_axis).
- * Latency: an output word is valid 4 cycles after the rising edge that accepted (or replayed)
- * the last input word of its fold, i.e. it can be accepted 5 cycles after that handshake.
+ * Latency: an output word is valid 4 cycles after the rising edge that issued the last step of
+ * its fold, i.e. it can be accepted 5 cycles after that edge; when the compute side is waiting
+ * for input this is the handshake of the fold's last input word (bypass), as without buffer.
  */
 
 `timescale 1ns / 1ps
@@ -142,11 +152,10 @@ reg [SFW-1:0] sf_reg;
 reg [NFW-1:0] nf_reg;
 reg [WAW-1:0] wa_reg;   // weight line nf*SF + sf
 
-wire nf0   = (nf_reg == {NFW{1'b0}});
-// during nf = 0 a step needs an input word; later folds replay the buffer
-wire issue = en && (!nf0 || s_axis_tvalid);
-
-assign s_axis_tready = en && nf0;
+// this step takes its input word straight from the stream (else from the input buffer)
+wire from_stream;
+// a step issues when its input word is available (needed only from the stream)
+wire issue = en && (!from_stream || s_axis_tvalid);
 
 always @(posedge clk) begin
     if (issue) begin
@@ -173,7 +182,7 @@ reg           v1_reg;
 reg           first1_reg;
 reg           last1_reg;
 reg [NFW-1:0] nf1_reg;
-reg [IW-1:0]  xs1_reg;   // word from the stream (nf = 0)
+reg [IW-1:0]  xs1_reg;   // word from the stream
 wire [IW-1:0] x1;
 wire [WW-1:0] w1;
 
@@ -192,21 +201,95 @@ end
 
 generate
     if (NF > 1) begin : g_buffer
-        // input vector buffer: written during nf = 0, replayed for nf > 0
-        reg [IW-1:0] ibuf [0:SF-1];
-        reg [IW-1:0] xb1_reg;
-        reg          sel_stream1_reg;
+        // double input buffer: banks of SF words at 0 and SF, vector v in bank v mod 2
+        localparam BD = 2 * SF;
+        localparam BAW = $clog2(BD);
+        /* verilator lint_off WIDTHTRUNC */
+        localparam [BAW-1:0] BA_LAST = BD - 1;
+        localparam [BAW-1:0] BA_REWIND = SF - 1;
+        /* verilator lint_on WIDTHTRUNC */
+
+        reg [IW-1:0]  ibuf [0:BD-1];
+        reg [IW-1:0]  xb1_reg;
+        reg           sel_stream1_reg;
+
+        // writer: bank and word being filled (address bank*SF + sf)
+        reg           wbank_reg;
+        reg [SFW-1:0] wsf_reg;
+        reg [BAW-1:0] waddr_reg;
+        // full_reg[b]: bank b holds a complete vector not yet released by the compute side
+        reg [1:0]     full_reg;
+        // compute side: bank of the current vector, read address bank*SF + sf_reg
+        reg           rbank_reg;
+        reg [BAW-1:0] raddr_reg;
+
+        // the writer waits only while its bank still holds a vector (both banks busy)
+        assign s_axis_tready = !full_reg[wbank_reg];
+        wire write = s_axis_tvalid && !full_reg[wbank_reg];
+        wire write_last = write && (wsf_reg == SF_LAST);
+        wire issue_last = issue && (sf_reg == SF_LAST) && (nf_reg == NF_LAST);
+
+        // A bank that is not full is the one being filled, and the compute side is never
+        // ahead of the writer on it: during nf = 0 word sf is in the buffer when the bank is
+        // full or wsf > sf, else (wsf == sf) it is the word on the stream now. In later folds
+        // the bank is full (nf = 0 consumed every word).
+        assign from_stream = (nf_reg == {NFW{1'b0}}) && !full_reg[rbank_reg] &&
+                             (wsf_reg == sf_reg);
+
         always @(posedge clk) begin
-            if (issue && nf0) begin
-                ibuf[sf_reg] <= s_axis_tdata;
+            if (write) begin
+                ibuf[waddr_reg] <= s_axis_tdata;
             end
             if (en) begin
-                xb1_reg         <= ibuf[sf_reg];
-                sel_stream1_reg <= nf0;
+                xb1_reg <= ibuf[raddr_reg];
+            end
+        end
+
+        always @(posedge clk) begin
+            if (en) begin
+                sel_stream1_reg <= from_stream;
+            end
+            if (write) begin
+                waddr_reg <= (waddr_reg == BA_LAST) ? {BAW{1'b0}} : waddr_reg + 1'b1;
+                if (wsf_reg == SF_LAST) begin
+                    wsf_reg   <= {SFW{1'b0}};
+                    wbank_reg <= !wbank_reg;
+                end else begin
+                    wsf_reg <= wsf_reg + 1'b1;
+                end
+            end
+            if (issue) begin
+                // next word, next bank after the last step, else back to the bank's word 0
+                if (sf_reg == SF_LAST && nf_reg != NF_LAST) begin
+                    raddr_reg <= raddr_reg - BA_REWIND;
+                end else begin
+                    raddr_reg <= (raddr_reg == BA_LAST) ? {BAW{1'b0}} : raddr_reg + 1'b1;
+                end
+            end
+            if (issue_last) begin
+                rbank_reg <= !rbank_reg;
+            end
+            // never the same bank: a bank is full from its last write until its last step
+            if (write_last) begin
+                full_reg[wbank_reg] <= 1'b1;
+            end
+            if (issue_last) begin
+                full_reg[rbank_reg] <= 1'b0;
+            end
+            if (rst) begin
+                wbank_reg <= 1'b0;
+                wsf_reg   <= {SFW{1'b0}};
+                waddr_reg <= {BAW{1'b0}};
+                full_reg  <= 2'b00;
+                rbank_reg <= 1'b0;
+                raddr_reg <= {BAW{1'b0}};
             end
         end
         assign x1 = sel_stream1_reg ? xs1_reg : xb1_reg;
     end else begin : g_no_buffer
+        // one fold: every step takes its word from the stream
+        assign from_stream = 1'b1;
+        assign s_axis_tready = en;
         assign x1 = xs1_reg;
     end
 endgenerate
