@@ -62,13 +62,14 @@ def test_brevitas_mlp_rtl_bit_exact(name, fold, preset_onnx, tmp_path, mnist_sam
 
 
 def test_rtl_mismatch_is_detected(preset_onnx, tmp_path, digits_samples):
-    """Corrupt one weight in the generated memory file: verify must fail with exit 1."""
+    """Corrupt the generated weight memory (every bit flipped): verify must fail with exit 1."""
     onnx_path = preset_onnx("tiny_w1a1", 0)
     out = tmp_path / "build"
     assert main(["build", str(onnx_path), "--board", "zcu104", "-o", str(out)]) == 0
     mem = sorted((out / "rtl" / "mem").glob("*_weights.mem"))[0]
     lines = mem.read_text().split()
-    lines[0] = format(int(lines[0], 16) ^ 1, f"0{len(lines[0])}x")
+    mask = (1 << (4 * len(lines[0]))) - 1
+    lines = [format(int(w, 16) ^ mask, f"0{len(w)}x") for w in lines]
     mem.write_text("\n".join(lines) + "\n")
     np.save(tmp_path / "x.npy", digits_samples[0])
     assert main(["verify", str(out), "--inputs", str(tmp_path / "x.npy"), "--backend", "rtl",

@@ -64,7 +64,10 @@ class HostHead:
                     v, ctx[q.inputs[1]], ctx[q.inputs[2]],
                     float(np.asarray(ctx[q.inputs[3]]).ravel()[0]), bool(a.get("signed", 1)),
                     bool(a.get("narrow", 0)), a.get("rounding_mode", "ROUND"))
-            out[i] = np.asarray(codes).reshape(-1).astype(np.int64)
+            codes = np.asarray(codes)
+            if codes.ndim == 4:  # NCHW tensor -> NHWC stream
+                codes = codes.transpose(0, 2, 3, 1)
+            out[i] = codes.reshape(-1).astype(np.int64)
         return out
 
 
@@ -82,8 +85,14 @@ class HostTail:
     def run(self, v: np.ndarray) -> np.ndarray:
         v = np.asarray(v)
         n = v.shape[0]
-        base = (self.a * v.astype(np.float64) + self.b).astype(np.float32)
-        x = base.reshape((n,) + tuple(self.work_shape[1:]))
+        ws = tuple(self.work_shape)
+        if ws and ws[0] == "nhwc":  # NHWC stream of an NCHW tensor
+            _, _, c, h, w = ws
+            base = (self.a * v.reshape(n, h, w, c).astype(np.float64) + self.b)
+            x = base.astype(np.float32).transpose(0, 3, 1, 2)
+        else:
+            base = (self.a * v.reshape(n, -1).astype(np.float64) + self.b).astype(np.float32)
+            x = base.reshape((n,) + ws[1:])
         for node in self.post:
             x = float_exec.run_node(node, [x if t == "__x__" else self.consts[t]
                                            for t in node.inputs if t])
@@ -115,15 +124,55 @@ class Dataflow:
         """Host head: float inputs -> integer codes streamed into the accelerator."""
         return self.head.run(x)
 
+    # -- graph structure ---------------------------------------------------------------------
+    INPUT = "s_in"
+
+    @property
+    def output_stream(self) -> str:
+        return self.layers[-1].outs[0]
+
+    @property
+    def input_layer(self):
+        return self.layers[0]
+
+    @property
+    def output_layer(self):
+        return self.layers[-1]
+
+    def producer(self, stream: str):
+        for l in self.layers:
+            if stream in l.outs:
+                return l
+        return None
+
+    def consumers(self, stream: str) -> list:
+        return [l for l in self.layers if stream in l.ins]
+
+    def check(self) -> None:
+        """Internal invariants: topological order, one producer and consumer per stream."""
+        seen = {self.INPUT}
+        for l in self.layers:
+            assert all(s in seen for s in l.ins), f"{l.name}: inputs {l.ins} not produced yet"
+            for s in l.outs:
+                assert s not in seen, f"stream {s} produced twice"
+                seen.add(s)
+        assert self.layers[0].ins == [self.INPUT]
+        for s in seen - {self.output_stream}:
+            assert len(self.consumers(s)) == 1, f"stream {s} has {len(self.consumers(s))} consumers"
+
     def run_layers(self, codes: np.ndarray, trace: dict | None = None) -> np.ndarray:
         """Golden model of the hardware: codes ``(N, C)`` -> output integers ``(N, C_out)``."""
         v = np.asarray(codes, dtype=np.int64)
         n = v.shape[0]
+        vals = {self.INPUT: v.reshape(n, -1)}
         for l in self.layers:
-            v = l.execute(v.reshape(n, l.num_vectors, l.in_channels)).reshape(n, -1)
-            if trace is not None:
-                trace[l.name] = v
-        return v
+            outs = l.execute_streams([vals.pop(s) if len(self.consumers(s)) == 1 else vals[s]
+                                      for s in l.ins])
+            for s, o in zip(l.outs, outs):
+                vals[s] = np.asarray(o, dtype=np.int64).reshape(n, -1)
+                if trace is not None:
+                    trace[l.name] = vals[s]
+        return vals[self.output_stream]
 
     def golden(self, x: np.ndarray) -> dict:
         """Run head, hardware layers and tail; returns codes, hw_out and the float outputs."""

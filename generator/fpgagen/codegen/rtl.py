@@ -56,20 +56,21 @@ def write_rtl(dataflow, outdir) -> dict:
     mem = rtl / MEM_DIR
     mem.mkdir(parents=True, exist_ok=True)
     layers = dataflow.layers
-    streams = [{"name": "s_in", "width": layers[0].in_width}]
+    streams = [{"name": dataflow.INPUT, "width": layers[0].in_width}]
     ctx_layers = []
     modules = []
-    for i, l in enumerate(layers):
+    for l in layers:
         l.write_memories(mem)
-        out_name = f"s_{i}_{l.name}" if i + 1 < len(layers) else "s_out"
-        streams.append({"name": out_name, "width": l.out_width})
+        for s in l.outs:
+            streams.append({"name": s, "width": l.out_width})
+        ports = list(zip(l.in_ports, l.ins)) + list(zip(l.out_ports, l.outs))
         ctx_layers.append({
             "name": l.name, "op_type": l.op_type, "module": l.rtl_module,
-            "params": list(l.rtl_params(MEM_DIR).items()),
-            "s_in": streams[-2]["name"], "s_out": out_name,
-            "comment": f"{l.num_vectors}x{l.in_channels} {l.in_dtype} -> "
-                       f"{l.num_vectors}x{l.out_channels} {l.out_dtype}, {l.folding()}, "
-                       f"{l.expected_cycles()} cycles/frame",
+            "params": list(l.rtl_params(MEM_DIR).items()), "ports": ports,
+            "comment": f"{l.in_vectors()}x{l.in_channels} {l.in_dtype} -> "
+                       f"{l.num_vectors}x{l.out_channels} {l.out_dtype}"
+                       + (f", {l.folding()}" if l.folding() else "")
+                       + f", {l.expected_cycles()} cycles/frame",
         })
         if l.rtl_module not in modules:
             modules.append(l.rtl_module)

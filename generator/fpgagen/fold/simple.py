@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from ..errors import FoldingError
-from ..layers import MVAU, Thresholding
+from ..layers import MVAU
 
 __all__ = ["fold_to_cycles", "target_cycles", "load_folding", "apply_folding_file",
            "folding_dict"]
@@ -47,15 +47,19 @@ def _fold_mvau(l: MVAU, cycles: int) -> None:
 
 
 def fold_to_cycles(dataflow, cycles: int) -> None:
-    """Fold every compute layer to the least parallelism that reaches ``cycles`` per frame."""
+    """Fold every layer to the least parallelism that reaches ``cycles`` per frame."""
     for l in dataflow.layers:
         if isinstance(l, MVAU):
             _fold_mvau(l, cycles)
-        elif isinstance(l, Thresholding):
-            for pe in l.folding_options()["PE"]:
-                if l.num_vectors * l.in_channels // pe <= cycles:
-                    break
-            l.set_folding(PE=pe)
+            continue
+        opts = l.folding_options()
+        if len(opts) != 1:
+            continue
+        (param, values), = opts.items()
+        for v in values:
+            l.set_folding(**{param: v})
+            if l.expected_cycles() <= cycles:
+                break
 
 
 def load_folding(path) -> dict:

@@ -58,6 +58,94 @@ def quant_codes(x, scale, zeropt, bits, signed, narrow, rounding):
     return ROUNDING[rounding.upper()](y)
 
 
+def trunc_codes(x, scale, zeropt, in_bits, out_scale_or_bits, out_bits=None, *, signed=True,
+                narrow=False, rounding="FLOOR"):
+    """Integer codes of QONNX Trunc (v2 with an output scale, or v1), as QONNX computes them."""
+    y = np.round(x / scale + zeropt)
+    if out_bits is None:  # v1: Trunc(x, scale, zeropt, in_bits, out_bits)
+        out_bits = out_scale_or_bits
+        y = y / np.float32(2.0 ** (float(in_bits) - float(out_bits)))
+        return ROUNDING[rounding.upper()](y)
+    ts = 2 ** np.round(np.log2(out_scale_or_bits / scale))
+    y = y / ts
+    lo, hi = quant_int_range(signed, narrow, int(out_bits))
+    y = np.where(y > hi, np.asarray(hi, dtype=y.dtype), y)
+    y = np.where(y < lo, np.asarray(lo, dtype=y.dtype), y)
+    return ROUNDING[rounding.upper()](y)
+
+
+def quantizer_codes(node, args):
+    """Codes (before de-quantisation) of a Quant or Trunc node on ``args`` (x first)."""
+    a = node.attrs
+    x = np.asarray(args[0], dtype=np.float32)
+    if node.op_type == "Quant":
+        return quant_codes(x, args[1], args[2], float(np.asarray(args[3]).ravel()[0]),
+                           bool(a.get("signed", 1)), bool(a.get("narrow", 0)),
+                           a.get("rounding_mode", "ROUND"))
+    if node.op_type == "Trunc":
+        rm = a.get("rounding_mode", "FLOOR")
+        if len(args) == 6:
+            return trunc_codes(x, args[1], args[2], args[3], args[4], args[5],
+                               signed=bool(a.get("signed", 1)), narrow=bool(a.get("narrow", 0)),
+                               rounding=rm)
+        return trunc_codes(x, args[1], args[2], args[3], args[4], rounding=rm)
+    raise ValueError(node.op_type)
+
+
+def _trunc(node, x, scale, zeropt, in_bits, *rest):
+    codes = quantizer_codes(node, [x, scale, zeropt, in_bits, *rest])
+    if len(rest) == 2:
+        out_scale = rest[0]
+        ts = 2 ** np.round(np.log2(out_scale / scale))
+        return (codes - zeropt / ts) * out_scale
+    return (codes * np.float32(2.0 ** (float(in_bits) - float(rest[0]))) - zeropt) * scale
+
+
+def _conv(node, x, w, b=None):
+    at = node.attrs
+    g = int(at.get("group", 1))
+    pads = at.get("pads", [0, 0, 0, 0])
+    sh, sw = at.get("strides", [1, 1])
+    dh, dw = at.get("dilations", [1, 1])
+    x = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    n, c, h, wd = x.shape
+    oc, icg, kh, kw = w.shape
+    oh = (h - dh * (kh - 1) - 1) // sh + 1
+    ow = (wd - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, oc, oh, ow), dtype=np.float32)
+    per = oc // g
+    for gi in range(g):
+        xs = x[:, gi * icg:(gi + 1) * icg]
+        cols = np.stack([xs[:, :, ky * dh: ky * dh + sh * (oh - 1) + 1: sh,
+                            kx * dw: kx * dw + sw * (ow - 1) + 1: sw]
+                         for ky in range(kh) for kx in range(kw)], axis=2)  # n, icg, k, oh, ow
+        wg = w[gi * per:(gi + 1) * per].reshape(per, icg, kh * kw)
+        out[:, gi * per:(gi + 1) * per] = np.einsum("nckhw,ock->nohw", cols, wg)
+    if b is not None:
+        out = out + b.reshape(1, -1, 1, 1)
+    return out
+
+
+def _pool(node, x, reduce):
+    at = node.attrs
+    kh, kw = at["kernel_shape"]
+    sh, sw = at.get("strides", [1, 1])
+    pads = list(at.get("pads", [0, 0, 0, 0]))
+    n, c, h, w = x.shape
+    if at.get("ceil_mode", 0):
+        pads[2] += (-(h + pads[0] + pads[2] - kh)) % sh
+        pads[3] += (-(w + pads[1] + pads[3] - kw)) % sw
+    fill = -np.inf if reduce == "max" else 0.0
+    x = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])), constant_values=fill)
+    oh = (x.shape[2] - kh) // sh + 1
+    ow = (x.shape[3] - kw) // sw + 1
+    wins = np.stack([x[:, :, ky: ky + sh * (oh - 1) + 1: sh, kx: kx + sw * (ow - 1) + 1: sw]
+                     for ky in range(kh) for kx in range(kw)], axis=0)
+    if reduce == "max":
+        return wins.max(axis=0)
+    return wins.sum(axis=0) / np.float32(kh * kw)
+
+
 def _quant(node, x, scale, zeropt, bits):
     a = node.attrs
     codes = quant_codes(x, scale, zeropt, float(bits), bool(a.get("signed", 1)),
@@ -116,6 +204,14 @@ _OPS = {
     "Reshape": _reshape,
     "Flatten": _flatten,
     "Transpose": lambda n, x: np.transpose(x, n.attrs.get("perm")),
+    "Trunc": _trunc,
+    "Conv": _conv,
+    "MaxPool": lambda n, x: _pool(n, x, "max"),
+    "AveragePool": lambda n, x: _pool(n, x, "avg"),
+    "GlobalAveragePool": lambda n, x: x.mean(axis=(2, 3), keepdims=True),
+    "Log": lambda n, x: np.log(x),
+    "Ceil": lambda n, x: np.ceil(x),
+    "Floor": lambda n, x: np.floor(x),
 }
 
 

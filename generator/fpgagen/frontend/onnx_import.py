@@ -21,11 +21,12 @@ __all__ = ["load_model", "SUPPORTED_OPS"]
 
 #: Ops accepted on the non-constant part of a graph.
 SUPPORTED_OPS = (
-    "Quant", "BipolarQuant", "MatMul", "Gemm", "BatchNormalization", "Relu",
+    "Quant", "BipolarQuant", "Trunc", "MatMul", "Gemm", "Conv", "BatchNormalization", "Relu",
+    "MaxPool", "AveragePool", "GlobalAveragePool",
     "Mul", "Add", "Sub", "Div", "Neg", "Identity", "Reshape", "Flatten", "Transpose",
 )
 #: Ops accepted when all their inputs are constant (folded at import).
-CONST_ONLY_OPS = ("Pow", "Sqrt")
+CONST_ONLY_OPS = ("Pow", "Sqrt", "Log", "Ceil", "Floor")
 
 
 def _attrs(onode) -> dict:

@@ -81,18 +81,33 @@ class HWLayer(abc.ABC):
     def out_width(self) -> int:
         return self.out_elems * self.out_dtype.bits
 
+    def in_vectors(self) -> int:
+        """Input vectors (pixels) per frame; differs from ``num_vectors`` for window layers."""
+        return self.num_vectors
+
     @property
     def in_words_per_frame(self) -> int:
-        return self.num_vectors * self.in_channels // self.in_elems
+        return self.in_vectors() * self.in_channels // self.in_elems
 
     @property
     def out_words_per_frame(self) -> int:
         return self.num_vectors * self.out_channels // self.out_elems
 
+    #: stream ports of the RTL module: input prefixes, output prefixes
+    in_ports: tuple = ("s_axis",)
+    out_ports: tuple = ("m_axis",)
+
     # -- behaviour ---------------------------------------------------------------------------
     @abc.abstractmethod
     def execute(self, x: np.ndarray) -> np.ndarray:
-        """Golden model: ``(batch, num_vectors, in_channels)`` int64 -> output values."""
+        """Golden model: ``(batch, in_vectors, in_channels)`` int64 -> output values."""
+
+    def execute_streams(self, xs: list) -> list:
+        """Golden model on all input streams -> all output streams (flat ``(batch, -1)``)."""
+        (x,) = xs
+        n = x.shape[0]
+        y = self.execute(x.reshape(n, self.in_vectors(), self.in_channels))
+        return [np.asarray(y).reshape(n, -1)]
 
     # -- costs -------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -132,7 +147,7 @@ class HWLayer(abc.ABC):
             "type": self.op_type,
             "in_dtype": str(self.in_dtype),
             "out_dtype": str(self.out_dtype),
-            "in_shape": [self.num_vectors, self.in_channels],
+            "in_shape": [self.in_vectors(), self.in_channels],
             "out_shape": [self.num_vectors, self.out_channels],
             "in_width": self.in_width,
             "out_width": self.out_width,

@@ -52,7 +52,8 @@ def simulate(outdir, dataflow, codes: np.ndarray, idle: int = 0, backpressure: i
     run_cocotb(sources, "fpgagen_tb", {}, "fpgagen.sim.stitched_tb", run_dir,
                extra_env={"FPGAGEN_N_OUT": n_out, "FPGAGEN_IDLE": idle,
                           "FPGAGEN_BP": backpressure, "FPGAGEN_SEED": seed,
-                          "FPGAGEN_TIMEOUT": timeout})
+                          "FPGAGEN_TIMEOUT": timeout},
+               public_top_only=True)
     lines = (run_dir / "output.hex").read_text().split()
     if len(lines) != 2 * n_out:
         raise SimulationError(f"expected {n_out} output words, the harness wrote {len(lines)//2}")

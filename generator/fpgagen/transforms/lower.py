@@ -8,20 +8,28 @@ The pass walks the graph once, in topological order, tracking what every tensor 
   ``a, b`` are per-channel and ``post`` is a list of elementwise ONNX nodes (BatchNormalization,
   Mul, Add, Sub, Div, Relu...) evaluated exactly as ONNX does.
 
-Rules (see docs/streamlining.md):
+Feature maps are NCHW in ONNX and travel NHWC in hardware: an ``IntV`` of shape ``(1, C, H, W)``
+is a stream of ``H*W`` vectors of ``C`` channels. Rules (see docs/streamlining.md):
 
 * a quantizer on a ``FloatV`` becomes the host head; its integer codes enter the hardware;
 * ``MatMul``/``Gemm`` with quantized constant weights on a de-quantized ``IntV`` becomes an MVAU;
-  input and weight scales, zero points and the XNOR popcount offset go into ``a, b``;
-* a quantizer on an ``IntV`` becomes integer thresholds: for each channel and output level the
-  smallest accumulator value whose float image quantizes to at least that level, found by
-  bisection over the exact integer range. They attach to the producing MVAU, or become a
-  standalone Thresholding layer. Channels whose function decreases are negated in the weights;
+  ``Conv`` becomes [padding ->] sliding window -> MVAU; input and weight scales, zero points and
+  the XNOR popcount offset go into ``a, b``;
+* a quantizer (Quant, BipolarQuant, Trunc) on an ``IntV`` becomes integer thresholds: for each
+  channel and output level the smallest integer whose float image quantizes to at least that
+  level, found by bisection over the exact integer range. They attach to the producing MVAU,
+  or become a standalone Thresholding layer (or nothing, when the mapping is the identity).
+  Channels whose function decreases are negated in the weights;
+* MaxPool runs on the quantized codes (after the thresholds, which is exact because the
+  quantizer is monotonic); average pools sum in hardware and scale in ``a``;
+* ``Add`` of two quantized streams with the same scale becomes AddStreams; a tensor used twice
+  is duplicated in hardware;
 * whatever follows the last hardware layer becomes the host tail.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +39,8 @@ from ..datatypes import BIPOLAR, TERNARY, DataType, int_type, uint_type
 from ..errors import UnsupportedModelError
 from ..frontend import float_exec
 from ..ir import Graph, Node
-from ..layers import MVAU, Thresholding, sanitize
+from ..layers import (MVAU, AddStreams, DuplicateStreams, FMPadding, GlobalAccPool, Pool,
+                      SlidingWindow, Thresholding, sanitize)
 from .base import Transformation
 
 __all__ = ["LowerToDataflow", "lower"]
@@ -39,6 +48,7 @@ __all__ = ["LowerToDataflow", "lower"]
 MAX_ACT_BITS = 8
 MAX_WEIGHT_BITS = 8
 ELEMENTWISE = ("Mul", "Add", "Sub", "Div", "Neg", "Relu", "BatchNormalization", "Identity")
+QUANTIZERS = ("Quant", "BipolarQuant", "Trunc")
 
 
 @dataclass
@@ -48,23 +58,44 @@ class FloatV:
 
 @dataclass
 class IntV:
-    src: object  # "head" or a HWLayer
-    shape: tuple
+    src: object  # "head" or the HWLayer producing the stream
+    stream: str  # name of the stream carrying q
+    dtype: DataType  # type of the stream elements
+    shape: tuple  # ONNX shape, (1, C) or (1, C, H, W)
     lo: np.ndarray  # per-channel integer range of the stream values
     hi: np.ndarray
     a: np.ndarray  # per-channel float64 affine from integers to float
     b: np.ndarray
     post: list = field(default_factory=list)  # elementwise nodes (inputs: "__x__" + consts)
     direction: np.ndarray | None = None  # +1/-1 per channel: monotonic direction of post
+    perm: np.ndarray | None = None  # flattened maps: ONNX feature index of each stream element
+    pools: list = field(default_factory=list)  # max-pools deferred until after thresholds
 
     @property
     def channels(self) -> int:
-        return int(np.prod(self.shape[1:]))
+        return int(self.shape[1])
+
+    @property
+    def spatial(self) -> tuple:
+        return tuple(int(s) for s in self.shape[2:])
+
+    @property
+    def num_vectors(self) -> int:
+        return int(np.prod(self.shape[2:], dtype=np.int64)) if len(self.shape) > 2 else 1
 
     @property
     def pending(self) -> bool:
         """True when the stream is a raw MVAU accumulator that can still take thresholds."""
         return isinstance(self.src, MVAU) and self.src.thresholds is None
+
+    @property
+    def quantized(self) -> bool:
+        """A plain de-quantized stream: no pending accumulator, no elementwise ops."""
+        return not self.pending and not self.post and not self.pools
+
+    def uniform(self) -> tuple[float, float] | None:
+        a, b = np.unique(self.a), np.unique(self.b)
+        return (float(a[0]), float(b[0])) if a.size == 1 and b.size == 1 else None
 
 
 class LowerToDataflow(Transformation):
@@ -74,8 +105,18 @@ class LowerToDataflow(Transformation):
         return lower(graph), True
 
 
-def _const_operand(graph: Graph, node: Node, channels: int) -> tuple[int, np.ndarray]:
-    """Index of the tensor input and check the const operands are per-channel."""
+def _per_channel(arr, shape) -> np.ndarray:
+    """A constant broadcast against a tensor of ``shape`` -> one value per channel (axis 1)."""
+    arr = np.asarray(arr, dtype=np.float64)
+    full = np.broadcast_to(arr, shape)
+    c = full.reshape(shape[0], shape[1], -1)[0]
+    if np.any(c != c[:, :1]):
+        raise ValueError("varies inside a channel")
+    return c[:, 0].copy()
+
+
+def _const_operand(graph: Graph, node: Node, channels: int) -> int:
+    """Index of the tensor input; checks the constant operands are per-tensor or per-channel."""
     dyn = [i for i, t in enumerate(node.inputs) if t and t not in graph.consts]
     if len(dyn) != 1:
         raise UnsupportedModelError(
@@ -96,37 +137,63 @@ def _sign_of(graph: Graph, node: Node, pos: int, channels: int) -> np.ndarray:
     """Per-channel monotonic direction (+1/-1) of an elementwise node w.r.t. its input."""
     one = np.ones(channels)
     op = node.op_type
-    c = None
     consts = [np.asarray(graph.consts[t], dtype=np.float64) for t in node.inputs
               if t and t in graph.consts]
-    if consts:
-        c = consts[0]
-    if op in ("Relu", "Identity") or (op == "Add"):
+
+    def per_channel(c):
+        return np.sign(np.broadcast_to(c.ravel(), (channels,)) if c.size > 1 else one * c.ravel()[0])
+
+    if op in ("Relu", "Identity", "Add"):
         return one
     if op == "Neg":
         return -one
     if op == "Sub":
         return one if pos == 0 else -one
     if op == "Mul":
-        return np.sign(np.broadcast_to(c.ravel(), (channels,)) if c.size > 1 else one * c.ravel()[0])
+        return per_channel(consts[0])
     if op == "Div":
         if pos != 0:
             raise UnsupportedModelError(
                 f"{graph.where(node)}: division by a tensor is not monotonic; not supported"
             )
-        return np.sign(np.broadcast_to(c.ravel(), (channels,)) if c.size > 1 else one * c.ravel()[0])
+        return per_channel(consts[0])
     if op == "BatchNormalization":
-        gamma = np.asarray(graph.consts[node.inputs[1]], dtype=np.float64).ravel()
-        return np.sign(np.broadcast_to(gamma, (channels,)))
-    raise UnsupportedModelError(f"{graph.where(node)} is not supported after a MatMul")
+        return per_channel(np.asarray(graph.consts[node.inputs[1]], dtype=np.float64))
+    raise UnsupportedModelError(f"{graph.where(node)} is not supported here")
 
 
-def _quant_params(graph: Graph, node: Node):
-    """(dtype, qmin, qmax, scale, zeropt, signed, narrow, rounding, bits) of a quantizer."""
+@dataclass
+class _Quantizer:
+    """What lowering needs to know about a Quant / BipolarQuant / Trunc node."""
+
+    node: Node
+    dtype: DataType
+    qmin: int
+    qmax: int
+    out_scale: np.ndarray  # float32, broadcastable to the tensor
+    out_zeropt: np.ndarray
+    graph: Graph
+
+    def codes(self, x: np.ndarray) -> np.ndarray:
+        """Integer codes for float32 ``x``, computed exactly as QONNX computes them."""
+        g, n = self.graph, self.node
+        if n.op_type == "BipolarQuant":
+            return np.where(x >= 0, 1, -1)
+        args = [x] + [g.consts[t] for t in n.inputs[1:]]
+        return float_exec.quantizer_codes(n, args)
+
+    @property
+    def levels(self) -> np.ndarray:
+        if self.dtype.is_bipolar:
+            return np.array([1])
+        return np.arange(self.qmin + 1, self.qmax + 1)
+
+
+def _quantizer(graph: Graph, node: Node) -> _Quantizer:
     for t in node.inputs[1:]:
-        if t not in graph.consts:
+        if t and t not in graph.consts:
             raise UnsupportedModelError(
-                f"{graph.where(node)}: scale/zero-point/bit-width input {t!r} must be constant"
+                f"{graph.where(node)}: quantizer parameter {t!r} must be constant"
             )
     scale = np.asarray(graph.consts[node.inputs[1]], dtype=np.float32)
     if np.any(scale <= 0) or not np.all(np.isfinite(scale)):
@@ -134,17 +201,33 @@ def _quant_params(graph: Graph, node: Node):
             f"{graph.where(node)}: scale {scale.ravel()[:4]} must be positive and finite"
         )
     if node.op_type == "BipolarQuant":
-        return BIPOLAR, -1, 1, scale, np.zeros_like(scale)
-    zp = np.asarray(graph.consts[node.inputs[2]], dtype=np.float32)
-    bits = float(np.asarray(graph.consts[node.inputs[3]]).ravel()[0])
+        return _Quantizer(node, BIPOLAR, -1, 1, scale, np.zeros_like(scale), graph)
     a = node.attrs
     signed, narrow = bool(a.get("signed", 1)), bool(a.get("narrow", 0))
     rm = str(a.get("rounding_mode", "ROUND")).upper()
     if rm not in float_exec.ROUNDING:
         raise UnsupportedModelError(
-            f"{graph.where(node)}: rounding_mode {rm!r} not supported; use one of "
+            f"{graph.where(node)}: rounding_mode {rm!r} is not supported; use one of "
             f"{', '.join(float_exec.ROUNDING)}"
         )
+    zp = np.asarray(graph.consts[node.inputs[2]], dtype=np.float32)
+    if node.op_type == "Trunc":
+        bits_in = -1  # placeholder, the output bit width decides the type
+        out_bits_t = node.inputs[5] if len(node.inputs) == 6 else node.inputs[4]
+        bits = float(np.asarray(graph.consts[out_bits_t]).ravel()[0])
+        if len(node.inputs) == 6:
+            out_scale = np.asarray(graph.consts[node.inputs[4]], dtype=np.float32)
+            ts = 2.0 ** np.round(np.log2(out_scale / scale))
+            out_zp = zp / ts
+        else:
+            ibw = float(np.asarray(graph.consts[node.inputs[3]]).ravel()[0])
+            ts = 2.0 ** (ibw - bits)
+            out_scale, out_zp = scale * np.float32(ts), zp
+            signed, narrow = True, False
+        del bits_in
+    else:
+        bits = float(np.asarray(graph.consts[node.inputs[3]]).ravel()[0])
+        out_scale, out_zp = scale, zp
     if bits != int(bits) or bits < 1:
         raise UnsupportedModelError(f"{graph.where(node)}: bit width {bits} must be an integer")
     if bits > MAX_ACT_BITS:
@@ -155,28 +238,11 @@ def _quant_params(graph: Graph, node: Node):
     if np.any(zp != np.round(zp)):
         raise UnsupportedModelError(f"{graph.where(node)}: zero point must be an integer")
     bits = int(bits)
-    if bits == 1 and signed:
-        return BIPOLAR, -1, 1, scale, zp
+    if bits == 1 and signed and node.op_type == "Quant":
+        return _Quantizer(node, BIPOLAR, -1, 1, out_scale, out_zp, graph)
     lo, hi = float_exec.quant_int_range(signed, narrow, bits)
     dtype = int_type(bits) if signed else uint_type(bits)
-    if signed and bits == 1:
-        dtype = BIPOLAR
-    return dtype, lo, hi, scale, zp
-
-
-def _codes_of(node: Node, graph: Graph, x: np.ndarray) -> np.ndarray:
-    """Integer codes the quantizer gives for float32 ``x`` (exactly as QONNX computes them)."""
-    if node.op_type == "BipolarQuant":
-        return np.where(x >= 0, 1, -1)
-    a = node.attrs
-    return float_exec.quant_codes(
-        x, graph.consts[node.inputs[1]], graph.consts[node.inputs[2]],
-        float(np.asarray(graph.consts[node.inputs[3]]).ravel()[0]), bool(a.get("signed", 1)),
-        bool(a.get("narrow", 0)), a.get("rounding_mode", "ROUND"))
-
-
-def _is_bipolar_quant(graph: Graph, node: Node) -> bool:
-    return node.op_type == "BipolarQuant" or _quant_params(graph, node)[0].is_bipolar
+    return _Quantizer(node, dtype, lo, hi, out_scale, out_zp, graph)
 
 
 def _eval_post(v: IntV, graph: Graph, q: np.ndarray) -> np.ndarray:
@@ -190,15 +256,20 @@ def _eval_post(v: IntV, graph: Graph, q: np.ndarray) -> np.ndarray:
     return x.reshape(q.shape)
 
 
-def _thresholds(v: IntV, graph: Graph, qnode: Node, qmin: int, qmax: int) -> np.ndarray:
-    """Ascending thresholds (C, qmax-qmin): min integer reaching each output level."""
-    c = v.channels
-    # BIPOLAR {-1, +1}: one threshold, at the level +1
-    levels = np.array([1]) if qnode.op_type == "BipolarQuant" or (qmin, qmax) == (-1, 1) and \
-        _is_bipolar_quant(graph, qnode) else np.arange(qmin + 1, qmax + 1)
+def _codes_on(v: IntV, graph: Graph, qz: _Quantizer, q: np.ndarray) -> np.ndarray:
+    x = _eval_post(v, graph, q)
+    extra = len(v.shape) - 2
+    xs = x.reshape(x.shape + (1,) * extra) if extra > 0 else x
+    return np.asarray(qz.codes(xs)).reshape(q.shape)
+
+
+def _thresholds(v: IntV, graph: Graph, qz: _Quantizer) -> np.ndarray:
+    """Ascending thresholds (C, levels): min integer reaching each output level."""
+    c = len(v.lo)
+    levels = qz.levels
     n = levels.size
-    lo = np.broadcast_to(v.lo, (c,)).astype(np.int64)
-    hi = np.broadcast_to(v.hi, (c,)).astype(np.int64)
+    lo = np.asarray(v.lo, dtype=np.int64)
+    hi = np.asarray(v.hi, dtype=np.int64)
     left = np.broadcast_to(lo, (n, c)).copy()
     right = np.broadcast_to(hi + 1, (n, c)).copy()  # hi+1: never reached
     lv = levels[:, None]
@@ -207,14 +278,17 @@ def _thresholds(v: IntV, graph: Graph, qnode: Node, qmin: int, qmax: int) -> np.
         if not active.any():
             break
         mid = (left + right) // 2
-        codes = _codes_of(qnode, graph, _eval_post(v, graph, mid))
-        ok = codes >= lv
+        ok = _codes_on(v, graph, qz, mid) >= lv
         right = np.where(active & ok, mid, right)
         left = np.where(active & ~ok, mid + 1, left)
     else:  # pragma: no cover - the range is at most 2^40 wide
         raise AssertionError("threshold bisection did not converge")
-    t = left.T.copy()
-    return np.maximum.accumulate(t, axis=1)
+    return np.maximum.accumulate(left.T.copy(), axis=1)
+
+
+def _attr_pair(node: Node, name: str, default) -> tuple[int, int]:
+    v = node.attrs.get(name, default)
+    return int(v[0]), int(v[1])
 
 
 class _Lowering:
@@ -225,11 +299,14 @@ class _Lowering:
         self.head: HostHead | None = None
         self.head_nodes: list = []
         self.names: set = set()
-        self.consumers = {}
+        self.uses: dict = {}
+        self.forks: dict = {}
         for n in graph.nodes:
             for t in n.inputs:
-                self.consumers.setdefault(t, []).append(n)
+                if t and t not in graph.consts:
+                    self.uses[t] = self.uses.get(t, 0) + 1
 
+    # -- helpers -------------------------------------------------------------------------------
     def uniq(self, base: str) -> str:
         name = sanitize(base)
         k, out = 0, name
@@ -239,20 +316,53 @@ class _Lowering:
         self.names.add(out)
         return out
 
+    def add(self, layer, ins: list) -> list:
+        layer.ins = list(ins)
+        layer.outs = [f"s_{layer.name}"] + [f"s_{layer.name}_{i}"
+                                            for i in range(1, len(layer.out_ports))]
+        self.layers.append(layer)
+        return layer.outs
+
+    def take(self, tensor: str, node: Node) -> IntV:
+        """The value of ``tensor`` for one consumer (duplicating streams used several times)."""
+        v = self.vals[tensor]
+        n = self.uses.get(tensor, 1)
+        if not isinstance(v, IntV) or n <= 1:
+            return v
+        if tensor not in self.forks:
+            if v.pools:
+                raise UnsupportedModelError(
+                    f"{self.g.where(node)}: a max-pooled accumulator feeds several nodes"
+                )
+            if v.pending:
+                v.src.set_thresholds(None)
+            copies, stream = [], v.stream
+            for i in range(n - 1):
+                dup = DuplicateStreams(self.uniq(f"dup_{tensor}"), v.dtype, v.channels,
+                                       1, v.num_vectors)
+                o0, o1 = self.add(dup, [stream])
+                copies.append(o0)
+                stream = o1
+            copies.append(stream)
+            self.forks[tensor] = [copy.copy(v) for _ in copies]
+            for c, s in zip(self.forks[tensor], copies):
+                c.stream, c.src = s, "dup"
+        return self.forks[tensor].pop(0)
+
+    def dyn_inputs(self, node: Node) -> list:
+        return [t for t in node.inputs if t and t not in self.g.consts]
+
     def run(self) -> Dataflow:
         g = self.g
         inp = g.inputs[0]
         self.vals[inp] = FloatV(g.shapes[inp])
         for node in g.nodes:
-            ins = [self.vals.get(t) for t in node.inputs if t and t not in g.consts]
-            for t in node.inputs:
-                if t and t not in g.consts and len(self.consumers.get(t, [])) > 1 and \
-                        isinstance(self.vals.get(t), IntV):
-                    raise UnsupportedModelError(
-                        f"{g.where(node)}: tensor {t!r} feeds {len(self.consumers[t])} nodes; "
-                        "branching graphs are not supported yet"
-                    )
+            ins = [self.vals.get(t) for t in self.dyn_inputs(node)]
             if any(isinstance(v, FloatV) for v in ins) or not ins:
+                if any(isinstance(v, IntV) for v in ins):
+                    raise UnsupportedModelError(
+                        f"{g.where(node)} mixes float host-side and quantized tensors"
+                    )
                 self.float_node(node)
             else:
                 self.int_node(node)
@@ -260,33 +370,41 @@ class _Lowering:
         if not isinstance(out, IntV) or not self.layers:
             raise UnsupportedModelError(
                 f"{g.source}: no quantized layer found; the model must contain a quantized "
-                "MatMul/Gemm (export it with Brevitas quantized layers)"
+                "MatMul/Gemm/Conv (export it with Brevitas quantized layers)"
             )
         return self.finish(out)
-
-    def stream_dtype(self, x: IntV) -> DataType:
-        return self.head.dtype if x.src == "head" else x.src.out_dtype
 
     # -- host head -----------------------------------------------------------------------------
     def float_node(self, node: Node):
         g = self.g
-        if node.op_type in ("Quant", "BipolarQuant"):
+        if node.op_type in QUANTIZERS:
             if self.head is not None:
                 raise UnsupportedModelError(
                     f"{g.where(node)}: a second quantizer on a float input; only one input "
                     "quantizer is supported"
                 )
-            dtype, qmin, qmax, scale, zp = _quant_params(g, node)
-            shape = g.shapes[node.outputs[0]]
-            c = int(np.prod(shape[1:]))
+            qz = _quantizer(g, node)
+            shape = tuple(g.shapes[node.outputs[0]])
+            if len(shape) not in (2, 4):
+                raise UnsupportedModelError(
+                    f"{g.where(node)}: input tensors of rank {len(shape)} are not supported; "
+                    "use (N, C) or (N, C, H, W)"
+                )
+            c = shape[1]
+            try:
+                s = _per_channel(qz.out_scale, shape)
+                z = _per_channel(qz.out_zeropt, shape)
+            except ValueError:
+                raise UnsupportedModelError(
+                    f"{g.where(node)}: scale must be per-tensor or per-channel"
+                ) from None
             self.head = HostHead(g.inputs[0], tuple(g.shapes[g.inputs[0]]), list(self.head_nodes),
-                                 dict(g.consts), node, dtype, c)
-            s = np.broadcast_to(scale.astype(np.float64), shape).reshape(-1)
-            z = np.broadcast_to(zp.astype(np.float64), shape).reshape(-1)
-            self.vals[node.outputs[0]] = IntV("head", shape, np.full(c, qmin), np.full(c, qmax),
-                                              s, -s * z)
+                                 dict(g.consts), node, qz.dtype, int(np.prod(shape[1:])))
+            self.head.nhwc_shape = (shape[1],) + tuple(shape[2:])
+            self.vals[node.outputs[0]] = IntV("head", Dataflow.INPUT, qz.dtype, shape,
+                                              np.full(c, qz.qmin), np.full(c, qz.qmax), s, -s * z)
             return
-        if node.op_type in ("MatMul", "Gemm"):
+        if node.op_type in ("MatMul", "Gemm", "Conv"):
             raise UnsupportedModelError(
                 f"{g.where(node)} consumes a float (non-quantized) tensor; put a quantizer "
                 "(e.g. brevitas QuantIdentity) in front of it"
@@ -298,142 +416,442 @@ class _Lowering:
     def int_node(self, node: Node):
         g = self.g
         op = node.op_type
-        x = self.vals[[t for t in node.inputs if t and t not in g.consts][0]]
+        dyn = self.dyn_inputs(node)
         out = node.outputs[0]
-        if op in ("Reshape", "Flatten"):
-            if x.post:
-                raise UnsupportedModelError(
-                    f"{g.where(node)}: reshape between elementwise ops is not supported"
-                )
-            self.vals[out] = IntV(x.src, g.shapes[out], x.lo, x.hi, x.a, x.b, [], x.direction)
+        if op == "Add" and len(dyn) == 2:
+            self.vals[out] = self.add_streams(node, self.take(dyn[0], node),
+                                              self.take(dyn[1], node))
             return
-        if op == "Transpose":
+        x = self.take(dyn[0], node)
+        if x.pools and op not in ELEMENTWISE + QUANTIZERS + ("MaxPool",):
             raise UnsupportedModelError(
-                f"{g.where(node)}: Transpose of an activation tensor is not supported yet"
+                f"{g.where(node)}: a MaxPool on an accumulator must be followed by a quantizer"
             )
-        if op in ELEMENTWISE:
+        if op in ("Reshape", "Flatten"):
+            self.vals[out] = self.reshape(node, x)
+        elif op == "Transpose":
+            raise UnsupportedModelError(
+                f"{g.where(node)}: Transpose of an activation tensor is not supported"
+            )
+        elif op in ELEMENTWISE:
             pos = _const_operand(g, node, x.channels)
             ins = list(node.inputs)
             ins[pos] = "__x__"
             pnode = Node(op, node.name, ins, ["__y__"], dict(node.attrs), node.domain)
             d = _sign_of(g, node, pos, x.channels)
-            self.vals[out] = IntV(x.src, g.shapes[out], x.lo, x.hi, x.a, x.b, x.post + [pnode],
-                                  d if x.direction is None else x.direction * d)
-            return
-        if op in ("MatMul", "Gemm"):
+            v = copy.copy(x)
+            v.shape = tuple(g.shapes[out])
+            v.post = x.post + [pnode]
+            v.direction = d if x.direction is None else x.direction * d
+            self.vals[out] = v
+        elif op in ("MatMul", "Gemm"):
             self.vals[out] = self.matmul(node, x)
-            return
-        if op in ("Quant", "BipolarQuant"):
+        elif op == "Conv":
+            self.vals[out] = self.conv(node, x)
+        elif op in QUANTIZERS:
             self.vals[out] = self.quantize(node, x)
-            return
-        raise UnsupportedModelError(f"{g.where(node)} is not supported here")
+        elif op == "MaxPool":
+            self.vals[out] = self.maxpool(node, x)
+        elif op in ("AveragePool", "GlobalAveragePool"):
+            self.vals[out] = self.avgpool(node, x)
+        else:
+            raise UnsupportedModelError(f"{g.where(node)} is not supported here")
 
-    def matmul(self, node: Node, x: IntV) -> IntV:
+    def reshape(self, node: Node, x: IntV) -> IntV:
         g = self.g
-        if x.pending or x.post:
+        shape = tuple(g.shapes[node.outputs[0]])
+        v = copy.copy(x)
+        v.shape = shape
+        if len(x.shape) == 2 or (len(x.shape) > 2 and x.num_vectors == 1 and len(shape) == 2):
+            if len(shape) != 2:
+                raise UnsupportedModelError(
+                    f"{g.where(node)}: reshaping to {shape} is not supported; only flattening "
+                    "to (N, features)"
+                )
+            return v
+        if len(shape) != 2 or shape[1] != x.channels * x.num_vectors:
             raise UnsupportedModelError(
-                f"{g.where(node)} consumes a non-quantized tensor; every MatMul/Gemm input must "
-                "come straight from a quantizer"
+                f"{g.where(node)}: reshaping {x.shape} to {shape} is not supported; only "
+                "flattening a feature map to (N, C*H*W)"
             )
-        wname = node.inputs[1]
-        if wname not in g.qconsts:
+        if not x.quantized or x.perm is not None:
             raise UnsupportedModelError(
-                f"{g.where(node)}: weight {wname!r} is not a quantized constant; use a Brevitas "
-                "QuantLinear with integer/binary/ternary weights"
+                f"{g.where(node)}: flattening is supported on quantized feature maps only"
             )
-        q = g.qconsts[wname]
-        codes, scale, zp = q.codes, q.scale, q.zeropt
-        at = node.attrs
-        if op_is_gemm := node.op_type == "Gemm":
-            if at.get("transA", 0):
-                raise UnsupportedModelError(f"{g.where(node)}: transA=1 is not supported")
-            if at.get("transB", 0):
-                codes, scale, zp = codes.T, scale.T, zp.T
-        if codes.ndim != 2:
-            raise UnsupportedModelError(f"{g.where(node)}: weight must be a matrix")
-        if np.any(zp != 0):
+        c, hw = x.channels, x.num_vectors
+        # stream position i = p*C + ch (pixel p, channel ch) is ONNX feature ch*HW + p
+        pix, ch = np.divmod(np.arange(c * hw), c)
+        v.perm = ch * hw + pix
+        v.lo, v.hi, v.a, v.b = (np.asarray(t)[ch] for t in (x.lo, x.hi, x.a, x.b))
+        return v
+
+    def _weights(self, node: Node, name: str):
+        g = self.g
+        if name not in g.qconsts:
+            raise UnsupportedModelError(
+                f"{g.where(node)}: weight {name!r} is not a quantized constant; use Brevitas "
+                "quantized layers with integer/binary/ternary weights"
+            )
+        q = g.qconsts[name]
+        if np.any(q.zeropt != 0):
             raise UnsupportedModelError(f"{g.where(node)}: weight zero point must be 0")
         if q.dtype.bits > MAX_WEIGHT_BITS:
             raise UnsupportedModelError(
                 f"{g.where(node)}: weight type {q.dtype} is not supported; use at most "
                 f"{MAX_WEIGHT_BITS}-bit weights"
             )
-        # per-output-channel weight scale (constant along the input axis)
-        if np.any(scale != scale[:1, :]):
-            raise UnsupportedModelError(
-                f"{g.where(node)}: weight scale varies along the input axis; only per-tensor "
-                "or per-output-channel scales are supported"
-            )
-        s_w = scale[0, :].astype(np.float64)
-        a_in = np.unique(np.asarray(x.a)), np.unique(np.asarray(x.b))
-        if a_in[0].size != 1 or a_in[1].size != 1:
+        return q
+
+    def _mvau(self, node: Node, x: IntV, w: np.ndarray, w_dtype: DataType, s_w: np.ndarray,
+              num_vectors: int, in_stream: str, alpha: float = 1.0) -> tuple:
+        """Create an MVAU for integer weights ``w`` (MH, MW); returns (layer, a, b)."""
+        g = self.g
+        ab = x.uniform()
+        if ab is None:
             raise UnsupportedModelError(
                 f"{g.where(node)}: input scale/zero point must be per-tensor, got per-channel"
             )
-        a, b = float(a_in[0][0]), float(a_in[1][0])
-        w = codes.T.astype(np.int64)  # (MH, MW)
-        mh, mw = w.shape
-        if x.channels != mw:
-            raise UnsupportedModelError(
-                f"{g.where(node)}: input has {x.channels} features, weight expects {mw}"
-            )
-        in_dtype = self.stream_dtype(x)
-        w_dtype = q.dtype
+        a, b = ab
         if w_dtype.name == "INT2" and w.min() >= -1:
             w_dtype = TERNARY
-        name = self.uniq(node.name or "mvau")
-        lay = MVAU(name, w, in_dtype, w_dtype, in_range=(int(x.lo.min()), int(x.hi.max())))
+        if not w_dtype.allowed(w):
+            w_dtype = DataType("INT8") if w_dtype.is_bipolar else w_dtype
+        lay = MVAU(self.uniq(node.name or "mvau"), w, x.dtype, w_dtype,
+                   in_range=(int(np.min(x.lo)), int(np.max(x.hi))), num_vectors=num_vectors)
+        self.add(lay, [in_stream])
+        mh, mw = w.shape
         rowsum = w.sum(axis=1).astype(np.float64)
-        alpha = float(at.get("alpha", 1.0)) if op_is_gemm else 1.0
         if lay.xnor:  # dot = 2*popcount - MW
             ka = alpha * 2 * a * s_w
             kb = alpha * (-mw * a * s_w + b * s_w * rowsum)
         else:
             ka = alpha * a * s_w
             kb = alpha * b * s_w * rowsum
-        self.layers.append(lay)
+        return lay, ka, kb
+
+    def matmul(self, node: Node, x: IntV) -> IntV:
+        g = self.g
+        if not x.quantized:
+            raise UnsupportedModelError(
+                f"{g.where(node)} consumes a non-quantized tensor; every MatMul/Gemm input must "
+                "come straight from a quantizer"
+            )
+        if len(x.shape) != 2:
+            raise UnsupportedModelError(
+                f"{g.where(node)}: MatMul on a tensor of shape {x.shape}; flatten it first"
+            )
+        q = self._weights(node, node.inputs[1])
+        codes, scale = q.codes, q.scale
+        at = node.attrs
+        is_gemm = node.op_type == "Gemm"
+        if is_gemm:
+            if at.get("transA", 0):
+                raise UnsupportedModelError(f"{g.where(node)}: transA=1 is not supported")
+            if at.get("transB", 0):
+                codes, scale = codes.T, scale.T
+        if codes.ndim != 2:
+            raise UnsupportedModelError(f"{g.where(node)}: weight must be a matrix")
+        if np.any(scale != scale[:1, :]):
+            raise UnsupportedModelError(
+                f"{g.where(node)}: weight scale varies along the input axis; only per-tensor "
+                "or per-output-channel scales are supported"
+            )
+        if codes.shape[0] != len(x.lo):
+            raise UnsupportedModelError(
+                f"{g.where(node)}: input has {len(x.lo)} features, weight expects "
+                f"{codes.shape[0]}"
+            )
+        if x.perm is not None:
+            codes = codes[x.perm, :]
+        w = codes.T.astype(np.int64)  # (MH, MW) in stream order
+        alpha = float(at.get("alpha", 1.0)) if is_gemm else 1.0
+        lay, ka, kb = self._mvau(node, x, w, q.dtype, scale[0, :].astype(np.float64), 1,
+                                 x.stream, alpha)
         lo, hi = lay.acc_range()
-        v = IntV(lay, g.shapes[node.outputs[0]], lo, hi, ka, kb)
-        if op_is_gemm and len(node.inputs) > 2 and node.inputs[2]:
-            cname = node.inputs[2]
-            bias = np.asarray(g.consts[cname], np.float32) * np.float32(at.get("beta", 1.0))
-            key = f"{cname}__gemm_bias"
-            g.consts[key] = bias
-            if bias.size not in (1, mh):
+        shape = tuple(g.shapes[node.outputs[0]])
+        v = IntV(lay, lay.outs[0], lay.out_dtype, shape, lo, hi, ka, kb)
+        if is_gemm and len(node.inputs) > 2 and node.inputs[2]:
+            bias = np.asarray(g.consts[node.inputs[2]], np.float32) * np.float32(at.get("beta", 1.0))
+            if bias.size not in (1, w.shape[0]):
                 raise UnsupportedModelError(f"{g.where(node)}: bias must be per-channel")
+            key = f"{node.inputs[2]}__gemm_bias"
+            g.consts[key] = bias
             v.post = [Node("Add", node.name + "_bias", ["__x__", key], ["__y__"])]
-            v.direction = np.ones(mh)
+            v.direction = np.ones(w.shape[0])
         return v
+
+    def _pad_value(self, node: Node, x: IntV, what: str) -> int:
+        a, b = x.uniform()
+        z = -b / a
+        if x.dtype.is_bipolar or z != np.round(z) or not x.dtype.allowed([z]):
+            raise UnsupportedModelError(
+                f"{self.g.where(node)}: {what} pads with 0.0, which this {x.dtype} stream "
+                "cannot represent; remove the padding or use a signed/unsigned int quantizer"
+            )
+        return int(z)
+
+    def conv(self, node: Node, x: IntV) -> IntV:
+        g = self.g
+        at = node.attrs
+        if len(x.shape) != 4:
+            raise UnsupportedModelError(f"{g.where(node)}: only 2D convolutions are supported")
+        if not x.quantized:
+            raise UnsupportedModelError(
+                f"{g.where(node)} consumes a non-quantized tensor; put a quantizer in front"
+            )
+        dil = _attr_pair(node, "dilations", [1, 1])
+        if dil != (1, 1):
+            raise UnsupportedModelError(
+                f"{g.where(node)}: attribute dilations={list(dil)} is not supported; only "
+                "dilation 1"
+            )
+        if at.get("auto_pad", "NOTSET") not in ("NOTSET", b"NOTSET"):
+            raise UnsupportedModelError(
+                f"{g.where(node)}: attribute auto_pad={at['auto_pad']!r} is not supported; "
+                "export with explicit pads"
+            )
+        q = self._weights(node, node.inputs[1])
+        codes = q.codes  # (OC, IC/g, KH, KW)
+        oc, icg, kh, kw = codes.shape
+        group = int(at.get("group", 1))
+        ic = x.channels
+        if icg * group != ic:
+            raise UnsupportedModelError(f"{g.where(node)}: weight/input channel mismatch")
+        s_full = q.scale.reshape(oc, -1)
+        if np.any(s_full != s_full[:, :1]):
+            raise UnsupportedModelError(
+                f"{g.where(node)}: weight scale must be per-tensor or per-output-channel"
+            )
+        pads = [int(p) for p in at.get("pads", [0, 0, 0, 0])]
+        stride = _attr_pair(node, "strides", [1, 1])
+        h, w_ = x.spatial
+        stream = x.stream
+        if any(pads):
+            pv = self._pad_value(node, x, "Conv")
+            pad = FMPadding(self.uniq(f"{node.name}_pad"), x.dtype, (h, w_), ic, pads, pv)
+            (stream,) = self.add(pad, [stream])
+            h, w_ = pad.ofm_h, pad.ofm_w
+        swu = SlidingWindow(self.uniq(f"{node.name}_swu"), x.dtype, (h, w_), ic, (kh, kw),
+                            stride)
+        (stream,) = self.add(swu, [stream])
+        if group == 1:
+            wmat = codes.transpose(0, 2, 3, 1).reshape(oc, kh * kw * ic)
+            w_dtype = q.dtype
+        else:
+            if q.dtype.is_bipolar:
+                raise UnsupportedModelError(
+                    f"{g.where(node)}: grouped/depthwise convolution with BIPOLAR weights is "
+                    "not supported; use ternary or integer weights"
+                )
+            full = np.zeros((oc, kh, kw, ic), dtype=np.int64)
+            per = oc // group
+            for o in range(oc):
+                gi = o // per
+                full[o, :, :, gi * icg:(gi + 1) * icg] = codes[o].transpose(1, 2, 0)
+            wmat = full.reshape(oc, kh * kw * ic)
+            w_dtype = q.dtype
+        lay, ka, kb = self._mvau(node, x, wmat.astype(np.int64), w_dtype,
+                                 s_full[:, 0].astype(np.float64), swu.num_vectors, stream)
+        lay.conv = {"kernel": [kh, kw], "stride": list(stride), "pads": pads, "group": group}
+        lo, hi = lay.acc_range()
+        shape = tuple(g.shapes[node.outputs[0]])
+        if shape[2:] != (swu.ofm_h, swu.ofm_w):
+            raise UnsupportedModelError(f"{g.where(node)}: unexpected output shape {shape}")
+        v = IntV(lay, lay.outs[0], lay.out_dtype, shape, lo, hi, ka, kb)
+        if len(node.inputs) > 2 and node.inputs[2]:
+            key = f"{node.inputs[2]}__conv_bias"
+            g.consts[key] = np.asarray(g.consts[node.inputs[2]], np.float32).reshape(1, oc, 1, 1)
+            v.post = [Node("Add", node.name + "_bias", ["__x__", key], ["__y__"])]
+            v.direction = np.ones(oc)
+        return v
+
+    def _pool_window(self, node: Node, x: IntV):
+        at = node.attrs
+        k = _attr_pair(node, "kernel_shape", None)
+        s = _attr_pair(node, "strides", [1, 1])
+        if tuple(at.get("dilations", [1, 1])) != (1, 1):
+            raise UnsupportedModelError(
+                f"{self.g.where(node)}: attribute dilations={list(at['dilations'])} is not "
+                "supported; only dilation 1"
+            )
+        pads = [int(p) for p in at.get("pads", [0, 0, 0, 0])]
+        if at.get("ceil_mode", 0):
+            h, w = x.spatial
+            for axis, (dim, kk, ss) in enumerate(((h, k[0], s[0]), (w, k[1], s[1]))):
+                span = dim + pads[axis] + pads[axis + 2]
+                extra = (-(span - kk)) % ss
+                pads[axis + 2] += extra
+        return k, s, pads
+
+    def _emit_maxpool(self, node: Node, x: IntV, k, s, pads) -> IntV:
+        h, w = x.spatial
+        stream = x.stream
+        if any(pads):
+            lo = -1 if x.dtype.is_bipolar else x.dtype.min
+            pad = FMPadding(self.uniq(f"{node.name}_pad"), x.dtype, (h, w), x.channels, pads, lo)
+            (stream,) = self.add(pad, [stream])
+            h, w = pad.ofm_h, pad.ofm_w
+        swu = SlidingWindow(self.uniq(f"{node.name}_swu"), x.dtype, (h, w), x.channels, k, s)
+        (stream,) = self.add(swu, [stream])
+        pool = Pool(self.uniq(node.name or "maxpool"), x.dtype, x.channels, k[0] * k[1], "max",
+                    swu.num_vectors)
+        (stream,) = self.add(pool, [stream])
+        v = copy.copy(x)
+        v.src, v.stream = pool, stream
+        v.shape = (1, x.channels, swu.ofm_h, swu.ofm_w)
+        return v
+
+    def maxpool(self, node: Node, x: IntV) -> IntV:
+        g = self.g
+        k, s, pads = self._pool_window(node, x)
+        shape = tuple(g.shapes[node.outputs[0]])
+        if x.pending or x.pools:
+            # max-pool commutes with the (monotonic) quantizer that must follow: pool the codes
+            v = copy.copy(x)
+            v.pools = x.pools + [(node, k, s, pads)]
+            v.shape = shape
+            return v
+        if not x.quantized:
+            raise UnsupportedModelError(
+                f"{g.where(node)}: MaxPool after elementwise ops on a quantized tensor is not "
+                "supported"
+            )
+        if tuple(x.a.min(keepdims=True)) <= (0,):
+            raise UnsupportedModelError(f"{g.where(node)}: MaxPool on a negative scale")
+        v = self._emit_maxpool(node, x, k, s, pads)
+        if v.shape != shape:
+            raise UnsupportedModelError(f"{g.where(node)}: unexpected output shape {shape}")
+        return v
+
+    def avgpool(self, node: Node, x: IntV) -> IntV:
+        g = self.g
+        if not x.quantized or len(x.shape) != 4:
+            raise UnsupportedModelError(
+                f"{g.where(node)}: average pooling needs a quantized (N, C, H, W) input"
+            )
+        ab = x.uniform()
+        a, b = ab if ab is not None else (x.a, x.b)
+        h, w = x.spatial
+        if node.op_type == "GlobalAveragePool":
+            lay = GlobalAccPool(self.uniq(node.name or "gap"), x.dtype, x.channels, h * w)
+            (stream,) = self.add(lay, [x.stream])
+            kk, shape_hw = h * w, (1, 1)
+        else:
+            k, s, pads = self._pool_window(node, x)
+            stream = x.stream
+            if any(pads):
+                if not node.attrs.get("count_include_pad", 0):
+                    raise UnsupportedModelError(
+                        f"{g.where(node)}: padding with count_include_pad=0 is not supported"
+                    )
+                pv = self._pad_value(node, x, "AveragePool")
+                pad = FMPadding(self.uniq(f"{node.name}_pad"), x.dtype, (h, w), x.channels,
+                                pads, pv)
+                (stream,) = self.add(pad, [stream])
+                h, w = pad.ofm_h, pad.ofm_w
+            swu = SlidingWindow(self.uniq(f"{node.name}_swu"), x.dtype, (h, w), x.channels, k,
+                                s)
+            (stream,) = self.add(swu, [stream])
+            lay = Pool(self.uniq(node.name or "avgpool"), x.dtype, x.channels, k[0] * k[1],
+                       "sum", swu.num_vectors)
+            (stream,) = self.add(lay, [stream])
+            kk, shape_hw = k[0] * k[1], (swu.ofm_h, swu.ofm_w)
+        shape = tuple(g.shapes[node.outputs[0]])
+        if shape[2:] != shape_hw:
+            raise UnsupportedModelError(f"{g.where(node)}: unexpected output shape {shape}")
+        a = np.broadcast_to(np.asarray(a, np.float64), (x.channels,))
+        b = np.broadcast_to(np.asarray(b, np.float64), (x.channels,))
+        if x.dtype.is_bipolar:  # the pool counts +1s: sum(q) = 2*count - K
+            na, nb = 2 * a / kk, b - a
+            lo, hi = np.zeros(x.channels), np.full(x.channels, kk)
+        else:
+            na, nb = a / kk, b
+            lo, hi = kk * np.asarray(x.lo), kk * np.asarray(x.hi)
+        return IntV(lay, stream, lay.out_dtype, shape, lo.astype(np.int64),
+                    hi.astype(np.int64), na, nb)
+
+    def add_streams(self, node: Node, x: IntV, y: IntV) -> IntV:
+        g = self.g
+        for v in (x, y):
+            if not v.quantized:
+                raise UnsupportedModelError(
+                    f"{g.where(node)}: both inputs of a residual Add must come straight from "
+                    "quantizers (re-quantize the branch before the Add)"
+                )
+        ax, ay = x.uniform(), y.uniform()
+        if ax is None or ay is None or not np.isclose(ax[0], ay[0], rtol=0, atol=0):
+            raise UnsupportedModelError(
+                f"{g.where(node)}: the two inputs of Add have different scales "
+                f"({x.a.ravel()[0]:g} and {y.a.ravel()[0]:g}); share one quantizer between the "
+                "branches"
+            )
+        if x.dtype != y.dtype or x.shape != y.shape:
+            raise UnsupportedModelError(
+                f"{g.where(node)}: Add of {x.dtype}{list(x.shape)} and {y.dtype}{list(y.shape)}; "
+                "both inputs must have the same type and shape"
+            )
+        lay = AddStreams(self.uniq(node.name or "add"), x.dtype, x.channels, x.num_vectors)
+        (stream,) = self.add(lay, [x.stream, y.stream])
+        c = x.channels
+        return IntV(lay, stream, lay.out_dtype, tuple(g.shapes[node.outputs[0]]),
+                    np.asarray(x.lo) + np.asarray(y.lo), np.asarray(x.hi) + np.asarray(y.hi),
+                    np.full(c, ax[0]), np.full(c, ax[1] + ay[1]))
 
     def quantize(self, node: Node, x: IntV) -> IntV:
         g = self.g
-        dtype, qmin, qmax, scale, zp = _quant_params(g, node)
-        c = x.channels
+        qz = _quantizer(g, node)
+        c = len(x.lo)
         d = np.ones(c) if x.direction is None else np.asarray(x.direction, dtype=np.float64)
-        d = np.where(np.sign(x.a) < 0, -d, d) * np.where(x.a == 0, 0, 1) + np.where(x.a == 0, 1, 0)
+        d = np.where(x.a < 0, -d, d)
+        d = np.where(x.a == 0, 1, d)
         if x.pending:
-            lay = x.src
-            neg = d < 0
-            if neg.any():
-                x = self._negate_channels(lay, x, neg)
+            if (d < 0).any():
+                x = self._negate_channels(x.src, x, d < 0)
         elif np.any(d < 0):
             raise UnsupportedModelError(
                 f"{g.where(node)}: re-quantisation with a negative scale is not supported"
             )
-        t = _thresholds(x, g, node, qmin, qmax)
-        out_bias = 0 if dtype.is_bipolar else qmin
+        shape = tuple(g.shapes[node.outputs[0]])
+        try:
+            s = _per_channel(qz.out_scale, shape)
+            z = _per_channel(qz.out_zeropt, shape)
+        except ValueError:
+            raise UnsupportedModelError(
+                f"{g.where(node)}: scale must be per-tensor or per-channel"
+            ) from None
+        if x.perm is not None:
+            s, z = np.broadcast_to(s, (1,))[0] * np.ones(c), np.broadcast_to(z, (1,))[0] * np.ones(c)
+        out_bias = 0 if qz.dtype.is_bipolar else qz.qmin
+        if not x.pending and self._is_identity(x, qz):
+            v = copy.copy(x)
+            v.shape, v.a, v.b, v.post, v.direction = shape, s, -s * z, [], None
+            return v
+        t = _thresholds(x, g, qz)
         if x.pending:
             lay = x.src
-            lay.set_thresholds(t, out_bias, dtype)
+            lay.set_thresholds(t, out_bias, qz.dtype)
+            stream = lay.outs[0]
         else:
-            in_dtype = self.stream_dtype(x)
-            lay = Thresholding(self.uniq(node.name or "thresholding"), t, in_dtype, dtype,
-                               out_bias)
-            self.layers.append(lay)
-        shape = g.shapes[node.outputs[0]]
-        s = np.broadcast_to(scale.astype(np.float64), shape).reshape(-1)
-        z = np.broadcast_to(zp.astype(np.float64), shape).reshape(-1)
-        return IntV(lay, shape, np.full(c, qmin), np.full(c, qmax), s, -s * z)
+            lay = Thresholding(self.uniq(node.name or "thresholding"), t, x.dtype, qz.dtype,
+                               out_bias, num_vectors=x.num_vectors)
+            (stream,) = self.add(lay, [x.stream])
+        v = IntV(lay, stream, qz.dtype, shape, np.full(c, qz.qmin), np.full(c, qz.qmax), s, -s * z,
+                 perm=x.perm)
+        for pnode, k, st, pads in x.pools:
+            v = self._emit_maxpool(pnode, v, k, st, pads)
+        if v.shape != shape:
+            raise UnsupportedModelError(f"{g.where(node)}: unexpected output shape {shape}")
+        return v
+
+    def _is_identity(self, x: IntV, qz: _Quantizer) -> bool:
+        """True when re-quantising ``x`` gives back exactly its integer values."""
+        if qz.dtype != x.dtype or len(x.lo) > 4096:
+            return False
+        lo, hi = int(np.min(x.lo)), int(np.max(x.hi))
+        if (lo, hi) != (qz.qmin, qz.qmax) or hi - lo > 255:
+            return False
+        q = np.broadcast_to(np.arange(lo, hi + 1)[:, None], (hi - lo + 1, len(x.lo)))
+        return bool(np.array_equal(_codes_on(x, self.g, qz, q), q))
 
     def _negate_channels(self, lay: MVAU, x: IntV, neg: np.ndarray) -> IntV:
         """Negate the weight rows of decreasing channels so every channel increases."""
@@ -446,16 +864,28 @@ class _Lowering:
         a = np.where(neg, -x.a, x.a)
         b = np.where(neg, x.b + x.a * lay.mw, x.b) if lay.xnor else x.b
         lo, hi = lay.acc_range()
-        return IntV(lay, x.shape, lo, hi, a, b, x.post, np.ones_like(x.a))
+        v = copy.copy(x)
+        v.lo, v.hi, v.a, v.b, v.direction = lo, hi, a, b, np.ones_like(x.a)
+        return v
 
     def finish(self, out: IntV) -> Dataflow:
         g = self.g
+        if out.pools:
+            raise UnsupportedModelError(
+                f"{g.source}: the model ends in a MaxPool on an accumulator; quantize first"
+            )
         if out.pending:
             out.src.set_thresholds(None)
-        tail = HostTail(np.broadcast_to(out.a, (out.channels,)).copy(),
-                        np.broadcast_to(out.b, (out.channels,)).copy(), out.post, dict(g.consts),
-                        tuple(g.shapes[g.outputs[0]]), tuple(out.shape))
-        if self.layers and self.layers[-1] is not out.src:
+        if out.perm is not None and not np.array_equal(out.perm, np.arange(len(out.perm))):
+            raise UnsupportedModelError(f"{g.source}: the output is a flattened feature map")
+        c = len(out.lo)
+        work = tuple(out.shape)
+        if len(work) == 4:  # stream is NHWC; the tail works on NCHW
+            work = ("nhwc",) + work
+        tail = HostTail(np.broadcast_to(out.a, (c,)).copy(), np.broadcast_to(out.b, (c,)).copy(),
+                        out.post, dict(g.consts), tuple(g.shapes[g.outputs[0]]), work)
+        producers = [l for l in self.layers if out.stream in l.outs]
+        if not producers or producers[0] is not self.layers[-1]:
             raise UnsupportedModelError(f"{g.source}: the graph output is not the last layer")
         name = sanitize(g.source.rsplit("/", 1)[-1].rsplit(".", 1)[0])
         return Dataflow(name, g.source, self.head, self.layers, tail)

@@ -1,4 +1,4 @@
-"""Stream plumbing passes: data-width converters and FIFOs between layers."""
+"""Stream plumbing passes: data-width converters and FIFOs on the edges of the dataflow."""
 
 from __future__ import annotations
 
@@ -8,25 +8,41 @@ from .base import Transformation
 __all__ = ["InsertDWCs", "InsertFIFOs"]
 
 
+def _insert_on_input(df, layer, index: int, new_layer) -> None:
+    """Put ``new_layer`` on input ``index`` of ``layer`` (before it in topological order)."""
+    s = layer.ins[index]
+    new_layer.ins, new_layer.outs = [s], [f"{s}__{new_layer.name}"]
+    layer.ins[index] = new_layer.outs[0]
+    df.layers.insert(df.layers.index(layer), new_layer)
+
+
 class InsertDWCs(Transformation):
-    """Insert a DWC wherever a producer's word (PE elements) differs from the consumer's (SIMD)."""
+    """Insert a DWC on every edge whose producer word (PE elements) differs from the
+    consumer's (SIMD elements)."""
 
     def apply(self, df):
-        out, changed = [], False
-        for i, l in enumerate(df.layers):
-            if out and l.op_type != "DWC" and out[-1].op_type != "DWC" and \
-                    out[-1].out_elems != l.in_elems:
-                p = out[-1]
-                out.append(DWC(f"dwc_{i}", p.out_dtype, p.out_channels, p.out_elems, l.in_elems,
-                               p.num_vectors))
-                changed = True
-            out.append(l)
-        df.layers = out
-        return df, changed
+        for l in list(df.layers):
+            if l.op_type == "DWC":
+                continue
+            for i, s in enumerate(l.ins):
+                p = df.producer(s)
+                if p is None or p.op_type == "DWC" or p.out_elems == l.in_elems:
+                    continue
+                k = sum(1 for x in df.layers if x.op_type == "DWC")
+                dwc = DWC(f"dwc_{k}", p.out_dtype, p.out_channels, p.out_elems, l.in_elems,
+                          p.num_vectors)
+                _insert_on_input(df, l, i, dwc)
+                return df, True
+        return df, False
 
 
 class InsertFIFOs(Transformation):
-    """Insert FIFOs at the accelerator's input and output and between compute layers."""
+    """FIFOs at the accelerator's input and output and on every edge between layers.
+
+    An inner FIFO holds one whole vector (pixel) of its producer plus two words, since a
+    consumer MVAU takes a new input vector only between two vectors. Skip branches of
+    residual blocks are resized by :class:`fpgagen.fold.fifo.SizeSkipFIFOs`.
+    """
 
     def __init__(self, io_depth: int = 32, inner_depth: int = 2):
         self.io_depth, self.inner_depth = io_depth, inner_depth
@@ -34,19 +50,24 @@ class InsertFIFOs(Transformation):
     def apply(self, df):
         if any(l.op_type == "FIFO" for l in df.layers):
             return df, False
-        ls = df.layers
-        first, last = ls[0], ls[-1]
-        out = [FIFO("fifo_in", first.in_dtype, first.in_channels, first.in_elems,
-                    self.io_depth, first.num_vectors)]
-        for i, l in enumerate(ls):
-            out.append(l)
-            if i + 1 < len(ls):
-                # one whole vector (pixel) of the producer: a consumer MVAU takes its input
-                # vector only between two vectors, so the producer must be able to finish one
-                depth = max(self.inner_depth, l.out_channels // l.out_elems + 2)
-                out.append(FIFO(f"fifo_{i}", l.out_dtype, l.out_channels, l.out_elems,
-                                depth, l.num_vectors))
-        out.append(FIFO("fifo_out", last.out_dtype, last.out_channels, last.out_elems,
-                        self.io_depth, last.num_vectors))
-        df.layers = out
+        k = 0
+        for l in list(df.layers):
+            for i, s in enumerate(l.ins):
+                p = df.producer(s)
+                if p is None:
+                    continue
+                depth = max(self.inner_depth, p.out_channels // p.out_elems + 2)
+                _insert_on_input(df, l, i, FIFO(f"fifo_{k}", p.out_dtype, p.out_channels,
+                                                p.out_elems, depth, p.num_vectors))
+                k += 1
+        first, last = df.layers[0], df.layers[-1]
+        fin = FIFO("fifo_in", first.in_dtype, first.in_channels, first.in_elems, self.io_depth,
+                   first.in_vectors())
+        fin.ins, fin.outs = [df.INPUT], ["s_fifo_in"]
+        first.ins = ["s_fifo_in"]
+        df.layers.insert(0, fin)
+        fout = FIFO("fifo_out", last.out_dtype, last.out_channels, last.out_elems,
+                    self.io_depth, last.num_vectors)
+        fout.ins, fout.outs = [last.outs[0]], ["s_out"]
+        df.layers.append(fout)
         return df, True
