@@ -32,12 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--fps", type=float, help="throughput target, frames per second")
     g.add_argument("--folding", help="folding JSON file (PE/SIMD per layer)")
     b.add_argument("--clock-mhz", type=float, help="clock frequency (default: the board's)")
-    b.add_argument("--backend", default="rtl", help="rtl (default)")
+    b.add_argument("--backend", default="both", choices=["rtl", "hls", "both"],
+                   help="what to generate (default: both)")
 
     v = sub.add_parser("verify", help="check a build against the golden model")
     v.add_argument("outdir", help="folder written by `fpgagen build`")
     v.add_argument("--inputs", required=True, help=".npy batch in the ONNX model's input layout")
-    v.add_argument("--backend", default="golden", choices=["golden", "rtl"])
+    v.add_argument("--backend", default="golden", choices=["golden", "rtl", "hls"])
     v.add_argument("--outputs", help=".npy of what the ONNX model outputs for --inputs")
     v.add_argument("--no-stress", action="store_true",
                    help="skip the second RTL run with random idle cycles and back-pressure")

@@ -15,6 +15,7 @@ from .boards import Board, load_board
 from .dataflow import Dataflow
 from .errors import FpgagenError, VerificationError
 from .fold import apply_folding_file, fold_to_cycles, folding_dict, target_cycles
+from .fold.fifo import SizeSkipFIFOs
 from .frontend import load_model
 from .transforms.base import apply_until_fixpoint
 from .transforms.lower import lower
@@ -22,7 +23,7 @@ from .transforms.streams import InsertDWCs, InsertFIFOs
 
 __all__ = ["make_dataflow", "build", "load_build", "verify", "estimate", "argmax_agree"]
 
-BACKENDS = ("rtl",)
+BACKENDS = ("rtl", "hls")
 
 
 def make_dataflow(model_path, board: Board, fps=None, folding=None, clock_mhz=None,
@@ -39,6 +40,7 @@ def make_dataflow(model_path, board: Board, fps=None, folding=None, clock_mhz=No
             apply_folding_file(df, folding)
     df, _ = InsertFIFOs().apply(df)
     apply_until_fixpoint(df, InsertDWCs())
+    SizeSkipFIFOs().apply(df)
     if fifo_depths:
         for l in df.layers:
             if l.op_type == "FIFO" and l.name in fifo_depths:
@@ -63,7 +65,7 @@ def _check_clock(board: Board, clock_mhz):
 
 
 def build(model_path, board_name: str, outdir, fps=None, folding=None, clock_mhz=None,
-          backend: str = "rtl", progress=print) -> Dataflow:
+          backend: str = "both", progress=print) -> Dataflow:
     """``fpgagen build``: write OUTDIR atomically (a temporary folder moved into place)."""
     t0 = time.perf_counter()
     board = load_board(board_name)
@@ -71,7 +73,7 @@ def build(model_path, board_name: str, outdir, fps=None, folding=None, clock_mhz
     if fps is not None and folding is not None:
         raise FpgagenError("give either --fps or --folding, not both")
     if backend not in BACKENDS + ("both",):
-        raise FpgagenError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        raise FpgagenError(f"unknown backend {backend!r}; use rtl, hls or both")
     outdir = Path(outdir)
     if outdir.exists() and not (outdir / "dataflow.json").is_file() and \
             (not outdir.is_dir() or any(outdir.iterdir())):
@@ -87,7 +89,21 @@ def build(model_path, board_name: str, outdir, fps=None, folding=None, clock_mhz
         shutil.copyfile(model_path, tmp / "model.onnx")
         from .codegen.rtl import write_rtl
 
-        rtl_info = write_rtl(df, tmp)
+        backends = []
+        rtl_info = hls_info = None
+        if backend in ("rtl", "both"):
+            rtl_info = write_rtl(df, tmp)
+            backends.append("rtl")
+        if backend in ("hls", "both"):
+            from .codegen.hls import write_hls
+
+            try:
+                hls_info = write_hls(df, tmp, board.part, df.meta["clock_mhz"])
+                backends.append("hls")
+            except FpgagenError as e:
+                if backend == "hls":
+                    raise
+                progress(f"note: HLS backend skipped: {e}")
         d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
         d.update({
             "fpgagen_version": __version__,
@@ -96,7 +112,9 @@ def build(model_path, board_name: str, outdir, fps=None, folding=None, clock_mhz
             "utilisation": _utilisation(df, board),
             "folding": folding_dict(df),
             "fifo_depths": {l.name: l.depth for l in df.layers if l.op_type == "FIFO"},
+            "backends": backends,
             "rtl": rtl_info,
+            "hls": hls_info,
             "build_seconds": round(time.perf_counter() - t0, 3),
         })
         (tmp / "dataflow.json").write_text(json.dumps(d, indent=2) + "\n")
@@ -131,6 +149,7 @@ def load_build(outdir) -> tuple[Dataflow, dict]:
     df = make_dataflow(outdir / "model.onnx", load_board(meta["board"]),
                        folding=meta["folding"], clock_mhz=meta.get("clock_mhz"),
                        fifo_depths=meta.get("fifo_depths"))
+    df.name = meta["name"]
     if [l.name for l in df.layers] != [l["name"] for l in meta["layers"]]:
         raise FpgagenError(f"{outdir}: dataflow.json does not match model.onnx; rebuild")
     return df, meta
@@ -182,6 +201,18 @@ def verify(outdir, inputs, backend: str = "golden", outputs=None, progress=print
         progress(f"golden vs ONNX outputs: max |err| {err:.3g}, argmax "
                  f"{'identical' if same_arg else 'DIFFERENT'}")
         if err > atol * max(1.0, float(np.abs(y_ref).max())) or not same_arg:
+            report["ok"] = False
+    if backend != "golden" and backend not in meta.get("backends", ["rtl"]):
+        raise FpgagenError(f"{outdir}: was built without the {backend} backend; rebuild with "
+                           f"--backend {backend} or --backend both")
+    if backend == "hls":
+        from .sim.hls_csim import simulate_hls
+
+        out = simulate_hls(outdir, df, gold["codes"])
+        mism = int(np.sum(np.any(out != gold["hw_out"], axis=1)))
+        report["mismatched_frames"] = mism
+        progress(f"hls (g++ C simulation): {n - mism}/{n} frames bit-exact")
+        if mism:
             report["ok"] = False
     if backend == "rtl":
         from .sim.stitched import simulate

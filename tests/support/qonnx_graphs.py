@@ -51,7 +51,7 @@ class GraphBuilder:
             [helper.make_tensor_value_info(self.cur, TensorProto.FLOAT, list(out_shape))],
             self.inits)
         m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
-                                                helper.make_opsetid(QONNX_DOMAIN, 1)])
+                                                helper.make_opsetid(QONNX_DOMAIN, 2)])
         m.ir_version = 8
         return m
 
@@ -76,3 +76,68 @@ def small_mlp(act_bits=4, w_bits=4, hidden=12, in_features=16, out_features=5, s
     y = b.node("MatMul", [h, w2])
     b.node("Mul", [y, b.const(np.float32(0.75))])
     return b.model([1, out_features])
+
+
+def small_cnn(kind: str = "plain", seed: int = 0, act_bits: int = 4, hw: int = 8,
+              ch: int = 4) -> onnx.ModelProto:
+    """Small NCHW networks exercising the convolutional lowering.
+
+    kind: "plain" (conv pad 1 -> BN -> relu -> quant -> maxpool -> conv stride 2 -> GAP),
+    "residual" (a residual block whose two branches share one quantizer scale),
+    "depthwise" (depthwise 3x3 + pointwise 1x1), "avgpool" (AveragePool + Trunc),
+    "maxpool_ceil" (3x3/2 max-pool with ceil_mode and padding).
+    """
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder([1, 3, hw, hw])
+    s_act = 0.25
+
+    def bn(x, c):
+        return b.node("BatchNormalization", [
+            x, b.const(rng.uniform(-1.5, 1.5, c).astype(np.float32)),
+            b.const(rng.normal(0, 0.5, c).astype(np.float32)),
+            b.const(rng.normal(0, 1, c).astype(np.float32)),
+            b.const(rng.uniform(1, 4, c).astype(np.float32))])
+
+    def conv(x, cin, cout, k=3, pad=1, stride=1, group=1, wbits=4):
+        w = rng.integers(-3, 4, (cout, cin // group, k, k)) * 0.25
+        wq = b.quant(b.const(w.astype(np.float32)), 0.25, wbits, 1, 1)
+        return b.node("Conv", [x, wq], kernel_shape=[k, k], pads=[pad] * 4,
+                      strides=[stride, stride], group=group, dilations=[1, 1])
+
+    x = b.quant("x", 1.0 / 8, act_bits)
+    h = conv(x, 3, ch)
+    h = b.node("Relu", [bn(h, ch)])
+    h = b.quant(h, s_act, act_bits, signed=0)
+    if kind == "residual":
+        y = conv(h, ch, ch)
+        y = b.node("Relu", [bn(y, ch)])
+        y = b.quant(y, s_act, act_bits, signed=0)
+        y = conv(y, ch, ch)
+        y = b.quant(bn(y, ch), s_act, act_bits, signed=0)
+        h = b.node("Add", [y, h])
+        h = b.quant(b.node("Relu", [h]), s_act, act_bits, signed=0)
+    elif kind == "depthwise":
+        h = conv(h, ch, ch, group=ch, stride=2)
+        h = b.quant(b.node("Relu", [bn(h, ch)]), s_act, act_bits, signed=0)
+        h = conv(h, ch, 2 * ch, k=1, pad=0)
+        h = b.quant(b.node("Relu", [bn(h, 2 * ch)]), s_act, act_bits, signed=0)
+        ch = 2 * ch
+    elif kind == "avgpool":
+        h = b.node("AveragePool", [h], kernel_shape=[2, 2], strides=[2, 2])
+        h = b.node("Trunc", [h, b.const(np.float32(s_act / 4)), b.const(np.float32(0)),
+                             b.const(np.float32(act_bits + 2)), b.const(np.float32(s_act)),
+                             b.const(np.float32(act_bits))], domain=QONNX_DOMAIN,
+                   rounding_mode="FLOOR", signed=0, narrow=0)
+    elif kind == "maxpool_ceil":
+        h = b.node("MaxPool", [h], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 0, 0],
+                   ceil_mode=1)
+    if kind in ("plain",):
+        h = b.node("MaxPool", [h], kernel_shape=[2, 2], strides=[2, 2])
+        h = conv(h, ch, ch, pad=0, stride=2)
+        h = b.quant(bn(h, ch), s_act, act_bits)
+    h = b.node("GlobalAveragePool", [h])
+    h = b.quant(h, s_act / 4, act_bits + 2)
+    h = b.node("Flatten", [h], axis=1)
+    w = b.qweight(rng.integers(-3, 4, (ch, 5)) * 0.5, 0.5, 4)
+    b.node("MatMul", [h, w])
+    return b.model([1, 5])

@@ -633,7 +633,8 @@ class _Lowering:
             h, w_ = pad.ofm_h, pad.ofm_w
         swu = SlidingWindow(self.uniq(f"{node.name}_swu"), x.dtype, (h, w_), ic, (kh, kw),
                             stride)
-        (stream,) = self.add(swu, [stream])
+        if (kh, kw) != (1, 1) or stride != (1, 1):
+            (stream,) = self.add(swu, [stream])  # a 1x1/1 convolution needs no window
         if group == 1:
             wmat = codes.transpose(0, 2, 3, 1).reshape(oc, kh * kw * ic)
             w_dtype = q.dtype
