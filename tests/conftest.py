@@ -11,6 +11,12 @@
     - ``preset_torch``: callable ``(name, seed=0) -> QuantMLP`` (= ``preset_model``).
     - ``mnist_samples``: ``(x, y)``, 16 MNIST-5k test images, x float32 (16, 784) in [0, 1].
     - ``digits_samples``: ``(x, y)``, 16 sklearn-digits test images, x float32 (16, 64) in [0, 1].
+    - ``cnn_onnx``: callable ``(name, seed=0) -> Path``, the ``fpgagen.models.cnn`` preset
+      ``name`` (``make_cnn(name, seed)``, randomized BN stats) exported to QONNX with input
+      ``model.input_shape`` (raw Brevitas export; cached per session).
+    - ``cnn_torch``: callable ``(name, seed=0) -> nn.Module``, that exact model (eval mode).
+    - ``cifar_like_samples``: 8 synthetic images, float32 (8, 3, 32, 32) in [0, 1], fixed seed
+      (``fpgagen.models.cnn.cifar_like_images(8, seed=0)``).
 """
 
 from __future__ import annotations
@@ -105,3 +111,48 @@ def digits_samples():
 
     _, _, x, y = load_digits_split(0)
     return x[:16].copy(), y[:16].copy()
+
+
+_CNN_MODELS: dict = {}
+_CNN_ONNX: dict = {}
+
+
+def cnn_model(name: str, seed: int = 0):
+    """CNN preset ``name`` built by ``make_cnn(name, seed)`` (randomized BN stats, eval mode)."""
+    key = (name, seed)
+    if key not in _CNN_MODELS:
+        from fpgagen.models.cnn import make_cnn
+
+        _CNN_MODELS[key] = make_cnn(name, seed=seed).eval()
+    return _CNN_MODELS[key]
+
+
+def exported_cnn(name: str, tmp_path_factory, seed: int = 0) -> Path:
+    """QONNX export of ``cnn_model(name, seed)`` in a session temp dir; returns its path."""
+    key = (name, seed)
+    if key not in _CNN_ONNX:
+        from fpgagen.models.export import export_qonnx_model
+
+        if not _EXPORT_DIR:
+            _EXPORT_DIR.append(tmp_path_factory.mktemp("qonnx_models"))
+        model = cnn_model(name, seed)
+        path = _EXPORT_DIR[0] / f"cnn_{name}_s{seed}.onnx"
+        _CNN_ONNX[key] = export_qonnx_model(model, model.input_shape, path)
+    return _CNN_ONNX[key]
+
+
+@pytest.fixture(scope="session")
+def cnn_onnx(tmp_path_factory):
+    return lambda name, seed=0: exported_cnn(name, tmp_path_factory, seed)
+
+
+@pytest.fixture(scope="session")
+def cnn_torch():
+    return cnn_model
+
+
+@pytest.fixture(scope="session")
+def cifar_like_samples():
+    from fpgagen.models.cnn import cifar_like_images
+
+    return cifar_like_images(8, seed=0)

@@ -1,9 +1,11 @@
-"""Brevitas quantized MLP presets, datasets, training and QONNX export helpers.
+"""Brevitas quantized MLP and CNN presets, datasets, training and QONNX export helpers.
 
 Submodules import torch/brevitas; importing ``fpgagen.models`` itself is cheap (attributes are
 resolved lazily on first access).
 
 * :mod:`fpgagen.models.mlp` -- ``QuantMLP``, ``TensorNorm``, ``make_mlp``, ``randomize_bn``, ``PRESETS``
+* :mod:`fpgagen.models.cnn` -- ``make_cnn``, ``CNN_PRESETS``, ``randomize_bn2d``,
+  ``cifar_like_images``, ``QuantResNet``, ``QuantDWSepNet``
 * :mod:`fpgagen.models.datasets` -- ``load_mnist5k``, ``load_digits_split``
 * :mod:`fpgagen.models.train` -- ``train``, ``evaluate`` (import the function with
   ``from fpgagen.models.train import train``: ``fpgagen.models.train`` is the submodule)
@@ -16,6 +18,8 @@ import importlib
 _EXPORTS = {
     "QuantMLP": "mlp", "TensorNorm": "mlp", "make_mlp": "mlp", "randomize_bn": "mlp",
     "PRESETS": "mlp", "WEIGHT_TYPES": "mlp",
+    "make_cnn": "cnn", "CNN_PRESETS": "cnn", "randomize_bn2d": "cnn", "cifar_like_images": "cnn",
+    "QuantResNet": "cnn", "QuantDWSepNet": "cnn",
     "load_mnist5k": "datasets", "load_digits_split": "datasets",
     "evaluate": "train",
     "export_qonnx_model": "export", "qonnx_execute": "export", "torch_predict": "export",

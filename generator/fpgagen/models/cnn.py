@@ -1,0 +1,406 @@
+"""Quantized convolutional networks (Brevitas) for the convolution support of fpgagen.
+
+Presets (:func:`make_cnn`, :data:`CNN_PRESETS`)::
+
+    name         input         structure                                        weights   acts
+    cnv_w1a1     (1,3,32,32)   bnn_pynq CNV: 6 conv3x3 (64-64-128-128-256-256),  binary    1 bit
+                               2 maxpools, 3 FC (256-512-512-10), TensorNorm     (input 8 bit)
+    cnv_w2a2     (1,3,32,32)   same, CNV_2W2A                                    ternary   2 bit
+    resnet_t4    (1,3,32,32)   stem conv3x3 3->8 + 2 residual blocks (8 ch),     ternary   4 bit
+                               maxpool 2x2, global average pool, FC 8->10        (GAP: 8 bit)
+    dwsep_w4a4   (1,3,32,32)   stem conv3x3 3->8 + 2 depthwise-separable         int4      4 bit
+                               blocks (8->16 stride 1, 16->16 stride 2),
+                               global average pool (TruncAdaptiveAvgPool2d),
+                               FC 16->10
+
+All outputs are the 10 raw class scores (N, 10).
+
+Every preset lowers with :func:`fpgagen.transforms.lower.lower`; :func:`make_cnn` gives the
+BatchNorm layers random but sensible statistics (:func:`randomize_bn2d`) so untrained networks
+produce input-dependent outputs.  ``model.input_shape`` is the export input shape, e.g.
+``export_qonnx_model(model, model.input_shape, path)``.
+
+``cnv_w1a1`` / ``cnv_w2a2`` are ``brevitas_examples.bnn_pynq.models.model_with_cfg("CNV_1W1A" /
+"CNV_2W2A", pretrained=False)`` unchanged (input ``2x - 1`` then an 8-bit power-of-two-scaled
+input quantizer, no padding, binary/ternary weights with constant scale 1).
+
+:class:`QuantResNet` (``resnet_t4``), exported layer by layer::
+
+    x in [0, 1] -> QuantIdentity (signed 4-bit, constant scale 1/8)     Quant
+    stem:  QuantConv2d 3x3 pad 1 (ternary) -> BN -> QuantReLU(A)         Conv, BN, Relu, Quant
+    block (x2), input h (the output of a quantizer A):
+        branch = QuantConv2d 3x3 pad 1 (ternary) -> BN -> QuantReLU(A)
+                 -> QuantConv2d 3x3 pad 1 (ternary) -> BN -> QuantIdentity(A)
+        h = QuantReLU(A)(branch + h)                                     Add, Relu, Quant
+    MaxPool 2x2 -> GlobalAveragePool (nn.AdaptiveAvgPool2d(1))
+    -> QuantIdentity (signed 8-bit, constant scale 1/128) -> Flatten -> QuantLinear (ternary)
+
+  Constraints fpgagen needs for the residual ``Add`` (AddStreams in hardware):
+
+  * both inputs of every ``Add`` must come *straight* from quantizers (no BN, Mul, Relu... in
+    between), so the hardware adds two integer streams;
+  * the two quantizers must have the *same* scale and zero point and the same integer type.
+    Here every activation quantizer around the adds (``A``) is the same constant-scale
+    quantizer: signed 4-bit, scale 1/8 (a power of two, so the float arithmetic is exact).
+    The QuantReLUs use that *signed* quantizer too (codes 0..7 of an INT4 stream) so that the
+    skip (output of a QuantReLU) and the branch (output of a QuantIdentity, codes -8..7) have
+    one type.  fpgagen refuses an unsigned QuantReLU on the skip: with its own constant scale
+    (1/15) as "different scales", with the same scale 1/8 as "Add of INT4 and UINT4"; and it
+    refuses a branch that ends in BatchNorm without a quantizer ("must come straight from
+    quantizers");
+  * the skip is the block input itself (no 1x1 projection), so block input/output channels are
+    equal;
+  * padded convolutions need 0.0 to be a representable code of the input stream (zero point 0;
+    true for every quantizer here).
+
+:class:`QuantDWSepNet` (``dwsep_w4a4``)::
+
+    x in [0, 1] -> QuantIdentity (unsigned 4-bit, constant scale 1/15)
+    stem:  QuantConv2d 3x3 pad 1 (int4) -> BN -> QuantReLU (unsigned 4-bit, constant scale)
+    block (x2): QuantConv2d 3x3 pad 1 groups=C (depthwise, int4 per-channel scale; stride 1 in
+                block 1, 2 in block 2) -> BN -> QuantReLU
+                -> QuantConv2d 1x1 (pointwise, int4) -> BN -> QuantReLU
+    TruncAdaptiveAvgPool2d(1, bit_width=4) (exported as GlobalAveragePool + Trunc: the sum over
+    the 16x16 positions, 12 bits, shifted right back to 4 bits) -> Flatten -> QuantLinear (int4)
+
+  Depthwise convolutions must not use binary (BIPOLAR) weights: fpgagen expands grouped
+  weights into a dense matrix with zeros, which a bipolar type cannot represent.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from brevitas.core.scaling import ScalingImplType
+from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear, QuantReLU, TruncAdaptiveAvgPool2d
+from brevitas.quant.scaled_int import (
+    Int8ActPerTensorFloat,
+    Int8WeightPerChannelFloat,
+    Int8WeightPerTensorFloat,
+    Uint8ActPerTensorFloat,
+)
+
+__all__ = [
+    "CNN_PRESETS",
+    "make_cnn",
+    "randomize_bn2d",
+    "cifar_like_images",
+    "QuantResNet",
+    "QuantDWSepNet",
+    "ResidualBlock",
+    "DWSepBlock",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Quantizers
+# --------------------------------------------------------------------------------------------
+class TernaryWeight(Int8WeightPerTensorFloat):
+    """2-bit narrow-range weights {-1, 0, +1}, per-tensor float scale max|w|."""
+
+    bit_width = 2
+    narrow_range = True
+
+
+class Int4Weight(Int8WeightPerTensorFloat):
+    """4-bit narrow-range weights (-7..7), per-tensor float scale max|w| / 7."""
+
+    bit_width = 4
+    narrow_range = True
+
+
+class Int4WeightPerChannel(Int8WeightPerChannelFloat):
+    """4-bit narrow-range weights (-7..7), per-output-channel float scale max|w_c| / 7."""
+
+    bit_width = 4
+    narrow_range = True
+
+
+class SignedAct4Pow2(Int8ActPerTensorFloat):
+    """Signed 4-bit activations (-8..7), constant scale 1/8: range [-1, 0.875]."""
+
+    scaling_impl_type = ScalingImplType.CONST
+    bit_width = 4
+    narrow_range = False
+    min_val = -1.0
+    max_val = 0.875  # brevitas: scale = max_val / (2^(b-1) - 1) = 0.875 / 7 = 1/8
+
+
+class SignedAct8Pow2(SignedAct4Pow2):
+    """Signed 8-bit activations (-128..127), constant scale 1/128: range [-1, 127/128]."""
+
+    bit_width = 8
+    max_val = 127.0 / 128.0
+
+
+class UnsignedAct4(Uint8ActPerTensorFloat):
+    """Unsigned 4-bit activations (0..15), constant scale 1/15: range [0, 1]."""
+
+    scaling_impl_type = ScalingImplType.CONST
+    bit_width = 4
+    max_val = 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# ResNet-style network
+# --------------------------------------------------------------------------------------------
+def _sact() -> QuantIdentity:
+    return QuantIdentity(act_quant=SignedAct4Pow2, return_quant_tensor=False)
+
+
+def _srelu() -> QuantReLU:
+    return QuantReLU(act_quant=SignedAct4Pow2, return_quant_tensor=False)
+
+
+class ResidualBlock(nn.Module):
+    """conv3x3 -> BN -> QuantReLU -> conv3x3 -> BN -> QuantIdentity, + skip, QuantReLU.
+
+    The input must be the output of a quantizer with the :class:`SignedAct4Pow2` scale.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv1 = QuantConv2d(channels, channels, 3, padding=1, bias=False,
+                                 weight_quant=TernaryWeight)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.act1 = _srelu()
+        self.conv2 = QuantConv2d(channels, channels, 3, padding=1, bias=False,
+                                 weight_quant=TernaryWeight)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.q_branch = _sact()
+        self.act_out = _srelu()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act1(self.bn1(self.conv1(x)))
+        y = self.q_branch(self.bn2(self.conv2(y)))
+        return self.act_out(y + x)
+
+
+class QuantResNet(nn.Module):
+    """Small ResNet-style network; see the module docstring (``resnet_t4``)."""
+
+    def __init__(self, in_ch: int = 3, channels: int = 8, blocks: int = 2, num_classes: int = 10,
+                 input_hw: int = 32):
+        super().__init__()
+        self.input_shape = (1, in_ch, input_hw, input_hw)
+        self.inp = _sact()
+        self.stem = QuantConv2d(in_ch, channels, 3, padding=1, bias=False,
+                                weight_quant=TernaryWeight)
+        self.stem_bn = nn.BatchNorm2d(channels)
+        self.stem_act = _srelu()
+        self.blocks = nn.Sequential(*[ResidualBlock(channels) for _ in range(blocks)])
+        self.pool = nn.MaxPool2d(2)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.gap_q = QuantIdentity(act_quant=SignedAct8Pow2, return_quant_tensor=False)
+        self.fc = QuantLinear(channels, num_classes, bias=False, weight_quant=TernaryWeight)
+        for m in self.modules():
+            if isinstance(m, (QuantConv2d, QuantLinear)):
+                nn.init.uniform_(m.weight, -1.0, 1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.inp(x)
+        x = self.stem_act(self.stem_bn(self.stem(x)))
+        x = self.blocks(x)
+        x = self.gap_q(self.gap(self.pool(x)))
+        return self.fc(torch.flatten(x, 1))
+
+
+# --------------------------------------------------------------------------------------------
+# Depthwise-separable network
+# --------------------------------------------------------------------------------------------
+def _urelu(return_quant_tensor: bool = False) -> QuantReLU:
+    return QuantReLU(act_quant=UnsignedAct4, return_quant_tensor=return_quant_tensor)
+
+
+class DWSepBlock(nn.Module):
+    """Depthwise conv3x3 (groups=C) -> BN -> QuantReLU -> pointwise conv1x1 -> BN -> QuantReLU."""
+
+    def __init__(self, in_ch: int, out_ch: int, stride: int = 1, return_quant_tensor: bool = False):
+        super().__init__()
+        self.dw = QuantConv2d(in_ch, in_ch, 3, stride=stride, padding=1, groups=in_ch,
+                              bias=False, weight_quant=Int4WeightPerChannel)
+        self.bn1 = nn.BatchNorm2d(in_ch)
+        self.act1 = _urelu()
+        self.pw = QuantConv2d(in_ch, out_ch, 1, bias=False, weight_quant=Int4Weight)
+        self.bn2 = nn.BatchNorm2d(out_ch)
+        self.act2 = _urelu(return_quant_tensor)
+
+    def forward(self, x):
+        x = self.act1(self.bn1(self.dw(x)))
+        return self.act2(self.bn2(self.pw(x)))
+
+
+class QuantDWSepNet(nn.Module):
+    """MobileNet-style network; see the module docstring (``dwsep_w4a4``)."""
+
+    def __init__(self, in_ch: int = 3, stem_ch: int = 8, channels: tuple = (16, 16),
+                 strides: tuple = (1, 2), num_classes: int = 10, input_hw: int = 32):
+        super().__init__()
+        self.input_shape = (1, in_ch, input_hw, input_hw)
+        self.inp = QuantIdentity(act_quant=UnsignedAct4, return_quant_tensor=False)
+        self.stem = QuantConv2d(in_ch, stem_ch, 3, padding=1, bias=False, weight_quant=Int4Weight)
+        self.stem_bn = nn.BatchNorm2d(stem_ch)
+        self.stem_act = _urelu()
+        blocks, c = [], stem_ch
+        for i, (oc, s) in enumerate(zip(channels, strides)):
+            blocks.append(DWSepBlock(c, oc, s, return_quant_tensor=i == len(channels) - 1))
+            c = oc
+        self.blocks = nn.Sequential(*blocks)
+        # GlobalAveragePool + Trunc: the sum over H*W keeps the input scale, shifted right
+        # back to 4 bits
+        self.gap = TruncAdaptiveAvgPool2d(1, bit_width=4, return_quant_tensor=False)
+        self.fc = QuantLinear(c, num_classes, bias=False, weight_quant=Int4Weight)
+
+    def forward(self, x):
+        x = self.inp(x)
+        x = self.stem_act(self.stem_bn(self.stem(x)))
+        x = self.blocks(x)
+        x = self.gap(x)
+        return self.fc(torch.flatten(x, 1))
+
+
+# --------------------------------------------------------------------------------------------
+# Synthetic images and random BatchNorm statistics
+# --------------------------------------------------------------------------------------------
+def cifar_like_images(n: int, seed: int = 0, size=32, channels: int = 3) -> np.ndarray:
+    """``n`` synthetic CIFAR-like images, float32 (n, channels, H, W) in [0, 1].
+
+    ``size`` is ``H = W`` or a pair ``(H, W)``.
+
+    Each image is a random background colour with a linear gradient, one to three ellipses of
+    random colours and mild Gaussian noise -- structured enough that different images give
+    different activations (unlike uniform noise, whose statistics are all alike).
+    Deterministic for a given ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = (int(size), int(size)) if np.ndim(size) == 0 else (int(size[0]), int(size[1]))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    yy, xx = yy / max(h - 1, 1), xx / max(w - 1, 1)
+    out = np.empty((n, channels, h, w), dtype=np.float32)
+    for i in range(n):
+        grad = rng.normal(0.0, 0.4, (channels, 2, 1, 1))
+        img = (rng.random((channels, 1, 1)) + grad[:, 0] * (xx - 0.5) + grad[:, 1] * (yy - 0.5))
+        for _ in range(int(rng.integers(1, 4))):
+            cy, cx = rng.random(2)
+            ry, rx = 0.1 + 0.3 * rng.random(2)
+            mask = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
+            img[:, mask] = rng.random((channels, 1))
+        img = img + rng.normal(0.0, 0.05, img.shape)
+        out[i] = np.clip(img, 0.0, 1.0)
+    return out
+
+
+def _is_tensornorm(m: nn.Module) -> bool:
+    return (type(m).__name__ == "TensorNorm" and hasattr(m, "running_mean")
+            and getattr(m, "running_mean").numel() == 1)
+
+
+def randomize_bn2d(model: nn.Module, seed: int = 0, x_calib=None, n_calib: int = 16,
+                   neg_gamma_frac: float = 0.25, input_shape=None) -> nn.Module:
+    """Like :func:`fpgagen.models.mlp.randomize_bn`, for BatchNorm1d/2d and TensorNorm layers.
+
+    Every norm layer is calibrated in forward order (in one forward pass, each layer just
+    before it runs) on ``x_calib`` (default: ``n_calib``
+    :func:`cifar_like_images` (seed ``1000 + seed``) of ``input_shape``, default
+    ``model.input_shape``; uniform noise for non-image shapes): with ``m`` and
+    ``s`` the per-channel mean and std of the layer's input (over batch and spatial positions),
+    running_mean = m + 0.5 s N(0,1), running_var = (s U(0.6, 1.6))^2, weight = U(0.5, 1.5)
+    negated with probability ``neg_gamma_frac`` (at least one negative gamma per layer with
+    more than one channel), bias = 0.3 N(0,1).  Both bnn_pynq's and fpgagen's TensorNorm get
+    the same treatment with scalar statistics.  Returns the model in eval mode.
+    """
+    from .mlp import TensorNorm
+
+    gen = torch.Generator().manual_seed(int(seed))
+    if x_calib is None:
+        shape = tuple(input_shape or getattr(model, "input_shape"))
+        if len(shape) == 4:
+            x_calib = cifar_like_images(n_calib, 1000 + int(seed), shape[2:], shape[1])
+        else:
+            x_calib = torch.rand((n_calib,) + shape[1:], generator=gen)
+    x_calib = torch.as_tensor(np.asarray(x_calib) if not torch.is_tensor(x_calib) else x_calib,
+                              dtype=torch.float32)
+    norms = [m for m in model.modules()
+             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, TensorNorm)) or _is_tensornorm(m)]
+
+    def calibrate(norm, inp):
+        # runs right before ``norm`` in the forward pass, so later layers see its new output
+        x = inp[0]
+        x = (x.value if hasattr(x, "value") else x).detach()
+        if isinstance(norm, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            c = norm.num_features
+            xc = x.transpose(0, 1).reshape(c, -1)
+            m = xc.mean(1)
+            s = xc.std(1).clamp_min(1e-2)
+        else:
+            c = 1
+            m = x.mean().reshape(1)
+            s = x.std().clamp_min(1e-2).reshape(1)
+        mean = m + 0.5 * s * torch.randn(c, generator=gen)
+        std = s * (0.6 + torch.rand(c, generator=gen))
+        gamma = 0.5 + torch.rand(c, generator=gen)
+        sign = torch.where(torch.rand(c, generator=gen) < neg_gamma_frac, -1.0, 1.0)
+        if c > 1 and neg_gamma_frac > 0 and not (sign < 0).any():
+            sign[0] = -1.0  # guarantee at least one negative gamma
+        beta = 0.3 * torch.randn(c, generator=gen)
+        norm.running_mean.copy_(mean)
+        norm.running_var.copy_(std * std)
+        norm.weight.data.copy_(gamma * sign)
+        norm.bias.data.copy_(beta)
+
+    model.eval()
+    handles = [n.register_forward_pre_hook(calibrate) for n in norms]
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model(x_calib)
+    finally:
+        for h in handles:
+            h.remove()
+    return model
+
+
+# --------------------------------------------------------------------------------------------
+# Presets
+# --------------------------------------------------------------------------------------------
+CNN_PRESETS: dict[str, dict] = {
+    "cnv_w1a1": dict(kind="bnn_pynq", cfg="CNV_1W1A", input_shape=(1, 3, 32, 32)),
+    "cnv_w2a2": dict(kind="bnn_pynq", cfg="CNV_2W2A", input_shape=(1, 3, 32, 32)),
+    "resnet_t4": dict(kind="resnet", input_shape=(1, 3, 32, 32), channels=8, blocks=2),
+    "dwsep_w4a4": dict(kind="dwsep", input_shape=(1, 3, 32, 32), stem_ch=8, channels=(16, 16),
+                       strides=(1, 2)),
+}
+
+
+def make_cnn(name: str, seed: int | None = 0, random_bn: bool = True) -> nn.Module:
+    """Build preset ``name`` (see the module docstring) in eval mode.
+
+    ``seed`` (if not None) seeds torch before the weights are initialised and seeds
+    :func:`randomize_bn2d` (applied when ``random_bn``).  The model has an ``input_shape``
+    attribute (with batch dimension 1) for :func:`fpgagen.models.export.export_qonnx_model`.
+    """
+    if name not in CNN_PRESETS:
+        raise KeyError(f"unknown CNN preset {name!r}; available: {sorted(CNN_PRESETS)}")
+    p = dict(CNN_PRESETS[name])
+    kind, shape = p.pop("kind"), tuple(p.pop("input_shape"))
+    if seed is not None:
+        torch.manual_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == "bnn_pynq":
+            from brevitas_examples.bnn_pynq.models import model_with_cfg
+
+            model, _ = model_with_cfg(p["cfg"], pretrained=False)
+        elif kind == "resnet":
+            model = QuantResNet(in_ch=shape[1], input_hw=shape[2], **p)
+        else:
+            model = QuantDWSepNet(in_ch=shape[1], input_hw=shape[2], **p)
+    model.input_shape = shape
+    model.preset = name
+    if random_bn:
+        randomize_bn2d(model, 0 if seed is None else seed)
+    return model.eval()
