@@ -253,7 +253,9 @@ def test_unsupported_op_type(tmp_path):
     chain(df)
     with pytest.raises(FpgagenError, match=r"layer swu: op_type 'ConvolutionInputGenerator' is not "
                                            r"supported by the HLS backend; supported: MVAU, "
-                                           r"Thresholding, DWC, FIFO"):
+                                           r"Thresholding, DWC, SlidingWindow, FMPadding, Pool, "
+                                           r"GlobalAccPool, LabelSelect, DuplicateStreams, "
+                                           r"AddStreams, FIFO"):
         write_hls(df, tmp_path, PART, 200.0)
 
 

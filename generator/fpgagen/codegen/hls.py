@@ -2,18 +2,21 @@
 
 ``write_hls(dataflow, outdir, part, clock_mhz)`` fills ``outdir/hls`` with
 
-* ``fpgagen/*.h`` — the HLS header library (``streams.h``, ``mvau.h``, ``thresholding.h``,
-  ``dwc.h``), copied from the package's ``hls_templates/fpgagen``;
-* ``layers/<L>.h`` — one per compute/DWC layer: its configuration struct, its weights and
-  thresholds as ``static const`` tables (the RTL ``.mem`` words, line for line) and a wrapper
-  function that is one DATAFLOW process;
+* ``fpgagen/*.h`` — the HLS header library (``streams.h``, ``thresholding.h``, ``mvau.h``,
+  ``dwc.h``, ``window.h``, ``pool.h``, ``branch.h``), copied from the package's
+  ``hls_templates/fpgagen``;
+* ``layers/<L>.h`` — one per layer except FIFOs: its configuration struct, its weights and
+  thresholds (MVAU, Thresholding) as ``static const`` tables (the RTL ``.mem`` words, line for
+  line) and a wrapper function that is one DATAFLOW process;
 * ``layers.h`` — includes them all;
 * ``<top>.h`` / ``<top>.cpp`` — the top function ``<top>(s_axis, m_axis, n_frames)``;
 * ``tb.cpp`` with ``tb_input.hex`` / ``tb_expected.hex`` (a few frames from the golden model);
 * ``run_hls.tcl`` and ``Makefile`` — Vitis HLS in batch mode (csim, csynth, cosim, ip).
 
-FIFO layers are not processes: their depth becomes the ``STREAM depth`` of the stream they sit
-on. See docs/hls.md.
+The dataflow is a DAG (``layer.ins`` / ``layer.outs`` name its streams): every stream is one
+``hls::stream`` of the top function, DuplicateStreams and AddStreams are processes with two
+outputs or two inputs. FIFO layers are not processes: their depth becomes the ``STREAM depth``
+of the stream they sit on. See docs/hls.md.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 from .. import packing
 from ..datatypes import DataType, int_type
 from ..errors import FpgagenError
-from ..layers.base import check_identifier
+from ..layers.base import check_identifier, sanitize
 from ..layers.memory import memory_cost
 from ..resources import data_dir
 from .rtl import top_name
@@ -38,7 +41,7 @@ __all__ = ["write_hls", "HLS_DIR", "LIBRARY", "sample_codes", "MAX_WORD_BITS"]
 #: folder of the HLS design inside a build folder
 HLS_DIR = "hls"
 #: the header library, in include order
-LIBRARY = ("streams.h", "thresholding.h", "mvau.h", "dwc.h")
+LIBRARY = ("streams.h", "thresholding.h", "mvau.h", "dwc.h", "window.h", "pool.h", "branch.h")
 #: widest ap_uint Vitis HLS accepts (AP_INT_MAX_W limit)
 MAX_WORD_BITS = 32768
 #: frames in tb_input.hex / tb_expected.hex (the self-check of Vitis csim and cosim)
@@ -46,6 +49,10 @@ TB_FRAMES = 4
 
 _PART_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 _DEFAULT_DEPTH = 2
+#: slack of each output of the RTL fork (duplicate_stream's skid registers), which the HLS fork
+#: lacks: added to the depth of the streams a DuplicateStreams writes
+_FORK_SLACK = 2
+INPUT = "s_in"
 
 
 # -- small helpers ----------------------------------------------------------------------------
@@ -90,7 +97,7 @@ def _impl(style: str) -> str:
 
 
 def _comment(l) -> str:
-    return (f"{l.num_vectors}x{l.in_channels} {l.in_dtype} -> {l.num_vectors}x{l.out_channels} "
+    return (f"{_in_vectors(l)}x{l.in_channels} {l.in_dtype} -> {l.num_vectors}x{l.out_channels} "
             f"{l.out_dtype}, {l.folding() or 'no folding'}, {l.expected_cycles()} cycles/frame")
 
 
@@ -165,12 +172,106 @@ def _dwc_ctx(l) -> dict:
               f"{l.in_elems} and {l.out_elems} elements")
     cfg = [("unsigned", "IN_ELEMS", l.in_elems), ("unsigned", "OUT_ELEMS", l.out_elems),
            ("unsigned", "BITS", l.in_dtype.bits), ("unsigned", "ELEMS_PER_FRAME", elems)]
-    return {"cfg": cfg, "max_bits": l.in_width + l.out_width}
+    return _plain("dwc.h", "dwc", cfg, l.in_width + l.out_width)
 
 
-_LAYER_CONTEXT = {"MVAU": _mvau_ctx, "Thresholding": _thresholding_ctx, "DWC": _dwc_ctx}
-_TEMPLATES = {"MVAU": "hls_layer_mvau.h.j2", "Thresholding": "hls_layer_thresholding.h.j2",
-              "DWC": "hls_layer_dwc.h.j2"}
+def _signed_field(dt: DataType) -> tuple[int, int]:
+    """(bits, signed) of an element as the pooling RTL sees it (BIPOLAR: 1-bit unsigned)."""
+    return (1, 0) if dt.is_bipolar else (dt.bits, int(dt.signed))
+
+
+def _plain(lib: str, func: str, cfg: list, max_bits: int) -> dict:
+    return {"lib": lib, "func": func, "cfg": cfg, "max_bits": max_bits}
+
+
+def _sliding_window_ctx(l) -> dict:
+    if l.in_dtype != l.out_dtype:
+        _fail(f"layer {l.name} (SlidingWindow): input {l.in_dtype} and output {l.out_dtype} "
+              "differ")
+    cf = l.ch // l.simd
+    span = (l.k_h - 1) * l.ifm_w * cf + l.k_w * cf
+    depth = max(int(l.buffer_words()), span)
+    cfg = [("unsigned", k, v) for k, v in (
+        ("IFM_H", l.ifm_h), ("IFM_W", l.ifm_w), ("CH", l.ch), ("SIMD", l.simd), ("K_H", l.k_h),
+        ("K_W", l.k_w), ("S_H", l.s_h), ("S_W", l.s_w), ("BITS", l.in_dtype.bits),
+        ("DEPTH", depth))]
+    ctx = _plain("window.h", "sliding_window", cfg, l.in_width)
+    ctx["extra"] = f"buffer of {depth} words of {l.in_width} bits"
+    return ctx
+
+
+def _fm_padding_ctx(l) -> dict:
+    pad = int(packing.encode([l.value], l.in_dtype)[0])
+    cfg = [("unsigned", k, v) for k, v in (
+        ("IFM_H", l.ifm_h), ("IFM_W", l.ifm_w), ("CH", l.ch), ("SIMD", l.simd),
+        ("PAD_T", l.pt), ("PAD_B", l.pb), ("PAD_L", l.pl), ("PAD_R", l.pr),
+        ("BITS", l.in_dtype.bits), ("PAD", pad))]
+    return _plain("window.h", "fm_padding", cfg, l.in_width)
+
+
+def _pool_ctx(l) -> dict:
+    ib, sg = _signed_field(l.in_dtype)
+    ob = l.out_dtype.bits
+    if ob < ib:
+        _fail(f"layer {l.name} (Pool): output {l.out_dtype} is narrower than input {l.in_dtype}")
+    cfg = [("unsigned", k, v) for k, v in (
+        ("CH", l.ch), ("PE", l.pe), ("K", l.k), ("NV", l.num_vectors), ("IN_BITS", ib),
+        ("IN_SIGNED", sg), ("OUT_BITS", ob), ("MODE", 0 if l.mode == "max" else 1))]
+    return _plain("pool.h", "pool", cfg, max(l.in_width, l.out_width))
+
+
+def _global_acc_pool_ctx(l) -> dict:
+    ib, sg = _signed_field(l.in_dtype)
+    ob = l.out_dtype.bits
+    if ob < ib:
+        _fail(f"layer {l.name} (GlobalAccPool): output {l.out_dtype} is narrower than input "
+              f"{l.in_dtype}")
+    cfg = [("unsigned", k, v) for k, v in (
+        ("N_PIX", l.n_pix), ("CH", l.ch), ("PE", l.pe), ("IN_BITS", ib), ("IN_SIGNED", sg),
+        ("OUT_BITS", ob))]
+    return _plain("pool.h", "global_acc_pool", cfg, max(l.in_width, l.out_width))
+
+
+def _label_select_ctx(l) -> dict:
+    if not 1 <= l.k <= l.ch or (1 << l.out_dtype.bits) < l.ch:
+        _fail(f"layer {l.name} (LabelSelect): K={l.k} must be in 1..{l.ch} and {l.out_dtype} "
+              f"must hold every index below {l.ch}")
+    cfg = [("unsigned", "CH", l.ch), ("unsigned", "PE", l.pe), ("unsigned", "K", l.k),
+           ("unsigned", "IN_BITS", l.in_dtype.bits), ("int", "IN_KIND", _kind(l.in_dtype)),
+           ("unsigned", "IDX_BITS", l.out_dtype.bits)]
+    return _plain("pool.h", "label_select", cfg, max(l.in_width, l.out_width))
+
+
+def _duplicate_ctx(l) -> dict:
+    if l.in_width != l.out_width:
+        _fail(f"layer {l.name} (DuplicateStreams): input and output words differ")
+    cfg = [("unsigned", "WIDTH", l.in_width), ("unsigned", "WORDS", l.in_words_per_frame)]
+    return _plain("branch.h", "duplicate_streams", cfg, l.in_width)
+
+
+def _add_ctx(l) -> dict:
+    if l.in_dtype.is_bipolar:
+        _fail(f"layer {l.name} (AddStreams): BIPOLAR inputs are not supported")
+    if l.out_dtype.bits < l.in_dtype.bits or l.in_elems != l.out_elems:
+        _fail(f"layer {l.name} (AddStreams): output {l.out_dtype} x {l.out_elems} does not "
+              f"extend input {l.in_dtype} x {l.in_elems}")
+    cfg = [("unsigned", k, v) for k, v in (
+        ("PE", l.in_elems), ("WORDS", l.in_words_per_frame), ("IN_BITS", l.in_dtype.bits),
+        ("IN_SIGNED", int(l.in_dtype.signed)), ("OUT_BITS", l.out_dtype.bits))]
+    return _plain("branch.h", "add_streams", cfg, max(l.in_width, l.out_width))
+
+
+_LAYER_CONTEXT = {
+    "MVAU": _mvau_ctx, "Thresholding": _thresholding_ctx, "DWC": _dwc_ctx,
+    "SlidingWindow": _sliding_window_ctx, "FMPadding": _fm_padding_ctx, "Pool": _pool_ctx,
+    "GlobalAccPool": _global_acc_pool_ctx, "LabelSelect": _label_select_ctx,
+    "DuplicateStreams": _duplicate_ctx, "AddStreams": _add_ctx,
+}
+_TEMPLATES = {"MVAU": "hls_layer_mvau.h.j2", "Thresholding": "hls_layer_thresholding.h.j2"}
+_PLAIN_TEMPLATE = "hls_layer_plain.h.j2"
+#: stream ports of each process (the wrapper's parameter names): inputs, outputs
+_PORTS = {"DuplicateStreams": (("in",), ("out0", "out1")),
+          "AddStreams": (("in0", "in1"), ("out",))}
 SUPPORTED_OPS = tuple(_LAYER_CONTEXT) + ("FIFO",)
 
 
@@ -178,33 +279,68 @@ def _in_vectors(l) -> int:
     return l.in_vectors() if hasattr(l, "in_vectors") else l.num_vectors
 
 
-def _check_chain(dataflow) -> None:
-    """The HLS backend streams a chain: one input and one output stream per layer."""
-    prev = getattr(dataflow, "INPUT", None)
-    for l in dataflow.layers:
-        ins, outs = getattr(l, "ins", None), getattr(l, "outs", None)
-        if ins is None or outs is None:
-            continue  # a plain list of layers is a chain
-        if len(ins) != 1 or len(outs) != 1 or (prev is not None and ins[0] != prev):
-            _fail(f"layer {l.name} ({l.op_type}): the HLS backend supports a chain of layers "
-                  f"with one input and one output stream each, this dataflow branches here "
-                  f"(inputs {list(ins)}, outputs {list(outs)}); use the RTL backend")
-        prev = outs[0]
+def _graph(dataflow) -> tuple[list, list, str]:
+    """(layers, [(ins, outs)] per layer, output stream) of the dataflow, checked.
+
+    A plain list of layers without ``ins``/``outs`` is a chain. Every stream must be produced
+    once (``s_in`` by the host), consumed once (the output stream: never), and each layer must
+    have as many input and output streams as it has ports.
+    """
+    layers = list(dataflow.layers)
+    inp = getattr(dataflow, "INPUT", INPUT)
+    if any(getattr(l, "ins", None) is None or getattr(l, "outs", None) is None for l in layers):
+        names = [inp] + [f"s_{i}" for i in range(1, len(layers) + 1)]
+        edges = [([names[i]], [names[i + 1]]) for i in range(len(layers))]
+    else:
+        edges = [(list(l.ins), list(l.outs)) for l in layers]
+    produced = {inp: None}
+    consumed: dict = {}
+    for l, (ins, outs) in zip(layers, edges):
+        n_in, n_out = _PORTS.get(l.op_type, (("in",), ("out",)))
+        if len(ins) != len(n_in) or len(outs) != len(n_out):
+            _fail(f"layer {l.name} ({l.op_type}): has {len(ins)} input and {len(outs)} output "
+                  f"streams, needs {len(n_in)} and {len(n_out)}")
+        for s in ins:
+            if s not in produced:
+                _fail(f"layer {l.name} ({l.op_type}): input stream {s!r} is not produced by an "
+                      "earlier layer (the layers must be in topological order)")
+            if s in consumed:
+                _fail(f"stream {s!r} is consumed by both {consumed[s]} and {l.name}; fork it "
+                      "with a DuplicateStreams layer")
+            consumed[s] = l.name
+        for s in outs:
+            if s in produced:
+                _fail(f"layer {l.name} ({l.op_type}): stream {s!r} is produced twice")
+            produced[s] = l
+    output = edges[-1][1][0]
+    if output in consumed:
+        _fail(f"the output stream {output!r} of the last layer {layers[-1].name} is consumed by "
+              f"{consumed[output]}; the last layer must produce the accelerator output")
+    dangling = [s for s in produced if s not in consumed and s != output]
+    if dangling:
+        _fail(f"stream {dangling[0]!r} (from {getattr(produced[dangling[0]], 'name', 'the input')})"
+              " is never consumed; every stream but the output needs a consumer")
+    return layers, edges, output
 
 
 # -- stimuli ----------------------------------------------------------------------------------
+#: layers that only move input values around (sample_codes looks through them)
+_MOVERS = ("FIFO", "DWC", "SlidingWindow", "FMPadding", "DuplicateStreams")
+
+
 def sample_codes(dataflow, n: int, seed: int = 0) -> np.ndarray:
     """``n`` random input frames ``(n, channels)`` the first layer accepts.
 
-    Values are drawn from the first compute layer's declared input range (an MVAU's
-    accumulator width assumes it), else from the whole input type.
+    Values are drawn from the declared input range of the first layer that computes on them
+    (an MVAU's accumulator width assumes it; FIFOs, DWCs, padding and sliding windows in front
+    only move values), else from the whole input type.
     """
     first = dataflow.layers[0]
     dt = first.in_dtype
     lo, hi = dt.min, dt.max
-    comp = dataflow.compute_layers
-    if comp and getattr(comp[0], "in_range", None) is not None:
-        lo, hi = (int(v) for v in comp[0].in_range)
+    user = next((l for l in dataflow.layers if l.op_type not in _MOVERS), None)
+    if user is not None and getattr(user, "in_range", None) is not None:
+        lo, hi = (int(v) for v in user.in_range)
     rng = np.random.default_rng(seed)
     shape = (n, _in_vectors(first) * first.in_channels)
     if dt.is_bipolar:
@@ -261,38 +397,62 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
         if l.op_type not in SUPPORTED_OPS:
             _fail(f"layer {l.name}: op_type {l.op_type!r} is not supported by the HLS backend; "
                   f"supported: {', '.join(SUPPORTED_OPS)}")
-    _check_chain(dataflow)
+    layers, edges, output = _graph(dataflow)
 
-    # streams and processes: FIFOs become stream depths
+    # streams and processes: FIFOs become stream depths (their output is their input stream)
     used = {top, f"{top}_in_t", f"{top}_out_t", f"{top}_IN_WORDS", f"{top}_OUT_WORDS"}
-    streams = [{"name": "s_in", "width": layers[0].in_width, "depth": 0}]
+
+    def unique(name: str) -> str:
+        while name in used:
+            name += "_"
+        used.add(name)
+        return name
+
+    streams: dict = {}  # C++ stream name -> stream
+    alias: dict = {}    # dataflow stream -> C++ stream name
+
+    def new_stream(s: str, width: int, producer: str) -> None:
+        base = sanitize(s)
+        cname = unique(base if base.startswith("s_") else f"s_{base}")
+        alias[s] = cname
+        streams[cname] = {"name": cname, "width": width, "depth": 0, "fifos": [],
+                          "orig": s, "producer": producer, "slack": 0}
+
+    new_stream(edges[0][0][0], layers[0].in_width, "the accelerator input")
     procs = []
     max_bits = max(packing.axis_width(layers[0].in_width),
                    packing.axis_width(layers[-1].out_width))
-    for i, l in enumerate(layers):
-        if l.in_width != streams[-1]["width"]:
-            _fail(f"layer {l.name} ({l.op_type}): input word of {l.in_width} bits does not match "
-                  f"the {streams[-1]['width']}-bit stream before it")
+    for i, (l, (ins, outs)) in enumerate(zip(layers, edges)):
+        for s in ins:
+            st = streams[alias[s]]
+            if l.in_width != st["width"]:
+                _fail(f"layer {l.name} ({l.op_type}): input word of {l.in_width} bits does not "
+                      f"match the {st['width']}-bit stream {s!r} ({st['producer']})")
         if l.op_type == "FIFO":
             _layer_ident(i, l.name)
-            streams[-1]["depth"] += int(l.depth)
-            streams[-1].setdefault("fifos", []).append(f"{l.name} (depth {l.depth})")
+            st = streams[alias[ins[0]]]
+            st["depth"] += int(l.depth)
+            st["fifos"].append(f"{l.name} (depth {l.depth})")
+            alias[outs[0]] = st["name"]
             continue
-        ident = _layer_ident(i, l.name)
-        while ident in used:
-            ident += "_"
-        used.add(ident)
+        ident = unique(re.sub(r"_+", "_", _layer_ident(i, l.name)))
+        for s in outs:
+            new_stream(s, l.out_width, f"{l.op_type} {l.name}")
+            if l.op_type == "DuplicateStreams":
+                streams[alias[s]]["slack"] = _FORK_SLACK
         ctx = _LAYER_CONTEXT[l.op_type](l)
         max_bits = max(max_bits, ctx["max_bits"])
-        s_out = {"name": f"s_{len(streams)}_{ident}", "width": l.out_width, "depth": 0}
+        p_in, p_out = _PORTS.get(l.op_type, (("in",), ("out",)))
+        ports = [(l.in_width, p) for p in p_in] + [(l.out_width, p) for p in p_out]
+        args = [alias[s] for s in ins] + [alias[s] for s in outs]
         procs.append({"ident": ident, "name": l.name, "op_type": l.op_type,
-                      "template": _TEMPLATES[l.op_type], "comment": _comment(l),
-                      "in_width": l.in_width, "out_width": l.out_width,
-                      "s_in": streams[-1]["name"], "s_out": s_out["name"], **ctx})
-        streams.append(s_out)
-    for s in streams:
-        s["depth"] = max(_DEFAULT_DEPTH, s["depth"])
-        s["fifos"] = ", ".join(s.get("fifos", []))
+                      "template": _TEMPLATES.get(l.op_type, _PLAIN_TEMPLATE),
+                      "comment": _comment(l), "in_width": l.in_width, "out_width": l.out_width,
+                      "ports": ports, "args": args, **ctx})
+    for st in streams.values():
+        st["depth"] = max(_DEFAULT_DEPTH, st["depth"]) + st["slack"]
+        st["fifos"] = ", ".join(st["fifos"])
+    s_first, s_last = alias[edges[0][0][0]], alias[output]
     if max_bits > MAX_WORD_BITS:
         _fail(f"dataflow {dataflow.name!r}: a {max_bits}-bit word exceeds the {MAX_WORD_BITS}-bit "
               "limit of ap_uint; reduce PE/SIMD")
@@ -309,7 +469,8 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
         "in_channels": _in_vectors(first) * first.in_channels,
         "out_channels": last.num_vectors * last.out_channels,
         "ap_int_max_w": max_bits if max_bits > 1024 else 0,
-        "layers": procs, "streams": streams, "tb_frames": TB_FRAMES,
+        "layers": procs, "streams": list(streams.values()), "tb_frames": TB_FRAMES,
+        "s_first": s_first, "s_last": s_last,
         "cycles": dataflow.expected_cycles(),
     }
 
