@@ -59,13 +59,11 @@ class SlidingWindow(HWLayer):
     def execute(self, x):
         n = x.shape[0]
         img = np.asarray(x).reshape(n, self.ifm_h, self.ifm_w, self.ch)
-        rows = []
-        for oy in range(self.ofm_h):
-            for ox in range(self.ofm_w):
-                y0, x0 = oy * self.s_h, ox * self.s_w
-                win = img[:, y0:y0 + self.k_h, x0:x0 + self.k_w, :]
-                rows.append(win.reshape(n, -1))
-        return np.stack(rows, axis=1)
+        win = np.lib.stride_tricks.sliding_window_view(img, (self.k_h, self.k_w), axis=(1, 2))
+        win = win[:, : (self.ofm_h - 1) * self.s_h + 1 : self.s_h,
+                  : (self.ofm_w - 1) * self.s_w + 1 : self.s_w]  # n, oh, ow, c, kh, kw
+        win = win.transpose(0, 1, 2, 4, 5, 3)  # n, oh, ow, kh, kw, c
+        return win.reshape(n, self.ofm_h * self.ofm_w, self.out_channels)
 
     def folding(self):
         return {"SIMD": self.simd}

@@ -99,9 +99,16 @@ class MVAU(HWLayer):
 
     def accumulate(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.int64)
+        lo, hi = self.acc_range()
+        if max(abs(int(lo.min())), abs(int(hi.max()))) < 2**52:
+            # exact in float64 (every partial sum is an integer below 2^53), and BLAS-fast
+            dot = np.rint(x.astype(np.float64) @ self.weights.T.astype(np.float64))
+            dot = dot.astype(np.int64)
+        else:  # pragma: no cover - accumulators wider than 52 bits
+            dot = x @ self.weights.T
         if self.xnor:
-            return (self.mw + x @ self.weights.T) // 2
-        return x @ self.weights.T
+            return (self.mw + dot) // 2
+        return dot
 
     def execute(self, x):
         acc = self.accumulate(x)

@@ -49,7 +49,8 @@ def _progress(iterable, total, desc, enabled):
         from tqdm.auto import tqdm
     except ImportError:
         return iterable, False
-    return tqdm(iterable, total=total, desc=desc, leave=False), True
+    # disable=None: no bar when the output is not a terminal (CI logs, make demo | tee)
+    return tqdm(iterable, total=total, desc=desc, leave=False, disable=None), True
 
 
 def train(model: nn.Module, data, epochs: int = 5, lr: float = 0.02, batch_size: int = 64,
