@@ -99,3 +99,61 @@ def test_rtl_bit_exact_and_on_time(kind, cnn_models, tmp_path, capsys):
     assert abs(rep["cycles_error"]) <= 0.05, rep
     d = json.loads((out / "dataflow.json").read_text())
     assert d["expected_cycles_per_frame"] <= 600
+
+
+@pytest.mark.parametrize("op", ["TopK", "ArgMax"])
+def test_label_select_golden(op, tmp_path):
+    from tests.support.qonnx_graphs import small_mlp
+
+    m = small_mlp()
+    g = m.graph
+    last = g.output[0].name
+    if op == "TopK":
+        k = onnx.numpy_helper.from_array(np.array([3], np.int64), "k3")
+        g.initializer.append(k)
+        g.node.append(onnx.helper.make_node("TopK", [last, "k3"], ["vals", "idx"], axis=-1))
+    else:
+        g.node.append(onnx.helper.make_node("ArgMax", [last], ["idx"], axis=1, keepdims=1))
+    del g.output[:]
+    g.output.append(onnx.helper.make_tensor_value_info("idx", onnx.TensorProto.INT64, None))
+    p = tmp_path / "ls.onnx"
+    onnx.save(m, p)
+    df = make_dataflow(p, load_board("zcu104"))
+    assert df.compute_layers[-1].op_type == "LabelSelect"
+    x = np.random.default_rng(0).uniform(-2, 2, (16, 16)).astype(np.float32)
+    scores = lower(load_model_no_topk(m, tmp_path)).golden(x)["y"]
+    want = np.argsort(-scores, axis=1, kind="stable")[:, : (3 if op == "TopK" else 1)]
+    np.testing.assert_array_equal(df.golden(x)["y"].reshape(16, -1), want)
+
+
+def load_model_no_topk(m, tmp_path):
+    m2 = onnx.ModelProto()
+    m2.CopyFrom(m)
+    g = m2.graph
+    last = g.node[-1]
+    del g.node[-1]
+    del g.output[:]
+    g.output.append(onnx.helper.make_tensor_value_info(last.input[0], onnx.TensorProto.FLOAT,
+                                                       [1, 5]))
+    p = tmp_path / "scores.onnx"
+    onnx.save(m2, p)
+    return load_model(p)
+
+
+@pytest.mark.rtl
+def test_label_select_rtl(tmp_path):
+    from tests.support.qonnx_graphs import small_mlp
+
+    m = small_mlp()
+    g = m.graph
+    g.initializer.append(onnx.numpy_helper.from_array(np.array([2], np.int64), "k2"))
+    g.node.append(onnx.helper.make_node("TopK", [g.output[0].name, "k2"], ["vals", "idx"]))
+    del g.output[:]
+    g.output.append(onnx.helper.make_tensor_value_info("idx", onnx.TensorProto.INT64, None))
+    p = tmp_path / "ls.onnx"
+    onnx.save(m, p)
+    out = tmp_path / "b"
+    assert main(["build", str(p), "--board", "zcu104", "-o", str(out), "--backend", "rtl"]) == 0
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).uniform(-2, 2, (12, 16)).astype(np.float32))
+    rep = verify(out, tmp_path / "x.npy", backend="rtl", progress=lambda s: None)
+    assert rep["mismatched_frames"] == 0 and rep["stress_mismatched_frames"] == 0

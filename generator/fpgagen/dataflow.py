@@ -81,10 +81,13 @@ class HostTail:
     consts: dict
     out_shape: tuple  # ONNX output shape (batch 1)
     work_shape: tuple  # shape of the tensor the post ops see (batch 1)
+    integer: bool = False  # the output is integers (class indices of a label select)
 
     def run(self, v: np.ndarray) -> np.ndarray:
         v = np.asarray(v)
         n = v.shape[0]
+        if self.integer:
+            return v.astype(np.int64).reshape((n,) + tuple(self.out_shape[1:]))
         ws = tuple(self.work_shape)
         if ws and ws[0] == "nhwc":  # NHWC stream of an NCHW tensor
             _, _, c, h, w = ws

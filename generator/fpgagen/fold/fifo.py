@@ -38,7 +38,7 @@ def need(layer) -> np.ndarray:
     if t == "MVAU":
         nf, sf = layer.nf, layer.sf
         return (j // nf + 1) * sf
-    if t == "Pool":
+    if t in ("Pool", "VVAU"):
         cf = layer.ch // layer.pe
         return (j // cf + 1) * layer.k * cf
     if t in ("GlobalAccPool", "LabelSelect"):

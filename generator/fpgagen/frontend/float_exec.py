@@ -146,6 +146,16 @@ def _pool(node, x, reduce):
     return wins.sum(axis=0) / np.float32(kh * kw)
 
 
+def _argmax_shape(n, x):
+    axis = n.attrs.get("axis", 0) % x.ndim
+    shape = list(x.shape)
+    if n.attrs.get("keepdims", 1):
+        shape[axis] = 1
+    else:
+        del shape[axis]
+    return shape
+
+
 def _quant(node, x, scale, zeropt, bits):
     a = node.attrs
     codes = quant_codes(x, scale, zeropt, float(bits), bool(a.get("signed", 1)),
@@ -209,6 +219,9 @@ _OPS = {
     "MaxPool": lambda n, x: _pool(n, x, "max"),
     "AveragePool": lambda n, x: _pool(n, x, "avg"),
     "GlobalAveragePool": lambda n, x: x.mean(axis=(2, 3), keepdims=True),
+    "TopK": lambda n, x, k: np.argsort(-x, axis=-1, kind="stable")[..., : int(np.ravel(k)[0])],
+    "ArgMax": lambda n, x: np.argmax(x, axis=n.attrs.get("axis", 0)).reshape(
+        _argmax_shape(n, x)),
     "Log": lambda n, x: np.log(x),
     "Ceil": lambda n, x: np.ceil(x),
     "Floor": lambda n, x: np.floor(x),

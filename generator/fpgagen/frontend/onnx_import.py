@@ -22,7 +22,7 @@ __all__ = ["load_model", "SUPPORTED_OPS"]
 #: Ops accepted on the non-constant part of a graph.
 SUPPORTED_OPS = (
     "Quant", "BipolarQuant", "Trunc", "MatMul", "Gemm", "Conv", "BatchNormalization", "Relu",
-    "MaxPool", "AveragePool", "GlobalAveragePool",
+    "MaxPool", "AveragePool", "GlobalAveragePool", "TopK", "ArgMax",
     "Mul", "Add", "Sub", "Div", "Neg", "Identity", "Reshape", "Flatten", "Transpose",
 )
 #: Ops accepted when all their inputs are constant (folded at import).
@@ -79,6 +79,15 @@ def load_model(path) -> Graph:
                     f"{path}: node {name!r} (op Constant) uses an attribute other than 'value'"
                 )
             consts[on.output[0]] = numpy_helper.to_array(attrs["value"]).copy()
+            continue
+        if on.op_type == "TopK" and len(on.output) == 2:
+            # values and indices: fpgagen computes the indices (label select)
+            used = {i for n in g.node for i in n.input} | {o.name for o in g.output}
+            if on.output[0] in used:
+                raise UnsupportedModelError(
+                    f"{path}: node {name!r} (op TopK): only the indices output may be used"
+                )
+            nodes.append(Node("TopK", name, list(on.input), [on.output[1]], attrs, on.domain))
             continue
         if len(on.output) != 1 and on.op_type != "BatchNormalization":
             raise UnsupportedModelError(

@@ -7,7 +7,8 @@ from .mvau import MVAU
 from .pool import GlobalAccPool, LabelSelect, Pool
 from .stream import DWC, FIFO
 from .thresholding import Thresholding
+from .vvau import VVAU
 
-__all__ = ["HWLayer", "MVAU", "Thresholding", "FIFO", "DWC", "SlidingWindow", "FMPadding",
+__all__ = ["HWLayer", "MVAU", "VVAU", "Thresholding", "FIFO", "DWC", "SlidingWindow", "FMPadding",
            "Pool", "GlobalAccPool", "LabelSelect", "DuplicateStreams", "AddStreams",
            "check_identifier", "sanitize"]

@@ -39,8 +39,8 @@ from ..datatypes import BIPOLAR, TERNARY, DataType, int_type, uint_type
 from ..errors import UnsupportedModelError
 from ..frontend import float_exec
 from ..ir import Graph, Node
-from ..layers import (MVAU, AddStreams, DuplicateStreams, FMPadding, GlobalAccPool, Pool,
-                      SlidingWindow, Thresholding, sanitize)
+from ..layers import (MVAU, VVAU, AddStreams, DuplicateStreams, FMPadding, GlobalAccPool,
+                      LabelSelect, Pool, SlidingWindow, Thresholding, sanitize)
 from .base import Transformation
 
 __all__ = ["LowerToDataflow", "lower"]
@@ -86,7 +86,7 @@ class IntV:
     @property
     def pending(self) -> bool:
         """True when the stream is a raw MVAU accumulator that can still take thresholds."""
-        return isinstance(self.src, MVAU) and self.src.thresholds is None
+        return isinstance(self.src, (MVAU, VVAU)) and self.src.thresholds is None
 
     @property
     def quantized(self) -> bool:
@@ -454,6 +454,8 @@ class _Lowering:
             self.vals[out] = self.maxpool(node, x)
         elif op in ("AveragePool", "GlobalAveragePool"):
             self.vals[out] = self.avgpool(node, x)
+        elif op in ("TopK", "ArgMax"):
+            self.vals[out] = self.label_select(node, x)
         else:
             raise UnsupportedModelError(f"{g.where(node)} is not supported here")
 
@@ -635,6 +637,8 @@ class _Lowering:
                             stride)
         if (kh, kw) != (1, 1) or stride != (1, 1):
             (stream,) = self.add(swu, [stream])  # a 1x1/1 convolution needs no window
+        if group == ic == oc and icg == 1:
+            return self._depthwise(node, x, q, codes, s_full[:, 0], stream, swu)
         if group == 1:
             wmat = codes.transpose(0, 2, 3, 1).reshape(oc, kh * kw * ic)
             w_dtype = q.dtype
@@ -664,6 +668,38 @@ class _Lowering:
             g.consts[key] = np.asarray(g.consts[node.inputs[2]], np.float32).reshape(1, oc, 1, 1)
             v.post = [Node("Add", node.name + "_bias", ["__x__", key], ["__y__"])]
             v.direction = np.ones(oc)
+        return v
+
+    def _depthwise(self, node, x, q, codes, s_w, stream, swu) -> IntV:
+        """Depthwise convolution: a VVAU after the sliding window (one filter per channel)."""
+        g = self.g
+        ab = x.uniform()
+        if ab is None:
+            raise UnsupportedModelError(
+                f"{g.where(node)}: input scale/zero point must be per-tensor, got per-channel"
+            )
+        a, b = ab
+        c = x.channels
+        w = codes.reshape(c, -1).astype(np.int64)  # (C, KH*KW), window position ky*KW + kx
+        w_dtype = TERNARY if q.dtype.name == "INT2" and w.min() >= -1 else q.dtype
+        lay = VVAU(self.uniq(node.name or "vvau"), w, x.dtype, w_dtype,
+                   in_range=(int(np.min(x.lo)), int(np.max(x.hi))), num_vectors=swu.num_vectors)
+        self.add(lay, [stream])
+        k = w.shape[1]
+        s_w = np.asarray(s_w, dtype=np.float64)
+        rowsum = w.sum(axis=1).astype(np.float64)
+        if lay.xnor:
+            ka, kb = 2 * a * s_w, -k * a * s_w + b * s_w * rowsum
+        else:
+            ka, kb = a * s_w, b * s_w * rowsum
+        lo, hi = lay.acc_range()
+        shape = tuple(g.shapes[node.outputs[0]])
+        v = IntV(lay, lay.outs[0], lay.out_dtype, shape, lo, hi, ka, kb)
+        if len(node.inputs) > 2 and node.inputs[2]:
+            key = f"{node.inputs[2]}__conv_bias"
+            g.consts[key] = np.asarray(g.consts[node.inputs[2]], np.float32).reshape(1, c, 1, 1)
+            v.post = [Node("Add", node.name + "_bias", ["__x__", key], ["__y__"])]
+            v.direction = np.ones(c)
         return v
 
     def _pool_window(self, node: Node, x: IntV):
@@ -771,6 +807,39 @@ class _Lowering:
         return IntV(lay, stream, lay.out_dtype, shape, lo.astype(np.int64),
                     hi.astype(np.int64), na, nb)
 
+    def label_select(self, node: Node, x: IntV) -> IntV:
+        """TopK indices / ArgMax over the classes: a LabelSelect on the integer scores."""
+        g = self.g
+        at = node.attrs
+        if len(x.shape) != 2:
+            raise UnsupportedModelError(f"{g.where(node)}: only (N, classes) scores are supported")
+        if node.op_type == "TopK":
+            k = int(np.ravel(g.consts[node.inputs[1]])[0]) if node.inputs[1] in g.consts else None
+            ok = at.get("axis", -1) in (-1, 1) and at.get("largest", 1) == 1
+        else:
+            k = 1
+            ok = at.get("axis", 0) in (-1, 1) and not at.get("select_last_index", 0)
+        if k is None or not ok:
+            raise UnsupportedModelError(
+                f"{g.where(node)}: only a constant k along the class axis, largest first, is "
+                "supported"
+            )
+        scalar_post = all(np.asarray(g.consts[t]).size == 1 for n in x.post for t in n.inputs
+                          if t in g.consts)
+        d = np.ones(len(x.lo)) if x.direction is None else x.direction
+        if x.pools or x.uniform() is None or x.uniform()[0] <= 0 or not scalar_post or \
+                np.any(d < 0):
+            raise UnsupportedModelError(
+                f"{g.where(node)}: the class scores must be an increasing per-tensor function of "
+                "the integers (no per-class scales) for a hardware label select"
+            )
+        if x.pending:
+            x.src.set_thresholds(None)
+        lay = LabelSelect(self.uniq(node.name or "label_select"), x.dtype, len(x.lo), k)
+        (stream,) = self.add(lay, [x.stream])
+        return IntV(lay, stream, lay.out_dtype, tuple(g.shapes[node.outputs[0]]),
+                    np.zeros(k, np.int64), np.full(k, len(x.lo) - 1), np.ones(k), np.zeros(k))
+
     def add_streams(self, node: Node, x: IntV, y: IntV) -> IntV:
         g = self.g
         for v in (x, y):
@@ -854,7 +923,7 @@ class _Lowering:
         q = np.broadcast_to(np.arange(lo, hi + 1)[:, None], (hi - lo + 1, len(x.lo)))
         return bool(np.array_equal(_codes_on(x, self.g, qz, q), q))
 
-    def _negate_channels(self, lay: MVAU, x: IntV, neg: np.ndarray) -> IntV:
+    def _negate_channels(self, lay, x: IntV, neg: np.ndarray) -> IntV:
         """Negate the weight rows of decreasing channels so every channel increases."""
         w = lay.weights.copy()
         w[neg] = -w[neg]
@@ -884,7 +953,8 @@ class _Lowering:
         if len(work) == 4:  # stream is NHWC; the tail works on NCHW
             work = ("nhwc",) + work
         tail = HostTail(np.broadcast_to(out.a, (c,)).copy(), np.broadcast_to(out.b, (c,)).copy(),
-                        out.post, dict(g.consts), tuple(g.shapes[g.outputs[0]]), work)
+                        out.post, dict(g.consts), tuple(g.shapes[g.outputs[0]]), work,
+                        integer=isinstance(out.src, LabelSelect))
         producers = [l for l in self.layers if out.stream in l.outs]
         if not producers or producers[0] is not self.layers[-1]:
             raise UnsupportedModelError(f"{g.source}: the graph output is not the last layer")
