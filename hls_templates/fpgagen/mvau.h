@@ -66,6 +66,72 @@ ap_int<C::ACC_BITS> mvau_dot(const ap_uint<C::SIMD * C::IN_BITS>& x,
     return sum;
 }
 
+//! Partial dot product of one input word, already split into SIMD elements, with one PE's
+//! SIMD weights taken straight from their table chunks (the non-XNOR modes; see split_word).
+template <class C>
+ap_int<C::ACC_BITS> mvau_dot_elems(const ap_uint<C::IN_BITS> x[C::SIMD],
+                                   const typename C::w_chunk_t chunks[C::W_NC]) {
+    FPGAGEN_HLS(INLINE)
+    ap_uint<C::W_BITS> w[C::SIMD];
+    FPGAGEN_HLS(ARRAY_PARTITION variable=w complete)
+    split_chunks<C::W_BITS, C::SIMD, C::W_CB, C::W_NC>(chunks, w);
+    ap_int<C::ACC_BITS> sum = 0;
+    for (unsigned s = 0; s < C::SIMD; s++) {
+        FPGAGEN_HLS(UNROLL)
+        if (C::W_KIND == KIND_BIPOLAR) {
+            const ap_int<C::IN_BITS + 1> xv = element_value<C::IN_KIND, C::IN_BITS>(x[s]);
+            if (w[s][0]) {
+                sum += xv;
+            } else {
+                sum -= xv;
+            }
+        } else if (C::IN_KIND == KIND_BIPOLAR) {
+            const ap_int<C::W_BITS + 1> wv = element_value<C::W_KIND, C::W_BITS>(w[s]);
+            if (x[s][0]) {
+                sum += wv;
+            } else {
+                sum -= wv;
+            }
+        } else {
+            const ap_int<C::IN_BITS + 1> xv = element_value<C::IN_KIND, C::IN_BITS>(x[s]);
+            const ap_int<C::W_BITS + 1> wv = element_value<C::W_KIND, C::W_BITS>(w[s]);
+            sum += xv * wv;
+        }
+    }
+    return sum;
+}
+
+//! One PE's partial sum for one step: XNOR-popcount on whole words, or element products on
+//! the split input word (each mode instantiates only its own code).
+template <class C, bool XNOR = (C::IN_KIND == KIND_BIPOLAR && C::W_KIND == KIND_BIPOLAR)>
+struct MvauPe {
+    static const unsigned SPLIT = C::SIMD;  //!< elements of the split input word
+    static void split(const ap_uint<C::SIMD * C::IN_BITS>& x, ap_uint<C::IN_BITS> xe[SPLIT]) {
+        FPGAGEN_HLS(INLINE)
+        split_word<C::IN_BITS, C::SIMD>(x, xe);
+    }
+    static ap_int<C::ACC_BITS> dot(const ap_uint<C::SIMD * C::IN_BITS>&,
+                                   const ap_uint<C::IN_BITS> xe[SPLIT],
+                                   const typename C::w_chunk_t chunks[C::W_NC]) {
+        FPGAGEN_HLS(INLINE)
+        return mvau_dot_elems<C>(xe, chunks);
+    }
+};
+
+template <class C>
+struct MvauPe<C, true> {
+    static const unsigned SPLIT = 1;  //!< unused: XNOR works on whole words
+    static void split(const ap_uint<C::SIMD * C::IN_BITS>&, ap_uint<C::IN_BITS>[SPLIT]) {}
+    static ap_int<C::ACC_BITS> dot(const ap_uint<C::SIMD * C::IN_BITS>& x,
+                                   const ap_uint<C::IN_BITS>[SPLIT],
+                                   const typename C::w_chunk_t chunks[C::W_NC]) {
+        FPGAGEN_HLS(INLINE)
+        const unsigned PE_W = C::SIMD * C::W_BITS;
+        const ap_uint<PE_W> w = load_word<PE_W, C::W_CB, C::W_NC>(chunks);
+        return mvau_dot<C>(x, w);
+    }
+};
+
 //! Bits of one PE's slice of a threshold memory word (1 when the MVAU has no thresholds).
 template <class C>
 struct MvauThresholdWord {
@@ -109,7 +175,6 @@ void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
     const unsigned NF = C::MH / C::PE;
     const unsigned SF = C::MW / C::SIMD;
     const unsigned IN_W = C::SIMD * C::IN_BITS;
-    const unsigned PE_W = C::SIMD * C::W_BITS;
     const int TW = MvauThresholdWord<C>::BITS;
 
     static ap_uint<IN_W> ibuf[SF];  // the current vector, replayed for nf > 0
@@ -127,10 +192,12 @@ void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
             } else {
                 x = ibuf[sf];
             }
+            ap_uint<C::IN_BITS> xe[MvauPe<C>::SPLIT];  // the input elements (non-XNOR modes)
+            FPGAGEN_HLS(ARRAY_PARTITION variable=xe complete)
+            MvauPe<C>::split(x, xe);
             for (unsigned p = 0; p < C::PE; p++) {
                 FPGAGEN_HLS(UNROLL)
-                const ap_uint<PE_W> w = load_word<PE_W, C::W_CB, C::W_NC>(weights[widx][p]);
-                const ap_int<C::ACC_BITS> part = mvau_dot<C>(x, w);
+                const ap_int<C::ACC_BITS> part = MvauPe<C>::dot(x, xe, weights[widx][p]);
                 if (sf == 0) {
                     acc[p] = part;
                 } else {

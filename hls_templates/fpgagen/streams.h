@@ -83,6 +83,53 @@ ap_uint<W> load_word(const CT chunks[NC]) {
     return all(W - 1, 0);
 }
 
+/*! The N elements of BITS bits (BITS <= 32) of a word of W bits, element 0 from the LSBs.
+ *
+ * The word is first cut into 64-bit limbs, then each element is shifted out of (at most two)
+ * limbs. In hardware every index is a constant after unrolling, so this is wiring; in C
+ * simulation it costs O(W/64) limb reads per word instead of O(W/64) per element, which is
+ * what makes wide integer MVAUs (SIMD in the hundreds) simulate quickly.
+ */
+template <int BITS, int N, int W>
+void split_word(const ap_uint<W>& word, ap_uint<BITS> out[N]) {
+    FPGAGEN_HLS(INLINE)
+    const int L = (W + 63) / 64;
+    uint64_t limb[L + 1];
+    FPGAGEN_HLS(ARRAY_PARTITION variable=limb complete)
+    for (int i = 0; i < L; i++) {
+        FPGAGEN_HLS(UNROLL)
+        const int hi = (64 * i + 63 < W) ? 64 * i + 63 : W - 1;
+        limb[i] = word(hi, 64 * i).to_uint64();
+    }
+    limb[L] = 0;
+    for (int s = 0; s < N; s++) {
+        FPGAGEN_HLS(UNROLL)
+        const int o = s * BITS, j = o / 64, r = o % 64;
+        uint64_t v = limb[j] >> r;
+        if (r + BITS > 64) {
+            v |= limb[j + 1] << (64 - r);
+        }
+        out[s] = v;  // the low BITS bits
+    }
+}
+
+/*! The N elements of BITS bits (BITS <= 32) of a parameter word stored as NC chunks of CB bits
+ * (chunk 0 = LSBs, CB <= 32; see load_word), without building the wide word first.
+ */
+template <int BITS, int N, int CB, int NC, typename CT>
+void split_chunks(const CT chunks[NC], ap_uint<BITS> out[N]) {
+    FPGAGEN_HLS(INLINE)
+    for (int s = 0; s < N; s++) {
+        FPGAGEN_HLS(UNROLL)
+        const int o = s * BITS, j = o / CB, r = o % CB;
+        uint64_t v = static_cast<uint64_t>(chunks[j]);
+        if (j + 1 < NC) {
+            v |= static_cast<uint64_t>(chunks[j + 1]) << CB;
+        }
+        out[s] = v >> r;  // the low BITS bits
+    }
+}
+
 //! Boundary adapter: AXI-Stream TDATA (AXIS_W bits, zero padded) -> internal words of W bits,
 //! WORDS per frame.
 template <int AXIS_W, int W, unsigned WORDS>

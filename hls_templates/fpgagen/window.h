@@ -57,7 +57,6 @@ void sliding_window(hls::stream<ap_uint<C::SIMD * C::BITS> >& in,
 
     static ap_uint<W> buf[C::DEPTH];
     FPGAGEN_HLS(DEPENDENCE variable=buf inter false)
-    FPGAGEN_HLS(DEPENDENCE variable=buf intra false)
 
     int fill = 0;            // words written - base
     unsigned waddr = 0;      // next write address

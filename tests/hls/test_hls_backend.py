@@ -252,7 +252,7 @@ def test_unsupported_op_type(tmp_path):
     df.layers[0] = Conv("swu", int_type(8), 12, 3, 2)
     chain(df)
     with pytest.raises(FpgagenError, match=r"layer swu: op_type 'ConvolutionInputGenerator' is not "
-                                           r"supported by the HLS backend; supported: MVAU, "
+                                           r"supported by the HLS backend; supported: MVAU, VVAU, "
                                            r"Thresholding, DWC, SlidingWindow, FMPadding, Pool, "
                                            r"GlobalAccPool, LabelSelect, DuplicateStreams, "
                                            r"AddStreams, FIFO"):

@@ -3,10 +3,10 @@
 ``write_hls(dataflow, outdir, part, clock_mhz)`` fills ``outdir/hls`` with
 
 * ``fpgagen/*.h`` — the HLS header library (``streams.h``, ``thresholding.h``, ``mvau.h``,
-  ``dwc.h``, ``window.h``, ``pool.h``, ``branch.h``), copied from the package's
+  ``vvau.h``, ``dwc.h``, ``window.h``, ``pool.h``, ``branch.h``), copied from the package's
   ``hls_templates/fpgagen``;
 * ``layers/<L>.h`` — one per layer except FIFOs: its configuration struct, its weights and
-  thresholds (MVAU, Thresholding) as ``static const`` tables (the RTL ``.mem`` words, line for
+  thresholds (MVAU, VVAU, Thresholding) as ``static const`` tables (the RTL ``.mem`` words, line for
   line) and a wrapper function that is one DATAFLOW process;
 * ``layers.h`` — includes them all;
 * ``<top>.h`` / ``<top>.cpp`` — the top function ``<top>(s_axis, m_axis, n_frames)``;
@@ -41,7 +41,8 @@ __all__ = ["write_hls", "HLS_DIR", "LIBRARY", "sample_codes", "MAX_WORD_BITS"]
 #: folder of the HLS design inside a build folder
 HLS_DIR = "hls"
 #: the header library, in include order
-LIBRARY = ("streams.h", "thresholding.h", "mvau.h", "dwc.h", "window.h", "pool.h", "branch.h")
+LIBRARY = ("streams.h", "thresholding.h", "mvau.h", "vvau.h", "dwc.h", "window.h", "pool.h",
+           "branch.h")
 #: widest ap_uint Vitis HLS accepts (AP_INT_MAX_W limit)
 MAX_WORD_BITS = 32768
 #: frames in tb_input.hex / tb_expected.hex (the self-check of Vitis csim and cosim)
@@ -133,6 +134,41 @@ def _mvau_ctx(l) -> dict:
         ("unsigned", "T_NC", thres["nc"]),
     ]
     return {"cfg": cfg, "weights": weights, "thresholds": thres, "n_thres": n_thr,
+            "lib": "mvau.h", "func": "mvau", "mode": "XNOR-popcount" if l.xnor else "integer",
+            "max_bits": max(weights["bits"], thres["bits"], l.in_width, l.out_width)}
+
+
+def _vvau_ctx(l) -> dict:
+    n_thr = 0 if l.thresholds is None else int(l.thresholds.shape[1])
+    out_bias = 0 if l.out_dtype.is_bipolar else int(l.out_bias)
+    if l.out_dtype.is_bipolar and n_thr != 1:
+        _fail(f"layer {l.name} (VVAU): a BIPOLAR output needs exactly 1 threshold per channel, "
+              f"got {n_thr}")
+    if not n_thr and l.out_dtype.bits != l.acc_bits:
+        _fail(f"layer {l.name} (VVAU): without thresholds the output is the {l.acc_bits}-bit "
+              f"accumulator, not {l.out_dtype}")
+    weights = _table(l.weight_words(), l.pe * l.w_dtype.bits, l.pe)
+    weights["impl"] = _impl(l.weight_memory()["style"])
+    if n_thr:
+        tbits = l.pe * n_thr * l.acc_bits
+        thres = _table(l.threshold_words(), tbits, l.pe)
+        thres["impl"] = _impl(memory_cost(l.cf, tbits)["style"])
+    else:
+        thres = {"cb": 8, "nc": 1, "ctype": "uint8_t", "depth": 1, "bits": 1, "pe": l.pe,
+                 "rows": "        {" + ", ".join(["{0x00u}"] * l.pe) + "}", "impl": "lutram"}
+    cfg = [
+        ("unsigned", "CH", l.ch), ("unsigned", "PE", l.pe), ("unsigned", "K", l.k),
+        ("unsigned", "NV", l.num_vectors),
+        ("int", "IN_KIND", _kind(l.in_dtype)), ("unsigned", "IN_BITS", l.in_dtype.bits),
+        ("int", "W_KIND", _kind(l.w_dtype)), ("unsigned", "W_BITS", l.w_dtype.bits),
+        ("unsigned", "ACC_BITS", l.acc_bits), ("unsigned", "N_THRES", n_thr),
+        ("int", "OUT_BIAS", out_bias), ("unsigned", "OUT_BITS", l.out_dtype.bits),
+        ("unsigned", "W_CB", weights["cb"]), ("unsigned", "W_NC", weights["nc"]),
+        ("unsigned", "T_ROWS", thres["depth"]), ("unsigned", "T_CB", thres["cb"]),
+        ("unsigned", "T_NC", thres["nc"]),
+    ]
+    return {"cfg": cfg, "weights": weights, "thresholds": thres, "n_thres": n_thr,
+            "lib": "vvau.h", "func": "vvau",
             "mode": "XNOR-popcount" if l.xnor else "integer",
             "max_bits": max(weights["bits"], thres["bits"], l.in_width, l.out_width)}
 
@@ -262,12 +298,13 @@ def _add_ctx(l) -> dict:
 
 
 _LAYER_CONTEXT = {
-    "MVAU": _mvau_ctx, "Thresholding": _thresholding_ctx, "DWC": _dwc_ctx,
+    "MVAU": _mvau_ctx, "VVAU": _vvau_ctx, "Thresholding": _thresholding_ctx, "DWC": _dwc_ctx,
     "SlidingWindow": _sliding_window_ctx, "FMPadding": _fm_padding_ctx, "Pool": _pool_ctx,
     "GlobalAccPool": _global_acc_pool_ctx, "LabelSelect": _label_select_ctx,
     "DuplicateStreams": _duplicate_ctx, "AddStreams": _add_ctx,
 }
-_TEMPLATES = {"MVAU": "hls_layer_mvau.h.j2", "Thresholding": "hls_layer_thresholding.h.j2"}
+_TEMPLATES = {"MVAU": "hls_layer_mvau.h.j2", "VVAU": "hls_layer_mvau.h.j2",
+              "Thresholding": "hls_layer_thresholding.h.j2"}
 _PLAIN_TEMPLATE = "hls_layer_plain.h.j2"
 #: stream ports of each process (the wrapper's parameter names): inputs, outputs
 _PORTS = {"DuplicateStreams": (("in",), ("out0", "out1")),
