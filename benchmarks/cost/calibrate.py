@@ -340,10 +340,43 @@ def summarize(rows) -> dict:
     return summ
 
 
+def markdown(rows) -> str:
+    """Error tables for docs/cost_model.md."""
+    out = ["| MVAU designs | n | LUT ours: mean / max abs err | LUT FINN: mean / max abs err "
+           "| BRAM18 exact ours / FINN | DSP exact |", "|---|---|---|---|---|---|"]
+    mv = [r for r in rows if r["type"] == "MVAU"]
+    groups = [(g, [r for r in mv if r.get("group") == g]) for g in
+              sorted({r.get("group") for r in mv})] + [("**all**", mv)]
+    for g, rr in groups:
+        if not rr:
+            continue
+        o = _stats([_pct(r["model"]["lut"], r["yosys"]["lut"]) for r in rr])
+        f = _stats([_pct(r["finn"]["lut"], r["yosys"]["lut"]) for r in rr])
+        be = sum(r["model"]["bram18"] == r["yosys"]["bram18"] for r in rr)
+        bf = sum(r["finn"]["bram18"] == r["yosys"]["bram18"] for r in rr)
+        de = sum(r["model"]["dsp"] == r["yosys"]["dsp"] for r in rr)
+        out.append(f"| {g} | {len(rr)} | {o['mean_abs_pct']}% / {o['max_abs_pct']}% | "
+                   f"{f['mean_abs_pct']}% / {f['max_abs_pct']}% | {be} / {bf} | {de} |")
+    out += ["", "| other layers | n | LUT mean / max abs err | FF mean / max abs err "
+            "| BRAM18 exact | DSP exact |", "|---|---|---|---|---|---|"]
+    for t in sorted({r["type"] for r in rows} - {"MVAU"}):
+        rr = [r for r in rows if r["type"] == t]
+        o = _stats([_pct(r["model"]["lut"], r["yosys"]["lut"]) for r in rr])
+        ff = _stats([_pct(r["model"]["ff"], r["yosys"]["ff"]) for r in rr])
+        be = sum(r["model"]["bram18"] == r["yosys"]["bram18"] for r in rr)
+        de = sum(r["model"]["dsp"] == r["yosys"]["dsp"] for r in rr)
+        out.append(f"| {t} | {len(rr)} | {o['mean_abs_pct']}% / {o['max_abs_pct']}% | "
+                   f"{ff['mean_abs_pct']}% / {ff['max_abs_pct']}% | {be} | {de} |")
+    return "\n".join(out)
+
+
 def cmd_report(args) -> int:
     rows = evaluate()
     summ = summarize(rows)
     ERRORS.write_text(json.dumps({"summary": summ, "designs": rows}, indent=1) + "\n")
+    if args.markdown:
+        print(markdown(rows))
+        return 0
     w = 34
     print(f"{'design':<{w}} {'yosys':>6} {'ours':>6} {'err':>6} {'FINN':>6} {'err':>6} "
           f"{'FF y':>5} {'FF m':>5} {'BRAM y/m/F':>10} {'DSP y/m':>7}")

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..errors import FpgagenError
 
 __all__ = ["estimate", "features", "map_memory", "mvau_dsp", "finn_mvau_lut",
@@ -46,10 +48,10 @@ def _w(n: int) -> int:
 # ------------------------------------------------------------------------------------------
 # memories: a replica of Yosys' memory_libmap choice for single-clock SDP RAMs and ROMs
 # ------------------------------------------------------------------------------------------
-#: (name, kind, cost, abits-of-narrowest, widths, luts per cell) of the UltraScale+ LUTRAM
-#: library entries usable for a 1-write/1-read RAM (Yosys techlibs/xilinx/lutrams_xcu.txt)
+#: (name, abits, width, LUTs per cell) of the UltraScale+ LUTRAM library entries usable for a
+#: 1-write/1-read RAM (Yosys techlibs/xilinx/lutrams_xcu.txt); cost 16 x banks x width / cell
+#: width ("widthscale")
 _LUTRAM = [
-    # cost is 16 * (bits used / cell width): "widthscale"
     ("DP32", 5, 8, 4),      # RAM32M:   8 bits x 32, 4 LUTs
     ("DP64", 6, 4, 4),      # RAM64M:   4 bits x 64, 4 LUTs
     ("DP128", 7, 2, 4),     # 2 x RAM128X1D
@@ -66,6 +68,18 @@ _BRAM = [
 ]
 _FACTOR_MUX = 0.5
 _FACTOR_DEMUX = 0.5
+#: memory_libmap's soft-logic cost per ROM bit in Yosys 0.70 (per RAM bit: 1)
+_LOGIC_COST_ROM = 1.0 / 64
+#: emulation score of the (unshared) read port, x FACTOR_EMU = 2
+_EMU = 2.0
+
+
+def _mux_demux(mult_a: int, width: int, rom: bool) -> float:
+    """Read mux / write demux penalty of a memory split over ``mult_a`` address banks."""
+    cost = (mult_a - 1) * width * _FACTOR_MUX
+    if not rom and mult_a > 1:
+        cost += mult_a * _FACTOR_DEMUX
+    return cost
 
 
 def _geom(depth, width, abits, widths, byte, rom, sdp_fixed=None):
@@ -99,14 +113,12 @@ def map_memory(depth: int, width: int, rom: bool, style: str = "auto") -> dict:
         style = "logic"
     cands = []  # (cost, kind, result)
     if style in ("auto", "logic", "registers"):
-        cands.append((depth * width * (1.0 / 16 if rom else 1.0), "logic", dict(res)))
+        cands.append((depth * width * (_LOGIC_COST_ROM if rom else 1.0), "logic", dict(res)))
     if style in ("auto", "distributed") and not rom:
         for name, abits, unit, luts in _LUTRAM:
             mult_a = max(1, math.ceil(depth / (1 << abits)))
-            repl = math.ceil(mult_a * width / unit)
-            cost = 16 * (mult_a * width // unit)
-            cost += (mult_a - 1) * width * _FACTOR_MUX
-            cost += (mult_a * _FACTOR_DEMUX if mult_a > 1 else 0)
+            repl = mult_a * math.ceil(width / unit)
+            cost = 16.0 * mult_a * width / unit + _mux_demux(mult_a, width, rom) + _EMU
             cands.append((cost, "lutram", {"kind": "lutram", "bram18": 0, "uram": 0,
                                            "lutram_luts": repl * luts, "cells": repl,
                                            "mult_a": mult_a}))
@@ -116,16 +128,14 @@ def map_memory(depth: int, width: int, rom: bool, style: str = "auto") -> dict:
             if name.startswith("SDP"):
                 fixed = 36 if name == "SDP18" else 72
             for unit, mult_a, repl in _geom(depth, width, abits, widths, 9, rom, fixed):
-                cost = ccost * repl + (mult_a - 1) * width * _FACTOR_MUX
-                if not rom and mult_a > 1:
-                    cost += mult_a * _FACTOR_DEMUX
+                cost = ccost * repl + _mux_demux(mult_a, width, rom) + _EMU
                 cands.append((cost, "bram", {"kind": "bram", "bram18": b18 * repl, "uram": 0,
                                              "lutram_luts": 0, "cells": repl,
                                              "mult_a": mult_a}))
     if style in ("auto", "ultra", "huge") and not rom:
         mult_a = max(1, math.ceil(depth / 4096))
         repl = mult_a * math.ceil(width / 72)
-        cands.append((1024 * repl + (mult_a - 1) * width * _FACTOR_MUX, "uram",
+        cands.append((1024 * repl + _mux_demux(mult_a, width, rom) + _EMU, "uram",
                       {"kind": "uram", "bram18": 0, "uram": repl, "lutram_luts": 0,
                        "cells": repl, "mult_a": mult_a}))
     if not cands:
@@ -142,15 +152,47 @@ def rom_logic_luts(depth: int, width: int) -> float:
     """LUTs of a ``depth x width`` ROM in soft logic with random contents.
 
     One LUT6 holds 64 words of a bit; deeper ROMs add a mux tree (4:1 per LUT6).
-    A 1-word ROM is a constant (0 LUTs).
+    A 1-word ROM is a constant (0 LUTs); up to 64 words, a bit costs ``clog2(depth)/6`` LUT.
     """
     if depth <= 1:
         return 0.0
     k = math.ceil(depth / 64)
-    per_bit = k + (math.ceil((k - 1) / 3) if k > 1 else 0)
-    if depth <= 32:
-        per_bit = 0.75  # LUT5-sized functions pack better
-    return per_bit * width
+    if k == 1:
+        # a function of clog2(depth) address bits: the fraction of a LUT6 it occupies (the
+        # rest of the LUT absorbs neighbouring logic)
+        return clog2(depth) / 6 * width
+    return (k + math.ceil((k - 1) / 3)) * width
+
+
+def varying_bits(words) -> int:
+    """Bit columns of a ROM that are not constant over its words (Yosys drops the others).
+
+    ``words``: integer matrix ``(depth, fields)`` of non-negative field codes; a field's
+    bits are counted separately.
+    """
+    w = np.asarray(words, dtype=np.uint64)
+    if w.ndim != 2 or w.shape[0] <= 1:
+        return 0
+    diff = np.bitwise_or.reduce(w ^ w[0], axis=0)
+    return int(sum(int(x).bit_count() for x in diff))
+
+
+def mvau_weight_fields(layer) -> np.ndarray:
+    """Weight ROM contents as ``(NF*SF, PE*SIMD)`` field codes (docs/conventions.md)."""
+    w = np.asarray(layer.weights, dtype=np.int64)
+    w = w.reshape(layer.nf, layer.pe, layer.sf, layer.simd).transpose(0, 2, 1, 3)
+    w = w.reshape(layer.nf * layer.sf, layer.pe * layer.simd)
+    bits = layer.w_dtype.bits
+    if layer.w_dtype.is_bipolar:
+        return (w > 0).astype(np.uint64)
+    return (w & ((1 << bits) - 1)).astype(np.uint64)
+
+
+def threshold_fields(thresholds, pe: int, t_bits: int) -> np.ndarray:
+    """Threshold ROM contents as ``(NF, PE*N)`` two's complement field codes."""
+    t = np.asarray(thresholds, dtype=np.int64)
+    nf = t.shape[0] // pe
+    return (t.reshape(nf, pe * t.shape[1]) & ((1 << t_bits) - 1)).astype(np.uint64)
 
 
 def _mem_luts(m: dict, depth: int, width: int, rom: bool) -> float:
@@ -239,7 +281,9 @@ def _mvau(l) -> dict:
     sum_bits = pb + clog2(simd)
     const_w = depth == 1
     style = l.weight_memory()["style"]
-    wmem = map_memory(depth, ww, True, style)
+    # Yosys drops constant bit columns of a ROM before mapping it
+    wvar = varying_bits(mvau_weight_fields(l)) if depth > 1 else 0
+    wmem = map_memory(depth, wvar, True, style)
     ctrl = _w(sf) + _w(nf) + _w(depth)
     # input double buffer (NF > 1): 2*SF words, simple dual port RAM
     if nf > 1:
@@ -252,9 +296,11 @@ def _mvau(l) -> dict:
     dsp = mvau_dsp(l)
     per_pe_tree = _tree_bits(simd, pb)
     f = {"const": 1.0, "ctrl": ctrl + buf_ctrl, "ibuf": buf_luts + (iw if nf > 1 else 0),
-         "wrom": _mem_luts(wmem, depth, ww, True),
-         "pop": 0.0, "neg": 0.0, "mul": 0.0, "tree": 0.0, "tree_dsp": 0.0, "mac_const": 0.0,
-         "acc": pe * acc, "thr_cmp": 0.0, "thr_cmp_const": 0.0, "thr_rom": 0.0, "thr_cnt": 0.0}
+         "wrom": _mem_luts(wmem, depth, wvar, True) if depth <= 64 else 0.0,
+         # deeper soft-logic ROMs: LUT6 banks plus a mux tree
+         "wrom_deep": _mem_luts(wmem, depth, wvar, True) if depth > 64 else 0.0,
+         "pop": 0.0, "neg": 0.0, "mul": 0.0, "mul_small": 0.0, "tree": 0.0, "tree_dsp": 0.0,
+         "mac_const": 0.0, "acc": pe * acc, "thr_cmp": 0.0, "thr_cmp_const": 0.0, "thr_rom": 0.0, "thr_cnt": 0.0}
     if const_w:
         f["mac_const"] = pe * (simd * (pb if kind != "xnor" else 1) + per_pe_tree)
     elif kind == "xnor":
@@ -265,27 +311,81 @@ def _mvau(l) -> dict:
     elif dsp:
         f["tree_dsp"] = pe * per_pe_tree
     else:
-        f["mul"] = pe * simd * xe * we
+        # narrow products (<= 6 partial-product bits: ternary, 2-bit) map to a LUT or two;
+        # wider ones grow with the partial-product array
+        f["mul_small" if xe * we <= 6 else "mul"] = pe * simd * xe * we
         f["tree"] = pe * per_pe_tree
     tmem = {"kind": "none", "bram18": 0, "uram": 0}
+    tvar = 0
     if n_thr:
         tw = pe * n_thr * acc
         if nf > 1:
-            tmem = map_memory(nf, tw, True, "auto")
-            f["thr_rom"] = _mem_luts(tmem, nf, tw, True)
+            tvar = varying_bits(threshold_fields(l.thresholds, pe, acc))
+            tmem = map_memory(nf, tvar, True, "auto")
+            f["thr_rom"] = _mem_luts(tmem, nf, tvar, True)
             f["thr_cmp"] = pe * n_thr * acc
         else:
             f["thr_cmp_const"] = pe * n_thr * acc
         f["thr_cnt"] = pe * n_thr
     ff = {"const": 1.0, "ctrl": ctrl + buf_ctrl,
           "in": iw * (2 if nf > 1 and bmem["kind"] == "lutram" else 1),
-          "wreg": _mem_ffs(wmem, depth, ww, True) if not const_w else 0.0,
+          "wreg": _mem_ffs(wmem, depth, wvar, True) if not const_w else 0.0,
           "dot": pe * min(acc, sum_bits + 1) if not const_w else 0.0,
           "acc": pe * acc,
-          "thr": (_mem_ffs(tmem, nf, pe * n_thr * acc, True) if n_thr and nf > 1 else 0.0),
+          "thr": (_mem_ffs(tmem, nf, tvar, True) if n_thr and nf > 1 else 0.0),
           "out": pe * ob}
     mem = {"bram18": wmem["bram18"] + bmem["bram18"] + tmem["bram18"],
            "uram": bmem.get("uram", 0), "dsp": dsp}
+    return {"lut": f, "ff": ff, "mem": mem}
+
+
+def _vvau(l) -> dict:
+    """VVAU (depthwise): PE products per cycle, no adder tree, CF partial sums in a RAM.
+
+    Expressed in the MVAU's features, so it uses the MVAU coefficients (the RTL blocks are
+    the same: products, accumulator, threshold ROM and comparators).
+    """
+    pe, k, cf = l.pe, l.k, l.cf
+    acc = l.acc_bits
+    xe, we, pb, kind = mvau_operands(l)
+    iw = pe * l.in_dtype.bits
+    ww = pe * l.w_dtype.bits
+    depth = k * cf
+    n_thr = 0 if l.thresholds is None else int(l.thresholds.shape[1])
+    style = l.weight_memory()["style"]
+    wmem = map_memory(depth, ww, True, style)
+    pmem = map_memory(cf, pe * acc, False, "auto") if cf > 1 else \
+        {"kind": "none", "bram18": 0, "uram": 0}
+    dsp = pe * _dsp_per_product(xe, we) if kind == "mul" and depth > 1 else 0
+    f = {"const": 1.0, "ctrl": _w(cf) + _w(k) + _w(depth), "ibuf": 0.0,
+         "wrom": _mem_luts(wmem, depth, ww, True) if depth <= 64 else 0.0,
+         "wrom_deep": _mem_luts(wmem, depth, ww, True) if depth > 64 else 0.0, "pop": 0.0, "neg": 0.0, "mul": 0.0,
+         "mul_small": 0.0, "tree": 0.0, "tree_dsp": 0.0, "mac_const": 0.0,
+         "acc": pe * acc + (_mem_luts(pmem, cf, pe * acc, False) if cf > 1 else 0),
+         "thr_cmp": 0.0, "thr_cmp_const": 0.0, "thr_rom": 0.0, "thr_cnt": 0.0}
+    if kind == "xnor":
+        f["pop"] = pe
+    elif kind == "neg":
+        f["neg"] = pe * pb
+    elif not dsp:
+        f["mul_small" if xe * we <= 6 else "mul"] = pe * xe * we
+    tmem = {"kind": "none", "bram18": 0, "uram": 0}
+    if n_thr:
+        tw = pe * n_thr * acc
+        if cf > 1:
+            tmem = map_memory(cf, tw, True, "auto")
+            f["thr_rom"] = _mem_luts(tmem, cf, tw, True)
+            f["thr_cmp"] = pe * n_thr * acc
+        else:
+            f["thr_cmp_const"] = pe * n_thr * acc
+        f["thr_cnt"] = pe * n_thr
+    ff = {"const": 1.0, "ctrl": _w(cf) + _w(k) + _w(depth), "in": iw,
+          "wreg": _mem_ffs(wmem, depth, ww, True), "dot": pe * min(acc, pb + 1),
+          "acc": pe * acc + (pe * acc if cf > 1 and pmem["kind"] != "bram" else 0),
+          "thr": (_mem_ffs(tmem, cf, pe * n_thr * acc, True) if n_thr and cf > 1 else 0.0),
+          "out": pe * l.out_dtype.bits}
+    mem = {"bram18": wmem["bram18"] + pmem["bram18"] + tmem["bram18"],
+           "uram": pmem.get("uram", 0), "dsp": dsp}
     return {"lut": f, "ff": ff, "mem": mem}
 
 
@@ -299,14 +399,16 @@ def _thresholding(l) -> dict:
     f = {"const": 1.0, "ctrl": _w(nf), "thr_rom": 0.0, "thr_cmp": 0.0, "thr_cmp_const": 0.0,
          "thr_cnt": pe * n}
     tmem = {"kind": "none", "bram18": 0, "uram": 0}
+    tvar = 0
     if nf > 1:
-        tmem = map_memory(nf, tw, True, "auto")
-        f["thr_rom"] = _mem_luts(tmem, nf, tw, True)
+        tvar = varying_bits(threshold_fields(l.thresholds, pe, tb))
+        tmem = map_memory(nf, tvar, True, "auto")
+        f["thr_rom"] = _mem_luts(tmem, nf, tvar, True)
         f["thr_cmp"] = pe * n * cmpw
     else:
         f["thr_cmp_const"] = pe * n * cmpw
     ff = {"const": 1.0, "ctrl": _w(nf), "in": pe * ib,
-          "thr": _mem_ffs(tmem, nf, tw, True) if nf > 1 else 0.0, "out": pe * ob}
+          "thr": _mem_ffs(tmem, nf, tvar, True) if nf > 1 else 0.0, "out": pe * ob}
     return {"lut": f, "ff": ff, "mem": {"bram18": tmem["bram18"], "uram": 0, "dsp": 0}}
 
 
@@ -393,10 +495,13 @@ def _dup(l) -> dict:
 
 
 _FEATURES = {
-    "MVAU": _mvau, "Thresholding": _thresholding, "FIFO": _fifo, "DWC": _dwc,
+    "MVAU": _mvau, "VVAU": _vvau, "Thresholding": _thresholding, "FIFO": _fifo, "DWC": _dwc,
     "SlidingWindow": _swu, "FMPadding": _padding, "Pool": _pool, "GlobalAccPool": _gap,
     "LabelSelect": _label, "AddStreams": _add, "DuplicateStreams": _dup,
 }
+
+#: layer types that reuse another type's coefficients (same RTL building blocks)
+_COEF_ALIAS = {"VVAU": "MVAU"}
 
 #: fitted coefficients (benchmarks/cost/calibrate.py fit); keys as in features()
 COEF: dict = {}
@@ -419,7 +524,7 @@ def estimate(layer) -> dict:
     if f is None:
         raise ModelError(f"layer {layer.name}: no cost model for layer type {layer.op_type!r}; "
                          f"known: {', '.join(sorted(_FEATURES))}")
-    coef = COEF.get(layer.op_type)
+    coef = COEF.get(layer.op_type) or COEF.get(_COEF_ALIAS.get(layer.op_type, ""))
     if coef is None:
         raise ModelError(f"layer {layer.name}: the cost model of {layer.op_type} is not "
                          "calibrated; run benchmarks/cost/calibrate.py fit --write")
