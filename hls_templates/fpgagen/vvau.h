@@ -62,7 +62,8 @@ void vvau(hls::stream<ap_uint<C::PE * C::IN_BITS> >& in,
                     load_word<C::W_BITS, C::W_CB, C::W_NC>(weights[widx][p]);
                 const ap_int<C::ACC_BITS> part =
                     mvau_dot<VvauDot<C> >(element<C::IN_BITS>(x, p), w);
-                const ap_int<C::ACC_BITS> a = (kpos == 0) ? part : ap_int<C::ACC_BITS>(acc[cg][p] + part);
+                const ap_int<C::ACC_BITS> a =
+                    (kpos == 0) ? part : ap_int<C::ACC_BITS>(acc[cg][p] + part);
                 acc[cg][p] = a;
                 const ap_uint<TW> tw = load_word<TW, C::T_CB, C::T_NC>(thresholds[row][p]);
                 y(p * C::OUT_BITS + C::OUT_BITS - 1, p * C::OUT_BITS) =

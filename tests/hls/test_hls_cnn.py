@@ -208,7 +208,8 @@ def _depthwise(fold) -> Dataflow:
 
 FOLDS = {
     "serial": lambda l, opts: 1,
-    "wide": lambda l, opts: opts[-1] if l.op_type in ("Pool", "AddStreams", "VVAU") else opts[len(opts) // 2],
+    "wide": lambda l, opts: (opts[-1] if l.op_type in ("Pool", "AddStreams", "VVAU")
+                             else opts[len(opts) // 2]),
 }
 
 
@@ -292,3 +293,31 @@ def test_dangling_stream_and_port_count_are_rejected(tmp_path):
     with pytest.raises(FpgagenError, match=r"input stream 'nowhere' is not produced by an "
                                            r"earlier layer"):
         write_hls(df, tmp_path, PART, 200.0)
+
+
+@pytest.mark.parametrize("op,k", [("TopK", 3), ("ArgMax", 1)])
+def test_label_select_from_onnx_bit_exact(tmp_path, op, k):
+    """An MLP ending in TopK / ArgMax: the scores' LabelSelect in hardware."""
+    from tests.support.qonnx_graphs import small_mlp
+
+    m = small_mlp()
+    g = m.graph
+    last = g.output[0].name
+    if op == "TopK":
+        g.initializer.append(onnx.numpy_helper.from_array(np.array([k], np.int64), "k"))
+        g.node.append(onnx.helper.make_node("TopK", [last, "k"], ["vals", "idx"], axis=-1))
+    else:
+        g.node.append(onnx.helper.make_node("ArgMax", [last], ["idx"], axis=1, keepdims=1))
+    del g.output[:]
+    g.output.append(onnx.helper.make_tensor_value_info("idx", onnx.TensorProto.INT64, None))
+    p = tmp_path / "ls.onnx"
+    onnx.save(m, p)
+    ls = make_dataflow(p, load_board("zcu104")).compute_layers[-1]
+    assert ls.op_type == "LabelSelect" and ls.k == k
+    # all scores in one word (a DWC in front)
+    df = make_dataflow(p, load_board("zcu104"),
+                       folding={ls.name: {"PE": ls.folding_options()["PE"][-1]}})
+    assert df.compute_layers[-1].pe == ls.ch
+    x = np.random.default_rng(0).uniform(-2, 2, (16, 16)).astype(np.float32)
+    codes = np.concatenate([df.hw_input(x), sample_codes(df, 8, seed=9)])
+    _bit_exact(df, tmp_path / "out", codes)
