@@ -249,8 +249,6 @@ def mvau_dsp(layer) -> int:
     xe, we, _, kind = mvau_operands(layer)
     if kind != "mul":
         return 0
-    if layer.nf * layer.sf == 1:
-        return 0  # constant weights: products become constant multiplications in LUTs
     return layer.pe * layer.simd * _dsp_per_product(xe, we)
 
 
@@ -300,9 +298,15 @@ def _mvau(l) -> dict:
          # deeper soft-logic ROMs: LUT6 banks plus a mux tree
          "wrom_deep": _mem_luts(wmem, depth, wvar, True) if depth > 64 else 0.0,
          "pop": 0.0, "neg": 0.0, "mul": 0.0, "mul_small": 0.0, "tree": 0.0, "tree_dsp": 0.0,
-         "mac_const": 0.0, "acc": pe * acc, "thr_cmp": 0.0, "thr_cmp_const": 0.0, "thr_rom": 0.0, "thr_cnt": 0.0}
-    if const_w:
-        f["mac_const"] = pe * (simd * (pb if kind != "xnor" else 1) + per_pe_tree)
+         "mac_const": 0.0, "mul_const": 0.0, "tree_const": 0.0, "acc": pe * acc,
+         "thr_cmp": 0.0, "thr_cmp_const": 0.0, "thr_rom": 0.0, "thr_cnt": 0.0}
+    if const_w and (kind != "mul" or not dsp):
+        # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs)
+        if kind == "mul":
+            f["mul_const"] = pe * simd * xe * we
+            f["tree_const"] = pe * per_pe_tree
+        else:
+            f["mac_const"] = pe * (simd * (pb if kind != "xnor" else 1) + per_pe_tree)
     elif kind == "xnor":
         f["pop"] = pe * (simd + per_pe_tree)
     elif kind == "neg":

