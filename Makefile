@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[sim,train,test]" pytest-xdist
+	$(PIP) install -e ".[sim,train,test,synth]"
 	@touch $(STAMP)
 
 setup: $(STAMP)

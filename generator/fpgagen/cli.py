@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--fps", type=float, help="throughput target, frames per second")
     g.add_argument("--folding", help="folding JSON file (PE/SIMD per layer)")
     b.add_argument("--clock-mhz", type=float, help="clock frequency (default: the board's)")
+    _fold_args(b)
     b.add_argument("--backend", default="both", choices=["rtl", "hls", "both"],
                    help="what to generate (default: both)")
 
@@ -50,9 +51,26 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--fps", type=float)
     e.add_argument("--clock-mhz", type=float)
     e.add_argument("--json", action="store_true")
+    _fold_args(e)
 
     sub.add_parser("boards", help="list the bundled boards")
     return p
+
+
+def _util(text: str) -> float:
+    v = float(text.rstrip("%")) / (100 if text.endswith("%") or float(text.rstrip("%")) > 1
+                                   else 1)
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a utilisation in (0, 100%]")
+    return v
+
+
+def _fold_args(p) -> None:
+    p.add_argument("--target-cycles", type=int, help="throughput target in cycles per frame")
+    p.add_argument("--max-util", type=_util, default=0.7,
+                   help="utilisation cap of LUT/BRAM/URAM/DSP (default 70%%)")
+    p.add_argument("--fold-strategy", choices=["optimize", "simple"], default="optimize",
+                   help="folding optimiser (default) or the simple balancing rule")
 
 
 def _print_estimate(d: dict) -> None:
@@ -86,10 +104,13 @@ def _run(args) -> int:
         return 0
     if args.cmd == "build":
         flow.build(args.model, args.board, args.output, fps=args.fps, folding=args.folding,
-                   clock_mhz=args.clock_mhz, backend=args.backend)
+                   clock_mhz=args.clock_mhz, backend=args.backend, max_util=args.max_util,
+                   strategy=args.fold_strategy, target_cycles_=args.target_cycles)
         return 0
     if args.cmd == "estimate":
-        d = flow.estimate(args.model, args.board, fps=args.fps, clock_mhz=args.clock_mhz)
+        d = flow.estimate(args.model, args.board, fps=args.fps, clock_mhz=args.clock_mhz,
+                          max_util=args.max_util, strategy=args.fold_strategy,
+                          target_cycles_=args.target_cycles)
         if args.json:
             print(json.dumps(d, indent=2))
         else:

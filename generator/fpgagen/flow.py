@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import tempfile
@@ -16,6 +17,7 @@ from .dataflow import Dataflow
 from .errors import FpgagenError, VerificationError
 from .fold import apply_folding_file, fold_to_cycles, folding_dict, target_cycles
 from .fold.fifo import SizeSkipFIFOs
+from .fold.optimize import DEFAULT_CAP, optimize
 from .frontend import load_model
 from .transforms.base import apply_until_fixpoint
 from .transforms.lower import lower
@@ -26,27 +28,90 @@ __all__ = ["make_dataflow", "build", "load_build", "verify", "estimate", "argmax
 BACKENDS = ("rtl", "hls")
 
 
+def add_plumbing(df: Dataflow) -> Dataflow:
+    """FIFOs on every edge, DWCs where word sizes differ, skip-FIFO depths."""
+    df, _ = InsertFIFOs().apply(df)
+    apply_until_fixpoint(df, InsertDWCs())
+    SizeSkipFIFOs().apply(df)
+    return df
+
+
+def plumbed_totals(df: Dataflow) -> dict:
+    """Resource totals of ``df`` once FIFOs and DWCs are added (``df`` is not modified)."""
+    twin = copy.copy(df)
+    twin.layers = []
+    for l in df.layers:
+        c = copy.copy(l)
+        c.ins, c.outs = list(l.ins), list(l.outs)
+        twin.layers.append(c)
+    return add_plumbing(twin).total_resources()
+
+
 def make_dataflow(model_path, board: Board, fps=None, folding=None, clock_mhz=None,
-                  fifo_depths: dict | None = None) -> Dataflow:
-    """Frontend + lowering + folding + stream plumbing."""
+                  fifo_depths: dict | None = None, strategy: str = "optimize",
+                  max_util: float = DEFAULT_CAP, progress=None) -> Dataflow:
+    """Frontend + lowering + folding + stream plumbing.
+
+    Folding: ``strategy="optimize"`` (default) runs the optimiser: with ``fps`` the cheapest
+    balanced folding reaching it, without one the highest throughput within ``max_util`` of
+    the board; ``"simple"`` is the plain rule of :mod:`fpgagen.fold.simple`. A ``folding``
+    file or dict overrides layer by layer. A design that does not fit is refused.
+    """
     graph = load_model(model_path)
     df = lower(graph)
     clock = clock_mhz or board.default_mhz
-    fold_to_cycles(df, target_cycles(df, fps, clock))
     if folding is not None:
+        fold_to_cycles(df, target_cycles(df, None, clock))
         if isinstance(folding, dict):
             _apply_folding_dict(df, folding)
         else:
             apply_folding_file(df, folding)
-    df, _ = InsertFIFOs().apply(df)
-    apply_until_fixpoint(df, InsertDWCs())
-    SizeSkipFIFOs().apply(df)
+    elif strategy == "simple":
+        fold_to_cycles(df, target_cycles(df, fps, clock))
+    elif strategy == "optimize":
+        target = target_cycles(df, fps, clock) if fps is not None else None
+        res = optimize(df, board, target, cap=max_util, plumbing=plumbed_totals)
+        if not res["fits"]:
+            _refuse(df, board, clock, max_util, res)
+        df.meta["optimizer"] = {"max_util": max_util, "limiting": res["limiting"],
+                                "target_fps": fps}
+    else:
+        raise FpgagenError(f"unknown folding strategy {strategy!r}; use optimize or simple")
+    add_plumbing(df)
     if fifo_depths:
         for l in df.layers:
             if l.op_type == "FIFO" and l.name in fifo_depths:
                 l.depth = int(fifo_depths[l.name])
     df.meta["clock_mhz"] = clock
     return df
+
+
+def _refuse(df, board, clock, cap, res) -> None:
+    """The design does not fit: print a per-layer breakdown, raise with the best fps."""
+    best = copy.deepcopy(df)
+    alt = optimize(best, board, None, cap=cap, plumbing=plumbed_totals)
+    tot = res["totals"]
+    print(f"{'layer':32s} {'type':14s} {'folding':16s} {'cycles':>9s} {'LUT':>9s} "
+          f"{'BRAM18':>7s} {'URAM':>5s} {'DSP':>6s}")
+    for l in df.layers:
+        r = l.resources()
+        f = ",".join(f"{k}={v}" for k, v in l.folding().items())
+        print(f"{l.name[:32]:32s} {l.op_type:14s} {f:16s} {l.expected_cycles():9d} "
+              f"{r['lut']:9d} {r['bram18']:7d} {r['uram']:5d} {r['dsp']:6d}")
+    rb = board.resources
+    print(f"{'total (with FIFOs/DWCs)':64s} {int(tot['lut']):9d} {int(tot['bram18']):7d} "
+          f"{int(tot['uram']):5d} {int(tot['dsp']):6d}")
+    print(f"{'board ' + board.name + ' x ' + f'{cap:.0%}':64s} {int(cap * rb.lut):9d} "
+          f"{int(cap * rb.bram18):7d} {int(cap * rb.uram):5d} {int(cap * rb.dsp):6d}")
+    if alt["fits"]:
+        hint = (f"the highest throughput that fits is {clock * 1e6 / alt['cycles']:,.0f} fps "
+                f"({alt['cycles']} cycles/frame at {clock:g} MHz)")
+    else:
+        hint = "even the most folded design does not fit; choose a larger board"
+    raise FpgagenError(
+        f"{df.name}: the design does not fit {board.name} within {cap:.0%} utilisation "
+        f"({res['limiting']} used); {hint}"
+    )
 
 
 def _apply_folding_dict(df, d):
@@ -65,7 +130,8 @@ def _check_clock(board: Board, clock_mhz):
 
 
 def build(model_path, board_name: str, outdir, fps=None, folding=None, clock_mhz=None,
-          backend: str = "both", progress=print) -> Dataflow:
+          backend: str = "both", progress=print, max_util: float = DEFAULT_CAP,
+          strategy: str = "optimize", target_cycles_: int | None = None) -> Dataflow:
     """``fpgagen build``: write OUTDIR atomically (a temporary folder moved into place)."""
     t0 = time.perf_counter()
     board = load_board(board_name)
@@ -80,7 +146,9 @@ def build(model_path, board_name: str, outdir, fps=None, folding=None, clock_mhz
         raise FpgagenError(
             f"{outdir}: exists and is not an fpgagen output folder; choose another -o"
         )
-    df = make_dataflow(model_path, board, fps=fps, folding=folding, clock_mhz=clock_mhz)
+    fps = _fps_from(fps, target_cycles_, clock_mhz or board.default_mhz)
+    df = make_dataflow(model_path, board, fps=fps, folding=folding, clock_mhz=clock_mhz,
+                       max_util=max_util, strategy=strategy)
     progress(f"lowered {model_path}: {len(df.compute_layers)} compute layers, "
              f"{len(df.layers)} stages")
     outdir.parent.mkdir(parents=True, exist_ok=True)
@@ -244,11 +312,25 @@ def verify(outdir, inputs, backend: str = "golden", outputs=None, progress=print
     return report
 
 
-def estimate(model_path, board_name: str, fps=None, clock_mhz=None) -> dict:
+def _fps_from(fps, cycles, clock_mhz):
+    if cycles is not None:
+        if fps is not None:
+            raise FpgagenError("give either --fps or --target-cycles, not both")
+        if cycles < 1:
+            raise FpgagenError(f"--target-cycles must be >= 1, got {cycles}")
+        return clock_mhz * 1e6 / cycles
+    return fps
+
+
+def estimate(model_path, board_name: str, fps=None, clock_mhz=None,
+             max_util: float = DEFAULT_CAP, strategy: str = "optimize",
+             target_cycles_: int | None = None) -> dict:
     """``fpgagen estimate``: per-layer cycles and resources without writing anything."""
     board = load_board(board_name)
     _check_clock(board, clock_mhz)
-    df = make_dataflow(model_path, board, fps=fps, clock_mhz=clock_mhz)
+    fps = _fps_from(fps, target_cycles_, clock_mhz or board.default_mhz)
+    df = make_dataflow(model_path, board, fps=fps, clock_mhz=clock_mhz, max_util=max_util,
+                       strategy=strategy)
     d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
     d["board"] = board.name
     d["utilisation"] = _utilisation(df, board)

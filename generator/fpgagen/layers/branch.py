@@ -38,8 +38,10 @@ class DuplicateStreams(HWLayer):
         return self.in_words_per_frame
 
     def resources(self):
-        w = self.in_width
-        return {"lut": int(2 * w + 10), "ff": int(4 * w + 6), "bram18": 0, "uram": 0, "dsp": 0}
+        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     def rtl_params(self, mem_dir):
         return {"WIDTH": self.in_width}
@@ -91,8 +93,10 @@ class AddStreams(HWLayer):
         return self.in_words_per_frame
 
     def resources(self):
-        return {"lut": int(self.pe * self.out_dtype.bits + 10),
-                "ff": int(self.pe * self.out_dtype.bits + 4), "bram18": 0, "uram": 0, "dsp": 0}
+        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     def rtl_params(self, mem_dir):
         return {"PE": self.pe, "IN_BITS": self.in_dtype.bits,

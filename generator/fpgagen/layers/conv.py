@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 from .. import packing
 from ..datatypes import DataType
 from .base import HWLayer, check_divides, divisors
-from .memory import memory_cost
 
 __all__ = ["SlidingWindow", "FMPadding"]
 
@@ -85,11 +83,10 @@ class SlidingWindow(HWLayer):
         return (self.k_h + min(self.s_h, self.k_h)) * self.ifm_w * cf
 
     def resources(self):
-        mem = memory_cost(self.buffer_words(), self.simd * self.in_dtype.bits)
-        ctr = 6 * max(1, math.ceil(math.log2(self.ifm_h * self.ifm_w * self.ch + 1)))
-        return {"lut": int(mem["lut"] + 4 * ctr + self.simd * self.in_dtype.bits + 40),
-                "ff": int(2 * ctr + 2 * self.simd * self.in_dtype.bits + 20),
-                "bram18": mem["bram18"], "uram": 0, "dsp": 0}
+        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     def rtl_params(self, mem_dir):
         return {"IFM_H": self.ifm_h, "IFM_W": self.ifm_w, "CH": self.ch, "SIMD": self.simd,
@@ -163,8 +160,10 @@ class FMPadding(HWLayer):
         return self.out_words_per_frame
 
     def resources(self):
-        w = self.simd * self.in_dtype.bits
-        return {"lut": int(w + 60), "ff": int(w + 40), "bram18": 0, "uram": 0, "dsp": 0}
+        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     def rtl_params(self, mem_dir):
         return {"IFM_H": self.ifm_h, "IFM_W": self.ifm_w, "CH": self.ch, "SIMD": self.simd,

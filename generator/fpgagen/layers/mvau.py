@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +63,16 @@ class MVAU(HWLayer):
 
     # -- accumulator -----------------------------------------------------------------------
     def acc_range(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-output-channel reachable accumulator range [lo, hi]."""
+        """Per-output-channel reachable accumulator range [lo, hi] (cached per weights)."""
+        key = (id(self.weights), self.in_range, self.xnor)
+        cache = getattr(self, "_acc_cache", None)
+        if cache is not None and cache[0] == key:
+            return cache[1]
+        r = self._acc_range()
+        self._acc_cache = (key, r)
+        return r
+
+    def _acc_range(self) -> tuple[np.ndarray, np.ndarray]:
         if self.xnor:
             return np.zeros(self.mh, np.int64), np.full(self.mh, self.mw, np.int64)
         lo_in, hi_in = self.in_range
@@ -148,25 +156,11 @@ class MVAU(HWLayer):
         return memory_cost(self.nf * self.sf, self.pe * self.simd * self.w_dtype.bits,
                            self.ram_style)
 
-    def resources(self) -> dict:
-        acc = self.acc_bits
-        if self.xnor:
-            mac_luts = self.simd * 1.1  # XNOR folded into the popcount compressor
-        elif self.in_dtype.is_bipolar or self.w_dtype.is_bipolar:
-            mac_luts = self.simd * max(self.in_dtype.bits, self.w_dtype.bits) * 1.2
-        else:
-            mac_luts = self.simd * self.in_dtype.bits * self.w_dtype.bits * 0.9
-        tree_luts = self.simd * acc * 0.5
-        n_thr = 0 if self.thresholds is None else self.thresholds.shape[1]
-        thr_mem = memory_cost(self.nf, n_thr * acc * self.pe) if n_thr else \
-            {"lut": 0, "bram18": 0}
-        wmem = self.weight_memory()
-        lut = self.pe * (mac_luts + tree_luts + acc + n_thr * acc / 2) + wmem["lut"] \
-            + thr_mem["lut"] + self.sf * self.simd * self.in_dtype.bits / 32 + 40
-        ff = self.pe * (2 * acc + self.out_dtype.bits) + 2 * self.simd * self.in_dtype.bits \
-            + self.pe * self.simd * self.w_dtype.bits + 40
-        return {"lut": int(math.ceil(lut)), "ff": int(math.ceil(ff)),
-                "bram18": wmem["bram18"] + thr_mem["bram18"], "uram": 0, "dsp": 0}
+    def resources(self):
+        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     # -- backends -----------------------------------------------------------------------------
     def weight_words(self) -> np.ndarray:

@@ -73,9 +73,10 @@ class Pool(HWLayer):
         return self.in_words_per_frame
 
     def resources(self):
-        ob = self.out_dtype.bits
-        return {"lut": int(self.pe * ob * 2 + (self.ch // self.pe) * self.pe * ob / 64 + 30),
-                "ff": int(self.pe * ob * 2 + 30), "bram18": 0, "uram": 0, "dsp": 0}
+        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     def rtl_params(self, mem_dir):
         ib, sg = _bits_unsigned_field(self.in_dtype)
@@ -136,9 +137,10 @@ class GlobalAccPool(HWLayer):
         return self.in_words_per_frame
 
     def resources(self):
-        ob = self.out_dtype.bits
-        return {"lut": int(self.pe * ob * 2 + 30), "ff": int(self.pe * ob * 2 + 30),
-                "bram18": 0, "uram": 0, "dsp": 0}
+        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     def rtl_params(self, mem_dir):
         ib, sg = _bits_unsigned_field(self.in_dtype)
@@ -188,9 +190,10 @@ class LabelSelect(HWLayer):
         return max(self.ch // self.pe, self.k + 1)
 
     def resources(self):
-        b = self.in_dtype.bits + self.out_dtype.bits
-        return {"lut": int(self.pe * self.k * b * 2 + 40), "ff": int(self.k * b + 40),
-                "bram18": 0, "uram": 0, "dsp": 0}
+        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     def rtl_params(self, mem_dir):
         ib, sg = _bits_unsigned_field(self.in_dtype)

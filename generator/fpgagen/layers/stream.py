@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
 
 from ..datatypes import DataType
 from ..errors import FoldingError
 from .base import HWLayer
-from .memory import memory_cost
 
 __all__ = ["FIFO", "DWC"]
 
@@ -41,10 +39,10 @@ class FIFO(HWLayer):
         return self.in_words_per_frame
 
     def resources(self):
-        mem = memory_cost(self.depth, self.in_width)
-        ptr = max(1, math.ceil(math.log2(self.depth + 1)))
-        return {"lut": int(mem["lut"] + 4 * ptr + 10), "ff": int(self.in_width + 3 * ptr + 4),
-                "bram18": mem["bram18"], "uram": 0, "dsp": 0}
+        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     def rtl_params(self, mem_dir):
         return {"WIDTH": self.in_width, "DEPTH": self.depth}
@@ -81,9 +79,10 @@ class DWC(HWLayer):
         return max(self.in_words_per_frame, self.out_words_per_frame)
 
     def resources(self):
-        buf = self.in_width + self.out_width
-        return {"lut": int(buf * 1.5 + 20), "ff": int(buf + 16), "bram18": 0, "uram": 0,
-                "dsp": 0}
+        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     def rtl_params(self, mem_dir):
         return {"IN_WIDTH": self.in_width, "OUT_WIDTH": self.out_width}

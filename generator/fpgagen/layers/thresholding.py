@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,6 @@ import numpy as np
 from .. import packing
 from ..datatypes import DataType, int_type, signed_bits_for
 from .base import HWLayer, check_divides, divisors, thresholds_apply
-from .memory import memory_cost
 
 __all__ = ["Thresholding"]
 
@@ -65,12 +63,10 @@ class Thresholding(HWLayer):
         return self.num_vectors * self.in_channels // self.pe
 
     def resources(self):
-        n = self.thresholds.shape[1]
-        mem = memory_cost(self.in_channels // self.pe, self.pe * n * self.t_bits)
-        lut = self.pe * n * self.t_bits / 2 + self.pe * self.out_dtype.bits * 2 + mem["lut"] + 20
-        ff = self.pe * (self.in_dtype.bits + self.out_dtype.bits) + 20
-        return {"lut": int(math.ceil(lut)), "ff": int(ff), "bram18": mem["bram18"], "uram": 0,
-                "dsp": 0}
+        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     def write_memories(self, outdir):
         n = self.thresholds.shape[1]

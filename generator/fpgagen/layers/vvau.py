@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -110,15 +109,10 @@ class VVAU(HWLayer):
         return memory_cost(self.k * self.cf, self.pe * self.w_dtype.bits, self.ram_style)
 
     def resources(self):
-        acc = self.acc_bits
-        n_thr = 0 if self.thresholds is None else self.thresholds.shape[1]
-        mac = self.in_dtype.bits * self.w_dtype.bits * 0.9 if not self.xnor else 1.1
-        wmem = self.weight_memory()
-        tmem = memory_cost(self.cf, self.pe * n_thr * acc) if n_thr else {"lut": 0, "bram18": 0}
-        lut = self.pe * (mac + acc * 1.5 + n_thr * acc / 2) + wmem["lut"] + tmem["lut"] + 40
-        ff = self.pe * (3 * acc + self.out_dtype.bits) + 40
-        return {"lut": int(math.ceil(lut)), "ff": int(ff),
-                "bram18": wmem["bram18"] + tmem["bram18"], "uram": 0, "dsp": 0}
+        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     def weight_words(self):
         w = self.weights.T.reshape(self.k, self.cf, self.pe)  # (kpos, cg, p)

@@ -1,0 +1,197 @@
+"""Folding optimiser: the cheapest balanced pipeline for a throughput target or a budget.
+
+Throughput is set by the slowest layer, so for a target of ``T`` cycles per frame every layer
+independently takes its cheapest folding with ``cycles <= T`` (ties go to the slower option,
+which keeps the pipeline balanced: a layer is faster than needed only when that is free).
+Cost is the layer's estimated resources normalised by the budget of the board (LUT, BRAM18,
+URAM and DSP; the sum of the fractions). With no target, a bisection over the achievable
+``T`` finds the highest throughput whose total (plumbing included) fits the utilisation cap.
+
+The FINN-style baseline (:func:`greedy_fold`) increases SIMD up to its maximum and then PE,
+layer by layer, until the target is met, as FINN's SetFolding does; the optimiser reaches the
+same cycles with fewer resources because it searches every (PE, SIMD) pair with the cost
+model (wide memories pack better into BRAM, SIMD and PE do not cost the same).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import FpgagenError
+from ..layers import MVAU
+
+__all__ = ["Option", "layer_options", "optimize", "greedy_fold", "fits", "DEFAULT_CAP",
+           "RESOURCE_KEYS"]
+
+DEFAULT_CAP = 0.70
+RESOURCE_KEYS = ("lut", "bram18", "uram", "dsp")
+
+
+@dataclass(frozen=True)
+class Option:
+    folding: tuple  # ((param, value), ...)
+    cycles: int
+    resources: tuple  # values for RESOURCE_KEYS (+ ff)
+
+
+def _budget(board, cap: float) -> dict:
+    r = board.resources
+    return {"lut": cap * r.lut, "bram18": cap * r.bram18, "uram": cap * r.uram,
+            "dsp": cap * r.dsp, "ff": cap * r.ff}
+
+
+def layer_options(layer) -> list:
+    """Every folding of a layer with its cycles and resources (folding left unchanged)."""
+    opts = layer.folding_options()
+    if not opts:
+        return []
+    saved = layer.folding()
+    out = []
+    if isinstance(layer, MVAU):
+        combos = [{"PE": p, "SIMD": s} for p in opts["PE"] for s in opts["SIMD"]]
+    else:
+        (param, values), = opts.items()
+        combos = [{param: v} for v in values]
+    try:
+        for c in combos:
+            layer.set_folding(**c)
+            r = layer.resources()
+            out.append(Option(tuple(sorted(c.items())), int(layer.expected_cycles()),
+                              tuple(int(r.get(k, 0)) for k in RESOURCE_KEYS + ("ff",))))
+    finally:
+        layer.set_folding(**saved)
+    return out
+
+
+def _cost(opt: Option, budget: dict) -> float:
+    return sum(v / budget[k] if budget[k] else (0.0 if v == 0 else 1e9)
+               for k, v in zip(RESOURCE_KEYS, opt.resources))
+
+
+def _choose(options: dict, cycles: int, budget: dict) -> dict | None:
+    """Per layer: cheapest option reaching ``cycles`` (ties: the slowest)."""
+    pick = {}
+    for name, opts in options.items():
+        ok = [o for o in opts if o.cycles <= cycles]
+        if not ok:
+            return None
+        pick[name] = min(ok, key=lambda o: (round(_cost(o, budget), 9), -o.cycles))
+    return pick
+
+
+def fits(totals: dict, board, cap: float) -> tuple[bool, str]:
+    """Whether resource totals fit the cap; the limiting resource and its utilisation."""
+    budget = _budget(board, cap)
+    worst, frac = None, 0.0
+    for k in RESOURCE_KEYS + ("ff",):
+        full = budget[k] / cap if cap else 0
+        f = totals.get(k, 0) / full if full else (0.0 if totals.get(k, 0) == 0 else float("inf"))
+        if f > frac:
+            worst, frac = k, f
+    return frac <= cap + 1e-12, f"{worst} {100 * frac:.1f}%"
+
+
+def _apply(df, pick: dict) -> None:
+    for l in df.layers:
+        if l.name in pick:
+            l.set_folding(**dict(pick[l.name].folding))
+
+
+def optimize(df, board, target_cycles: int | None = None, cap: float = DEFAULT_CAP,
+             plumbing=None) -> dict:
+    """Fold ``df`` (compute layers only; before FIFO/DWC insertion).
+
+    ``plumbing(df) -> totals`` gives the full resource totals of a folded dataflow (FIFOs and
+    DWCs included); without it only the compute layers count. Returns a summary dict.
+    """
+    if not 0 < cap <= 1:
+        raise FpgagenError(f"utilisation cap {cap} must be in (0, 1]")
+    budget = _budget(board, cap)
+    options = {l.name: layer_options(l) for l in df.layers if l.folding_options()}
+    options = {k: v for k, v in options.items() if v}
+
+    def totals_for(pick):
+        _apply(df, pick)
+        if plumbing is not None:
+            return plumbing(df)
+        tot = {}
+        for l in df.layers:
+            for k, v in l.resources().items():
+                tot[k] = tot.get(k, 0) + v
+        return tot
+
+    slowest = max(max(o.cycles for o in opts) for opts in options.values())
+    if target_cycles is not None:
+        pick = _choose(options, target_cycles, budget)
+        if pick is None:
+            fastest = max(min(o.cycles for o in opts) for opts in options.values())
+            raise FpgagenError(
+                f"{df.name}: {target_cycles} cycles per frame cannot be reached; the fastest "
+                f"folding needs {fastest} cycles per frame (limited by the layer "
+                f"{_limiting(options, fastest)})"
+            )
+        tot = totals_for(pick)
+        ok, worst = fits(tot, board, cap)
+        return {"cycles": max(o.cycles for o in pick.values()), "fits": ok, "limiting": worst,
+                "totals": tot, "pick": pick}
+    # no target: the smallest T whose folding fits the budget
+    cands = sorted({o.cycles for opts in options.values() for o in opts if o.cycles <= slowest})
+    cands = [c for c in cands if c >= max(min(o.cycles for o in opts)
+                                          for opts in options.values())]
+    lo, hi = 0, len(cands) - 1
+    best = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        pick = _choose(options, cands[mid], budget)
+        ok = False
+        if pick is not None:
+            tot = totals_for(pick)
+            ok, worst = fits(tot, board, cap)
+        if ok:
+            best = (cands[mid], pick, tot, worst)
+            hi = mid - 1
+        else:
+            lo = mid + 1
+    if best is None:
+        pick = _choose(options, slowest, budget)
+        tot = totals_for(pick)
+        ok, worst = fits(tot, board, cap)
+        return {"cycles": slowest, "fits": ok, "limiting": worst, "totals": tot, "pick": pick}
+    cyc, pick, tot, worst = best
+    _apply(df, pick)
+    return {"cycles": max(o.cycles for o in pick.values()), "fits": True, "limiting": worst,
+            "totals": tot, "pick": pick}
+
+
+def _limiting(options: dict, cycles: int) -> str:
+    for name, opts in options.items():
+        if min(o.cycles for o in opts) == cycles:
+            return name
+    return "?"
+
+
+def greedy_fold(df, target_cycles: int) -> None:
+    """FINN-style SetFolding baseline: per layer, raise SIMD to its maximum, then PE."""
+    for l in df.layers:
+        opts = l.folding_options()
+        if not opts:
+            continue
+        if isinstance(l, MVAU):
+            done = False
+            l.set_folding(PE=1, SIMD=1)
+            for simd in opts["SIMD"]:
+                l.set_folding(SIMD=simd)
+                if l.expected_cycles() <= target_cycles:
+                    done = True
+                    break
+            if not done:
+                for pe in opts["PE"]:
+                    l.set_folding(PE=pe)
+                    if l.expected_cycles() <= target_cycles:
+                        break
+        else:
+            (param, values), = opts.items()
+            for v in values:
+                l.set_folding(**{param: v})
+                if l.expected_cycles() <= target_cycles:
+                    break
