@@ -157,3 +157,25 @@ def test_label_select_rtl(tmp_path):
     np.save(tmp_path / "x.npy", np.random.default_rng(0).uniform(-2, 2, (12, 16)).astype(np.float32))
     rep = verify(out, tmp_path / "x.npy", backend="rtl", progress=lambda s: None)
     assert rep["mismatched_frames"] == 0 and rep["stress_mismatched_frames"] == 0
+
+
+@pytest.mark.rtl
+def test_watchdog_names_full_and_empty_fifos(cnn_models, tmp_path):
+    """A skip FIFO too shallow for the residual block deadlocks: the watchdog says where."""
+    from fpgagen.errors import SimulationError
+    from fpgagen.flow import load_build
+    from fpgagen.codegen.rtl import write_rtl
+    from fpgagen.sim.stitched import simulate
+
+    out = tmp_path / "b"
+    assert main(["build", str(cnn_models["residual"]), "--board", "zcu104", "-o", str(out),
+                 "--backend", "rtl", "--fps", "300000"]) == 0
+    df, meta = load_build(out)
+    skip = next(l for l in df.layers if getattr(l, "sized_for", None))
+    skip.depth = 2
+    meta["rtl"] = write_rtl(df, out)
+    (out / "dataflow.json").write_text(json.dumps(meta))
+    codes = df.hw_input(np.random.default_rng(0).uniform(-1, 1, (4, 3, 8, 8)).astype(np.float32))
+    with pytest.raises(SimulationError, match=r"watchdog: no completion .* full FIFOs: .*"
+                                              rf"{skip.name} \(3/3\)"):
+        simulate(out, df, codes)

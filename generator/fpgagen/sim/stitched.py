@@ -52,7 +52,9 @@ def simulate(outdir, dataflow, codes: np.ndarray, idle: int = 0, backpressure: i
     run_cocotb(sources, "fpgagen_tb", {}, "fpgagen.sim.stitched_tb", run_dir,
                extra_env={"FPGAGEN_N_OUT": n_out, "FPGAGEN_IDLE": idle,
                           "FPGAGEN_BP": backpressure, "FPGAGEN_SEED": seed,
-                          "FPGAGEN_TIMEOUT": timeout},
+                          "FPGAGEN_TIMEOUT": timeout,
+                          "FPGAGEN_FIFOS": ",".join(f"{l.name}:{l.depth}" for l in dataflow.layers
+                                                    if l.op_type == "FIFO")},
                public_top_only=True)
     lines = (run_dir / "output.hex").read_text().split()
     if len(lines) != 2 * n_out:

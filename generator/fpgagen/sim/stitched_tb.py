@@ -13,6 +13,27 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, First, RisingEdge, Timer
 
 
+def fifo_states(counts: int, spec: str) -> str:
+    """'full: a (33/33); empty: b, c; partly filled: d (3/17)' from the packed fill levels.
+
+    ``spec`` is ``name:depth,name:depth,...`` in the order of the harness's dbg_fifo_count; a
+    FIFO holds up to depth + 1 words (memory and output register).
+    """
+    full, empty, partial = [], [], []
+    for i, item in enumerate(s for s in spec.split(",") if s):
+        name, depth = item.rsplit(":", 1)
+        cap = int(depth) + 1
+        c = (counts >> (32 * i)) & 0xFFFFFFFF
+        if c >= cap:
+            full.append(f"{name} ({c}/{cap})")
+        elif c == 0:
+            empty.append(name)
+        else:
+            partial.append(f"{name} ({c}/{cap})")
+    return (f"full FIFOs: {', '.join(full) or 'none'}; empty: {', '.join(empty) or 'none'}; "
+            f"partly filled: {', '.join(partial) or 'none'}")
+
+
 @cocotb.test()
 async def stream_all(dut):
     n_out = int(os.environ["FPGAGEN_N_OUT"])
@@ -33,7 +54,8 @@ async def stream_all(dut):
     if not int(dut.done.value):
         raise AssertionError(
             f"watchdog: no completion after {timeout} cycles: {int(dut.n_in_sent.value)} input "
-            f"words accepted, {int(dut.n_out_got.value)} of {n_out} output words received"
+            f"words accepted, {int(dut.n_out_got.value)} of {n_out} output words received; "
+            f"{fifo_states(int(dut.dbg_fifo_count.value), os.environ.get('FPGAGEN_FIFOS', ''))}"
         )
     del res
     await ClockCycles(dut.clk, 2)
