@@ -130,6 +130,8 @@ def optimize(df, board, target_cycles: int | None = None, cap: float = DEFAULT_C
                 f"folding needs {fastest} cycles per frame (limited by the layer "
                 f"{_limiting(options, fastest)})"
             )
+        if plumbing is not None:
+            pick = _refine(df, options, pick, target_cycles, budget, plumbing)
         tot = totals_for(pick)
         ok, worst = fits(tot, board, cap)
         return {"cycles": max(o.cycles for o in pick.values()), "fits": ok, "limiting": worst,
@@ -161,6 +163,41 @@ def optimize(df, board, target_cycles: int | None = None, cap: float = DEFAULT_C
     _apply(df, pick)
     return {"cycles": max(o.cycles for o in pick.values()), "fits": True, "limiting": worst,
             "totals": tot, "pick": pick}
+
+
+def _total_cost(tot: dict, budget: dict) -> float:
+    return sum(tot.get(k, 0) / budget[k] if budget[k] else (0.0 if not tot.get(k) else 1e9)
+               for k in RESOURCE_KEYS)
+
+
+def _refine(df, options, pick, cycles, budget, plumbing, top: int = 4) -> dict:
+    """Improve the per-layer choice with the plumbing in view (DWCs and FIFOs between layers
+    depend on neighbouring foldings): one sweep of coordinate descent over each layer's
+    cheapest alternatives, then the FINN-style greedy folding as one more candidate."""
+    _apply(df, pick)
+    best = _total_cost(plumbing(df), budget)
+    for name, opts in options.items():
+        ok = sorted((o for o in opts if o.cycles <= cycles),
+                    key=lambda o: (_cost(o, budget), -o.cycles))[:top]
+        for o in ok:
+            if o == pick[name]:
+                continue
+            trial = dict(pick, **{name: o})
+            _apply(df, trial)
+            c = _total_cost(plumbing(df), budget)
+            if c < best - 1e-12:
+                best, pick = c, trial
+    _apply(df, pick)
+    layers = {l.name: l for l in df.layers}
+    saved = {n: layers[n].folding() for n in options}
+    greedy_fold(df, cycles)
+    g = {n: next(o for o in options[n] if dict(o.folding) == layers[n].folding())
+         for n in options}
+    if _total_cost(plumbing(df), budget) < best - 1e-12:
+        return g
+    for n, f in saved.items():
+        layers[n].set_folding(**f)
+    return pick
 
 
 def _limiting(options: dict, cycles: int) -> str:
