@@ -51,7 +51,18 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--fps", type=float)
     e.add_argument("--clock-mhz", type=float)
     e.add_argument("--json", action="store_true")
+    e.add_argument("--report", metavar="DIR", help="also write report.json and report.html")
     _fold_args(e)
+
+    c = sub.add_parser("scale", help="best design of a model on every board (fps, TOp/s and "
+                                     "the limiting resource against device size)")
+    c.add_argument("model")
+    c.add_argument("--boards", help="comma-separated names or .yaml paths (default: all)")
+    c.add_argument("--max-util", type=_util, default=0.7,
+                   help="utilisation cap of LUT/BRAM/URAM/DSP (default 70%%)")
+    c.add_argument("--clock-mhz", type=float)
+    c.add_argument("-o", "--output", help="folder for scale.json and scale.html")
+    c.add_argument("--json", action="store_true")
 
     y = sub.add_parser("synth", help="out-of-context synthesis of a build: estimate vs actual")
     y.add_argument("outdir", help="folder written by `fpgagen build`")
@@ -79,23 +90,6 @@ def _fold_args(p) -> None:
                    help="utilisation cap of LUT/BRAM/URAM/DSP (default 70%%)")
     p.add_argument("--fold-strategy", choices=["optimize", "simple"], default="optimize",
                    help="folding optimiser (default) or the simple balancing rule")
-
-
-def _print_estimate(d: dict) -> None:
-    print(f"{'layer':28s} {'type':13s} {'folding':18s} {'cycles':>9s} {'LUT':>8s} {'FF':>8s} "
-          f"{'BRAM18':>7s} {'DSP':>5s}")
-    for l in d["layers"]:
-        f = ",".join(f"{k}={v}" for k, v in l["folding"].items())
-        r = l["resources"]
-        print(f"{l['name'][:28]:28s} {l['type']:13s} {f:18s} {l['expected_cycles']:9d} "
-              f"{r['lut']:8d} {r['ff']:8d} {r['bram18']:7d} {r['dsp']:5d}")
-    r = d["resources"]
-    print(f"{'total':28s} {'':13s} {'':18s} {d['expected_cycles_per_frame']:9d} {r['lut']:8d} "
-          f"{r['ff']:8d} {r['bram18']:7d} {r['dsp']:5d}")
-    u = d["utilisation"]
-    print(f"board {d['board']}: LUT {100 * u['lut']:.1f}%, FF {100 * u['ff']:.1f}%, "
-          f"BRAM {100 * u['bram18']:.1f}%, DSP {100 * u['dsp']:.1f}%; bottleneck "
-          f"{d['bottleneck']}; {d['expected_fps']:,.0f} fps at {d['clock_mhz']:g} MHz")
 
 
 def _run(args) -> int:
@@ -126,10 +120,23 @@ def _run(args) -> int:
         d = flow.estimate(args.model, args.board, fps=args.fps, clock_mhz=args.clock_mhz,
                           max_util=args.max_util, strategy=args.fold_strategy,
                           target_cycles_=args.target_cycles)
+        from .report import format_table, write_report
+
+        if args.report:
+            write_report(d["report"], args.report)
         if args.json:
             print(json.dumps(d, indent=2))
         else:
-            _print_estimate(d)
+            print(format_table(d["report"]))
+        return 0
+    if args.cmd == "scale":
+        from .scale import format_scale_table, scale, write_scale
+
+        rows = scale(args.model, boards=args.boards.split(",") if args.boards else None,
+                     cap=args.max_util, clock_mhz=args.clock_mhz)
+        if args.output:
+            write_scale(rows, args.output)
+        print(json.dumps(rows, indent=2) if args.json else format_scale_table(rows))
         return 0
     if args.cmd == "verify":
         rep = flow.verify(args.outdir, args.inputs, backend=args.backend, outputs=args.outputs,

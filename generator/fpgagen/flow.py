@@ -186,6 +186,9 @@ def build(model_path, board_name: str, outdir, fps=None, folding=None, clock_mhz
             "build_seconds": round(time.perf_counter() - t0, 3),
         })
         (tmp / "dataflow.json").write_text(json.dumps(d, indent=2) + "\n")
+        from .report import make_report, write_report
+
+        write_report(make_report(df, board, df.meta["clock_mhz"], cap=max_util), tmp)
         (tmp / "folding.json").write_text(json.dumps(folding_dict(df), indent=2) + "\n")
         if outdir.exists():
             shutil.rmtree(outdir)
@@ -334,4 +337,7 @@ def estimate(model_path, board_name: str, fps=None, clock_mhz=None,
     d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
     d["board"] = board.name
     d["utilisation"] = _utilisation(df, board)
+    from .report import make_report
+
+    d["report"] = make_report(df, board, df.meta["clock_mhz"], cap=max_util)
     return d
