@@ -27,6 +27,9 @@ def main() -> int:
     ap.add_argument("--images", type=int, default=1000, help="test images simulated in RTL")
     ap.add_argument("--out", default="out/demo_mlp")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fps", type=float, default=1e6,
+                    help="throughput target (default 1e6 fps: 200 cycles/frame at 200 MHz; "
+                         "without a target fpgagen builds the fastest design that fits)")
     args = ap.parse_args()
 
     from fpgagen.flow import load_build
@@ -53,9 +56,9 @@ def main() -> int:
     print(f"[2/4] exported QONNX to {onnx_path}")
 
     build_dir = out / "build"
-    print("[3/4] fpgagen build --board zcu104")
+    print(f"[3/4] fpgagen build --board zcu104 --fps {args.fps:g}")
     subprocess.run([sys.executable, "-m", "fpgagen", "build", str(onnx_path), "--board",
-                    "zcu104", "-o", str(build_dir)], check=True)
+                    "zcu104", "-o", str(build_dir), "--fps", str(args.fps)], check=True)
 
     print(f"[4/4] simulating the generated Verilog on {len(x_test)} test images (Verilator)")
     df, meta = load_build(build_dir)

@@ -35,7 +35,7 @@ def test_brevitas_mlp_rtl_bit_exact(name, fold, preset_onnx, tmp_path, mnist_sam
     onnx_path = preset_onnx(name, 0)
     x = (mnist_samples if name.startswith(("tfc", "mlp")) else digits_samples)[0][:16]
     out = tmp_path / "build"
-    args = ["build", str(onnx_path), "--board", "zcu104", "-o", str(out)]
+    args = ["build", str(onnx_path), "--board", "zcu104", "-o", str(out), "--backend", "rtl"]
     if fold:
         from fpgagen.boards import load_board
         from fpgagen.flow import make_dataflow
@@ -44,6 +44,8 @@ def test_brevitas_mlp_rtl_bit_exact(name, fold, preset_onnx, tmp_path, mnist_sam
         spec = {"layers": {l.name: dict(fold) for l in df0.compute_layers[:2]}}
         (tmp_path / "fold.json").write_text(json.dumps(spec))
         args += ["--folding", str(tmp_path / "fold.json")]
+    else:  # 1 Mfps at 200 MHz: 200 cycles per frame (the default is the fastest that fits)
+        args += ["--fps", "1000000"]
     assert main(args) == 0
     y_ref = qonnx_execute(onnx_path, x)
     np.save(tmp_path / "x.npy", x)
@@ -65,7 +67,8 @@ def test_rtl_mismatch_is_detected(preset_onnx, tmp_path, digits_samples):
     """Corrupt the generated weight memory (every bit flipped): verify must fail with exit 1."""
     onnx_path = preset_onnx("tiny_w1a1", 0)
     out = tmp_path / "build"
-    assert main(["build", str(onnx_path), "--board", "zcu104", "-o", str(out)]) == 0
+    assert main(["build", str(onnx_path), "--board", "zcu104", "-o", str(out), "--backend",
+                 "rtl", "--fps", "10000000"]) == 0
     mem = sorted((out / "rtl" / "mem").glob("*_weights.mem"))[0]
     lines = mem.read_text().split()
     mask = (1 << (4 * len(lines[0]))) - 1
