@@ -105,7 +105,7 @@ def main() -> int:
     try:
         rows = [
             bench_model("tfc_w1a1", work, 1000 if not q else 200, 200 if not q else 50,
-                        1000 if not q else 100, None),
+                        1000 if not q else 100, 1e6),
             bench_model("cnv_w1a1", work, 64 if not q else 8, 16 if not q else 4,
                         16 if not q else 4, 10000),
         ]

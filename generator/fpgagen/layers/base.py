@@ -114,23 +114,45 @@ class HWLayer(abc.ABC):
     def expected_cycles(self) -> int:
         """Cycles per frame in steady state."""
 
-    @abc.abstractmethod
-    def resources(self) -> dict:
-        """Resource estimate: dict with lut, ff, bram18, uram, dsp."""
-
     # -- folding -----------------------------------------------------------------------------
+    #: single folding parameter of the layer ("PE" or "SIMD"), stored in ``self.pe`` /
+    #: ``self.simd``; it must divide :meth:`fold_total`. Layers with several parameters
+    #: (MVAU) override the three folding methods.
+    fold_param: str | None = None
+    #: what :meth:`fold_total` counts, for error messages
+    fold_what: str = "channels"
+
+    def fold_total(self) -> int:
+        return self.ch
+
     def folding(self) -> dict:
         """Current folding parameters (e.g. {"PE": 4, "SIMD": 8})."""
-        return {}
-
-    def set_folding(self, **kw) -> None:
-        if kw:
-            raise FoldingError(f"layer {self.name} ({self.op_type}) has no folding parameters "
-                               f"{sorted(kw)}")
+        if self.fold_param is None:
+            return {}
+        return {self.fold_param: getattr(self, self.fold_param.lower())}
 
     def folding_options(self) -> dict:
         """Allowed values of each folding parameter."""
-        return {}
+        if self.fold_param is None:
+            return {}
+        return {self.fold_param: divisors(self.fold_total())}
+
+    def set_folding(self, **kw) -> None:
+        p = self.fold_param
+        unknown = sorted(k for k in kw if k != p)
+        if unknown:
+            raise FoldingError(f"layer {self.name} ({self.op_type}) has no folding parameters "
+                               f"{unknown}; allowed: {p or 'none'}")
+        if p is not None and kw.get(p) is not None:
+            check_divides(self, p, kw[p], self.fold_total(), self.fold_what)
+            setattr(self, p.lower(), int(kw[p]))
+
+    def resources(self) -> dict:
+        """Resource estimate (lut, ff, bram18, uram, dsp) from the calibrated cost model
+        (docs/cost_model.md); an unknown layer type is an error, never a silent zero."""
+        from ..cost.model import estimate
+
+        return estimate(self)
 
     # -- backends ----------------------------------------------------------------------------
     @abc.abstractmethod

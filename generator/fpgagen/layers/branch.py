@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..datatypes import DataType, int_type, uint_type
-from .base import HWLayer, check_divides, divisors
+from .base import HWLayer
 
 __all__ = ["DuplicateStreams", "AddStreams"]
 
@@ -37,12 +37,6 @@ class DuplicateStreams(HWLayer):
     def expected_cycles(self):
         return self.in_words_per_frame
 
-    def resources(self):
-        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
-        from ..cost.model import estimate
-
-        return estimate(self)
-
     def rtl_params(self, mem_dir):
         return {"WIDTH": self.in_width}
 
@@ -52,6 +46,7 @@ class AddStreams(HWLayer):
 
     op_type = "AddStreams"
     rtl_module = "add_streams"
+    fold_param = "PE"
     in_ports = ("s0_axis", "s1_axis")
 
     def __init__(self, name, dtype: DataType, channels, num_vectors, pe=1):
@@ -77,26 +72,8 @@ class AddStreams(HWLayer):
         a, b = xs
         return [np.asarray(a, np.int64) + np.asarray(b, np.int64)]
 
-    def folding(self):
-        return {"PE": self.pe}
-
-    def folding_options(self):
-        return {"PE": divisors(self.ch)}
-
-    def set_folding(self, PE=None, **kw):
-        super().set_folding(**kw)
-        if PE is not None:
-            check_divides(self, "PE", PE, self.ch, "channels")
-            self.pe = int(PE)
-
     def expected_cycles(self):
         return self.in_words_per_frame
-
-    def resources(self):
-        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
-        from ..cost.model import estimate
-
-        return estimate(self)
 
     def rtl_params(self, mem_dir):
         return {"PE": self.pe, "IN_BITS": self.in_dtype.bits,

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import packing
 from ..datatypes import DataType
-from .base import HWLayer, check_divides, divisors
+from .base import HWLayer
 
 __all__ = ["SlidingWindow", "FMPadding"]
 
@@ -21,6 +21,7 @@ class SlidingWindow(HWLayer):
 
     op_type = "SlidingWindow"
     rtl_module = "sliding_window"
+    fold_param = "SIMD"
 
     def __init__(self, name, dtype: DataType, ifm_hw, channels, kernel, stride, simd=1):
         super().__init__(name)
@@ -63,30 +64,12 @@ class SlidingWindow(HWLayer):
         win = win.transpose(0, 1, 2, 4, 5, 3)  # n, oh, ow, kh, kw, c
         return win.reshape(n, self.ofm_h * self.ofm_w, self.out_channels)
 
-    def folding(self):
-        return {"SIMD": self.simd}
-
-    def folding_options(self):
-        return {"SIMD": divisors(self.ch)}
-
-    def set_folding(self, SIMD=None, **kw):
-        super().set_folding(**kw)
-        if SIMD is not None:
-            check_divides(self, "SIMD", SIMD, self.ch, "channels")
-            self.simd = int(SIMD)
-
     def expected_cycles(self):
         return max(self.in_words_per_frame, self.out_words_per_frame)
 
     def buffer_words(self):
         cf = self.ch // self.simd
         return (self.k_h + min(self.s_h, self.k_h)) * self.ifm_w * cf
-
-    def resources(self):
-        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
-        from ..cost.model import estimate
-
-        return estimate(self)
 
     def rtl_params(self, mem_dir):
         return {"IFM_H": self.ifm_h, "IFM_W": self.ifm_w, "CH": self.ch, "SIMD": self.simd,
@@ -107,6 +90,7 @@ class FMPadding(HWLayer):
 
     op_type = "FMPadding"
     rtl_module = "fm_padding"
+    fold_param = "SIMD"
 
     def __init__(self, name, dtype: DataType, ifm_hw, channels, pads, value: int, simd=1):
         super().__init__(name)
@@ -144,26 +128,8 @@ class FMPadding(HWLayer):
                      constant_values=self.value)
         return out.reshape(n, self.ofm_h * self.ofm_w, self.ch)
 
-    def folding(self):
-        return {"SIMD": self.simd}
-
-    def folding_options(self):
-        return {"SIMD": divisors(self.ch)}
-
-    def set_folding(self, SIMD=None, **kw):
-        super().set_folding(**kw)
-        if SIMD is not None:
-            check_divides(self, "SIMD", SIMD, self.ch, "channels")
-            self.simd = int(SIMD)
-
     def expected_cycles(self):
         return self.out_words_per_frame
-
-    def resources(self):
-        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
-        from ..cost.model import estimate
-
-        return estimate(self)
 
     def rtl_params(self, mem_dir):
         return {"IFM_H": self.ifm_h, "IFM_W": self.ifm_w, "CH": self.ch, "SIMD": self.simd,

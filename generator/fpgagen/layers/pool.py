@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..datatypes import DataType, int_type, uint_type
-from .base import HWLayer, check_divides, divisors
+from .base import HWLayer
 
 __all__ = ["Pool", "GlobalAccPool", "LabelSelect"]
 
@@ -22,6 +22,7 @@ class Pool(HWLayer):
 
     op_type = "Pool"
     rtl_module = "pool"
+    fold_param = "PE"
 
     def __init__(self, name, dtype: DataType, channels, k, mode: str, num_vectors, pe=1,
                  out_dtype: DataType | None = None):
@@ -57,26 +58,8 @@ class Pool(HWLayer):
             return ((w + 1) // 2).sum(axis=2)
         return w.sum(axis=2)
 
-    def folding(self):
-        return {"PE": self.pe}
-
-    def folding_options(self):
-        return {"PE": divisors(self.ch)}
-
-    def set_folding(self, PE=None, **kw):
-        super().set_folding(**kw)
-        if PE is not None:
-            check_divides(self, "PE", PE, self.ch, "channels")
-            self.pe = int(PE)
-
     def expected_cycles(self):
         return self.in_words_per_frame
-
-    def resources(self):
-        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
-        from ..cost.model import estimate
-
-        return estimate(self)
 
     def rtl_params(self, mem_dir):
         ib, sg = _bits_unsigned_field(self.in_dtype)
@@ -94,6 +77,7 @@ class GlobalAccPool(HWLayer):
 
     op_type = "GlobalAccPool"
     rtl_module = "global_acc_pool"
+    fold_param = "PE"
 
     def __init__(self, name, dtype: DataType, channels, n_pix, pe=1):
         super().__init__(name)
@@ -121,26 +105,8 @@ class GlobalAccPool(HWLayer):
             w = (w + 1) // 2
         return w.sum(axis=1).reshape(n, 1, self.ch)
 
-    def folding(self):
-        return {"PE": self.pe}
-
-    def folding_options(self):
-        return {"PE": divisors(self.ch)}
-
-    def set_folding(self, PE=None, **kw):
-        super().set_folding(**kw)
-        if PE is not None:
-            check_divides(self, "PE", PE, self.ch, "channels")
-            self.pe = int(PE)
-
     def expected_cycles(self):
         return self.in_words_per_frame
-
-    def resources(self):
-        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
-        from ..cost.model import estimate
-
-        return estimate(self)
 
     def rtl_params(self, mem_dir):
         ib, sg = _bits_unsigned_field(self.in_dtype)
@@ -153,6 +119,8 @@ class LabelSelect(HWLayer):
 
     op_type = "LabelSelect"
     rtl_module = "label_select"
+    fold_param = "PE"
+    fold_what = "classes"
 
     def __init__(self, name, dtype: DataType, channels, k, pe=1):
         super().__init__(name)
@@ -174,26 +142,8 @@ class LabelSelect(HWLayer):
         order = np.argsort(-s, axis=1, kind="stable")[:, : self.k]
         return order.reshape(n, 1, self.k)
 
-    def folding(self):
-        return {"PE": self.pe}
-
-    def folding_options(self):
-        return {"PE": divisors(self.ch)}
-
-    def set_folding(self, PE=None, **kw):
-        super().set_folding(**kw)
-        if PE is not None:
-            check_divides(self, "PE", PE, self.ch, "classes")
-            self.pe = int(PE)
-
     def expected_cycles(self):
         return max(self.ch // self.pe, self.k + 1)
-
-    def resources(self):
-        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
-        from ..cost.model import estimate
-
-        return estimate(self)
 
     def rtl_params(self, mem_dir):
         ib, sg = _bits_unsigned_field(self.in_dtype)

@@ -38,12 +38,6 @@ class FIFO(HWLayer):
     def expected_cycles(self):
         return self.in_words_per_frame
 
-    def resources(self):
-        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
-        from ..cost.model import estimate
-
-        return estimate(self)
-
     def rtl_params(self, mem_dir):
         return {"WIDTH": self.in_width, "DEPTH": self.depth}
 
@@ -77,12 +71,6 @@ class DWC(HWLayer):
 
     def expected_cycles(self):
         return max(self.in_words_per_frame, self.out_words_per_frame)
-
-    def resources(self):
-        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
-        from ..cost.model import estimate
-
-        return estimate(self)
 
     def rtl_params(self, mem_dir):
         return {"IN_WIDTH": self.in_width, "OUT_WIDTH": self.out_width}

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import packing
 from ..datatypes import DataType, int_type, signed_bits_for
-from .base import HWLayer, check_divides, divisors, thresholds_apply
+from .base import HWLayer, thresholds_apply
 
 __all__ = ["Thresholding"]
 
@@ -18,6 +18,10 @@ class Thresholding(HWLayer):
 
     op_type = "Thresholding"
     rtl_module = "thresholding"
+    fold_param = "PE"
+
+    def fold_total(self) -> int:
+        return self.in_channels
 
     def __init__(self, name, thresholds, in_dtype: DataType, out_dtype: DataType, out_bias=0,
                  *, num_vectors=1, pe=1):
@@ -47,26 +51,8 @@ class Thresholding(HWLayer):
         return thresholds_apply(np.asarray(x, np.int64), self.thresholds, self.out_bias,
                                 self.out_dtype)
 
-    def folding(self):
-        return {"PE": self.pe}
-
-    def folding_options(self):
-        return {"PE": divisors(self.in_channels)}
-
-    def set_folding(self, PE=None, **kw):
-        super().set_folding(**kw)
-        if PE is not None:
-            check_divides(self, "PE", PE, self.in_channels, "channels")
-            self.pe = int(PE)
-
     def expected_cycles(self):
         return self.num_vectors * self.in_channels // self.pe
-
-    def resources(self):
-        """Resource estimate from the calibrated cost model (docs/cost_model.md)."""
-        from ..cost.model import estimate
-
-        return estimate(self)
 
     def write_memories(self, outdir):
         n = self.thresholds.shape[1]

@@ -1,0 +1,116 @@
+"""What the MVAU and the VVAU share: an integer accumulator per output channel followed by
+optional thresholds (or the raw accumulator as output)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import packing
+from ..datatypes import int_type, signed_bits_for
+from .base import thresholds_apply
+
+__all__ = ["AccumulatorMixin"]
+
+
+class AccumulatorMixin:
+    """Needs ``weights`` (out channels x accumulation length), ``in_range``, ``in_dtype``,
+    ``w_dtype``, ``pe`` and ``accumulate(x)``. Both operands BIPOLAR: XNOR-popcount, the
+    accumulator counts agreeing pairs in ``[0, length]``."""
+
+    @property
+    def xnor(self) -> bool:
+        return self.in_dtype.is_bipolar and self.w_dtype.is_bipolar
+
+    @property
+    def acc_length(self) -> int:
+        return self.weights.shape[1]
+
+    def acc_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-output-channel reachable accumulator range [lo, hi] (cached per weights)."""
+        key = (id(self.weights), self.in_range, self.xnor)
+        cache = getattr(self, "_acc_cache", None)
+        if cache is not None and cache[0] == key:
+            return cache[1]
+        rows = self.weights.shape[0]
+        if self.xnor:
+            r = np.zeros(rows, np.int64), np.full(rows, self.acc_length, np.int64)
+        else:
+            lo_in, hi_in = self.in_range
+            a, b = self.weights * lo_in, self.weights * hi_in
+            r = np.minimum(a, b).sum(axis=1), np.maximum(a, b).sum(axis=1)
+        self._acc_cache = (key, r)
+        return r
+
+    @property
+    def acc_bits(self) -> int:
+        """Signed width holding every accumulator value and every threshold."""
+        lo, hi = self.acc_range()
+        bits = signed_bits_for(int(lo.min()), int(hi.max()) + 1)
+        if self.thresholds is not None and self.thresholds.size:
+            bits = max(bits, signed_bits_for(int(self.thresholds.min()),
+                                             int(self.thresholds.max())))
+        return bits
+
+    def set_thresholds(self, thresholds, out_bias=0, out_dtype=None) -> None:
+        """Attach ascending thresholds ``(out channels, N)``, or None for the raw accumulator."""
+        if thresholds is None:
+            self.thresholds, self.out_bias = None, 0
+            self.out_dtype = int_type(self.acc_bits)
+            return
+        rows = self.weights.shape[0]
+        t = np.asarray(thresholds, dtype=np.int64)
+        if t.ndim != 2 or t.shape[0] != rows:
+            raise ValueError(f"{self.name}: thresholds must be ({rows}, N), got {t.shape}")
+        if np.any(np.diff(t, axis=1) < 0):
+            raise ValueError(f"{self.name}: thresholds must be ascending")
+        self.thresholds, self.out_bias, self.out_dtype = t, int(out_bias), out_dtype
+
+    def execute(self, x):
+        acc = self.accumulate(x)
+        if self.thresholds is None:
+            return acc
+        return thresholds_apply(acc, self.thresholds, self.out_bias, self.out_dtype)
+
+    @property
+    def n_thresholds(self) -> int:
+        return 0 if self.thresholds is None else int(self.thresholds.shape[1])
+
+    def threshold_words(self) -> np.ndarray:
+        """Threshold memory words (docs/conventions.md): line = output-channel fold."""
+        n = self.n_thresholds
+        t = self.thresholds.reshape(-1, self.pe, n)
+        return packing.pack(t, int_type(self.acc_bits), self.pe * n)
+
+    def write_memories(self, outdir):
+        outdir = Path(outdir)
+        wp = outdir / f"{self.name}_weights.mem"
+        wp.write_text("\n".join(packing.to_hex(self.weight_words(), self.weight_word_bits))
+                      + "\n")
+        paths = [wp]
+        if self.thresholds is not None:
+            tp = outdir / f"{self.name}_thresholds.mem"
+            bits = self.pe * self.n_thresholds * self.acc_bits
+            tp.write_text("\n".join(packing.to_hex(self.threshold_words(), bits)) + "\n")
+            paths.append(tp)
+        return paths
+
+    def accumulator_params(self, mem_dir) -> dict:
+        """The RTL parameters both modules share."""
+        n_thr = self.n_thresholds
+        ib, wb = self.in_dtype.is_bipolar, self.w_dtype.is_bipolar
+        return {
+            "IN_BITS": self.in_dtype.bits, "IN_SIGNED": int(self.in_dtype.signed and not ib),
+            "IN_BIPOLAR": int(ib), "W_BITS": self.w_dtype.bits,
+            "W_SIGNED": int(self.w_dtype.signed and not wb), "W_BIPOLAR": int(wb),
+            "ACC_BITS": self.acc_bits, "N_THRES": n_thr, "OUT_BITS": self.out_dtype.bits,
+            "OUT_BIAS": self.out_bias, "WEIGHT_FILE": f"{mem_dir}/{self.name}_weights.mem",
+            "THRES_FILE": f"{mem_dir}/{self.name}_thresholds.mem" if n_thr else "",
+            "RAM_STYLE": self.weight_memory()["style"],
+        }
+
+    def accumulator_dict(self) -> dict:
+        return {"w_dtype": str(self.w_dtype), "acc_bits": self.acc_bits, "xnor": self.xnor,
+                "n_thresholds": self.n_thresholds, "out_bias": self.out_bias,
+                "weight_memory": self.weight_memory()["style"]}
