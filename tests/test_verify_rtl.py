@@ -17,7 +17,7 @@ from fpgagen.cli import main  # noqa: E402
 from fpgagen.flow import load_build, verify  # noqa: E402
 from fpgagen.models.export import qonnx_execute  # noqa: E402
 
-pytestmark = [pytest.mark.rtl, pytest.mark.torch]
+pytestmark = [pytest.mark.rtl, pytest.mark.hls, pytest.mark.torch]
 
 CASES = [
     # preset, folding override (None = default rule), description
@@ -35,7 +35,7 @@ def test_brevitas_mlp_rtl_bit_exact(name, fold, preset_onnx, tmp_path, mnist_sam
     onnx_path = preset_onnx(name, 0)
     x = (mnist_samples if name.startswith(("tfc", "mlp")) else digits_samples)[0][:16]
     out = tmp_path / "build"
-    args = ["build", str(onnx_path), "--board", "zcu104", "-o", str(out), "--backend", "rtl"]
+    args = ["build", str(onnx_path), "--board", "zcu104", "-o", str(out), "--backend", "both"]
     if fold:
         from fpgagen.boards import load_board
         from fpgagen.flow import make_dataflow
@@ -58,6 +58,9 @@ def test_brevitas_mlp_rtl_bit_exact(name, fold, preset_onnx, tmp_path, mnist_sam
     assert rep["mismatched_frames"] == 0
     assert rep["onnx_max_abs_err"] <= 1e-4 and rep["onnx_argmax_equal"]
     assert abs(rep["cycles_error"]) <= 0.05, rep
+    # the HLS C++ of the same build agrees too
+    assert main(["verify", str(out), "--inputs", str(tmp_path / "x.npy"), "--backend", "hls",
+                 "--outputs", str(tmp_path / "y.npy")]) == 0
     if fold:
         df, _ = load_build(out)
         assert df.compute_layers[0].folding() == fold
