@@ -211,8 +211,7 @@ def _quantizer(graph: Graph, node: Node) -> _Quantizer:
             f"{', '.join(float_exec.ROUNDING)}"
         )
     zp = np.asarray(graph.consts[node.inputs[2]], dtype=np.float32)
-    if node.op_type == "Trunc":
-        bits_in = -1  # placeholder, the output bit width decides the type
+    if node.op_type == "Trunc":  # the output bit width decides the type
         out_bits_t = node.inputs[5] if len(node.inputs) == 6 else node.inputs[4]
         bits = float(np.asarray(graph.consts[out_bits_t]).ravel()[0])
         if len(node.inputs) == 6:
@@ -224,7 +223,6 @@ def _quantizer(graph: Graph, node: Node) -> _Quantizer:
             ts = 2.0 ** (ibw - bits)
             out_scale, out_zp = scale * np.float32(ts), zp
             signed, narrow = True, False
-        del bits_in
     else:
         bits = float(np.asarray(graph.consts[node.inputs[3]]).ravel()[0])
         out_scale, out_zp = scale, zp
@@ -391,13 +389,7 @@ class _Lowering:
                     "use (N, C) or (N, C, H, W)"
                 )
             c = shape[1]
-            try:
-                s = _per_channel(qz.out_scale, shape)
-                z = _per_channel(qz.out_zeropt, shape)
-            except ValueError:
-                raise UnsupportedModelError(
-                    f"{g.where(node)}: scale must be per-tensor or per-channel"
-                ) from None
+            s, z = self._out_scale(node, qz, shape)
             self.head = HostHead(g.inputs[0], tuple(g.shapes[g.inputs[0]]), list(self.head_nodes),
                                  dict(g.consts), node, qz.dtype, int(np.prod(shape[1:])))
             self.head.nhwc_shape = (shape[1],) + tuple(shape[2:])
@@ -882,13 +874,7 @@ class _Lowering:
                 f"{g.where(node)}: re-quantisation with a negative scale is not supported"
             )
         shape = tuple(g.shapes[node.outputs[0]])
-        try:
-            s = _per_channel(qz.out_scale, shape)
-            z = _per_channel(qz.out_zeropt, shape)
-        except ValueError:
-            raise UnsupportedModelError(
-                f"{g.where(node)}: scale must be per-tensor or per-channel"
-            ) from None
+        s, z = self._out_scale(node, qz, shape)
         if x.perm is not None:
             s, z = np.broadcast_to(s, (1,))[0] * np.ones(c), np.broadcast_to(z, (1,))[0] * np.ones(c)
         out_bias = 0 if qz.dtype.is_bipolar else qz.qmin
@@ -912,6 +898,15 @@ class _Lowering:
         if v.shape != shape:
             raise UnsupportedModelError(f"{g.where(node)}: unexpected output shape {shape}")
         return v
+
+    def _out_scale(self, node: Node, qz: _Quantizer, shape) -> tuple[np.ndarray, np.ndarray]:
+        """Per-channel scale and zero point of a quantizer's output."""
+        try:
+            return _per_channel(qz.out_scale, shape), _per_channel(qz.out_zeropt, shape)
+        except ValueError:
+            raise UnsupportedModelError(
+                f"{self.g.where(node)}: scale must be per-tensor or per-channel"
+            ) from None
 
     def _is_identity(self, x: IntV, qz: _Quantizer) -> bool:
         """True when re-quantising ``x`` gives back exactly its integer values."""
