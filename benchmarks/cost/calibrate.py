@@ -415,8 +415,33 @@ def _nnls(A, b):
         return np.linalg.lstsq(A, b, rcond=None)[0]
 
 
+def _l1_capped(X, y, cap):
+    """Non-negative coefficients minimising the mean relative error subject to every design's
+    relative error being at most ``cap`` (a linear program); None when infeasible."""
+    try:
+        from scipy.optimize import linprog
+    except ImportError:  # pragma: no cover
+        return None
+    A = X / np.maximum(y, 1.0)[:, None]
+    n, k = A.shape
+    eye = np.eye(n)
+    zero = np.zeros((n, n))
+    a_ub = np.block([[A, -eye], [-A, -eye], [A, zero], [-A, zero]])
+    one = np.ones(n)
+    b_ub = np.r_[one, -one, one * (1 + cap), -one * (1 - cap)]
+    r = linprog(np.r_[np.zeros(k), one], A_ub=a_ub, b_ub=b_ub,
+                bounds=[(0, None)] * (k + n), method="highs")
+    return r.x[:k] if r.status == 0 else None
+
+
+#: MVAU LUTs: the tightest per-design error cap the fit tries before falling back to NNLS
+MVAU_LUT_CAP = 0.13
+
+
 def fit(data: dict | None = None) -> tuple[dict, list[str]]:
-    """Non-negative least squares (relative error) of each layer type's LUT/FF coefficients."""
+    """Per layer type: LUT/FF coefficients by non-negative least squares on the relative error;
+    MVAU LUTs by a linear program minimising the mean relative error with every design capped
+    at :data:`MVAU_LUT_CAP` (the done-when of the cost model is a per-design bound)."""
     from fpgagen.cost import model
 
     data = data or _load()
@@ -435,7 +460,14 @@ def fit(data: dict | None = None) -> tuple[dict, list[str]]:
             X = np.array([[f[res][k] for k in keys] for _, f, _ in items], dtype=float)
             y = np.array([yy[res] for _, _, yy in items], dtype=float)
             wgt = 1.0 / np.maximum(y, 1.0)
-            c = _nnls(X * wgt[:, None], y * wgt)
+            c = None
+            if t == "MVAU" and res == "lut":
+                for cap in (MVAU_LUT_CAP, 0.14, 0.15):
+                    c = _l1_capped(X, y, cap)
+                    if c is not None:
+                        break
+            if c is None:
+                c = _nnls(X * wgt[:, None], y * wgt)
             pred = X @ c
             err = np.abs(pred - y) / np.maximum(y, 1) * 100
             coef[t][res] = {k: round(float(v), 4) for k, v in zip(keys, c) if abs(v) > 1e-9}

@@ -91,21 +91,23 @@ COEF = {
             "wreg": 0.8296
         },
         "lut": {
-            "acc": 1.725,
-            "const": 1.3077,
-            "ctrl": 1.2312,
-            "ibuf": 0.894,
-            "mac_const": 0.2785,
-            "mul": 2.1334,
-            "mul_const": 0.8665,
-            "mul_small": 0.5407,
-            "pop": 0.4134,
-            "thr_cmp": 0.2209,
-            "thr_rom": 1.7911,
-            "tree": 1.7882,
-            "tree_dsp": 1.1076,
-            "wrom": 2.2598,
-            "wrom_deep": 3.5583
+            "acc": 1.6511,
+            "const": 12.2925,
+            "ctrl": 0.6955,
+            "ibuf": 1.0451,
+            "mac_const": 0.2691,
+            "mul": 1.9953,
+            "mul_const": 0.6489,
+            "mul_const_ss": 0.2636,
+            "mul_small": 0.235,
+            "pop": 0.4108,
+            "thr_cmp": 0.3354,
+            "thr_cmp_const": 0.069,
+            "thr_rom": 1.6777,
+            "tree": 1.9685,
+            "tree_dsp": 1.1224,
+            "wrom": 1.8904,
+            "wrom_deep": 3.629
         }
     },
     "Pool": {

@@ -297,12 +297,16 @@ def _mvau(l) -> dict:
          # deeper soft-logic ROMs: LUT6 banks plus a mux tree
          "wrom_deep": _mem_luts(wmem, depth, wvar, True) if depth > 64 else 0.0,
          "pop": 0.0, "neg": 0.0, "mul": 0.0, "mul_small": 0.0, "tree": 0.0, "tree_dsp": 0.0,
-         "mac_const": 0.0, "mul_const": 0.0, "tree_const": 0.0, "acc": pe * acc,
+         "mac_const": 0.0, "mul_const": 0.0, "mul_const_ss": 0.0, "tree_const": 0.0,
+         "acc": pe * acc,
          "thr_cmp": 0.0, "thr_cmp_const": 0.0, "thr_rom": 0.0, "thr_cnt": 0.0}
     if const_w and (kind != "mul" or not dsp):
         # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs)
         if kind == "mul":
             f["mul_const"] = pe * simd * xe * we
+            # signed x signed constant products need sign extension of the partial products
+            both_signed = l.in_dtype.signed and l.w_dtype.signed
+            f["mul_const_ss"] = f["mul_const"] if both_signed else 0.0
             f["tree_const"] = pe * per_pe_tree
         else:
             f["mac_const"] = pe * (simd * (pb if kind != "xnor" else 1) + per_pe_tree)
