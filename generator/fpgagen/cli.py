@@ -72,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
     y.add_argument("-j", "--jobs", type=int, help="parallel synthesis runs")
     y.add_argument("--json", action="store_true", help="print the result as JSON")
 
+    t = sub.add_parser("train", help="train a model-zoo MLP on a bundled dataset and export "
+                                     "it to QONNX (needs the train extra)")
+    t.add_argument("--model", default="tfc", help="tfc, sfc or lfc")
+    t.add_argument("--weights", default="binary",
+                   help="binary, ternary, int2, int4 or int8")
+    t.add_argument("--abits", type=int, default=1, help="activation bits (1 = bipolar)")
+    t.add_argument("--dataset", default="mnist5k", help="mnist5k or digits")
+    t.add_argument("--epochs", type=int, default=5)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("-o", "--output", required=True, help="QONNX file to write (.onnx)")
+
     sub.add_parser("boards", help="list the bundled boards")
     return p
 
@@ -103,6 +114,16 @@ def _run(args) -> int:
             r = b.resources
             print(f"{b.name:10s} {b.part:24s} LUT {r.lut:7d} FF {r.ff:7d} BRAM36 {r.bram36:5d} "
                   f"URAM {r.uram:4d} DSP {r.dsp:5d}  {b.description}")
+        return 0
+    if args.cmd == "train":
+        from .models.cli_train import train_and_export
+
+        r = train_and_export(args.model, args.weights, args.abits, args.dataset, args.epochs,
+                             args.output, seed=args.seed)
+        print(f"{r['model']} {r['weights']} weights, {r['abits']}-bit activations on "
+              f"{r['dataset']} ({r['train_size']} train / {r['test_size']} held-out test): "
+              f"train accuracy {r['train_acc']:.4f}, test accuracy {r['test_acc']:.4f} "
+              f"({r['seconds']:.0f} s); wrote {r['onnx']}")
         return 0
     if args.cmd == "synth":
         from .cost.synth import format_table, synth_build
