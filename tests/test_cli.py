@@ -5,8 +5,8 @@ import json
 import numpy as np
 import onnx
 import pytest
-
 from fpgagen.cli import main
+
 from tests.support.qonnx_graphs import small_mlp
 
 

@@ -5,13 +5,13 @@ import json
 import numpy as np
 import onnx
 import pytest
-
 from fpgagen.boards import load_board
 from fpgagen.cli import main
 from fpgagen.errors import UnsupportedModelError
 from fpgagen.flow import make_dataflow, verify
 from fpgagen.frontend import load_model
 from fpgagen.transforms.lower import lower
+
 from tests.support.qonnx_graphs import GraphBuilder, small_cnn
 
 KINDS = ["plain", "residual", "depthwise", "avgpool", "maxpool_ceil"]
@@ -162,9 +162,9 @@ def test_label_select_rtl(tmp_path):
 @pytest.mark.rtl
 def test_watchdog_names_full_and_empty_fifos(cnn_models, tmp_path):
     """A skip FIFO too shallow for the residual block deadlocks: the watchdog says where."""
+    from fpgagen.codegen.rtl import write_rtl
     from fpgagen.errors import SimulationError
     from fpgagen.flow import load_build
-    from fpgagen.codegen.rtl import write_rtl
     from fpgagen.sim.stitched import simulate
 
     out = tmp_path / "b"

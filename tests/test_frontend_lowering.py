@@ -3,13 +3,13 @@
 import numpy as np
 import onnx
 import pytest
-
 from fpgagen.boards import load_board
 from fpgagen.errors import FpgagenError, UnsupportedModelError
 from fpgagen.flow import make_dataflow
 from fpgagen.frontend import load_model
 from fpgagen.layers import MVAU
 from fpgagen.transforms.lower import lower
+
 from tests.support.qonnx_graphs import GraphBuilder, small_mlp
 
 

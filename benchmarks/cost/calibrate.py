@@ -236,7 +236,7 @@ def layer_info(l) -> dict:
     d = {"folding": l.folding(), "in_width": l.in_width, "out_width": l.out_width}
     if l.op_type == "MVAU":
         d.update({"acc_bits": l.acc_bits, "nf": l.nf, "sf": l.sf,
-                  "weight_memory": l.weight_memory()["style"],
+                  "weight_memory": l.weight_ram_style,
                   "out_dtype": str(l.out_dtype)})
     return d
 

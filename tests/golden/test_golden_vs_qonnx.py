@@ -36,9 +36,8 @@ def test_golden_matches_qonnx(name, seed, preset_onnx):
 
 def test_hidden_activations_match_qonnx_intermediates(preset_onnx):
     """Each thresholded layer's integer output equals QONNX's quantizer codes."""
-    from qonnx.core.onnx_exec import execute_onnx
-
     from fpgagen.models.export import load_clean_model
+    from qonnx.core.onnx_exec import execute_onnx
 
     path = preset_onnx("tiny_w2a2", 0)
     df = make_dataflow(path, load_board("zcu104"))

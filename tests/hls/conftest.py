@@ -1,5 +1,17 @@
-"""Markers of the HLS backend tests."""
+"""Fixtures of the HLS backend tests (the ``hls`` marker is declared in pyproject.toml)."""
+
+import pytest
+
+from tests.support.tools import require
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "hls: compiles HLS C++ with g++")
+@pytest.fixture(scope="session")
+def ap_types():
+    """Xilinx's ap_types headers (shipped in the hls4ml wheel), required for C simulation."""
+    from fpgagen.errors import FpgagenError
+    from fpgagen.sim.hls_csim import find_ap_types
+
+    try:
+        return find_ap_types()
+    except FpgagenError as e:
+        require(False, str(e))

@@ -11,7 +11,6 @@ import subprocess
 import numpy as np
 import onnx
 import pytest
-
 from fpgagen.boards import load_board
 from fpgagen.codegen.hls import sample_codes, write_hls
 from fpgagen.codegen.templates import HEADER
@@ -20,20 +19,13 @@ from fpgagen.datatypes import BIPOLAR, int_type
 from fpgagen.errors import FpgagenError
 from fpgagen.flow import make_dataflow
 from fpgagen.layers import DWC, FIFO, MVAU, Thresholding
-from fpgagen.sim.hls_csim import compile_hls, find_ap_types, simulate_hls
+from fpgagen.sim.hls_csim import compile_hls, simulate_hls
+
 from tests.support.qonnx_graphs import GraphBuilder, small_mlp
 
 PART = "xczu7ev-ffvc1156-2-e"
 
-pytestmark = pytest.mark.hls
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _toolchain():
-    try:
-        find_ap_types()
-    except FpgagenError as e:
-        pytest.skip(str(e))
+pytestmark = [pytest.mark.hls, pytest.mark.usefixtures("ap_types")]
 
 
 # -- designs ------------------------------------------------------------------------------------

@@ -13,31 +13,32 @@ import re
 import numpy as np
 import onnx
 import pytest
-
 from fpgagen.boards import load_board
 from fpgagen.codegen.hls import sample_codes, write_hls
 from fpgagen.dataflow import Dataflow
 from fpgagen.datatypes import BIPOLAR, int_type, uint_type
 from fpgagen.errors import FpgagenError
 from fpgagen.flow import make_dataflow
-from fpgagen.layers import (VVAU, AddStreams, DuplicateStreams, FMPadding, GlobalAccPool,
-                            LabelSelect, Pool, SlidingWindow, Thresholding)
-from fpgagen.sim.hls_csim import compile_hls, find_ap_types, simulate_hls
+from fpgagen.layers import (
+    VVAU,
+    AddStreams,
+    DuplicateStreams,
+    FMPadding,
+    GlobalAccPool,
+    LabelSelect,
+    Pool,
+    SlidingWindow,
+    Thresholding,
+)
+from fpgagen.sim.hls_csim import compile_hls, simulate_hls
 from fpgagen.transforms.base import apply_until_fixpoint
 from fpgagen.transforms.streams import InsertDWCs, InsertFIFOs
+
 from tests.support.qonnx_graphs import small_cnn
 
 PART = "xczu7ev-ffvc1156-2-e"
 
-pytestmark = pytest.mark.hls
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _toolchain():
-    try:
-        find_ap_types()
-    except FpgagenError as e:
-        pytest.skip(str(e))
+pytestmark = [pytest.mark.hls, pytest.mark.usefixtures("ap_types")]
 
 
 def _bit_exact(df, out, codes):

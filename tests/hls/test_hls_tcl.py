@@ -10,16 +10,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fpgagen.boards import load_board
 from fpgagen.codegen.hls import write_hls
 from fpgagen.dataflow import Dataflow
 from fpgagen.datatypes import int_type
 from fpgagen.layers import DWC, FIFO, MVAU
 
+from tests.support.tools import require
+
 STUB = Path(__file__).resolve().parents[1] / "tcl" / "vitis_hls_stub.tcl"
 TCLSH = shutil.which("tclsh")
-pytestmark = pytest.mark.skipif(TCLSH is None, reason="tclsh not installed")
+
+
+@pytest.fixture(autouse=True)
+def _tclsh():
+    require(TCLSH is not None, "tclsh not installed")
 
 
 def _dataflow(name="tcl_demo") -> Dataflow:
@@ -153,7 +158,6 @@ def test_stub_enforces_order(tmp_path):
     assert res.returncode != 0 and "cosim_design before csynth_design" in res.stderr
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
 @pytest.mark.parametrize("hls_tool,expect", [
     (None, "vitis_hls -f run_hls.tcl"),
     ("vitis-run", "vitis-run --mode hls --tcl run_hls.tcl"),

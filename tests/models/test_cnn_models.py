@@ -13,8 +13,7 @@ pytest.importorskip("qonnx")
 from fpgagen.boards import load_board  # noqa: E402
 from fpgagen.flow import argmax_agree, make_dataflow  # noqa: E402
 from fpgagen.frontend import load_model  # noqa: E402
-from fpgagen.models.cnn import (CNN_PRESETS, cifar_like_images, make_cnn,  # noqa: E402
-                                randomize_bn2d)
+from fpgagen.models.cnn import CNN_PRESETS, cifar_like_images, make_cnn, randomize_bn2d  # noqa: E402
 from fpgagen.models.export import load_clean_model, qonnx_execute, torch_predict  # noqa: E402
 from fpgagen.transforms.lower import lower  # noqa: E402
 

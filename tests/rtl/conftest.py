@@ -1,14 +1,9 @@
-"""Shared pytest setup of the RTL (cocotb + Verilator) tests."""
+"""Shared pytest setup of the RTL (cocotb + Verilator) tests (the ``rtl`` marker is declared
+in pyproject.toml)."""
 
 from __future__ import annotations
 
 import pytest
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "rtl: needs Verilator and cocotb (RTL simulation of rtl/ modules)"
-    )
 
 
 @pytest.fixture(scope="session")

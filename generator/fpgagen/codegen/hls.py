@@ -31,7 +31,7 @@ from .. import packing
 from ..datatypes import DataType, int_type
 from ..errors import FpgagenError
 from ..layers.base import check_identifier, sanitize
-from ..layers.memory import memory_cost
+from ..layers.memory import memory_style
 from ..resources import data_dir
 from .rtl import top_name
 from .templates import HEADER, render
@@ -117,11 +117,11 @@ def _mvau_ctx(l) -> dict:
     if n_thr:
         tbits = l.pe * n_thr * l.acc_bits
         thres = _table(l.threshold_words(), tbits, l.pe)
-        thres["impl"] = _impl(memory_cost(l.nf, tbits)["style"])
+        thres["impl"] = _impl(memory_style(l.nf, tbits))
     else:
         thres = {"cb": 8, "nc": 1, "ctype": "uint8_t", "depth": 1, "bits": 1, "pe": l.pe,
                  "rows": "        {" + ", ".join(["{0x00u}"] * l.pe) + "}", "impl": "lutram"}
-    weights["impl"] = _impl(l.weight_memory()["style"])
+    weights["impl"] = _impl(l.weight_ram_style)
     cfg = [
         ("unsigned", "MW", l.mw), ("unsigned", "MH", l.mh), ("unsigned", "SIMD", l.simd),
         ("unsigned", "PE", l.pe), ("unsigned", "NV", l.num_vectors),
@@ -148,11 +148,11 @@ def _vvau_ctx(l) -> dict:
         _fail(f"layer {l.name} (VVAU): without thresholds the output is the {l.acc_bits}-bit "
               f"accumulator, not {l.out_dtype}")
     weights = _table(l.weight_words(), l.pe * l.w_dtype.bits, l.pe)
-    weights["impl"] = _impl(l.weight_memory()["style"])
+    weights["impl"] = _impl(l.weight_ram_style)
     if n_thr:
         tbits = l.pe * n_thr * l.acc_bits
         thres = _table(l.threshold_words(), tbits, l.pe)
-        thres["impl"] = _impl(memory_cost(l.cf, tbits)["style"])
+        thres["impl"] = _impl(memory_style(l.cf, tbits))
     else:
         thres = {"cb": 8, "nc": 1, "ctype": "uint8_t", "depth": 1, "bits": 1, "pe": l.pe,
                  "rows": "        {" + ", ".join(["{0x00u}"] * l.pe) + "}", "impl": "lutram"}
@@ -185,7 +185,7 @@ def _thresholding_ctx(l) -> dict:
                          l.pe * n_thr)
     tbits = l.pe * n_thr * l.t_bits
     thres = _table(words, tbits, l.pe)
-    thres["impl"] = _impl(memory_cost(nf, tbits)["style"])
+    thres["impl"] = _impl(memory_style(nf, tbits))
     cfg = [
         ("unsigned", "CH", l.in_channels), ("unsigned", "PE", l.pe),
         ("unsigned", "NV", l.num_vectors), ("int", "IN_KIND", _kind(l.in_dtype)),

@@ -21,7 +21,7 @@ from ..layers.base import sanitize
 from ..resources import data_dir
 from .templates import render
 
-__all__ = ["write_rtl", "top_name", "MEM_DIR"]
+__all__ = ["write_rtl", "top_name", "module_files", "MEM_DIR"]
 
 MEM_DIR = "mem"
 
@@ -30,23 +30,21 @@ def top_name(dataflow) -> str:
     return sanitize(dataflow.name) + "_top"
 
 
-def _module_files(module: str) -> list[Path]:
-    """The module's file plus every rtl/ module it instantiates (transitively)."""
+def module_files(module: str) -> list[Path]:
+    """``rtl/<module>.v`` first, then every rtl/ module it instantiates (transitively),
+    sorted by name so that the list (and every cache key derived from it) is stable."""
     base = data_dir("rtl")
-    seen, todo, out = set(), [module], []
     names = {p.stem for p in base.glob("*.v")}
+    seen, todo = set(), [module]
     while todo:
         m = todo.pop()
         if m in seen:
             continue
         seen.add(m)
-        p = base / f"{m}.v"
-        out.append(p)
-        text = p.read_text()
-        for other in names - seen:
-            if re.search(rf"^\s*{re.escape(other)}\s+(#|\w)", text, re.M):
-                todo.append(other)
-    return out
+        text = (base / f"{m}.v").read_text()
+        todo += [o for o in sorted(names - seen)
+                 if re.search(rf"^\s*{re.escape(o)}\s+(#|\w)", text, re.M)]
+    return [base / f"{module}.v"] + [base / f"{m}.v" for m in sorted(seen - {module})]
 
 
 def write_rtl(dataflow, outdir) -> dict:
@@ -85,7 +83,7 @@ def write_rtl(dataflow, outdir) -> dict:
     }
     sources = []
     for m in modules:
-        for p in _module_files(m):
+        for p in module_files(m):
             dst = rtl / p.name
             if dst not in sources:
                 shutil.copyfile(p, dst)

@@ -277,7 +277,7 @@ def _mvau(l) -> dict:
     ob = l.out_dtype.bits
     sum_bits = pb + clog2(simd)
     const_w = depth == 1
-    style = l.weight_memory()["style"]
+    style = l.weight_ram_style
     # Yosys drops constant bit columns of a ROM before mapping it
     wvar = varying_bits(mvau_weight_fields(l)) if depth > 1 else 0
     wmem = map_memory(depth, wvar, True, style)
@@ -358,7 +358,7 @@ def _vvau(l) -> dict:
     ww = pe * l.w_dtype.bits
     depth = k * cf
     n_thr = 0 if l.thresholds is None else int(l.thresholds.shape[1])
-    style = l.weight_memory()["style"]
+    style = l.weight_ram_style
     wmem = map_memory(depth, ww, True, style)
     pmem = map_memory(cf, pe * acc, False, "auto") if cf > 1 else \
         {"kind": "none", "bram18": 0, "uram": 0}
@@ -559,7 +559,7 @@ def finn_mvau_lut(layer) -> int:
     wmem = layer.nf * layer.sf
     tmem = layer.nf
     c0, c1, c2 = 300, 1.1, 0
-    if layer.weight_memory()["style"] == "distributed":
+    if layer.weight_ram_style == "distributed":
         c2 = P * Q * W * math.ceil(wmem / 64)
     mult = 0 if mvau_dsp(layer) else Q * (2 * math.ceil((W + A) / 6) - 1) * (W + A)
     addertree = (W + A) * (2 * Q - 1)
@@ -574,7 +574,7 @@ def finn_mvau_lut(layer) -> int:
 
 def finn_mvau_bram18(layer) -> int:
     """FINN's MVAU BRAM estimate (RAMB18 in SDP mode, FINN ``bram_estimation``)."""
-    if layer.weight_memory()["style"] != "block":
+    if layer.weight_ram_style != "block":
         return 0
     P, Q, W = layer.pe, layer.simd, layer.w_dtype.bits
     omega = layer.mw * layer.mh / (Q * P)

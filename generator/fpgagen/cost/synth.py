@@ -261,14 +261,14 @@ def synth_layer(layer, workdir, cache_dir=None) -> dict:
     RAMB18 equivalents (a RAMB36E2 counts 2). Cached per module sources, parameters and
     memory contents in ``$FPGAGEN_CACHE/yosys``.
     """
-    from ..codegen.rtl import _module_files
+    from ..codegen.rtl import module_files
 
     workdir = Path(workdir)
     mem = workdir / "mem"
     mem.mkdir(parents=True, exist_ok=True)
     mem_files = [Path(p) for p in layer.write_memories(mem)]
     try:
-        sources = _module_files(layer.rtl_module)
+        sources = module_files(layer.rtl_module)
     except FileNotFoundError as e:
         raise SynthError(f"layer {layer.name} ({layer.op_type}): RTL module "
                          f"{layer.rtl_module!r} not found: {e}") from None

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FpgagenError, UnsupportedModelError
 from ..datatypes import BIPOLAR, TERNARY, int_type, uint_type
+from ..errors import FpgagenError, UnsupportedModelError
 from ..ir import Graph, Node, QuantizedConst
 from . import float_exec
 

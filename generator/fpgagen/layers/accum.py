@@ -107,10 +107,10 @@ class AccumulatorMixin:
             "ACC_BITS": self.acc_bits, "N_THRES": n_thr, "OUT_BITS": self.out_dtype.bits,
             "OUT_BIAS": self.out_bias, "WEIGHT_FILE": f"{mem_dir}/{self.name}_weights.mem",
             "THRES_FILE": f"{mem_dir}/{self.name}_thresholds.mem" if n_thr else "",
-            "RAM_STYLE": self.weight_memory()["style"],
+            "RAM_STYLE": self.weight_ram_style,
         }
 
     def accumulator_dict(self) -> dict:
         return {"w_dtype": str(self.w_dtype), "acc_bits": self.acc_bits, "xnor": self.xnor,
                 "n_thresholds": self.n_thresholds, "out_bias": self.out_bias,
-                "weight_memory": self.weight_memory()["style"]}
+                "weight_memory": self.weight_ram_style}

@@ -1,33 +1,19 @@
-"""Memory cost helpers shared by layer resource estimates."""
+"""Where a layer's memories go: the RAM_STYLE of the RTL and the HLS storage binding.
+
+Resources of the memories are estimated by :mod:`fpgagen.cost.model` (which maps them the way
+Yosys does); this module only makes the style decision both backends are generated with.
+"""
 
 from __future__ import annotations
 
-import math
+__all__ = ["memory_style", "LUTRAM_MAX_BITS"]
 
-#: (depth, width) aspect ratios of one RAMB18E2 in simple dual-port mode.
-BRAM18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
-
-#: below this many bits a ROM/RAM is placed in LUTs (distributed memory)
+#: up to this many bits a ROM/RAM is placed in LUTs (distributed memory)
 LUTRAM_MAX_BITS = 4096
 
 
-def bram18_count(depth: int, width: int) -> int:
-    """RAMB18 blocks for a ``depth x width`` memory (best aspect ratio)."""
-    if depth <= 0 or width <= 0:
-        return 0
-    return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in BRAM18_SHAPES)
-
-
-def lutram_luts(depth: int, width: int) -> int:
-    """LUTs of a distributed memory: one LUT6 holds 64x1 bits (RAM64X1D uses 2 for SDP)."""
-    if depth <= 0 or width <= 0:
-        return 0
-    return math.ceil(depth / 64) * width
-
-
-def memory_cost(depth: int, width: int, style: str = "auto") -> dict:
-    """Resources of a memory given a style: auto, distributed or block."""
-    bits = depth * width
-    if style == "distributed" or (style == "auto" and bits <= LUTRAM_MAX_BITS):
-        return {"lut": lutram_luts(depth, width), "bram18": 0, "style": "distributed"}
-    return {"lut": 0, "bram18": bram18_count(depth, width), "style": "block"}
+def memory_style(depth: int, width: int, style: str = "auto") -> str:
+    """``"distributed"`` or ``"block"``: an explicit style, or by size when ``"auto"``."""
+    if style in ("distributed", "block"):
+        return style
+    return "distributed" if depth * width <= LUTRAM_MAX_BITS else "block"

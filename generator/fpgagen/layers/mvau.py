@@ -8,7 +8,7 @@ from .. import packing
 from ..datatypes import DataType
 from .accum import AccumulatorMixin
 from .base import HWLayer, check_divides, divisors
-from .memory import memory_cost
+from .memory import memory_style
 
 __all__ = ["MVAU"]
 
@@ -91,8 +91,9 @@ class MVAU(AccumulatorMixin, HWLayer):
     def expected_cycles(self) -> int:
         return self.num_vectors * self.nf * self.sf
 
-    def weight_memory(self) -> dict:
-        return memory_cost(self.nf * self.sf, self.weight_word_bits, self.ram_style)
+    @property
+    def weight_ram_style(self) -> str:
+        return memory_style(self.nf * self.sf, self.weight_word_bits, self.ram_style)
 
     # -- backends -----------------------------------------------------------------------------
     @property

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ..datatypes import DataType
 from ..errors import FoldingError
 from .base import HWLayer

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .. import packing
 from ..datatypes import DataType
 from .accum import AccumulatorMixin
 from .base import HWLayer
-from .memory import memory_cost
+from .memory import memory_style
 
 __all__ = ["VVAU"]
 
@@ -60,8 +59,9 @@ class VVAU(AccumulatorMixin, HWLayer):
     def expected_cycles(self):
         return self.num_vectors * self.k * self.cf
 
-    def weight_memory(self):
-        return memory_cost(self.k * self.cf, self.weight_word_bits, self.ram_style)
+    @property
+    def weight_ram_style(self) -> str:
+        return memory_style(self.k * self.cf, self.weight_word_bits, self.ram_style)
 
     @property
     def weight_word_bits(self) -> int:

@@ -37,8 +37,8 @@ def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs:
     if out.suffix != ".onnx":
         raise FpgagenError(f"{out}: the output must be an .onnx file")
     try:
-        import torch  # noqa: F401
         import brevitas  # noqa: F401
+        import torch  # noqa: F401
     except ImportError:
         raise FpgagenError("training needs torch and brevitas: pip install 'fpgagen[train]' "
                            "(or make setup)") from None

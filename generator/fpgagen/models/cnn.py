@@ -73,8 +73,6 @@ import warnings
 
 import numpy as np
 import torch
-from torch import nn
-
 from brevitas.core.scaling import ScalingImplType
 from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear, QuantReLU, TruncAdaptiveAvgPool2d
 from brevitas.quant.scaled_int import (
@@ -83,6 +81,7 @@ from brevitas.quant.scaled_int import (
     Int8WeightPerTensorFloat,
     Uint8ActPerTensorFloat,
 )
+from torch import nn
 
 __all__ = [
     "CNN_PRESETS",

@@ -52,8 +52,6 @@ import math
 
 import numpy as np
 import torch
-from torch import nn
-
 from brevitas.core.scaling import ScalingImplType
 from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
 from brevitas.quant import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
@@ -62,6 +60,7 @@ from brevitas.quant.scaled_int import (
     Int8WeightPerTensorFloat,
     Uint8ActPerTensorFloat,
 )
+from torch import nn
 
 __all__ = [
     "QuantMLP",

@@ -15,6 +15,7 @@ since the helper's clock was started.
 
 from __future__ import annotations
 
+import os
 import random
 from collections import deque
 
@@ -209,3 +210,19 @@ async def run_stream(
         )
     dut._fg_source = src
     return sink.words[:n_out], sink.cycles[:n_out]
+
+
+#: environment variable that names the configuration a module test runs in the simulator
+CONFIG_ENV = "FPGAGEN_TB_CONFIG"
+
+
+def config_name() -> str:
+    """The configuration name the pytest side passed in :data:`CONFIG_ENV`."""
+    return os.environ[CONFIG_ENV]
+
+
+def assert_words_equal(out: list, exp: list) -> None:
+    """Word-by-word comparison with a message naming the first differing word."""
+    assert len(out) == len(exp), f"{len(out)} output words, expected {len(exp)}"
+    for i, (got, e) in enumerate(zip(out, exp)):
+        assert got == e, f"output word {i}: got {got:#x}, expected {e:#x}"

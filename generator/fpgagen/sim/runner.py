@@ -36,6 +36,8 @@ __all__ = [
     "rtl_sources",
     "default_build_root",
     "run_cocotb",
+    "run_module_test",
+    "lint",
 ]
 
 #: oldest Verilator release the RTL and the cocotb flow are tested with
@@ -417,3 +419,25 @@ def run_cocotb(
             f"{len(failed)} of {n} cocotb tests failed on {toplevel}: {'; '.join(failed)} (log: {log})"
         )
     return results
+
+
+def run_module_test(module: str, parameters: dict, test_file, test_dir: Path,
+                    build_root: Path | None = None, env: dict | None = None) -> Path:
+    """Run the cocotb tests of ``test_file`` on ``rtl/<module>.v`` (and every module it
+    instantiates) with ``parameters``; ``env`` is passed to the simulator's environment."""
+    from ..codegen.rtl import module_files
+
+    return run_cocotb(module_files(module), module, parameters, Path(test_file), test_dir,
+                      build_root=build_root, extra_env=env)
+
+
+def lint(module: str, parameters: dict) -> subprocess.CompletedProcess:
+    """``verilator --lint-only -Wall`` of ``rtl/<module>.v`` and the modules it instantiates
+    (no C++ compile); illegal parameter combinations fail here, with the reason in stderr.
+    String parameter values are quoted as Verilog strings, as in :func:`run_cocotb`."""
+    from ..codegen.rtl import module_files
+
+    cmd = [str(ensure_verilator().executable), "--lint-only", "-Wall", "--top-module", module]
+    cmd += [f"-G{k}={_hdl_value(v)}" for k, v in parameters.items()]
+    cmd += [str(p) for p in module_files(module)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)

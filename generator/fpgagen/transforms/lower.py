@@ -39,8 +39,19 @@ from ..datatypes import BIPOLAR, TERNARY, DataType, int_type, uint_type
 from ..errors import UnsupportedModelError
 from ..frontend import float_exec
 from ..ir import Graph, Node
-from ..layers import (MVAU, VVAU, AddStreams, DuplicateStreams, FMPadding, GlobalAccPool,
-                      LabelSelect, Pool, SlidingWindow, Thresholding, sanitize)
+from ..layers import (
+    MVAU,
+    VVAU,
+    AddStreams,
+    DuplicateStreams,
+    FMPadding,
+    GlobalAccPool,
+    LabelSelect,
+    Pool,
+    SlidingWindow,
+    Thresholding,
+    sanitize,
+)
 from .base import Transformation
 
 __all__ = ["LowerToDataflow", "lower"]

@@ -4,17 +4,13 @@ other; one word per cycle."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import cocotb
 import numpy as np
 import pytest
 from cocotb.triggers import RisingEdge
-
 from fpgagen import packing
 from fpgagen.datatypes import DataType
-from fpgagen.sim.axis_tb import AxisSink, AxisSource, reset, start_clock
+from fpgagen.sim.axis_tb import CONFIG_ENV, AxisSink, AxisSource, config_name, reset, start_clock
 
 # PE, input type (both inputs), output type
 CONFIGS = {
@@ -41,25 +37,17 @@ def _case(cfg: dict, seed: int = 0):
 @pytest.mark.rtl
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_add_streams(name, tmp_path, rtl_build_root):
-    from fpgagen.sim.runner import rtl_sources, run_cocotb
+    from fpgagen.sim.runner import run_module_test
 
     params, _, _, _ = _case(CONFIGS[name])
-    run_cocotb(
-        rtl_sources("add_streams", "axis_skid"),
-        "add_streams",
-        params,
-        Path(__file__),
-        tmp_path,
-        build_root=rtl_build_root,
-        extra_env={"FPGAGEN_TB_CONFIG": name},
-    )
+    run_module_test("add_streams", params, __file__, tmp_path, rtl_build_root, {CONFIG_ENV: name})
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------
 
 
 def _current():
-    return _case(CONFIGS[os.environ["FPGAGEN_TB_CONFIG"]])
+    return _case(CONFIGS[config_name()])
 
 
 async def _start(dut, idle0: float, idle1: float, bp: float, seed: int):

@@ -7,15 +7,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from pathlib import Path
 
 import cocotb
 import numpy as np
 import pytest
-
 from fpgagen import packing
 from fpgagen.datatypes import uint_type
-from fpgagen.sim.axis_tb import run_stream
+from fpgagen.sim.axis_tb import assert_words_equal, run_stream
 
 CONFIGS = {
     "2to3": (2, 3),
@@ -28,19 +26,11 @@ CONFIGS = {
 @pytest.mark.rtl
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_axis_dwc(name, tmp_path, rtl_build_root):
-    from fpgagen.sim.runner import rtl_sources, run_cocotb
+    from fpgagen.sim.runner import run_module_test
 
     w_in, w_out = CONFIGS[name]
     params = {"IN_WIDTH": w_in, "OUT_WIDTH": w_out}
-    run_cocotb(
-        rtl_sources("axis_dwc"),
-        "axis_dwc",
-        params,
-        Path(__file__),
-        tmp_path,
-        build_root=rtl_build_root,
-        extra_env={"FPGAGEN_TB_PARAMS": json.dumps(params)},
-    )
+    run_module_test("axis_dwc", params, __file__, tmp_path, rtl_build_root, {"FPGAGEN_TB_PARAMS": json.dumps(params)})
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------
@@ -64,8 +54,7 @@ async def dwc_random_stream(dut):
     """Idle and back-pressure: output words equal the re-cut input bit stream."""
     _, _, ins, exp = _streams(2000, seed=5)
     out, _ = await run_stream(dut, ins, len(exp), idle=0.3, backpressure=0.4, seed=11)
-    for i, (got, e) in enumerate(zip(out, exp)):
-        assert got == e, f"output word {i}: got {got:#x}, expected {e:#x}"
+    assert_words_equal(out, exp)
 
 
 @cocotb.test()

@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 import os
 import random
-from pathlib import Path
 
 import cocotb
 import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
-
 from fpgagen.sim.axis_tb import reset, run_stream, start_clock
 
 CONFIGS = {
@@ -23,18 +21,10 @@ CONFIGS = {
 @pytest.mark.rtl
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_axis_fifo(name, tmp_path, rtl_build_root):
-    from fpgagen.sim.runner import rtl_sources, run_cocotb
+    from fpgagen.sim.runner import run_module_test
 
     params = CONFIGS[name]
-    run_cocotb(
-        rtl_sources("axis_fifo"),
-        "axis_fifo",
-        params,
-        Path(__file__),
-        tmp_path,
-        build_root=rtl_build_root,
-        extra_env={"FPGAGEN_TB_PARAMS": json.dumps(params)},
-    )
+    run_module_test("axis_fifo", params, __file__, tmp_path, rtl_build_root, {"FPGAGEN_TB_PARAMS": json.dumps(params)})
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------

@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 import os
 import random
-from pathlib import Path
 
 import cocotb
 import pytest
 from cocotb.triggers import RisingEdge
-
 from fpgagen.sim.axis_tb import AxisSink, AxisSource, reset, start_clock
 
 CONFIGS = {
@@ -24,18 +22,10 @@ CONFIGS = {
 @pytest.mark.rtl
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_duplicate_stream(name, tmp_path, rtl_build_root):
-    from fpgagen.sim.runner import rtl_sources, run_cocotb
+    from fpgagen.sim.runner import run_module_test
 
     params = CONFIGS[name]
-    run_cocotb(
-        rtl_sources("duplicate_stream", "axis_skid"),
-        "duplicate_stream",
-        params,
-        Path(__file__),
-        tmp_path,
-        build_root=rtl_build_root,
-        extra_env={"FPGAGEN_TB_PARAMS": json.dumps(params)},
-    )
+    run_module_test("duplicate_stream", params, __file__, tmp_path, rtl_build_root, {"FPGAGEN_TB_PARAMS": json.dumps(params)})
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------

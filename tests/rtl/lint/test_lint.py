@@ -3,64 +3,56 @@ illegal parameter combinations at build time (fast: no C++ compile)."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-# module -> (sources, [parameter sets])
-_MVAU_SRC = ["mvau", "mt_count", "adder_tree", "rom_sync", "axis_skid"]
+# module -> [parameter sets] (sources: the module and what it instantiates)
 LINT = {
-    "axis_fifo": (["axis_fifo"], [{}, {"DEPTH": 2, "WIDTH": 1}, {"DEPTH": 37, "RAM_STYLE": '"block"'}]),
-    "axis_dwc": (["axis_dwc"], [{"IN_WIDTH": a, "OUT_WIDTH": b} for a, b in ((2, 3), (16, 6), (8, 64), (8, 8), (1, 1))]),
-    "axis_skid": (["axis_skid"], [{}, {"WIDTH": 1}]),
-    "adder_tree": (["adder_tree"], [{"N": n, "IN_W": w, "SIGNED": sg} for n in (1, 2, 7) for w, sg in ((1, 0), (5, 1))]),
-    "rom_sync": (["rom_sync"], [{}, {"DEPTH": 1, "RAM_STYLE": '"distributed"'}]),
-    "mt_count": (["mt_count", "adder_tree"], [{}, {"N_THRES": 1, "V_SIGNED": 0, "OUT_BITS": 1}, {"N_THRES": 255, "OUT_BITS": 8, "OUT_BIAS": -128, "T_BITS": 16}]),
-    "thresholding": (["thresholding", "mt_count", "adder_tree", "rom_sync", "axis_skid"], [{}, {"C": 3, "PE": 3, "IN_BITS": 1, "IN_SIGNED": 0, "N_THRES": 1, "OUT_BITS": 1}]),
-    "mvau": (_MVAU_SRC, [
+    "axis_fifo": [{}, {"DEPTH": 2, "WIDTH": 1}, {"DEPTH": 37, "RAM_STYLE": 'block'}],
+    "axis_dwc": [{"IN_WIDTH": a, "OUT_WIDTH": b} for a, b in ((2, 3), (16, 6), (8, 64), (8, 8), (1, 1))],
+    "axis_skid": [{}, {"WIDTH": 1}],
+    "adder_tree": [{"N": n, "IN_W": w, "SIGNED": sg} for n in (1, 2, 7) for w, sg in ((1, 0), (5, 1))],
+    "rom_sync": [{}, {"DEPTH": 1, "RAM_STYLE": 'distributed'}],
+    "mt_count": [{}, {"N_THRES": 1, "V_SIGNED": 0, "OUT_BITS": 1}, {"N_THRES": 255, "OUT_BITS": 8, "OUT_BIAS": -128, "T_BITS": 16}],
+    "thresholding": [{}, {"C": 3, "PE": 3, "IN_BITS": 1, "IN_SIGNED": 0, "N_THRES": 1, "OUT_BITS": 1}],
+    "mvau": [
         {},
         {"IN_BIPOLAR": 1, "IN_BITS": 1, "W_BIPOLAR": 1, "W_BITS": 1, "N_THRES": 1, "OUT_BITS": 1},
         {"IN_BIPOLAR": 1, "IN_BITS": 1, "W_SIGNED": 0, "N_THRES": 0, "OUT_BITS": 16},
         {"W_BIPOLAR": 1, "W_BITS": 1, "IN_SIGNED": 0, "SIMD": 1, "PE": 1},
         {"MW": 8, "MH": 4, "SIMD": 8, "PE": 4, "ACC_BITS": 6, "N_THRES": 0, "OUT_BITS": 6},
         {"MW": 784, "MH": 64, "SIMD": 49, "PE": 16, "IN_BITS": 8, "IN_SIGNED": 0, "ACC_BITS": 24,
-         "N_THRES": 255, "OUT_BITS": 8, "OUT_BIAS": -128, "RAM_STYLE": '"block"'},
-    ]),
+         "N_THRES": 255, "OUT_BITS": 8, "OUT_BIAS": -128, "RAM_STYLE": 'block'},
+    ],
 }
 
-# module, sources, illegal parameters, expected piece of the error
+# module, illegal parameters, expected piece of the error
 ILLEGAL = [
-    ("axis_fifo", ["axis_fifo"], {"DEPTH": 1}, "axis_fifo_parameter_DEPTH_must_be_at_least_2"),
-    ("axis_fifo", ["axis_fifo"], {"RAM_STYLE": '"fast"'}, "RAM_STYLE_must_be"),
-    ("thresholding", LINT["thresholding"][0], {"C": 5, "PE": 2}, "PE_must_divide_C"),
-    ("mvau", _MVAU_SRC, {"MW": 10, "SIMD": 4}, "mvau_parameter_SIMD_must_divide_MW"),
-    ("mvau", _MVAU_SRC, {"MH": 9, "PE": 2}, "mvau_parameter_PE_must_divide_MH"),
-    ("mvau", _MVAU_SRC, {"IN_BIPOLAR": 1, "IN_BITS": 2}, "IN_BIPOLAR_needs_IN_BITS_1"),
-    ("mvau", _MVAU_SRC, {"N_THRES": 0, "OUT_BITS": 4}, "OUT_BITS_must_equal_ACC_BITS"),
+    ("axis_fifo", {"DEPTH": 1}, "axis_fifo_parameter_DEPTH_must_be_at_least_2"),
+    ("axis_fifo", {"RAM_STYLE": 'fast'}, "RAM_STYLE_must_be"),
+    ("thresholding", {"C": 5, "PE": 2}, "PE_must_divide_C"),
+    ("mvau", {"MW": 10, "SIMD": 4}, "mvau_parameter_SIMD_must_divide_MW"),
+    ("mvau", {"MH": 9, "PE": 2}, "mvau_parameter_PE_must_divide_MH"),
+    ("mvau", {"IN_BIPOLAR": 1, "IN_BITS": 2}, "IN_BIPOLAR_needs_IN_BITS_1"),
+    ("mvau", {"N_THRES": 0, "OUT_BITS": 4}, "OUT_BITS_must_equal_ACC_BITS"),
 ]
 
 
-def _lint(top, names, params):
-    from fpgagen.sim.runner import ensure_verilator, rtl_sources
+def _lint(top, params):
+    from fpgagen.sim.runner import lint
 
-    info = ensure_verilator()
-    cmd = [str(info.executable), "--lint-only", "-Wall", "--top-module", top]
-    cmd += [f"-G{k}={v}" for k, v in params.items()]
-    cmd += [str(p) for p in rtl_sources(*names)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return lint(top, params)
 
 
 @pytest.mark.rtl
 @pytest.mark.parametrize("module", list(LINT))
 def test_lint_clean(module):
-    names, param_sets = LINT[module]
-    for params in param_sets:
-        r = _lint(module, names, params)
+    for params in LINT[module]:
+        r = _lint(module, params)
         assert r.returncode == 0 and "%Warning" not in r.stderr, f"{module} {params}:\n{r.stderr}"
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("module,names,params,message", ILLEGAL, ids=[m[3] for m in ILLEGAL])
-def test_illegal_parameters_rejected(module, names, params, message):
-    r = _lint(module, names, params)
+@pytest.mark.parametrize("module,params,message", ILLEGAL, ids=[m[2] for m in ILLEGAL])
+def test_illegal_parameters_rejected(module, params, message):
+    r = _lint(module, params)
     assert r.returncode != 0 and message in r.stderr, f"{module} {params} not rejected:\n{r.stderr}"

@@ -11,17 +11,13 @@ so a vector takes max(NF*SF, SF*k) cycles (spec: within 2 %; the design is exact
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import cocotb
 import numpy as np
 import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
-
 from fpgagen import packing
 from fpgagen.datatypes import DataType, int_type, signed_bits_for
-from fpgagen.sim.axis_tb import AxisSink, reset, run_stream, start_clock
+from fpgagen.sim.axis_tb import CONFIG_ENV, AxisSink, config_name, reset, run_stream, start_clock
 
 # OUT None = no thresholds (raw accumulator)
 CONFIGS = {
@@ -132,28 +128,20 @@ def _case(cfg: dict, seed: int = 0):
 @pytest.mark.rtl
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_mvau(name, tmp_path, rtl_build_root):
-    from fpgagen.sim.runner import rtl_sources, run_cocotb
+    from fpgagen.sim.runner import run_module_test
 
     params, weight_hex, thres_hex, *_ = _case(CONFIGS[name])
     (tmp_path / WEIGHT_FILE).write_text("\n".join(weight_hex) + "\n")
     if thres_hex:
         (tmp_path / THRES_FILE).write_text("\n".join(thres_hex) + "\n")
-    run_cocotb(
-        rtl_sources("mvau", "mt_count", "adder_tree", "rom_sync", "axis_skid"),
-        "mvau",
-        params,
-        Path(__file__),
-        tmp_path,
-        build_root=rtl_build_root,
-        extra_env={"FPGAGEN_TB_CONFIG": name},
-    )
+    run_module_test("mvau", params, __file__, tmp_path, rtl_build_root, {CONFIG_ENV: name})
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------
 
 
 def _current():
-    return _case(CONFIGS[os.environ["FPGAGEN_TB_CONFIG"]])
+    return _case(CONFIGS[config_name()])
 
 
 def _timeout(sf, nf, n_in, n_out):

@@ -4,16 +4,12 @@ signed sum into a wider output; idle and back-pressure; one input word per cycle
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import cocotb
 import numpy as np
 import pytest
-
 from fpgagen import packing
 from fpgagen.datatypes import DataType
-from fpgagen.sim.axis_tb import run_stream
+from fpgagen.sim.axis_tb import CONFIG_ENV, assert_words_equal, config_name, run_stream
 
 # CH, PE, K (window elements), input type, output type, MODE (0 max, 1 sum)
 CONFIGS = {
@@ -51,25 +47,17 @@ def _case(cfg: dict, seed: int = 0):
 @pytest.mark.rtl
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_pool(name, tmp_path, rtl_build_root):
-    from fpgagen.sim.runner import rtl_sources, run_cocotb
+    from fpgagen.sim.runner import run_module_test
 
     params, _, _ = _case(CONFIGS[name])
-    run_cocotb(
-        rtl_sources("pool", "axis_skid"),
-        "pool",
-        params,
-        Path(__file__),
-        tmp_path,
-        build_root=rtl_build_root,
-        extra_env={"FPGAGEN_TB_CONFIG": name},
-    )
+    run_module_test("pool", params, __file__, tmp_path, rtl_build_root, {CONFIG_ENV: name})
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------
 
 
 def _current():
-    name = os.environ["FPGAGEN_TB_CONFIG"]
+    name = config_name()
     return CONFIGS[name], _case(CONFIGS[name])
 
 
@@ -78,8 +66,7 @@ async def pool_random_stream(dut):
     """Idle and back-pressure: every output word equals the numpy max/sum."""
     _, (_, ins, exp) = _current()
     out, _ = await run_stream(dut, ins, len(exp), idle=0.3, backpressure=0.4, seed=6)
-    for i, (got, e) in enumerate(zip(out, exp)):
-        assert got == e, f"output word {i}: got {got:#x}, expected {e:#x}"
+    assert_words_equal(out, exp)
 
 
 @cocotb.test()

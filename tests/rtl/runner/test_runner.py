@@ -8,7 +8,6 @@ import sys
 import types
 
 import pytest
-
 from fpgagen.errors import SimulationError
 from fpgagen.sim import runner
 

@@ -5,16 +5,12 @@ max(input words, output words)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import cocotb
 import numpy as np
 import pytest
-
 from fpgagen import packing
 from fpgagen.datatypes import DataType
-from fpgagen.sim.axis_tb import run_stream
+from fpgagen.sim.axis_tb import CONFIG_ENV, assert_words_equal, config_name, run_stream
 
 # IFM (H, W), CH, SIMD, kernel (H, W), stride (H, W), element type, buffer words (0 = auto),
 # whether cycles per frame are checked
@@ -71,25 +67,17 @@ def _case(cfg: dict, seed: int = 0):
 @pytest.mark.rtl
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_sliding_window(name, tmp_path, rtl_build_root):
-    from fpgagen.sim.runner import rtl_sources, run_cocotb
+    from fpgagen.sim.runner import run_module_test
 
     params, _, _, _ = _case(CONFIGS[name])
-    run_cocotb(
-        rtl_sources("sliding_window", "axis_skid"),
-        "sliding_window",
-        params,
-        Path(__file__),
-        tmp_path,
-        build_root=rtl_build_root,
-        extra_env={"FPGAGEN_TB_CONFIG": name},
-    )
+    run_module_test("sliding_window", params, __file__, tmp_path, rtl_build_root, {CONFIG_ENV: name})
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------
 
 
 def _current():
-    name = os.environ["FPGAGEN_TB_CONFIG"]
+    name = config_name()
     return CONFIGS[name], _case(CONFIGS[name])
 
 
@@ -98,8 +86,7 @@ async def sliding_window_random_stream(dut):
     """Idle and back-pressure: every output word equals the im2col reference."""
     _, (_, ins, exp, _) = _current()
     out, _ = await run_stream(dut, ins, len(exp), idle=0.3, backpressure=0.4, seed=4)
-    for i, (got, e) in enumerate(zip(out, exp)):
-        assert got == e, f"output word {i}: got {got:#x}, expected {e:#x}"
+    assert_words_equal(out, exp)
 
 
 @cocotb.test()

@@ -3,17 +3,12 @@ back-pressure, folded and unfolded, signed/unsigned/1-bit inputs; full throughpu
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import cocotb
 import numpy as np
 import pytest
-
 from fpgagen import packing
 from fpgagen.datatypes import DataType, int_type
-from fpgagen.sim.axis_tb import run_stream
+from fpgagen.sim.axis_tb import CONFIG_ENV, assert_words_equal, config_name, run_stream
 
 # C, PE, input type, threshold bits, N_THRES, output type, OUT_BIAS
 CONFIGS = {
@@ -56,26 +51,18 @@ def _case(cfg: dict, seed: int = 0):
 @pytest.mark.rtl
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_thresholding(name, tmp_path, rtl_build_root):
-    from fpgagen.sim.runner import rtl_sources, run_cocotb
+    from fpgagen.sim.runner import run_module_test
 
     params, lines, _, _ = _case(CONFIGS[name])
     (tmp_path / THRES_FILE).write_text("\n".join(lines) + "\n")
-    run_cocotb(
-        rtl_sources("thresholding", "mt_count", "adder_tree", "rom_sync", "axis_skid"),
-        "thresholding",
-        params,
-        Path(__file__),
-        tmp_path,
-        build_root=rtl_build_root,
-        extra_env={"FPGAGEN_TB_CONFIG": name},
-    )
+    run_module_test("thresholding", params, __file__, tmp_path, rtl_build_root, {CONFIG_ENV: name})
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------
 
 
 def _current():
-    return _case(CONFIGS[os.environ["FPGAGEN_TB_CONFIG"]])
+    return _case(CONFIGS[config_name()])
 
 
 @cocotb.test()
@@ -83,8 +70,7 @@ async def thresholding_random_stream(dut):
     """Idle and back-pressure: every output word equals the numpy reference."""
     _, _, ins, exp = _current()
     out, _ = await run_stream(dut, ins, len(exp), idle=0.3, backpressure=0.4, seed=2)
-    for i, (got, e) in enumerate(zip(out, exp)):
-        assert got == e, f"output word {i}: got {got:#x}, expected {e:#x}"
+    assert_words_equal(out, exp)
 
 
 @cocotb.test()

@@ -14,19 +14,13 @@ parameters are checked here too.
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import cocotb
 import numpy as np
 import pytest
-
 from fpgagen import packing
 from fpgagen.datatypes import DataType, int_type, signed_bits_for
-from fpgagen.sim.axis_tb import run_stream
+from fpgagen.sim.axis_tb import CONFIG_ENV, config_name, run_stream
 
-SOURCES = ("vvau", "mt_count", "adder_tree", "rom_sync", "axis_skid")
 
 # K = window elements (K_H*K_W); OUT None = no thresholds (raw accumulator)
 CONFIGS = {
@@ -128,34 +122,26 @@ def _case(cfg: dict, seed: int = 0):
 @pytest.mark.rtl
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_vvau(name, tmp_path, rtl_build_root):
-    from fpgagen.sim.runner import rtl_sources, run_cocotb
+    from fpgagen.sim.runner import run_module_test
 
     params, weight_hex, thres_hex, _, _ = _case(CONFIGS[name])
     (tmp_path / WEIGHT_FILE).write_text("\n".join(weight_hex) + "\n")
     if thres_hex:
         (tmp_path / THRES_FILE).write_text("\n".join(thres_hex) + "\n")
-    run_cocotb(
-        rtl_sources(*SOURCES),
-        "vvau",
-        params,
-        Path(__file__),
-        tmp_path,
-        build_root=rtl_build_root,
-        extra_env={"FPGAGEN_TB_CONFIG": name},
-    )
+    run_module_test("vvau", params, __file__, tmp_path, rtl_build_root, {CONFIG_ENV: name})
 
 
 # ---- lint and illegal parameters (no C++ compile) ----------------------------------------
 
 LINT_PARAMS = [{}] + [
-    {k: (f'"{v}"' if isinstance(v, str) else v) for k, v in _case(cfg)[0].items()}
+    _case(cfg)[0]
     for cfg in CONFIGS.values()
 ] + [
     {"CH": 1, "PE": 1, "K": 1, "N_THRES": 0, "OUT_BITS": 12},
     {"W_BIPOLAR": 1, "W_BITS": 1, "IN_SIGNED": 0, "K": 2, "ACC_BITS": 4, "N_THRES": 0,
      "OUT_BITS": 4},
     {"CH": 64, "PE": 8, "IN_BITS": 8, "W_BITS": 8, "ACC_BITS": 10, "N_THRES": 255,
-     "OUT_BITS": 8, "OUT_BIAS": -128, "RAM_STYLE": '"block"'},
+     "OUT_BITS": 8, "OUT_BIAS": -128, "RAM_STYLE": 'block'},
 ]
 ILLEGAL = [
     ({"CH": 5, "PE": 2}, "vvau_parameter_PE_must_divide_CH"),
@@ -168,12 +154,9 @@ ILLEGAL = [
 
 
 def _lint(params):
-    from fpgagen.sim.runner import ensure_verilator, rtl_sources
+    from fpgagen.sim.runner import lint
 
-    cmd = [str(ensure_verilator().executable), "--lint-only", "-Wall", "--top-module", "vvau"]
-    cmd += [f"-G{k}={v}" for k, v in params.items()]
-    cmd += [str(p) for p in rtl_sources(*SOURCES)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return lint("vvau", params)
 
 
 @pytest.mark.rtl
@@ -194,7 +177,7 @@ def test_vvau_illegal_parameters_rejected(params, message):
 
 
 def _current():
-    name = os.environ["FPGAGEN_TB_CONFIG"]
+    name = config_name()
     cfg = CONFIGS[name]
     return cfg, _case(cfg)
 
