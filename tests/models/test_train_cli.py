@@ -31,7 +31,7 @@ def test_train_build_verify(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, msg", [
     (["--model", "xfc"], "unknown model 'xfc'; available: tfc, sfc, lfc"),
-    (["--weights", "syq"], "unknown weights 'syq'"),
+    (["--weights", "syq3"], "unknown weights 'syq3'"),
     (["--abits", "12"], "--abits 12 is not supported; use 1..8"),
     (["--dataset", "cifar10"], "unknown dataset 'cifar10'; available: mnist5k, digits"),
 ])

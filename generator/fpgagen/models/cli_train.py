@@ -15,7 +15,7 @@ __all__ = ["train_and_export", "MODELS", "WEIGHTS", "DATASETS"]
 
 #: model -> hidden layer widths (TFC/SFC/LFC of the bnn_pynq family)
 MODELS = {"tfc": [64, 64, 64], "sfc": [256, 256, 256], "lfc": [1024, 1024, 1024]}
-WEIGHTS = ("binary", "ternary", "int2", "int4", "int8")
+WEIGHTS = ("binary", "ternary", "syq", "syq_binary", "int2", "int4", "int8")
 DATASETS = ("mnist5k", "digits")
 
 
@@ -25,8 +25,7 @@ def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs:
     if model not in MODELS:
         raise FpgagenError(f"unknown model {model!r}; available: {', '.join(MODELS)}")
     if weights not in WEIGHTS:
-        raise FpgagenError(f"unknown weights {weights!r}; available: {', '.join(WEIGHTS)} "
-                           "(SYQ is not implemented yet)")
+        raise FpgagenError(f"unknown weights {weights!r}; available: {', '.join(WEIGHTS)}")
     if dataset not in DATASETS:
         raise FpgagenError(f"unknown dataset {dataset!r}; available: {', '.join(DATASETS)}")
     if not 1 <= abits <= 8:

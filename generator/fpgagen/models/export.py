@@ -1,6 +1,7 @@
 """Export Brevitas models to QONNX and run the QONNX reference executor / PyTorch forward.
 
-* :func:`export_qonnx_model` -- eval mode, ``dynamo=False``, warnings silenced.
+* :func:`export_qonnx_model` -- eval mode, ``dynamo=False``, warnings silenced; threshold-
+  quantized weights (ternary, SYQ) are baked on a copy first so QONNX reproduces them exactly.
 * :func:`qonnx_execute` -- ``cleanup_model`` then ``execute_onnx``, one sample at a time when
   the exported graph has a fixed batch dimension of 1; returns the stacked outputs.
 * :func:`torch_predict` -- eval-mode forward under ``torch.no_grad`` as a numpy array.
@@ -9,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import warnings
 from pathlib import Path
@@ -30,10 +32,14 @@ def export_qonnx_model(model, input_shape, path) -> Path:
         warnings.simplefilter("ignore")
         from brevitas.export import export_qonnx
 
+    from .quantizers import bake_quantized_weights, threshold_quantizers
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     was_training = model.training
     model.eval()
+    if threshold_quantizers(model):
+        model = bake_quantized_weights(copy.deepcopy(model))
     x = torch.rand(*input_shape)
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):

@@ -15,12 +15,11 @@ Network structure of :class:`QuantMLP` (eval mode, i.e. as exported to QONNX)::
 
 Quantizers:
 
-* weights="binary":  SignedBinaryWeightPerTensorConst with the constant scale overridden to 1.0
-  (so the weights are exactly +-1, as in bnn_pynq).  Exported as ``BipolarQuant``.
-* weights="ternary": 2-bit signed narrow-range int, per-tensor float scale from max|w|:
-  integer values in {-1, 0, +1}, scale = max|w|.  Exported as ``Quant`` (bitwidth 2, narrow 1).
-* weights="int4" / "int8": signed narrow-range int of that width; "int2": the full 2-bit range {-2..1}; per-tensor float
-  scale = max|w| / (2^(b-1) - 1).
+* weights: from :func:`fpgagen.models.quantizers.weight_quant_kwargs` -- "binary" (+-1, scale
+  1, ``BipolarQuant``), "ternary" (threshold ternary, eta = 0.05 max|W|, one fixed-point scale
+  per layer, ``Quant`` 2-bit narrow), "syq" / "syq_binary" (SYQ: learned fixed-point scale per
+  output row), "int2" (full 2-bit range {-2..1}), "int4" / "int8" (narrow range, per-tensor
+  float scale max|w| / (2^(b-1) - 1)).
 * activations, abits == 1: SignedBinaryActPerTensorConst (bipolar +-1, scale 1.0, BipolarQuant).
 * activations, abits >= 2: signed narrow-range int, constant scale 1/(2^(b-1)-1) (range [-1, 1],
   as bnn_pynq's CommonActQuant).  For abits == 2 the values are {-1, 0, +1} with scale 1.0.
@@ -54,13 +53,14 @@ import numpy as np
 import torch
 from brevitas.core.scaling import ScalingImplType
 from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
-from brevitas.quant import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
+from brevitas.quant import SignedBinaryActPerTensorConst
 from brevitas.quant.scaled_int import (
     Int8ActPerTensorFloat,
-    Int8WeightPerTensorFloat,
     Uint8ActPerTensorFloat,
 )
 from torch import nn
+
+from .quantizers import CLIPPED_KINDS, WEIGHT_KINDS, weight_quant_kwargs
 
 __all__ = [
     "QuantMLP",
@@ -71,22 +71,12 @@ __all__ = [
     "WEIGHT_TYPES",
 ]
 
-WEIGHT_TYPES = ("binary", "ternary", "int2", "int4", "int8")
+WEIGHT_TYPES = WEIGHT_KINDS
 
 
 # --------------------------------------------------------------------------------------------
-# Quantizers
+# Quantizers (weights: fpgagen.models.quantizers)
 # --------------------------------------------------------------------------------------------
-class BinaryWeightUnitScale(SignedBinaryWeightPerTensorConst):
-    """Binary (+-1) weights with a constant scale of 1.0 (brevitas' default constant is 0.1)."""
-
-    scaling_const = 1.0
-
-
-class NarrowIntWeightPerTensor(Int8WeightPerTensorFloat):
-    """Signed narrow-range int weights, per-tensor float scale from max|w| (bit_width set per use)."""
-
-
 class SignedActConst(Int8ActPerTensorFloat):
     """Signed narrow-range int activations with a constant scale (range [min_val, max_val])."""
 
@@ -101,18 +91,6 @@ class UnsignedActConst(Uint8ActPerTensorFloat):
 
     scaling_impl_type = ScalingImplType.CONST
     max_val = 1.0
-
-
-def _weight_quant_kwargs(weights: str) -> dict:
-    if weights == "binary":
-        return dict(weight_quant=BinaryWeightUnitScale)
-    bits = {"ternary": 2, "int2": 2, "int4": 4, "int8": 8}.get(weights)
-    if bits is None:
-        raise ValueError(f"unknown weights {weights!r}; expected one of {WEIGHT_TYPES}")
-    kw = dict(weight_quant=NarrowIntWeightPerTensor, weight_bit_width=bits)
-    if weights == "int2":  # full 2-bit range {-2, -1, 0, 1}; "ternary" is the narrow range
-        kw["weight_narrow_range"] = False
-    return kw
 
 
 def _signed_act(bits: int) -> QuantIdentity:
@@ -213,7 +191,7 @@ class QuantMLP(nn.Module):
         self.in_bits = int(in_bits if in_bits is not None else abits)
         self.input_preproc = bool(input_preproc)
         self.act = act
-        wq = _weight_quant_kwargs(weights)
+        wq = weight_quant_kwargs(weights)
 
         layers: list[nn.Module] = [_signed_act(self.in_bits)]
         if dropout > 0:
@@ -234,7 +212,7 @@ class QuantMLP(nn.Module):
 
         for m in self.modules():
             if isinstance(m, QuantLinear):
-                if weights in ("binary", "ternary", "int2"):
+                if weights in CLIPPED_KINDS:
                     nn.init.uniform_(m.weight, -1.0, 1.0)
                 else:
                     bound = 1.0 / math.sqrt(m.in_features)

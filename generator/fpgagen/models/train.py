@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .quantizers import CLIPPED_KINDS
+
 __all__ = ["train", "evaluate", "SqrHingeLoss"]
 
 
@@ -55,11 +57,13 @@ def _progress(iterable, total, desc, enabled):
 
 def train(model: nn.Module, data, epochs: int = 5, lr: float = 0.02, batch_size: int = 64,
           seed: int = 0, progress: bool = True, loss: str = "ce", weight_decay: float = 0.0,
-          clip_weights: bool | None = None, num_threads: int | None = None) -> dict:
+          clip_weights: bool | None = None, num_threads: int | None = None,
+          regularizer=None) -> dict:
     """Train ``model`` in place on ``data = (x_train, y_train, x_test, y_test)`` (numpy arrays).
 
     Deterministic for a given ``seed`` (torch/numpy seeds, fixed shuffling).  ``num_threads``
     optionally sets torch's intra-op thread count for the duration of the call.
+    ``regularizer`` (``model -> scalar tensor``) is added to the loss of every step.
 
     Returns ``dict(test_acc, train_acc, epochs, seconds, history)`` where history is a list of
     per-epoch ``dict(epoch, loss, test_acc)``; the model is left in eval mode.
@@ -75,7 +79,7 @@ def train(model: nn.Module, data, epochs: int = 5, lr: float = 0.02, batch_size:
         torch.set_num_threads(num_threads)
 
     if clip_weights is None:
-        clip_weights = getattr(model, "weights", None) in ("binary", "ternary", "int2")
+        clip_weights = getattr(model, "weights", None) in CLIPPED_KINDS
     criterion = SqrHingeLoss() if loss == "sqrhinge" else nn.CrossEntropyLoss()
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     n = len(x_tr)
@@ -99,6 +103,8 @@ def train(model: nn.Module, data, epochs: int = 5, lr: float = 0.02, batch_size:
                     continue
                 out = model(x_tr[idx])
                 l = criterion(out, y_tr[idx])
+                if regularizer is not None:
+                    l = l + regularizer(model)
                 opt.zero_grad(set_to_none=True)
                 l.backward()
                 opt.step()
