@@ -14,6 +14,16 @@
  * Sums are two's complement in ACC_BITS bits. The SIMD products of a PE are summed by a
  * binary adder tree.
  *
+ * Grouped MVAU (MULT_BITS > 0; SYQ per-kernel-pixel weight scales): the MW columns form
+ * GROUPS groups of GROUP_SIZE = MW/GROUPS consecutive columns, and output channel o has an
+ * unsigned multiplier m[o, g] per group g: acc[o] = sum_g m[o, g] * sum_{k in g} w[o,k] x[k].
+ * SIMD divides GROUP_SIZE, so each step (nf, sf) lies in group g = sf / (GROUP_SIZE/SIMD);
+ * its SIMD-lane dot product (adder tree; for XNOR the signed +-1 sum 2*popcount - SIMD) is
+ * multiplied by m[nf*PE + p, g] (one multiplier per PE, MULT_FILE line nf*GROUPS + g) and
+ * accumulated. The accumulator is then signed also in XNOR mode. Same schedule, NF*SF cycles
+ * per vector, and the same latency (the product is taken in the accumulate stage, as a
+ * multiply-accumulate). MULT_BITS = 0 (default) is the plain MVAU above.
+ *
  * Input (NF > 1): a writer accepts stream words into a double buffer of 2*SF words (two banks
  * of SF words, vector v in bank v mod 2) whenever the bank it fills is free, independently of
  * the compute schedule: it fills the next vector's bank while the current vector is computed
@@ -74,7 +84,15 @@ module mvau #
     // $readmemh file of the thresholds: NF lines of PE*N_THRES*ACC_BITS bits
     parameter THRES_FILE = "thresholds.mem",
     // weight memory implementation: "auto", "block" or "distributed"
-    parameter RAM_STYLE = "auto"
+    parameter RAM_STYLE = "auto",
+    // bits of an unsigned group multiplier; 0: no multipliers (plain MVAU)
+    parameter MULT_BITS = 0,
+    // column groups with one multiplier per output channel each (divides MW; 1 when
+    // MULT_BITS = 0); a group is MW/GROUPS consecutive columns and SIMD divides MW/GROUPS
+    parameter GROUPS = 1,
+    // $readmemh file of the multipliers: NF*GROUPS lines of PE*MULT_BITS bits (unused if
+    // MULT_BITS = 0)
+    parameter MULT_FILE = "mults.mem"
 )
 (
     input  wire                     clk,
@@ -110,6 +128,14 @@ localparam P_BITS = XNOR ? 1 :
 localparam P_SIGNED = XNOR ? 0 : 1;
 localparam SUM_BITS = P_BITS + $clog2(SIMD);
 
+// grouped MVAU: a step's signed dot product (DOT_BITS) times an unsigned multiplier
+localparam GROUPED = MULT_BITS > 0;
+localparam GSIZE = (GROUPS > 0) ? MW / GROUPS : MW;
+localparam SPG = GSIZE / SIMD;                    // steps per group
+localparam DOT_BITS = GROUPED ? (XNOR ? SUM_BITS + 1 : SUM_BITS) : ACC_BITS;
+localparam MB = GROUPED ? MULT_BITS : 1;
+localparam GP_BITS = DOT_BITS + MB + 1;           // signed product width
+
 /* verilator lint_off WIDTHTRUNC */
 localparam [SFW-1:0] SF_LAST = SF - 1;
 localparam [NFW-1:0] NF_LAST = NF - 1;
@@ -138,6 +164,13 @@ generate
     end
     if (IN_BITS < 1 || W_BITS < 1 || ACC_BITS < 2) begin : g_bad_bits
         mvau_parameters_IN_BITS_W_BITS_ACC_BITS_out_of_range invalid_parameter ();
+    end
+    if (MULT_BITS < 0 || MULT_BITS > 32 || (MULT_BITS == 0 && GROUPS != 1)) begin : g_bad_mult
+        mvau_parameter_MULT_BITS_out_of_range_or_GROUPS_without_MULT_BITS invalid_parameter ();
+    end
+    if (MULT_BITS > 0 && (GROUPS < 1 || MW % GROUPS != 0 || GSIZE % SIMD != 0))
+    begin : g_bad_groups
+        mvau_parameter_GROUPS_must_divide_MW_and_SIMD_the_group_size invalid_parameter ();
     end
 endgenerate
 
@@ -307,6 +340,62 @@ rom_sync #(
     .data(w1)
 );
 
+// group multipliers (grouped MVAU): read like the weights, registered once more in stage 2
+/* verilator lint_off UNUSEDSIGNAL */
+wire [PE*MB-1:0] mult2;
+/* verilator lint_on UNUSEDSIGNAL */
+
+generate
+    if (GROUPED) begin : g_mult_rom
+        localparam MD = NF * GROUPS;
+        localparam MAW = MD > 1 ? $clog2(MD) : 1;
+        localparam SPW = SPG > 1 ? $clog2(SPG) : 1;
+        /* verilator lint_off WIDTHTRUNC */
+        localparam [MAW-1:0] MA_LAST = MD - 1;
+        localparam [SPW-1:0] SP_LAST = SPG - 1;
+        /* verilator lint_on WIDTHTRUNC */
+        // multiplier line nf*GROUPS + g of the step being issued, and the step in its group
+        reg [MAW-1:0]  ma_reg;
+        reg [SPW-1:0]  sp_reg;
+        wire [PE*MB-1:0] mult1;
+        reg [PE*MB-1:0]  mult2_reg;
+
+        always @(posedge clk) begin
+            if (issue) begin
+                if (sp_reg == SP_LAST) begin
+                    sp_reg <= {SPW{1'b0}};
+                    ma_reg <= (ma_reg == MA_LAST) ? {MAW{1'b0}} : ma_reg + 1'b1;
+                end else begin
+                    sp_reg <= sp_reg + 1'b1;
+                end
+            end
+            if (en) begin
+                mult2_reg <= mult1;
+            end
+            if (rst) begin
+                ma_reg <= {MAW{1'b0}};
+                sp_reg <= {SPW{1'b0}};
+            end
+        end
+
+        rom_sync #(
+            .WIDTH(PE * MB),
+            .DEPTH(MD),
+            .INIT_FILE(MULT_FILE),
+            .RAM_STYLE("auto"),
+            .AW(MAW)
+        ) mult_rom (
+            .clk(clk),
+            .en(en),
+            .addr(ma_reg),
+            .data(mult1)
+        );
+        assign mult2 = mult2_reg;
+    end else begin : g_no_mult_rom
+        assign mult2 = {PE*MB{1'b0}};
+    end
+endgenerate
+
 // ------------------------------------------------------------------------------------------
 // stage 2: SIMD products per PE, summed by an adder tree
 // ------------------------------------------------------------------------------------------
@@ -315,8 +404,8 @@ reg           v2_reg;
 reg           first2_reg;
 reg           last2_reg;
 reg [NFW-1:0] nf2_reg;
-reg [PE*ACC_BITS-1:0] dot2_reg;
-wire [PE*ACC_BITS-1:0] dot1;
+reg [PE*DOT_BITS-1:0] dot2_reg;
+wire [PE*DOT_BITS-1:0] dot1;
 
 genvar p, s;
 generate
@@ -376,15 +465,25 @@ generate
             .sum(sum)
         );
 
-        // to ACC_BITS: extend (sign or zero) or keep the low bits (two's complement wrap)
-        if (SUM_BITS >= ACC_BITS) begin : g_trunc
+        if (GROUPED) begin : g_gdot
+            // the step's signed dot product, multiplied in stage 3
+            if (XNOR) begin : g_signed_pop
+                // sum of +-1 products = 2*popcount - SIMD
+                /* verilator lint_off WIDTHTRUNC */
+                localparam [DOT_BITS-1:0] SIMD_D = SIMD;
+                /* verilator lint_on WIDTHTRUNC */
+                assign dot1[p*DOT_BITS +: DOT_BITS] = {sum, 1'b0} - SIMD_D;
+            end else begin : g_sum
+                assign dot1[p*DOT_BITS +: DOT_BITS] = sum;
+            end
+        end else if (SUM_BITS >= ACC_BITS) begin : g_trunc
             /* verilator lint_off UNUSEDSIGNAL */
             wire [SUM_BITS-1:0] sum_all = sum;
             /* verilator lint_on UNUSEDSIGNAL */
-            assign dot1[p*ACC_BITS +: ACC_BITS] = sum_all[ACC_BITS-1:0];
+            assign dot1[p*DOT_BITS +: DOT_BITS] = sum_all[ACC_BITS-1:0];
         end else begin : g_extend
             wire msb = (P_SIGNED != 0) ? sum[SUM_BITS-1] : 1'b0;
-            assign dot1[p*ACC_BITS +: ACC_BITS] = {{(ACC_BITS-SUM_BITS){msb}}, sum};
+            assign dot1[p*DOT_BITS +: DOT_BITS] = {{(ACC_BITS-SUM_BITS){msb}}, sum};
         end
     end
 endgenerate
@@ -408,14 +507,35 @@ end
 
 reg                   v3_reg;   // acc3 holds a complete fold
 reg [PE*ACC_BITS-1:0] acc3_reg;
+// what a step adds to the accumulator: the dot product, or (grouped) dot x multiplier
+wire [PE*ACC_BITS-1:0] add2;
 
 generate
+    if (GROUPED) begin : g_mult
+        for (p = 0; p < PE; p = p + 1) begin : pe_mult
+            wire signed [DOT_BITS-1:0] d = dot2_reg[p*DOT_BITS +: DOT_BITS];
+            wire signed [MB:0]         m = {1'b0, mult2[p*MB +: MB]};
+            wire signed [GP_BITS-1:0]  prod = d * m;
+            // to ACC_BITS: sign-extend or keep the low bits (two's complement wrap)
+            if (GP_BITS >= ACC_BITS) begin : g_trunc
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire [GP_BITS-1:0] prod_all = prod;
+                /* verilator lint_on UNUSEDSIGNAL */
+                assign add2[p*ACC_BITS +: ACC_BITS] = prod_all[ACC_BITS-1:0];
+            end else begin : g_extend
+                assign add2[p*ACC_BITS +: ACC_BITS] =
+                    {{(ACC_BITS-GP_BITS){prod[GP_BITS-1]}}, prod};
+            end
+        end
+    end else begin : g_no_mult
+        assign add2 = dot2_reg;
+    end
     for (p = 0; p < PE; p = p + 1) begin : acc
         always @(posedge clk) begin
             if (en && v2_reg) begin
                 acc3_reg[p*ACC_BITS +: ACC_BITS] <=
                     (first2_reg ? {ACC_BITS{1'b0}} : acc3_reg[p*ACC_BITS +: ACC_BITS])
-                    + dot2_reg[p*ACC_BITS +: ACC_BITS];
+                    + add2[p*ACC_BITS +: ACC_BITS];
             end
         end
     end

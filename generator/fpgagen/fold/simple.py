@@ -31,10 +31,14 @@ def target_cycles(dataflow, fps: float | None, clock_mhz: float) -> int:
 
 
 def _fold_mvau(l: MVAU, cycles: int) -> None:
-    """Smallest PE*SIMD reaching ``cycles``; SIMD first (cheaper than PE), then PE."""
+    """Smallest PE*SIMD reaching ``cycles``; SIMD first (cheaper than PE), then PE.
+
+    SIMD takes only the layer's allowed values (a grouped MVAU's SIMD divides its group
+    size); without any folding reaching ``cycles``, the fastest allowed one."""
     best = None
-    for simd in l.folding_options()["SIMD"]:
-        for pe in l.folding_options()["PE"]:
+    opts = l.folding_options()
+    for simd in opts["SIMD"]:
+        for pe in opts["PE"]:
             c = l.num_vectors * (l.mh // pe) * (l.mw // simd)
             if c <= cycles:
                 key = (pe * simd, pe, -simd)
@@ -42,7 +46,7 @@ def _fold_mvau(l: MVAU, cycles: int) -> None:
                     best = (key, pe, simd)
                 break
     if best is None:
-        best = (None, l.mh, l.mw)
+        best = (None, max(opts["PE"]), max(opts["SIMD"]))
     l.set_folding(PE=best[1], SIMD=best[2])
 
 

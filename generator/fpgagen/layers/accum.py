@@ -17,11 +17,27 @@ __all__ = ["AccumulatorMixin"]
 class AccumulatorMixin:
     """Needs ``weights`` (out channels x accumulation length), ``in_range``, ``in_dtype``,
     ``w_dtype``, ``pe`` and ``accumulate(x)``. Both operands BIPOLAR: XNOR-popcount, the
-    accumulator counts agreeing pairs in ``[0, length]``."""
+    accumulator counts agreeing pairs in ``[0, length]`` (unless the layer scales groups of
+    columns by integer multipliers, see :class:`~fpgagen.layers.mvau.MVAU`: then the
+    accumulator is the signed sum of the scaled +-1 products)."""
+
+    #: columns are scaled by per-(row, group) integer multipliers (grouped MVAU)
+    grouped = False
 
     @property
     def xnor(self) -> bool:
+        """Both operands BIPOLAR: the hardware computes XNOR-popcounts."""
         return self.in_dtype.is_bipolar and self.w_dtype.is_bipolar
+
+    @property
+    def xnor_popcount(self) -> bool:
+        """The accumulator is the popcount itself, in ``[0, length]`` (XNOR, not grouped)."""
+        return self.xnor and not self.grouped
+
+    def acc_weights(self) -> np.ndarray:
+        """The integer matrix the accumulator is the product with (inputs as signed values,
+        BIPOLAR as -1/+1): the weights, times the group multipliers of a grouped MVAU."""
+        return self.weights
 
     @property
     def acc_length(self) -> int:
@@ -29,16 +45,18 @@ class AccumulatorMixin:
 
     def acc_range(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-output-channel reachable accumulator range [lo, hi] (cached per weights)."""
-        key = (id(self.weights), self.in_range, self.xnor)
+        key = (id(self.weights), id(getattr(self, "group_mult", None)), self.in_range,
+               self.xnor_popcount)
         cache = getattr(self, "_acc_cache", None)
         if cache is not None and cache[0] == key:
             return cache[1]
         rows = self.weights.shape[0]
-        if self.xnor:
+        if self.xnor_popcount:
             r = np.zeros(rows, np.int64), np.full(rows, self.acc_length, np.int64)
         else:
             lo_in, hi_in = self.in_range
-            a, b = self.weights * lo_in, self.weights * hi_in
+            w = self.acc_weights()
+            a, b = w * lo_in, w * hi_in
             r = np.minimum(a, b).sum(axis=1), np.maximum(a, b).sum(axis=1)
         self._acc_cache = (key, r)
         return r

@@ -295,6 +295,64 @@ def _thresholds(v: IntV, graph: Graph, qz: _Quantizer) -> np.ndarray:
     return np.maximum.accumulate(left.T.copy(), axis=1)
 
 
+#: largest group multiplier of a grouped MVAU (exclusive): 16-bit unsigned multipliers
+MAX_GROUP_MULT = 2**16
+
+
+def _pixel_scales(graph: Graph, node: Node, scale, wshape, group: int):
+    """Per-kernel-pixel weight scales of a Conv (SYQ) as integer group multipliers.
+
+    ``scale`` broadcasts to the weight shape ``(OC, IC, KH, KW)`` and varies over the kernel
+    pixels. Supported: constant over the input channels, every value ``m * 2^-F`` with a
+    positive integer ``m``, a convolution with ``group == 1``. Returns ``(mult, s_row)``:
+    ``mult`` is ``(OC, KH*KW)`` (pixel ``ky*KW + kx``, the MVAU's column-group order) and
+    ``s_row`` the per-output-channel float64 factor, so that ``scale[o, :, ky, kx] ==
+    s_row[o] * mult[o, ky*KW + kx]`` exactly; ``s_row[o] = c[o] * 2^-F`` where ``c[o]`` is the
+    greatest common divisor of the row's integers (the smallest multipliers).
+    """
+    from fractions import Fraction
+    from math import gcd
+
+    oc, icg, kh, kw = wshape
+    s = np.broadcast_to(np.asarray(scale, dtype=np.float64), wshape)
+    where = graph.where(node)
+    supported = ("supported weight scales are per-tensor, per-output-channel (OC, 1, 1, 1) or "
+                 "per-kernel-pixel (1 or OC, 1, KH, KW) fixed-point values m * 2^-F")
+    if np.any(s != s[:, :1]):
+        raise UnsupportedModelError(
+            f"{where}: weight scale varies over the input channels; {supported}"
+        )
+    if group != 1:
+        raise UnsupportedModelError(
+            f"{where}: per-kernel-pixel weight scales on a grouped/depthwise convolution "
+            f"(group={group}) are not supported; only with group=1 ({supported})"
+        )
+    px = s[:, 0].reshape(oc, kh * kw)
+    if not np.all(np.isfinite(px)) or np.any(px <= 0):
+        bad = px[~(np.isfinite(px) & (px > 0))].ravel()[0]
+        raise UnsupportedModelError(
+            f"{where}: per-kernel-pixel weight scale {bad:g} is not positive; {supported}"
+        )
+    fr = {v: Fraction(v) for v in np.unique(px).tolist()}  # exact: denominators 2^k
+    den = max(f.denominator for f in fr.values())
+    ints = np.array([[int(fr[v] * den) for v in row] for row in px.tolist()], dtype=object)
+    c = [0] * oc
+    for o in range(oc):
+        for v in ints[o]:
+            c[o] = gcd(c[o], int(v))
+    mult = np.array([[int(v) // c[o] for v in ints[o]] for o in range(oc)], dtype=np.int64)
+    if mult.max() >= MAX_GROUP_MULT:
+        o, p = np.unravel_index(int(np.argmax(mult)), mult.shape)
+        raise UnsupportedModelError(
+            f"{where}: per-kernel-pixel weight scales {px[o].tolist()} of output channel {o} "
+            f"are not fixed-point values m * 2^-F with a common F and m < {MAX_GROUP_MULT} "
+            f"(they need m = {int(mult[o, p])}); {supported}"
+        )
+    s_row = np.array([float(Fraction(c[o], den)) for o in range(oc)])
+    assert np.array_equal(s_row[:, None] * mult, px)  # exact decomposition
+    return mult, s_row
+
+
 def _attr_pair(node: Node, name: str, default) -> tuple[int, int]:
     v = node.attrs.get(name, default)
     return int(v[0]), int(v[1])
@@ -508,8 +566,11 @@ class _Lowering:
         return q
 
     def _mvau(self, node: Node, x: IntV, w: np.ndarray, w_dtype: DataType, s_w: np.ndarray,
-              num_vectors: int, in_stream: str, alpha: float = 1.0) -> tuple:
-        """Create an MVAU for integer weights ``w`` (MH, MW); returns (layer, a, b)."""
+              num_vectors: int, in_stream: str, alpha: float = 1.0, group_mult=None) -> tuple:
+        """Create an MVAU for integer weights ``w`` (MH, MW); returns (layer, a, b).
+
+        The float weights are ``s_w[o] * w[o, k]``, or with ``group_mult`` (MH, G)
+        ``s_w[o] * group_mult[o, k // (MW/G)] * w[o, k]`` (a grouped MVAU)."""
         g = self.g
         ab = x.uniform()
         if ab is None:
@@ -522,11 +583,12 @@ class _Lowering:
         if not w_dtype.allowed(w):
             w_dtype = DataType("INT8") if w_dtype.is_bipolar else w_dtype
         lay = MVAU(self.uniq(node.name or "mvau"), w, x.dtype, w_dtype,
-                   in_range=(int(np.min(x.lo)), int(np.max(x.hi))), num_vectors=num_vectors)
+                   in_range=(int(np.min(x.lo)), int(np.max(x.hi))), num_vectors=num_vectors,
+                   group_mult=group_mult)
         self.add(lay, [in_stream])
         mh, mw = w.shape
-        rowsum = w.sum(axis=1).astype(np.float64)
-        if lay.xnor:  # dot = 2*popcount - MW
+        rowsum = lay.acc_weights().sum(axis=1).astype(np.float64)
+        if lay.xnor_popcount:  # dot = 2*popcount - MW
             ka = alpha * 2 * a * s_w
             kb = alpha * (-mw * a * s_w + b * s_w * rowsum)
         else:
@@ -622,11 +684,12 @@ class _Lowering:
         ic = x.channels
         if icg * group != ic:
             raise UnsupportedModelError(f"{g.where(node)}: weight/input channel mismatch")
-        s_full = q.scale.reshape(oc, -1)
+        s_full = np.broadcast_to(q.scale, codes.shape).reshape(oc, -1)
+        group_mult = None
         if np.any(s_full != s_full[:, :1]):
-            raise UnsupportedModelError(
-                f"{g.where(node)}: weight scale must be per-tensor or per-output-channel"
-            )
+            # SYQ: one scale per kernel pixel (and possibly per output channel)
+            group_mult, s_row = _pixel_scales(g, node, q.scale, codes.shape, group)
+            s_full = np.broadcast_to(s_row[:, None], s_full.shape)
         pads = [int(p) for p in at.get("pads", [0, 0, 0, 0])]
         stride = _attr_pair(node, "strides", [1, 1])
         h, w_ = x.spatial
@@ -659,7 +722,8 @@ class _Lowering:
             wmat = full.reshape(oc, kh * kw * ic)
             w_dtype = q.dtype
         lay, ka, kb = self._mvau(node, x, wmat.astype(np.int64), w_dtype,
-                                 s_full[:, 0].astype(np.float64), swu.num_vectors, stream)
+                                 s_full[:, 0].astype(np.float64), swu.num_vectors, stream,
+                                 group_mult=group_mult)
         lay.conv = {"kernel": [kh, kw], "stride": list(stride), "pads": pads, "group": group}
         lo, hi = lay.acc_range()
         shape = tuple(g.shapes[node.outputs[0]])
@@ -938,7 +1002,7 @@ class _Lowering:
             w_dtype = int_type(w_dtype.bits + 1)
         lay.weights, lay.w_dtype = w, w_dtype
         a = np.where(neg, -x.a, x.a)
-        b = np.where(neg, x.b + x.a * lay.mw, x.b) if lay.xnor else x.b
+        b = np.where(neg, x.b + x.a * lay.mw, x.b) if lay.xnor_popcount else x.b
         lo, hi = lay.acc_range()
         v = copy.copy(x)
         v.lo, v.hi, v.a, v.b, v.direction = lo, hi, a, b, np.ones_like(x.a)

@@ -22,6 +22,12 @@ LINT = {
         {"MW": 8, "MH": 4, "SIMD": 8, "PE": 4, "ACC_BITS": 6, "N_THRES": 0, "OUT_BITS": 6},
         {"MW": 784, "MH": 64, "SIMD": 49, "PE": 16, "IN_BITS": 8, "IN_SIGNED": 0, "ACC_BITS": 24,
          "N_THRES": 255, "OUT_BITS": 8, "OUT_BIAS": -128, "RAM_STYLE": 'block'},
+        # grouped MVAU (group multipliers): XNOR, ternary, one step per group, NF = 1
+        {"IN_BIPOLAR": 1, "IN_BITS": 1, "W_BIPOLAR": 1, "W_BITS": 1, "N_THRES": 1, "OUT_BITS": 1,
+         "MULT_BITS": 5, "GROUPS": 2},
+        {"W_BITS": 2, "MULT_BITS": 3, "GROUPS": 4, "SIMD": 4, "ACC_BITS": 9},
+        {"MW": 8, "MH": 4, "SIMD": 1, "PE": 4, "ACC_BITS": 30, "N_THRES": 0, "OUT_BITS": 30,
+         "MULT_BITS": 16, "GROUPS": 8},
     ],
 }
 
@@ -34,6 +40,9 @@ ILLEGAL = [
     ("mvau", {"MH": 9, "PE": 2}, "mvau_parameter_PE_must_divide_MH"),
     ("mvau", {"IN_BIPOLAR": 1, "IN_BITS": 2}, "IN_BIPOLAR_needs_IN_BITS_1"),
     ("mvau", {"N_THRES": 0, "OUT_BITS": 4}, "OUT_BITS_must_equal_ACC_BITS"),
+    ("mvau", {"MULT_BITS": 4, "GROUPS": 8}, "GROUPS_must_divide_MW_and_SIMD_the_group_size"),
+    ("mvau", {"MULT_BITS": 4, "GROUPS": 3}, "GROUPS_must_divide_MW_and_SIMD_the_group_size"),
+    ("mvau", {"GROUPS": 2}, "MULT_BITS_out_of_range_or_GROUPS_without_MULT_BITS"),
 ]
 
 

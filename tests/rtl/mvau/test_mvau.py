@@ -7,6 +7,12 @@ back-pressure (balanced, input-starved and output-stalled), measures the steady-
 per vector without stalls (must be exactly NF*SF), and with a deterministic trickling
 producer that offers one word every k cycles: the input buffer decouples input from compute,
 so a vector takes max(NF*SF, SF*k) cycles (spec: within 2 %; the design is exact).
+
+The grouped configurations (MULT_BITS > 0: SYQ per-kernel-pixel scales) multiply each step's
+SIMD-lane dot product by one multiplier per PE and group: XNOR (signed +-1 sums, per-(row,
+group) multipliers), ternary weights with thresholds (one multiplier per group shared by all
+rows, like a (1, 1, KH, KW) scale), and NF = 1 with wide 16-bit multipliers and a raw
+accumulator output.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import numpy as np
 import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
 from fpgagen import packing
-from fpgagen.datatypes import DataType, int_type, signed_bits_for
+from fpgagen.datatypes import DataType, int_type, signed_bits_for, uint_type
 from fpgagen.sim.axis_tb import CONFIG_ENV, AxisSink, config_name, reset, run_stream, start_clock
 
 # OUT None = no thresholds (raw accumulator)
@@ -38,15 +44,32 @@ CONFIGS = {
     # NF = 8, SF = 4: deep folding, the trickling-producer case of a PE = 1 predecessor
     "deep_fold_int3_int2": dict(MW=16, MH=16, SIMD=4, PE=2, IN="INT3", W="INT2", N_THRES=3,
                                 OUT="UINT2", OUT_BIAS=0, RAM_STYLE="distributed"),
+    # grouped MVAU: GROUPS groups of MW/GROUPS columns, multipliers of MULT_BITS bits; MULT
+    # "row" = one multiplier per (row, group), "shared" = per group, equal for every row
+    "xnor_grouped": dict(MW=48, MH=8, SIMD=4, PE=2, IN="BIPOLAR", W="BIPOLAR", N_THRES=1,
+                         OUT="UINT1", OUT_BIAS=0, RAM_STYLE="auto", GROUPS=6, MULT_BITS=5,
+                         MULT="row"),
+    "ternary_grouped_thres": dict(MW=27, MH=6, SIMD=3, PE=3, IN="INT4", W="TERNARY", N_THRES=3,
+                                  OUT="INT2", OUT_BIAS=-2, RAM_STYLE="auto", GROUPS=9,
+                                  MULT_BITS=3, MULT="shared"),
+    "uint2_ternary_grouped_nf1_raw": dict(MW=16, MH=4, SIMD=2, PE=4, IN="UINT2", W="TERNARY",
+                                          N_THRES=0, OUT=None, OUT_BIAS=0,
+                                          RAM_STYLE="distributed", GROUPS=4, MULT_BITS=16,
+                                          MULT="row"),
 }
 N_VECTORS = 12
 WEIGHT_FILE = "weights.mem"
 THRES_FILE = "thresholds.mem"
+MULT_FILE = "mults.mem"
 
 
-def _acc_bits(cfg, in_dt: DataType, w_dt: DataType) -> int:
+def _acc_bits(cfg, in_dt: DataType, w_dt: DataType, mult=None) -> int:
     """Smallest signed accumulator holding every possible dot product."""
     mw = cfg["MW"]
+    if mult is not None:  # grouped: sum of |x * w| <= max|x| * max|w| * sum of the multipliers
+        big = max(abs(in_dt.min), abs(in_dt.max)) * max(abs(w_dt.min), abs(w_dt.max))
+        bound = big * (mw // cfg["GROUPS"]) * int(mult.sum(axis=1).max())
+        return signed_bits_for(-bound, bound)
     if in_dt.is_bipolar and w_dt.is_bipolar:
         return signed_bits_for(0, mw)
     corners = [a * b for a in (in_dt.min, in_dt.max) for b in (w_dt.min, w_dt.max)]
@@ -59,10 +82,12 @@ def _values(rng, dt: DataType, shape):
     return rng.integers(dt.min, dt.max + 1, size=shape)
 
 
-def reference(cfg, x, w, thr):
+def reference(cfg, x, w, thr, mult=None):
     """Integer MVAU reference: accumulators (vectors, MH) and outputs."""
     in_dt, w_dt = DataType(cfg["IN"]), DataType(cfg["W"])
-    if in_dt.is_bipolar and w_dt.is_bipolar:
+    if mult is not None:  # grouped: signed values (BIPOLAR as +-1) times scaled weights
+        acc = x @ (w * np.repeat(mult, cfg["MW"] // cfg["GROUPS"], axis=1)).T
+    elif in_dt.is_bipolar and w_dt.is_bipolar:
         acc = (x[:, None, :] == w[None, :, :]).sum(axis=2)  # XNOR-popcount
     else:
         acc = x @ w.T
@@ -77,21 +102,34 @@ def _case(cfg: dict, seed: int = 0):
     mw, mh, simd, pe, n = cfg["MW"], cfg["MH"], cfg["SIMD"], cfg["PE"], cfg["N_THRES"]
     sf, nf = mw // simd, mh // pe
     in_dt, w_dt = DataType(cfg["IN"]), DataType(cfg["W"])
-    acc_bits = _acc_bits(cfg, in_dt, w_dt)
+    groups, mult_bits = cfg.get("GROUPS", 1), cfg.get("MULT_BITS", 0)
+    mult = None
+    if mult_bits:
+        hi = 1 << mult_bits
+        if cfg["MULT"] == "shared":
+            mult = np.repeat(rng.integers(1, hi, (1, groups)), mh, axis=0)
+        else:
+            mult = rng.integers(1, hi, (mh, groups))
+        mult[:, 0] = hi - 1  # the largest multiplier occurs
+    acc_bits = _acc_bits(cfg, in_dt, w_dt, mult)
     acc_dt = int_type(acc_bits)
     out_dt = DataType(cfg["OUT"]) if n else acc_dt
 
     x = _values(rng, in_dt, (N_VECTORS, mw))
     w = _values(rng, w_dt, (mh, mw))
+    if mult is not None:  # also all-extreme vectors: the accumulator range is reached
+        x[0] = in_dt.max
+        x[1] = -1 if in_dt.is_bipolar else in_dt.min
+        w[0] = w_dt.max
     thr = None
     if n:
-        acc, _ = reference(cfg, x, w, None if n == 0 else np.zeros((mh, n), np.int64))
+        acc, _ = reference(cfg, x, w, np.zeros((mh, n), np.int64), mult)
         lo, hi = acc.min(axis=0) - 1, acc.max(axis=0) + 1  # per channel, so counts vary
         thr = np.sort(
             np.stack([rng.integers(lo[c], hi[c] + 1, size=n) for c in range(mh)]), axis=1
         )
         thr = np.clip(thr, acc_dt.min, acc_dt.max)
-    _, y = reference(cfg, x, w, thr)
+    _, y = reference(cfg, x, w, thr, mult)
 
     # weights: line nf*SF + sf, PE p at [p*SIMD*W +: SIMD*W], element s at [s*W +: W]
     w_lines = w.reshape(nf, pe, sf, simd).transpose(0, 2, 1, 3).reshape(nf * sf, pe * simd)
@@ -101,6 +139,11 @@ def _case(cfg: dict, seed: int = 0):
         thres_hex = packing.to_hex(
             packing.pack(thr.reshape(nf, pe * n), acc_dt, pe * n), pe * n * acc_bits
         )
+    mult_hex = []
+    if mult is not None:  # line nf*GROUPS + g, PE p at [p*MULT_BITS +: MULT_BITS]
+        m_lines = mult.reshape(nf, pe, groups).transpose(0, 2, 1).reshape(nf * groups, pe)
+        mult_hex = packing.to_hex(packing.pack(m_lines, uint_type(mult_bits), pe),
+                                  pe * mult_bits)
     in_words = packing.words_to_ints(packing.pack(x, in_dt, simd))
     out_words = packing.words_to_ints(packing.pack(y, out_dt, pe))
     params = {
@@ -122,7 +165,9 @@ def _case(cfg: dict, seed: int = 0):
         "THRES_FILE": THRES_FILE,
         "RAM_STYLE": cfg["RAM_STYLE"],
     }
-    return params, weight_hex, thres_hex, in_words, out_words, sf, nf
+    if mult is not None:  # only then: the plain configurations keep their cached builds
+        params.update({"MULT_BITS": mult_bits, "GROUPS": groups, "MULT_FILE": MULT_FILE})
+    return params, (weight_hex, mult_hex), thres_hex, in_words, out_words, sf, nf
 
 
 @pytest.mark.rtl
@@ -130,8 +175,10 @@ def _case(cfg: dict, seed: int = 0):
 def test_mvau(name, tmp_path, rtl_build_root):
     from fpgagen.sim.runner import run_module_test
 
-    params, weight_hex, thres_hex, *_ = _case(CONFIGS[name])
+    params, (weight_hex, mult_hex), thres_hex, *_ = _case(CONFIGS[name])
     (tmp_path / WEIGHT_FILE).write_text("\n".join(weight_hex) + "\n")
+    if mult_hex:
+        (tmp_path / MULT_FILE).write_text("\n".join(mult_hex) + "\n")
     if thres_hex:
         (tmp_path / THRES_FILE).write_text("\n".join(thres_hex) + "\n")
     run_module_test("mvau", params, __file__, tmp_path, rtl_build_root, {CONFIG_ENV: name})
