@@ -11,6 +11,13 @@
 //   * one operand BIPOLAR: the other operand is added (+1) or subtracted (-1);
 //   * otherwise signed/unsigned integer products summed in ACC_BITS two's complement.
 //
+// Grouped MVAU (mvau_grouped; SYQ per-kernel-pixel weight scales, as rtl/mvau.v with
+// MULT_BITS > 0): the MW columns form GROUPS groups of MW/GROUPS consecutive columns, SIMD divides
+// MW/GROUPS, and a step's dot product (for XNOR the signed +-1 sum 2*popcount - SIMD) is
+// multiplied by the unsigned multiplier mults[nf*GROUPS + g][p] of its group g = sf/(SF/GROUPS)
+// before it is accumulated: acc[o] = sum_g m[o, g] * sum_{k in g} w[o,k] x[k], signed, in
+// ACC_BITS two's complement (exact whenever the final value fits, like the RTL's wrap).
+//
 // Weight memory word nf*SF + sf holds, for PE p, SIMD element s, the weight of output
 // nf*PE + p and input sf*SIMD + s at bits [(p*SIMD + s)*W_BITS +: W_BITS] (the RTL's
 // <layer>_weights.mem line for line); the tables store it split into PE slices of SIMD*W_BITS
@@ -159,19 +166,49 @@ struct MvauActivation<C, false> {
     }
 };
 
-/*! MVAU over n_frames frames of NV vectors.
- *
- * C provides: MW, MH, SIMD, PE, NV (unsigned); IN_KIND, W_KIND (Kind); IN_BITS, W_BITS,
- * ACC_BITS, N_THRES (0: raw accumulator out), OUT_BITS; OUT_BIAS (int); W_CB, W_NC and
- * typedef w_chunk_t (one PE's weight slice as W_NC chunks of W_CB bits); T_ROWS (NF, or 1
- * without thresholds), T_CB, T_NC and typedef t_chunk_t (one PE's thresholds as chunks).
- */
+//! Group multipliers of a grouped MVAU: what a step adds to a PE's accumulator.
+template <class C, bool GROUPED>
+struct MvauGroups {
+    static const unsigned ROWS = (C::MH / C::PE) * C::GROUPS;  //!< multiplier table lines
+    static const unsigned STEPS = (C::MW / C::GROUPS) / C::SIMD;  //!< steps per group
+    static const unsigned NC = C::M_NC;
+    typedef typename C::m_chunk_t chunk_t;
+    static ap_int<C::ACC_BITS> scale(const ap_int<C::ACC_BITS>& part, const chunk_t m[NC]) {
+        FPGAGEN_HLS(INLINE)
+        const bool xnor = C::IN_KIND == KIND_BIPOLAR && C::W_KIND == KIND_BIPOLAR;
+        // XNOR: the popcount -> the signed sum of the SIMD +-1 products (modulo 2^ACC_BITS)
+        const ap_int<C::ACC_BITS> dot =
+            xnor ? ap_int<C::ACC_BITS>(ap_int<C::ACC_BITS + 2>(part) * 2 - int(C::SIMD)) : part;
+        const ap_uint<C::MULT_BITS> mv = load_word<C::MULT_BITS, C::M_CB, C::M_NC>(m);
+        const ap_int<C::ACC_BITS> r = dot * mv;  // the low ACC_BITS bits, as the RTL
+        return r;
+    }
+};
+
 template <class C>
-void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
-          hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out,
-          const typename C::w_chunk_t weights[(C::MH / C::PE) * (C::MW / C::SIMD)][C::PE][C::W_NC],
-          const typename C::t_chunk_t thresholds[C::T_ROWS][C::PE][C::T_NC], unsigned n_frames) {
+struct MvauGroups<C, false> {
+    static const unsigned ROWS = 1;
+    static const unsigned STEPS = C::MW / C::SIMD;
+    static const unsigned NC = 1;
+    typedef uint8_t chunk_t;
+    static ap_int<C::ACC_BITS> scale(const ap_int<C::ACC_BITS>& part, const chunk_t[NC]) {
+        FPGAGEN_HLS(INLINE)
+        return part;
+    }
+};
+
+//! The schedule shared by mvau and mvau_grouped (see there).
+template <class C, bool GROUPED>
+void mvau_run(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
+              hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out,
+              const typename C::w_chunk_t weights[(C::MH / C::PE) * (C::MW / C::SIMD)][C::PE]
+                                                 [C::W_NC],
+              const typename MvauGroups<C, GROUPED>::chunk_t
+                  mults[MvauGroups<C, GROUPED>::ROWS][C::PE][MvauGroups<C, GROUPED>::NC],
+              const typename C::t_chunk_t thresholds[C::T_ROWS][C::PE][C::T_NC],
+              unsigned n_frames) {
     FPGAGEN_HLS(INLINE)
+    typedef MvauGroups<C, GROUPED> G;
     const unsigned NF = C::MH / C::PE;
     const unsigned SF = C::MW / C::SIMD;
     const unsigned IN_W = C::SIMD * C::IN_BITS;
@@ -181,7 +218,7 @@ void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
     static ap_int<C::ACC_BITS> acc[C::PE];
     FPGAGEN_HLS(ARRAY_PARTITION variable=acc complete dim=1)
 
-    unsigned nf = 0, sf = 0, widx = 0;
+    unsigned nf = 0, sf = 0, widx = 0, midx = 0, gstep = 0;
     for (unsigned f = 0; f < n_frames; f++) {
         for (unsigned i = 0; i < C::NV * NF * SF; i++) {
             FPGAGEN_HLS(PIPELINE II=1)
@@ -197,7 +234,8 @@ void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
             MvauPe<C>::split(x, xe);
             for (unsigned p = 0; p < C::PE; p++) {
                 FPGAGEN_HLS(UNROLL)
-                const ap_int<C::ACC_BITS> part = MvauPe<C>::dot(x, xe, weights[widx][p]);
+                const ap_int<C::ACC_BITS> part =
+                    G::scale(MvauPe<C>::dot(x, xe, weights[widx][p]), mults[midx][p]);
                 if (sf == 0) {
                     acc[p] = part;
                 } else {
@@ -220,8 +258,49 @@ void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
                 sf++;
             }
             widx = (widx == NF * SF - 1) ? 0 : widx + 1;
+            if (gstep == G::STEPS - 1) {  // next group (line nf*GROUPS + g)
+                gstep = 0;
+                midx = (midx == G::ROWS - 1) ? 0 : midx + 1;
+            } else {
+                gstep++;
+            }
         }
     }
+}
+
+/*! MVAU over n_frames frames of NV vectors.
+ *
+ * C provides: MW, MH, SIMD, PE, NV (unsigned); IN_KIND, W_KIND (Kind); IN_BITS, W_BITS,
+ * ACC_BITS, N_THRES (0: raw accumulator out), OUT_BITS; OUT_BIAS (int); W_CB, W_NC and
+ * typedef w_chunk_t (one PE's weight slice as W_NC chunks of W_CB bits); T_ROWS (NF, or 1
+ * without thresholds), T_CB, T_NC and typedef t_chunk_t (one PE's thresholds as chunks).
+ */
+template <class C>
+void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
+          hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out,
+          const typename C::w_chunk_t weights[(C::MH / C::PE) * (C::MW / C::SIMD)][C::PE][C::W_NC],
+          const typename C::t_chunk_t thresholds[C::T_ROWS][C::PE][C::T_NC], unsigned n_frames) {
+    FPGAGEN_HLS(INLINE)
+    static const uint8_t no_mults[1][C::PE][1] = {};
+    mvau_run<C, false>(in, out, weights, no_mults, thresholds, n_frames);
+}
+
+/*! Grouped MVAU (group multipliers) over n_frames frames of NV vectors.
+ *
+ * C provides what mvau needs and GROUPS, MULT_BITS, M_CB, M_NC (unsigned) and typedef
+ * m_chunk_t: mults[nf*GROUPS + g][p] is the multiplier of output nf*PE + p and group g as
+ * M_NC chunks of M_CB bits (the RTL's <layer>_mults.mem line for line).
+ */
+template <class C>
+void mvau_grouped(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
+                  hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out,
+                  const typename C::w_chunk_t weights[(C::MH / C::PE) * (C::MW / C::SIMD)]
+                                                     [C::PE][C::W_NC],
+                  const typename C::m_chunk_t mults[(C::MH / C::PE) * C::GROUPS][C::PE][C::M_NC],
+                  const typename C::t_chunk_t thresholds[C::T_ROWS][C::PE][C::T_NC],
+                  unsigned n_frames) {
+    FPGAGEN_HLS(INLINE)
+    mvau_run<C, true>(in, out, weights, mults, thresholds, n_frames);
 }
 
 }  // namespace fpgagen

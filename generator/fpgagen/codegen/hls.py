@@ -133,9 +133,19 @@ def _mvau_ctx(l) -> dict:
         ("unsigned", "T_ROWS", thres["depth"]), ("unsigned", "T_CB", thres["cb"]),
         ("unsigned", "T_NC", thres["nc"]),
     ]
-    return {"cfg": cfg, "weights": weights, "thresholds": thres, "n_thres": n_thr,
-            "lib": "mvau.h", "func": "mvau", "mode": "XNOR-popcount" if l.xnor else "integer",
-            "max_bits": max(weights["bits"], thres["bits"], l.in_width, l.out_width)}
+    mode = "XNOR-popcount" if l.xnor else "integer"
+    ctx = {"cfg": cfg, "weights": weights, "thresholds": thres, "n_thres": n_thr,
+           "lib": "mvau.h", "func": "mvau", "mode": mode, "mults": None,
+           "max_bits": max(weights["bits"], thres["bits"], l.in_width, l.out_width)}
+    if getattr(l, "grouped", False):
+        mults = _table(l.mult_words(), l.pe * l.mult_bits, l.pe)
+        mults["impl"] = _impl(memory_style(l.nf * l.groups, l.pe * l.mult_bits))
+        cfg += [("unsigned", "GROUPS", l.groups), ("unsigned", "MULT_BITS", l.mult_bits),
+                ("unsigned", "M_CB", mults["cb"]), ("unsigned", "M_NC", mults["nc"])]
+        ctx.update({"mults": mults, "func": "mvau_grouped",
+                    "mode": f"{mode}, {l.groups} groups of {l.group_size} columns with "
+                            f"{l.mult_bits}-bit multipliers"})
+    return ctx
 
 
 def _vvau_ctx(l) -> dict:
@@ -168,7 +178,7 @@ def _vvau_ctx(l) -> dict:
         ("unsigned", "T_NC", thres["nc"]),
     ]
     return {"cfg": cfg, "weights": weights, "thresholds": thres, "n_thres": n_thr,
-            "lib": "vvau.h", "func": "vvau",
+            "lib": "vvau.h", "func": "vvau", "mults": None,
             "mode": "XNOR-popcount" if l.xnor else "integer",
             "max_bits": max(weights["bits"], thres["bits"], l.in_width, l.out_width)}
 
