@@ -21,10 +21,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
+
+# pytest-xdist runs one worker per core: one BLAS/torch thread each, or they oversubscribe
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 _GENERATOR = Path(__file__).resolve().parents[1] / "generator"
 if str(_GENERATOR) not in sys.path:

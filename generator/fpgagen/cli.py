@@ -76,11 +76,19 @@ def _parser() -> argparse.ArgumentParser:
                                      "it to QONNX (needs the train extra)")
     t.add_argument("--model", default="tfc", help="tfc, sfc or lfc")
     t.add_argument("--weights", default="binary",
-                   help="binary, ternary, int2, int4 or int8")
+                   help="binary, ternary (threshold 0.05 max|W|), syq (SYQ ternary, learned "
+                        "fixed-point scale per row), syq_binary, int2, int4 or int8")
     t.add_argument("--abits", type=int, default=1, help="activation bits (1 = bipolar)")
     t.add_argument("--dataset", default="mnist5k", help="mnist5k or digits")
     t.add_argument("--epochs", type=int, default=5)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--lr", type=float, default=0.02, help="Adam learning rate (cosine decay)")
+    t.add_argument("--sparse", action="store_true",
+                   help="sparse ternary training: regularise, prune, retrain (ternary/syq)")
+    t.add_argument("--prune-frac", type=float, default=0.5,
+                   help="with --sparse: prune weights with |W| <= this fraction of max|W|")
+    t.add_argument("--retrain-epochs", type=int,
+                   help="with --sparse: retraining epochs after pruning (default epochs/2)")
     t.add_argument("-o", "--output", required=True, help="QONNX file to write (.onnx)")
 
     sub.add_parser("boards", help="list the bundled boards")
@@ -119,10 +127,15 @@ def _run(args) -> int:
         from .models.cli_train import train_and_export
 
         r = train_and_export(args.model, args.weights, args.abits, args.dataset, args.epochs,
-                             args.output, seed=args.seed)
+                             args.output, seed=args.seed, lr=args.lr, sparse=args.sparse,
+                             prune_frac=args.prune_frac, retrain_epochs=args.retrain_epochs)
+        for st in r.get("stages", []):
+            print(f"  {st['stage']:12s} test accuracy {st['test_acc']:.4f}, "
+                  f"weight sparsity {st['sparsity']:.1%}")
+        sp = f", weight sparsity {r['sparsity']:.1%}" if "sparsity" in r else ""
         print(f"{r['model']} {r['weights']} weights, {r['abits']}-bit activations on "
               f"{r['dataset']} ({r['train_size']} train / {r['test_size']} held-out test): "
-              f"train accuracy {r['train_acc']:.4f}, test accuracy {r['test_acc']:.4f} "
+              f"train accuracy {r['train_acc']:.4f}, test accuracy {r['test_acc']:.4f}{sp} "
               f"({r['seconds']:.0f} s); wrote {r['onnx']}")
         return 0
     if args.cmd == "synth":

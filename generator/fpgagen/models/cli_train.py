@@ -17,11 +17,20 @@ __all__ = ["train_and_export", "MODELS", "WEIGHTS", "DATASETS"]
 MODELS = {"tfc": [64, 64, 64], "sfc": [256, 256, 256], "lfc": [1024, 1024, 1024]}
 WEIGHTS = ("binary", "ternary", "syq", "syq_binary", "int2", "int4", "int8")
 DATASETS = ("mnist5k", "digits")
+SPARSE_WEIGHTS = ("ternary", "syq")
 
 
 def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs: int,
-                     output, seed: int = 0, lr: float = 0.02, progress: bool = True) -> dict:
-    """Train and export; returns the training summary (accuracies, seconds, ONNX path)."""
+                     output, seed: int = 0, lr: float = 0.02, progress: bool = True,
+                     sparse: bool = False, prune_frac: float = 0.5,
+                     retrain_epochs: int | None = None) -> dict:
+    """Train and export; returns the training summary (accuracies, seconds, ONNX path).
+
+    With ``sparse``, ternary/SYQ weights are trained in the three stages of
+    :func:`fpgagen.models.sparse.sparse_ternary_train` (regularised training for ``epochs``,
+    quantisation pruning at ``prune_frac * max|W|``, retraining for ``retrain_epochs``).  The
+    summary has the weight ``sparsity`` (fraction of zero ternary weights) for ternary/SYQ.
+    """
     if model not in MODELS:
         raise FpgagenError(f"unknown model {model!r}; available: {', '.join(MODELS)}")
     if weights not in WEIGHTS:
@@ -32,6 +41,11 @@ def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs:
         raise FpgagenError(f"--abits {abits} is not supported; use 1..8")
     if epochs < 1:
         raise FpgagenError(f"--epochs must be >= 1, got {epochs}")
+    if sparse and weights not in SPARSE_WEIGHTS:
+        raise FpgagenError(f"--sparse needs ternary weights ({' or '.join(SPARSE_WEIGHTS)}), "
+                           f"got --weights {weights}")
+    if not 0.0 < prune_frac < 1.0:
+        raise FpgagenError(f"--prune-frac {prune_frac} must be in (0, 1) (a fraction of max|W|)")
     out = Path(output)
     if out.suffix != ".onnx":
         raise FpgagenError(f"{out}: the output must be an .onnx file")
@@ -44,7 +58,8 @@ def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs:
     from .datasets import load_digits_split, load_mnist5k
     from .export import export_qonnx_model
     from .mlp import QuantMLP
-    from .train import train
+    from .quantizers import threshold_quantizers, weight_stats
+    from .train import evaluate, train
 
     data = load_mnist5k(seed) if dataset == "mnist5k" else load_digits_split(seed)
     in_features = data[0].shape[1]
@@ -52,7 +67,16 @@ def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs:
 
     torch.manual_seed(seed)
     net = QuantMLP(in_features, MODELS[model], 10, weights=weights, abits=abits)
-    res = train(net, data, epochs=epochs, lr=lr, seed=seed, progress=progress)
+    if sparse:
+        from .sparse import sparse_ternary_train
+
+        res = sparse_ternary_train(net, data, epochs=epochs, retrain_epochs=retrain_epochs,
+                                   prune_frac=prune_frac, seed=seed, progress=progress, lr=lr)
+        res["train_acc"] = evaluate(net, data[0], data[1])
+    else:
+        res = train(net, data, epochs=epochs, lr=lr, seed=seed, progress=progress)
+    if threshold_quantizers(net):
+        res["sparsity"] = weight_stats(net)["sparsity"]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     try:
@@ -60,7 +84,7 @@ def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs:
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
-    res = {k: v for k, v in res.items() if k != "history"}
+    res = {k: v for k, v in res.items() if k not in ("history", "layers")}
     res.update({"onnx": str(out), "model": model, "weights": weights, "abits": abits,
                 "dataset": dataset, "train_size": int(len(data[0])),
                 "test_size": int(len(data[2]))})

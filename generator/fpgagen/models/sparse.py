@@ -56,7 +56,7 @@ def prune(model: nn.Module, prune_frac: float) -> None:
 
 
 def sparse_ternary_train(model: nn.Module, data, epochs: int = 10, retrain_epochs: int | None = None,
-                         prune_frac: float = 0.3, lam: float = 1e-4, l2: float = 1e-5,
+                         prune_frac: float = 0.5, lam: float = 1e-3, l2: float = 1e-5,
                          seed: int = 0, progress: bool = True, **train_kw) -> dict:
     """Regularised training, quantisation pruning and retraining of ``model`` (in place).
 
