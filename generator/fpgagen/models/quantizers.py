@@ -190,8 +190,6 @@ class ThresholdWeightQuant(nn.Module):
         t = self.codes(w)
         a = self.scale()
         q = _SymQuant.apply(w, a, t, self.learn_alpha)
-        if not self.learn_alpha:
-            q = q + (w - w.detach())  # straight-through to the latent weights
         zero = torch.zeros((), dtype=w.dtype, device=w.device)
         bits = torch.tensor(2.0 if self.ternary else 1.0, device=w.device)
         return q, a.detach() if not self.training else a, zero, bits
