@@ -188,6 +188,26 @@ def mvau_weight_fields(layer) -> np.ndarray:
     return (w & ((1 << bits) - 1)).astype(np.uint64)
 
 
+def _distinct_varying_columns(fields, bits: int) -> int:
+    """Bit columns of a ROM of ``bits``-bit fields that vary over its words, counting equal
+    columns once (Yosys merges them: SYQ multipliers shared by all output channels make every
+    PE's slice the same)."""
+    f = np.asarray(fields, dtype=np.uint64)
+    if f.ndim != 2 or f.shape[0] <= 1:
+        return 0
+    cols = ((f[:, :, None] >> np.arange(bits, dtype=np.uint64)) & np.uint64(1))
+    cols = cols.reshape(f.shape[0], -1).T  # one row per bit column
+    varying = cols[np.any(cols != cols[:, :1], axis=1)]
+    return int(len({c.tobytes() for c in varying}))
+
+
+def mvau_mult_fields(layer) -> np.ndarray:
+    """Group multiplier ROM contents of a grouped MVAU as ``(NF*G, PE)`` field codes."""
+    m = np.asarray(layer.group_mult, dtype=np.int64)
+    m = m.reshape(layer.nf, layer.pe, layer.groups).transpose(0, 2, 1)
+    return m.reshape(layer.nf * layer.groups, layer.pe).astype(np.uint64)
+
+
 def threshold_fields(thresholds, pe: int, t_bits: int) -> np.ndarray:
     """Threshold ROM contents as ``(NF, PE*N)`` two's complement field codes."""
     t = np.asarray(thresholds, dtype=np.int64)
@@ -245,11 +265,30 @@ def _dsp_per_product(a: int, b: int) -> int:
     return math.ceil(max(0, a - 27) / 17) + 1 if a > 27 else 1
 
 
-def mvau_dsp(layer) -> int:
+def mvau_group_operands(layer) -> tuple[int, int]:
+    """(DOT_BITS, MULT_BITS + 1): the signed operands of a grouped MVAU's per-PE multiplier
+    as rtl/mvau.v declares them (the step's dot product, the zero-extended multiplier)."""
+    _, _, pb, kind = mvau_operands(layer)
+    sum_bits = pb + clog2(layer.simd)
+    return (sum_bits + 1 if kind == "xnor" else sum_bits), layer.mult_bits + 1
+
+
+def mvau_dsp(layer, products_only: bool = False) -> int:
+    """DSP48E2 of an MVAU: its ``PE x SIMD`` products, plus (grouped MVAU, unless
+    ``products_only``) one ``DOT_BITS x (MULT_BITS+1)`` multiplier per PE."""
     xe, we, _, kind = mvau_operands(layer)
-    if kind != "mul":
-        return 0
-    return layer.pe * layer.simd * _dsp_per_product(xe, we)
+    n = 0
+    if kind == "mul":
+        n = layer.pe * layer.simd * _dsp_per_product(xe, we)
+    if getattr(layer, "grouped", False) and not products_only:
+        n += layer.pe * _dsp_per_product(*mvau_group_operands(layer))
+    return n
+
+
+def _small_product(layer, xe: int, we: int) -> bool:
+    """A LUT product without a partial-product array: at most 6 partial-product bits, or a
+    TERNARY weight (negate-and-mask of the input; e.g. SYQ's INT4 x TERNARY convolutions)."""
+    return xe * we <= 6 or layer.w_dtype.name == "TERNARY"
 
 
 def _tree_bits(n: int, w: int) -> int:
@@ -290,7 +329,7 @@ def _mvau(l) -> dict:
     else:
         bmem = {"kind": "none", "bram18": 0, "uram": 0}
         buf_luts = buf_ctrl = 0
-    dsp = mvau_dsp(l)
+    dsp = mvau_dsp(l, products_only=True)
     per_pe_tree = _tree_bits(simd, pb)
     f = {"const": 1.0, "ctrl": ctrl + buf_ctrl, "ibuf": buf_luts + (iw if nf > 1 else 0),
          "wrom": _mem_luts(wmem, depth, wvar, True) if depth <= 64 else 0.0,
@@ -319,8 +358,9 @@ def _mvau(l) -> dict:
         f["tree_dsp"] = pe * per_pe_tree
     else:
         # narrow products (<= 6 partial-product bits: ternary, 2-bit) map to a LUT or two;
-        # wider ones grow with the partial-product array
-        f["mul_small" if xe * we <= 6 else "mul"] = pe * simd * xe * we
+        # wider ones grow with the partial-product array; a TERNARY weight is a conditional
+        # negation and a zero mask of the input, never a partial-product array
+        f["mul_small" if _small_product(l, xe, we) else "mul"] = pe * simd * xe * we
         f["tree"] = pe * per_pe_tree
     tmem = {"kind": "none", "bram18": 0, "uram": 0}
     tvar = 0
@@ -342,7 +382,41 @@ def _mvau(l) -> dict:
           "out": pe * ob}
     mem = {"bram18": wmem["bram18"] + bmem["bram18"] + tmem["bram18"],
            "uram": bmem.get("uram", 0), "dsp": dsp}
-    return {"lut": f, "ff": ff, "mem": mem}
+    out = {"lut": f, "ff": ff, "mem": mem}
+    if getattr(l, "grouped", False):
+        g = _mvau_groups(l, sum_bits, acc)
+        mem["bram18"] += g.pop("bram18")
+        mem["dsp"] += g.pop("dsp")
+        out["group"] = g
+    return out
+
+
+#: LUT/FF coefficients of the grouped MVAU's extra features (:func:`_mvau_groups`), fitted by
+#: hand to Yosys runs of grouped MVAUs minus their plain twins (docs/cost_model.md); they add
+#: to the plain MVAU's fitted model and are not part of the generated COEF.
+GROUP_COEF = {
+    "lut": {"mrom": 2.8, "ctrl": 1.9, "glue": 0.75, "mul": 0.5},
+    "ff": {"mreg": 0.9, "ctrl": 0.2, "dot": 1.0},
+}
+
+
+def _mvau_groups(l, sum_bits: int, acc: int) -> dict:
+    """Extra features of a grouped MVAU (rtl/mvau.v with MULT_BITS > 0): the multiplier ROM
+    (``NF*G`` lines of ``PE*MULT_BITS`` bits), its address counters, one ``DOT_BITS x
+    (MULT_BITS+1)`` multiplier per PE (a DSP48E2 by the mul2dsp rule, else LUTs) and the
+    wider dot-product register."""
+    pe, depth = l.pe, l.nf * l.groups
+    dot, mb1 = mvau_group_operands(l)
+    mvar = _distinct_varying_columns(mvau_mult_fields(l), l.mult_bits) if depth > 1 else 0
+    mmem = map_memory(depth, mvar, True, "auto")
+    in_dsp = _dsp_per_product(dot, mb1) > 0
+    lut = {"mrom": _mem_luts(mmem, depth, mvar, True), "ctrl": _w(l.group_size // l.simd)
+           + _w(depth), "glue": pe * (dot + mb1), "mul": 0.0 if in_dsp else pe * dot * mb1}
+    ff = {"mreg": pe * (mb1 - 1) + (_mem_ffs(mmem, depth, mvar, True) if depth > 1 else 0),
+          "ctrl": _w(l.group_size // l.simd) + _w(depth),
+          "dot": pe * max(0, dot - min(acc, sum_bits + 1))}
+    return {"lut": lut, "ff": ff, "bram18": mmem["bram18"],
+            "dsp": pe * _dsp_per_product(dot, mb1)}
 
 
 def _vvau(l) -> dict:
@@ -374,7 +448,7 @@ def _vvau(l) -> dict:
     elif kind == "neg":
         f["neg"] = pe * pb
     elif not dsp:
-        f["mul_small" if xe * we <= 6 else "mul"] = pe * xe * we
+        f["mul_small" if _small_product(l, xe, we) else "mul"] = pe * xe * we
     tmem = {"kind": "none", "bram18": 0, "uram": 0}
     if n_thr:
         tw = pe * n_thr * acc
@@ -534,7 +608,10 @@ def estimate(layer) -> dict:
     out = {}
     for res in ("lut", "ff"):
         c = coef[res]
-        out[res] = max(1, int(round(sum(c.get(k, 0.0) * v for k, v in f[res].items()))))
+        tot = sum(c.get(k, 0.0) * v for k, v in f[res].items())
+        if "group" in f:  # grouped MVAU: multiplier ROM, counters, per-PE multipliers
+            tot += sum(GROUP_COEF[res][k] * v for k, v in f["group"][res].items())
+        out[res] = max(1, int(round(tot)))
     out["bram18"] = int(f["mem"]["bram18"])
     out["uram"] = int(f["mem"].get("uram", 0))
     out["dsp"] = int(f["mem"]["dsp"])
@@ -561,7 +638,7 @@ def finn_mvau_lut(layer) -> int:
     c0, c1, c2 = 300, 1.1, 0
     if layer.weight_ram_style == "distributed":
         c2 = P * Q * W * math.ceil(wmem / 64)
-    mult = 0 if mvau_dsp(layer) else Q * (2 * math.ceil((W + A) / 6) - 1) * (W + A)
+    mult = 0 if mvau_dsp(layer, products_only=True) else Q * (2 * math.ceil((W + A) / 6) - 1) * (W + A)
     addertree = (W + A) * (2 * Q - 1)
     acc = layer.acc_bits
     thr = comp = 0
