@@ -11,7 +11,9 @@ from fpgagen.flow import argmax_agree, make_dataflow  # noqa: E402
 from fpgagen.models.export import qonnx_execute  # noqa: E402
 
 PRESETS = ["tiny_w1a1", "tiny_w1a2", "tiny_w2a2", "tiny_ternary_odd", "tiny_w4a4", "tiny_w8a8",
-           "tfc_w1a1", "tfc_w1a2", "tfc_w2a2", "mlp_ternary_odd"]
+           "tfc_w1a1", "tfc_w1a2", "tfc_w2a2", "mlp_ternary_odd",
+           # model-zoo variants: threshold ternary and SYQ (per-row fixed-point scales)
+           "tfc_ternary", "tfc_syq", "sfc_ternary", "sfc_syq", "lfc_w1a2"]
 
 pytestmark = pytest.mark.torch
 

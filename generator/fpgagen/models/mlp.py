@@ -42,6 +42,11 @@ Presets (:func:`make_mlp`)::
     tiny_w4a4_relu     64    32-16           10   int4      4      4   (QuantReLU hidden acts)
     tiny_w2a2_nobn     64    32-16           10   ternary   2      2   (bn=False, no TensorNorm)
 
+Model zoo: ``{tfc,sfc,lfc}_{w1a1,w1a2,w2a2,ternary,syq}`` -- the bnn_pynq widths (64, 256,
+1024 per hidden layer, three hidden layers, 784 inputs) with binary weights and 1-/2-bit
+activations, full-range 2-bit weights, threshold ternary or SYQ ternary weights (2-bit
+activations).
+
 The 784-input presets are for MNIST (28x28), the 64-input ones for sklearn's 8x8 digits.
 """
 
@@ -253,6 +258,21 @@ PRESETS: dict[str, dict] = {
     "tiny_w2a2_nobn": dict(in_features=64, hidden=[32, 16], out_features=10, weights="ternary", abits=2,
                            bn=False, tensornorm_tail=False),
 }
+
+
+#: the bnn_pynq MLP family and the precision variants of the model zoo
+MLP_WIDTHS = {"tfc": [64, 64, 64], "sfc": [256, 256, 256], "lfc": [1024, 1024, 1024]}
+MLP_VARIANTS = {
+    "w1a1": dict(weights="binary", abits=1),
+    "w1a2": dict(weights="binary", abits=2),
+    "w2a2": dict(weights="int2", abits=2),
+    "ternary": dict(weights="ternary", abits=2),
+    "syq": dict(weights="syq", abits=2),
+}
+for _net, _hidden in MLP_WIDTHS.items():
+    for _var, _kw in MLP_VARIANTS.items():
+        PRESETS.setdefault(f"{_net}_{_var}", dict(in_features=784, hidden=list(_hidden),
+                                                  out_features=10, **_kw))
 
 
 def make_mlp(name: str, seed: int | None = 0, **overrides) -> QuantMLP:
