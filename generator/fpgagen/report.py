@@ -55,6 +55,8 @@ def layer_work(layer) -> dict:
         macs = int(layer.num_vectors) * int(w.size)
         wbits, abits = layer.w_dtype.bits, layer.in_dtype.bits
         weight_bits = int(w.size) * wbits
+        if getattr(layer, "grouped", False):  # grouped MVAU: its multiplier table too
+            weight_bits += int(layer.group_mult.size) * int(layer.mult_bits)
     thr = getattr(layer, "thresholds", None)
     threshold_bits = 0
     if thr is not None and getattr(thr, "size", 0):
@@ -149,6 +151,8 @@ def make_report(df, board, clock_mhz: float | None = None, cap: float | None = N
              "in_dtype": str(l.in_dtype), "out_dtype": str(l.out_dtype)}
         if hasattr(l, "w_dtype"):
             d["w_dtype"] = str(l.w_dtype)
+        if getattr(l, "note", ""):  # e.g. a grouped MVAU's groups and multipliers
+            d["note"] = l.note
         d.update(w)
         layers.append(d)
     tot = {k: sum(x["resources"][k] for x in layers) for k in RESOURCES}
@@ -219,7 +223,8 @@ def format_table(report: dict) -> str:
             f"{'LUT':>8s} {'FF':>8s} {'BRAM18':>7s} {'DSP':>5s} {'BOPs':>10s}")]
     for l in report["layers"]:
         r = l["resources"]
-        rows.append(f"{l['name'][:28]:28s} {l['type'][:13]:13s} {_fold_str(l['folding'])[:18]:18s} "
+        typ = l["type"] + ("*" if l.get("note") else "")
+        rows.append(f"{l['name'][:28]:28s} {typ[:13]:13s} {_fold_str(l['folding'])[:18]:18s} "
                     f"{l['cycles']:9d} {l['latency']['first_out']:8d} {r['lut']:8d} "
                     f"{r['ff']:8d} {r['bram18']:7d} {r['dsp']:5d} {l['bops']:10d}")
     r = report["resources"]
@@ -231,6 +236,9 @@ def format_table(report: dict) -> str:
                 f"BRAM {_pct(u['bram18'])}, URAM {_pct(u['uram'])}, DSP {_pct(u['dsp'])}; "
                 f"bottleneck {report['bottleneck']['name']}; {report['fps']:,.0f} fps at "
                 f"{report['clock_mhz']:g} MHz")
+    for l in report["layers"]:
+        if l.get("note"):
+            rows.append(f"* {l['name']}: {l['note']}")
     lat = report["latency"]
     rows.append(f"latency {lat['cycles']} cycles = {lat['us']:.3g} us (first output after "
                 f"{lat['first_output_cycles']} cycles); {_si(report['bops_per_frame'])}BOP/frame, "
@@ -433,7 +441,8 @@ def render_html(report: dict) -> str:
     for l in report["layers"]:
         r, t = l["resources"], l["latency"]
         cls = "hot" if l["name"] == bn else ("plumb" if l["type"] in _PLUMBING else "")
-        cells = [f"<td class='l'>{_E(l['name'])}</td>", f"<td class='l'>{_E(l['type'])}</td>",
+        typ = l["type"] + (f" ({l['note']})" if l.get("note") else "")
+        cells = [f"<td class='l'>{_E(l['name'])}</td>", f"<td class='l'>{_E(typ)}</td>",
                  f"<td class='l'>{_E(_fold_str(l['folding']))}</td>"]
         cells += [f"<td>{v:,}</td>" for v in (l["cycles"], t["first_out"], t["last_out"],
                                               r["lut"], r["ff"], r["bram18"], r["uram"],
