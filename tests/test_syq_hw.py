@@ -416,3 +416,31 @@ def test_hls_compiles_without_warnings(syq_build, ap_types):
     assert sum("fpgagen::mvau_grouped<" in h for h in headers) == 2
     assert sum("fpgagen::mvau<" in h for h in headers) == 1
     compile_hls(out / "hls", meta["hls"]["top"], extra_flags=("-Werror",))
+
+
+@pytest.mark.rtl
+@pytest.mark.hls
+@pytest.mark.torch
+@pytest.mark.slow
+def test_brevitas_cnv_syq_bit_exact(cnn_onnx, cifar_like_samples, ap_types, tmp_path):
+    """The Brevitas SYQ CNV preset (ternary weights, learned per-kernel-pixel scales, 2-bit
+    activations; fpgagen.models.cnn "cnv_syq"): six grouped MVAUs, golden == QONNX exactly,
+    RTL and HLS bit exact, cycles within 5 %."""
+    pytest.importorskip("torch")
+    onnx_path = cnn_onnx("cnv_syq", 0)
+    df = lower(load_model(onnx_path))
+    grouped = [l for l in df.layers if isinstance(l, MVAU) and l.grouped]
+    assert len(grouped) == 6 and all(l.groups == 9 for l in grouped)
+    x = cifar_like_samples[:4]
+    out = tmp_path / "build"
+    assert main(["build", str(onnx_path), "--board", "zcu104", "-o", str(out), "--fps",
+                 "10000", "--backend", "both"]) == 0
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", _qonnx_ref(onnx_path, x))
+    rep = verify(out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy",
+                 progress=lambda s: None)
+    assert rep["onnx_max_abs_err"] == 0.0 and rep["onnx_argmax_equal"]
+    assert rep["mismatched_frames"] == 0 and rep["stress_mismatched_frames"] == 0
+    assert abs(rep["cycles_error"]) <= 0.05, rep
+    rep = verify(out, tmp_path / "x.npy", backend="hls", progress=lambda s: None)
+    assert rep["mismatched_frames"] == 0
