@@ -15,6 +15,32 @@ Presets (:func:`make_cnn`, :data:`CNN_PRESETS`)::
 
 All outputs are the 10 raw class scores (N, 10).
 
+:class:`QuantCNV` re-implements the CNV topology with any weight quantizer of
+:func:`fpgagen.models.quantizers.weight_quant_kwargs`, ``abits`` activation bits and a channel
+``width`` multiplier; its presets are in :data:`CNV_PRESETS` (also built by :func:`make_cnn`)::
+
+    name            weights                                       acts
+    cnv_w1a2        binary (+-1, scale 1)                         2 bit {-1, 0, 1}
+    cnv_ternary     threshold ternary, one fixed-point scale/layer 2 bit
+    cnv_syq         SYQ ternary: learned fixed-point scales per   2 bit
+                    kernel pixel (convs) / per row (FCs)
+    cnv_syq_binary  SYQ binary, same groups                       2 bit
+    cnv_int2        int2 {-2..1}, per-tensor float scale          2 bit
+    cnv_w4a4        int4 narrow, per-tensor float scale           4 bit (signed, scale 1/7)
+
+  Layer by layer (``width`` = 1; every conv 3x3 without padding or bias)::
+
+    x in [0, 1] -> 2x - 1 -> QuantIdentity 8 bit, scale 1/128 (Q1.7)
+    conv 3->64, BN, act; conv 64->64, BN, act, maxpool 2       32 -> 30 -> 28 -> 14
+    conv 64->128, BN, act; conv 128->128, BN, act, maxpool 2   14 -> 12 -> 10 -> 5
+    conv 128->256, BN, act; conv 256->256, BN, act             5 -> 3 -> 1
+    FC 256->512, BN, act; FC 512->512, BN, act; FC 512->10; TensorNorm (``tensornorm``)
+
+  with act = BipolarQuant for ``abits=1`` (``QuantCNV("binary", 1)`` is bnn_pynq's CNV_1W1A)
+  and a signed narrow-range quantizer with constant scale ``1/(2^(abits-1) - 1)`` otherwise.
+  ``make_cnn("cnv_ternary", width=0.125)`` is the narrow version (8-8-16-16-32-32, FC 64-64)
+  the tests simulate; ``syq_group="row"`` gives the SYQ convolutions per-output-channel scales.
+
 Every preset lowers with :func:`fpgagen.transforms.lower.lower`; :func:`make_cnn` gives the
 BatchNorm layers random but sensible statistics (:func:`randomize_bn2d`) so untrained networks
 produce input-dependent outputs.  ``model.input_shape`` is the export input shape, e.g.
@@ -85,6 +111,8 @@ from torch import nn
 
 __all__ = [
     "CNN_PRESETS",
+    "CNV_PRESETS",
+    "QuantCNV",
     "make_cnn",
     "randomize_bn2d",
     "cifar_like_images",
@@ -263,6 +291,103 @@ class QuantDWSepNet(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------
+# QuantCNV: the bnn_pynq CNV topology with any weight quantizer
+# --------------------------------------------------------------------------------------------
+#: (output channels, maxpool after the activation) of the six 3x3 convolutions
+CNV_CONVS = ((64, False), (64, True), (128, False), (128, True), (256, False), (256, False))
+#: hidden widths of the fully-connected layers
+CNV_FCS = (512, 512)
+
+
+def _scaled(c: int, width: float) -> int:
+    return max(1, int(round(c * width)))
+
+
+class QuantCNV(nn.Module):
+    """The bnn_pynq CNV topology (see the module docstring) with a choice of quantizers.
+
+    Args:
+        weights: weight quantizer kind of every conv/FC layer
+            (:func:`fpgagen.models.quantizers.weight_quant_kwargs`).
+        abits: activation bits: 1 = bipolar (+-1, ``BipolarQuant``), >= 2 = signed
+            narrow-range int with constant scale ``1/(2^(b-1) - 1)`` (2 bits: {-1, 0, +1}).
+        width: channel multiplier of every conv/FC layer (``0.125`` = channels / 8); the
+            output stays ``num_classes``.
+        syq_group: SYQ group of the convolutions (``"auto"`` = per kernel pixel); the
+            fully-connected layers always use ``"auto"`` (= per output row).
+        tensornorm: scalar :class:`fpgagen.models.mlp.TensorNorm` after the last layer
+            (else the raw scores of the last ``QuantLinear``).
+        in_bits: input quantizer bits (8 = Q1.7 as in bnn_pynq: power-of-two scale
+            ``2^-(b-1)``, range ``[-1, 1 - 2^-(b-1)]``) after ``2x - 1``.
+        input_hw: input height = width (32 for CIFAR-10; the six unpadded convolutions and
+            two pools must leave at least 1x1).
+    """
+
+    def __init__(self, weights: str = "binary", abits: int = 1, width: float = 1.0,
+                 num_classes: int = 10, in_ch: int = 3, input_hw: int = 32,
+                 syq_group: str = "auto", tensornorm: bool = True, in_bits: int = 8):
+        super().__init__()
+        from .mlp import TensorNorm, _signed_act
+        from .quantizers import weight_quant_kwargs
+
+        self.weights = weights
+        self.abits = int(abits)
+        self.width = float(width)
+        self.input_shape = (1, int(in_ch), int(input_hw), int(input_hw))
+        conv_wq = weight_quant_kwargs(weights, group=syq_group)
+        fc_wq = weight_quant_kwargs(weights)
+        in_quant = SignedAct8Pow2.let(bit_width=int(in_bits),
+                                      max_val=1.0 - 2.0 ** -(int(in_bits) - 1))
+        self.conv_features = nn.ModuleList(
+            [QuantIdentity(act_quant=in_quant, return_quant_tensor=False)])
+        c, hw = int(in_ch), int(input_hw)
+        for out_ch, pool in CNV_CONVS:
+            oc = _scaled(out_ch, width)
+            self.conv_features.append(QuantConv2d(c, oc, 3, bias=False, **conv_wq))
+            self.conv_features.append(nn.BatchNorm2d(oc, eps=1e-4))
+            self.conv_features.append(_signed_act(self.abits))
+            hw -= 2
+            if pool:
+                self.conv_features.append(nn.MaxPool2d(2))
+                hw //= 2
+            c = oc
+        if hw < 1:
+            raise ValueError(f"input_hw={input_hw} is too small for CNV (needs >= 28)")
+        self.linear_features = nn.ModuleList()
+        fan_in = c * hw * hw
+        for h in CNV_FCS:
+            h = _scaled(h, width)
+            self.linear_features.append(QuantLinear(fan_in, h, bias=False, **fc_wq))
+            self.linear_features.append(nn.BatchNorm1d(h, eps=1e-4))
+            self.linear_features.append(_signed_act(self.abits))
+            fan_in = h
+        self.linear_features.append(QuantLinear(fan_in, int(num_classes), bias=False, **fc_wq))
+        if tensornorm:
+            self.linear_features.append(TensorNorm())
+        for m in self.modules():
+            if isinstance(m, (QuantConv2d, QuantLinear)):
+                nn.init.uniform_(m.weight, -1.0, 1.0)
+
+    def quant_layers(self) -> list[nn.Module]:
+        return [m for m in self.modules() if isinstance(m, (QuantConv2d, QuantLinear))]
+
+    def clip_weights(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        """Clamp the latent float weights (binary/ternary training, as bnn_pynq)."""
+        with torch.no_grad():
+            for m in self.quant_layers():
+                m.weight.clamp_(min_val, max_val)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = 2.0 * x - 1.0
+        for m in self.conv_features:
+            x = m(x)
+        x = torch.flatten(x, 1)
+        for m in self.linear_features:
+            x = m(x)
+        return x
+
+
+# --------------------------------------------------------------------------------------------
 # Synthetic images and random BatchNorm statistics
 # --------------------------------------------------------------------------------------------
 def cifar_like_images(n: int, seed: int = 0, size=32, channels: int = 3) -> np.ndarray:
@@ -375,17 +500,46 @@ CNN_PRESETS: dict[str, dict] = {
 }
 
 
-def make_cnn(name: str, seed: int | None = 0, random_bn: bool = True) -> nn.Module:
-    """Build preset ``name`` (see the module docstring) in eval mode.
+#: the bnn_pynq CNV topology re-implemented (:class:`QuantCNV`) with other quantizers; built
+#: by :func:`make_cnn` like the presets above (kept apart so that tests iterating over
+#: :data:`CNN_PRESETS` stay as they are)
+CNV_PRESETS: dict[str, dict] = {
+    "cnv_w1a2": dict(kind="cnv", weights="binary", abits=2),
+    "cnv_ternary": dict(kind="cnv", weights="ternary", abits=2),
+    "cnv_syq": dict(kind="cnv", weights="syq", abits=2),
+    "cnv_syq_binary": dict(kind="cnv", weights="syq_binary", abits=2),
+    "cnv_int2": dict(kind="cnv", weights="int2", abits=2),
+    "cnv_w4a4": dict(kind="cnv", weights="int4", abits=4),
+}
+
+
+def make_cnn(name: str, seed: int | None = 0, random_bn: bool = True, **overrides) -> nn.Module:
+    """Build preset ``name`` of :data:`CNN_PRESETS` or :data:`CNV_PRESETS` in eval mode.
 
     ``seed`` (if not None) seeds torch before the weights are initialised and seeds
-    :func:`randomize_bn2d` (applied when ``random_bn``).  The model has an ``input_shape``
-    attribute (with batch dimension 1) for :func:`fpgagen.models.export.export_qonnx_model`.
+    :func:`randomize_bn2d` (applied when ``random_bn``).  ``overrides`` replace constructor
+    arguments of the :class:`QuantCNV`, :class:`QuantResNet` and :class:`QuantDWSepNet`
+    presets (e.g. ``make_cnn("cnv_ternary", width=0.125)`` for a narrow CNV,
+    ``syq_group="row"``, ``input_hw=...``); the bnn_pynq presets take none.  The model has an
+    ``input_shape`` attribute (with batch dimension 1) for
+    :func:`fpgagen.models.export.export_qonnx_model`.
     """
-    if name not in CNN_PRESETS:
-        raise KeyError(f"unknown CNN preset {name!r}; available: {sorted(CNN_PRESETS)}")
-    p = dict(CNN_PRESETS[name])
-    kind, shape = p.pop("kind"), tuple(p.pop("input_shape"))
+    presets = {**CNN_PRESETS, **CNV_PRESETS}
+    if name not in presets:
+        raise KeyError(f"unknown CNN preset {name!r}; available: {sorted(presets)}")
+    p = dict(presets[name])
+    kind = p.pop("kind")
+    shape = tuple(p.pop("input_shape", (1, 3, 32, 32)))
+    if "input_hw" in overrides:
+        shape = shape[:2] + (int(overrides["input_hw"]),) * 2
+    if "in_ch" in overrides:
+        shape = (1, int(overrides["in_ch"])) + shape[2:]
+    if overrides and kind == "bnn_pynq":
+        raise ValueError(f"preset {name!r} is brevitas_examples' {p['cfg']} and takes no "
+                         f"overrides (got {sorted(overrides)})")
+    p.update(overrides)
+    p.setdefault("in_ch", shape[1])
+    p.setdefault("input_hw", shape[2])
     if seed is not None:
         torch.manual_seed(seed)
     with warnings.catch_warnings():
@@ -394,10 +548,12 @@ def make_cnn(name: str, seed: int | None = 0, random_bn: bool = True) -> nn.Modu
             from brevitas_examples.bnn_pynq.models import model_with_cfg
 
             model, _ = model_with_cfg(p["cfg"], pretrained=False)
+        elif kind == "cnv":
+            model = QuantCNV(**p)
         elif kind == "resnet":
-            model = QuantResNet(in_ch=shape[1], input_hw=shape[2], **p)
+            model = QuantResNet(**p)
         else:
-            model = QuantDWSepNet(in_ch=shape[1], input_hw=shape[2], **p)
+            model = QuantDWSepNet(**p)
     model.input_shape = shape
     model.preset = name
     if random_bn:
