@@ -14,6 +14,8 @@ equally balanced split).  Use ``x.reshape(-1, 1, H, W)`` if an image layout is n
   split 4000 train / 1000 test (400/100 per class) by default.
 * :func:`load_digits_split` -- scikit-learn's 8x8 digits (1797 images, pixels 0..16 -> /16),
   split ~80/20 per class.
+* :func:`synthetic_shapes_detection` -- generated object-detection images (coloured rectangles
+  and ellipses on noise) with their boxes and labels, for the detector's training smoke tests.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import os
 
 import numpy as np
 
-__all__ = ["load_mnist5k", "load_digits_split", "stratified_split"]
+__all__ = ["load_mnist5k", "load_digits_split", "stratified_split", "synthetic_shapes_detection"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,3 +79,73 @@ def load_digits_split(seed: int = 0, test_frac: float = 0.2):
     y = d.target.astype(np.int64)
     tr, te = stratified_split(y, test_frac, seed)
     return x[tr], y[tr], x[te], y[te]
+
+
+#: RGB colours of :func:`synthetic_shapes_detection` (class ``c``: colour ``c // 2``)
+SHAPE_COLOURS = ((0.9, 0.1, 0.1), (0.1, 0.8, 0.1), (0.15, 0.25, 0.95), (0.95, 0.9, 0.1),
+                 (0.9, 0.1, 0.9), (0.1, 0.9, 0.9))
+#: shapes of :func:`synthetic_shapes_detection` (class ``c``: shape ``c % 2``)
+SHAPE_KINDS = ("rectangle", "ellipse")
+
+
+def synthetic_shapes_detection(n: int, size: int = 64, num_classes: int = 6,
+                               max_objects: int = 3, seed: int = 0,
+                               min_frac: float = 0.2, max_frac: float = 0.6,
+                               max_overlap: float = 0.3):
+    """A detection dataset of coloured rectangles and ellipses on noise (numpy, deterministic).
+
+    Returns ``(images, boxes, labels)``: ``images`` float32 ``(n, 3, size, size)`` in [0, 1];
+    ``boxes[i]`` float32 ``(k_i, 4)`` with the tight box ``x1, y1, x2, y2`` (pixel edges, so a
+    box covering pixel columns 3..7 has ``x1 = 3, x2 = 8``) of each object of image ``i``;
+    ``labels[i]`` int64 ``(k_i,)``, ``1 <= k_i <= max_objects``.
+
+    Class ``c`` (``0 <= c < num_classes <= 12``) is shape ``SHAPE_KINDS[c % 2]`` in colour
+    ``SHAPE_COLOURS[c // 2]`` (so the default 6 classes are red/green/blue rectangles and
+    ellipses).  Object sides are ``min_frac..max_frac`` of the image; a new object is placed
+    where its box shares at most ``max_overlap`` of the smaller box's area with every earlier
+    box, so no object is mostly hidden (objects that find no such place after 20 tries are
+    left out; later objects are drawn on top).  The
+    background is a random grey level with uniform noise, objects get mild noise as well.
+    """
+    if not 1 <= num_classes <= len(SHAPE_COLOURS) * len(SHAPE_KINDS):
+        raise ValueError(f"num_classes must be 1..{len(SHAPE_COLOURS) * len(SHAPE_KINDS)}, "
+                         f"got {num_classes}")
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    images = np.empty((n, 3, size, size), dtype=np.float32)
+    all_boxes, all_labels = [], []
+
+    def overlap(a, b):  # intersection over the smaller box's area
+        iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+        ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+        return iw * ih / min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+
+    lo = max(2, int(round(min_frac * size)))
+    hi = max(lo, int(round(max_frac * size)))
+    for i in range(n):
+        img = rng.uniform(0.2, 0.6) + rng.uniform(-0.2, 0.2, (3, size, size))
+        boxes, labels = [], []
+        for _ in range(int(rng.integers(1, max_objects + 1))):
+            cls = int(rng.integers(0, num_classes))
+            for _try in range(20):
+                bw, bh = (int(v) for v in rng.integers(lo, hi + 1, size=2))
+                x1, y1 = int(rng.integers(0, size - bw + 1)), int(rng.integers(0, size - bh + 1))
+                box = (x1, y1, x1 + bw, y1 + bh)
+                if all(overlap(box, b) <= max_overlap for b in boxes):
+                    break
+            else:
+                continue
+            if SHAPE_KINDS[cls % 2] == "rectangle":
+                mask = (xx >= x1) & (xx < x1 + bw) & (yy >= y1) & (yy < y1 + bh)
+            else:  # ellipse inscribed in the box; touches all four sides
+                cx, cy = x1 + (bw - 1) / 2, y1 + (bh - 1) / 2
+                mask = (((xx - cx) / (bw / 2)) ** 2 + ((yy - cy) / (bh / 2)) ** 2) <= 1.0
+            colour = np.asarray(SHAPE_COLOURS[cls // 2])[:, None]
+            img[:, mask] = colour + rng.normal(0.0, 0.04, (3, int(mask.sum())))
+            ys, xs = np.nonzero(mask)
+            boxes.append((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+            labels.append(cls)
+        images[i] = np.clip(img, 0.0, 1.0)
+        all_boxes.append(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
+        all_labels.append(np.asarray(labels, dtype=np.int64))
+    return images, all_boxes, all_labels
