@@ -187,8 +187,8 @@ def test_per_output_channel_scales_fold_into_thresholds(tmp_path):
 
 
 def test_pixel_scale_decomposition():
-    from fpgagen.transforms.lower import _pixel_scales
     from fpgagen.ir import Graph, Node
+    from fpgagen.transforms.lower import _pixel_scales
 
     g = Graph(nodes=[], inputs=["x"], outputs=["y"], consts={}, source="m.onnx")
     node = Node("Conv", "c", ["x", "w"], ["y"], {}, "")
@@ -303,18 +303,18 @@ def test_cost_counts_one_multiplier_per_pe():
 # ------------------------------------------------------------------------------------------
 REFUSED = {
     "varies_over_ic": (dict(scale=np.arange(1, 4).reshape(1, 3, 1, 1) * 0.25),
-                       r"node 'Conv_\d+' \(op Conv\): weight scale varies over the input "
-                       r"channels; supported weight scales are per-tensor"),
+                       (r"node 'Conv_\d+' \(op Conv\): weight scale varies over the input "
+                        r"channels; supported weight scales are per-tensor")),
     "depthwise": (dict(scale=(np.arange(1, 10) * 0.125).reshape(1, 1, 3, 3), group=4, ic=4),
-                  r"node 'Conv_\d+' \(op Conv\): per-kernel-pixel weight scales on a "
-                  r"grouped/depthwise convolution \(group=4\) are not supported"),
+                  (r"node 'Conv_\d+' \(op Conv\): per-kernel-pixel weight scales on a "
+                   r"grouped/depthwise convolution \(group=4\) are not supported")),
     "not_fixed_point": (dict(scale=(np.arange(1, 10) * 0.1).reshape(1, 1, 3, 3)),
-                        r"node 'Conv_\d+' \(op Conv\): per-kernel-pixel weight scales .* are "
-                        r"not fixed-point values m \* 2\^-F with a common F and m < 65536"),
+                        (r"node 'Conv_\d+' \(op Conv\): per-kernel-pixel weight scales .* are "
+                         r"not fixed-point values m \* 2\^-F with a common F and m < 65536")),
     "negative": (dict(scale=(np.arange(-4, 5) * 0.125 + 0.0625).reshape(1, 1, 3, 3),
                       ternary=False),
-                 r"node 'Conv_\d+' \(op Conv\): per-kernel-pixel weight scale -0.4375 is not "
-                 r"positive"),
+                 (r"node 'Conv_\d+' \(op Conv\): per-kernel-pixel weight scale -0.4375 is not "
+                  r"positive")),
 }
 
 

@@ -638,7 +638,8 @@ def finn_mvau_lut(layer) -> int:
     c0, c1, c2 = 300, 1.1, 0
     if layer.weight_ram_style == "distributed":
         c2 = P * Q * W * math.ceil(wmem / 64)
-    mult = 0 if mvau_dsp(layer, products_only=True) else Q * (2 * math.ceil((W + A) / 6) - 1) * (W + A)
+    mult = 0 if mvau_dsp(layer, products_only=True) else \
+        Q * (2 * math.ceil((W + A) / 6) - 1) * (W + A)
     addertree = (W + A) * (2 * Q - 1)
     acc = layer.acc_bits
     thr = comp = 0
