@@ -15,7 +15,7 @@ def test_train_build_verify(tmp_path, capsys):
     assert main(["train", "--model", "tfc", "--weights", "ternary", "--abits", "2",
                  "--dataset", "digits", "--epochs", "2", "-o", str(onnx_path)]) == 0
     out = capsys.readouterr().out
-    acc = float(out.split("test accuracy ")[1].split()[0])
+    acc = float(out.split("test accuracy ")[-1].split()[0].rstrip(","))
     assert acc > 0.5  # 10 classes: chance is 0.1
     from fpgagen.models.datasets import load_digits_split
     from fpgagen.models.export import qonnx_execute
