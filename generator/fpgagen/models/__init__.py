@@ -4,9 +4,12 @@ Submodules import torch/brevitas; importing ``fpgagen.models`` itself is cheap (
 resolved lazily on first access).
 
 * :mod:`fpgagen.models.mlp` -- ``QuantMLP``, ``TensorNorm``, ``make_mlp``, ``randomize_bn``, ``PRESETS``
-* :mod:`fpgagen.models.cnn` -- ``make_cnn``, ``CNN_PRESETS``, ``randomize_bn2d``,
-  ``cifar_like_images``, ``QuantResNet``, ``QuantDWSepNet``
-* :mod:`fpgagen.models.datasets` -- ``load_mnist5k``, ``load_digits_split``
+* :mod:`fpgagen.models.cnn` -- ``make_cnn``, ``CNN_PRESETS``, ``CNV_PRESETS``, ``randomize_bn2d``,
+  ``cifar_like_images``, ``QuantCNV``, ``QuantResNet``, ``QuantDWSepNet``
+* :mod:`fpgagen.models.detector` -- ``TinierYOLO``, ``make_detector``, ``DETECTOR_PRESETS``,
+  ``region_loss``, ``train_detector``
+* :mod:`fpgagen.models.datasets` -- ``load_mnist5k``, ``load_digits_split``,
+  ``synthetic_shapes_detection``
 * :mod:`fpgagen.models.train` -- ``train``, ``evaluate`` (import the function with
   ``from fpgagen.models.train import train``: ``fpgagen.models.train`` is the submodule)
 * :mod:`fpgagen.models.export` -- ``export_qonnx_model``, ``qonnx_execute``, ``torch_predict``,
@@ -19,8 +22,11 @@ _EXPORTS = {
     "QuantMLP": "mlp", "TensorNorm": "mlp", "make_mlp": "mlp", "randomize_bn": "mlp",
     "PRESETS": "mlp", "WEIGHT_TYPES": "mlp",
     "make_cnn": "cnn", "CNN_PRESETS": "cnn", "randomize_bn2d": "cnn", "cifar_like_images": "cnn",
-    "QuantResNet": "cnn", "QuantDWSepNet": "cnn",
+    "QuantResNet": "cnn", "QuantDWSepNet": "cnn", "QuantCNV": "cnn", "CNV_PRESETS": "cnn",
+    "TinierYOLO": "detector", "make_detector": "detector", "DETECTOR_PRESETS": "detector",
+    "region_loss": "detector", "train_detector": "detector",
     "load_mnist5k": "datasets", "load_digits_split": "datasets",
+    "synthetic_shapes_detection": "datasets",
     "evaluate": "train",
     "export_qonnx_model": "export", "qonnx_execute": "export", "torch_predict": "export",
     "load_clean_model": "export",
