@@ -29,8 +29,7 @@ from fpgagen.models.detector import (  # noqa: E402
 from fpgagen.models.export import export_qonnx_model, load_clean_model, qonnx_execute  # noqa: E402
 from fpgagen.yolo import VOC_ANCHORS, detect, region_targets  # noqa: E402
 
-# the sibling test module (pytest puts this folder on sys.path and imports it by this name)
-from test_zoo_cnn import assert_torch_matches_qonnx  # noqa: E402
+from tests.support.torch_qonnx import assert_torch_matches_qonnx  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
