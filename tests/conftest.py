@@ -160,3 +160,17 @@ def cifar_like_samples():
     from fpgagen.models.cnn import cifar_like_images
 
     return cifar_like_images(8, seed=0)
+
+
+@pytest.fixture(scope="session")
+def ap_types():
+    """Xilinx's ap_types headers (shipped in the hls4ml wheel), required for C simulation."""
+    from fpgagen.errors import FpgagenError
+    from fpgagen.sim.hls_csim import find_ap_types
+
+    from tests.support.tools import require
+
+    try:
+        return find_ap_types()
+    except FpgagenError as e:
+        require(False, str(e))

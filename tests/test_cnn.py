@@ -12,22 +12,9 @@ from fpgagen.flow import make_dataflow, verify
 from fpgagen.frontend import load_model
 from fpgagen.transforms.lower import lower
 
-from tests.support.qonnx_graphs import GraphBuilder, small_cnn
+from tests.support.qonnx_graphs import GraphBuilder, qonnx_reference, small_cnn
 
 KINDS = ["plain", "residual", "depthwise", "avgpool", "maxpool_ceil"]
-
-
-def _qonnx_ref(path, x):
-    qonnx = pytest.importorskip("qonnx")
-    del qonnx
-    from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.core.onnx_exec import execute_onnx
-    from qonnx.util.cleanup import cleanup_model
-
-    m = cleanup_model(ModelWrapper(str(path)))
-    name = m.graph.input[0].name
-    return np.concatenate([execute_onnx(m, {name: x[i:i + 1]})[m.graph.output[0].name]
-                           for i in range(len(x))])
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +32,7 @@ def test_golden_matches_qonnx(kind, cnn_models):
     path = cnn_models[kind]
     df = lower(load_model(path))
     x = np.random.default_rng(1).uniform(-1, 1, (8, 3, 8, 8)).astype(np.float32)
-    np.testing.assert_allclose(df.golden(x)["y"], _qonnx_ref(path, x), atol=1e-5)
+    np.testing.assert_allclose(df.golden(x)["y"], qonnx_reference(path, x), atol=1e-5)
 
 
 def test_residual_structure_and_skip_fifo(cnn_models):
@@ -92,7 +79,7 @@ def test_rtl_bit_exact_and_on_time(kind, cnn_models, tmp_path, capsys):
                  "--fps", "300000"]) == 0
     x = np.random.default_rng(2).uniform(-1, 1, (8, 3, 8, 8)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "y.npy", _qonnx_ref(path, x))
+    np.save(tmp_path / "y.npy", qonnx_reference(path, x))
     rep = verify(out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy",
                  progress=lambda s: None)
     assert rep["mismatched_frames"] == 0 and rep["stress_mismatched_frames"] == 0

@@ -25,7 +25,7 @@ from fpgagen.frontend import load_model
 from fpgagen.layers import MVAU
 from fpgagen.transforms.lower import lower
 
-from tests.support.qonnx_graphs import QONNX_DOMAIN, GraphBuilder
+from tests.support.qonnx_graphs import QONNX_DOMAIN, GraphBuilder, qonnx_reference
 
 
 # ------------------------------------------------------------------------------------------
@@ -108,18 +108,6 @@ def _conv_net(scale, *, group=1, ic=3, oc=4, ternary=True, seed=2) -> onnx.Model
     return b.model([1, oc, 4, 4])
 
 
-def _qonnx_ref(path, x):
-    pytest.importorskip("qonnx")
-    from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.core.onnx_exec import execute_onnx
-    from qonnx.util.cleanup import cleanup_model
-
-    m = cleanup_model(ModelWrapper(str(path)))
-    name = m.graph.input[0].name
-    return np.concatenate([execute_onnx(m, {name: x[i:i + 1]})[m.graph.output[0].name]
-                           for i in range(len(x))])
-
-
 @pytest.fixture(scope="module")
 def syq_path(tmp_path_factory):
     p = tmp_path_factory.mktemp("syq") / "syq_cnn.onnx"
@@ -166,7 +154,7 @@ def test_golden_equals_qonnx_exactly(syq_path):
     trace: dict = {}
     gold = df.golden(x)
     df.run_layers(gold["codes"], trace)
-    y_ref = _qonnx_ref(syq_path, x)
+    y_ref = qonnx_reference(syq_path, x)
     # fixed-point scales: the float executor is exact, the golden model equals it bit for bit
     assert np.array_equal(gold["y"], y_ref), np.abs(gold["y"] - y_ref).max()
     # not degenerate: both grouped layers produce every output level
@@ -183,7 +171,7 @@ def test_per_output_channel_scales_fold_into_thresholds(tmp_path):
     mv = [l for l in df.layers if isinstance(l, MVAU)]
     assert len(mv) == 3 and not any(l.grouped for l in mv)
     x = _images(16, shape=(3, 6, 6))
-    assert np.array_equal(df.golden(x)["y"], _qonnx_ref(p, x))
+    assert np.array_equal(df.golden(x)["y"], qonnx_reference(p, x))
 
 
 def test_pixel_scale_decomposition():
@@ -334,20 +322,6 @@ def test_refused_scales(case, tmp_path, capsys):
 # ------------------------------------------------------------------------------------------
 # backends: RTL (Verilator) and HLS (g++), bit exact, cycles within 5 %
 # ------------------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def ap_types():
-    """Xilinx's ap_types headers (from the hls4ml wheel), required for C simulation."""
-    from fpgagen.errors import FpgagenError
-    from fpgagen.sim.hls_csim import find_ap_types
-
-    from tests.support.tools import require
-
-    try:
-        return find_ap_types()
-    except FpgagenError as e:
-        require(False, str(e))
-
-
 @pytest.fixture(scope="module")
 def syq_build(syq_path, tmp_path_factory):
     """`fpgagen build` with both backends, and 8 images with their QONNX outputs."""
@@ -357,7 +331,7 @@ def syq_build(syq_path, tmp_path_factory):
                  "both", "--fps", "150000"]) == 0
     x = _images(8, seed=2)
     np.save(d / "x.npy", x)
-    np.save(d / "y.npy", _qonnx_ref(syq_path, x))
+    np.save(d / "y.npy", qonnx_reference(syq_path, x))
     return out, d / "x.npy", d / "y.npy"
 
 
@@ -436,7 +410,7 @@ def test_brevitas_cnv_syq_bit_exact(cnn_onnx, cifar_like_samples, ap_types, tmp_
     assert main(["build", str(onnx_path), "--board", "zcu104", "-o", str(out), "--fps",
                  "10000", "--backend", "both"]) == 0
     np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "y.npy", _qonnx_ref(onnx_path, x))
+    np.save(tmp_path / "y.npy", qonnx_reference(onnx_path, x))
     rep = verify(out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy",
                  progress=lambda s: None)
     assert rep["onnx_max_abs_err"] == 0.0 and rep["onnx_argmax_equal"]

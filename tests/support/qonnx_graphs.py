@@ -141,3 +141,19 @@ def small_cnn(kind: str = "plain", seed: int = 0, act_bits: int = 4, hw: int = 8
     w = b.qweight(rng.integers(-3, 4, (ch, 5)) * 0.5, 0.5, 4)
     b.node("MatMul", [h, w])
     return b.model([1, 5])
+
+
+def qonnx_reference(path, x: np.ndarray) -> np.ndarray:
+    """QONNX's executor (after ``cleanup_model``) on batch ``x``, one sample at a time."""
+    import pytest
+
+    pytest.importorskip("qonnx")
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.util.cleanup import cleanup_model
+
+    m = cleanup_model(ModelWrapper(str(path)))
+    name = m.graph.input[0].name
+    return np.concatenate([execute_onnx(m, {name: x[i:i + 1]})[m.graph.output[0].name]
+                           for i in range(len(x))])
+
