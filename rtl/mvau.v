@@ -554,65 +554,22 @@ end
 // stage 4: activation (thresholds) or raw accumulator
 // ------------------------------------------------------------------------------------------
 
-reg                   v4_reg;
-reg [PE*OUT_BITS-1:0] y4_reg;
-wire [PE*OUT_BITS-1:0] y3;
-
-generate
-    if (N_THRES > 0) begin : g_thres
-        localparam TW = PE * N_THRES * ACC_BITS;
-        wire [TW-1:0] thr3;
-        rom_sync #(
-            .WIDTH(TW),
-            .DEPTH(NF),
-            .INIT_FILE(THRES_FILE),
-            .RAM_STYLE("auto"),
-            .AW(NFW)
-        ) thres_rom (
-            .clk(clk),
-            .en(en),
-            .addr(nf2_reg),
-            .data(thr3)
-        );
-        for (p = 0; p < PE; p = p + 1) begin : act
-            mt_count #(
-                .V_BITS(ACC_BITS),
-                .V_SIGNED(1),
-                .T_BITS(ACC_BITS),
-                .N_THRES(N_THRES),
-                .OUT_BITS(OUT_BITS),
-                .OUT_BIAS(OUT_BIAS)
-            ) act_count (
-                .value(acc3_reg[p*ACC_BITS +: ACC_BITS]),
-                .thresholds(thr3[p*N_THRES*ACC_BITS +: N_THRES*ACC_BITS]),
-                .out(y3[p*OUT_BITS +: OUT_BITS])
-            );
-        end
-    end else begin : g_no_thres
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [NFW-1:0] unused_nf = nf2_reg;
-        /* verilator lint_on UNUSEDSIGNAL */
-        assign y3 = acc3_reg;
-    end
-endgenerate
-
-always @(posedge clk) begin
-    if (en) begin
-        v4_reg <= v3_reg;
-        y4_reg <= y3;
-    end
-    if (rst) begin
-        v4_reg <= 1'b0;
-    end
-end
-
-// output register slice; its registered ready enables the pipeline
-axis_skid #(.WIDTH(PE*OUT_BITS)) out_skid (
+act_out #(
+    .PE(PE),
+    .ACC_BITS(ACC_BITS),
+    .N_THRES(N_THRES),
+    .OUT_BITS(OUT_BITS),
+    .OUT_BIAS(OUT_BIAS),
+    .DEPTH(NF),
+    .AW(NFW),
+    .THRES_FILE(THRES_FILE)
+) act (
     .clk(clk),
     .rst(rst),
-    .s_axis_tdata(y4_reg),
-    .s_axis_tvalid(v4_reg),
-    .s_axis_tready(en),
+    .en(en),
+    .addr(nf2_reg),
+    .acc(acc3_reg),
+    .in_valid(v3_reg),
     .m_axis_tdata(m_axis_tdata),
     .m_axis_tvalid(m_axis_tvalid),
     .m_axis_tready(m_axis_tready)
