@@ -72,9 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     y.add_argument("-j", "--jobs", type=int, help="parallel synthesis runs")
     y.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    t = sub.add_parser("train", help="train a model-zoo MLP on a bundled dataset and export "
-                                     "it to QONNX (needs the train extra)")
-    t.add_argument("--model", default="tfc", help="tfc, sfc or lfc")
+    t = sub.add_parser("train", help="train a model-zoo MLP or CNN on a bundled dataset and "
+                                     "export it to QONNX (needs the train extra)")
+    t.add_argument("--model", default="tfc",
+                   help="tfc, sfc, lfc (MLPs) or mnist_cnn (4 conv layers, 28x28 images)")
     t.add_argument("--weights", default="binary",
                    help="binary, ternary (threshold 0.05 max|W|), syq (SYQ ternary, learned "
                         "fixed-point scale per row), syq_binary, int2, int4 or int8")
@@ -89,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --sparse: prune weights with |W| <= this fraction of max|W|")
     t.add_argument("--retrain-epochs", type=int,
                    help="with --sparse: retraining epochs after pruning (default epochs/2)")
+    t.add_argument("--syq-group",
+                   help="mnist_cnn with syq/syq_binary weights: scale groups of the "
+                        "convolutions, auto (per kernel pixel, default), row, pixel or layer")
     t.add_argument("-o", "--output", required=True, help="QONNX file to write (.onnx)")
 
     sub.add_parser("boards", help="list the bundled boards")
@@ -128,12 +132,14 @@ def _run(args) -> int:
 
         r = train_and_export(args.model, args.weights, args.abits, args.dataset, args.epochs,
                              args.output, seed=args.seed, lr=args.lr, sparse=args.sparse,
-                             prune_frac=args.prune_frac, retrain_epochs=args.retrain_epochs)
+                             prune_frac=args.prune_frac, retrain_epochs=args.retrain_epochs,
+                             syq_group=args.syq_group)
         for st in r.get("stages", []):
             print(f"  {st['stage']:12s} test accuracy {st['test_acc']:.4f}, "
                   f"weight sparsity {st['sparsity']:.1%}")
         sp = f", weight sparsity {r['sparsity']:.1%}" if "sparsity" in r else ""
-        print(f"{r['model']} {r['weights']} weights, {r['abits']}-bit activations on "
+        groups = f" (scale groups {r['syq_group']})" if "syq_group" in r else ""
+        print(f"{r['model']} {r['weights']} weights{groups}, {r['abits']}-bit activations on "
               f"{r['dataset']} ({r['train_size']} train / {r['test_size']} held-out test): "
               f"train accuracy {r['train_acc']:.4f}, test accuracy {r['test_acc']:.4f}{sp} "
               f"({r['seconds']:.0f} s); wrote {r['onnx']}")

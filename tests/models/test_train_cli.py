@@ -30,10 +30,19 @@ def test_train_build_verify(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, msg", [
-    (["--model", "xfc"], "unknown model 'xfc'; available: tfc, sfc, lfc"),
+    (["--model", "xfc"], "unknown model 'xfc'; available: tfc, sfc, lfc, mnist_cnn"),
     (["--weights", "syq3"], "unknown weights 'syq3'"),
     (["--abits", "12"], "--abits 12 is not supported; use 1..8"),
     (["--dataset", "cifar10"], "unknown dataset 'cifar10'; available: mnist5k, digits"),
+    (["--model", "mnist_cnn", "--dataset", "digits"],
+     "model mnist_cnn takes 28x28 images; dataset digits has 8x8 (use mnist5k)"),
+    (["--model", "mnist_cnn", "--weights", "syq", "--syq-group", "channel"],
+     "unknown --syq-group 'channel'; available: auto, pixel, row, layer"),
+    (["--model", "tfc", "--weights", "syq", "--syq-group", "row"],
+     "--syq-group applies to the convolutions of mnist_cnn with syq or syq_binary weights "
+     "(got --model tfc --weights syq)"),
+    (["--model", "mnist_cnn", "--weights", "ternary", "--syq-group", "row"],
+     "--syq-group applies to the convolutions of mnist_cnn"),
 ])
 def test_train_bad_arguments(args, msg, tmp_path, capsys):
     assert main(["train", "-o", str(tmp_path / "m.onnx")] + args) == 2

@@ -23,7 +23,14 @@ pytest.importorskip("qonnx")
 from fpgagen.boards import load_board  # noqa: E402
 from fpgagen.flow import argmax_agree, make_dataflow  # noqa: E402
 from fpgagen.frontend import load_model  # noqa: E402
-from fpgagen.models.cnn import CNV_PRESETS, QuantCNV, cifar_like_images, make_cnn  # noqa: E402
+from fpgagen.models.cnn import (  # noqa: E402
+    CNV_PRESETS,
+    MNIST_CNN_PRESETS,
+    QuantCNV,
+    QuantMnistCNN,
+    cifar_like_images,
+    make_cnn,
+)
 from fpgagen.models.export import (  # noqa: E402
     export_qonnx_model,
     load_clean_model,
@@ -149,6 +156,47 @@ def test_make_cnn_overrides_and_errors():
     big = make_cnn("cnv_ternary", input_hw=36, width=NARROW, random_bn=False)
     assert big.input_shape == (1, 3, 36, 36)
     assert big.linear_features[0].in_features == 32 * 2 * 2
+
+
+@pytest.mark.parametrize("name", sorted(MNIST_CNN_PRESETS))
+def test_mnist_cnn_preset_torch_golden_qonnx(name, tmp_path_factory):
+    """The MNIST CNN presets (28x28x1): torch == QONNX, golden == QONNX exactly (binary,
+    ternary and fixed-point SYQ scales), grouped MVAUs exactly for per-pixel SYQ."""
+    from fpgagen.models.datasets import as_images, load_mnist5k
+
+    model, path = _cnv(tmp_path_factory, name)
+    assert isinstance(model, QuantMnistCNN) and model.input_shape == (1, 1, 28, 28)
+    ops = [n.op_type for n in load_clean_model(path).graph.node]
+    assert ops.count("Conv") == 4 and ops.count("MatMul") == 2 and ops.count("MaxPool") == 2
+    x = as_images(load_mnist5k(0))[2][:6]
+    err, _ = assert_torch_matches_qonnx(model, path, x)
+    assert err <= 1e-4
+    df = make_dataflow(path, load_board("zcu104"), fps=30000)
+    gold, ref = df.golden(x), qonnx_execute(path, x)
+    assert np.array_equal(gold["y"], ref), np.abs(gold["y"] - ref).max()
+    assert len({tuple(r) for r in gold["hw_out"]}) > 1, "hardware output constant over inputs"
+    grouped = [l.grouped for l in df.layers if l.op_type == "MVAU"]
+    per_pixel = MNIST_CNN_PRESETS[name]["weights"].startswith("syq") and \
+        MNIST_CNN_PRESETS[name].get("syq_group", "auto") == "auto"
+    assert grouped == [per_pixel] * 4 + [False] * 2
+
+
+def test_mnist_cnn_shapes_and_errors():
+    m = make_cnn("mnist_cnn_ternary", random_bn=False)
+    convs = [l for l in m.conv_features if isinstance(l, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 8), (8, 8), (8, 16), (16, 16)]
+    assert m.linear_features[0].in_features == 16 * 4 * 4  # 28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 4
+    assert make_cnn("mnist_cnn_syq", width=2, random_bn=False).linear_features[0].out_features \
+        == 128
+    with pytest.raises(ValueError, match=r"QuantMnistCNN takes images \(N, 1, 28, 28\), got "
+                                         r"\(2, 784\); reshape flattened rows with "
+                                         r"x.reshape\(-1, 1, 28, 28\)"):
+        m(torch.zeros(2, 784))
+    with pytest.raises(ValueError, match=r"input_hw=14 is too small for QuantMnistCNN "
+                                         r"\(needs >= 16\)"):
+        QuantMnistCNN(input_hw=14)
+    with pytest.raises(ValueError, match=r"too small for QuantCNV \(needs >= 32\)"):
+        QuantCNV(input_hw=30)
 
 
 @pytest.mark.rtl

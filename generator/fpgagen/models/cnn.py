@@ -41,6 +41,18 @@ All outputs are the 10 raw class scores (N, 10).
   ``make_cnn("cnv_ternary", width=0.125)`` is the narrow version (8-8-16-16-32-32, FC 64-64)
   the tests simulate; ``syq_group="row"`` gives the SYQ convolutions per-output-channel scales.
 
+:class:`QuantMnistCNN` is the same construction at MNIST size (:data:`MNIST_CNN_PRESETS`,
+``mnist_cnn_{w1a1,w1a2,ternary,syq,syq_row,syq_binary}``; ``fpgagen train --model
+mnist_cnn`` trains it)::
+
+    x in [0, 1], (N, 1, 28, 28) -> 2x - 1 -> QuantIdentity 8 bit, scale 1/128 (Q1.7)
+    conv 1->8, BN, act; conv 8->8, BN, act, maxpool 2          28 -> 26 -> 24 -> 12
+    conv 8->16, BN, act; conv 16->16, BN, act, maxpool 2       12 -> 10 -> 8 -> 4
+    FC 256->64, BN, act; FC 64->10; TensorNorm
+
+  0.66 M multiply-accumulates per image; ``width`` scales the channels and the hidden FC,
+  ``mnist_cnn_syq_row`` is ``mnist_cnn_syq`` with ``syq_group="row"``.
+
 Every preset lowers with :func:`fpgagen.transforms.lower.lower`; :func:`make_cnn` gives the
 BatchNorm layers random but sensible statistics (:func:`randomize_bn2d`) so untrained networks
 produce input-dependent outputs.  ``model.input_shape`` is the export input shape, e.g.
@@ -113,6 +125,8 @@ __all__ = [
     "CNN_PRESETS",
     "CNV_PRESETS",
     "QuantCNV",
+    "QuantMnistCNN",
+    "MNIST_CNN_PRESETS",
     "make_cnn",
     "randomize_bn2d",
     "cifar_like_images",
@@ -303,6 +317,14 @@ def _scaled(c: int, width: float) -> int:
     return max(1, int(round(c * width)))
 
 
+def _min_input_hw(convs) -> int:
+    """The smallest input size that leaves a 1x1 map after ``convs`` (unpadded 3x3 + pools)."""
+    hw = 1
+    for _, pool in reversed(tuple(convs)):
+        hw = (2 * hw if pool else hw) + 2
+    return hw
+
+
 class QuantCNV(nn.Module):
     """The bnn_pynq CNV topology (see the module docstring) with a choice of quantizers.
 
@@ -321,11 +343,15 @@ class QuantCNV(nn.Module):
             ``2^-(b-1)``, range ``[-1, 1 - 2^-(b-1)]``) after ``2x - 1``.
         input_hw: input height = width (32 for CIFAR-10; the six unpadded convolutions and
             two pools must leave at least 1x1).
+        convs: ``(output channels, maxpool 2 after the activation)`` of each unpadded 3x3
+            convolution (default: CNV's six, :data:`CNV_CONVS`).
+        fcs: widths of the hidden fully-connected layers (default :data:`CNV_FCS`).
     """
 
     def __init__(self, weights: str = "binary", abits: int = 1, width: float = 1.0,
                  num_classes: int = 10, in_ch: int = 3, input_hw: int = 32,
-                 syq_group: str = "auto", tensornorm: bool = True, in_bits: int = 8):
+                 syq_group: str = "auto", tensornorm: bool = True, in_bits: int = 8,
+                 convs=CNV_CONVS, fcs=CNV_FCS):
         super().__init__()
         from .mlp import TensorNorm, _signed_act
         from .quantizers import weight_quant_kwargs
@@ -341,7 +367,9 @@ class QuantCNV(nn.Module):
         self.conv_features = nn.ModuleList(
             [QuantIdentity(act_quant=in_quant, return_quant_tensor=False)])
         c, hw = int(in_ch), int(input_hw)
-        for out_ch, pool in CNV_CONVS:
+        self.convs = tuple((int(oc), bool(pool)) for oc, pool in convs)
+        self.fcs = tuple(int(h) for h in fcs)
+        for out_ch, pool in self.convs:
             oc = _scaled(out_ch, width)
             self.conv_features.append(QuantConv2d(c, oc, 3, bias=False, **conv_wq))
             self.conv_features.append(nn.BatchNorm2d(oc, eps=1e-4))
@@ -352,10 +380,11 @@ class QuantCNV(nn.Module):
                 hw //= 2
             c = oc
         if hw < 1:
-            raise ValueError(f"input_hw={input_hw} is too small for CNV (needs >= 28)")
+            raise ValueError(f"input_hw={input_hw} is too small for {type(self).__name__} "
+                             f"(needs >= {_min_input_hw(self.convs)})")
         self.linear_features = nn.ModuleList()
         fan_in = c * hw * hw
-        for h in CNV_FCS:
+        for h in self.fcs:
             h = _scaled(h, width)
             self.linear_features.append(QuantLinear(fan_in, h, bias=False, **fc_wq))
             self.linear_features.append(nn.BatchNorm1d(h, eps=1e-4))
@@ -378,6 +407,11 @@ class QuantCNV(nn.Module):
                 m.weight.clamp_(min_val, max_val)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or tuple(x.shape[1:]) != tuple(self.input_shape[1:]):
+            raise ValueError(f"{type(self).__name__} takes images (N, "
+                             f"{', '.join(map(str, self.input_shape[1:]))}), got "
+                             f"{tuple(x.shape)}; reshape flattened rows with "
+                             f"x.reshape(-1, {', '.join(map(str, self.input_shape[1:]))})")
         x = 2.0 * x - 1.0
         for m in self.conv_features:
             x = m(x)
@@ -385,6 +419,31 @@ class QuantCNV(nn.Module):
         for m in self.linear_features:
             x = m(x)
         return x
+
+
+# --------------------------------------------------------------------------------------------
+# QuantMnistCNN: a small CNV-style network for 28x28 grey images
+# --------------------------------------------------------------------------------------------
+#: (output channels, maxpool after the activation) of the MNIST CNN's four 3x3 convolutions
+MNIST_CNN_CONVS = ((8, False), (8, True), (16, False), (16, True))
+#: hidden widths of the MNIST CNN's fully-connected layers
+MNIST_CNN_FCS = (64,)
+
+
+class QuantMnistCNN(QuantCNV):
+    """:class:`QuantCNV`'s layers at MNIST size: 28x28x1 input, four unpadded 3x3 convolutions
+    (8, 8, maxpool, 16, 16, maxpool: 28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 4), one hidden FC of
+    64, the last FC and TensorNorm.  Arguments as :class:`QuantCNV`; inputs are images
+    ``(N, 1, 28, 28)`` in [0, 1] (reshape flattened MNIST rows first).
+    """
+
+    def __init__(self, weights: str = "syq", abits: int = 2, width: float = 1.0,
+                 num_classes: int = 10, in_ch: int = 1, input_hw: int = 28,
+                 syq_group: str = "auto", tensornorm: bool = True, in_bits: int = 8,
+                 convs=MNIST_CNN_CONVS, fcs=MNIST_CNN_FCS):
+        super().__init__(weights=weights, abits=abits, width=width, num_classes=num_classes,
+                         in_ch=in_ch, input_hw=input_hw, syq_group=syq_group,
+                         tensornorm=tensornorm, in_bits=in_bits, convs=convs, fcs=fcs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -512,19 +571,33 @@ CNV_PRESETS: dict[str, dict] = {
     "cnv_w4a4": dict(kind="cnv", weights="int4", abits=4),
 }
 
+#: :class:`QuantMnistCNN` presets (28x28x1 input), built by :func:`make_cnn`
+MNIST_CNN_PRESETS: dict[str, dict] = {
+    f"mnist_cnn_{name}": dict(kind="mnist_cnn", input_shape=(1, 1, 28, 28), **kw)
+    for name, kw in (
+        ("w1a1", dict(weights="binary", abits=1)),
+        ("w1a2", dict(weights="binary", abits=2)),
+        ("ternary", dict(weights="ternary", abits=2)),
+        ("syq", dict(weights="syq", abits=2)),
+        ("syq_row", dict(weights="syq", abits=2, syq_group="row")),
+        ("syq_binary", dict(weights="syq_binary", abits=2)),
+    )
+}
+
 
 def make_cnn(name: str, seed: int | None = 0, random_bn: bool = True, **overrides) -> nn.Module:
-    """Build preset ``name`` of :data:`CNN_PRESETS` or :data:`CNV_PRESETS` in eval mode.
+    """Build preset ``name`` of :data:`CNN_PRESETS`, :data:`CNV_PRESETS` or
+    :data:`MNIST_CNN_PRESETS` in eval mode.
 
     ``seed`` (if not None) seeds torch before the weights are initialised and seeds
     :func:`randomize_bn2d` (applied when ``random_bn``).  ``overrides`` replace constructor
-    arguments of the :class:`QuantCNV`, :class:`QuantResNet` and :class:`QuantDWSepNet`
-    presets (e.g. ``make_cnn("cnv_ternary", width=0.125)`` for a narrow CNV,
+    arguments of the :class:`QuantCNV`, :class:`QuantMnistCNN`, :class:`QuantResNet` and
+    :class:`QuantDWSepNet` presets (e.g. ``make_cnn("cnv_ternary", width=0.125)`` for a narrow CNV,
     ``syq_group="row"``, ``input_hw=...``); the bnn_pynq presets take none.  The model has an
     ``input_shape`` attribute (with batch dimension 1) for
     :func:`fpgagen.models.export.export_qonnx_model`.
     """
-    presets = {**CNN_PRESETS, **CNV_PRESETS}
+    presets = {**CNN_PRESETS, **CNV_PRESETS, **MNIST_CNN_PRESETS}
     if name not in presets:
         raise KeyError(f"unknown CNN preset {name!r}; available: {sorted(presets)}")
     p = dict(presets[name])
@@ -550,12 +623,17 @@ def make_cnn(name: str, seed: int | None = 0, random_bn: bool = True, **override
             model, _ = model_with_cfg(p["cfg"], pretrained=False)
         elif kind == "cnv":
             model = QuantCNV(**p)
+        elif kind == "mnist_cnn":
+            model = QuantMnistCNN(**p)
         elif kind == "resnet":
             model = QuantResNet(**p)
         else:
             model = QuantDWSepNet(**p)
     model.input_shape = shape
     model.preset = name
-    if random_bn:
+    if random_bn:  # untrained: random per-group SYQ scales and BatchNorm statistics
+        from .quantizers import randomize_syq_scales
+
+        randomize_syq_scales(model, 0 if seed is None else seed)
         randomize_bn2d(model, 0 if seed is None else seed)
     return model.eval()

