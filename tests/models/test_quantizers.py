@@ -10,8 +10,11 @@ from brevitas.quant import SignedBinaryActPerTensorConst  # noqa: E402
 from torch import nn  # noqa: E402
 
 from fpgagen.models.quantizers import (  # noqa: E402
+    SCALE_ADAM_EPS,
     ThresholdWeightQuant,
     bake_quantized_weights,
+    optimizer_param_groups,
+    randomize_syq_scales,
     threshold_quantizers,
     weight_quant_kwargs,
     weight_stats,
@@ -137,6 +140,7 @@ def test_export_reproduces_torch_exactly(kind, tmp_path):
     x = torch.rand(4, 3, 6, 6)
     net.train()
     net(x).sum().backward()  # one training step's forward/backward initialises the scales
+    randomize_syq_scales(net, seed=3)  # distinct per-pixel / per-row scales, as after training
     path = export_qonnx_model(net, (1, 3, 6, 6), tmp_path / "n.onnx")
     assert torch.equal(net.conv.weight, net.conv.weight)  # latent weights untouched by export
     assert not _tq(net.conv).baked
@@ -150,3 +154,76 @@ def test_export_reproduces_torch_exactly(kind, tmp_path):
     else:
         assert shapes == sorted([(1, 1, 3, 3), (5, 1)]) or (1, 1, 3, 3) in shapes
     assert len(threshold_quantizers(net)) == 2
+    if kind != "ternary":
+        assert all(len(np.unique(s)) > 1 for s in scales)
+
+
+def test_syq_scales_start_at_one_or_at_the_group_mean():
+    lin = _linear("syq", out=4, inp=30)
+    lin(torch.rand(2, 30))
+    tq = _tq(lin)
+    assert torch.equal(tq.scale().detach(), torch.ones(4, 1)) and int(tq.frac_bits) == 7
+    torch.manual_seed(0)
+    mean = QuantLinear(30, 4, bias=False, **weight_quant_kwargs("syq", alpha_init="mean"))
+    nn.init.uniform_(mean.weight, -1, 1)
+    mean(torch.rand(2, 30))
+    t = _tq(mean).codes(mean.weight)
+    expect = (mean.weight.detach().abs() * t.abs()).sum(1, keepdim=True) / t.abs().sum(1, keepdim=True)
+    step = 2.0 ** -int(_tq(mean).frac_bits)
+    assert torch.allclose(_tq(mean).scale().detach(), expect, atol=step / 2)
+    with pytest.raises(ValueError, match="alpha_init"):
+        QuantLinear(4, 4, bias=False, **weight_quant_kwargs("syq", alpha_init="zero"))
+
+
+def test_randomize_syq_scales_gives_distinct_fixed_point_scales():
+    conv = QuantConv2d(3, 4, 3, bias=False, **weight_quant_kwargs("syq"))
+    tern = QuantLinear(4, 4, bias=False, **weight_quant_kwargs("ternary"))
+    randomize_syq_scales(nn.Sequential(conv, tern), seed=1)
+    s = _tq(conv).scale().detach()
+    assert s.shape == (1, 1, 3, 3) and len(torch.unique(s)) >= 6  # 8-bit values may collide
+    assert float(s.min()) >= 0.5 - 1e-6 and float(s.max()) <= 1.5 + 1e-6
+    m = s * 2.0 ** int(_tq(conv).frac_bits)
+    assert torch.equal(m, m.round()) and 128 <= float(m.max()) < 256
+    assert not _tq(tern).initialized  # plain ternary has no learned scales to set
+
+
+class _BnMlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = QuantLinear(12, 8, bias=False, **weight_quant_kwargs("syq"))
+        self.bn = nn.BatchNorm1d(8)
+        self.fc2 = QuantLinear(8, 3, bias=False, **weight_quant_kwargs("syq"))
+
+    def forward(self, x):
+        return self.fc2(torch.tanh(self.bn(self.fc1(x))))
+
+
+def _train_scales(groups_fn, steps=60):
+    torch.manual_seed(0)
+    net = _BnMlp()
+    x, y = torch.randn(64, 12), torch.randint(0, 3, (64,))
+    net(x)
+    opt = torch.optim.Adam(groups_fn(net), lr=0.02)
+    before = [tq.alpha.detach().clone() for _, tq in threshold_quantizers(net)]
+    for _ in range(steps):
+        loss = nn.functional.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return [float((tq.alpha.detach() - b).abs().max())
+            for (_, tq), b in zip(threshold_quantizers(net), before)]
+
+
+def test_batchnorm_cancelled_scales_stay_put_with_the_scale_group():
+    """fc1's per-row scales are normalised away by the BatchNorm (gradient ~1e-8): plain Adam
+    (eps 1e-8) random-walks them by ~lr per step, the scale group (eps 1e-5) keeps them, and
+    fc2's scales (a real gradient) learn either way."""
+    hidden, last = _train_scales(lambda n: optimizer_param_groups(n))
+    assert hidden < 0.01 and last > 0.05
+    hidden_plain, last_plain = _train_scales(lambda n: n.parameters())
+    assert hidden_plain > 10 * 0.01 and last_plain > 0.05
+    groups = optimizer_param_groups(_BnMlp(), weight_decay=1e-4)
+    assert [g.get("eps") for g in groups] == [None, SCALE_ADAM_EPS]
+    assert [g["weight_decay"] for g in groups] == [1e-4, 0.0]
+    assert len(groups[1]["params"]) == 2
+

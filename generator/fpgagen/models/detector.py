@@ -65,7 +65,8 @@ from torch import nn
 
 from ..yolo import VOC_ANCHORS, region_targets
 from .mlp import UnsignedActConst
-from .quantizers import CLIPPED_KINDS, weight_quant_kwargs
+from .quantizers import (CLIPPED_KINDS, optimizer_param_groups, randomize_syq_scales,
+                         weight_quant_kwargs)
 
 __all__ = [
     "TinierYOLO",
@@ -291,7 +292,8 @@ def make_detector(name: str = "tinier_yolo", seed: int | None = 0, random_bn: bo
     E.g. ``make_detector("tinier_yolo", input_hw=64, width=0.125)`` for a small test model.
     ``seed`` seeds torch before initialisation; with ``random_bn`` the BatchNorm layers get
     random but sensible statistics from :func:`fpgagen.models.cnn.randomize_bn2d` calibrated
-    on ``n_calib`` synthetic images (so an untrained model gives input-dependent outputs).
+    on ``n_calib`` synthetic images (so an untrained model gives input-dependent outputs), and
+    learned SYQ scales random per-group values (:func:`~fpgagen.models.quantizers.randomize_syq_scales`).
     """
     if name not in DETECTOR_PRESETS:
         raise KeyError(f"unknown detector preset {name!r}; available: {sorted(DETECTOR_PRESETS)}")
@@ -306,6 +308,7 @@ def make_detector(name: str = "tinier_yolo", seed: int | None = 0, random_bn: bo
     if random_bn:
         from .cnn import randomize_bn2d
 
+        randomize_syq_scales(model, 0 if seed is None else seed)
         randomize_bn2d(model, 0 if seed is None else seed, n_calib=n_calib)
     return model.eval()
 
@@ -430,7 +433,7 @@ def train_detector(model: TinierYOLO, images, boxes, labels, steps: int = 20, lr
     old_threads = torch.get_num_threads()
     if num_threads:
         torch.set_num_threads(num_threads)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(optimizer_param_groups(model), lr=lr)
     losses = []
     t0 = time.time()
     order = torch.randperm(n_img, generator=gen)

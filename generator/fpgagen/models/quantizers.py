@@ -25,6 +25,20 @@ otherwise.  Gradients follow the paper: straight-through for the sign, ``dL/dW =
 for kept weights and ``dL/dQ`` for pruned ones (so they can come back), and
 ``dL/dalpha_g = sum over the group of T(W) dL/dQ``.
 
+Initial scales: SYQ's learned scales start at 1.0 (``alpha_init="one"``), so SYQ's weight
+gradient starts out as the plain straight-through gradient (``alpha * dL/dQ = dL/dQ``) and the
+scales then learn where the loss depends on them; ``alpha_init="mean"`` starts each group at its
+mean ``|W|`` above eta instead (plain ternary always uses the mean, recomputed every step).
+On TFC the "one" start with :func:`optimizer_param_groups` matches plain ternary while the
+"mean" start was 0.16 points below it (docs/accuracy.md).
+
+Training the scales: a layer followed by BatchNorm cannot see its per-row scales (BatchNorm
+normalises them away), so their gradient is zero up to float rounding (~1e-8).  Adam with its
+default ``eps = 1e-8`` turns such noise into steps of about the learning rate, a random walk of
+the scales.  :func:`optimizer_param_groups` gives the scales their own group with
+``eps = 1e-5`` (and no weight decay): scales with a real gradient (the last layer's, or
+per-pixel scales) train as before, BatchNorm-cancelled ones stay where they are.
+
 Fixed point: every scale is ``m * 2**-F`` with an integer ``m >= 1`` and one ``F`` per layer,
 chosen when the scales are first initialised so that the largest initial ``m`` is in
 [128, 256) (8 significant bits).  The forward pass rounds ``alpha * 2**F`` (straight-through),
@@ -58,6 +72,8 @@ __all__ = [
     "threshold_quantizers",
     "bake_quantized_weights",
     "weight_stats",
+    "optimizer_param_groups",
+    "randomize_syq_scales",
 ]
 
 WEIGHT_KINDS = ("binary", "ternary", "syq", "syq_binary", "int2", "int4", "int8")
@@ -66,6 +82,11 @@ WEIGHT_KINDS = ("binary", "ternary", "syq", "syq_binary", "int2", "int4", "int8"
 CLIPPED_KINDS = ("binary", "ternary", "syq", "syq_binary", "int2")
 
 MANTISSA_BITS = 8
+
+#: Adam epsilon of the learned-scale parameter group (see :func:`optimizer_param_groups`)
+SCALE_ADAM_EPS = 1e-5
+
+ALPHA_INITS = ("one", "mean")
 
 
 # --------------------------------------------------------------------------------------------
@@ -134,11 +155,14 @@ class ThresholdWeightQuant(nn.Module):
     """
 
     def __init__(self, weight_shape, ternary: bool, learn_alpha: bool, group: str = "auto",
-                 eta_frac: float = 0.05):
+                 eta_frac: float = 0.05, alpha_init: str = "one"):
         super().__init__()
+        if alpha_init not in ALPHA_INITS:
+            raise ValueError(f"unknown SYQ alpha_init {alpha_init!r}; use 'one' or 'mean'")
         self.ternary = bool(ternary)
         self.learn_alpha = bool(learn_alpha)
         self.eta_frac = float(eta_frac)
+        self.alpha_init = alpha_init if learn_alpha else "mean"
         gshape = _group_shape(torch.empty(weight_shape), group if learn_alpha else "layer")
         self.alpha = nn.Parameter(torch.ones(gshape), requires_grad=learn_alpha)
         self.register_buffer("frac_bits", torch.tensor(0, dtype=torch.int64))
@@ -167,12 +191,23 @@ class ThresholdWeightQuant(nn.Module):
 
     @torch.no_grad()
     def _init_from(self, w: torch.Tensor) -> None:
-        t = self.codes(w)
-        num = (w.abs() * t.abs()).sum_to_size(self.alpha.shape)
-        den = t.abs().sum_to_size(self.alpha.shape).clamp_min(1.0)
-        a = (num / den).clamp_min(1e-8)
-        top = float(a.max())
-        self.frac_bits.fill_(MANTISSA_BITS - 1 - math.floor(math.log2(top)))
+        if self.alpha_init == "one":
+            a = torch.ones_like(self.alpha)
+        else:  # the group's mean |W| over its kept weights
+            t = self.codes(w)
+            num = (w.abs() * t.abs()).sum_to_size(self.alpha.shape)
+            den = t.abs().sum_to_size(self.alpha.shape).clamp_min(1.0)
+            a = (num / den).clamp_min(1e-8)
+        self.set_scales(a)
+
+    @torch.no_grad()
+    def set_scales(self, a: torch.Tensor) -> None:
+        """Set the latent scales to ``a`` (group shaped, > 0) and pick ``F`` for 8 significant
+        bits of the largest one."""
+        a = torch.as_tensor(a, dtype=self.alpha.dtype).reshape(self.alpha.shape)
+        if not bool((a > 0).all()):
+            raise ValueError("SYQ scales must be positive")
+        self.frac_bits.fill_(MANTISSA_BITS - 1 - math.floor(math.log2(float(a.max()))))
         self.alpha.copy_(a)
         self.initialized.fill_(True)
 
@@ -196,7 +231,8 @@ class ThresholdWeightQuant(nn.Module):
 
     def extra_repr(self) -> str:
         kind = ("syq " if self.learn_alpha else "") + ("ternary" if self.ternary else "binary")
-        return f"{kind}, scales={tuple(self.alpha.shape)}, eta_frac={self.eta_frac}"
+        return (f"{kind}, scales={tuple(self.alpha.shape)}, eta_frac={self.eta_frac}, "
+                f"alpha_init={self.alpha_init}")
 
 
 class ThresholdWeightBase(ExtendedInjector):
@@ -206,11 +242,12 @@ class ThresholdWeightBase(ExtendedInjector):
     signed = True
     syq_group = "auto"
     eta_frac = 0.05
+    alpha_init = "one"
 
     @value
-    def tensor_quant(module, ternary, learn_alpha, syq_group, eta_frac):
+    def tensor_quant(module, ternary, learn_alpha, syq_group, eta_frac, alpha_init):
         return ThresholdWeightQuant(tuple(module.weight.shape), ternary, learn_alpha,
-                                    syq_group, eta_frac)
+                                    syq_group, eta_frac, alpha_init)
 
 
 class TernaryThresholdWeight(ThresholdWeightBase):
@@ -250,19 +287,21 @@ class NarrowIntWeightPerTensor(Int8WeightPerTensorFloat):
     """Signed narrow-range int weights, per-tensor float scale from max|w| (bit_width set per use)."""
 
 
-def weight_quant_kwargs(kind: str, group: str = "auto", eta_frac: float = 0.05) -> dict:
+def weight_quant_kwargs(kind: str, group: str = "auto", eta_frac: float = 0.05,
+                        alpha_init: str = "one") -> dict:
     """Keyword arguments for ``QuantLinear``/``QuantConv2d`` giving weight quantizer ``kind``.
 
-    ``group`` and ``eta_frac`` apply to the threshold quantizers (ternary, syq, syq_binary).
+    ``eta_frac`` applies to the threshold quantizers (ternary, syq, syq_binary); ``group`` and
+    ``alpha_init`` ("one" or "mean") to the SYQ ones.
     """
     if kind == "binary":
         return dict(weight_quant=BinaryWeightUnitScale)
     if kind == "ternary":
         return dict(weight_quant=TernaryThresholdWeight.let(eta_frac=eta_frac))
-    if kind == "syq":
-        return dict(weight_quant=SYQTernaryWeight.let(syq_group=group, eta_frac=eta_frac))
-    if kind == "syq_binary":
-        return dict(weight_quant=SYQBinaryWeight.let(syq_group=group, eta_frac=eta_frac))
+    if kind in ("syq", "syq_binary"):
+        inj = SYQTernaryWeight if kind == "syq" else SYQBinaryWeight
+        return dict(weight_quant=inj.let(syq_group=group, eta_frac=eta_frac,
+                                         alpha_init=alpha_init))
     bits = {"int2": 2, "int4": 4, "int8": 8}.get(kind)
     if bits is None:
         raise ValueError(f"unknown weights {kind!r}; expected one of {', '.join(WEIGHT_KINDS)}")
@@ -323,3 +362,36 @@ def weight_stats(model: nn.Module) -> dict:
         zeros += z
         total += n
     return dict(layers=rows, zeros=zeros, total=total, sparsity=zeros / total if total else 0.0)
+
+
+def optimizer_param_groups(model: nn.Module, weight_decay: float = 0.0) -> list[dict]:
+    """Parameter groups for ``torch.optim.Adam``: the learned SYQ scales apart from the rest.
+
+    The scales get ``eps = SCALE_ADAM_EPS`` (1e-5) and no weight decay (see the module
+    docstring: BatchNorm-cancelled scales would otherwise random-walk on rounding noise); every
+    other parameter keeps the optimizer defaults and ``weight_decay``.
+    """
+    scales = [tq.alpha for _, tq in threshold_quantizers(model) if tq.alpha.requires_grad]
+    ids = {id(p) for p in scales}
+    rest = [p for p in model.parameters() if id(p) not in ids]
+    groups = [dict(params=rest, weight_decay=weight_decay)]
+    if scales:
+        groups.append(dict(params=scales, eps=SCALE_ADAM_EPS, weight_decay=0.0))
+    return groups
+
+
+@torch.no_grad()
+def randomize_syq_scales(model: nn.Module, seed: int = 0, spread: float = 0.5) -> nn.Module:
+    """Give the learned SYQ scales of an *untrained* model random values in [1 - spread, 1 + spread].
+
+    Trained SYQ scales differ per group; freshly initialised ones are all 1.0, which would
+    lower like a single per-layer scale.  The untrained zoo presets call this (next to their
+    random BatchNorm statistics) so that exported graphs exercise per-group scales.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    for i, (layer, tq) in enumerate(threshold_quantizers(model)):
+        if not tq.learn_alpha:
+            continue
+        r = torch.rand(tq.alpha.shape, generator=gen)
+        tq.set_scales(1.0 + spread * (2.0 * r - 1.0))
+    return model

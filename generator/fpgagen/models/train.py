@@ -1,7 +1,8 @@
 """Small deterministic CPU training loop for the quantized MLPs.
 
-:func:`train` uses Adam with a cosine learning-rate decay, cross-entropy loss (or bnn_pynq's
-squared hinge loss with ``loss="sqrhinge"``), clamps the latent weights of binary/ternary
+:func:`train` uses Adam with a cosine learning-rate decay (the learned SYQ scales in a
+parameter group of their own, :func:`fpgagen.models.quantizers.optimizer_param_groups`),
+cross-entropy loss (or bnn_pynq's squared hinge loss with ``loss="sqrhinge"``), clamps the latent weights of binary/ternary
 layers to [-1, 1] after every step (as bnn_pynq does) and shows a tqdm progress bar when tqdm
 is installed (plain per-epoch prints otherwise).
 """
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .quantizers import CLIPPED_KINDS
+from .quantizers import CLIPPED_KINDS, optimizer_param_groups
 
 __all__ = ["train", "evaluate", "SqrHingeLoss"]
 
@@ -81,7 +82,7 @@ def train(model: nn.Module, data, epochs: int = 5, lr: float = 0.02, batch_size:
     if clip_weights is None:
         clip_weights = getattr(model, "weights", None) in CLIPPED_KINDS
     criterion = SqrHingeLoss() if loss == "sqrhinge" else nn.CrossEntropyLoss()
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = torch.optim.Adam(optimizer_param_groups(model, weight_decay), lr=lr)
     n = len(x_tr)
     steps_per_epoch = math.ceil(n / batch_size)
     total_steps = max(epochs * steps_per_epoch, 1)
