@@ -11,9 +11,12 @@ SYQ ternary with per-pixel scales on the convolutions (``syq_group="auto"``, gro
 hardware), SYQ ternary with per-output-channel scales on the convolutions (``syq_group="row"``,
 plain MVAUs), binary weights; all with 2-bit activations and the same budget (epochs, Adam
 lr 0.02 with cosine decay, batch 64, the same seeds).  The FC layers of the SYQ rows use
-per-row scales either way.  MNIST-5k is 4,000 train / 1,000 held-out test images, split fixed
-by seed 0; the table reports mean, min and max held-out accuracy over the seeds, the seconds
-per run and, for the ternary rows, the fraction of zero weights.  The training recipe is
+per-row scales either way.  MNIST-5k is 4,000 train / 1,000 held-out test images; seed ``s``
+uses stratified split ``s`` and initialisation/shuffling seed ``s`` for every row, so the rows
+are paired trials (as benchmarks/models/accuracy.py and syq_vs_ternary.py).  The table reports
+mean, min and max held-out accuracy over the seeds, the seconds per run, for the ternary rows
+the fraction of zero weights, and for every row the paired difference to the ternary row
+(mean, standard error, wins/ties/losses).  The training recipe is
 ``fpgagen.models.train.train`` unchanged (what ``fpgagen train --model mnist_cnn`` runs).
 """
 
@@ -50,11 +53,11 @@ def run(epochs: int, seeds: int, threads: int, configs=CONFIGS, lr: float = 0.02
     from fpgagen.models.train import train
 
     torch.set_num_threads(threads)
-    data = as_images(load_mnist5k(0))
     rows = []
     for name, weights, abits, group in configs:
         accs, train_accs, sparsities, secs = [], [], [], []
         for seed in range(seeds):
+            data = as_images(load_mnist5k(seed))
             torch.manual_seed(seed)
             net = QuantMnistCNN(weights=weights, abits=abits, syq_group=group, width=width)
             r = train(net, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
@@ -77,7 +80,21 @@ def run(epochs: int, seeds: int, threads: int, configs=CONFIGS, lr: float = 0.02
         sp = f"{row['sparsity']:.1%}" if row["sparsity"] is not None else "-"
         progress(f"{name:24s} {row['mean']:.4f} [{row['min']:.4f}, {row['max']:.4f}]  "
                  f"zeros {sp:>6s}  {row['seconds_per_run']:.1f} s/run")
-    return dict(dataset="mnist5k (4000 train / 1000 test), images (N, 1, 28, 28)",
+    base = next((r for r in rows if r["weights"] == "ternary"), None)
+    for row in rows:
+        if base is None or row is base:
+            continue
+        d = np.asarray(row["test_acc"]) - np.asarray(base["test_acc"])
+        row["vs_ternary"] = dict(
+            mean_diff=float(d.mean()),
+            stderr=float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else None,
+            wins=int((d > 0).sum()), ties=int((d == 0).sum()), losses=int((d < 0).sum()))
+        v = row["vs_ternary"]
+        se = f" +- {100 * v['stderr']:.2f}" if v["stderr"] is not None else ""
+        progress(f"{row['name']:24s} - ternary: {100 * v['mean_diff']:+.2f}{se} points "
+                 f"(paired; {v['wins']}/{v['ties']}/{v['losses']} wins/ties/losses)")
+    return dict(dataset="mnist5k (4000 train / 1000 test, split s for seed s), images "
+                        "(N, 1, 28, 28)",
                 model=dict(convs=[list(c) for c in MNIST_CNN_CONVS], fcs=list(MNIST_CNN_FCS),
                            width=width, input="2x - 1, 8-bit Q1.7", kernel=3, padding=0),
                 epochs=epochs, lr=lr, batch_size=batch_size, seeds=seeds, threads=threads,
