@@ -54,6 +54,15 @@ def _rand_values(rng, dt: DataType, shape):
     return rng.integers(dt.min, dt.max + 1, size=shape)
 
 
+def sparsify(rng, w, zeros: float):
+    """``w`` with ``round(zeros * w.size)`` entries (chosen at random) set to 0 and every other
+    zero replaced by +-1, so the zero fraction is exactly ``zeros`` (pruned ternary layers)."""
+    w = np.where(w == 0, rng.choice([-1, 1], size=w.shape), w)
+    flat = w.reshape(-1).copy()
+    flat[rng.permutation(flat.size)[:int(round(zeros * flat.size))]] = 0
+    return flat.reshape(w.shape)
+
+
 def _thresholds(rng, lo, hi, rows, n):
     lo, hi = int(lo), int(hi)
     t = rng.integers(lo, hi + 1, size=(rows, n))
@@ -70,6 +79,8 @@ def build(spec: dict):
     if t == "MVAU":
         ind, wd = _dt(spec["in"]), _dt(spec["w"])
         w = _rand_values(rng, wd, (spec["mh"], spec["mw"]))
+        if spec.get("zeros"):  # sparse (pruned) weights: this fraction of them exactly zero
+            w = sparsify(rng, w, spec["zeros"])
         n = spec.get("n_thres", 0)
         l = mvau.MVAU(name, w, ind, wd, pe=spec["pe"], simd=spec["simd"],
                       ram_style=spec.get("ram_style", "auto"))
@@ -183,6 +194,13 @@ def designs() -> list[dict]:
          "simd": 8, "mw": 8, "mh": 2, "n_thres": 0},
         {"id": "mvau_tern_full", "type": "MVAU", "in": "TERNARY", "w": "TERNARY", "pe": 4,
          "simd": 16, "mw": 16, "mh": 4, "n_thres": 1},
+        # fully unfolded pruned ternary layers (sparse ternary training, 6% to 90% zeros):
+        # Yosys drops the products of zero weights and their adders
+        *[{"id": f"mvau_a2wt_full_z{round(100 * z):02d}", "type": "MVAU", "in": "UINT2",
+           "w": "TERNARY", "pe": 8, "simd": 32, "mw": 32, "mh": 8, "n_thres": 3, "zeros": z,
+           "seed": 910} for z in (0.06, 0.5, 0.9)],
+        {"id": "mvau_tern_full_z90", "type": "MVAU", "in": "TERNARY", "w": "TERNARY", "pe": 8,
+         "simd": 64, "mw": 64, "mh": 8, "n_thres": 1, "zeros": 0.9, "seed": 911},
         {"id": "mvau_xnor_dist256", "type": "MVAU", "in": "BIPOLAR", "w": "BIPOLAR", "pe": 1,
          "simd": 16, "mw": 256, "mh": 16, "n_thres": 1, "ram_style": "distributed",
          "seed": 906},

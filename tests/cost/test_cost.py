@@ -29,13 +29,16 @@ KEYS = {"lut", "ff", "bram18", "uram", "dsp"}
 
 
 def _mvau(in_t="BIPOLAR", w_t="BIPOLAR", mw=64, mh=16, pe=2, simd=16, n_thres=1,
-          ram_style="auto", seed=0):
+          ram_style="auto", seed=0, zeros=None):
     rng = np.random.default_rng(seed)
     ind, wd = DataType(in_t), DataType(w_t)
     if wd.is_bipolar:
         w = rng.choice([-1, 1], size=(mh, mw))
     else:
         w = rng.integers(wd.min, wd.max + 1, size=(mh, mw))
+    if zeros is not None:  # pruned: exactly this fraction of zero weights, the rest +-1
+        w = rng.choice([-1, 1], size=(mh, mw))
+        w.reshape(-1)[rng.permutation(w.size)[:round(zeros * w.size)]] = 0
     l = MVAU("m", w, ind, wd, pe=pe, simd=simd, ram_style=ram_style)
     if n_thres:
         lo, hi = l.acc_range()
@@ -74,6 +77,19 @@ def test_estimate_scales_with_parallelism():
     # in LUTs grow too, but not 16x (control and memories are shared)
     assert big["dsp"] == 16 * small["dsp"] > 0
     assert 2 * small["lut"] < big["lut"] < 16 * small["lut"]
+
+
+def test_pruned_weights_shrink_only_unrolled_layers():
+    """Zero weights are free only where the weights are constants (NF*SF = 1): there the
+    products and adders of pruned weights disappear; a folded layer stores them in its ROM."""
+    dense = model.estimate(_mvau("UINT2", "TERNARY", mw=32, mh=8, pe=8, simd=32, n_thres=3,
+                                 zeros=0.06))
+    sparse = model.estimate(_mvau("UINT2", "TERNARY", mw=32, mh=8, pe=8, simd=32, n_thres=3,
+                                  zeros=0.9))
+    assert sparse["lut"] < 0.2 * dense["lut"], (dense, sparse)
+    folded = [model.estimate(_mvau("UINT2", "TERNARY", mw=32, mh=8, pe=2, simd=8, n_thres=3,
+                                   zeros=z))["lut"] for z in (0.06, 0.9)]
+    assert folded[1] > 0.7 * folded[0], folded
 
 
 def test_dsp_rule_follows_yosys_mul2dsp():
@@ -186,6 +202,23 @@ def test_synth_small_layers_agree_with_model(tmp_path):
         # second call: from the cache
         again = synth_layer(l, tmp_path / f"l{i}b")
         assert again["cached"] and again["lut"] == r["lut"]
+
+
+@pytest.mark.slow
+def test_synth_pruned_unrolled_layer_keeps_its_savings(tmp_path):
+    """Sparse ternary training's zeros save LUTs in hardware: a fully unrolled ternary layer
+    with 90% zero weights synthesizes to a fraction of the dense one, as the model predicts."""
+    _need_yosys()
+    from fpgagen.cost.synth import synth_layer
+
+    luts = {}
+    for z in (0.06, 0.9):
+        l = _mvau("UINT2", "TERNARY", mw=32, mh=4, pe=4, simd=32, n_thres=3, zeros=z, seed=3)
+        r = synth_layer(l, tmp_path / f"z{z}")
+        e = model.estimate(l)
+        assert abs(e["lut"] - r["lut"]) <= 0.25 * r["lut"] + 10, (z, r, e)
+        luts[z] = r["lut"]
+    assert luts[0.9] < 0.25 * luts[0.06], luts
 
 
 @pytest.mark.slow

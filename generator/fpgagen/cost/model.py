@@ -291,6 +291,14 @@ def _small_product(layer, xe: int, we: int) -> bool:
     return xe * we <= 6 or layer.w_dtype.name == "TERNARY"
 
 
+def nonzero_mask(layer) -> np.ndarray:
+    """Boolean ``(MH, MW)`` mask of an MVAU's nonzero weights (bipolar weights are never 0)."""
+    w = np.asarray(layer.weights)
+    if layer.w_dtype.is_bipolar:
+        return np.ones(w.shape, dtype=bool)
+    return w != 0
+
+
 def _tree_bits(n: int, w: int) -> int:
     """Adder bits of rtl/adder_tree.v summing ``n`` operands of ``w`` bits."""
     bits, cnt, lvl = 0, n, 0
@@ -336,19 +344,32 @@ def _mvau(l) -> dict:
          # deeper soft-logic ROMs: LUT6 banks plus a mux tree
          "wrom_deep": _mem_luts(wmem, depth, wvar, True) if depth > 64 else 0.0,
          "pop": 0.0, "neg": 0.0, "mul": 0.0, "mul_small": 0.0, "tree": 0.0, "tree_dsp": 0.0,
-         "mac_const": 0.0, "mul_const": 0.0, "mul_const_ss": 0.0, "tree_const": 0.0,
-         "acc": pe * acc,
+         "mac_const": 0.0, "mul_const": 0.0, "mul_const_ss": 0.0, "neg_const": 0.0,
+         "tree_const": 0.0,
+         "acc": pe * acc if not const_w else 0.0,
+         # NF*SF = 1: no accumulation, the dot product goes straight to the thresholds
+         "acc_const": pe * acc if const_w else 0.0,
          "thr_cmp": 0.0, "thr_cmp_const": 0.0, "thr_rom": 0.0, "thr_cnt": 0.0}
     if const_w and (kind != "mul" or not dsp):
-        # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs)
-        if kind == "mul":
-            f["mul_const"] = pe * simd * xe * we
+        # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs). A zero
+        # weight (pruned ternary) is a constant-0 product: synthesis drops it and its adder,
+        # so the products and each PE's adder tree count only the nonzero weights
+        nz = nonzero_mask(l)
+        tree_const = float(sum(_tree_bits(int(n), pb) for n in nz.sum(axis=1)))
+        nnz = float(nz.sum())
+        if kind == "mul" and l.w_dtype.name == "TERNARY":
+            # x * (+1) is a wire, x * (-1) a negation that synthesis folds into the adder as a
+            # subtraction (the fit gives it ~0 LUTs): the adder tree is the cost
+            f["neg_const"] = float(np.count_nonzero(np.asarray(l.weights) < 0)) * pb
+            f["tree_const"] = tree_const
+        elif kind == "mul":
+            f["mul_const"] = nnz * xe * we
             # signed x signed constant products need sign extension of the partial products
             both_signed = l.in_dtype.signed and l.w_dtype.signed
             f["mul_const_ss"] = f["mul_const"] if both_signed else 0.0
-            f["tree_const"] = pe * per_pe_tree
+            f["tree_const"] = tree_const
         else:
-            f["mac_const"] = pe * (simd * (pb if kind != "xnor" else 1) + per_pe_tree)
+            f["mac_const"] = nnz * (pb if kind != "xnor" else 1) + tree_const
     elif kind == "xnor":
         f["pop"] = pe * (simd + per_pe_tree)
     elif kind == "neg":
