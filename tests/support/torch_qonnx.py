@@ -19,9 +19,12 @@ from fpgagen.models.export import load_clean_model, qonnx_execute, torch_predict
 __all__ = ["assert_torch_matches_qonnx"]
 
 
-def _torch_act_io(model, x1):
-    """(input, output) of every activation quantizer call of ``model`` on one sample, in order
-    (the input after the layer's ReLU for QuantReLU, as the exported Relu -> Quant sees it)."""
+def _torch_act_io(model, x):
+    """(input, output) of every activation quantizer call of ``model`` on the batch ``x``, in
+    order (the input after the layer's ReLU for QuantReLU, as the exported Relu -> Quant sees it).
+
+    Run on the same batch as the prediction being explained: PyTorch may pick a different
+    convolution algorithm for another batch size, which moves float rounding and so the ties."""
     from brevitas.nn import QuantReLU
     from brevitas.nn.quant_layer import QuantNonLinearActLayer
 
@@ -41,7 +44,7 @@ def _torch_act_io(model, x1):
             warnings.simplefilter("ignore")
             was = model.training
             model.eval()
-            model(torch.as_tensor(x1))
+            model(torch.as_tensor(np.asarray(x, dtype=np.float32)))
             model.train(was)
     finally:
         for h in hooks:
@@ -75,9 +78,13 @@ def assert_torch_matches_qonnx(model, onnx_path, x, atol: float = 1e-4, max_flip
     errs = np.abs(y_t2 - y_q2).max(1)
     ishape = tuple(mw.get_tensor_shape(mw.graph.input[0].name))
     flipped = 0
+    t_batch = None
     for i in np.flatnonzero(errs > atol * np.maximum(1.0, np.abs(y_q2).max(1))):
         x1 = np.asarray(x[i:i + 1], dtype=np.float32).reshape(ishape)
-        t_io, q_io = _torch_act_io(model, x1), _qonnx_act_io(mw, x1)
+        if t_batch is None:
+            t_batch = _torch_act_io(model, x)
+        t_io = [(ti[i:i + 1], to[i:i + 1]) for ti, to in t_batch]
+        q_io = _qonnx_act_io(mw, x1)
         assert len(t_io) == len(q_io), (len(t_io), len(q_io))
         for k, ((ti, to), (qi, qo)) in enumerate(zip(t_io, q_io)):
             diff = np.abs(to.reshape(qo.shape) - qo) > 1e-6 * max(1.0, float(np.abs(qo).max()))
