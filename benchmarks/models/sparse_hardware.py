@@ -98,7 +98,7 @@ def run(epochs: int, seed: int, jobs: int, rows: int = 8, progress=print) -> dic
         m, l = item
         return m, l, synth_layer(l, work / "synth" / f"{m['name']}_{l.name}")
 
-    rows = []
+    results = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
         for m, l, r in ex.map(synth, todo):
             e = estimate(l)
@@ -108,13 +108,13 @@ def run(epochs: int, seed: int, jobs: int, rows: int = 8, progress=print) -> dic
                        acc_bits=int(l.acc_bits),
                        yosys={k: r[k] for k in ("lut", "ff", "carry", "bram18", "dsp", "seconds")},
                        estimate={k: e[k] for k in ("lut", "ff", "bram18", "dsp")})
-            rows.append(row)
+            results.append(row)
             progress(f"  {m['name']:6s} {l.name:24s} {l.mh}x{l.mw} zeros {row['zeros']:6.1%}: "
                      f"Yosys {r['lut']:6d} LUT {r['ff']:5d} FF {r['carry']:4d} CARRY  "
                      f"(model {e['lut']:6d} LUT) {r['seconds']:.0f} s")
     totals = {}
     for m in models:
-        rs = [r for r in rows if r["model"] == m["name"]]
+        rs = [r for r in results if r["model"] == m["name"]]
         totals[m["name"]] = dict(
             test_acc=m["test_acc"], sparsity_all_layers=m["sparsity"],
             zeros_unrolled=float(sum(r["shape"][0] * r["shape"][1] * r["zeros"] for r in rs)
@@ -132,10 +132,10 @@ def run(epochs: int, seed: int, jobs: int, rows: int = 8, progress=print) -> dic
                 seed=seed, sparse_training="regulariser + pruning at 0.5 max|W| + retraining "
                 "(fpgagen.models.sparse defaults)",
                 synthesis="Yosys synth_xilinx -family xcup, out of context, per layer",
-                rows=rows, unrolled=f"first {rows} output channels of layers 2-4, PE = rows, "
+                unrolled=f"first {rows} output channels of layers 2-4, PE = rows, "
                 "SIMD = MW, trained weights and thresholds",
                 machine=platform.processor() or platform.machine(),
-                python=platform.python_version(), layers=rows, totals=totals)
+                python=platform.python_version(), layers=results, totals=totals)
 
 
 def main(argv=None) -> int:

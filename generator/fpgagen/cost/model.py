@@ -344,11 +344,10 @@ def _mvau(l) -> dict:
          # deeper soft-logic ROMs: LUT6 banks plus a mux tree
          "wrom_deep": _mem_luts(wmem, depth, wvar, True) if depth > 64 else 0.0,
          "pop": 0.0, "neg": 0.0, "mul": 0.0, "mul_small": 0.0, "tree": 0.0, "tree_dsp": 0.0,
-         "mac_const": 0.0, "mul_const": 0.0, "mul_const_ss": 0.0, "neg_const": 0.0,
+         "mac_const": 0.0, "mul_const": 0.0, "mul_const_ss": 0.0,
          "tree_const": 0.0,
+         # NF*SF = 1: no accumulator, the dot product goes straight to the thresholds
          "acc": pe * acc if not const_w else 0.0,
-         # NF*SF = 1: no accumulation, the dot product goes straight to the thresholds
-         "acc_const": pe * acc if const_w else 0.0,
          "thr_cmp": 0.0, "thr_cmp_const": 0.0, "thr_rom": 0.0, "thr_cnt": 0.0}
     if const_w and (kind != "mul" or not dsp):
         # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs). A zero
@@ -359,8 +358,8 @@ def _mvau(l) -> dict:
         nnz = float(nz.sum())
         if kind == "mul" and l.w_dtype.name == "TERNARY":
             # x * (+1) is a wire, x * (-1) a negation that synthesis folds into the adder as a
-            # subtraction (the fit gives it ~0 LUTs): the adder tree is the cost
-            f["neg_const"] = float(np.count_nonzero(np.asarray(l.weights) < 0)) * pb
+            # subtraction (a feature counting the negative weights was fitted to 0 LUTs and
+            # dropped): the adder tree of the nonzero weights is the cost
             f["tree_const"] = tree_const
         elif kind == "mul":
             f["mul_const"] = nnz * xe * we
