@@ -16,7 +16,8 @@ and saves nothing).
 A zero weight of an unrolled layer is a constant-0 product: synthesis removes it and its
 adder, so the LUTs of a layer follow its nonzero weights. In a folded layer the weights sit in
 a ROM and zeros cost as much as ones. Writes benchmarks/results/sparse_hardware.json; about
-3 minutes on 2 cores (Yosys results are cached in ``$FPGAGEN_CACHE/yosys``).
+2 minutes on 2 cores with a cold Yosys cache (113 s measured; results are cached in
+``$FPGAGEN_CACHE/yosys``).
 """
 
 from __future__ import annotations
