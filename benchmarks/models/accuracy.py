@@ -13,7 +13,6 @@ as many) and also report the fraction of zero ternary weights.  docs/accuracy.md
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -22,7 +21,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "generator"))
+
+from _results import save_results  # noqa: E402
 
 # name, weights, abits, sparse
 CONFIGS = [
@@ -84,9 +86,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     res = run(args.epochs, args.seeds, args.threads)
     res["total_seconds"] = time.time() - t0
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
-    print(f"wrote {args.out} ({res['total_seconds']:.0f} s)")
+    save_results(args.out, res)
     return 0
 
 

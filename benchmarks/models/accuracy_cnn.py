@@ -23,7 +23,6 @@ the fraction of zero weights, and for every row the paired difference to the ter
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -32,7 +31,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "generator"))
+
+from _results import save_results  # noqa: E402
 
 # name, weights, abits, syq_group of the convolutions
 CONFIGS = [
@@ -122,9 +124,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     res = run(args.epochs, args.seeds, args.threads, configs, width=args.width)
     res["total_seconds"] = time.time() - t0
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
-    print(f"wrote {args.out} ({res['total_seconds']:.0f} s)")
+    save_results(args.out, res)
     return 0
 
 

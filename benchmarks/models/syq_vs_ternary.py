@@ -16,7 +16,6 @@ to confirm it; see docs/accuracy.md).  Results go to benchmarks/results/syq_vs_t
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -26,7 +25,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "generator"))
+
+from _results import save_results  # noqa: E402
 
 KINDS = ("ternary", "syq")
 
@@ -87,9 +89,7 @@ def main(argv=None) -> int:
         print(f"seeds {row['seeds'][0]}-{row['seeds'][1]}: ternary {row['ternary']:.2f}%  "
               f"SYQ {row['syq']:.2f}%  SYQ - ternary {row['diff']:+.2f} +- {row['diff_se']:.2f} "
               f"points  (wins/ties/losses {row['wins']}/{row['ties']}/{row['losses']})")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
-    print(f"wrote {args.out} ({res['total_seconds']:.0f} s)")
+    save_results(args.out, res)
     return 0
 
 
