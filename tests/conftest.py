@@ -34,6 +34,7 @@ _GENERATOR = Path(__file__).resolve().parents[1] / "generator"
 if str(_GENERATOR) not in sys.path:
     sys.path.insert(0, str(_GENERATOR))
 
+
 def _ci() -> bool:
     import os
 

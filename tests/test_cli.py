@@ -30,16 +30,37 @@ def test_build_writes_outputs(model, tmp_path, capsys):
     d = json.loads((out / "dataflow.json").read_text())
     assert d["board"] == "zcu104" and d["layers"]
     for l in d["layers"]:
-        assert {"type", "in_shape", "out_shape", "in_dtype", "out_dtype", "folding",
-                "expected_cycles", "resources"} <= set(l)
+        assert {
+            "type",
+            "in_shape",
+            "out_shape",
+            "in_dtype",
+            "out_dtype",
+            "folding",
+            "expected_cycles",
+            "resources",
+        } <= set(l)
         assert l["resources"]["lut"] > 0
     assert (out / "rtl" / f"{d['rtl']['top']}.v").is_file()
     assert (out / "sim" / "fpgagen_tb.v").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no temp left
     # folding.json round-trips through --folding
     out2 = tmp_path / "out2"
-    assert main(["build", str(model), "--board", "zcu104", "-o", str(out2), "--folding",
-                 str(out / "folding.json")]) == 0
+    assert (
+        main(
+            [
+                "build",
+                str(model),
+                "--board",
+                "zcu104",
+                "-o",
+                str(out2),
+                "--folding",
+                str(out / "folding.json"),
+            ]
+        )
+        == 0
+    )
     d2 = json.loads((out2 / "dataflow.json").read_text())
     assert [l["folding"] for l in d2["layers"]] == [l["folding"] for l in d["layers"]]
 
@@ -53,24 +74,56 @@ def test_verify_golden_with_outputs(model, tmp_path, capsys):
     x = np.random.default_rng(0).uniform(-2, 2, (8, 16)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", df.golden(x)["y"])
-    assert main(["verify", str(out), "--inputs", str(tmp_path / "x.npy"), "--outputs",
-                 str(tmp_path / "y.npy")]) == 0
+    assert (
+        main(
+            [
+                "verify",
+                str(out),
+                "--inputs",
+                str(tmp_path / "x.npy"),
+                "--outputs",
+                str(tmp_path / "y.npy"),
+            ]
+        )
+        == 0
+    )
     np.save(tmp_path / "y_bad.npy", df.golden(x)["y"] + 1.0)
-    assert main(["verify", str(out), "--inputs", str(tmp_path / "x.npy"), "--outputs",
-                 str(tmp_path / "y_bad.npy")]) == 1
+    assert (
+        main(
+            [
+                "verify",
+                str(out),
+                "--inputs",
+                str(tmp_path / "x.npy"),
+                "--outputs",
+                str(tmp_path / "y_bad.npy"),
+            ]
+        )
+        == 1
+    )
     assert "disagrees with the golden model" in _err(capsys)
 
 
-@pytest.mark.parametrize("args, pattern", [
-    (["build", "nope.onnx", "--board", "zcu104", "-o", "OUT"], "nope.onnx: no such file"),
-    (["build", "MODEL", "--board", "zcu999", "-o", "OUT"], "unknown board 'zcu999'; available: "),
-    (["build", "MODEL", "--board", "zcu104", "-o", "OUT", "--clock-mhz", "900"],
-     r"--clock-mhz 900.0 is out of range"),
-    (["build", "MODEL", "--board", "zcu104", "-o", "OUT", "--folding", "missing.json"],
-     "missing.json: no such folding file"),
-    (["estimate", "MODEL", "--board", "zcu104", "--fps", "-3"], "--fps must be positive"),
-    (["verify", "OUT", "--inputs", "x.npy"], "not an fpgagen build folder"),
-])
+@pytest.mark.parametrize(
+    "args, pattern",
+    [
+        (["build", "nope.onnx", "--board", "zcu104", "-o", "OUT"], "nope.onnx: no such file"),
+        (
+            ["build", "MODEL", "--board", "zcu999", "-o", "OUT"],
+            "unknown board 'zcu999'; available: ",
+        ),
+        (
+            ["build", "MODEL", "--board", "zcu104", "-o", "OUT", "--clock-mhz", "900"],
+            r"--clock-mhz 900.0 is out of range",
+        ),
+        (
+            ["build", "MODEL", "--board", "zcu104", "-o", "OUT", "--folding", "missing.json"],
+            "missing.json: no such folding file",
+        ),
+        (["estimate", "MODEL", "--board", "zcu104", "--fps", "-3"], "--fps must be positive"),
+        (["verify", "OUT", "--inputs", "x.npy"], "not an fpgagen build folder"),
+    ],
+)
 def test_bad_input_one_line_exit_2(args, pattern, model, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = [str(model) if a == "MODEL" else a for a in args]

@@ -53,9 +53,11 @@ def test_dilation_is_refused(tmp_path):
     b.node("Conv", [x, w], kernel_shape=[3, 3], dilations=[2, 2], pads=[0, 0, 0, 0])
     p = tmp_path / "d.onnx"
     onnx.save(b.model([1, 2, 2, 2]), p)
-    with pytest.raises(UnsupportedModelError,
-                       match=r"node 'Conv_\d+' \(op Conv\): attribute dilations=\[2, 2\] is not "
-                             r"supported; only dilation 1"):
+    with pytest.raises(
+        UnsupportedModelError,
+        match=r"node 'Conv_\d+' \(op Conv\): attribute dilations=\[2, 2\] is not "
+        r"supported; only dilation 1",
+    ):
         lower(load_model(p))
 
 
@@ -75,13 +77,29 @@ def test_bipolar_padding_is_refused(tmp_path):
 def test_rtl_bit_exact_and_on_time(kind, cnn_models, tmp_path, capsys):
     path = cnn_models[kind]
     out = tmp_path / "b"
-    assert main(["build", str(path), "--board", "zcu104", "-o", str(out), "--backend", "rtl",
-                 "--fps", "300000"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                str(path),
+                "--board",
+                "zcu104",
+                "-o",
+                str(out),
+                "--backend",
+                "rtl",
+                "--fps",
+                "300000",
+            ]
+        )
+        == 0
+    )
     x = np.random.default_rng(2).uniform(-1, 1, (8, 3, 8, 8)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", qonnx_reference(path, x))
-    rep = verify(out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy",
-                 progress=lambda s: None)
+    rep = verify(
+        out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy", progress=lambda s: None
+    )
     assert rep["mismatched_frames"] == 0 and rep["stress_mismatched_frames"] == 0
     assert abs(rep["cycles_error"]) <= 0.05, rep
     d = json.loads((out / "dataflow.json").read_text())
@@ -120,8 +138,9 @@ def load_model_no_topk(m, tmp_path):
     last = g.node[-1]
     del g.node[-1]
     del g.output[:]
-    g.output.append(onnx.helper.make_tensor_value_info(last.input[0], onnx.TensorProto.FLOAT,
-                                                       [1, 5]))
+    g.output.append(
+        onnx.helper.make_tensor_value_info(last.input[0], onnx.TensorProto.FLOAT, [1, 5])
+    )
     p = tmp_path / "scores.onnx"
     onnx.save(m2, p)
     return load_model(p)
@@ -141,7 +160,9 @@ def test_label_select_rtl(tmp_path):
     onnx.save(m, p)
     out = tmp_path / "b"
     assert main(["build", str(p), "--board", "zcu104", "-o", str(out), "--backend", "rtl"]) == 0
-    np.save(tmp_path / "x.npy", np.random.default_rng(0).uniform(-2, 2, (12, 16)).astype(np.float32))
+    np.save(
+        tmp_path / "x.npy", np.random.default_rng(0).uniform(-2, 2, (12, 16)).astype(np.float32)
+    )
     rep = verify(out, tmp_path / "x.npy", backend="rtl", progress=lambda s: None)
     assert rep["mismatched_frames"] == 0 and rep["stress_mismatched_frames"] == 0
 
@@ -155,14 +176,32 @@ def test_watchdog_names_full_and_empty_fifos(cnn_models, tmp_path):
     from fpgagen.sim.stitched import simulate
 
     out = tmp_path / "b"
-    assert main(["build", str(cnn_models["residual"]), "--board", "zcu104", "-o", str(out),
-                 "--backend", "rtl", "--fps", "300000"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                str(cnn_models["residual"]),
+                "--board",
+                "zcu104",
+                "-o",
+                str(out),
+                "--backend",
+                "rtl",
+                "--fps",
+                "300000",
+            ]
+        )
+        == 0
+    )
     df, meta = load_build(out)
     skip = next(l for l in df.layers if getattr(l, "sized_for", None))
     skip.depth = 2
     meta["rtl"] = write_rtl(df, out)
     (out / "dataflow.json").write_text(json.dumps(meta))
     codes = df.hw_input(np.random.default_rng(0).uniform(-1, 1, (4, 3, 8, 8)).astype(np.float32))
-    with pytest.raises(SimulationError, match=r"watchdog: no completion .* full FIFOs: .*"
-                                              rf"{skip.name} \(3/3\)"):
+    with pytest.raises(
+        SimulationError,
+        match=r"watchdog: no completion .* full FIFOs: .*"
+        rf"{skip.name} \(3/3\)",
+    ):
         simulate(out, df, codes)

@@ -22,8 +22,7 @@ from fpgagen.models.export import qonnx_execute  # noqa: E402
 pytestmark = [pytest.mark.rtl, pytest.mark.hls, pytest.mark.torch, pytest.mark.slow]
 
 # network, target fps at the ZCU104's 200 MHz (keeps each simulation to ~20k cycles/frame)
-NETWORKS = [("cnv_w1a1", 10000), ("cnv_w2a2", 10000), ("resnet_t4", 10000),
-            ("dwsep_w4a4", 10000)]
+NETWORKS = [("cnv_w1a1", 10000), ("cnv_w2a2", 10000), ("resnet_t4", 10000), ("dwsep_w4a4", 10000)]
 
 
 @pytest.mark.parametrize("name, fps", NETWORKS, ids=[n for n, _ in NETWORKS])
@@ -31,17 +30,30 @@ def test_cnn_rtl_bit_exact(name, fps, cnn_onnx, cifar_like_samples, tmp_path):
     onnx_path = cnn_onnx(name, 0)
     x = cifar_like_samples[:8]
     out = tmp_path / "build"
-    assert main(["build", str(onnx_path), "--board", "zcu104", "-o", str(out), "--fps",
-                 str(fps), "--backend", "both"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                str(onnx_path),
+                "--board",
+                "zcu104",
+                "-o",
+                str(out),
+                "--fps",
+                str(fps),
+                "--backend",
+                "both",
+            ]
+        )
+        == 0
+    )
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", qonnx_execute(onnx_path, x))
-    rep = verify(out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy",
-                 progress=print)
+    rep = verify(out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy", progress=print)
     assert rep["mismatched_frames"] == 0 and rep["stress_mismatched_frames"] == 0
     assert rep["onnx_max_abs_err"] <= 1e-4 and rep["onnx_argmax_equal"]
     assert abs(rep["cycles_error"]) <= 0.05, rep
-    rep = verify(out, tmp_path / "x.npy", backend="hls", outputs=tmp_path / "y.npy",
-                 progress=print)
+    rep = verify(out, tmp_path / "x.npy", backend="hls", outputs=tmp_path / "y.npy", progress=print)
     assert rep["mismatched_frames"] == 0
     d = json.loads((out / "dataflow.json").read_text())
     types = {l["type"] for l in d["layers"]}

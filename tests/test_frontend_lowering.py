@@ -47,7 +47,7 @@ def test_small_mlp_is_exact(tmp_path, bits):
     assert df.layers[0].thresholds.shape == (12, 2**bits - 1)
     assert df.layers[1].thresholds is None  # raw accumulator, the tail scales it
     x = np.random.default_rng(1).uniform(-2, 2, (64, 16)).astype(np.float32)
-    ref = np.concatenate([_float_reference(m, x[i:i + 1]) for i in range(64)])
+    ref = np.concatenate([_float_reference(m, x[i : i + 1]) for i in range(64)])
     np.testing.assert_array_equal(df.golden(x)["y"], ref)
 
 
@@ -59,7 +59,7 @@ def test_negative_bn_gamma_channels_are_negated(tmp_path):
     assert (gamma < 0).any()
     df = lower(g)
     x = np.random.default_rng(2).uniform(-2, 2, (32, 16)).astype(np.float32)
-    ref = np.concatenate([_float_reference(m, x[i:i + 1]) for i in range(32)])
+    ref = np.concatenate([_float_reference(m, x[i : i + 1]) for i in range(32)])
     np.testing.assert_array_equal(df.golden(x)["y"], ref)
     assert np.all(np.diff(df.layers[0].thresholds, axis=1) >= 0)
 
@@ -73,7 +73,7 @@ def test_quant_after_quant_becomes_thresholding(tmp_path):
     df = lower(load_model(_save(tmp_path, b.model([1, 3]))))
     assert [l.op_type for l in df.layers] == ["Thresholding", "MVAU"]
     xs = np.linspace(-1, 1, 8 * 9, dtype=np.float32).reshape(9, 8)
-    ref = np.concatenate([_float_reference(b.model([1, 3]), xs[i:i + 1]) for i in range(9)])
+    ref = np.concatenate([_float_reference(b.model([1, 3]), xs[i : i + 1]) for i in range(9)])
     np.testing.assert_array_equal(df.golden(xs)["y"], ref)
 
 
@@ -90,13 +90,17 @@ def test_xnor_mode_detected(tmp_path):
 
 def test_unsupported_op_names_node(tmp_path):
     m = small_mlp(extra=lambda b, h: b.node("Tanh", [h]))
-    with pytest.raises(UnsupportedModelError, match=r"node 'Tanh_\d+' \(op Tanh\) is not supported; supported ops"):
+    with pytest.raises(
+        UnsupportedModelError, match=r"node 'Tanh_\d+' \(op Tanh\) is not supported; supported ops"
+    ):
         load_model(_save(tmp_path, m))
 
 
 def test_activation_bit_width_too_large(tmp_path):
     m = small_mlp(act_bits=12)
-    with pytest.raises(UnsupportedModelError, match=r"activation bit width 12 is not supported; use 1..8"):
+    with pytest.raises(
+        UnsupportedModelError, match=r"activation bit width 12 is not supported; use 1..8"
+    ):
         lower(load_model(_save(tmp_path, m)))
 
 
@@ -121,6 +125,9 @@ def test_folding_must_divide(tmp_path):
     df = make_dataflow(p, load_board("zcu104"))
     name = df.compute_layers[0].name
     f.write_text('{"layers": {"%s": {"PE": 5}}}' % name)
-    with pytest.raises(FpgagenError, match=rf"layer {name} \(MVAU\): PE=5 does not divide MH "
-                                           r"\(output features\)=12; allowed: \[1, 2, 3, 4, 6, 12\]"):
+    with pytest.raises(
+        FpgagenError,
+        match=rf"layer {name} \(MVAU\): PE=5 does not divide MH "
+        r"\(output features\)=12; allowed: \[1, 2, 3, 4, 6, 12\]",
+    ):
         make_dataflow(p, load_board("zcu104"), folding=f)

@@ -30,14 +30,39 @@ def test_report_consistent(models, name):
     df = make_dataflow(models[name], board)
     rep = make_report(df, board, 200.0)
     json.loads(json.dumps(rep))  # plain JSON (no inf/nan, no numpy types)
-    for k in ("name", "board", "clock_mhz", "cap", "cycles_per_frame", "fps", "bottleneck",
-              "latency", "macs_per_frame", "ops_per_frame", "bops_per_frame", "tops",
-              "weight_bits", "resources", "utilisation", "limiting", "layers"):
+    for k in (
+        "name",
+        "board",
+        "clock_mhz",
+        "cap",
+        "cycles_per_frame",
+        "fps",
+        "bottleneck",
+        "latency",
+        "macs_per_frame",
+        "ops_per_frame",
+        "bops_per_frame",
+        "tops",
+        "weight_bits",
+        "resources",
+        "utilisation",
+        "limiting",
+        "layers",
+    ):
         assert k in rep, k
     assert [l["name"] for l in rep["layers"]] == [l.name for l in df.layers]
     for l in rep["layers"]:
-        assert {"name", "type", "folding", "cycles", "latency", "resources", "macs", "bops",
-                "weight_bits"} <= set(l)
+        assert {
+            "name",
+            "type",
+            "folding",
+            "cycles",
+            "latency",
+            "resources",
+            "macs",
+            "bops",
+            "weight_bits",
+        } <= set(l)
         assert set(l["resources"]) == set(RES)
     # totals = sum of layers, utilisation = totals / board
     for k in RES:
@@ -45,13 +70,15 @@ def test_report_consistent(models, name):
     assert rep["resources"] == {k: df.total_resources()[k] for k in RES}
     assert rep["utilisation"]["lut"] == pytest.approx(rep["resources"]["lut"] / board.resources.lut)
     assert rep["utilisation"]["bram18"] == pytest.approx(
-        rep["resources"]["bram18"] / board.resources.bram18)
+        rep["resources"]["bram18"] / board.resources.bram18
+    )
     # throughput: bottleneck = max cycles, fps = clock / cycles
     cycles = max(l["cycles"] for l in rep["layers"])
     assert rep["cycles_per_frame"] == cycles == df.expected_cycles()
     assert rep["bottleneck"]["cycles"] == cycles
-    assert next(l for l in rep["layers"] if l["name"] == rep["bottleneck"]["name"])["cycles"] \
-        == cycles
+    assert (
+        next(l for l in rep["layers"] if l["name"] == rep["bottleneck"]["name"])["cycles"] == cycles
+    )
     assert rep["fps"] == pytest.approx(200e6 / cycles)
     # work: BOPs = MACs x weight bits x activation bits, TOp/s = 2 MACs x fps
     macs = bops = wbits = 0
@@ -61,8 +88,7 @@ def test_report_consistent(models, name):
             bops += l.num_vectors * l.weights.size * l.w_dtype.bits * l.in_dtype.bits
             wbits += l.weights.size * l.w_dtype.bits
     assert macs > 0
-    assert (rep["macs_per_frame"], rep["bops_per_frame"], rep["weight_bits"]) == (macs, bops,
-                                                                                  wbits)
+    assert (rep["macs_per_frame"], rep["bops_per_frame"], rep["weight_bits"]) == (macs, bops, wbits)
     assert rep["bops_per_frame"] == sum(l["bops"] for l in rep["layers"])
     assert rep["ops_per_frame"] == 2 * macs
     assert rep["tops"] == pytest.approx(2 * macs * rep["fps"] / 1e12)

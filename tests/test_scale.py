@@ -34,8 +34,7 @@ def test_scale_all_boards(models, name):
     by = {r["board"]: r for r in rows}
     for r in rows:
         assert r["fits"], r
-        assert r["limiting"] and r["limiting"].split()[0] in ("lut", "ff", "bram18", "uram",
-                                                               "dsp")
+        assert r["limiting"] and r["limiting"].split()[0] in ("lut", "ff", "bram18", "uram", "dsp")
         assert r["clock_mhz"] == load_board(r["board"]).default_mhz
         assert r["fps"] == pytest.approx(r["clock_mhz"] * 1e6 / r["cycles"])
         assert r["latency_us"] == pytest.approx(r["latency_cycles"] / r["clock_mhz"])
@@ -56,8 +55,7 @@ def test_scale_does_not_fit_and_outputs(models, tmp_path):
     bad = by["ultra96"]
     assert not bad["fits"] and bad["fps"] is None and bad["tops"] is None
     assert "does not fit" in bad["error"] and bad["limiting"]
-    assert bad["utilisation"] and max(bad["utilisation"][k] or 0 for k in bad["utilisation"]) \
-        > 0.05
+    assert bad["utilisation"] and max(bad["utilisation"][k] or 0 for k in bad["utilisation"]) > 0.05
     assert by["aws-f1"]["fits"]
     txt = format_scale_table(rows)
     assert "does not fit" in txt and "aws-f1" in txt and "cap 5%" in txt

@@ -34,15 +34,24 @@ from tests.support.qonnx_graphs import QONNX_DOMAIN, GraphBuilder, qonnx_referen
 def _bn(b, rng, x, c):
     """BatchNormalization with some negative gammas (decreasing channels are negated)."""
     gamma = rng.uniform(0.5, 1.5, c) * rng.choice([-1, 1], c)
-    return b.node("BatchNormalization", [
-        x, b.const(gamma.astype(np.float32)), b.const(rng.normal(0, 0.5, c).astype(np.float32)),
-        b.const(rng.normal(0, 0.5, c).astype(np.float32)),
-        b.const(rng.uniform(0.5, 2, c).astype(np.float32))])
+    return b.node(
+        "BatchNormalization",
+        [
+            x,
+            b.const(gamma.astype(np.float32)),
+            b.const(rng.normal(0, 0.5, c).astype(np.float32)),
+            b.const(rng.normal(0, 0.5, c).astype(np.float32)),
+            b.const(rng.uniform(0.5, 2, c).astype(np.float32)),
+        ],
+    )
 
 
 def _bipolar_weight(b, w, scale):
-    return b.node("BipolarQuant", [b.const(np.asarray(w, np.float32)),
-                                   b.const(np.asarray(scale, np.float32))], domain=QONNX_DOMAIN)
+    return b.node(
+        "BipolarQuant",
+        [b.const(np.asarray(w, np.float32)), b.const(np.asarray(scale, np.float32))],
+        domain=QONNX_DOMAIN,
+    )
 
 
 def syq_cnn(seed: int = 0) -> onnx.ModelProto:
@@ -54,18 +63,18 @@ def syq_cnn(seed: int = 0) -> onnx.ModelProto:
     b = GraphBuilder([1, 3, 8, 8])
     x = b.quant("x", 1.0 / 8, 4)
     t1 = rng.integers(-1, 2, (8, 3, 3, 3))
-    s1 = (rng.integers(1, 8, (1, 1, 3, 3)) * 2.0 ** -5).astype(np.float32)
+    s1 = (rng.integers(1, 8, (1, 1, 3, 3)) * 2.0**-5).astype(np.float32)
     w1 = b.quant(b.const((t1 * s1).astype(np.float32)), s1, 2, 1, 1)
     h = b.node("Conv", [x, w1], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
     h = b.bipolar(_bn(b, rng, h, 8))
     t2 = rng.choice([-1, 1], (8, 8, 3, 3))
-    s2 = (rng.integers(1, 16, (8, 1, 3, 3)) * 2.0 ** -6).astype(np.float32)
+    s2 = (rng.integers(1, 16, (8, 1, 3, 3)) * 2.0**-6).astype(np.float32)
     h = b.node("Conv", [h, _bipolar_weight(b, t2 * s2, s2)], kernel_shape=[3, 3])
     h = b.quant(b.node("Relu", [_bn(b, rng, h, 8)]), 0.25, 2, signed=0)
     h = b.node("MaxPool", [h], kernel_shape=[2, 2], strides=[2, 2])
     h = b.node("Flatten", [h], axis=1)
     t3 = rng.choice([-1, 1], (72, 10))
-    s3 = (rng.integers(1, 8, (1, 10)) * 2.0 ** -4).astype(np.float32)
+    s3 = (rng.integers(1, 8, (1, 10)) * 2.0**-4).astype(np.float32)
     b.node("MatMul", [h, _bipolar_weight(b, t3 * s3, s3)])
     return b.model([1, 10])
 
@@ -77,18 +86,17 @@ def per_channel_net(seed: int = 1) -> onnx.ModelProto:
     rng = np.random.default_rng(seed)
     b = GraphBuilder([1, 3, 6, 6])
     x = b.quant("x", 1.0 / 8, 4)
-    s1 = (rng.integers(1, 8, (6, 1, 1, 1)) * 2.0 ** -4).astype(np.float32)
+    s1 = (rng.integers(1, 8, (6, 1, 1, 1)) * 2.0**-4).astype(np.float32)
     t1 = rng.choice([-1, 1], (6, 3, 3, 3))
-    h = b.node("Conv", [x, _bipolar_weight(b, t1 * s1, s1)], kernel_shape=[3, 3],
-               pads=[1, 1, 1, 1])
+    h = b.node("Conv", [x, _bipolar_weight(b, t1 * s1, s1)], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
     h = b.quant(b.node("Relu", [_bn(b, rng, h, 6)]), 0.5, 3, signed=0)
-    s2 = (rng.integers(1, 8, (4, 1, 1, 1)) * 2.0 ** -3).astype(np.float32)
+    s2 = (rng.integers(1, 8, (4, 1, 1, 1)) * 2.0**-3).astype(np.float32)
     t2 = rng.integers(-1, 2, (4, 6, 3, 3))
     w2 = b.quant(b.const((t2 * s2).astype(np.float32)), s2, 2, 1, 1)
     h = b.node("Conv", [h, w2], kernel_shape=[3, 3], strides=[2, 2])
     h = b.quant(_bn(b, rng, h, 4), 0.25, 3)
     h = b.node("Flatten", [h], axis=1)
-    s3 = (rng.integers(1, 8, (1, 5)) * 2.0 ** -5).astype(np.float32)
+    s3 = (rng.integers(1, 8, (1, 5)) * 2.0**-5).astype(np.float32)
     t3 = rng.integers(-1, 2, (16, 5))
     b.node("MatMul", [h, b.quant(b.const((t3 * s3).astype(np.float32)), s3, 2, 1, 1)])
     return b.model([1, 5])
@@ -100,8 +108,11 @@ def _conv_net(scale, *, group=1, ic=3, oc=4, ternary=True, seed=2) -> onnx.Model
     b = GraphBuilder([1, ic, 6, 6])
     x = b.quant("x", 1.0 / 8, 4)
     scale = np.asarray(scale, np.float32)
-    t = rng.integers(-1, 2, (oc, ic // group, 3, 3)) if ternary else \
-        rng.choice([-1, 1], (oc, ic // group, 3, 3))
+    t = (
+        rng.integers(-1, 2, (oc, ic // group, 3, 3))
+        if ternary
+        else rng.choice([-1, 1], (oc, ic // group, 3, 3))
+    )
     w = (t * scale).astype(np.float32)
     wq = b.quant(b.const(w), scale, 2, 1, 1) if ternary else _bipolar_weight(b, w, scale)
     b.node("Conv", [x, wq], kernel_shape=[3, 3], group=group)
@@ -181,16 +192,15 @@ def test_pixel_scale_decomposition():
     g = Graph(nodes=[], inputs=["x"], outputs=["y"], consts={}, source="m.onnx")
     node = Node("Conv", "c", ["x", "w"], ["y"], {}, "")
     # per pixel, shared: 3*2^-7, 6*2^-7, 12*2^-7, ... -> c = 3*2^-7, m = 1, 2, 4, ...
-    s = (np.array([3, 6, 12, 3, 9, 3, 6, 3, 3]) * 2.0 ** -7).reshape(1, 1, 3, 3)
+    s = (np.array([3, 6, 12, 3, 9, 3, 6, 3, 3]) * 2.0**-7).reshape(1, 1, 3, 3)
     mult, s_row = _pixel_scales(g, node, s.astype(np.float32), (2, 4, 3, 3), 1)
     assert mult.tolist() == [[1, 2, 4, 1, 3, 1, 2, 1, 1]] * 2
-    assert s_row.tolist() == [3 * 2.0 ** -7] * 2
+    assert s_row.tolist() == [3 * 2.0**-7] * 2
     # per (row, pixel), different exponents: F = 20, each row its own common factor
-    s = np.stack([np.array([1, 2, 3, 4]) * 2.0 ** -20, np.array([8, 8, 8, 16]) * 2.0 ** -3])
-    mult, s_row = _pixel_scales(g, node, s.reshape(2, 1, 2, 2).astype(np.float32),
-                                (2, 5, 2, 2), 1)
+    s = np.stack([np.array([1, 2, 3, 4]) * 2.0**-20, np.array([8, 8, 8, 16]) * 2.0**-3])
+    mult, s_row = _pixel_scales(g, node, s.reshape(2, 1, 2, 2).astype(np.float32), (2, 5, 2, 2), 1)
     assert mult.tolist() == [[1, 2, 3, 4], [1, 1, 1, 2]]
-    assert s_row.tolist() == [2.0 ** -20, 1.0]
+    assert s_row.tolist() == [2.0**-20, 1.0]
     assert np.array_equal(s_row[:, None] * mult, s.reshape(2, 4))
 
 
@@ -215,15 +225,19 @@ def _stepwise(l: MVAU, x: np.ndarray) -> np.ndarray:
     return np.where(out >= 1 << (bits - 1), out - (1 << bits), out)
 
 
-@pytest.mark.parametrize("in_dt,w_dt", [("BIPOLAR", "BIPOLAR"), ("INT4", "TERNARY"),
-                                        ("UINT2", "BIPOLAR"), ("BIPOLAR", "TERNARY")])
+@pytest.mark.parametrize(
+    "in_dt,w_dt",
+    [("BIPOLAR", "BIPOLAR"), ("INT4", "TERNARY"), ("UINT2", "BIPOLAR"), ("BIPOLAR", "TERNARY")],
+)
 def test_grouped_accumulate_matches_the_step_schedule(in_dt, w_dt):
     rng = np.random.default_rng(3)
     ind, wd = DataType(in_dt), DataType(w_dt)
 
     def vals(dt, shape):
-        return rng.choice([-1, 1], shape) if dt.is_bipolar else rng.integers(dt.min,
-                                                                             dt.max + 1, shape)
+        return (
+            rng.choice([-1, 1], shape) if dt.is_bipolar else rng.integers(dt.min, dt.max + 1, shape)
+        )
+
     w = vals(wd, (6, 24))
     mult = rng.integers(1, 2**10, (6, 4))
     for simd in (1, 2, 3, 6):
@@ -239,21 +253,35 @@ def test_grouped_accumulate_matches_the_step_schedule(in_dt, w_dt):
 
 
 def test_grouped_folding_simd_divides_the_group_size():
-    l = MVAU("g", np.ones((4, 36), np.int64), DataType("INT4"), TERNARY,
-             group_mult=np.ones((4, 9), np.int64))
+    l = MVAU(
+        "g",
+        np.ones((4, 36), np.int64),
+        DataType("INT4"),
+        TERNARY,
+        group_mult=np.ones((4, 9), np.int64),
+    )
     assert l.folding_options() == {"PE": [1, 2, 4], "SIMD": [1, 2, 4]}
     l.set_folding(PE=2, SIMD=4)
     assert (l.nf, l.sf, l.expected_cycles()) == (2, 9, 18)
-    with pytest.raises(FoldingError, match=r"layer g \(MVAU\): SIMD=12 does not divide the "
-                                           r"group size \(MW/9 columns per multiplier\)=4; "
-                                           r"allowed: \[1, 2, 4\]"):
+    with pytest.raises(
+        FoldingError,
+        match=r"layer g \(MVAU\): SIMD=12 does not divide the "
+        r"group size \(MW/9 columns per multiplier\)=4; "
+        r"allowed: \[1, 2, 4\]",
+    ):
         l.set_folding(SIMD=12)
 
 
 def test_folding_strategies_respect_groups(syq_path, tmp_path):
     board = load_board("zcu104")
-    for strategy, fps in (("optimize", None), ("optimize", 3e5), ("optimize", 1e4),
-                          ("simple", None), ("simple", 1e9), ("simple", 1e4)):
+    for strategy, fps in (
+        ("optimize", None),
+        ("optimize", 3e5),
+        ("optimize", 1e4),
+        ("simple", None),
+        ("simple", 1e9),
+        ("simple", 1e4),
+    ):
         df = make_dataflow(syq_path, board, fps=fps, strategy=strategy)
         grouped = [l for l in df.layers if isinstance(l, MVAU) and l.grouped]
         assert len(grouped) == 2
@@ -262,8 +290,9 @@ def test_folding_strategies_respect_groups(syq_path, tmp_path):
         if fps == 1e9:  # unreachable: the fastest allowed folding, SIMD = the group size
             assert [l.simd for l in grouped] == [3, 8]
     bad = tmp_path / "fold.json"
-    grouped = next(l for l in lower(load_model(syq_path)).layers
-                   if isinstance(l, MVAU) and l.grouped)
+    grouped = next(
+        l for l in lower(load_model(syq_path)).layers if isinstance(l, MVAU) and l.grouped
+    )
     bad.write_text(json.dumps({"layers": {grouped.name: {"SIMD": 27}}}))
     with pytest.raises(FoldingError, match="does not divide the group size"):
         make_dataflow(syq_path, board, folding=bad)
@@ -273,15 +302,29 @@ def test_cost_counts_one_multiplier_per_pe():
     rng = np.random.default_rng(0)
     w = rng.integers(-1, 2, (16, 27))
     plain = MVAU("p", w, DataType("INT4"), TERNARY, pe=4, simd=3)
-    grouped = MVAU("g", w, DataType("INT4"), TERNARY, pe=4, simd=3,
-                   group_mult=np.repeat(rng.integers(1, 8, (1, 9)), 16, axis=0))
+    grouped = MVAU(
+        "g",
+        w,
+        DataType("INT4"),
+        TERNARY,
+        pe=4,
+        simd=3,
+        group_mult=np.repeat(rng.integers(1, 8, (1, 9)), 16, axis=0),
+    )
     ep, eg = estimate(plain), estimate(grouped)
     # INT4 x TERNARY over SIMD 3: an 8-bit dot product x a 4-bit multiplier -> 1 DSP per PE
     assert (ep["dsp"], eg["dsp"]) == (0, 4)
     assert eg["lut"] > ep["lut"] and eg["ff"] > ep["ff"]
     # XNOR over SIMD 1: a 2-bit dot product x 3 bits stays in LUTs
-    x = MVAU("x", rng.choice([-1, 1], (4, 9)), BIPOLAR, BIPOLAR, pe=2, simd=1,
-             group_mult=rng.integers(1, 4, (4, 9)))
+    x = MVAU(
+        "x",
+        rng.choice([-1, 1], (4, 9)),
+        BIPOLAR,
+        BIPOLAR,
+        pe=2,
+        simd=1,
+        group_mult=rng.integers(1, 4, (4, 9)),
+    )
     assert estimate(x)["dsp"] == 0
     assert grouped.to_dict()["groups"] == 9 and "9 groups of 3" in grouped.note
 
@@ -290,19 +333,34 @@ def test_cost_counts_one_multiplier_per_pe():
 # refused cases: one-line errors naming the node, CLI exit 2
 # ------------------------------------------------------------------------------------------
 REFUSED = {
-    "varies_over_ic": (dict(scale=np.arange(1, 4).reshape(1, 3, 1, 1) * 0.25),
-                       (r"node 'Conv_\d+' \(op Conv\): weight scale varies over the input "
-                        r"channels; supported weight scales are per-tensor")),
-    "depthwise": (dict(scale=(np.arange(1, 10) * 0.125).reshape(1, 1, 3, 3), group=4, ic=4),
-                  (r"node 'Conv_\d+' \(op Conv\): per-kernel-pixel weight scales on a "
-                   r"grouped/depthwise convolution \(group=4\) are not supported")),
-    "not_fixed_point": (dict(scale=(np.arange(1, 10) * 0.1).reshape(1, 1, 3, 3)),
-                        (r"node 'Conv_\d+' \(op Conv\): per-kernel-pixel weight scales .* are "
-                         r"not fixed-point values m \* 2\^-F with a common F and m < 65536")),
-    "negative": (dict(scale=(np.arange(-4, 5) * 0.125 + 0.0625).reshape(1, 1, 3, 3),
-                      ternary=False),
-                 (r"node 'Conv_\d+' \(op Conv\): per-kernel-pixel weight scale -0.4375 is not "
-                  r"positive")),
+    "varies_over_ic": (
+        dict(scale=np.arange(1, 4).reshape(1, 3, 1, 1) * 0.25),
+        (
+            r"node 'Conv_\d+' \(op Conv\): weight scale varies over the input "
+            r"channels; supported weight scales are per-tensor"
+        ),
+    ),
+    "depthwise": (
+        dict(scale=(np.arange(1, 10) * 0.125).reshape(1, 1, 3, 3), group=4, ic=4),
+        (
+            r"node 'Conv_\d+' \(op Conv\): per-kernel-pixel weight scales on a "
+            r"grouped/depthwise convolution \(group=4\) are not supported"
+        ),
+    ),
+    "not_fixed_point": (
+        dict(scale=(np.arange(1, 10) * 0.1).reshape(1, 1, 3, 3)),
+        (
+            r"node 'Conv_\d+' \(op Conv\): per-kernel-pixel weight scales .* are "
+            r"not fixed-point values m \* 2\^-F with a common F and m < 65536"
+        ),
+    ),
+    "negative": (
+        dict(scale=(np.arange(-4, 5) * 0.125 + 0.0625).reshape(1, 1, 3, 3), ternary=False),
+        (
+            r"node 'Conv_\d+' \(op Conv\): per-kernel-pixel weight scale -0.4375 is not "
+            r"positive"
+        ),
+    ),
 }
 
 
@@ -327,8 +385,23 @@ def syq_build(syq_path, tmp_path_factory):
     """`fpgagen build` with both backends, and 8 images with their QONNX outputs."""
     d = tmp_path_factory.mktemp("syq_build")
     out = d / "b"
-    assert main(["build", str(syq_path), "--board", "zcu104", "-o", str(out), "--backend",
-                 "both", "--fps", "150000"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                str(syq_path),
+                "--board",
+                "zcu104",
+                "-o",
+                str(out),
+                "--backend",
+                "both",
+                "--fps",
+                "150000",
+            ]
+        )
+        == 0
+    )
     x = _images(8, seed=2)
     np.save(d / "x.npy", x)
     np.save(d / "y.npy", qonnx_reference(syq_path, x))
@@ -365,8 +438,23 @@ def test_rtl_serial_folding(syq_path, tmp_path):
     fold = {"layers": {l.name: {"PE": 1, "SIMD": 1} for l in df.layers if isinstance(l, MVAU)}}
     (tmp_path / "fold.json").write_text(json.dumps(fold))
     out = tmp_path / "b"
-    assert main(["build", str(syq_path), "--board", "zcu104", "-o", str(out), "--backend", "rtl",
-                 "--folding", str(tmp_path / "fold.json")]) == 0
+    assert (
+        main(
+            [
+                "build",
+                str(syq_path),
+                "--board",
+                "zcu104",
+                "-o",
+                str(out),
+                "--backend",
+                "rtl",
+                "--folding",
+                str(tmp_path / "fold.json"),
+            ]
+        )
+        == 0
+    )
     np.save(tmp_path / "x.npy", _images(3, seed=5))
     rep = verify(out, tmp_path / "x.npy", backend="rtl", progress=lambda s: None)
     assert rep["mismatched_frames"] == 0 and rep["stress_mismatched_frames"] == 0
@@ -407,12 +495,28 @@ def test_brevitas_cnv_syq_bit_exact(cnn_onnx, cifar_like_samples, ap_types, tmp_
     assert len(grouped) == 6 and all(l.groups == 9 for l in grouped)
     x = cifar_like_samples[:4]
     out = tmp_path / "build"
-    assert main(["build", str(onnx_path), "--board", "zcu104", "-o", str(out), "--fps",
-                 "10000", "--backend", "both"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                str(onnx_path),
+                "--board",
+                "zcu104",
+                "-o",
+                str(out),
+                "--fps",
+                "10000",
+                "--backend",
+                "both",
+            ]
+        )
+        == 0
+    )
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", qonnx_reference(onnx_path, x))
-    rep = verify(out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy",
-                 progress=lambda s: None)
+    rep = verify(
+        out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy", progress=lambda s: None
+    )
     assert rep["onnx_max_abs_err"] == 0.0 and rep["onnx_argmax_equal"]
     assert rep["mismatched_frames"] == 0 and rep["stress_mismatched_frames"] == 0
     assert abs(rep["cycles_error"]) <= 0.05, rep

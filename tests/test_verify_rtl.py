@@ -30,8 +30,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("name, fold", CASES, ids=[c[0] for c in CASES])
-def test_brevitas_mlp_rtl_bit_exact(name, fold, preset_onnx, tmp_path, mnist_samples,
-                                    digits_samples, capsys):
+def test_brevitas_mlp_rtl_bit_exact(
+    name, fold, preset_onnx, tmp_path, mnist_samples, digits_samples, capsys
+):
     onnx_path = preset_onnx(name, 0)
     x = (mnist_samples if name.startswith(("tfc", "mlp")) else digits_samples)[0][:16]
     out = tmp_path / "build"
@@ -51,16 +52,48 @@ def test_brevitas_mlp_rtl_bit_exact(name, fold, preset_onnx, tmp_path, mnist_sam
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", y_ref)
     # the CLI contract: exit 0 when RTL == golden and golden == ONNX outputs
-    assert main(["verify", str(out), "--inputs", str(tmp_path / "x.npy"), "--backend", "rtl",
-                 "--outputs", str(tmp_path / "y.npy")]) == 0
-    rep = verify(out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy",
-                 stress=False, progress=lambda s: None)
+    assert (
+        main(
+            [
+                "verify",
+                str(out),
+                "--inputs",
+                str(tmp_path / "x.npy"),
+                "--backend",
+                "rtl",
+                "--outputs",
+                str(tmp_path / "y.npy"),
+            ]
+        )
+        == 0
+    )
+    rep = verify(
+        out,
+        tmp_path / "x.npy",
+        backend="rtl",
+        outputs=tmp_path / "y.npy",
+        stress=False,
+        progress=lambda s: None,
+    )
     assert rep["mismatched_frames"] == 0
     assert rep["onnx_max_abs_err"] <= 1e-4 and rep["onnx_argmax_equal"]
     assert abs(rep["cycles_error"]) <= 0.05, rep
     # the HLS C++ of the same build agrees too
-    assert main(["verify", str(out), "--inputs", str(tmp_path / "x.npy"), "--backend", "hls",
-                 "--outputs", str(tmp_path / "y.npy")]) == 0
+    assert (
+        main(
+            [
+                "verify",
+                str(out),
+                "--inputs",
+                str(tmp_path / "x.npy"),
+                "--backend",
+                "hls",
+                "--outputs",
+                str(tmp_path / "y.npy"),
+            ]
+        )
+        == 0
+    )
     if fold:
         df, _ = load_build(out)
         assert df.compute_layers[0].folding() == fold
@@ -70,13 +103,40 @@ def test_rtl_mismatch_is_detected(preset_onnx, tmp_path, digits_samples):
     """Corrupt the generated weight memory (every bit flipped): verify must fail with exit 1."""
     onnx_path = preset_onnx("tiny_w1a1", 0)
     out = tmp_path / "build"
-    assert main(["build", str(onnx_path), "--board", "zcu104", "-o", str(out), "--backend",
-                 "rtl", "--fps", "10000000"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                str(onnx_path),
+                "--board",
+                "zcu104",
+                "-o",
+                str(out),
+                "--backend",
+                "rtl",
+                "--fps",
+                "10000000",
+            ]
+        )
+        == 0
+    )
     mem = sorted((out / "rtl" / "mem").glob("*_weights.mem"))[0]
     lines = mem.read_text().split()
     mask = (1 << (4 * len(lines[0]))) - 1
     lines = [format(int(w, 16) ^ mask, f"0{len(w)}x") for w in lines]
     mem.write_text("\n".join(lines) + "\n")
     np.save(tmp_path / "x.npy", digits_samples[0])
-    assert main(["verify", str(out), "--inputs", str(tmp_path / "x.npy"), "--backend", "rtl",
-                 "--no-stress"]) == 1
+    assert (
+        main(
+            [
+                "verify",
+                str(out),
+                "--inputs",
+                str(tmp_path / "x.npy"),
+                "--backend",
+                "rtl",
+                "--no-stress",
+            ]
+        )
+        == 1
+    )

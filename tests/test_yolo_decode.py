@@ -50,14 +50,24 @@ def test_anchors_and_classes():
 
 def test_decode_one_cell_geometry():
     out = _empty()
-    _put(out, a=2, row=4, col=7, cls=3, tx=_logit(0.25), ty=_logit(0.75), tw=np.log(0.5),
-         th=np.log(2.0))
+    _put(
+        out,
+        a=2,
+        row=4,
+        col=7,
+        cls=3,
+        tx=_logit(0.25),
+        ty=_logit(0.75),
+        tw=np.log(0.5),
+        th=np.log(2.0),
+    )
     dec = decode_region(_flat(out), input_size=416)
     assert dec["boxes"].shape == (5, 13, 13, 4) and dec["scores"].shape == (5, 13, 13, 20)
     cx, cy = (7 + 0.25) * 32, (4 + 0.75) * 32
     w, h = 6.63 * 0.5 * 32, 11.38 * 2.0 * 32
-    np.testing.assert_allclose(dec["boxes"][2, 4, 7], [cx - w / 2, cy - h / 2, cx + w / 2,
-                                                       cy + h / 2], rtol=1e-12)
+    np.testing.assert_allclose(
+        dec["boxes"][2, 4, 7], [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], rtol=1e-12
+    )
     np.testing.assert_allclose(dec["objectness"][2, 4, 7], sigmoid(6.0))
     p = dec["class_probs"][2, 4, 7]
     np.testing.assert_allclose(p.sum(), 1.0)
@@ -73,10 +83,12 @@ def test_decode_one_cell_geometry():
 def test_decode_non_square_input_and_grid():
     out = np.zeros((1, 7, 10, 13))
     _put(out, 0, row=9, col=12, cls=1)
-    dec = decode_region(out.reshape(7, 10, 13), input_size=(320, 416), anchors=[[2.0, 1.0]],
-                        num_classes=2)
-    np.testing.assert_allclose(dec["boxes"][0, 9, 12],
-                               [12.5 * 32 - 32, 9.5 * 32 - 16, 12.5 * 32 + 32, 9.5 * 32 + 16])
+    dec = decode_region(
+        out.reshape(7, 10, 13), input_size=(320, 416), anchors=[[2.0, 1.0]], num_classes=2
+    )
+    np.testing.assert_allclose(
+        dec["boxes"][0, 9, 12], [12.5 * 32 - 32, 9.5 * 32 - 16, 12.5 * 32 + 32, 9.5 * 32 + 16]
+    )
 
 
 def test_detect_single_object():
@@ -157,8 +169,9 @@ def test_region_targets_roundtrip():
     assert not t["mask"][1].any() and len(t["boxes"][1]) == 0
     # box 0: centre (140, 210) -> cell (6, 4); 2.5 x 5.625 cells -> anchor 1 (3.42 x 4.41)
     assert t["mask"][0, 1, 6, 4] and t["cls"][0, 1, 6, 4] == 5
-    np.testing.assert_allclose([t["tx"][0, 1, 6, 4], t["ty"][0, 1, 6, 4]],
-                               [140 / 32 - 4, 210 / 32 - 6])
+    np.testing.assert_allclose(
+        [t["tx"][0, 1, 6, 4], t["ty"][0, 1, 6, 4]], [140 / 32 - 4, 210 / 32 - 6]
+    )
     np.testing.assert_allclose(t["tw"][0, 1, 6, 4], np.log(2.5 / 3.42))
     np.testing.assert_allclose(t["scale"][0, 1, 6, 4], 2 - (80 / 416) * (180 / 416))
     # small box -> anchor 0
@@ -167,8 +180,17 @@ def test_region_targets_roundtrip():
 
     out = _empty()
     for a, r, c in zip(*np.nonzero(t["mask"][0])):
-        _put(out, a, r, c, int(t["cls"][0, a, r, c]), tx=_logit(t["tx"][0, a, r, c]),
-             ty=_logit(t["ty"][0, a, r, c]), tw=t["tw"][0, a, r, c], th=t["th"][0, a, r, c])
+        _put(
+            out,
+            a,
+            r,
+            c,
+            int(t["cls"][0, a, r, c]),
+            tx=_logit(t["tx"][0, a, r, c]),
+            ty=_logit(t["ty"][0, a, r, c]),
+            tw=t["tw"][0, a, r, c],
+            th=t["th"][0, a, r, c],
+        )
     det = detect(_flat(out), score_threshold=0.5)
     order = np.argsort(det.classes)
     assert det.classes[order].tolist() == [5, 9]
@@ -202,8 +224,10 @@ def test_sigmoid_softmax_stable():
 
 def test_yolo_module_needs_no_torch():
     gen = str(Path(__file__).resolve().parents[1] / "generator")
-    code = (f"import sys; sys.path.insert(0, {gen!r}); import fpgagen.yolo; "
-            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    code = (
+        f"import sys; sys.path.insert(0, {gen!r}); import fpgagen.yolo; "
+        "sys.exit(1 if 'torch' in sys.modules else 0)"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
 
@@ -237,8 +261,9 @@ def test_synthetic_shapes_detection():
     a, b, c = synthetic_shapes_detection(16, size=48, num_classes=6, seed=3)
     assert np.array_equal(a, imgs) and all(np.array_equal(u, v) for u, v in zip(b, boxes))
     assert not np.array_equal(synthetic_shapes_detection(2, size=48, seed=4)[0], imgs[:2])
-    t = region_targets(boxes, labels, grid=3, input_size=48, anchors=[[1, 1], [2, 2]],
-                       num_classes=6)
+    t = region_targets(
+        boxes, labels, grid=3, input_size=48, anchors=[[1, 1], [2, 2]], num_classes=6
+    )
     assert t["mask"].sum() <= sum(counts) and t["mask"].sum() >= len(imgs)
     with pytest.raises(ValueError, match="num_classes must be 1..12"):
         synthetic_shapes_detection(1, num_classes=13)

@@ -59,7 +59,7 @@ def sparsify(rng, w, zeros: float):
     zero replaced by +-1, so the zero fraction is exactly ``zeros`` (pruned ternary layers)."""
     w = np.where(w == 0, rng.choice([-1, 1], size=w.shape), w)
     flat = w.reshape(-1).copy()
-    flat[rng.permutation(flat.size)[:int(round(zeros * flat.size))]] = 0
+    flat[rng.permutation(flat.size)[: int(round(zeros * flat.size))]] = 0
     return flat.reshape(w.shape)
 
 
@@ -82,8 +82,15 @@ def build(spec: dict):
         if spec.get("zeros"):  # sparse (pruned) weights: this fraction of them exactly zero
             w = sparsify(rng, w, spec["zeros"])
         n = spec.get("n_thres", 0)
-        l = mvau.MVAU(name, w, ind, wd, pe=spec["pe"], simd=spec["simd"],
-                      ram_style=spec.get("ram_style", "auto"))
+        l = mvau.MVAU(
+            name,
+            w,
+            ind,
+            wd,
+            pe=spec["pe"],
+            simd=spec["simd"],
+            ram_style=spec.get("ram_style", "auto"),
+        )
         if n:
             lo, hi = l.acc_range()
             thr = _thresholds(rng, lo.min(), hi.max(), spec["mh"], n)
@@ -104,18 +111,37 @@ def build(spec: dict):
         ch = spec["in_elems"] * spec["out_elems"]
         return stream.DWC(name, _dt(f"UINT{b}"), ch, spec["in_elems"], spec["out_elems"])
     if t == "SlidingWindow":
-        return conv.SlidingWindow(name, _dt(f"UINT{spec['bits']}"), (spec["ifm"], spec["ifm"]),
-                                  spec["ch"], (spec["k"], spec["k"]),
-                                  (spec["stride"], spec["stride"]), simd=spec["simd"])
+        return conv.SlidingWindow(
+            name,
+            _dt(f"UINT{spec['bits']}"),
+            (spec["ifm"], spec["ifm"]),
+            spec["ch"],
+            (spec["k"], spec["k"]),
+            (spec["stride"], spec["stride"]),
+            simd=spec["simd"],
+        )
     if t == "FMPadding":
-        return conv.FMPadding(name, _dt(f"UINT{spec['bits']}"), (spec["ifm"], spec["ifm"]),
-                              spec["ch"], (1, 1, 1, 1), 0, simd=spec["simd"])
+        return conv.FMPadding(
+            name,
+            _dt(f"UINT{spec['bits']}"),
+            (spec["ifm"], spec["ifm"]),
+            spec["ch"],
+            (1, 1, 1, 1),
+            0,
+            simd=spec["simd"],
+        )
     if t == "Pool":
-        return pool.Pool(name, _dt(spec["in"]), spec["ch"], spec["k"], spec["mode"],
-                         num_vectors=16, pe=spec["pe"])
+        return pool.Pool(
+            name,
+            _dt(spec["in"]),
+            spec["ch"],
+            spec["k"],
+            spec["mode"],
+            num_vectors=16,
+            pe=spec["pe"],
+        )
     if t == "GlobalAccPool":
-        return pool.GlobalAccPool(name, _dt(spec["in"]), spec["ch"], spec["n_pix"],
-                                  pe=spec["pe"])
+        return pool.GlobalAccPool(name, _dt(spec["in"]), spec["ch"], spec["n_pix"], pe=spec["pe"])
     if t == "LabelSelect":
         return pool.LabelSelect(name, _dt(spec["in"]), spec["ch"], spec["k"], pe=spec["pe"])
     if t == "AddStreams":
@@ -150,8 +176,17 @@ FOLDS = {
     "abw4": [(1, 8), (4, 8)],
 }
 
-THRES_FOR = {"xnor": [0, 1], "tern": [0, 3], "a2w2": [0, 3], "a2wt": [3], "a4w4": [0, 3, 15],
-             "s4w4": [0, 15], "a8w8": [0, 3], "a4wb": [0, 15], "abw4": [3]}
+THRES_FOR = {
+    "xnor": [0, 1],
+    "tern": [0, 3],
+    "a2w2": [0, 3],
+    "a2wt": [3],
+    "a4w4": [0, 3, 15],
+    "s4w4": [0, 15],
+    "a8w8": [0, 3],
+    "a4wb": [0, 15],
+    "abw4": [3],
+}
 
 
 def designs() -> list[dict]:
@@ -170,80 +205,314 @@ def designs() -> list[dict]:
                     sf = max(4, depth // 8 // max(1, pe))
                     mw = simd * min(sf, 256)
                     mh = pe * max(1, depth // min(sf, 256))
-                n = thr_opts[i % len(thr_opts)] if mem == "lut" else \
-                    thr_opts[(i + 1) % len(thr_opts)]
-                out.append({"id": f"mvau_{lab}_p{pe}s{simd}_{mem}_t{n}", "type": "MVAU",
-                            "in": ind, "w": wd, "pe": pe, "simd": simd, "mw": mw, "mh": mh,
-                            "n_thres": n})
+                n = (
+                    thr_opts[i % len(thr_opts)]
+                    if mem == "lut"
+                    else thr_opts[(i + 1) % len(thr_opts)]
+                )
+                out.append(
+                    {
+                        "id": f"mvau_{lab}_p{pe}s{simd}_{mem}_t{n}",
+                        "type": "MVAU",
+                        "in": ind,
+                        "w": wd,
+                        "pe": pe,
+                        "simd": simd,
+                        "mw": mw,
+                        "mh": mh,
+                        "n_thres": n,
+                    }
+                )
     # fully unfolded (constant weights after synthesis) and single-fold corner cases
     out += [
-        {"id": "mvau_xnor_full", "type": "MVAU", "in": "BIPOLAR", "w": "BIPOLAR", "pe": 8,
-         "simd": 32, "mw": 32, "mh": 8, "n_thres": 1, "seed": 901},
-        {"id": "mvau_a4w4_nf1", "type": "MVAU", "in": "UINT4", "w": "INT4", "pe": 4,
-         "simd": 4, "mw": 64, "mh": 4, "n_thres": 3, "seed": 902},
-        {"id": "mvau_a4w4_sf1", "type": "MVAU", "in": "UINT4", "w": "INT4", "pe": 2,
-         "simd": 8, "mw": 8, "mh": 32, "n_thres": 3, "seed": 903},
-        {"id": "mvau_a8w8_dist", "type": "MVAU", "in": "UINT8", "w": "INT8", "pe": 2,
-         "simd": 2, "mw": 64, "mh": 32, "n_thres": 0, "ram_style": "distributed", "seed": 904},
+        {
+            "id": "mvau_xnor_full",
+            "type": "MVAU",
+            "in": "BIPOLAR",
+            "w": "BIPOLAR",
+            "pe": 8,
+            "simd": 32,
+            "mw": 32,
+            "mh": 8,
+            "n_thres": 1,
+            "seed": 901,
+        },
+        {
+            "id": "mvau_a4w4_nf1",
+            "type": "MVAU",
+            "in": "UINT4",
+            "w": "INT4",
+            "pe": 4,
+            "simd": 4,
+            "mw": 64,
+            "mh": 4,
+            "n_thres": 3,
+            "seed": 902,
+        },
+        {
+            "id": "mvau_a4w4_sf1",
+            "type": "MVAU",
+            "in": "UINT4",
+            "w": "INT4",
+            "pe": 2,
+            "simd": 8,
+            "mw": 8,
+            "mh": 32,
+            "n_thres": 3,
+            "seed": 903,
+        },
+        {
+            "id": "mvau_a8w8_dist",
+            "type": "MVAU",
+            "in": "UINT8",
+            "w": "INT8",
+            "pe": 2,
+            "simd": 2,
+            "mw": 64,
+            "mh": 32,
+            "n_thres": 0,
+            "ram_style": "distributed",
+            "seed": 904,
+        },
         # fully unfolded with multi-bit weights: constant-coefficient products
-        {"id": "mvau_s4w4_full", "type": "MVAU", "in": "INT4", "w": "INT4", "pe": 4,
-         "simd": 8, "mw": 8, "mh": 4, "n_thres": 3},
-        {"id": "mvau_a2w2_full", "type": "MVAU", "in": "UINT2", "w": "INT2", "pe": 4,
-         "simd": 8, "mw": 8, "mh": 4, "n_thres": 3},
-        {"id": "mvau_a4w4_full", "type": "MVAU", "in": "UINT4", "w": "INT4", "pe": 2,
-         "simd": 8, "mw": 8, "mh": 2, "n_thres": 0},
-        {"id": "mvau_tern_full", "type": "MVAU", "in": "TERNARY", "w": "TERNARY", "pe": 4,
-         "simd": 16, "mw": 16, "mh": 4, "n_thres": 1},
+        {
+            "id": "mvau_s4w4_full",
+            "type": "MVAU",
+            "in": "INT4",
+            "w": "INT4",
+            "pe": 4,
+            "simd": 8,
+            "mw": 8,
+            "mh": 4,
+            "n_thres": 3,
+        },
+        {
+            "id": "mvau_a2w2_full",
+            "type": "MVAU",
+            "in": "UINT2",
+            "w": "INT2",
+            "pe": 4,
+            "simd": 8,
+            "mw": 8,
+            "mh": 4,
+            "n_thres": 3,
+        },
+        {
+            "id": "mvau_a4w4_full",
+            "type": "MVAU",
+            "in": "UINT4",
+            "w": "INT4",
+            "pe": 2,
+            "simd": 8,
+            "mw": 8,
+            "mh": 2,
+            "n_thres": 0,
+        },
+        {
+            "id": "mvau_tern_full",
+            "type": "MVAU",
+            "in": "TERNARY",
+            "w": "TERNARY",
+            "pe": 4,
+            "simd": 16,
+            "mw": 16,
+            "mh": 4,
+            "n_thres": 1,
+        },
         # fully unfolded pruned ternary layers (sparse ternary training, 6% to 90% zeros):
         # Yosys drops the products of zero weights and their adders
-        *[{"id": f"mvau_a2wt_full_z{round(100 * z):02d}", "type": "MVAU", "in": "UINT2",
-           "w": "TERNARY", "pe": 8, "simd": 32, "mw": 32, "mh": 8, "n_thres": 3, "zeros": z,
-           "seed": 910} for z in (0.06, 0.5, 0.9)],
-        {"id": "mvau_tern_full_z90", "type": "MVAU", "in": "TERNARY", "w": "TERNARY", "pe": 8,
-         "simd": 64, "mw": 64, "mh": 8, "n_thres": 1, "zeros": 0.9, "seed": 911},
-        {"id": "mvau_xnor_dist256", "type": "MVAU", "in": "BIPOLAR", "w": "BIPOLAR", "pe": 1,
-         "simd": 16, "mw": 256, "mh": 16, "n_thres": 1, "ram_style": "distributed",
-         "seed": 906},
-        {"id": "mvau_tern_dist128", "type": "MVAU", "in": "TERNARY", "w": "TERNARY", "pe": 2,
-         "simd": 8, "mw": 128, "mh": 16, "n_thres": 3, "ram_style": "distributed",
-         "seed": 907},
-        {"id": "mvau_a4w4_dist64", "type": "MVAU", "in": "UINT4", "w": "INT4", "pe": 2,
-         "simd": 4, "mw": 64, "mh": 16, "n_thres": 15, "seed": 908},
-        {"id": "mvau_xnor_block", "type": "MVAU", "in": "BIPOLAR", "w": "BIPOLAR", "pe": 2,
-         "simd": 16, "mw": 64, "mh": 32, "n_thres": 1, "ram_style": "block", "seed": 905},
+        *[
+            {
+                "id": f"mvau_a2wt_full_z{round(100 * z):02d}",
+                "type": "MVAU",
+                "in": "UINT2",
+                "w": "TERNARY",
+                "pe": 8,
+                "simd": 32,
+                "mw": 32,
+                "mh": 8,
+                "n_thres": 3,
+                "zeros": z,
+                "seed": 910,
+            }
+            for z in (0.06, 0.5, 0.9)
+        ],
+        {
+            "id": "mvau_tern_full_z90",
+            "type": "MVAU",
+            "in": "TERNARY",
+            "w": "TERNARY",
+            "pe": 8,
+            "simd": 64,
+            "mw": 64,
+            "mh": 8,
+            "n_thres": 1,
+            "zeros": 0.9,
+            "seed": 911,
+        },
+        {
+            "id": "mvau_xnor_dist256",
+            "type": "MVAU",
+            "in": "BIPOLAR",
+            "w": "BIPOLAR",
+            "pe": 1,
+            "simd": 16,
+            "mw": 256,
+            "mh": 16,
+            "n_thres": 1,
+            "ram_style": "distributed",
+            "seed": 906,
+        },
+        {
+            "id": "mvau_tern_dist128",
+            "type": "MVAU",
+            "in": "TERNARY",
+            "w": "TERNARY",
+            "pe": 2,
+            "simd": 8,
+            "mw": 128,
+            "mh": 16,
+            "n_thres": 3,
+            "ram_style": "distributed",
+            "seed": 907,
+        },
+        {
+            "id": "mvau_a4w4_dist64",
+            "type": "MVAU",
+            "in": "UINT4",
+            "w": "INT4",
+            "pe": 2,
+            "simd": 4,
+            "mw": 64,
+            "mh": 16,
+            "n_thres": 15,
+            "seed": 908,
+        },
+        {
+            "id": "mvau_xnor_block",
+            "type": "MVAU",
+            "in": "BIPOLAR",
+            "w": "BIPOLAR",
+            "pe": 2,
+            "simd": 16,
+            "mw": 64,
+            "mh": 32,
+            "n_thres": 1,
+            "ram_style": "block",
+            "seed": 905,
+        },
     ]
-    for c, pe, ind, n in [(32, 1, "INT8", 3), (64, 8, "INT12", 15), (16, 2, "INT16", 1),
-                          (256, 4, "INT10", 15), (1024, 2, "INT16", 15)]:
-        out.append({"id": f"thr_c{c}p{pe}_{ind.lower()}_t{n}", "type": "Thresholding",
-                    "c": c, "pe": pe, "in": ind, "n_thres": n})
-    for w, d in [(8, 2), (8, 16), (32, 32), (64, 64), (16, 256), (72, 512), (128, 8),
-                 (36, 2048)]:
+    for c, pe, ind, n in [
+        (32, 1, "INT8", 3),
+        (64, 8, "INT12", 15),
+        (16, 2, "INT16", 1),
+        (256, 4, "INT10", 15),
+        (1024, 2, "INT16", 15),
+    ]:
+        out.append(
+            {
+                "id": f"thr_c{c}p{pe}_{ind.lower()}_t{n}",
+                "type": "Thresholding",
+                "c": c,
+                "pe": pe,
+                "in": ind,
+                "n_thres": n,
+            }
+        )
+    for w, d in [(8, 2), (8, 16), (32, 32), (64, 64), (16, 256), (72, 512), (128, 8), (36, 2048)]:
         out.append({"id": f"fifo_w{w}d{d}", "type": "FIFO", "width": w, "depth": d})
-    for i, o, b in [(1, 4, 1), (4, 1, 1), (8, 32, 1), (32, 8, 1), (2, 3, 4), (3, 2, 4),
-                    (64, 16, 2)]:
-        out.append({"id": f"dwc_{i}to{o}_b{b}", "type": "DWC", "in_elems": i, "out_elems": o,
-                    "bits": b})
-    for ifm, ch, simd, k, s, b in [(8, 4, 2, 3, 1, 4), (16, 16, 4, 3, 1, 2),
-                                   (32, 64, 8, 3, 1, 1), (16, 32, 32, 3, 2, 4),
-                                   (12, 8, 1, 2, 2, 8), (32, 3, 3, 3, 1, 8)]:
-        out.append({"id": f"swu_i{ifm}c{ch}s{simd}k{k}st{s}b{b}", "type": "SlidingWindow",
-                    "ifm": ifm, "ch": ch, "simd": simd, "k": k, "stride": s, "bits": b})
+    for i, o, b in [
+        (1, 4, 1),
+        (4, 1, 1),
+        (8, 32, 1),
+        (32, 8, 1),
+        (2, 3, 4),
+        (3, 2, 4),
+        (64, 16, 2),
+    ]:
+        out.append(
+            {"id": f"dwc_{i}to{o}_b{b}", "type": "DWC", "in_elems": i, "out_elems": o, "bits": b}
+        )
+    for ifm, ch, simd, k, s, b in [
+        (8, 4, 2, 3, 1, 4),
+        (16, 16, 4, 3, 1, 2),
+        (32, 64, 8, 3, 1, 1),
+        (16, 32, 32, 3, 2, 4),
+        (12, 8, 1, 2, 2, 8),
+        (32, 3, 3, 3, 1, 8),
+    ]:
+        out.append(
+            {
+                "id": f"swu_i{ifm}c{ch}s{simd}k{k}st{s}b{b}",
+                "type": "SlidingWindow",
+                "ifm": ifm,
+                "ch": ch,
+                "simd": simd,
+                "k": k,
+                "stride": s,
+                "bits": b,
+            }
+        )
     for ifm, ch, simd, b in [(8, 4, 2, 4), (32, 64, 8, 2)]:
-        out.append({"id": f"pad_i{ifm}c{ch}s{simd}b{b}", "type": "FMPadding", "ifm": ifm,
-                    "ch": ch, "simd": simd, "bits": b})
-    for ch, pe, k, mode, ind in [(16, 2, 4, "max", "UINT4"), (64, 8, 4, "max", "INT8"),
-                                 (16, 4, 4, "sum", "UINT4"), (64, 16, 9, "sum", "INT4")]:
-        out.append({"id": f"pool_{mode}_c{ch}p{pe}k{k}_{ind.lower()}", "type": "Pool",
-                    "ch": ch, "pe": pe, "k": k, "mode": mode, "in": ind})
+        out.append(
+            {
+                "id": f"pad_i{ifm}c{ch}s{simd}b{b}",
+                "type": "FMPadding",
+                "ifm": ifm,
+                "ch": ch,
+                "simd": simd,
+                "bits": b,
+            }
+        )
+    for ch, pe, k, mode, ind in [
+        (16, 2, 4, "max", "UINT4"),
+        (64, 8, 4, "max", "INT8"),
+        (16, 4, 4, "sum", "UINT4"),
+        (64, 16, 9, "sum", "INT4"),
+    ]:
+        out.append(
+            {
+                "id": f"pool_{mode}_c{ch}p{pe}k{k}_{ind.lower()}",
+                "type": "Pool",
+                "ch": ch,
+                "pe": pe,
+                "k": k,
+                "mode": mode,
+                "in": ind,
+            }
+        )
     for ch, pe, n, ind in [(64, 4, 64, "UINT4"), (32, 1, 256, "UINT2")]:
-        out.append({"id": f"gap_c{ch}p{pe}n{n}_{ind.lower()}", "type": "GlobalAccPool",
-                    "ch": ch, "pe": pe, "n_pix": n, "in": ind})
+        out.append(
+            {
+                "id": f"gap_c{ch}p{pe}n{n}_{ind.lower()}",
+                "type": "GlobalAccPool",
+                "ch": ch,
+                "pe": pe,
+                "n_pix": n,
+                "in": ind,
+            }
+        )
     for ch, pe, k, ind in [(10, 1, 1, "INT16"), (10, 2, 3, "INT8"), (100, 4, 5, "INT12")]:
-        out.append({"id": f"label_c{ch}p{pe}k{k}_{ind.lower()}", "type": "LabelSelect",
-                    "ch": ch, "pe": pe, "k": k, "in": ind})
+        out.append(
+            {
+                "id": f"label_c{ch}p{pe}k{k}_{ind.lower()}",
+                "type": "LabelSelect",
+                "ch": ch,
+                "pe": pe,
+                "k": k,
+                "in": ind,
+            }
+        )
     for ch, pe, ind in [(16, 4, "UINT4"), (64, 16, "INT8")]:
-        out.append({"id": f"add_c{ch}p{pe}_{ind.lower()}", "type": "AddStreams", "ch": ch,
-                    "pe": pe, "in": ind})
+        out.append(
+            {
+                "id": f"add_c{ch}p{pe}_{ind.lower()}",
+                "type": "AddStreams",
+                "ch": ch,
+                "pe": pe,
+                "in": ind,
+            }
+        )
     for w in (8, 128):
         out.append({"id": f"dup_w{w}", "type": "DuplicateStreams", "width": w})
     return out
@@ -253,9 +522,15 @@ def layer_info(l) -> dict:
     """Attributes of the layer that the formulas use (for the record)."""
     d = {"folding": l.folding(), "in_width": l.in_width, "out_width": l.out_width}
     if l.op_type == "MVAU":
-        d.update({"acc_bits": l.acc_bits, "nf": l.nf, "sf": l.sf,
-                  "weight_memory": l.weight_ram_style,
-                  "out_dtype": str(l.out_dtype)})
+        d.update(
+            {
+                "acc_bits": l.acc_bits,
+                "nf": l.nf,
+                "sf": l.sf,
+                "weight_memory": l.weight_ram_style,
+                "out_dtype": str(l.out_dtype),
+            }
+        )
     return d
 
 
@@ -282,10 +557,12 @@ def cmd_sweep(args) -> int:
     data = _load()
     data["yosys"] = _yosys_version()
     data["script"] = "synth_xilinx -family xcup -flatten (fpgagen.cost.synth)"
-    todo = [s for s in specs if args.force or s["id"] not in data["designs"]
-            or data["designs"][s["id"]]["spec"] != s]
-    print(f"{len(specs)} designs, {len(todo)} to synthesize with {args.jobs} jobs",
-          flush=True)
+    todo = [
+        s
+        for s in specs
+        if args.force or s["id"] not in data["designs"] or data["designs"][s["id"]]["spec"] != s
+    ]
+    print(f"{len(specs)} designs, {len(todo)} to synthesize with {args.jobs} jobs", flush=True)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="fpgagen_cal_"))
 
     def run(spec):
@@ -305,13 +582,17 @@ def cmd_sweep(args) -> int:
                 continue
             done += 1
             data["designs"][spec["id"]] = {
-                "spec": spec, "layer": layer_info(l),
+                "spec": spec,
+                "layer": layer_info(l),
                 "yosys": {k: r[k] for k in RESOURCE_KEYS + ("lut_logic", "lutram", "seconds")},
                 "cells": r["cells"],
             }
             _save(data)
-            print(f"[{done}/{len(todo)}] {spec['id']}: {r['lut']} LUT {r['ff']} FF "
-                  f"{r['bram18']} BRAM18 {r['dsp']} DSP ({dt:.1f} s)", flush=True)
+            print(
+                f"[{done}/{len(todo)}] {spec['id']}: {r['lut']} LUT {r['ff']} FF "
+                f"{r['bram18']} BRAM18 {r['dsp']} DSP ({dt:.1f} s)",
+                flush=True,
+            )
     return 0
 
 
@@ -342,38 +623,50 @@ def evaluate(data: dict | None = None) -> list[dict]:
 
 def _stats(errs):
     a = np.abs(np.asarray(errs, dtype=float))
-    return {"n": int(a.size), "mean_abs_pct": round(float(a.mean()), 1) if a.size else None,
-            "max_abs_pct": round(float(a.max()), 1) if a.size else None,
-            "within_15pct": int((a <= 15).sum())}
+    return {
+        "n": int(a.size),
+        "mean_abs_pct": round(float(a.mean()), 1) if a.size else None,
+        "max_abs_pct": round(float(a.max()), 1) if a.size else None,
+        "within_15pct": int((a <= 15).sum()),
+    }
 
 
 def summarize(rows) -> dict:
     mv = [r for r in rows if r["type"] == "MVAU"]
-    summ = {"mvau": {
-        "lut_ours": _stats([_pct(r["model"]["lut"], r["yosys"]["lut"]) for r in mv]),
-        "lut_finn": _stats([_pct(r["finn"]["lut"], r["yosys"]["lut"]) for r in mv]),
-        "ff_ours": _stats([_pct(r["model"]["ff"], r["yosys"]["ff"]) for r in mv]),
-        "bram_exact_ours": sum(r["model"]["bram18"] == r["yosys"]["bram18"] for r in mv),
-        "bram_exact_finn": sum(r["finn"]["bram18"] == r["yosys"]["bram18"] for r in mv),
-        "dsp_exact_ours": sum(r["model"]["dsp"] == r["yosys"]["dsp"] for r in mv),
-        "n": len(mv)}}
+    summ = {
+        "mvau": {
+            "lut_ours": _stats([_pct(r["model"]["lut"], r["yosys"]["lut"]) for r in mv]),
+            "lut_finn": _stats([_pct(r["finn"]["lut"], r["yosys"]["lut"]) for r in mv]),
+            "ff_ours": _stats([_pct(r["model"]["ff"], r["yosys"]["ff"]) for r in mv]),
+            "bram_exact_ours": sum(r["model"]["bram18"] == r["yosys"]["bram18"] for r in mv),
+            "bram_exact_finn": sum(r["finn"]["bram18"] == r["yosys"]["bram18"] for r in mv),
+            "dsp_exact_ours": sum(r["model"]["dsp"] == r["yosys"]["dsp"] for r in mv),
+            "n": len(mv),
+        }
+    }
     for t in sorted({r["type"] for r in rows} - {"MVAU"}):
         rr = [r for r in rows if r["type"] == t]
-        summ[t] = {"lut_ours": _stats([_pct(r["model"]["lut"], r["yosys"]["lut"]) for r in rr]),
-                   "ff_ours": _stats([_pct(r["model"]["ff"], r["yosys"]["ff"]) for r in rr]),
-                   "bram_exact": sum(r["model"]["bram18"] == r["yosys"]["bram18"] for r in rr),
-                   "dsp_exact": sum(r["model"]["dsp"] == r["yosys"]["dsp"] for r in rr),
-                   "n": len(rr)}
+        summ[t] = {
+            "lut_ours": _stats([_pct(r["model"]["lut"], r["yosys"]["lut"]) for r in rr]),
+            "ff_ours": _stats([_pct(r["model"]["ff"], r["yosys"]["ff"]) for r in rr]),
+            "bram_exact": sum(r["model"]["bram18"] == r["yosys"]["bram18"] for r in rr),
+            "dsp_exact": sum(r["model"]["dsp"] == r["yosys"]["dsp"] for r in rr),
+            "n": len(rr),
+        }
     return summ
 
 
 def markdown(rows) -> str:
     """Error tables for docs/cost_model.md."""
-    out = ["| MVAU designs | n | LUT ours: mean / max abs err | LUT FINN: mean / max abs err "
-           "| BRAM18 exact ours / FINN | DSP exact |", "|---|---|---|---|---|---|"]
+    out = [
+        "| MVAU designs | n | LUT ours: mean / max abs err | LUT FINN: mean / max abs err "
+        "| BRAM18 exact ours / FINN | DSP exact |",
+        "|---|---|---|---|---|---|",
+    ]
     mv = [r for r in rows if r["type"] == "MVAU"]
-    groups = [(g, [r for r in mv if r.get("group") == g]) for g in
-              sorted({r.get("group") for r in mv})] + [("**all**", mv)]
+    groups = [
+        (g, [r for r in mv if r.get("group") == g]) for g in sorted({r.get("group") for r in mv})
+    ] + [("**all**", mv)]
     for g, rr in groups:
         if not rr:
             continue
@@ -382,18 +675,26 @@ def markdown(rows) -> str:
         be = sum(r["model"]["bram18"] == r["yosys"]["bram18"] for r in rr)
         bf = sum(r["finn"]["bram18"] == r["yosys"]["bram18"] for r in rr)
         de = sum(r["model"]["dsp"] == r["yosys"]["dsp"] for r in rr)
-        out.append(f"| {g} | {len(rr)} | {o['mean_abs_pct']}% / {o['max_abs_pct']}% | "
-                   f"{f['mean_abs_pct']}% / {f['max_abs_pct']}% | {be} / {bf} | {de} |")
-    out += ["", "| other layers | n | LUT mean / max abs err | FF mean / max abs err "
-            "| BRAM18 exact | DSP exact |", "|---|---|---|---|---|---|"]
+        out.append(
+            f"| {g} | {len(rr)} | {o['mean_abs_pct']}% / {o['max_abs_pct']}% | "
+            f"{f['mean_abs_pct']}% / {f['max_abs_pct']}% | {be} / {bf} | {de} |"
+        )
+    out += [
+        "",
+        "| other layers | n | LUT mean / max abs err | FF mean / max abs err "
+        "| BRAM18 exact | DSP exact |",
+        "|---|---|---|---|---|---|",
+    ]
     for t in sorted({r["type"] for r in rows} - {"MVAU"}):
         rr = [r for r in rows if r["type"] == t]
         o = _stats([_pct(r["model"]["lut"], r["yosys"]["lut"]) for r in rr])
         ff = _stats([_pct(r["model"]["ff"], r["yosys"]["ff"]) for r in rr])
         be = sum(r["model"]["bram18"] == r["yosys"]["bram18"] for r in rr)
         de = sum(r["model"]["dsp"] == r["yosys"]["dsp"] for r in rr)
-        out.append(f"| {t} | {len(rr)} | {o['mean_abs_pct']}% / {o['max_abs_pct']}% | "
-                   f"{ff['mean_abs_pct']}% / {ff['max_abs_pct']}% | {be} | {de} |")
+        out.append(
+            f"| {t} | {len(rr)} | {o['mean_abs_pct']}% / {o['max_abs_pct']}% | "
+            f"{ff['mean_abs_pct']}% / {ff['max_abs_pct']}% | {be} | {de} |"
+        )
     return "\n".join(out)
 
 
@@ -405,18 +706,22 @@ def cmd_report(args) -> int:
         print(markdown(rows))
         return 0
     w = 34
-    print(f"{'design':<{w}} {'yosys':>6} {'ours':>6} {'err':>6} {'FINN':>6} {'err':>6} "
-          f"{'FF y':>5} {'FF m':>5} {'BRAM y/m/F':>10} {'DSP y/m':>7}")
+    print(
+        f"{'design':<{w}} {'yosys':>6} {'ours':>6} {'err':>6} {'FINN':>6} {'err':>6} "
+        f"{'FF y':>5} {'FF m':>5} {'BRAM y/m/F':>10} {'DSP y/m':>7}"
+    )
     for r in rows:
         y, m = r["yosys"], r["model"]
         f = r.get("finn")
         fl = f"{f['lut']:>6} {_pct(f['lut'], y['lut']):>+5.0f}%" if f else f"{'':>6} {'':>6}"
         fb = f"/{f['bram18']}" if f else ""
         flag = "  <--" if abs(_pct(m["lut"], y["lut"])) > 15 else ""
-        print(f"{r['id'][:w]:<{w}} {y['lut']:>6} {m['lut']:>6} {_pct(m['lut'], y['lut']):>+5.0f}% "
-              f"{fl} {y['ff']:>5} {m['ff']:>5} "
-              f"{str(y['bram18']) + '/' + str(m['bram18']) + fb:>10} "
-              f"{str(y['dsp']) + '/' + str(m['dsp']):>7}{flag}")
+        print(
+            f"{r['id'][:w]:<{w}} {y['lut']:>6} {m['lut']:>6} {_pct(m['lut'], y['lut']):>+5.0f}% "
+            f"{fl} {y['ff']:>5} {m['ff']:>5} "
+            f"{str(y['bram18']) + '/' + str(m['bram18']) + fb:>10} "
+            f"{str(y['dsp']) + '/' + str(m['dsp']):>7}{flag}"
+        )
     print(json.dumps(summ, indent=1))
     return 0
 
@@ -447,8 +752,9 @@ def _l1_capped(X, y, cap):
     a_ub = np.block([[A, -eye], [-A, -eye], [A, zero], [-A, zero]])
     one = np.ones(n)
     b_ub = np.r_[one, -one, one * (1 + cap), -one * (1 - cap)]
-    r = linprog(np.r_[np.zeros(k), one], A_ub=a_ub, b_ub=b_ub,
-                bounds=[(0, None)] * (k + n), method="highs")
+    r = linprog(
+        np.r_[np.zeros(k), one], A_ub=a_ub, b_ub=b_ub, bounds=[(0, None)] * (k + n), method="highs"
+    )
     return r.x[:k] if r.status == 0 else None
 
 
@@ -489,9 +795,12 @@ def fit(data: dict | None = None) -> tuple[dict, list[str]]:
             pred = X @ c
             err = np.abs(pred - y) / np.maximum(y, 1) * 100
             coef[t][res] = {k: round(float(v), 4) for k, v in zip(keys, c) if abs(v) > 1e-9}
-            lines.append(f"{t} {res}: " + ", ".join(f"{k}={v:.3f}" for k, v in zip(keys, c))
-                         + f"   mean |err| {err.mean():.1f}% max {err.max():.1f}% "
-                         f"(n={len(y)})")
+            lines.append(
+                f"{t} {res}: "
+                + ", ".join(f"{k}={v:.3f}" for k, v in zip(keys, c))
+                + f"   mean |err| {err.mean():.1f}% max {err.max():.1f}% "
+                f"(n={len(y)})"
+            )
     return coef, lines
 
 
@@ -503,9 +812,10 @@ def cmd_fit(args) -> int:
         body = json.dumps(coef, indent=4, sort_keys=True)
         path.write_text(
             '"""Fitted coefficients of fpgagen.cost.model.\n\nGenerated by '
-            '`python benchmarks/cost/calibrate.py fit --write` from\n'
-            'benchmarks/results/cost_sweep.json (Yosys synth_xilinx -family xcup). Do not edit.\n'
-            '"""\n\n# fmt: off\nCOEF = ' + body + "\n")
+            "`python benchmarks/cost/calibrate.py fit --write` from\n"
+            "benchmarks/results/cost_sweep.json (Yosys synth_xilinx -family xcup). Do not edit.\n"
+            '"""\n\n# fmt: off\nCOEF = ' + body + "\n"
+        )
         print(f"wrote {path}")
     return 0
 

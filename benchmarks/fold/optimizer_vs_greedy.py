@@ -46,8 +46,12 @@ def export_models(work: Path) -> dict:
 
 def cost(totals: dict, board) -> float:
     r = board.resources
-    return (totals["lut"] / r.lut + totals["bram18"] / r.bram18 + totals["dsp"] / r.dsp
-            + (totals["uram"] / r.uram if r.uram else 0))
+    return (
+        totals["lut"] / r.lut
+        + totals["bram18"] / r.bram18
+        + totals["dsp"] / r.dsp
+        + (totals["uram"] / r.uram if r.uram else 0)
+    )
 
 
 def greedy_max_fps(path, board, cap):
@@ -79,8 +83,12 @@ def main() -> int:
     models = export_models(work)
     board = load_board("zcu104")
     same_target = []
-    targets = {"tfc_w1a1": [64, 256, 1024, 4096], "cnv_w1a1": [10000, 20000, 50000, 200000],
-               "cnv_w2a2": [20000, 50000, 200000], "resnet_t4": [10000, 20000, 50000]}
+    targets = {
+        "tfc_w1a1": [64, 256, 1024, 4096],
+        "cnv_w1a1": [10000, 20000, 50000, 200000],
+        "cnv_w2a2": [20000, 50000, 200000],
+        "resnet_t4": [10000, 20000, 50000],
+    }
     for name, ts in targets.items():
         for t in ts:
             a = lower(load_model(models[name]))
@@ -89,14 +97,22 @@ def main() -> int:
             b = lower(load_model(models[name]))
             greedy_fold(b, t)
             tb = plumbed_totals(b)
-            same_target.append({
-                "model": name, "target_cycles": t,
-                "optimizer": {"cycles": ra["cycles"], **{k: int(ta[k]) for k in ("lut", "bram18", "dsp")},
-                              "cost": round(cost(ta, board), 5)},
-                "greedy": {"cycles": max(l.expected_cycles() for l in b.layers),
-                           **{k: int(tb[k]) for k in ("lut", "bram18", "dsp")},
-                           "cost": round(cost(tb, board), 5)},
-            })
+            same_target.append(
+                {
+                    "model": name,
+                    "target_cycles": t,
+                    "optimizer": {
+                        "cycles": ra["cycles"],
+                        **{k: int(ta[k]) for k in ("lut", "bram18", "dsp")},
+                        "cost": round(cost(ta, board), 5),
+                    },
+                    "greedy": {
+                        "cycles": max(l.expected_cycles() for l in b.layers),
+                        **{k: int(tb[k]) for k in ("lut", "bram18", "dsp")},
+                        "cost": round(cost(tb, board), 5),
+                    },
+                }
+            )
     budget = []
     for bname in ("ultra96", "zcu104"):
         bd = load_board(bname)
@@ -104,20 +120,34 @@ def main() -> int:
             df = lower(load_model(models[name]))
             r = optimize(df, bd, None, cap=0.7, plumbing=plumbed_totals)
             g = greedy_max_fps(models[name], bd, 0.7)
-            budget.append({"board": bname, "model": name,
-                           "optimizer_fps": round(bd.default_mhz * 1e6 / r["cycles"]) if r["fits"] else None,
-                           "greedy_fps": round(bd.default_mhz * 1e6 / g) if g else None})
-    Path(args.out).write_text(json.dumps({"same_target": same_target, "same_budget": budget},
-                                         indent=2) + "\n")
-    print("model       target   | optimizer: cycles LUT BRAM18 DSP cost | greedy: cycles LUT BRAM18 DSP cost")
+            budget.append(
+                {
+                    "board": bname,
+                    "model": name,
+                    "optimizer_fps": round(bd.default_mhz * 1e6 / r["cycles"])
+                    if r["fits"]
+                    else None,
+                    "greedy_fps": round(bd.default_mhz * 1e6 / g) if g else None,
+                }
+            )
+    Path(args.out).write_text(
+        json.dumps({"same_target": same_target, "same_budget": budget}, indent=2) + "\n"
+    )
+    print(
+        "model       target   | optimizer: cycles LUT BRAM18 DSP cost | greedy: cycles LUT BRAM18 DSP cost"
+    )
     for r in same_target:
         o, g = r["optimizer"], r["greedy"]
-        print(f"{r['model']:10s} {r['target_cycles']:8d} | {o['cycles']:8d} {o['lut']:7d} {o['bram18']:4d} "
-              f"{o['dsp']:4d} {o['cost']:.4f} | {g['cycles']:8d} {g['lut']:7d} {g['bram18']:4d} "
-              f"{g['dsp']:4d} {g['cost']:.4f}")
+        print(
+            f"{r['model']:10s} {r['target_cycles']:8d} | {o['cycles']:8d} {o['lut']:7d} {o['bram18']:4d} "
+            f"{o['dsp']:4d} {o['cost']:.4f} | {g['cycles']:8d} {g['lut']:7d} {g['bram18']:4d} "
+            f"{g['dsp']:4d} {g['cost']:.4f}"
+        )
     print("\nboard    model       max fps within 70%: optimizer  greedy")
     for r in budget:
-        print(f"{r['board']:8s} {r['model']:10s} {r['optimizer_fps']!s:>12} {r['greedy_fps']!s:>10}")
+        print(
+            f"{r['board']:8s} {r['model']:10s} {r['optimizer_fps']!s:>12} {r['greedy_fps']!s:>10}"
+        )
     return 0
 
 

@@ -63,17 +63,34 @@ def run(epochs: int, seeds: int, threads: int) -> dict:
             secs.append(r["seconds"])
             if threshold_quantizers(net):
                 sparsities.append(weight_stats(net)["sparsity"])
-        row = dict(name=name, weights=weights, abits=abits, sparse=sparse,
-                   test_acc=accs, mean=float(np.mean(accs)), min=float(np.min(accs)),
-                   max=float(np.max(accs)), seconds_per_run=float(np.mean(secs)),
-                   sparsity=float(np.mean(sparsities)) if sparsities else None)
+        row = dict(
+            name=name,
+            weights=weights,
+            abits=abits,
+            sparse=sparse,
+            test_acc=accs,
+            mean=float(np.mean(accs)),
+            min=float(np.min(accs)),
+            max=float(np.max(accs)),
+            seconds_per_run=float(np.mean(secs)),
+            sparsity=float(np.mean(sparsities)) if sparsities else None,
+        )
         rows.append(row)
         sp = f"{row['sparsity']:.1%}" if row["sparsity"] is not None else "-"
-        print(f"{name:26s} {row['mean']:.4f} [{row['min']:.4f}, {row['max']:.4f}]  "
-              f"sparsity {sp:>6s}  {row['seconds_per_run']:.1f} s/run", flush=True)
-    return dict(dataset="mnist5k (4000 train / 1000 test, split s for seed s)", epochs=epochs, seeds=seeds,
-                threads=threads, machine=platform.processor() or platform.machine(),
-                python=platform.python_version(), results=rows)
+        print(
+            f"{name:26s} {row['mean']:.4f} [{row['min']:.4f}, {row['max']:.4f}]  "
+            f"sparsity {sp:>6s}  {row['seconds_per_run']:.1f} s/run",
+            flush=True,
+        )
+    return dict(
+        dataset="mnist5k (4000 train / 1000 test, split s for seed s)",
+        epochs=epochs,
+        seeds=seeds,
+        threads=threads,
+        machine=platform.processor() or platform.machine(),
+        python=platform.python_version(),
+        results=rows,
+    )
 
 
 def main(argv=None) -> int:

@@ -45,8 +45,16 @@ CONFIGS = [
 ]
 
 
-def run(epochs: int, seeds: int, threads: int, configs=CONFIGS, lr: float = 0.02,
-        batch_size: int = 64, width: float = 1.0, progress=print) -> dict:
+def run(
+    epochs: int,
+    seeds: int,
+    threads: int,
+    configs=CONFIGS,
+    lr: float = 0.02,
+    batch_size: int = 64,
+    width: float = 1.0,
+    progress=print,
+) -> dict:
     import torch
 
     from fpgagen.models.cnn import MNIST_CNN_CONVS, MNIST_CNN_FCS, QuantMnistCNN
@@ -62,26 +70,38 @@ def run(epochs: int, seeds: int, threads: int, configs=CONFIGS, lr: float = 0.02
             data = as_images(load_mnist5k(seed))
             torch.manual_seed(seed)
             net = QuantMnistCNN(weights=weights, abits=abits, syq_group=group, width=width)
-            r = train(net, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                      progress=False)
+            r = train(
+                net, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=False
+            )
             accs.append(r["test_acc"])
             train_accs.append(r["train_acc"])
             secs.append(r["seconds"])
             if threshold_quantizers(net):
                 sparsities.append(weight_stats(net)["sparsity"])
-            progress(f"  {name} seed {seed}: test {r['test_acc']:.4f} train "
-                     f"{r['train_acc']:.4f} ({r['seconds']:.0f} s)")
-        row = dict(name=name, weights=weights, abits=abits,
-                   syq_group=group if weights.startswith("syq") else None,
-                   test_acc=accs, train_acc=train_accs, mean=float(np.mean(accs)),
-                   min=float(np.min(accs)), max=float(np.max(accs)),
-                   std=float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
-                   seconds_per_run=float(np.mean(secs)),
-                   sparsity=float(np.mean(sparsities)) if sparsities else None)
+            progress(
+                f"  {name} seed {seed}: test {r['test_acc']:.4f} train "
+                f"{r['train_acc']:.4f} ({r['seconds']:.0f} s)"
+            )
+        row = dict(
+            name=name,
+            weights=weights,
+            abits=abits,
+            syq_group=group if weights.startswith("syq") else None,
+            test_acc=accs,
+            train_acc=train_accs,
+            mean=float(np.mean(accs)),
+            min=float(np.min(accs)),
+            max=float(np.max(accs)),
+            std=float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
+            seconds_per_run=float(np.mean(secs)),
+            sparsity=float(np.mean(sparsities)) if sparsities else None,
+        )
         rows.append(row)
         sp = f"{row['sparsity']:.1%}" if row["sparsity"] is not None else "-"
-        progress(f"{name:24s} {row['mean']:.4f} [{row['min']:.4f}, {row['max']:.4f}]  "
-                 f"zeros {sp:>6s}  {row['seconds_per_run']:.1f} s/run")
+        progress(
+            f"{name:24s} {row['mean']:.4f} [{row['min']:.4f}, {row['max']:.4f}]  "
+            f"zeros {sp:>6s}  {row['seconds_per_run']:.1f} s/run"
+        )
     base = next((r for r in rows if r["weights"] == "ternary"), None)
     for row in rows:
         if base is None or row is base:
@@ -90,18 +110,36 @@ def run(epochs: int, seeds: int, threads: int, configs=CONFIGS, lr: float = 0.02
         row["vs_ternary"] = dict(
             mean_diff=float(d.mean()),
             stderr=float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else None,
-            wins=int((d > 0).sum()), ties=int((d == 0).sum()), losses=int((d < 0).sum()))
+            wins=int((d > 0).sum()),
+            ties=int((d == 0).sum()),
+            losses=int((d < 0).sum()),
+        )
         v = row["vs_ternary"]
         se = f" +- {100 * v['stderr']:.2f}" if v["stderr"] is not None else ""
-        progress(f"{row['name']:24s} - ternary: {100 * v['mean_diff']:+.2f}{se} points "
-                 f"(paired; {v['wins']}/{v['ties']}/{v['losses']} wins/ties/losses)")
-    return dict(dataset="mnist5k (4000 train / 1000 test, split s for seed s), images "
-                        "(N, 1, 28, 28)",
-                model=dict(convs=[list(c) for c in MNIST_CNN_CONVS], fcs=list(MNIST_CNN_FCS),
-                           width=width, input="2x - 1, 8-bit Q1.7", kernel=3, padding=0),
-                epochs=epochs, lr=lr, batch_size=batch_size, seeds=seeds, threads=threads,
-                machine=platform.processor() or platform.machine(),
-                python=platform.python_version(), torch=torch.__version__, results=rows)
+        progress(
+            f"{row['name']:24s} - ternary: {100 * v['mean_diff']:+.2f}{se} points "
+            f"(paired; {v['wins']}/{v['ties']}/{v['losses']} wins/ties/losses)"
+        )
+    return dict(
+        dataset="mnist5k (4000 train / 1000 test, split s for seed s), images (N, 1, 28, 28)",
+        model=dict(
+            convs=[list(c) for c in MNIST_CNN_CONVS],
+            fcs=list(MNIST_CNN_FCS),
+            width=width,
+            input="2x - 1, 8-bit Q1.7",
+            kernel=3,
+            padding=0,
+        ),
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        seeds=seeds,
+        threads=threads,
+        machine=platform.processor() or platform.machine(),
+        python=platform.python_version(),
+        torch=torch.__version__,
+        results=rows,
+    )
 
 
 def main(argv=None) -> int:
@@ -109,8 +147,12 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--width", type=float, default=1.0,
-                    help="channel multiplier of QuantMnistCNN (2 = 16-16-32-32, FC 128)")
+    ap.add_argument(
+        "--width",
+        type=float,
+        default=1.0,
+        help="channel multiplier of QuantMnistCNN (2 = 16-16-32-32, FC 128)",
+    )
     ap.add_argument("--only", help="comma-separated weights[:group] to run, e.g. syq:row")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "accuracy_cnn.json"))
     args = ap.parse_args(argv)
@@ -119,8 +161,10 @@ def main(argv=None) -> int:
         want = {tuple((w + ":auto").split(":")[:2]) for w in args.only.split(",")}
         configs = [c for c in CONFIGS if (c[1], c[3]) in want]
         if not configs:
-            ap.error(f"--only {args.only}: no configuration matches; have "
-                     f"{', '.join(f'{c[1]}:{c[3]}' for c in CONFIGS)}")
+            ap.error(
+                f"--only {args.only}: no configuration matches; have "
+                f"{', '.join(f'{c[1]}:{c[3]}' for c in CONFIGS)}"
+            )
     t0 = time.time()
     res = run(args.epochs, args.seeds, args.threads, configs, width=args.width)
     res["total_seconds"] = time.time() - t0

@@ -60,8 +60,10 @@ def train_models(epochs: int, seed: int, work: Path, progress=print) -> list[dic
             r = train(net, data, epochs=epochs, seed=seed, progress=False)
         path = export_qonnx_model(net, (1, 784), work / f"tfc_ternary_{name}.onnx")
         sp = weight_stats(net)["sparsity"]
-        progress(f"TFC-ternary {name}: test accuracy {r['test_acc']:.4f}, "
-                 f"{sp:.1%} zero weights ({r['seconds']:.0f} s)")
+        progress(
+            f"TFC-ternary {name}: test accuracy {r['test_acc']:.4f}, "
+            f"{sp:.1%} zero weights ({r['seconds']:.0f} s)"
+        )
         out.append(dict(name=name, onnx=path, test_acc=float(r["test_acc"]), sparsity=float(sp)))
     return out
 
@@ -78,9 +80,20 @@ def unrolled_layers(onnx_path, rows: int) -> list:
     for l in [l for l in df.compute_layers if l.op_type == "MVAU"][1:]:
         r = min(rows, l.mh)
         thr = None if l.thresholds is None else l.thresholds[:r]
-        out.append(MVAU(f"{l.name}_rows{r}", l.weights[:r], l.in_dtype, l.w_dtype,
-                        in_range=l.in_range, thresholds=thr, out_bias=l.out_bias,
-                        out_dtype=l.out_dtype if thr is not None else None, pe=r, simd=l.mw))
+        out.append(
+            MVAU(
+                f"{l.name}_rows{r}",
+                l.weights[:r],
+                l.in_dtype,
+                l.w_dtype,
+                in_range=l.in_range,
+                thresholds=thr,
+                out_bias=l.out_bias,
+                out_dtype=l.out_dtype if thr is not None else None,
+                pe=r,
+                simd=l.mw,
+            )
+        )
     return out
 
 
@@ -104,39 +117,58 @@ def run(epochs: int, seed: int, jobs: int, rows: int = 8, progress=print) -> dic
         for m, l, r in ex.map(synth, todo):
             e = estimate(l)
             w = np.asarray(l.weights)
-            row = dict(model=m["name"], layer=l.name, shape=[int(l.mh), int(l.mw)],
-                       zeros=float((w == 0).mean()), nonzero=int((w != 0).sum()),
-                       acc_bits=int(l.acc_bits),
-                       yosys={k: r[k] for k in ("lut", "ff", "carry", "bram18", "dsp", "seconds")},
-                       estimate={k: e[k] for k in ("lut", "ff", "bram18", "dsp")})
+            row = dict(
+                model=m["name"],
+                layer=l.name,
+                shape=[int(l.mh), int(l.mw)],
+                zeros=float((w == 0).mean()),
+                nonzero=int((w != 0).sum()),
+                acc_bits=int(l.acc_bits),
+                yosys={k: r[k] for k in ("lut", "ff", "carry", "bram18", "dsp", "seconds")},
+                estimate={k: e[k] for k in ("lut", "ff", "bram18", "dsp")},
+            )
             results.append(row)
-            progress(f"  {m['name']:6s} {l.name:24s} {l.mh}x{l.mw} zeros {row['zeros']:6.1%}: "
-                     f"Yosys {r['lut']:6d} LUT {r['ff']:5d} FF {r['carry']:4d} CARRY  "
-                     f"(model {e['lut']:6d} LUT) {r['seconds']:.0f} s")
+            progress(
+                f"  {m['name']:6s} {l.name:24s} {l.mh}x{l.mw} zeros {row['zeros']:6.1%}: "
+                f"Yosys {r['lut']:6d} LUT {r['ff']:5d} FF {r['carry']:4d} CARRY  "
+                f"(model {e['lut']:6d} LUT) {r['seconds']:.0f} s"
+            )
     totals = {}
     for m in models:
         rs = [r for r in results if r["model"] == m["name"]]
         totals[m["name"]] = dict(
-            test_acc=m["test_acc"], sparsity_all_layers=m["sparsity"],
-            zeros_unrolled=float(sum(r["shape"][0] * r["shape"][1] * r["zeros"] for r in rs)
-                                 / sum(r["shape"][0] * r["shape"][1] for r in rs)),
+            test_acc=m["test_acc"],
+            sparsity_all_layers=m["sparsity"],
+            zeros_unrolled=float(
+                sum(r["shape"][0] * r["shape"][1] * r["zeros"] for r in rs)
+                / sum(r["shape"][0] * r["shape"][1] for r in rs)
+            ),
             yosys_lut=int(sum(r["yosys"]["lut"] for r in rs)),
             yosys_ff=int(sum(r["yosys"]["ff"] for r in rs)),
-            estimate_lut=int(sum(r["estimate"]["lut"] for r in rs)))
+            estimate_lut=int(sum(r["estimate"]["lut"] for r in rs)),
+        )
     d, s = totals["dense"], totals["sparse"]
-    progress(f"unrolled slices of layers 2-4: dense {d['yosys_lut']} LUT ({d['zeros_unrolled']:.1%} zeros, "
-             f"{d['test_acc']:.2%}), sparse {s['yosys_lut']} LUT ({s['zeros_unrolled']:.1%} "
-             f"zeros, {s['test_acc']:.2%}): {d['yosys_lut'] / max(1, s['yosys_lut']):.1f}x "
-             f"fewer LUTs (model: {d['estimate_lut'] / max(1, s['estimate_lut']):.1f}x)")
-    return dict(network="TFC-ternary 784-64-64-64-10, 2-bit activations",
-                dataset="mnist5k (4000 train / 1000 test, split = seed)", epochs=epochs,
-                seed=seed, sparse_training="regulariser + pruning at 0.5 max|W| + retraining "
-                "(fpgagen.models.sparse defaults)",
-                synthesis="Yosys synth_xilinx -family xcup, out of context, per layer",
-                unrolled=f"first {rows} output channels of layers 2-4, PE = rows, "
-                "SIMD = MW, trained weights and thresholds",
-                machine=platform.processor() or platform.machine(),
-                python=platform.python_version(), layers=results, totals=totals)
+    progress(
+        f"unrolled slices of layers 2-4: dense {d['yosys_lut']} LUT ({d['zeros_unrolled']:.1%} zeros, "
+        f"{d['test_acc']:.2%}), sparse {s['yosys_lut']} LUT ({s['zeros_unrolled']:.1%} "
+        f"zeros, {s['test_acc']:.2%}): {d['yosys_lut'] / max(1, s['yosys_lut']):.1f}x "
+        f"fewer LUTs (model: {d['estimate_lut'] / max(1, s['estimate_lut']):.1f}x)"
+    )
+    return dict(
+        network="TFC-ternary 784-64-64-64-10, 2-bit activations",
+        dataset="mnist5k (4000 train / 1000 test, split = seed)",
+        epochs=epochs,
+        seed=seed,
+        sparse_training="regulariser + pruning at 0.5 max|W| + retraining "
+        "(fpgagen.models.sparse defaults)",
+        synthesis="Yosys synth_xilinx -family xcup, out of context, per layer",
+        unrolled=f"first {rows} output channels of layers 2-4, PE = rows, "
+        "SIMD = MW, trained weights and thresholds",
+        machine=platform.processor() or platform.machine(),
+        python=platform.python_version(),
+        layers=results,
+        totals=totals,
+    )
 
 
 def main(argv=None) -> int:
@@ -144,11 +176,14 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2, help="parallel Yosys runs")
-    ap.add_argument("--rows", type=int, default=8,
-                    help="output channels per layer to synthesize (Yosys needs > 15 min for "
-                    "a dense 64x64 layer unrolled)")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" /
-                                         "sparse_hardware.json"))
+    ap.add_argument(
+        "--rows",
+        type=int,
+        default=8,
+        help="output channels per layer to synthesize (Yosys needs > 15 min for "
+        "a dense 64x64 layer unrolled)",
+    )
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "sparse_hardware.json"))
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     res = run(a.epochs, a.seed, a.jobs, a.rows)

@@ -54,10 +54,17 @@ def paired(acc: dict, seeds: list[int]) -> dict:
     t = np.array([acc["ternary"][s] for s in seeds]) * 100
     q = np.array([acc["syq"][s] for s in seeds]) * 100
     d = q - t
-    return dict(seeds=[seeds[0], seeds[-1]], n=len(seeds), ternary=float(t.mean()),
-                 syq=float(q.mean()), diff=float(d.mean()),
-                 diff_se=float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else None,
-                 wins=int((d > 0).sum()), ties=int((d == 0).sum()), losses=int((d < 0).sum()))
+    return dict(
+        seeds=[seeds[0], seeds[-1]],
+        n=len(seeds),
+        ternary=float(t.mean()),
+        syq=float(q.mean()),
+        diff=float(d.mean()),
+        diff_se=float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else None,
+        wins=int((d > 0).sum()),
+        ties=int((d == 0).sum()),
+        losses=int((d < 0).sum()),
+    )
 
 
 def main(argv=None) -> int:
@@ -78,17 +85,24 @@ def main(argv=None) -> int:
             print(f"{r['kind']:8s} seed {r['seed']:2d}: {r['test_acc']:.3f}", flush=True)
     seeds = list(range(args.seeds))
     half = args.seeds // 2
-    res = dict(dataset="mnist5k, split s per seed s (4000 train / 1000 test)", epochs=args.epochs,
-               model="TFC 784-64-64-64-10, 2-bit activations", all=paired(acc, seeds),
-               halves=[paired(acc, seeds[:half]), paired(acc, seeds[half:])] if half > 1 else [],
-               test_acc={k: [acc[k][s] for s in seeds] for k in KINDS},
-               seconds_per_run=float(np.mean(secs)), total_seconds=time.time() - t0,
-               machine=platform.processor() or platform.machine(),
-               python=platform.python_version())
+    res = dict(
+        dataset="mnist5k, split s per seed s (4000 train / 1000 test)",
+        epochs=args.epochs,
+        model="TFC 784-64-64-64-10, 2-bit activations",
+        all=paired(acc, seeds),
+        halves=[paired(acc, seeds[:half]), paired(acc, seeds[half:])] if half > 1 else [],
+        test_acc={k: [acc[k][s] for s in seeds] for k in KINDS},
+        seconds_per_run=float(np.mean(secs)),
+        total_seconds=time.time() - t0,
+        machine=platform.processor() or platform.machine(),
+        python=platform.python_version(),
+    )
     for row in [res["all"], *res["halves"]]:
-        print(f"seeds {row['seeds'][0]}-{row['seeds'][1]}: ternary {row['ternary']:.2f}%  "
-              f"SYQ {row['syq']:.2f}%  SYQ - ternary {row['diff']:+.2f} +- {row['diff_se']:.2f} "
-              f"points  (wins/ties/losses {row['wins']}/{row['ties']}/{row['losses']})")
+        print(
+            f"seeds {row['seeds'][0]}-{row['seeds'][1]}: ternary {row['ternary']:.2f}%  "
+            f"SYQ {row['syq']:.2f}%  SYQ - ternary {row['diff']:+.2f} +- {row['diff_se']:.2f} "
+            f"points  (wins/ties/losses {row['wins']}/{row['ties']}/{row['losses']})"
+        )
     save_results(args.out, res)
     return 0
 

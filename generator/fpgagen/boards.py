@@ -30,8 +30,13 @@ class Resources:
         return 2 * self.bram36
 
     def as_dict(self) -> dict:
-        return {"lut": self.lut, "ff": self.ff, "bram36": self.bram36, "uram": self.uram,
-                "dsp": self.dsp}
+        return {
+            "lut": self.lut,
+            "ff": self.ff,
+            "bram36": self.bram36,
+            "uram": self.uram,
+            "dsp": self.dsp,
+        }
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,12 @@ def load_board_file(path: Path) -> Board:
     if not isinstance(d, dict):
         raise BoardError(f"{where}: a board file must be a YAML mapping")
     res = _require(d, "resources", dict, where)
-    r = Resources(**{k: _require(res, k, int, f"{where}: resources") for k in
-                     ("lut", "ff", "bram36", "uram", "dsp")})
+    r = Resources(
+        **{
+            k: _require(res, k, int, f"{where}: resources")
+            for k in ("lut", "ff", "bram36", "uram", "dsp")
+        }
+    )
     for k, v in r.as_dict().items():
         if v < 0:
             raise BoardError(f"{where}: resources.{k} must be >= 0, got {v}")

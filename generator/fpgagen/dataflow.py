@@ -61,9 +61,14 @@ class HostHead:
             else:
                 a = q.attrs
                 codes = float_exec.quant_codes(
-                    v, ctx[q.inputs[1]], ctx[q.inputs[2]],
-                    float(np.asarray(ctx[q.inputs[3]]).ravel()[0]), bool(a.get("signed", 1)),
-                    bool(a.get("narrow", 0)), a.get("rounding_mode", "ROUND"))
+                    v,
+                    ctx[q.inputs[1]],
+                    ctx[q.inputs[2]],
+                    float(np.asarray(ctx[q.inputs[3]]).ravel()[0]),
+                    bool(a.get("signed", 1)),
+                    bool(a.get("narrow", 0)),
+                    a.get("rounding_mode", "ROUND"),
+                )
             codes = np.asarray(codes)
             if codes.ndim == 4:  # NCHW tensor -> NHWC stream
                 codes = codes.transpose(0, 2, 3, 1)
@@ -91,14 +96,15 @@ class HostTail:
         ws = tuple(self.work_shape)
         if ws and ws[0] == "nhwc":  # NHWC stream of an NCHW tensor
             _, _, c, h, w = ws
-            base = (self.a * v.reshape(n, h, w, c).astype(np.float64) + self.b)
+            base = self.a * v.reshape(n, h, w, c).astype(np.float64) + self.b
             x = base.astype(np.float32).transpose(0, 3, 1, 2)
         else:
             base = (self.a * v.reshape(n, -1).astype(np.float64) + self.b).astype(np.float32)
             x = base.reshape((n,) + ws[1:])
         for node in self.post:
-            x = float_exec.run_node(node, [x if t == "__x__" else self.consts[t]
-                                           for t in node.inputs if t])
+            x = float_exec.run_node(
+                node, [x if t == "__x__" else self.consts[t] for t in node.inputs if t]
+            )
         return x.reshape((n,) + tuple(self.out_shape[1:]))
 
 
@@ -169,8 +175,9 @@ class Dataflow:
         n = v.shape[0]
         vals = {self.INPUT: v.reshape(n, -1)}
         for l in self.layers:
-            outs = l.execute_streams([vals.pop(s) if len(self.consumers(s)) == 1 else vals[s]
-                                      for s in l.ins])
+            outs = l.execute_streams(
+                [vals.pop(s) if len(self.consumers(s)) == 1 else vals[s] for s in l.ins]
+            )
             for s, o in zip(l.outs, outs):
                 vals[s] = np.asarray(o, dtype=np.int64).reshape(n, -1)
                 if trace is not None:
@@ -210,10 +217,17 @@ class Dataflow:
         d = {
             "name": self.name,
             "source": self.source,
-            "input": {"name": self.head.input_name, "shape": list(self.head.input_shape),
-                      "hw_dtype": str(self.in_dtype), "channels": self.head.channels},
-            "output": {"shape": list(self.tail.out_shape), "hw_dtype": str(self.out_dtype),
-                       "channels": self.layers[-1].out_channels},
+            "input": {
+                "name": self.head.input_name,
+                "shape": list(self.head.input_shape),
+                "hw_dtype": str(self.in_dtype),
+                "channels": self.head.channels,
+            },
+            "output": {
+                "shape": list(self.tail.out_shape),
+                "hw_dtype": str(self.out_dtype),
+                "channels": self.layers[-1].out_channels,
+            },
             "expected_cycles_per_frame": cyc,
             "bottleneck": self.bottleneck().name,
             "resources": self.total_resources(),

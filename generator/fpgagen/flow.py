@@ -47,9 +47,17 @@ def plumbed_totals(df: Dataflow) -> dict:
     return add_plumbing(twin).total_resources()
 
 
-def make_dataflow(model_path, board: Board, fps=None, folding=None, clock_mhz=None,
-                  fifo_depths: dict | None = None, strategy: str = "optimize",
-                  max_util: float = DEFAULT_CAP, progress=None) -> Dataflow:
+def make_dataflow(
+    model_path,
+    board: Board,
+    fps=None,
+    folding=None,
+    clock_mhz=None,
+    fifo_depths: dict | None = None,
+    strategy: str = "optimize",
+    max_util: float = DEFAULT_CAP,
+    progress=None,
+) -> Dataflow:
     """Frontend + lowering + folding + stream plumbing.
 
     Folding: ``strategy="optimize"`` (default) runs the optimiser: with ``fps`` the cheapest
@@ -73,8 +81,11 @@ def make_dataflow(model_path, board: Board, fps=None, folding=None, clock_mhz=No
         res = optimize(df, board, target, cap=max_util, plumbing=plumbed_totals)
         if not res["fits"]:
             _refuse(df, board, clock, max_util, res)
-        df.meta["optimizer"] = {"max_util": max_util, "limiting": res["limiting"],
-                                "target_fps": fps}
+        df.meta["optimizer"] = {
+            "max_util": max_util,
+            "limiting": res["limiting"],
+            "target_fps": fps,
+        }
     else:
         raise FpgagenError(f"unknown folding strategy {strategy!r}; use optimize or simple")
     add_plumbing(df)
@@ -91,21 +102,31 @@ def _refuse(df, board, clock, cap, res) -> None:
     best = copy.deepcopy(df)
     alt = optimize(best, board, None, cap=cap, plumbing=plumbed_totals)
     tot = res["totals"]
-    print(f"{'layer':32s} {'type':14s} {'folding':16s} {'cycles':>9s} {'LUT':>9s} "
-          f"{'BRAM18':>7s} {'URAM':>5s} {'DSP':>6s}")
+    print(
+        f"{'layer':32s} {'type':14s} {'folding':16s} {'cycles':>9s} {'LUT':>9s} "
+        f"{'BRAM18':>7s} {'URAM':>5s} {'DSP':>6s}"
+    )
     for l in df.layers:
         r = l.resources()
         f = ",".join(f"{k}={v}" for k, v in l.folding().items())
-        print(f"{l.name[:32]:32s} {l.op_type:14s} {f:16s} {l.expected_cycles():9d} "
-              f"{r['lut']:9d} {r['bram18']:7d} {r['uram']:5d} {r['dsp']:6d}")
+        print(
+            f"{l.name[:32]:32s} {l.op_type:14s} {f:16s} {l.expected_cycles():9d} "
+            f"{r['lut']:9d} {r['bram18']:7d} {r['uram']:5d} {r['dsp']:6d}"
+        )
     rb = board.resources
-    print(f"{'total (with FIFOs/DWCs)':64s} {int(tot['lut']):9d} {int(tot['bram18']):7d} "
-          f"{int(tot['uram']):5d} {int(tot['dsp']):6d}")
-    print(f"{'board ' + board.name + ' x ' + f'{cap:.0%}':64s} {int(cap * rb.lut):9d} "
-          f"{int(cap * rb.bram18):7d} {int(cap * rb.uram):5d} {int(cap * rb.dsp):6d}")
+    print(
+        f"{'total (with FIFOs/DWCs)':64s} {int(tot['lut']):9d} {int(tot['bram18']):7d} "
+        f"{int(tot['uram']):5d} {int(tot['dsp']):6d}"
+    )
+    print(
+        f"{'board ' + board.name + ' x ' + f'{cap:.0%}':64s} {int(cap * rb.lut):9d} "
+        f"{int(cap * rb.bram18):7d} {int(cap * rb.uram):5d} {int(cap * rb.dsp):6d}"
+    )
     if alt["fits"]:
-        hint = (f"the highest throughput that fits is {clock * 1e6 / alt['cycles']:,.0f} fps "
-                f"({alt['cycles']} cycles/frame at {clock:g} MHz)")
+        hint = (
+            f"the highest throughput that fits is {clock * 1e6 / alt['cycles']:,.0f} fps "
+            f"({alt['cycles']} cycles/frame at {clock:g} MHz)"
+        )
     else:
         hint = "even the most folded design does not fit; choose a larger board"
     raise FpgagenError(
@@ -129,9 +150,19 @@ def _check_clock(board: Board, clock_mhz):
         )
 
 
-def build(model_path, board_name: str, outdir, fps=None, folding=None, clock_mhz=None,
-          backend: str = "both", progress=print, max_util: float = DEFAULT_CAP,
-          strategy: str = "optimize", target_cycles_: int | None = None) -> Dataflow:
+def build(
+    model_path,
+    board_name: str,
+    outdir,
+    fps=None,
+    folding=None,
+    clock_mhz=None,
+    backend: str = "both",
+    progress=print,
+    max_util: float = DEFAULT_CAP,
+    strategy: str = "optimize",
+    target_cycles_: int | None = None,
+) -> Dataflow:
     """``fpgagen build``: write OUTDIR atomically (a temporary folder moved into place)."""
     t0 = time.perf_counter()
     board = load_board(board_name)
@@ -141,16 +172,27 @@ def build(model_path, board_name: str, outdir, fps=None, folding=None, clock_mhz
     if backend not in BACKENDS + ("both",):
         raise FpgagenError(f"unknown backend {backend!r}; use rtl, hls or both")
     outdir = Path(outdir)
-    if outdir.exists() and not (outdir / "dataflow.json").is_file() and \
-            (not outdir.is_dir() or any(outdir.iterdir())):
+    if (
+        outdir.exists()
+        and not (outdir / "dataflow.json").is_file()
+        and (not outdir.is_dir() or any(outdir.iterdir()))
+    ):
         raise FpgagenError(
             f"{outdir}: exists and is not an fpgagen output folder; choose another -o"
         )
     fps = _fps_from(fps, target_cycles_, clock_mhz or board.default_mhz)
-    df = make_dataflow(model_path, board, fps=fps, folding=folding, clock_mhz=clock_mhz,
-                       max_util=max_util, strategy=strategy)
-    progress(f"lowered {model_path}: {len(df.compute_layers)} compute layers, "
-             f"{len(df.layers)} stages")
+    df = make_dataflow(
+        model_path,
+        board,
+        fps=fps,
+        folding=folding,
+        clock_mhz=clock_mhz,
+        max_util=max_util,
+        strategy=strategy,
+    )
+    progress(
+        f"lowered {model_path}: {len(df.compute_layers)} compute layers, {len(df.layers)} stages"
+    )
     outdir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
     try:
@@ -173,18 +215,20 @@ def build(model_path, board_name: str, outdir, fps=None, folding=None, clock_mhz
                     raise
                 progress(f"note: HLS backend skipped: {e}")
         d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
-        d.update({
-            "fpgagen_version": __version__,
-            "board": board.name,
-            "part": board.part,
-            "utilisation": _utilisation(df, board),
-            "folding": folding_dict(df),
-            "fifo_depths": {l.name: l.depth for l in df.layers if l.op_type == "FIFO"},
-            "backends": backends,
-            "rtl": rtl_info,
-            "hls": hls_info,
-            "build_seconds": round(time.perf_counter() - t0, 3),
-        })
+        d.update(
+            {
+                "fpgagen_version": __version__,
+                "board": board.name,
+                "part": board.part,
+                "utilisation": _utilisation(df, board),
+                "folding": folding_dict(df),
+                "fifo_depths": {l.name: l.depth for l in df.layers if l.op_type == "FIFO"},
+                "backends": backends,
+                "rtl": rtl_info,
+                "hls": hls_info,
+                "build_seconds": round(time.perf_counter() - t0, 3),
+            }
+        )
         (tmp / "dataflow.json").write_text(json.dumps(d, indent=2) + "\n")
         from .report import make_report, write_report
 
@@ -196,17 +240,23 @@ def build(model_path, board_name: str, outdir, fps=None, folding=None, clock_mhz
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    progress(f"wrote {outdir}: {df.expected_cycles()} cycles/frame expected "
-             f"({df.meta['clock_mhz'] * 1e6 / df.expected_cycles():,.0f} fps at "
-             f"{df.meta['clock_mhz']:g} MHz)")
+    progress(
+        f"wrote {outdir}: {df.expected_cycles()} cycles/frame expected "
+        f"({df.meta['clock_mhz'] * 1e6 / df.expected_cycles():,.0f} fps at "
+        f"{df.meta['clock_mhz']:g} MHz)"
+    )
     return df
 
 
 def _utilisation(df: Dataflow, board: Board) -> dict:
     tot = df.total_resources()
     r = board.resources
-    return {"lut": tot["lut"] / r.lut, "ff": tot["ff"] / r.ff,
-            "bram18": tot["bram18"] / max(1, r.bram18), "dsp": tot["dsp"] / max(1, r.dsp)}
+    return {
+        "lut": tot["lut"] / r.lut,
+        "ff": tot["ff"] / r.ff,
+        "bram18": tot["bram18"] / max(1, r.bram18),
+        "dsp": tot["dsp"] / max(1, r.dsp),
+    }
 
 
 def load_build(outdir) -> tuple[Dataflow, dict]:
@@ -214,12 +264,17 @@ def load_build(outdir) -> tuple[Dataflow, dict]:
     outdir = Path(outdir)
     meta_path = outdir / "dataflow.json"
     if not meta_path.is_file():
-        raise FpgagenError(f"{outdir}: not an fpgagen build folder (no dataflow.json); run "
-                           "`fpgagen build` first")
+        raise FpgagenError(
+            f"{outdir}: not an fpgagen build folder (no dataflow.json); run `fpgagen build` first"
+        )
     meta = json.loads(meta_path.read_text())
-    df = make_dataflow(outdir / "model.onnx", load_board(meta["board"]),
-                       folding=meta["folding"], clock_mhz=meta.get("clock_mhz"),
-                       fifo_depths=meta.get("fifo_depths"))
+    df = make_dataflow(
+        outdir / "model.onnx",
+        load_board(meta["board"]),
+        folding=meta["folding"],
+        clock_mhz=meta.get("clock_mhz"),
+        fifo_depths=meta.get("fifo_depths"),
+    )
     df.name = meta["name"]
     if [l.name for l in df.layers] != [l["name"] for l in meta["layers"]]:
         raise FpgagenError(f"{outdir}: dataflow.json does not match model.onnx; rebuild")
@@ -249,8 +304,15 @@ def argmax_agree(y: np.ndarray, ref: np.ndarray, atol: float = 1e-4) -> bool:
     return bool(np.all(picked >= ref.max(1) - atol * np.maximum(1.0, np.abs(ref).max(1))))
 
 
-def verify(outdir, inputs, backend: str = "golden", outputs=None, progress=print,
-           stress: bool = True, atol: float = 1e-4) -> dict:
+def verify(
+    outdir,
+    inputs,
+    backend: str = "golden",
+    outputs=None,
+    progress=print,
+    stress: bool = True,
+    atol: float = 1e-4,
+) -> dict:
     """``fpgagen verify``: compare a backend with the golden model (and ONNX outputs)."""
     if backend not in ("golden",) + BACKENDS:
         raise FpgagenError(f"unknown backend {backend!r}; use golden or {', '.join(BACKENDS)}")
@@ -269,13 +331,17 @@ def verify(outdir, inputs, backend: str = "golden", outputs=None, progress=print
         err = float(np.abs(y.astype(np.float64) - y_ref).max())
         same_arg = argmax_agree(y.reshape(n, -1), y_ref.reshape(n, -1), atol)
         report.update({"onnx_max_abs_err": err, "onnx_argmax_equal": same_arg})
-        progress(f"golden vs ONNX outputs: max |err| {err:.3g}, argmax "
-                 f"{'identical' if same_arg else 'DIFFERENT'}")
+        progress(
+            f"golden vs ONNX outputs: max |err| {err:.3g}, argmax "
+            f"{'identical' if same_arg else 'DIFFERENT'}"
+        )
         if err > atol * max(1.0, float(np.abs(y_ref).max())) or not same_arg:
             report["ok"] = False
     if backend != "golden" and backend not in meta.get("backends", ["rtl"]):
-        raise FpgagenError(f"{outdir}: was built without the {backend} backend; rebuild with "
-                           f"--backend {backend} or --backend both")
+        raise FpgagenError(
+            f"{outdir}: was built without the {backend} backend; rebuild with "
+            f"--backend {backend} or --backend both"
+        )
     if backend == "hls":
         from .sim.hls_csim import simulate_hls
 
@@ -291,20 +357,36 @@ def verify(outdir, inputs, backend: str = "golden", outputs=None, progress=print
         res = simulate(outdir, df, gold["codes"], run_name="run_rtl")
         mism = int(np.sum(np.any(res.outputs != gold["hw_out"], axis=1)))
         exp = df.expected_cycles()
-        report.update({"mismatched_frames": mism, "cycles_per_frame": res.cycles_per_frame,
-                       "expected_cycles_per_frame": exp,
-                       "cycles_error": res.cycles_per_frame / exp - 1})
-        progress(f"rtl: {n - mism}/{n} frames bit-exact; {res.cycles_per_frame:.1f} cycles/frame "
-                 f"measured, {exp} expected ({100 * (res.cycles_per_frame / exp - 1):+.1f}%)")
+        report.update(
+            {
+                "mismatched_frames": mism,
+                "cycles_per_frame": res.cycles_per_frame,
+                "expected_cycles_per_frame": exp,
+                "cycles_error": res.cycles_per_frame / exp - 1,
+            }
+        )
+        progress(
+            f"rtl: {n - mism}/{n} frames bit-exact; {res.cycles_per_frame:.1f} cycles/frame "
+            f"measured, {exp} expected ({100 * (res.cycles_per_frame / exp - 1):+.1f}%)"
+        )
         if mism:
             report["ok"] = False
         if stress:
-            res2 = simulate(outdir, df, gold["codes"], idle=300, backpressure=300, seed=7,
-                            run_name="run_rtl_stress")
+            res2 = simulate(
+                outdir,
+                df,
+                gold["codes"],
+                idle=300,
+                backpressure=300,
+                seed=7,
+                run_name="run_rtl_stress",
+            )
             mism2 = int(np.sum(np.any(res2.outputs != gold["hw_out"], axis=1)))
             report["stress_mismatched_frames"] = mism2
-            progress(f"rtl with 30% random idle input and 30% output back-pressure: "
-                     f"{n - mism2}/{n} frames bit-exact")
+            progress(
+                f"rtl with 30% random idle input and 30% output back-pressure: "
+                f"{n - mism2}/{n} frames bit-exact"
+            )
             if mism2:
                 report["ok"] = False
     if not report["ok"]:
@@ -325,15 +407,22 @@ def _fps_from(fps, cycles, clock_mhz):
     return fps
 
 
-def estimate(model_path, board_name: str, fps=None, clock_mhz=None,
-             max_util: float = DEFAULT_CAP, strategy: str = "optimize",
-             target_cycles_: int | None = None) -> dict:
+def estimate(
+    model_path,
+    board_name: str,
+    fps=None,
+    clock_mhz=None,
+    max_util: float = DEFAULT_CAP,
+    strategy: str = "optimize",
+    target_cycles_: int | None = None,
+) -> dict:
     """``fpgagen estimate``: per-layer cycles and resources without writing anything."""
     board = load_board(board_name)
     _check_clock(board, clock_mhz)
     fps = _fps_from(fps, target_cycles_, clock_mhz or board.default_mhz)
-    df = make_dataflow(model_path, board, fps=fps, clock_mhz=clock_mhz, max_util=max_util,
-                       strategy=strategy)
+    df = make_dataflow(
+        model_path, board, fps=fps, clock_mhz=clock_mhz, max_util=max_util, strategy=strategy
+    )
     d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
     d["board"] = board.name
     d["utilisation"] = _utilisation(df, board)

@@ -44,7 +44,9 @@ def encode(values, dtype: DataType) -> np.ndarray:
     v = v.astype(np.int64)
     if dtype.is_bipolar:
         return ((v + 1) // 2).astype(np.uint64)
-    mask = np.uint64((1 << dtype.bits) - 1) if dtype.bits < 64 else np.uint64(~0 & 0xFFFFFFFFFFFFFFFF)
+    mask = (
+        np.uint64((1 << dtype.bits) - 1) if dtype.bits < 64 else np.uint64(~0 & 0xFFFFFFFFFFFFFFFF)
+    )
     return v.astype(np.uint64) & mask
 
 

@@ -36,13 +36,31 @@ __all__ = [
 ]
 
 #: tiny-yolo-voc anchors (width, height) in grid cells (32 input pixels each)
-VOC_ANCHORS = np.array([[1.08, 1.19], [3.42, 4.41], [6.63, 11.38], [9.42, 5.11],
-                        [16.62, 10.52]])
+VOC_ANCHORS = np.array([[1.08, 1.19], [3.42, 4.41], [6.63, 11.38], [9.42, 5.11], [16.62, 10.52]])
 
 #: Pascal VOC class names in the order of the YOLOv2 VOC models
-VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
-               "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant",
-               "sheep", "sofa", "train", "tvmonitor")
+VOC_CLASSES = (
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
 
 
 def sigmoid(x) -> np.ndarray:
@@ -76,8 +94,10 @@ def _split_output(output, num_anchors: int, num_classes: int) -> np.ndarray:
         raise ValueError(f"expected a (A*(5+C), H, W) region output, got shape {out.shape}")
     ch, h, w = out.shape
     if ch != num_anchors * (5 + num_classes):
-        raise ValueError(f"region output has {ch} channels; {num_anchors} anchors x "
-                         f"(5 + {num_classes} classes) = {num_anchors * (5 + num_classes)}")
+        raise ValueError(
+            f"region output has {ch} channels; {num_anchors} anchors x "
+            f"(5 + {num_classes} classes) = {num_anchors * (5 + num_classes)}"
+        )
     return out.reshape(num_anchors, 5 + num_classes, h, w)
 
 
@@ -135,7 +155,7 @@ def nms(boxes, scores, iou_threshold: float = 0.45) -> np.ndarray:
         keep.append(int(i))
         if len(order) == 1:
             break
-        ious = box_iou(boxes[i:i + 1], boxes[order[1:]])[0]
+        ious = box_iou(boxes[i : i + 1], boxes[order[1:]])[0]
         order = order[1:][ious <= iou_threshold]
     return np.array(keep, dtype=np.int64)
 
@@ -165,9 +185,16 @@ class Detections:
         return out
 
 
-def detect(output, input_size=416, anchors=VOC_ANCHORS, num_classes: int = 20,
-           score_threshold: float = 0.3, iou_threshold: float = 0.45,
-           max_detections: int = 100, clip: bool = True) -> Detections:
+def detect(
+    output,
+    input_size=416,
+    anchors=VOC_ANCHORS,
+    num_classes: int = 20,
+    score_threshold: float = 0.3,
+    iou_threshold: float = 0.45,
+    max_detections: int = 100,
+    clip: bool = True,
+) -> Detections:
     """Decode one region output and return its detections (per-class NMS).
 
     Every (box, class) pair with ``objectness * class_prob >= score_threshold`` is a candidate
@@ -199,8 +226,9 @@ def detect(output, input_size=416, anchors=VOC_ANCHORS, num_classes: int = 20,
     return Detections(b[order], s[order], c[order])
 
 
-def region_targets(boxes, labels, grid, input_size, anchors=VOC_ANCHORS,
-                   num_classes: int = 20) -> dict:
+def region_targets(
+    boxes, labels, grid, input_size, anchors=VOC_ANCHORS, num_classes: int = 20
+) -> dict:
     """Training targets of a batch for the region layer (YOLOv2 assignment).
 
     ``boxes[i]``: ``(k_i, 4)`` x1, y1, x2, y2 in input pixels of image ``i``; ``labels[i]``:
@@ -218,9 +246,16 @@ def region_targets(boxes, labels, grid, input_size, anchors=VOC_ANCHORS,
     in_h, in_w = _size_pair(input_size)
     n, a = len(boxes), len(anchors)
     shape = (n, a, gh, gw)
-    t = dict(mask=np.zeros(shape, dtype=bool), tx=np.zeros(shape), ty=np.zeros(shape),
-             tw=np.zeros(shape), th=np.zeros(shape), scale=np.zeros(shape),
-             cls=np.zeros(shape, dtype=np.int64), boxes=[])
+    t = dict(
+        mask=np.zeros(shape, dtype=bool),
+        tx=np.zeros(shape),
+        ty=np.zeros(shape),
+        tw=np.zeros(shape),
+        th=np.zeros(shape),
+        scale=np.zeros(shape),
+        cls=np.zeros(shape, dtype=np.int64),
+        boxes=[],
+    )
     for i, (bx, lb) in enumerate(zip(boxes, labels)):
         bx = np.asarray(bx, dtype=np.float64).reshape(-1, 4)
         lb = np.asarray(lb, dtype=np.int64).reshape(-1)

@@ -28,8 +28,18 @@ from tests.support.tools import require
 KEYS = {"lut", "ff", "bram18", "uram", "dsp"}
 
 
-def _mvau(in_t="BIPOLAR", w_t="BIPOLAR", mw=64, mh=16, pe=2, simd=16, n_thres=1,
-          ram_style="auto", seed=0, zeros=None):
+def _mvau(
+    in_t="BIPOLAR",
+    w_t="BIPOLAR",
+    mw=64,
+    mh=16,
+    pe=2,
+    simd=16,
+    n_thres=1,
+    ram_style="auto",
+    seed=0,
+    zeros=None,
+):
     rng = np.random.default_rng(seed)
     ind, wd = DataType(in_t), DataType(w_t)
     if wd.is_bipolar:
@@ -38,13 +48,14 @@ def _mvau(in_t="BIPOLAR", w_t="BIPOLAR", mw=64, mh=16, pe=2, simd=16, n_thres=1,
         w = rng.integers(wd.min, wd.max + 1, size=(mh, mw))
     if zeros is not None:  # pruned: exactly this fraction of zero weights, the rest +-1
         w = rng.choice([-1, 1], size=(mh, mw))
-        w.reshape(-1)[rng.permutation(w.size)[:round(zeros * w.size)]] = 0
+        w.reshape(-1)[rng.permutation(w.size)[: round(zeros * w.size)]] = 0
     l = MVAU("m", w, ind, wd, pe=pe, simd=simd, ram_style=ram_style)
     if n_thres:
         lo, hi = l.acc_range()
         t = np.sort(rng.integers(int(lo.min()), int(hi.max()) + 1, size=(mh, n_thres)), axis=1)
-        out = DataType("BIPOLAR") if n_thres == 1 else \
-            DataType(f"UINT{int(math.log2(n_thres + 1))}")
+        out = (
+            DataType("BIPOLAR") if n_thres == 1 else DataType(f"UINT{int(math.log2(n_thres + 1))}")
+        )
         l.set_thresholds(t, 0, out)
     return l
 
@@ -52,17 +63,25 @@ def _mvau(in_t="BIPOLAR", w_t="BIPOLAR", mw=64, mh=16, pe=2, simd=16, n_thres=1,
 # ------------------------------------------------------------------------------------------
 # pure model tests
 # ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("layer", [
-    _mvau(),
-    _mvau("UINT4", "INT4", n_thres=3),
-    _mvau("UINT8", "INT8", pe=2, simd=4, n_thres=0),
-    _mvau("BIPOLAR", "BIPOLAR", mw=1024, mh=64, pe=4, simd=32),
-    Thresholding("t", np.sort(np.random.default_rng(0).integers(-50, 50, (32, 3)), axis=1),
-                 DataType("INT8"), DataType("UINT2"), pe=4),
-    FIFO("f", DataType("UINT4"), 8, 8, 64),
-    DWC("d", DataType("UINT2"), 24, 8, 12),
-    SlidingWindow("s", DataType("UINT4"), (8, 8), 4, (3, 3), (1, 1), simd=2),
-])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        _mvau(),
+        _mvau("UINT4", "INT4", n_thres=3),
+        _mvau("UINT8", "INT8", pe=2, simd=4, n_thres=0),
+        _mvau("BIPOLAR", "BIPOLAR", mw=1024, mh=64, pe=4, simd=32),
+        Thresholding(
+            "t",
+            np.sort(np.random.default_rng(0).integers(-50, 50, (32, 3)), axis=1),
+            DataType("INT8"),
+            DataType("UINT2"),
+            pe=4,
+        ),
+        FIFO("f", DataType("UINT4"), 8, 8, 64),
+        DWC("d", DataType("UINT2"), 24, 8, 12),
+        SlidingWindow("s", DataType("UINT4"), (8, 8), 4, (3, 3), (1, 1), simd=2),
+    ],
+)
 def test_estimate_is_complete_and_positive(layer):
     r = model.estimate(layer)
     assert set(r) == KEYS
@@ -82,13 +101,19 @@ def test_estimate_scales_with_parallelism():
 def test_pruned_weights_shrink_only_unrolled_layers():
     """Zero weights are free only where the weights are constants (NF*SF = 1): there the
     products and adders of pruned weights disappear; a folded layer stores them in its ROM."""
-    dense = model.estimate(_mvau("UINT2", "TERNARY", mw=32, mh=8, pe=8, simd=32, n_thres=3,
-                                 zeros=0.06))
-    sparse = model.estimate(_mvau("UINT2", "TERNARY", mw=32, mh=8, pe=8, simd=32, n_thres=3,
-                                  zeros=0.9))
+    dense = model.estimate(
+        _mvau("UINT2", "TERNARY", mw=32, mh=8, pe=8, simd=32, n_thres=3, zeros=0.06)
+    )
+    sparse = model.estimate(
+        _mvau("UINT2", "TERNARY", mw=32, mh=8, pe=8, simd=32, n_thres=3, zeros=0.9)
+    )
     assert sparse["lut"] < 0.2 * dense["lut"], (dense, sparse)
-    folded = [model.estimate(_mvau("UINT2", "TERNARY", mw=32, mh=8, pe=2, simd=8, n_thres=3,
-                                   zeros=z))["lut"] for z in (0.06, 0.9)]
+    folded = [
+        model.estimate(_mvau("UINT2", "TERNARY", mw=32, mh=8, pe=2, simd=8, n_thres=3, zeros=z))[
+            "lut"
+        ]
+        for z in (0.06, 0.9)
+    ]
     assert folded[1] > 0.7 * folded[0], folded
 
 
@@ -120,8 +145,11 @@ def test_finn_formulas_match_hand_computation():
     W = A = 4
     mult = 0 if model.mvau_dsp(l) else 8 * (2 * math.ceil((W + A) / 6) - 1) * (W + A)
     acc = l.acc_bits
-    expect = 300 + 1.1 * (2 * (mult + (W + A) * 15 + acc + 3 * acc * 1 + 3 * acc)) \
+    expect = (
+        300
+        + 1.1 * (2 * (mult + (W + A) * 15 + acc + 3 * acc * 1 + 3 * acc))
         + 2 * 8 * 4 * math.ceil(64 * 16 / 16 / 64)
+    )
     assert finn_mvau_lut(l) == int(expect)
     assert finn_mvau_bram18(l) == 0  # distributed weights
     big = _mvau("BIPOLAR", "BIPOLAR", mw=1024, mh=64, pe=4, simd=32)
@@ -139,9 +167,25 @@ def test_unknown_layer_type_is_an_error():
 
 
 def test_parse_stat_counts_cells():
-    stat = {"modules": {"\\top": {"num_cells_by_type": {
-        "LUT2": 10, "LUT6": 5, "RAM64M8": 2, "SRLC32E": 1, "FDRE": 30, "FDSE": 2,
-        "CARRY8": 3, "RAMB18E2": 1, "RAMB36E2": 2, "DSP48E2": 4, "$scopeinfo": 7}}}}
+    stat = {
+        "modules": {
+            "\\top": {
+                "num_cells_by_type": {
+                    "LUT2": 10,
+                    "LUT6": 5,
+                    "RAM64M8": 2,
+                    "SRLC32E": 1,
+                    "FDRE": 30,
+                    "FDSE": 2,
+                    "CARRY8": 3,
+                    "RAMB18E2": 1,
+                    "RAMB36E2": 2,
+                    "DSP48E2": 4,
+                    "$scopeinfo": 7,
+                }
+            }
+        }
+    }
     r = parse_stat(stat, "top")
     assert r["lut"] == 15 + 16 + 1 and r["lutram"] == 17 and r["lut_logic"] == 15
     assert (r["ff"], r["carry"], r["bram18"], r["bram36"], r["dsp"]) == (32, 3, 5, 2, 4)
@@ -161,10 +205,22 @@ def test_missing_yosys_is_a_one_line_error(monkeypatch, tmp_path):
 
 def test_format_table():
     est = {"lut": 100, "ff": 50, "bram18": 1, "uram": 0, "dsp": 0}
-    act = {"lut": 110, "ff": 55, "carry": 3, "bram18": 1, "bram36": 0, "uram": 0, "dsp": 0,
-           "seconds": 1.5}
-    res = {"layers": [{"name": "m0", "type": "MVAU", "folding": {}, "estimate": est,
-                       "actual": act}], "sum_estimate": est, "sum_actual": act, "top": act}
+    act = {
+        "lut": 110,
+        "ff": 55,
+        "carry": 3,
+        "bram18": 1,
+        "bram36": 0,
+        "uram": 0,
+        "dsp": 0,
+        "seconds": 1.5,
+    }
+    res = {
+        "layers": [{"name": "m0", "type": "MVAU", "folding": {}, "estimate": est, "actual": act}],
+        "sum_estimate": est,
+        "sum_actual": act,
+        "top": act,
+    }
     txt = format_table(res)
     assert "m0" in txt and "-9%" in txt and "stitched top" in txt
 
@@ -188,8 +244,9 @@ def test_synth_small_layers_agree_with_model(tmp_path):
 
     layers = [
         _mvau("BIPOLAR", "BIPOLAR", mw=64, mh=16, pe=2, simd=16, n_thres=1),  # LUT ROM, XNOR
-        _mvau("UINT4", "INT4", mw=64, mh=8, pe=1, simd=8, n_thres=3, ram_style="block",
-              seed=1),  # BRAM weights, DSP products
+        _mvau(
+            "UINT4", "INT4", mw=64, mh=8, pe=1, simd=8, n_thres=3, ram_style="block", seed=1
+        ),  # BRAM weights, DSP products
         FIFO("f", DataType("UINT1"), 16, 16, 512),  # BRAM FIFO
     ]
     for i, l in enumerate(layers):
@@ -234,8 +291,9 @@ def test_synth_build_of_a_tiny_mlp(tmp_path):
     out = tmp_path / "out"
     build(p, "zcu104", out, backend="rtl", progress=lambda m: None)
     res = synth_build(out, top=True)
-    assert [r["name"] for r in res["layers"]] == \
-        [l["name"] for l in json.loads((out / "dataflow.json").read_text())["layers"]]
+    assert [r["name"] for r in res["layers"]] == [
+        l["name"] for l in json.loads((out / "dataflow.json").read_text())["layers"]
+    ]
     assert res["top"]["lut"] > 0
     # the stitched top is the sum of its layers (within what cross-boundary optimisation saves)
     assert res["top"]["lut"] <= 1.1 * res["sum_actual"]["lut"] + 20

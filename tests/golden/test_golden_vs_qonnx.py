@@ -10,10 +10,24 @@ from fpgagen.boards import load_board  # noqa: E402
 from fpgagen.flow import argmax_agree, make_dataflow  # noqa: E402
 from fpgagen.models.export import qonnx_execute  # noqa: E402
 
-PRESETS = ["tiny_w1a1", "tiny_w1a2", "tiny_w2a2", "tiny_ternary_odd", "tiny_w4a4", "tiny_w8a8",
-           "tfc_w1a1", "tfc_w1a2", "tfc_w2a2", "mlp_ternary_odd",
-           # model-zoo variants: threshold ternary and SYQ (per-row fixed-point scales)
-           "tfc_ternary", "tfc_syq", "sfc_ternary", "sfc_syq", "lfc_w1a2"]
+PRESETS = [
+    "tiny_w1a1",
+    "tiny_w1a2",
+    "tiny_w2a2",
+    "tiny_ternary_odd",
+    "tiny_w4a4",
+    "tiny_w8a8",
+    "tfc_w1a1",
+    "tfc_w1a2",
+    "tfc_w2a2",
+    "mlp_ternary_odd",
+    # model-zoo variants: threshold ternary and SYQ (per-row fixed-point scales)
+    "tfc_ternary",
+    "tfc_syq",
+    "sfc_ternary",
+    "sfc_syq",
+    "lfc_w1a2",
+]
 
 pytestmark = pytest.mark.torch
 
@@ -46,8 +60,11 @@ def test_hidden_activations_match_qonnx_intermediates(preset_onnx):
     m = load_clean_model(path)
     x = np.random.default_rng(3).random((1, 64), dtype=np.float32)
     ctx = execute_onnx(m, {m.graph.input[0].name: x}, return_full_exec_context=True)
-    quant_outs = [n.output[0] for n in m.graph.node if n.op_type == "Quant"
-                  and n.input[0] not in [i.name for i in m.graph.initializer]]
+    quant_outs = [
+        n.output[0]
+        for n in m.graph.node
+        if n.op_type == "Quant" and n.input[0] not in [i.name for i in m.graph.initializer]
+    ]
     trace = {}
     df.run_layers(df.hw_input(x), trace)
     acts = [trace[l.name] for l in df.compute_layers if l.out_dtype.bits <= 8]

@@ -96,13 +96,22 @@ def _check_bit_exact(model_path, kind, tmp_path, extra_codes=None):
 
 
 # -- bit exactness --------------------------------------------------------------------------------
-@pytest.mark.parametrize("graph,kind", [
-    ("mlp_a2", "default"), ("mlp_a2", "mixed"),
-    ("mlp_a4", "default"), ("mlp_a4", "mixed"), ("mlp_a4", "serial"),
-    ("mlp_a8", "default"), ("mlp_a8", "mixed"),
-    ("xnor", "default"), ("xnor", "mixed"),
-    ("thresholding", "default"), ("thresholding", "mixed"),
-])
+@pytest.mark.parametrize(
+    "graph,kind",
+    [
+        ("mlp_a2", "default"),
+        ("mlp_a2", "mixed"),
+        ("mlp_a4", "default"),
+        ("mlp_a4", "mixed"),
+        ("mlp_a4", "serial"),
+        ("mlp_a8", "default"),
+        ("mlp_a8", "mixed"),
+        ("xnor", "default"),
+        ("xnor", "mixed"),
+        ("thresholding", "default"),
+        ("thresholding", "mixed"),
+    ],
+)
 def test_hand_built_graphs_bit_exact(tmp_path, graph, kind):
     p = tmp_path / f"{graph}.onnx"
     onnx.save(GRAPHS[graph](), p)
@@ -114,13 +123,22 @@ def test_hand_built_graphs_bit_exact(tmp_path, graph, kind):
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("preset,kind", [
-    ("tiny_w1a1", "default"), ("tiny_w1a1", "mixed"), ("tiny_w1a1", "serial"),
-    ("tiny_w1a2", "default"), ("tiny_w1a2", "mixed"),
-    ("tiny_w2a2", "default"), ("tiny_w2a2", "mixed"),
-    ("tiny_ternary_odd", "default"), ("tiny_ternary_odd", "serial"),
-    ("tiny_w4a4", "default"), ("tiny_w4a4", "mixed"),
-])
+@pytest.mark.parametrize(
+    "preset,kind",
+    [
+        ("tiny_w1a1", "default"),
+        ("tiny_w1a1", "mixed"),
+        ("tiny_w1a1", "serial"),
+        ("tiny_w1a2", "default"),
+        ("tiny_w1a2", "mixed"),
+        ("tiny_w2a2", "default"),
+        ("tiny_w2a2", "mixed"),
+        ("tiny_ternary_odd", "default"),
+        ("tiny_ternary_odd", "serial"),
+        ("tiny_w4a4", "default"),
+        ("tiny_w4a4", "mixed"),
+    ],
+)
 def test_brevitas_presets_bit_exact(preset_onnx, tmp_path, preset, kind):
     pytest.importorskip("brevitas")
     path = preset_onnx(preset)
@@ -139,22 +157,50 @@ def _kitchen_sink(names=None, df_name="kitchen_sink") -> Dataflow:
     """FIFO, Thresholding (INT8 -> BIPOLAR), DWC, XNOR MVAU (-> BIPOLAR), DWC, BIPOLAR x INT3
     MVAU (-> INT2, negative bias), DWC, INT2 x BIPOLAR MVAU (raw accumulator), FIFO."""
     rng = np.random.default_rng(7)
-    names = names or ["fifo_in", "thr", "dwc_a", "xnor", "dwc_b", "bip_in", "dwc_c", "bip_w",
-                      "fifo_out"]
+    names = names or [
+        "fifo_in",
+        "thr",
+        "dwc_a",
+        "xnor",
+        "dwc_b",
+        "bip_in",
+        "dwc_c",
+        "bip_w",
+        "fifo_out",
+    ]
     i8, i3, i2 = int_type(8), int_type(3), int_type(2)
-    thr = Thresholding(names[1], np.sort(rng.integers(-60, 60, (12, 1)), axis=1), i8, BIPOLAR,
-                       pe=3)
-    m1 = MVAU(names[3], rng.choice([-1, 1], (8, 12)), BIPOLAR, BIPOLAR,
-              thresholds=rng.integers(3, 10, (8, 1)), out_dtype=BIPOLAR, pe=2, simd=4)
-    m2 = MVAU(names[5], rng.integers(-4, 4, (10, 8)), BIPOLAR, i3,
-              thresholds=np.sort(rng.integers(-12, 12, (10, 3)), axis=1), out_bias=-2,
-              out_dtype=i2, pe=5, simd=4)
+    thr = Thresholding(names[1], np.sort(rng.integers(-60, 60, (12, 1)), axis=1), i8, BIPOLAR, pe=3)
+    m1 = MVAU(
+        names[3],
+        rng.choice([-1, 1], (8, 12)),
+        BIPOLAR,
+        BIPOLAR,
+        thresholds=rng.integers(3, 10, (8, 1)),
+        out_dtype=BIPOLAR,
+        pe=2,
+        simd=4,
+    )
+    m2 = MVAU(
+        names[5],
+        rng.integers(-4, 4, (10, 8)),
+        BIPOLAR,
+        i3,
+        thresholds=np.sort(rng.integers(-12, 12, (10, 3)), axis=1),
+        out_bias=-2,
+        out_dtype=i2,
+        pe=5,
+        simd=4,
+    )
     m3 = MVAU(names[7], rng.choice([-1, 1], (6, 10)), i2, BIPOLAR, pe=3, simd=2)
     layers = [
-        FIFO(names[0], i8, 12, 3, 8), thr,
-        DWC(names[2], BIPOLAR, 12, 3, 4), m1,
-        DWC(names[4], BIPOLAR, 8, 2, 4), m2,
-        DWC(names[6], i2, 10, 5, 2), m3,
+        FIFO(names[0], i8, 12, 3, 8),
+        thr,
+        DWC(names[2], BIPOLAR, 12, 3, 4),
+        m1,
+        DWC(names[4], BIPOLAR, 8, 2, 4),
+        m2,
+        DWC(names[6], i2, 10, 5, 2),
+        m3,
         FIFO(names[8], m3.out_dtype, 6, 3, 4),
     ]
     return chain(Dataflow(df_name, "hand-made", None, layers, None))
@@ -176,8 +222,12 @@ def test_every_layer_kind_bit_exact(tmp_path):
     np.testing.assert_array_equal(simulate_hls(tmp_path, df, codes), df.run_layers(codes))
     # the generated testbench checks itself against tb_expected.hex (Vitis csim/cosim do this)
     exe = compile_hls(tmp_path / "hls", info["top"])
-    res = subprocess.run([str(exe), "tb_input.hex", "tb_output.hex", "tb_expected.hex"],
-                         cwd=tmp_path / "hls", capture_output=True, text=True)
+    res = subprocess.run(
+        [str(exe), "tb_input.hex", "tb_output.hex", "tb_expected.hex"],
+        cwd=tmp_path / "hls",
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr
     assert "PASS" in res.stdout
     # and it fails (exit 1, naming the word) when the expected outputs are wrong
@@ -185,8 +235,12 @@ def test_every_layer_kind_bit_exact(tmp_path):
     first = next(i for i, l in enumerate(exp) if not l.startswith("//"))
     exp[first] = format(int(exp[first], 16) ^ 1, "0%dx" % len(exp[first]))
     (tmp_path / "hls" / "bad.hex").write_text("\n".join(exp) + "\n")
-    res = subprocess.run([str(exe), "tb_input.hex", "out.hex", "bad.hex"],
-                         cwd=tmp_path / "hls", capture_output=True, text=True)
+    res = subprocess.run(
+        [str(exe), "tb_input.hex", "out.hex", "bad.hex"],
+        cwd=tmp_path / "hls",
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 1 and "output word 0" in res.stderr
 
 
@@ -194,8 +248,9 @@ def test_compiles_without_warnings(tmp_path):
     """g++ -std=c++14 -O2 -Wall -Wextra -Werror on the design with every layer kind."""
     df = _kitchen_sink()
     info = write_hls(df, tmp_path, PART, 200.0)
-    exe = compile_hls(tmp_path / "hls", info["top"], extra_flags=("-Werror",),
-                      cache_root=tmp_path / "cache")
+    exe = compile_hls(
+        tmp_path / "hls", info["top"], extra_flags=("-Werror",), cache_root=tmp_path / "cache"
+    )
     cmd, stderr = (exe.parent / "compile.log").read_text().split("\n", 1)
     assert "-Wall" in cmd.split() and "-Wextra" in cmd.split()
     assert "warning" not in stderr
@@ -207,10 +262,20 @@ def test_every_file_starts_with_header(tmp_path):
     files = set(info["files"])
     on_disk = {str(p.relative_to(tmp_path)) for p in (tmp_path / "hls").rglob("*") if p.is_file()}
     assert files == on_disk
-    for rel in ["hls/fpgagen/mvau.h", "hls/fpgagen/dwc.h", "hls/fpgagen/thresholding.h",
-                "hls/fpgagen/streams.h", "hls/layers.h", "hls/kitchen_sink_top.cpp",
-                "hls/kitchen_sink_top.h", "hls/tb.cpp", "hls/run_hls.tcl", "hls/Makefile",
-                "hls/tb_input.hex", "hls/tb_expected.hex"]:
+    for rel in [
+        "hls/fpgagen/mvau.h",
+        "hls/fpgagen/dwc.h",
+        "hls/fpgagen/thresholding.h",
+        "hls/fpgagen/streams.h",
+        "hls/layers.h",
+        "hls/kitchen_sink_top.cpp",
+        "hls/kitchen_sink_top.h",
+        "hls/tb.cpp",
+        "hls/run_hls.tcl",
+        "hls/Makefile",
+        "hls/tb_input.hex",
+        "hls/tb_expected.hex",
+    ]:
         assert rel in files
     for rel in files:
         first = (tmp_path / rel).read_text().splitlines()[0]
@@ -244,18 +309,24 @@ def test_unsupported_op_type(tmp_path):
 
     df.layers[0] = Conv("swu", int_type(8), 12, 3, 2)
     chain(df)
-    with pytest.raises(FpgagenError, match=r"layer swu: op_type 'ConvolutionInputGenerator' is not "
-                                           r"supported by the HLS backend; supported: MVAU, VVAU, "
-                                           r"Thresholding, DWC, SlidingWindow, FMPadding, Pool, "
-                                           r"GlobalAccPool, LabelSelect, DuplicateStreams, "
-                                           r"AddStreams, FIFO"):
+    with pytest.raises(
+        FpgagenError,
+        match=r"layer swu: op_type 'ConvolutionInputGenerator' is not "
+        r"supported by the HLS backend; supported: MVAU, VVAU, "
+        r"Thresholding, DWC, SlidingWindow, FMPadding, Pool, "
+        r"GlobalAccPool, LabelSelect, DuplicateStreams, "
+        r"AddStreams, FIFO",
+    ):
         write_hls(df, tmp_path, PART, 200.0)
 
 
-@pytest.mark.parametrize("part,clock,msg", [
-    ("xc7z020 ; exec rm", 100.0, "is not a valid part name"),
-    (PART, 0.0, "out of range"),
-])
+@pytest.mark.parametrize(
+    "part,clock,msg",
+    [
+        ("xc7z020 ; exec rm", 100.0, "is not a valid part name"),
+        (PART, 0.0, "out of range"),
+    ],
+)
 def test_bad_part_or_clock(tmp_path, part, clock, msg):
     with pytest.raises(FpgagenError, match=msg):
         write_hls(_kitchen_sink(), tmp_path, part, clock)
@@ -268,7 +339,10 @@ def test_compile_error_is_one_line(tmp_path):
     info = write_hls(df, tmp_path, PART, 200.0)
     top_cpp = tmp_path / "hls" / f"{info['top']}.cpp"
     top_cpp.write_text(top_cpp.read_text() + "\nthis is not C++;\n")
-    with pytest.raises(SimulationError, match=r"g\+\+ failed to compile the HLS C simulation of "
-                                              r"kitchen_sink_top: .*error") as e:
+    with pytest.raises(
+        SimulationError,
+        match=r"g\+\+ failed to compile the HLS C simulation of "
+        r"kitchen_sink_top: .*error",
+    ) as e:
         simulate_hls(tmp_path, df, sample_codes(df, 1))
     assert "\n" not in str(e.value)

@@ -87,7 +87,7 @@ def _pick(options, frac):
 
 
 def _cnn_folding(path, kind):
-    """"fast" (every PE/SIMD at its maximum) or "mixed" (mid-range PE/SIMD, DWCs)."""
+    """ "fast" (every PE/SIMD at its maximum) or "mixed" (mid-range PE/SIMD, DWCs)."""
     df = make_dataflow(path, load_board("zcu104"))
     fold = {}
     for i, l in enumerate(df.compute_layers):
@@ -149,17 +149,32 @@ def _int_residual(fold) -> Dataflow:
     swu2 = SlidingWindow("swu2", i4, (oh + 2, ow + 2), 4, (3, 3), (1, 1))
     psum = Pool("psum", i4, 4, 9, "sum", oh * ow)
     assert psum.out_dtype == int_type(8)
-    thr = Thresholding("thr", np.sort(rng.integers(-60, 60, (4, 15)), axis=1), psum.out_dtype,
-                       i4, -8, num_vectors=oh * ow)
+    thr = Thresholding(
+        "thr",
+        np.sort(rng.integers(-60, 60, (4, 15)), axis=1),
+        psum.out_dtype,
+        i4,
+        -8,
+        num_vectors=oh * ow,
+    )
     add = AddStreams("add", i4, 4, oh * ow)
     gap = GlobalAccPool("gap", add.out_dtype, 4, oh * ow)
     top = LabelSelect("top", gap.out_dtype, 4, 3)
     layers = [pad1, swu1, pmax, dup, pad2, swu2, psum, thr, add, gap, top]
     _fold(layers, fold)
-    edges = {"pad1": (["s_in"], ["a"]), "swu1": (["a"], ["b"]), "pmax": (["b"], ["c"]),
-             "dup": (["c"], ["skip", "br"]), "pad2": (["br"], ["d"]), "swu2": (["d"], ["e"]),
-             "psum": (["e"], ["f"]), "thr": (["f"], ["g"]), "add": (["g", "skip"], ["h"]),
-             "gap": (["h"], ["i"]), "top": (["i"], ["y"])}
+    edges = {
+        "pad1": (["s_in"], ["a"]),
+        "swu1": (["a"], ["b"]),
+        "pmax": (["b"], ["c"]),
+        "dup": (["c"], ["skip", "br"]),
+        "pad2": (["br"], ["d"]),
+        "swu2": (["d"], ["e"]),
+        "psum": (["e"], ["f"]),
+        "thr": (["f"], ["g"]),
+        "add": (["g", "skip"], ["h"]),
+        "gap": (["h"], ["i"]),
+        "top": (["i"], ["y"]),
+    }
     return _dataflow("int_residual", layers, edges)
 
 
@@ -209,8 +224,9 @@ def _depthwise(fold) -> Dataflow:
 
 FOLDS = {
     "serial": lambda l, opts: 1,
-    "wide": lambda l, opts: (opts[-1] if l.op_type in ("Pool", "AddStreams", "VVAU")
-                             else opts[len(opts) // 2]),
+    "wide": lambda l, opts: (
+        opts[-1] if l.op_type in ("Pool", "AddStreams", "VVAU") else opts[len(opts) // 2]
+    ),
 }
 
 
@@ -224,8 +240,9 @@ def test_hand_built_dags_bit_exact(tmp_path, design, fold):
     # extremes: all-minimum and all-maximum frames (saturated sums, ties in LabelSelect)
     dt = df.layers[0].in_dtype
     lo, hi = (-1, 1) if dt.is_bipolar else (dt.min, dt.max)
-    codes = np.concatenate([codes, np.full((1, codes.shape[1]), lo),
-                            np.full((1, codes.shape[1]), hi)])
+    codes = np.concatenate(
+        [codes, np.full((1, codes.shape[1]), lo), np.full((1, codes.shape[1]), hi)]
+    )
     info = _bit_exact(df, tmp_path, codes)
     if fold == "wide":
         _no_warnings(info, tmp_path)
@@ -274,8 +291,11 @@ def test_stream_consumed_twice_is_rejected(tmp_path):
     c.ins, c.outs = ["x"], ["z"]
     add.ins, add.outs = ["y", "z"], ["o"]
     df = Dataflow("g", "hand-made", None, [a, b, c, add], None)
-    with pytest.raises(FpgagenError, match=r"stream 'x' is consumed by both b and c; fork it "
-                                           r"with a DuplicateStreams layer"):
+    with pytest.raises(
+        FpgagenError,
+        match=r"stream 'x' is consumed by both b and c; fork it "
+        r"with a DuplicateStreams layer",
+    ):
         write_hls(df, tmp_path, PART, 200.0)
 
 
@@ -284,15 +304,21 @@ def test_dangling_stream_and_port_count_are_rejected(tmp_path):
     dup = DuplicateStreams("dup", i4, 2, 1, 4)
     p = Pool("p", i4, 2, 1, "max", 4)
     df = _chain_df([dup, p])
-    with pytest.raises(FpgagenError, match=r"layer dup \(DuplicateStreams\): has 1 input and 1 "
-                                           r"output streams, needs 1 and 2"):
+    with pytest.raises(
+        FpgagenError,
+        match=r"layer dup \(DuplicateStreams\): has 1 input and 1 "
+        r"output streams, needs 1 and 2",
+    ):
         write_hls(df, tmp_path, PART, 200.0)
     dup.outs = ["t0", "lost"]
     with pytest.raises(FpgagenError, match=r"stream 'lost' \(from dup\) is never consumed"):
         write_hls(df, tmp_path, PART, 200.0)
     p.ins = ["nowhere"]
-    with pytest.raises(FpgagenError, match=r"input stream 'nowhere' is not produced by an "
-                                           r"earlier layer"):
+    with pytest.raises(
+        FpgagenError,
+        match=r"input stream 'nowhere' is not produced by an "
+        r"earlier layer",
+    ):
         write_hls(df, tmp_path, PART, 200.0)
 
 
@@ -316,8 +342,9 @@ def test_label_select_from_onnx_bit_exact(tmp_path, op, k):
     ls = make_dataflow(p, load_board("zcu104")).compute_layers[-1]
     assert ls.op_type == "LabelSelect" and ls.k == k
     # all scores in one word (a DWC in front)
-    df = make_dataflow(p, load_board("zcu104"),
-                       folding={ls.name: {"PE": ls.folding_options()["PE"][-1]}})
+    df = make_dataflow(
+        p, load_board("zcu104"), folding={ls.name: {"PE": ls.folding_options()["PE"][-1]}}
+    )
     assert df.compute_layers[-1].pe == ls.ch
     x = np.random.default_rng(0).uniform(-2, 2, (16, 16)).astype(np.float32)
     codes = np.concatenate([df.hw_input(x), sample_codes(df, 8, seed=9)])

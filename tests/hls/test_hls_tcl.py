@@ -31,8 +31,12 @@ def _dataflow(name="tcl_demo") -> Dataflow:
     rng = np.random.default_rng(0)
     i4 = int_type(4)
     m = MVAU("fc0", rng.integers(-3, 4, (6, 8)), i4, i4, pe=3, simd=2)
-    layers = [FIFO("fifo_in", i4, 8, 4, 8), DWC("dwc_0", i4, 8, 4, 2), m,
-              FIFO("fifo_out", m.out_dtype, 6, 3, 8)]
+    layers = [
+        FIFO("fifo_in", i4, 8, 4, 8),
+        DWC("dwc_0", i4, 8, 4, 2),
+        m,
+        FIFO("fifo_out", m.out_dtype, 6, 3, 8),
+    ]
     prev = getattr(Dataflow, "INPUT", "s_in")
     for i, l in enumerate(layers):  # stream names of the dataflow graph
         l.ins, l.outs = [prev], [f"s_{i}"]
@@ -46,20 +50,28 @@ def _run(hls_dir: Path, log: Path, steps: str | None = None, script: str = "run_
     if steps is not None:
         env["FPGAGEN_HLS_STEPS"] = steps
     # run from elsewhere: the script must cd to its own folder
-    return subprocess.run([TCLSH, str(STUB), str(log), str(hls_dir / script)], cwd="/",
-                          env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [TCLSH, str(STUB), str(log), str(hls_dir / script)],
+        cwd="/",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-_SPLIT = ("set f [open [lindex $argv 0]]\n"
-          "while {[gets $f line] >= 0} { puts [join $line \"\\x1f\"] }\n")
+_SPLIT = (
+    'set f [open [lindex $argv 0]]\nwhile {[gets $f line] >= 0} { puts [join $line "\\x1f"] }\n'
+)
 
 
 def _parse(log: Path) -> list[list[str]]:
     """The stub's log (one Tcl list per line) as Python lists, split by tclsh itself."""
     script = log.with_suffix(".split.tcl")
     script.write_text(_SPLIT)
-    out = subprocess.run([TCLSH, str(script), str(log)], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [TCLSH, str(script), str(log)], capture_output=True, text=True, check=True
+    ).stdout
     return [l.split("\x1f") for l in out.splitlines()]
 
 
@@ -77,9 +89,21 @@ def test_default_steps_csim_and_csynth(design, tmp_path):
     assert res.returncode == 0, res.stderr
     calls = _parse(log)
     names = [c[0] for c in calls]
-    assert names == ["open_project", "set_top", "add_files", "add_files", "add_files", "add_files",
-                     "open_solution", "set_part", "create_clock", "csim_design", "csynth_design",
-                     "close_project", "exit"]
+    assert names == [
+        "open_project",
+        "set_top",
+        "add_files",
+        "add_files",
+        "add_files",
+        "add_files",
+        "open_solution",
+        "set_part",
+        "create_clock",
+        "csim_design",
+        "csynth_design",
+        "close_project",
+        "exit",
+    ]
     top = info["top"]
     assert calls[0] == ["open_project", "-reset", f"{top}_prj"]
     assert calls[1] == ["set_top", top]
@@ -104,8 +128,14 @@ def test_all_steps(design, tmp_path):
     assert res.returncode == 0, res.stderr
     calls = _parse(log)
     names = [c[0] for c in calls]
-    assert names[names.index("create_clock") + 1:] == [
-        "csim_design", "csynth_design", "cosim_design", "export_design", "close_project", "exit"]
+    assert names[names.index("create_clock") + 1 :] == [
+        "csim_design",
+        "csynth_design",
+        "cosim_design",
+        "export_design",
+        "close_project",
+        "exit",
+    ]
     cosim = calls[names.index("cosim_design")]
     assert cosim[:3] == ["cosim_design", "-rtl", "verilog"]
     export = calls[names.index("export_design")]
@@ -139,12 +169,15 @@ def test_clock_period_follows_the_clock(tmp_path):
     assert ["set_part", "xcu250-figd2104-2L-e"] in calls
 
 
-@pytest.mark.parametrize("line,msg", [
-    ("csynth_design -bogus", "csynth_design: unknown option '-bogus'"),
-    ("synth_design", "unknown command 'synth_design'"),
-    ("open_solution -flow_target fpga s", "-flow_target 'fpga' is not one of"),
-    ("add_files missing.cpp", "no such file 'missing.cpp'"),
-])
+@pytest.mark.parametrize(
+    "line,msg",
+    [
+        ("csynth_design -bogus", "csynth_design: unknown option '-bogus'"),
+        ("synth_design", "unknown command 'synth_design'"),
+        ("open_solution -flow_target fpga s", "-flow_target 'fpga' is not one of"),
+        ("add_files missing.cpp", "no such file 'missing.cpp'"),
+    ],
+)
 def test_stub_is_strict(tmp_path, line, msg):
     (tmp_path / "s.tcl").write_text(f"open_project p\n{line}\n")
     res = _run(tmp_path, tmp_path / "calls.log", script="s.tcl")
@@ -158,14 +191,21 @@ def test_stub_enforces_order(tmp_path):
     assert res.returncode != 0 and "cosim_design before csynth_design" in res.stderr
 
 
-@pytest.mark.parametrize("hls_tool,expect", [
-    (None, "vitis_hls -f run_hls.tcl"),
-    ("vitis-run", "vitis-run --mode hls --tcl run_hls.tcl"),
-])
+@pytest.mark.parametrize(
+    "hls_tool,expect",
+    [
+        (None, "vitis_hls -f run_hls.tcl"),
+        ("vitis-run", "vitis-run --mode hls --tcl run_hls.tcl"),
+    ],
+)
 def test_makefile_targets(design, hls_tool, expect):
     hls, _, _ = design
-    for target, steps in [("csim", "csim"), ("csynth", "csynth"), ("cosim", "csynth cosim"),
-                          ("ip", "csynth ip")]:
+    for target, steps in [
+        ("csim", "csim"),
+        ("csynth", "csynth"),
+        ("cosim", "csynth cosim"),
+        ("ip", "csynth ip"),
+    ]:
         cmd = ["make", "-n", "-C", str(hls), target] + ([f"HLS={hls_tool}"] if hls_tool else [])
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         assert f'FPGAGEN_HLS_STEPS="{steps}" {expect}' in out

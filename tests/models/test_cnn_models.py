@@ -21,9 +21,25 @@ pytestmark = pytest.mark.torch
 
 NAMES = sorted(CNN_PRESETS)
 #: ops allowed on activations (what fpgagen lowers)
-DYNAMIC_OPS = {"Quant", "BipolarQuant", "Trunc", "Conv", "MatMul", "Gemm", "BatchNormalization",
-               "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "Mul", "Add", "Sub", "Div",
-               "Reshape", "Flatten"}
+DYNAMIC_OPS = {
+    "Quant",
+    "BipolarQuant",
+    "Trunc",
+    "Conv",
+    "MatMul",
+    "Gemm",
+    "BatchNormalization",
+    "Relu",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "Mul",
+    "Add",
+    "Sub",
+    "Div",
+    "Reshape",
+    "Flatten",
+}
 #: ops the raw export may contain only on constants (folded by the frontend / QONNX cleanup)
 CONST_ONLY_OPS = {"Pow", "Sqrt", "Log", "Ceil", "Floor", "Transpose"}
 
@@ -92,8 +108,11 @@ def test_resnet_residual_adds_share_one_scale(cnn_onnx):
     path = cnn_onnx("resnet_t4")
     mw = load_clean_model(path)
     prod = _producers(mw)
-    adds = [n for n in mw.graph.node if n.op_type == "Add"
-            and all(mw.get_initializer(i) is None for i in n.input)]
+    adds = [
+        n
+        for n in mw.graph.node
+        if n.op_type == "Add" and all(mw.get_initializer(i) is None for i in n.input)
+    ]
     assert len(adds) == 2
     for add in adds:
         quants = [prod[i] for i in add.input]
@@ -130,8 +149,11 @@ def test_randomize_bn2d_gives_spread_stats_and_negative_gammas():
         assert (bn.weight < 0).any() and (bn.weight > 0).any()
         assert bn.running_var.min() > 0 and bn.running_mean.std() > 0
     fresh = make_cnn("dwsep_w4a4", seed=3, random_bn=False)
-    assert all(float(m.weight.detach().min()) == 1.0 for m in fresh.modules()
-               if isinstance(m, torch.nn.BatchNorm2d))
+    assert all(
+        float(m.weight.detach().min()) == 1.0
+        for m in fresh.modules()
+        if isinstance(m, torch.nn.BatchNorm2d)
+    )
     randomize_bn2d(fresh, seed=3)
     for a, b in zip(bns, [m for m in fresh.modules() if isinstance(m, torch.nn.BatchNorm2d)]):
         assert torch.equal(a.weight, b.weight) and torch.equal(a.running_mean, b.running_mean)

@@ -49,7 +49,10 @@ def _det(tmp_path_factory, name, **kw):
         model = make_detector(name, **kw)
         d = tmp_path_factory.mktemp("detector")
         tag = "_".join(f"{k}{v}" for k, v in sorted(kw.items()))
-        _MODELS[key] = (model, export_qonnx_model(model, model.input_shape, d / f"{name}{tag}.onnx"))
+        _MODELS[key] = (
+            model,
+            export_qonnx_model(model, model.input_shape, d / f"{name}{tag}.onnx"),
+        )
     return _MODELS[key]
 
 
@@ -64,9 +67,11 @@ def full416(tmp_path_factory):
     model = make_detector("tinier_yolo", random_bn=False)
     d = tmp_path_factory.mktemp("detector416")
     fpga = model.split()["fpga"]
-    return dict(model=model,
-                path=export_qonnx_model(model, model.input_shape, d / "tinier_yolo.onnx"),
-                fpga_path=export_qonnx_model(fpga, fpga.input_shape, d / "tinier_yolo_fpga.onnx"))
+    return dict(
+        model=model,
+        path=export_qonnx_model(model, model.input_shape, d / "tinier_yolo.onnx"),
+        fpga_path=export_qonnx_model(fpga, fpga.input_shape, d / "tinier_yolo_fpga.onnx"),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,9 +89,11 @@ def test_detector_preset_exports_and_matches_torch(name, tmp_path_factory, image
     assert err <= 1e-4
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n not in ("tinier_yolo_w1a1",
-                                                               "tinier_yolo_w1a3")]
-                         + ["tinier_yolo_syq_row"])
+@pytest.mark.parametrize(
+    "name",
+    [n for n in NAMES if n not in ("tinier_yolo_w1a1", "tinier_yolo_w1a3")]
+    + ["tinier_yolo_syq_row"],
+)
 def test_small_detector_golden_matches_qonnx(name, tmp_path_factory, images64):
     kw = {}
     if name == "tinier_yolo_syq_row":
@@ -128,11 +135,11 @@ def test_preset_aliases_and_errors():
         make_detector("yolo9000")
     with pytest.raises(ValueError, match="multiple of 32"):
         TinierYOLO(input_hw=100)
-    m = make_detector("tinier_yolo", input_hw=96, num_classes=6, anchors=VOC_ANCHORS[:3],
-                      random_bn=False)
+    m = make_detector(
+        "tinier_yolo", input_hw=96, num_classes=6, anchors=VOC_ANCHORS[:3], random_bn=False
+    )
     assert m.grid == 3 and m.out_channels == 3 * 11
-    assert [b[0].out_channels for b in [m.first, *m.body]] == [16, 64, 64, 128, 256, 512, 512,
-                                                               512]
+    assert [b[0].out_channels for b in [m.first, *m.body]] == [16, 64, 64, 128, 256, 512, 512, 512]
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,7 +180,7 @@ def test_darknet_maxpool():
     ref[:, :, :5, :4] = x
     for i in range(5):
         for j in range(4):
-            assert torch.equal(y[:, :, i, j], ref[:, :, i:i + 2, j:j + 2].amax(dim=(2, 3)))
+            assert torch.equal(y[:, :, i, j], ref[:, :, i : i + 2, j : j + 2].amax(dim=(2, 3)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,8 +204,10 @@ def _perfect_output(t, num_classes, grid):
 
 
 def test_region_loss_on_hand_built_predictions():
-    boxes = [np.array([[100.0, 120.0, 180.0, 300.0], [10.0, 10.0, 60.0, 40.0]]),
-             np.array([[200.0, 200.0, 400.0, 380.0]])]
+    boxes = [
+        np.array([[100.0, 120.0, 180.0, 300.0], [10.0, 10.0, 60.0, 40.0]]),
+        np.array([[200.0, 200.0, 400.0, 380.0]]),
+    ]
     labels = [np.array([5, 9]), np.array([0])]
     t = region_targets(boxes, labels, grid=13, input_size=416)
     perfect = _perfect_output(t, 20, 13)
@@ -218,20 +227,23 @@ def test_region_loss_on_hand_built_predictions():
     np.testing.assert_allclose(lo, t["scale"][0, a, r, c] * 0.25 / 2, rtol=1e-4)
     bad = perfect.clone().view(2, 5, 25, 13, 13)
     bad[1, 0, 4, 0, 0] = 0.0  # a background prediction at objectness 0.5: noobject 0.25 / 2
-    np.testing.assert_allclose(float(region_loss(bad.view(2, 125, 13, 13), t, rescore=False)),
-                               0.125, rtol=1e-5)
+    np.testing.assert_allclose(
+        float(region_loss(bad.view(2, 125, 13, 13), t, rescore=False)), 0.125, rtol=1e-5
+    )
     bad = perfect.clone().view(2, 5, 25, 13, 13)
     bad[0, a, 5:, r, c] = 0.0  # uniform classes: cross entropy log(20) / 2
-    np.testing.assert_allclose(float(region_loss(bad.view(2, 125, 13, 13), t, rescore=False)),
-                               np.log(20) / 2, rtol=1e-5)
+    np.testing.assert_allclose(
+        float(region_loss(bad.view(2, 125, 13, 13), t, rescore=False)), np.log(20) / 2, rtol=1e-5
+    )
     with pytest.raises(ValueError, match="expected 5 anchors"):
         region_loss(torch.zeros(2, 124, 13, 13), t)
 
 
 def test_training_smoke_loss_decreases():
     imgs, boxes, labels = synthetic_shapes_detection(32, size=64, num_classes=6, seed=0)
-    model = make_detector("tinier_yolo", input_hw=64, width=0.25, num_classes=6, seed=1,
-                          random_bn=False)
+    model = make_detector(
+        "tinier_yolo", input_hw=64, width=0.25, num_classes=6, seed=1, random_bn=False
+    )
     res = train_detector(model, imgs, boxes, labels, steps=30, batch_size=8, lr=3e-3, seed=0)
     losses = res["losses"]
     assert len(losses) == 30 and all(np.isfinite(losses))
@@ -248,17 +260,26 @@ def test_training_smoke_loss_decreases():
 # the full 416x416 network
 # --------------------------------------------------------------------------------------------
 #: multiply-accumulates per frame of Tinier-YOLO at 416x416 (layers 0..8)
-MACS_416 = [208 * 208 * 16 * 27, 208 * 208 * 64 * 144, 104 * 104 * 64 * 576,
-            52 * 52 * 128 * 576, 26 * 26 * 256 * 1152, 13 * 13 * 512 * 2304,
-            13 * 13 * 512 * 4608, 13 * 13 * 512 * 4608, 13 * 13 * 125 * 512]
+MACS_416 = [
+    208 * 208 * 16 * 27,
+    208 * 208 * 64 * 144,
+    104 * 104 * 64 * 576,
+    52 * 52 * 128 * 576,
+    26 * 26 * 256 * 1152,
+    13 * 13 * 512 * 2304,
+    13 * 13 * 512 * 4608,
+    13 * 13 * 512 * 4608,
+    13 * 13 * 125 * 512,
+]
 
 
 @pytest.mark.slow
 def test_full_416_detector_structure_and_estimate(full416):
     mw = load_clean_model(full416["path"])
     assert tuple(mw.get_tensor_shape(mw.graph.output[0].name)) == (1, 125, 13, 13)
-    pools = [{a.name: list(a.ints) for a in n.attribute} for n in mw.graph.node
-             if n.op_type == "MaxPool"]
+    pools = [
+        {a.name: list(a.ints) for a in n.attribute} for n in mw.graph.node if n.op_type == "MaxPool"
+    ]
     assert [p["strides"] for p in pools] == [[2, 2]] * 4 + [[1, 1]]
     assert [p.get("pads", [0] * 4) for p in pools] == [[0, 0, 0, 0]] * 4 + [[0, 0, 1, 1]]
 

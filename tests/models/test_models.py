@@ -15,8 +15,23 @@ from fpgagen.models.export import load_clean_model, qonnx_execute, torch_predict
 from fpgagen.models.mlp import PRESETS, QuantMLP, TensorNorm, make_mlp, randomize_bn  # noqa: E402
 from fpgagen.models.train import train  # noqa: E402
 
-ALLOWED_OPS = {"Quant", "BipolarQuant", "MatMul", "Gemm", "BatchNormalization", "Relu", "Mul",
-               "Add", "Sub", "Div", "Pow", "Sqrt", "Reshape", "Flatten", "Transpose"}
+ALLOWED_OPS = {
+    "Quant",
+    "BipolarQuant",
+    "MatMul",
+    "Gemm",
+    "BatchNormalization",
+    "Relu",
+    "Mul",
+    "Add",
+    "Sub",
+    "Div",
+    "Pow",
+    "Sqrt",
+    "Reshape",
+    "Flatten",
+    "Transpose",
+}
 QUANT_OPS = ("Quant", "BipolarQuant")
 
 
@@ -35,8 +50,11 @@ def _argmax_consistent(ref, other, atol=1e-4):
 
 
 def _weight_quant_nodes(mw):
-    return [n for n in mw.graph.node
-            if n.op_type in QUANT_OPS and mw.get_initializer(n.input[0]) is not None]
+    return [
+        n
+        for n in mw.graph.node
+        if n.op_type in QUANT_OPS and mw.get_initializer(n.input[0]) is not None
+    ]
 
 
 def _attrs(node):
@@ -50,8 +68,9 @@ def _attrs(node):
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
-def test_preset_exports_and_matches_torch(name, preset_onnx, preset_torch, mnist_samples,
-                                          digits_samples):
+def test_preset_exports_and_matches_torch(
+    name, preset_onnx, preset_torch, mnist_samples, digits_samples
+):
     import onnx
 
     path = preset_onnx(name)
@@ -142,8 +161,11 @@ def test_randomize_bn_nontrivial(name, preset_torch):
     assert len(tn) == 1 and float(tn[0].running_var) != 1.0
 
     acts = []
-    hooks = [m.register_forward_hook(lambda mod, i, o: acts.append(o.detach()))
-             for m in model.features if type(m).__name__ in ("QuantIdentity", "QuantReLU")]
+    hooks = [
+        m.register_forward_hook(lambda mod, i, o: acts.append(o.detach()))
+        for m in model.features
+        if type(m).__name__ in ("QuantIdentity", "QuantReLU")
+    ]
     x = torch.rand(64, model.in_features, generator=torch.Generator().manual_seed(7))
     with torch.no_grad():
         model(x)
@@ -155,8 +177,10 @@ def test_randomize_bn_nontrivial(name, preset_torch):
         varying = float(((a.max(0).values - a.min(0).values) > 0).float().mean())
         values, counts = a.unique(return_counts=True)
         top = float(counts.max()) / a.numel()
-        print(f"{name} hidden{layer}: {varying:.0%} of units vary over inputs, levels "
-              f"{values.tolist()}, most common level {top:.0%}")
+        print(
+            f"{name} hidden{layer}: {varying:.0%} of units vary over inputs, levels "
+            f"{values.tolist()}, most common level {top:.0%}"
+        )
         assert varying >= 0.5, f"layer {layer}: only {varying:.0%} of units vary"
         assert len(values) >= 2 and top < 0.9
 

@@ -130,7 +130,12 @@ class _SyqConvNet(nn.Module):
 @pytest.mark.parametrize("kind", ["syq", "syq_binary", "ternary"])
 def test_export_reproduces_torch_exactly(kind, tmp_path):
     """Per-pixel and per-row scales survive the Brevitas export; QONNX == PyTorch."""
-    from fpgagen.models.export import export_qonnx_model, load_clean_model, qonnx_execute, torch_predict
+    from fpgagen.models.export import (
+        export_qonnx_model,
+        load_clean_model,
+        qonnx_execute,
+        torch_predict,
+    )
 
     torch.manual_seed(1)
     net = _SyqConvNet(kind)
@@ -146,8 +151,11 @@ def test_export_reproduces_torch_exactly(kind, tmp_path):
     assert not _tq(net.conv).baked
     np.testing.assert_array_equal(qonnx_execute(path, x.numpy()), torch_predict(net, x.numpy()))
     mw = load_clean_model(path)
-    scales = [mw.get_initializer(n.input[1]) for n in mw.graph.node
-              if n.op_type in ("Quant", "BipolarQuant") and mw.get_initializer(n.input[0]) is not None]
+    scales = [
+        mw.get_initializer(n.input[1])
+        for n in mw.graph.node
+        if n.op_type in ("Quant", "BipolarQuant") and mw.get_initializer(n.input[0]) is not None
+    ]
     shapes = sorted(tuple(np.shape(s)) for s in scales)
     if kind == "ternary":
         assert all(np.size(s) == 1 for s in scales)
@@ -168,7 +176,9 @@ def test_syq_scales_start_at_one_or_at_the_group_mean():
     nn.init.uniform_(mean.weight, -1, 1)
     mean(torch.rand(2, 30))
     t = _tq(mean).codes(mean.weight)
-    expect = (mean.weight.detach().abs() * t.abs()).sum(1, keepdim=True) / t.abs().sum(1, keepdim=True)
+    expect = (mean.weight.detach().abs() * t.abs()).sum(1, keepdim=True) / t.abs().sum(
+        1, keepdim=True
+    )
     step = 2.0 ** -int(_tq(mean).frac_bits)
     assert torch.allclose(_tq(mean).scale().detach(), expect, atol=step / 2)
     with pytest.raises(ValueError, match="alpha_init"):
@@ -210,8 +220,10 @@ def _train_scales(groups_fn, steps=60):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return [float((tq.alpha.detach() - b).abs().max())
-            for (_, tq), b in zip(threshold_quantizers(net), before)]
+    return [
+        float((tq.alpha.detach() - b).abs().max())
+        for (_, tq), b in zip(threshold_quantizers(net), before)
+    ]
 
 
 def test_batchnorm_cancelled_scales_stay_put_with_the_scale_group():
@@ -226,4 +238,3 @@ def test_batchnorm_cancelled_scales_stay_put_with_the_scale_group():
     assert [g.get("eps") for g in groups] == [None, SCALE_ADAM_EPS]
     assert [g["weight_decay"] for g in groups] == [1e-4, 0.0]
     assert len(groups[1]["params"]) == 2
-

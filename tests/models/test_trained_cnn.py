@@ -49,9 +49,25 @@ def trained(tmp_path_factory):
     onnx_path = d / "mnist_cnn_syq.onnx"
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        rc = main(["train", "--model", "mnist_cnn", "--weights", "syq", "--abits", "2",
-                   "--dataset", "mnist5k", "--epochs", str(EPOCHS), "--seed", "0",
-                   "-o", str(onnx_path)])
+        rc = main(
+            [
+                "train",
+                "--model",
+                "mnist_cnn",
+                "--weights",
+                "syq",
+                "--abits",
+                "2",
+                "--dataset",
+                "mnist5k",
+                "--epochs",
+                str(EPOCHS),
+                "--seed",
+                "0",
+                "-o",
+                str(onnx_path),
+            ]
+        )
     assert rc == 0, buf.getvalue()
     return onnx_path, buf.getvalue(), d
 
@@ -80,8 +96,11 @@ def test_export_has_learned_per_pixel_scales(trained):
 
     onnx_path, _, _ = trained
     mw = load_clean_model(onnx_path)
-    weight_quants = [n for n in mw.graph.node if n.op_type == "Quant"
-                     and mw.get_initializer(n.input[0]) is not None]
+    weight_quants = [
+        n
+        for n in mw.graph.node
+        if n.op_type == "Quant" and mw.get_initializer(n.input[0]) is not None
+    ]
     assert len(weight_quants) == len(CONVS) + 2
     for i, n in enumerate(weight_quants):
         w = mw.get_initializer(n.input[0])
@@ -137,12 +156,40 @@ def test_trained_syq_cnn_builds_and_verifies(trained, test_images, capsys, ap_ty
     np.save(d / "x.npy", x)
     np.save(d / "y.npy", qonnx_execute(onnx_path, x))
     build = d / "build"
-    assert main(["build", str(onnx_path), "--board", "zcu104", "-o", str(build),
-                 "--backend", "both", "--fps", "30000"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                str(onnx_path),
+                "--board",
+                "zcu104",
+                "-o",
+                str(build),
+                "--backend",
+                "both",
+                "--fps",
+                "30000",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     for backend in ("rtl", "hls"):
-        assert main(["verify", str(build), "--inputs", str(d / "x.npy"),
-                     "--outputs", str(d / "y.npy"), "--backend", backend]) == 0, backend
+        assert (
+            main(
+                [
+                    "verify",
+                    str(build),
+                    "--inputs",
+                    str(d / "x.npy"),
+                    "--outputs",
+                    str(d / "y.npy"),
+                    "--backend",
+                    backend,
+                ]
+            )
+            == 0
+        ), backend
         out = capsys.readouterr().out
         assert "golden vs ONNX outputs: max |err| 0, argmax identical" in out, out
         assert f"{N_VERIFY}/{N_VERIFY} frames bit-exact" in out, out
@@ -151,5 +198,7 @@ def test_trained_syq_cnn_builds_and_verifies(trained, test_images, capsys, ap_ty
             assert m, out
             measured, expected = float(m.group(1)), int(m.group(2))
             assert abs(measured / expected - 1) <= 0.05, out
-            assert "with 30% random idle input and 30% output back-pressure: " \
-                   f"{N_VERIFY}/{N_VERIFY} frames bit-exact" in out
+            assert (
+                "with 30% random idle input and 30% output back-pressure: "
+                f"{N_VERIFY}/{N_VERIFY} frames bit-exact" in out
+            )

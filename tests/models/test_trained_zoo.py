@@ -30,9 +30,29 @@ TRAINED = [
 
 def _train(tmp_path, capsys, weights, abits, extra=()):
     onnx_path = tmp_path / f"tfc_{weights}.onnx"
-    assert main(["train", "--model", "tfc", "--weights", weights, "--abits", str(abits),
-                 "--dataset", "mnist5k", "--epochs", str(EPOCHS), "--seed", "0",
-                 "-o", str(onnx_path), *extra]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "tfc",
+                "--weights",
+                weights,
+                "--abits",
+                str(abits),
+                "--dataset",
+                "mnist5k",
+                "--epochs",
+                str(EPOCHS),
+                "--seed",
+                "0",
+                "-o",
+                str(onnx_path),
+                *extra,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     return onnx_path, out
 
@@ -58,11 +78,39 @@ def test_trained_tfc_builds_and_verifies(weights, abits, min_acc, tmp_path, caps
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", qonnx_execute(onnx_path, x))
     build = tmp_path / "build"
-    assert main(["build", str(onnx_path), "--board", "zcu104", "-o", str(build),
-                 "--backend", "both", "--fps", "1000000"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                str(onnx_path),
+                "--board",
+                "zcu104",
+                "-o",
+                str(build),
+                "--backend",
+                "both",
+                "--fps",
+                "1000000",
+            ]
+        )
+        == 0
+    )
     for backend in ("rtl", "hls"):
-        assert main(["verify", str(build), "--inputs", str(tmp_path / "x.npy"),
-                     "--outputs", str(tmp_path / "y.npy"), "--backend", backend]) == 0, backend
+        assert (
+            main(
+                [
+                    "verify",
+                    str(build),
+                    "--inputs",
+                    str(tmp_path / "x.npy"),
+                    "--outputs",
+                    str(tmp_path / "y.npy"),
+                    "--backend",
+                    backend,
+                ]
+            )
+            == 0
+        ), backend
 
 
 def test_syq_scales_are_fixed_point_in_the_export(tmp_path, capsys):
@@ -71,20 +119,23 @@ def test_syq_scales_are_fixed_point_in_the_export(tmp_path, capsys):
 
     onnx_path, _ = _train(tmp_path, capsys, "syq", 2)
     mw = load_clean_model(onnx_path)
-    quants = [n for n in mw.graph.node if n.op_type == "Quant"
-              and mw.get_initializer(n.input[0]) is not None]
+    quants = [
+        n
+        for n in mw.graph.node
+        if n.op_type == "Quant" and mw.get_initializer(n.input[0]) is not None
+    ]
     assert len(quants) == 4
     for n in quants:
         w = mw.get_initializer(n.input[0])
         s = mw.get_initializer(n.input[1])
         assert s.size == w.shape[1] or s.size == w.shape[0]  # one scale per output row
         for f in range(0, 31):
-            m = s * 2.0 ** f
+            m = s * 2.0**f
             if np.all(m == np.round(m)):
                 break
         else:
             pytest.fail(f"{n.name}: scales are not fixed point: {s.ravel()[:4]}")
-        assert np.all(m >= 1) and m.max() < 2 ** 16
+        assert np.all(m >= 1) and m.max() < 2**16
         t = w / s
         assert set(np.unique(t).tolist()) <= {-1.0, 0.0, 1.0}
 
@@ -99,8 +150,9 @@ def test_sparse_ternary_reports_sparsity_and_accuracy(tmp_path, capsys):
     _, dense_out = _train(tmp_path, capsys, "ternary", 2)
     dense_acc = _accuracy(dense_out)
     dense_sp = float(dense_out.split("weight sparsity ")[-1].split("%")[0]) / 100
-    onnx_path, out = _train(tmp_path / "sparse", capsys, "ternary", 2,
-                            ("--sparse", "--prune-frac", "0.5"))
+    onnx_path, out = _train(
+        tmp_path / "sparse", capsys, "ternary", 2, ("--sparse", "--prune-frac", "0.5")
+    )
     for stage in ("regularised", "pruned", "retrained"):
         assert stage in out
     acc = _accuracy(out)
@@ -120,10 +172,16 @@ def test_sparse_ternary_reports_sparsity_and_accuracy(tmp_path, capsys):
     json.dumps(out)  # the CLI output is plain text
 
 
-@pytest.mark.parametrize("args, msg", [
-    (["--weights", "binary", "--sparse"], "--sparse needs ternary weights"),
-    (["--weights", "ternary", "--sparse", "--prune-frac", "1.5"], "--prune-frac 1.5 must be in (0, 1)"),
-])
+@pytest.mark.parametrize(
+    "args, msg",
+    [
+        (["--weights", "binary", "--sparse"], "--sparse needs ternary weights"),
+        (
+            ["--weights", "ternary", "--sparse", "--prune-frac", "1.5"],
+            "--prune-frac 1.5 must be in (0, 1)",
+        ),
+    ],
+)
 def test_sparse_bad_arguments(args, msg, tmp_path, capsys):
     assert main(["train", "--epochs", "1", "-o", str(tmp_path / "m.onnx")] + args) == 2
     err = capsys.readouterr().err

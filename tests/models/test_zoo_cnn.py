@@ -44,8 +44,21 @@ pytestmark = pytest.mark.torch
 NAMES = sorted(CNV_PRESETS)
 NARROW = 0.125
 #: ops allowed on activations after QONNX cleanup (what fpgagen lowers)
-DYNAMIC_OPS = {"Quant", "BipolarQuant", "Conv", "MatMul", "BatchNormalization", "Relu", "MaxPool",
-               "Mul", "Add", "Sub", "Div", "Reshape", "Flatten"}
+DYNAMIC_OPS = {
+    "Quant",
+    "BipolarQuant",
+    "Conv",
+    "MatMul",
+    "BatchNormalization",
+    "Relu",
+    "MaxPool",
+    "Mul",
+    "Add",
+    "Sub",
+    "Div",
+    "Reshape",
+    "Flatten",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,16 +126,23 @@ def test_narrow_cnv_golden_matches_qonnx(name, tmp_path_factory, samples):
 def test_cnv_syq_scale_shapes(tmp_path_factory):
     """SYQ: one fixed-point scale per kernel pixel on the convolutions, per row on the FCs."""
     for group, conv_shape in (("auto", (1, 1, 3, 3)), ("row", (8, 1, 1, 1))):
-        _, path = _cnv(tmp_path_factory, "cnv_syq", width=NARROW,
-                       **({} if group == "auto" else {"syq_group": group}))
+        _, path = _cnv(
+            tmp_path_factory,
+            "cnv_syq",
+            width=NARROW,
+            **({} if group == "auto" else {"syq_group": group}),
+        )
         mw = load_clean_model(path)
-        scales = [mw.get_initializer(n.input[1]) for n in mw.graph.node
-                  if n.op_type == "Quant" and mw.get_initializer(n.input[0]) is not None]
+        scales = [
+            mw.get_initializer(n.input[1])
+            for n in mw.graph.node
+            if n.op_type == "Quant" and mw.get_initializer(n.input[0]) is not None
+        ]
         assert [s.shape for s in scales[:1]] == [conv_shape]
         # per output row (QONNX's cleanup stores MatMul weights as (in, out): scale (1, out))
         assert [s.shape for s in scales[-3:]] == [(1, 64), (1, 64), (1, 10)]
         for s in scales:  # fixed point m * 2^-F, m in [1, 256)
-            m = s.astype(np.float64) * 2.0 ** 16
+            m = s.astype(np.float64) * 2.0**16
             assert np.all(m == np.round(m)) and s.min() > 0
         if group == "auto":
             assert len(np.unique(scales[0])) > 1
@@ -176,8 +196,10 @@ def test_mnist_cnn_preset_torch_golden_qonnx(name, tmp_path_factory):
     assert np.array_equal(gold["y"], ref), np.abs(gold["y"] - ref).max()
     assert len({tuple(r) for r in gold["hw_out"]}) > 1, "hardware output constant over inputs"
     grouped = [l.grouped for l in df.layers if l.op_type == "MVAU"]
-    per_pixel = MNIST_CNN_PRESETS[name]["weights"].startswith("syq") and \
-        MNIST_CNN_PRESETS[name].get("syq_group", "auto") == "auto"
+    per_pixel = (
+        MNIST_CNN_PRESETS[name]["weights"].startswith("syq")
+        and MNIST_CNN_PRESETS[name].get("syq_group", "auto") == "auto"
+    )
     assert grouped == [per_pixel] * 4 + [False] * 2
 
 
@@ -186,14 +208,21 @@ def test_mnist_cnn_shapes_and_errors():
     convs = [l for l in m.conv_features if isinstance(l, torch.nn.Conv2d)]
     assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 8), (8, 8), (8, 16), (16, 16)]
     assert m.linear_features[0].in_features == 16 * 4 * 4  # 28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 4
-    assert make_cnn("mnist_cnn_syq", width=2, random_bn=False).linear_features[0].out_features \
-        == 128
-    with pytest.raises(ValueError, match=r"QuantMnistCNN takes images \(N, 1, 28, 28\), got "
-                                         r"\(2, 784\); reshape flattened rows with "
-                                         r"x.reshape\(-1, 1, 28, 28\)"):
+    assert (
+        make_cnn("mnist_cnn_syq", width=2, random_bn=False).linear_features[0].out_features == 128
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"QuantMnistCNN takes images \(N, 1, 28, 28\), got "
+        r"\(2, 784\); reshape flattened rows with "
+        r"x.reshape\(-1, 1, 28, 28\)",
+    ):
         m(torch.zeros(2, 784))
-    with pytest.raises(ValueError, match=r"input_hw=14 is too small for QuantMnistCNN "
-                                         r"\(needs >= 16\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"input_hw=14 is too small for QuantMnistCNN "
+        r"\(needs >= 16\)",
+    ):
         QuantMnistCNN(input_hw=14)
     with pytest.raises(ValueError, match=r"too small for QuantCNV \(needs >= 32\)"):
         QuantCNV(input_hw=30)
@@ -208,12 +237,26 @@ def test_narrow_cnv_rtl_bit_exact(tmp_path_factory, tmp_path):
     _, path = _cnv(tmp_path_factory, "cnv_ternary", width=NARROW)
     x = cifar_like_images(3, seed=5)
     out = tmp_path / "build"
-    assert main(["build", str(path), "--board", "zcu104", "-o", str(out), "--fps", "20000",
-                 "--backend", "rtl"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                str(path),
+                "--board",
+                "zcu104",
+                "-o",
+                str(out),
+                "--fps",
+                "20000",
+                "--backend",
+                "rtl",
+            ]
+        )
+        == 0
+    )
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", qonnx_execute(path, x))
-    rep = verify(out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy",
-                 progress=print)
+    rep = verify(out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy", progress=print)
     assert rep["mismatched_frames"] == 0 and rep["stress_mismatched_frames"] == 0
     assert rep["onnx_max_abs_err"] <= 1e-4 and rep["onnx_argmax_equal"]
     assert abs(rep["cycles_error"]) <= 0.05, rep

@@ -24,21 +24,29 @@ class GraphBuilder:
     def node(self, op, inputs, domain="", **attrs) -> str:
         self.k += 1
         out = f"t{self.k}"
-        self.nodes.append(helper.make_node(op, inputs, [out], name=f"{op}_{self.k}",
-                                           domain=domain, **attrs))
+        self.nodes.append(
+            helper.make_node(op, inputs, [out], name=f"{op}_{self.k}", domain=domain, **attrs)
+        )
         self.cur = out
         return out
 
     def quant(self, x, scale, bits, signed=1, narrow=0, zeropt=0.0):
-        return self.node("Quant", [x, self.const(np.float32(scale)),
-                                   self.const(np.float32(zeropt)),
-                                   self.const(np.float32(bits))],
-                         domain=QONNX_DOMAIN, signed=signed, narrow=narrow,
-                         rounding_mode="ROUND")
+        return self.node(
+            "Quant",
+            [
+                x,
+                self.const(np.float32(scale)),
+                self.const(np.float32(zeropt)),
+                self.const(np.float32(bits)),
+            ],
+            domain=QONNX_DOMAIN,
+            signed=signed,
+            narrow=narrow,
+            rounding_mode="ROUND",
+        )
 
     def bipolar(self, x, scale=1.0):
-        return self.node("BipolarQuant", [x, self.const(np.float32(scale))],
-                         domain=QONNX_DOMAIN)
+        return self.node("BipolarQuant", [x, self.const(np.float32(scale))], domain=QONNX_DOMAIN)
 
     def qweight(self, w, scale, bits, narrow=1):
         """Float weights (in, out) through a Quant node (folded by the frontend)."""
@@ -46,28 +54,38 @@ class GraphBuilder:
 
     def model(self, out_shape) -> onnx.ModelProto:
         g = helper.make_graph(
-            self.nodes, "g",
+            self.nodes,
+            "g",
             [helper.make_tensor_value_info("x", TensorProto.FLOAT, self.in_shape)],
             [helper.make_tensor_value_info(self.cur, TensorProto.FLOAT, list(out_shape))],
-            self.inits)
-        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
-                                                helper.make_opsetid(QONNX_DOMAIN, 2)])
+            self.inits,
+        )
+        m = helper.make_model(
+            g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(QONNX_DOMAIN, 2)]
+        )
         m.ir_version = 8
         return m
 
 
-def small_mlp(act_bits=4, w_bits=4, hidden=12, in_features=16, out_features=5, seed=0,
-              extra=None) -> onnx.ModelProto:
+def small_mlp(
+    act_bits=4, w_bits=4, hidden=12, in_features=16, out_features=5, seed=0, extra=None
+) -> onnx.ModelProto:
     """x -> Quant -> MatMul -> BN -> Relu -> Quant -> MatMul -> Mul -> out."""
     rng = np.random.default_rng(seed)
     b = GraphBuilder([1, in_features])
     x = b.quant("x", 0.125, act_bits)
     w1 = b.qweight(rng.integers(-3, 4, (in_features, hidden)) * 0.5, 0.5, w_bits)
     h = b.node("MatMul", [x, w1])
-    h = b.node("BatchNormalization", [h, b.const(rng.uniform(-1, 1, hidden).astype(np.float32)),
-                                      b.const(rng.normal(0, 1, hidden).astype(np.float32)),
-                                      b.const(rng.normal(0, 1, hidden).astype(np.float32)),
-                                      b.const(rng.uniform(0.5, 2, hidden).astype(np.float32))])
+    h = b.node(
+        "BatchNormalization",
+        [
+            h,
+            b.const(rng.uniform(-1, 1, hidden).astype(np.float32)),
+            b.const(rng.normal(0, 1, hidden).astype(np.float32)),
+            b.const(rng.normal(0, 1, hidden).astype(np.float32)),
+            b.const(rng.uniform(0.5, 2, hidden).astype(np.float32)),
+        ],
+    )
     h = b.node("Relu", [h])
     if extra:
         h = extra(b, h)
@@ -78,8 +96,9 @@ def small_mlp(act_bits=4, w_bits=4, hidden=12, in_features=16, out_features=5, s
     return b.model([1, out_features])
 
 
-def small_cnn(kind: str = "plain", seed: int = 0, act_bits: int = 4, hw: int = 8,
-              ch: int = 4) -> onnx.ModelProto:
+def small_cnn(
+    kind: str = "plain", seed: int = 0, act_bits: int = 4, hw: int = 8, ch: int = 4
+) -> onnx.ModelProto:
     """Small NCHW networks exercising the convolutional lowering.
 
     kind: "plain" (conv pad 1 -> BN -> relu -> quant -> maxpool -> conv stride 2 -> GAP),
@@ -92,17 +111,29 @@ def small_cnn(kind: str = "plain", seed: int = 0, act_bits: int = 4, hw: int = 8
     s_act = 0.25
 
     def bn(x, c):
-        return b.node("BatchNormalization", [
-            x, b.const(rng.uniform(-1.5, 1.5, c).astype(np.float32)),
-            b.const(rng.normal(0, 0.5, c).astype(np.float32)),
-            b.const(rng.normal(0, 1, c).astype(np.float32)),
-            b.const(rng.uniform(1, 4, c).astype(np.float32))])
+        return b.node(
+            "BatchNormalization",
+            [
+                x,
+                b.const(rng.uniform(-1.5, 1.5, c).astype(np.float32)),
+                b.const(rng.normal(0, 0.5, c).astype(np.float32)),
+                b.const(rng.normal(0, 1, c).astype(np.float32)),
+                b.const(rng.uniform(1, 4, c).astype(np.float32)),
+            ],
+        )
 
     def conv(x, cin, cout, k=3, pad=1, stride=1, group=1, wbits=4):
         w = rng.integers(-3, 4, (cout, cin // group, k, k)) * 0.25
         wq = b.quant(b.const(w.astype(np.float32)), 0.25, wbits, 1, 1)
-        return b.node("Conv", [x, wq], kernel_shape=[k, k], pads=[pad] * 4,
-                      strides=[stride, stride], group=group, dilations=[1, 1])
+        return b.node(
+            "Conv",
+            [x, wq],
+            kernel_shape=[k, k],
+            pads=[pad] * 4,
+            strides=[stride, stride],
+            group=group,
+            dilations=[1, 1],
+        )
 
     x = b.quant("x", 1.0 / 8, act_bits)
     h = conv(x, 3, ch)
@@ -124,13 +155,25 @@ def small_cnn(kind: str = "plain", seed: int = 0, act_bits: int = 4, hw: int = 8
         ch = 2 * ch
     elif kind == "avgpool":
         h = b.node("AveragePool", [h], kernel_shape=[2, 2], strides=[2, 2])
-        h = b.node("Trunc", [h, b.const(np.float32(s_act / 4)), b.const(np.float32(0)),
-                             b.const(np.float32(act_bits + 2)), b.const(np.float32(s_act)),
-                             b.const(np.float32(act_bits))], domain=QONNX_DOMAIN,
-                   rounding_mode="FLOOR", signed=0, narrow=0)
+        h = b.node(
+            "Trunc",
+            [
+                h,
+                b.const(np.float32(s_act / 4)),
+                b.const(np.float32(0)),
+                b.const(np.float32(act_bits + 2)),
+                b.const(np.float32(s_act)),
+                b.const(np.float32(act_bits)),
+            ],
+            domain=QONNX_DOMAIN,
+            rounding_mode="FLOOR",
+            signed=0,
+            narrow=0,
+        )
     elif kind == "maxpool_ceil":
-        h = b.node("MaxPool", [h], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 0, 0],
-                   ceil_mode=1)
+        h = b.node(
+            "MaxPool", [h], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 0, 0], ceil_mode=1
+        )
     if kind in ("plain",):
         h = b.node("MaxPool", [h], kernel_shape=[2, 2], strides=[2, 2])
         h = conv(h, ch, ch, pad=0, stride=2)
@@ -154,6 +197,6 @@ def qonnx_reference(path, x: np.ndarray) -> np.ndarray:
 
     m = cleanup_model(ModelWrapper(str(path)))
     name = m.graph.input[0].name
-    return np.concatenate([execute_onnx(m, {name: x[i:i + 1]})[m.graph.output[0].name]
-                           for i in range(len(x))])
-
+    return np.concatenate(
+        [execute_onnx(m, {name: x[i : i + 1]})[m.graph.output[0].name] for i in range(len(x))]
+    )

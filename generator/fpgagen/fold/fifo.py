@@ -58,8 +58,9 @@ def need(layer) -> np.ndarray:
         py, px = np.divmod(p, layer.ofm_w)
         iy, ix = py - layer.pt, px - layer.pl
         inside = (iy >= 0) & (iy < layer.ifm_h) & (ix >= 0) & (ix < layer.ifm_w)
-        idx = np.where(inside, (np.clip(iy, 0, None) * layer.ifm_w + np.clip(ix, 0, None)) * cf
-                       + cg + 1, 0)
+        idx = np.where(
+            inside, (np.clip(iy, 0, None) * layer.ifm_w + np.clip(ix, 0, None)) * cf + cg + 1, 0
+        )
         return np.maximum.accumulate(idx)
     raise ValueError(f"no need function for {t}")
 

@@ -20,8 +20,15 @@ from dataclasses import dataclass
 from ..errors import FpgagenError
 from ..layers import MVAU
 
-__all__ = ["Option", "layer_options", "optimize", "greedy_fold", "fits", "DEFAULT_CAP",
-           "RESOURCE_KEYS"]
+__all__ = [
+    "Option",
+    "layer_options",
+    "optimize",
+    "greedy_fold",
+    "fits",
+    "DEFAULT_CAP",
+    "RESOURCE_KEYS",
+]
 
 DEFAULT_CAP = 0.70
 RESOURCE_KEYS = ("lut", "bram18", "uram", "dsp")
@@ -36,8 +43,13 @@ class Option:
 
 def _budget(board, cap: float) -> dict:
     r = board.resources
-    return {"lut": cap * r.lut, "bram18": cap * r.bram18, "uram": cap * r.uram,
-            "dsp": cap * r.dsp, "ff": cap * r.ff}
+    return {
+        "lut": cap * r.lut,
+        "bram18": cap * r.bram18,
+        "uram": cap * r.uram,
+        "dsp": cap * r.dsp,
+        "ff": cap * r.ff,
+    }
 
 
 def layer_options(layer) -> list:
@@ -50,22 +62,29 @@ def layer_options(layer) -> list:
     if isinstance(layer, MVAU):
         combos = [{"PE": p, "SIMD": s} for p in opts["PE"] for s in opts["SIMD"]]
     else:
-        (param, values), = opts.items()
+        ((param, values),) = opts.items()
         combos = [{param: v} for v in values]
     try:
         for c in combos:
             layer.set_folding(**c)
             r = layer.resources()
-            out.append(Option(tuple(sorted(c.items())), int(layer.expected_cycles()),
-                              tuple(int(r.get(k, 0)) for k in RESOURCE_KEYS + ("ff",))))
+            out.append(
+                Option(
+                    tuple(sorted(c.items())),
+                    int(layer.expected_cycles()),
+                    tuple(int(r.get(k, 0)) for k in RESOURCE_KEYS + ("ff",)),
+                )
+            )
     finally:
         layer.set_folding(**saved)
     return out
 
 
 def _cost(opt: Option, budget: dict) -> float:
-    return sum(v / budget[k] if budget[k] else (0.0 if v == 0 else 1e9)
-               for k, v in zip(RESOURCE_KEYS, opt.resources))
+    return sum(
+        v / budget[k] if budget[k] else (0.0 if v == 0 else 1e9)
+        for k, v in zip(RESOURCE_KEYS, opt.resources)
+    )
 
 
 def _choose(options: dict, cycles: int, budget: dict) -> dict | None:
@@ -97,8 +116,9 @@ def _apply(df, pick: dict) -> None:
             l.set_folding(**dict(pick[l.name].folding))
 
 
-def optimize(df, board, target_cycles: int | None = None, cap: float = DEFAULT_CAP,
-             plumbing=None) -> dict:
+def optimize(
+    df, board, target_cycles: int | None = None, cap: float = DEFAULT_CAP, plumbing=None
+) -> dict:
     """Fold ``df`` (compute layers only; before FIFO/DWC insertion).
 
     ``plumbing(df) -> totals`` gives the full resource totals of a folded dataflow (FIFOs and
@@ -134,12 +154,16 @@ def optimize(df, board, target_cycles: int | None = None, cap: float = DEFAULT_C
             pick = _refine(df, options, pick, target_cycles, budget, plumbing)
         tot = totals_for(pick)
         ok, worst = fits(tot, board, cap)
-        return {"cycles": max(o.cycles for o in pick.values()), "fits": ok, "limiting": worst,
-                "totals": tot, "pick": pick}
+        return {
+            "cycles": max(o.cycles for o in pick.values()),
+            "fits": ok,
+            "limiting": worst,
+            "totals": tot,
+            "pick": pick,
+        }
     # no target: the smallest T whose folding fits the budget
     cands = sorted({o.cycles for opts in options.values() for o in opts if o.cycles <= slowest})
-    cands = [c for c in cands if c >= max(min(o.cycles for o in opts)
-                                          for opts in options.values())]
+    cands = [c for c in cands if c >= max(min(o.cycles for o in opts) for opts in options.values())]
     lo, hi = 0, len(cands) - 1
     best = None
     while lo <= hi:
@@ -161,13 +185,20 @@ def optimize(df, board, target_cycles: int | None = None, cap: float = DEFAULT_C
         return {"cycles": slowest, "fits": ok, "limiting": worst, "totals": tot, "pick": pick}
     cyc, pick, tot, worst = best
     _apply(df, pick)
-    return {"cycles": max(o.cycles for o in pick.values()), "fits": True, "limiting": worst,
-            "totals": tot, "pick": pick}
+    return {
+        "cycles": max(o.cycles for o in pick.values()),
+        "fits": True,
+        "limiting": worst,
+        "totals": tot,
+        "pick": pick,
+    }
 
 
 def _total_cost(tot: dict, budget: dict) -> float:
-    return sum(tot.get(k, 0) / budget[k] if budget[k] else (0.0 if not tot.get(k) else 1e9)
-               for k in RESOURCE_KEYS)
+    return sum(
+        tot.get(k, 0) / budget[k] if budget[k] else (0.0 if not tot.get(k) else 1e9)
+        for k in RESOURCE_KEYS
+    )
 
 
 def _refine(df, options, pick, cycles, budget, plumbing, top: int = 4) -> dict:
@@ -177,8 +208,9 @@ def _refine(df, options, pick, cycles, budget, plumbing, top: int = 4) -> dict:
     _apply(df, pick)
     best = _total_cost(plumbing(df), budget)
     for name, opts in options.items():
-        ok = sorted((o for o in opts if o.cycles <= cycles),
-                    key=lambda o: (_cost(o, budget), -o.cycles))[:top]
+        ok = sorted(
+            (o for o in opts if o.cycles <= cycles), key=lambda o: (_cost(o, budget), -o.cycles)
+        )[:top]
         for o in ok:
             if o == pick[name]:
                 continue
@@ -191,8 +223,7 @@ def _refine(df, options, pick, cycles, budget, plumbing, top: int = 4) -> dict:
     layers = {l.name: l for l in df.layers}
     saved = {n: layers[n].folding() for n in options}
     greedy_fold(df, cycles)
-    g = {n: next(o for o in options[n] if dict(o.folding) == layers[n].folding())
-         for n in options}
+    g = {n: next(o for o in options[n] if dict(o.folding) == layers[n].folding()) for n in options}
     if _total_cost(plumbing(df), budget) < best - 1e-12:
         return g
     for n, f in saved.items():
@@ -227,7 +258,7 @@ def greedy_fold(df, target_cycles: int) -> None:
                     if l.expected_cycles() <= target_cycles:
                         break
         else:
-            (param, values), = opts.items()
+            ((param, values),) = opts.items()
             for v in values:
                 l.set_folding(**{param: v})
                 if l.expected_cycles() <= target_cycles:

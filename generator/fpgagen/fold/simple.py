@@ -13,8 +13,7 @@ from pathlib import Path
 from ..errors import FoldingError
 from ..layers import MVAU
 
-__all__ = ["fold_to_cycles", "target_cycles", "load_folding", "apply_folding_file",
-           "folding_dict"]
+__all__ = ["fold_to_cycles", "target_cycles", "load_folding", "apply_folding_file", "folding_dict"]
 
 
 def target_cycles(dataflow, fps: float | None, clock_mhz: float) -> int:
@@ -59,7 +58,7 @@ def fold_to_cycles(dataflow, cycles: int) -> None:
         opts = l.folding_options()
         if len(opts) != 1:
             continue
-        (param, values), = opts.items()
+        ((param, values),) = opts.items()
         for v in values:
             l.set_folding(**{param: v})
             if l.expected_cycles() <= cycles:

@@ -58,8 +58,18 @@ def quant_codes(x, scale, zeropt, bits, signed, narrow, rounding):
     return ROUNDING[rounding.upper()](y)
 
 
-def trunc_codes(x, scale, zeropt, in_bits, out_scale_or_bits, out_bits=None, *, signed=True,
-                narrow=False, rounding="FLOOR"):
+def trunc_codes(
+    x,
+    scale,
+    zeropt,
+    in_bits,
+    out_scale_or_bits,
+    out_bits=None,
+    *,
+    signed=True,
+    narrow=False,
+    rounding="FLOOR",
+):
     """Integer codes of QONNX Trunc (v2 with an output scale, or v1), as QONNX computes them."""
     y = np.round(x / scale + zeropt)
     if out_bits is None:  # v1: Trunc(x, scale, zeropt, in_bits, out_bits)
@@ -79,15 +89,29 @@ def quantizer_codes(node, args):
     a = node.attrs
     x = np.asarray(args[0], dtype=np.float32)
     if node.op_type == "Quant":
-        return quant_codes(x, args[1], args[2], float(np.asarray(args[3]).ravel()[0]),
-                           bool(a.get("signed", 1)), bool(a.get("narrow", 0)),
-                           a.get("rounding_mode", "ROUND"))
+        return quant_codes(
+            x,
+            args[1],
+            args[2],
+            float(np.asarray(args[3]).ravel()[0]),
+            bool(a.get("signed", 1)),
+            bool(a.get("narrow", 0)),
+            a.get("rounding_mode", "ROUND"),
+        )
     if node.op_type == "Trunc":
         rm = a.get("rounding_mode", "FLOOR")
         if len(args) == 6:
-            return trunc_codes(x, args[1], args[2], args[3], args[4], args[5],
-                               signed=bool(a.get("signed", 1)), narrow=bool(a.get("narrow", 0)),
-                               rounding=rm)
+            return trunc_codes(
+                x,
+                args[1],
+                args[2],
+                args[3],
+                args[4],
+                args[5],
+                signed=bool(a.get("signed", 1)),
+                narrow=bool(a.get("narrow", 0)),
+                rounding=rm,
+            )
         return trunc_codes(x, args[1], args[2], args[3], args[4], rounding=rm)
     raise ValueError(node.op_type)
 
@@ -115,12 +139,22 @@ def _conv(node, x, w, b=None):
     out = np.zeros((n, oc, oh, ow), dtype=np.float32)
     per = oc // g
     for gi in range(g):
-        xs = x[:, gi * icg:(gi + 1) * icg]
-        cols = np.stack([xs[:, :, ky * dh: ky * dh + sh * (oh - 1) + 1: sh,
-                            kx * dw: kx * dw + sw * (ow - 1) + 1: sw]
-                         for ky in range(kh) for kx in range(kw)], axis=2)  # n, icg, k, oh, ow
-        wg = w[gi * per:(gi + 1) * per].reshape(per, icg, kh * kw)
-        out[:, gi * per:(gi + 1) * per] = np.einsum("nckhw,ock->nohw", cols, wg)
+        xs = x[:, gi * icg : (gi + 1) * icg]
+        cols = np.stack(
+            [
+                xs[
+                    :,
+                    :,
+                    ky * dh : ky * dh + sh * (oh - 1) + 1 : sh,
+                    kx * dw : kx * dw + sw * (ow - 1) + 1 : sw,
+                ]
+                for ky in range(kh)
+                for kx in range(kw)
+            ],
+            axis=2,
+        )  # n, icg, k, oh, ow
+        wg = w[gi * per : (gi + 1) * per].reshape(per, icg, kh * kw)
+        out[:, gi * per : (gi + 1) * per] = np.einsum("nckhw,ock->nohw", cols, wg)
     if b is not None:
         out = out + b.reshape(1, -1, 1, 1)
     return out
@@ -139,8 +173,14 @@ def _pool(node, x, reduce):
     x = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])), constant_values=fill)
     oh = (x.shape[2] - kh) // sh + 1
     ow = (x.shape[3] - kw) // sw + 1
-    wins = np.stack([x[:, :, ky: ky + sh * (oh - 1) + 1: sh, kx: kx + sw * (ow - 1) + 1: sw]
-                     for ky in range(kh) for kx in range(kw)], axis=0)
+    wins = np.stack(
+        [
+            x[:, :, ky : ky + sh * (oh - 1) + 1 : sh, kx : kx + sw * (ow - 1) + 1 : sw]
+            for ky in range(kh)
+            for kx in range(kw)
+        ],
+        axis=0,
+    )
     if reduce == "max":
         return wins.max(axis=0)
     return wins.sum(axis=0) / np.float32(kh * kw)
@@ -158,8 +198,15 @@ def _argmax_shape(n, x):
 
 def _quant(node, x, scale, zeropt, bits):
     a = node.attrs
-    codes = quant_codes(x, scale, zeropt, float(bits), bool(a.get("signed", 1)),
-                        bool(a.get("narrow", 0)), a.get("rounding_mode", "ROUND"))
+    codes = quant_codes(
+        x,
+        scale,
+        zeropt,
+        float(bits),
+        bool(a.get("signed", 1)),
+        bool(a.get("narrow", 0)),
+        a.get("rounding_mode", "ROUND"),
+    )
     return (codes - zeropt) * scale
 
 
@@ -220,8 +267,7 @@ _OPS = {
     "AveragePool": lambda n, x: _pool(n, x, "avg"),
     "GlobalAveragePool": lambda n, x: x.mean(axis=(2, 3), keepdims=True),
     "TopK": lambda n, x, k: np.argsort(-x, axis=-1, kind="stable")[..., : int(np.ravel(k)[0])],
-    "ArgMax": lambda n, x: np.argmax(x, axis=n.attrs.get("axis", 0)).reshape(
-        _argmax_shape(n, x)),
+    "ArgMax": lambda n, x: np.argmax(x, axis=n.attrs.get("axis", 0)).reshape(_argmax_shape(n, x)),
     "Log": lambda n, x: np.log(x),
     "Ceil": lambda n, x: np.ceil(x),
     "Floor": lambda n, x: np.floor(x),
@@ -233,8 +279,10 @@ def run_node(node: Node, args: list) -> np.ndarray:
     fn = _OPS.get(node.op_type)
     if fn is None:
         raise UnsupportedModelError(f"{node.describe()} cannot be evaluated by the float executor")
-    args = [np.asarray(a, dtype=np.float32) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
-            for a in args]
+    args = [
+        np.asarray(a, dtype=np.float32) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+        for a in args
+    ]
     out = fn(node, *args)
     out = np.asarray(out)
     if out.dtype.kind == "f":

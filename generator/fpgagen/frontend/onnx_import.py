@@ -21,9 +21,28 @@ __all__ = ["load_model", "SUPPORTED_OPS"]
 
 #: Ops accepted on the non-constant part of a graph.
 SUPPORTED_OPS = (
-    "Quant", "BipolarQuant", "Trunc", "MatMul", "Gemm", "Conv", "BatchNormalization", "Relu",
-    "MaxPool", "AveragePool", "GlobalAveragePool", "TopK", "ArgMax",
-    "Mul", "Add", "Sub", "Div", "Neg", "Identity", "Reshape", "Flatten", "Transpose",
+    "Quant",
+    "BipolarQuant",
+    "Trunc",
+    "MatMul",
+    "Gemm",
+    "Conv",
+    "BatchNormalization",
+    "Relu",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "TopK",
+    "ArgMax",
+    "Mul",
+    "Add",
+    "Sub",
+    "Div",
+    "Neg",
+    "Identity",
+    "Reshape",
+    "Flatten",
+    "Transpose",
 )
 #: Ops accepted when all their inputs are constant (folded at import).
 CONST_ONLY_OPS = ("Pow", "Sqrt", "Log", "Ceil", "Floor")
@@ -119,11 +138,14 @@ def load_model(path) -> Graph:
 def _check_ops(graph: Graph, after_folding: bool = False) -> None:
     allowed = SUPPORTED_OPS if after_folding else SUPPORTED_OPS + CONST_ONLY_OPS
     for n in graph.nodes:
-        if n.domain not in ("", "ai.onnx", "qonnx.custom_op.general", "onnx.brevitas",
-                            "finn.custom_op.general"):
-            raise UnsupportedModelError(
-                f"{graph.where(n)}: domain {n.domain!r} is not supported"
-            )
+        if n.domain not in (
+            "",
+            "ai.onnx",
+            "qonnx.custom_op.general",
+            "onnx.brevitas",
+            "finn.custom_op.general",
+        ):
+            raise UnsupportedModelError(f"{graph.where(n)}: domain {n.domain!r} is not supported")
         if n.op_type not in allowed:
             extra = " on non-constant inputs" if n.op_type in CONST_ONLY_OPS else ""
             raise UnsupportedModelError(
@@ -159,8 +181,10 @@ def _quant_dtype(graph: Graph, n: Node, bits: float, signed: bool, narrow: bool)
     if n.op_type == "BipolarQuant" or (bits == 1 and signed):
         return BIPOLAR
     if bits != int(bits) or not 2 <= bits <= 32 and signed or not 1 <= bits <= 32:
-        raise UnsupportedModelError(f"{graph.where(n)}: bit width {bits} is not supported; "
-                                    "use an integer bit width of 1..32")
+        raise UnsupportedModelError(
+            f"{graph.where(n)}: bit width {bits} is not supported; "
+            "use an integer bit width of 1..32"
+        )
     bits = int(bits)
     if signed and narrow and bits == 2:
         return TERNARY
@@ -182,21 +206,30 @@ def _track_quantized(graph: Graph, n: Node) -> None:
             bits = float(np.asarray(graph.consts[n.inputs[3]]).ravel()[0])
             a = n.attrs
             codes = float_exec.quant_codes(
-                x.astype(np.float32), graph.consts[n.inputs[1]], graph.consts[n.inputs[2]],
-                bits, bool(a.get("signed", 1)), bool(a.get("narrow", 0)),
-                a.get("rounding_mode", "ROUND")).astype(np.int64)
+                x.astype(np.float32),
+                graph.consts[n.inputs[1]],
+                graph.consts[n.inputs[2]],
+                bits,
+                bool(a.get("signed", 1)),
+                bool(a.get("narrow", 0)),
+                a.get("rounding_mode", "ROUND"),
+            ).astype(np.int64)
             codes = np.broadcast_to(codes, x.shape)
-            dtype = _quant_dtype(graph, n, bits, bool(a.get("signed", 1)),
-                                 bool(a.get("narrow", 0)))
+            dtype = _quant_dtype(graph, n, bits, bool(a.get("signed", 1)), bool(a.get("narrow", 0)))
         graph.qconsts[out] = QuantizedConst(np.array(codes), np.array(scale), np.array(zp), dtype)
-    elif n.op_type in ("Transpose", "Reshape", "Flatten", "Identity") and \
-            n.inputs[0] in graph.qconsts:
+    elif (
+        n.op_type in ("Transpose", "Reshape", "Flatten", "Identity")
+        and n.inputs[0] in graph.qconsts
+    ):
         q = graph.qconsts[n.inputs[0]]
         extra = [graph.consts[i] for i in n.inputs[1:] if i]
         f = lambda t: float_exec.run_node(n, [t] + extra)  # noqa: E731
         graph.qconsts[out] = QuantizedConst(
-            f(q.codes.astype(np.float32)).astype(np.int64), f(q.scale).astype(np.float64),
-            f(q.zeropt).astype(np.float64), q.dtype)
+            f(q.codes.astype(np.float32)).astype(np.int64),
+            f(q.scale).astype(np.float64),
+            f(q.zeropt).astype(np.float64),
+            q.dtype,
+        )
 
 
 def infer_shapes(graph: Graph) -> None:

@@ -9,6 +9,20 @@ from .stream import DWC, FIFO
 from .thresholding import Thresholding
 from .vvau import VVAU
 
-__all__ = ["HWLayer", "MVAU", "VVAU", "Thresholding", "FIFO", "DWC", "SlidingWindow", "FMPadding",
-           "Pool", "GlobalAccPool", "LabelSelect", "DuplicateStreams", "AddStreams",
-           "check_identifier", "sanitize"]
+__all__ = [
+    "HWLayer",
+    "MVAU",
+    "VVAU",
+    "Thresholding",
+    "FIFO",
+    "DWC",
+    "SlidingWindow",
+    "FMPadding",
+    "Pool",
+    "GlobalAccPool",
+    "LabelSelect",
+    "DuplicateStreams",
+    "AddStreams",
+    "check_identifier",
+    "sanitize",
+]

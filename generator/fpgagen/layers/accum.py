@@ -45,8 +45,12 @@ class AccumulatorMixin:
 
     def acc_range(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-output-channel reachable accumulator range [lo, hi] (cached per weights)."""
-        key = (id(self.weights), id(getattr(self, "group_mult", None)), self.in_range,
-               self.xnor_popcount)
+        key = (
+            id(self.weights),
+            id(getattr(self, "group_mult", None)),
+            self.in_range,
+            self.xnor_popcount,
+        )
         cache = getattr(self, "_acc_cache", None)
         if cache is not None and cache[0] == key:
             return cache[1]
@@ -67,8 +71,9 @@ class AccumulatorMixin:
         lo, hi = self.acc_range()
         bits = signed_bits_for(int(lo.min()), int(hi.max()) + 1)
         if self.thresholds is not None and self.thresholds.size:
-            bits = max(bits, signed_bits_for(int(self.thresholds.min()),
-                                             int(self.thresholds.max())))
+            bits = max(
+                bits, signed_bits_for(int(self.thresholds.min()), int(self.thresholds.max()))
+            )
         return bits
 
     def set_thresholds(self, thresholds, out_bias=0, out_dtype=None) -> None:
@@ -104,8 +109,7 @@ class AccumulatorMixin:
     def write_memories(self, outdir):
         outdir = Path(outdir)
         wp = outdir / f"{self.name}_weights.mem"
-        wp.write_text("\n".join(packing.to_hex(self.weight_words(), self.weight_word_bits))
-                      + "\n")
+        wp.write_text("\n".join(packing.to_hex(self.weight_words(), self.weight_word_bits)) + "\n")
         paths = [wp]
         if self.thresholds is not None:
             tp = outdir / f"{self.name}_thresholds.mem"
@@ -119,16 +123,27 @@ class AccumulatorMixin:
         n_thr = self.n_thresholds
         ib, wb = self.in_dtype.is_bipolar, self.w_dtype.is_bipolar
         return {
-            "IN_BITS": self.in_dtype.bits, "IN_SIGNED": int(self.in_dtype.signed and not ib),
-            "IN_BIPOLAR": int(ib), "W_BITS": self.w_dtype.bits,
-            "W_SIGNED": int(self.w_dtype.signed and not wb), "W_BIPOLAR": int(wb),
-            "ACC_BITS": self.acc_bits, "N_THRES": n_thr, "OUT_BITS": self.out_dtype.bits,
-            "OUT_BIAS": self.out_bias, "WEIGHT_FILE": f"{mem_dir}/{self.name}_weights.mem",
+            "IN_BITS": self.in_dtype.bits,
+            "IN_SIGNED": int(self.in_dtype.signed and not ib),
+            "IN_BIPOLAR": int(ib),
+            "W_BITS": self.w_dtype.bits,
+            "W_SIGNED": int(self.w_dtype.signed and not wb),
+            "W_BIPOLAR": int(wb),
+            "ACC_BITS": self.acc_bits,
+            "N_THRES": n_thr,
+            "OUT_BITS": self.out_dtype.bits,
+            "OUT_BIAS": self.out_bias,
+            "WEIGHT_FILE": f"{mem_dir}/{self.name}_weights.mem",
             "THRES_FILE": f"{mem_dir}/{self.name}_thresholds.mem" if n_thr else "",
             "RAM_STYLE": self.weight_ram_style,
         }
 
     def accumulator_dict(self) -> dict:
-        return {"w_dtype": str(self.w_dtype), "acc_bits": self.acc_bits, "xnor": self.xnor,
-                "n_thresholds": self.n_thresholds, "out_bias": self.out_bias,
-                "weight_memory": self.weight_ram_style}
+        return {
+            "w_dtype": str(self.w_dtype),
+            "acc_bits": self.acc_bits,
+            "xnor": self.xnor,
+            "n_thresholds": self.n_thresholds,
+            "out_bias": self.out_bias,
+            "weight_memory": self.weight_ram_style,
+        }

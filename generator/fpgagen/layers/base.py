@@ -141,8 +141,10 @@ class HWLayer(abc.ABC):
         p = self.fold_param
         unknown = sorted(k for k in kw if k != p)
         if unknown:
-            raise FoldingError(f"layer {self.name} ({self.op_type}) has no folding parameters "
-                               f"{unknown}; allowed: {p or 'none'}")
+            raise FoldingError(
+                f"layer {self.name} ({self.op_type}) has no folding parameters "
+                f"{unknown}; allowed: {p or 'none'}"
+            )
         if p is not None and kw.get(p) is not None:
             check_divides(self, p, kw[p], self.fold_total(), self.fold_what)
             setattr(self, p.lower(), int(kw[p]))
@@ -184,16 +186,21 @@ def divisors(n: int) -> list:
 
 
 def check_divides(layer: HWLayer, pname: str, value, total: int, what: str) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1 \
-            or total % value:
+    if (
+        not isinstance(value, (int, np.integer))
+        or isinstance(value, bool)
+        or value < 1
+        or total % value
+    ):
         raise FoldingError(
             f"layer {layer.name} ({layer.op_type}): {pname}={value!r} does not divide "
             f"{what}={total}; allowed: {divisors(total)}"
         )
 
 
-def thresholds_apply(acc: np.ndarray, thresholds: np.ndarray, out_bias: int,
-                     out_dtype: DataType) -> np.ndarray:
+def thresholds_apply(
+    acc: np.ndarray, thresholds: np.ndarray, out_bias: int, out_dtype: DataType
+) -> np.ndarray:
     """Multi-threshold activation: ``out_bias + #{k : acc >= T[c, k]}`` per channel.
 
     ``acc`` has channels on its last axis; ``thresholds`` is ``(channels, n_thresholds)``.

@@ -76,5 +76,9 @@ class AddStreams(HWLayer):
         return self.in_words_per_frame
 
     def rtl_params(self, mem_dir):
-        return {"PE": self.pe, "IN_BITS": self.in_dtype.bits,
-                "IN_SIGNED": int(self.in_dtype.signed), "OUT_BITS": self.out_dtype.bits}
+        return {
+            "PE": self.pe,
+            "IN_BITS": self.in_dtype.bits,
+            "IN_SIGNED": int(self.in_dtype.signed),
+            "OUT_BITS": self.out_dtype.bits,
+        }

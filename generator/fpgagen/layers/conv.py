@@ -58,8 +58,11 @@ class SlidingWindow(HWLayer):
         n = x.shape[0]
         img = np.asarray(x).reshape(n, self.ifm_h, self.ifm_w, self.ch)
         win = np.lib.stride_tricks.sliding_window_view(img, (self.k_h, self.k_w), axis=(1, 2))
-        win = win[:, : (self.ofm_h - 1) * self.s_h + 1 : self.s_h,
-                  : (self.ofm_w - 1) * self.s_w + 1 : self.s_w]  # n, oh, ow, c, kh, kw
+        win = win[
+            :,
+            : (self.ofm_h - 1) * self.s_h + 1 : self.s_h,
+            : (self.ofm_w - 1) * self.s_w + 1 : self.s_w,
+        ]  # n, oh, ow, c, kh, kw
         win = win.transpose(0, 1, 2, 4, 5, 3)  # n, oh, ow, kh, kw, c
         return win.reshape(n, self.ofm_h * self.ofm_w, self.out_channels)
 
@@ -71,16 +74,29 @@ class SlidingWindow(HWLayer):
         return (self.k_h + min(self.s_h, self.k_h)) * self.ifm_w * cf
 
     def rtl_params(self, mem_dir):
-        return {"IFM_H": self.ifm_h, "IFM_W": self.ifm_w, "CH": self.ch, "SIMD": self.simd,
-                "K_H": self.k_h, "K_W": self.k_w, "STRIDE_H": self.s_h, "STRIDE_W": self.s_w,
-                "ELEM_BITS": self.in_dtype.bits}
+        return {
+            "IFM_H": self.ifm_h,
+            "IFM_W": self.ifm_w,
+            "CH": self.ch,
+            "SIMD": self.simd,
+            "K_H": self.k_h,
+            "K_W": self.k_w,
+            "STRIDE_H": self.s_h,
+            "STRIDE_W": self.s_w,
+            "ELEM_BITS": self.in_dtype.bits,
+        }
 
     def to_dict(self):
         d = super().to_dict()
         d["in_shape"] = [self.ifm_h, self.ifm_w, self.ch]
         d["out_shape"] = [self.ofm_h, self.ofm_w, self.out_channels]
-        d.update({"kernel": [self.k_h, self.k_w], "stride": [self.s_h, self.s_w],
-                  "buffer_words": self.buffer_words()})
+        d.update(
+            {
+                "kernel": [self.k_h, self.k_w],
+                "stride": [self.s_h, self.s_w],
+                "buffer_words": self.buffer_words(),
+            }
+        )
         return d
 
 
@@ -123,18 +139,29 @@ class FMPadding(HWLayer):
     def execute(self, x):
         n = x.shape[0]
         img = np.asarray(x).reshape(n, self.ifm_h, self.ifm_w, self.ch)
-        out = np.pad(img, ((0, 0), (self.pt, self.pb), (self.pl, self.pr), (0, 0)),
-                     constant_values=self.value)
+        out = np.pad(
+            img,
+            ((0, 0), (self.pt, self.pb), (self.pl, self.pr), (0, 0)),
+            constant_values=self.value,
+        )
         return out.reshape(n, self.ofm_h * self.ofm_w, self.ch)
 
     def expected_cycles(self):
         return self.out_words_per_frame
 
     def rtl_params(self, mem_dir):
-        return {"IFM_H": self.ifm_h, "IFM_W": self.ifm_w, "CH": self.ch, "SIMD": self.simd,
-                "PAD_TOP": self.pt, "PAD_BOTTOM": self.pb, "PAD_LEFT": self.pl,
-                "PAD_RIGHT": self.pr, "ELEM_BITS": self.in_dtype.bits,
-                "PAD_VALUE": int(packing.encode([self.value], self.in_dtype)[0])}
+        return {
+            "IFM_H": self.ifm_h,
+            "IFM_W": self.ifm_w,
+            "CH": self.ch,
+            "SIMD": self.simd,
+            "PAD_TOP": self.pt,
+            "PAD_BOTTOM": self.pb,
+            "PAD_LEFT": self.pl,
+            "PAD_RIGHT": self.pr,
+            "ELEM_BITS": self.in_dtype.bits,
+            "PAD_VALUE": int(packing.encode([self.value], self.in_dtype)[0]),
+        }
 
     def to_dict(self):
         d = super().to_dict()

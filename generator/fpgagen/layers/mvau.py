@@ -34,10 +34,23 @@ class MVAU(AccumulatorMixin, HWLayer):
     op_type = "MVAU"
     rtl_module = "mvau"
 
-    def __init__(self, name, weights, in_dtype: DataType, w_dtype: DataType, *,
-                 in_range=None, thresholds=None, out_bias: int = 0,
-                 out_dtype: DataType | None = None, num_vectors: int = 1, pe: int = 1,
-                 simd: int = 1, ram_style: str = "auto", group_mult=None):
+    def __init__(
+        self,
+        name,
+        weights,
+        in_dtype: DataType,
+        w_dtype: DataType,
+        *,
+        in_range=None,
+        thresholds=None,
+        out_bias: int = 0,
+        out_dtype: DataType | None = None,
+        num_vectors: int = 1,
+        pe: int = 1,
+        simd: int = 1,
+        ram_style: str = "auto",
+        group_mult=None,
+    ):
         super().__init__(name)
         self.weights = np.asarray(weights, dtype=np.int64)
         self.in_dtype = in_dtype
@@ -52,8 +65,10 @@ class MVAU(AccumulatorMixin, HWLayer):
             m = np.asarray(group_mult, dtype=np.int64)
             mh, mw = self.weights.shape
             if m.ndim != 2 or m.shape[0] != mh or m.shape[1] < 1 or mw % m.shape[1]:
-                raise ValueError(f"{name}: group_mult must be (MH={mh}, G) with G dividing "
-                                 f"MW={mw}, got {m.shape}")
+                raise ValueError(
+                    f"{name}: group_mult must be (MH={mh}, G) with G dividing "
+                    f"MW={mw}, got {m.shape}"
+                )
             if m.min() < 1 or m.max() >= 2**32:
                 raise ValueError(f"{name}: group multipliers must be in 1..2^32-1")
             self.group_mult = m
@@ -126,8 +141,13 @@ class MVAU(AccumulatorMixin, HWLayer):
             self.pe = int(PE)
         if SIMD is not None:
             if self.grouped:
-                check_divides(self, "SIMD", SIMD, self.group_size,
-                              f"the group size (MW/{self.groups} columns per multiplier)")
+                check_divides(
+                    self,
+                    "SIMD",
+                    SIMD,
+                    self.group_size,
+                    f"the group size (MW/{self.groups} columns per multiplier)",
+                )
             else:
                 check_divides(self, "SIMD", SIMD, self.mw, "MW (input features)")
             self.simd = int(SIMD)
@@ -170,17 +190,28 @@ class MVAU(AccumulatorMixin, HWLayer):
         paths = super().write_memories(outdir)
         if self.grouped:
             mp = Path(outdir) / f"{self.name}_mults.mem"
-            mp.write_text("\n".join(packing.to_hex(self.mult_words(), self.pe * self.mult_bits))
-                          + "\n")
+            mp.write_text(
+                "\n".join(packing.to_hex(self.mult_words(), self.pe * self.mult_bits)) + "\n"
+            )
             paths.append(mp)
         return paths
 
     def rtl_params(self, mem_dir):
-        p = {"MW": self.mw, "MH": self.mh, "SIMD": self.simd, "PE": self.pe,
-             **self.accumulator_params(mem_dir)}
+        p = {
+            "MW": self.mw,
+            "MH": self.mh,
+            "SIMD": self.simd,
+            "PE": self.pe,
+            **self.accumulator_params(mem_dir),
+        }
         if self.grouped:  # absent otherwise: the module's defaults are the plain MVAU
-            p.update({"GROUPS": self.groups, "MULT_BITS": self.mult_bits,
-                      "MULT_FILE": f"{mem_dir}/{self.name}_mults.mem"})
+            p.update(
+                {
+                    "GROUPS": self.groups,
+                    "MULT_BITS": self.mult_bits,
+                    "MULT_FILE": f"{mem_dir}/{self.name}_mults.mem",
+                }
+            )
         return p
 
     @property
@@ -194,6 +225,7 @@ class MVAU(AccumulatorMixin, HWLayer):
         d = super().to_dict()
         d.update({"MW": self.mw, "MH": self.mh, **self.accumulator_dict()})
         if self.grouped:
-            d.update({"groups": self.groups, "group_size": self.group_size,
-                      "mult_bits": self.mult_bits})
+            d.update(
+                {"groups": self.groups, "group_size": self.group_size, "mult_bits": self.mult_bits}
+            )
         return d

@@ -24,8 +24,17 @@ class Pool(HWLayer):
     rtl_module = "pool"
     fold_param = "PE"
 
-    def __init__(self, name, dtype: DataType, channels, k, mode: str, num_vectors, pe=1,
-                 out_dtype: DataType | None = None):
+    def __init__(
+        self,
+        name,
+        dtype: DataType,
+        channels,
+        k,
+        mode: str,
+        num_vectors,
+        pe=1,
+        out_dtype: DataType | None = None,
+    ):
         super().__init__(name)
         if mode not in ("max", "sum"):
             raise ValueError(f"{name}: mode must be max or sum")
@@ -40,7 +49,8 @@ class Pool(HWLayer):
         else:
             lo, hi = (0, 1) if dtype.is_bipolar else (dtype.min, dtype.max)
             self.out_dtype = (int_type if lo < 0 else uint_type)(
-                max(1, (max(abs(lo), hi) * self.k).bit_length()) + (1 if lo < 0 else 0))
+                max(1, (max(abs(lo), hi) * self.k).bit_length()) + (1 if lo < 0 else 0)
+            )
         self.pe = 1
         self.set_folding(PE=pe)
 
@@ -63,8 +73,15 @@ class Pool(HWLayer):
 
     def rtl_params(self, mem_dir):
         ib, sg = _bits_unsigned_field(self.in_dtype)
-        return {"CH": self.ch, "PE": self.pe, "K": self.k, "IN_BITS": ib, "IN_SIGNED": sg,
-                "OUT_BITS": self.out_dtype.bits, "MODE": 0 if self.mode == "max" else 1}
+        return {
+            "CH": self.ch,
+            "PE": self.pe,
+            "K": self.k,
+            "IN_BITS": ib,
+            "IN_SIGNED": sg,
+            "OUT_BITS": self.out_dtype.bits,
+            "MODE": 0 if self.mode == "max" else 1,
+        }
 
     def to_dict(self):
         d = super().to_dict()
@@ -85,7 +102,8 @@ class GlobalAccPool(HWLayer):
         self.ch, self.n_pix = int(channels), int(n_pix)
         lo, hi = (0, 1) if dtype.is_bipolar else (dtype.min, dtype.max)
         self.out_dtype = (int_type if lo < 0 else uint_type)(
-            max(1, (max(abs(lo), hi) * self.n_pix).bit_length()) + (1 if lo < 0 else 0))
+            max(1, (max(abs(lo), hi) * self.n_pix).bit_length()) + (1 if lo < 0 else 0)
+        )
         self.num_vectors = 1
         self.pe = 1
         self.set_folding(PE=pe)
@@ -110,8 +128,14 @@ class GlobalAccPool(HWLayer):
 
     def rtl_params(self, mem_dir):
         ib, sg = _bits_unsigned_field(self.in_dtype)
-        return {"N_PIX": self.n_pix, "CH": self.ch, "PE": self.pe, "IN_BITS": ib,
-                "IN_SIGNED": sg, "OUT_BITS": self.out_dtype.bits}
+        return {
+            "N_PIX": self.n_pix,
+            "CH": self.ch,
+            "PE": self.pe,
+            "IN_BITS": ib,
+            "IN_SIGNED": sg,
+            "OUT_BITS": self.out_dtype.bits,
+        }
 
 
 class LabelSelect(HWLayer):
@@ -147,5 +171,11 @@ class LabelSelect(HWLayer):
 
     def rtl_params(self, mem_dir):
         ib, sg = _bits_unsigned_field(self.in_dtype)
-        return {"CH": self.ch, "PE": self.pe, "IN_BITS": ib, "IN_SIGNED": sg, "K": self.k,
-                "IDX_BITS": self.out_dtype.bits}
+        return {
+            "CH": self.ch,
+            "PE": self.pe,
+            "IN_BITS": ib,
+            "IN_SIGNED": sg,
+            "K": self.k,
+            "IDX_BITS": self.out_dtype.bits,
+        }

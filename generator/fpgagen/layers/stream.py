@@ -15,8 +15,9 @@ class FIFO(HWLayer):
     op_type = "FIFO"
     rtl_module = "axis_fifo"
 
-    def __init__(self, name, dtype: DataType, channels: int, elems: int, depth: int,
-                 num_vectors: int = 1):
+    def __init__(
+        self, name, dtype: DataType, channels: int, elems: int, depth: int, num_vectors: int = 1
+    ):
         super().__init__(name)
         if depth < 2:
             raise FoldingError(f"FIFO {name}: depth must be >= 2, got {depth}")
@@ -52,8 +53,15 @@ class DWC(HWLayer):
     op_type = "DWC"
     rtl_module = "axis_dwc"
 
-    def __init__(self, name, dtype: DataType, channels: int, in_elems: int, out_elems: int,
-                 num_vectors: int = 1):
+    def __init__(
+        self,
+        name,
+        dtype: DataType,
+        channels: int,
+        in_elems: int,
+        out_elems: int,
+        num_vectors: int = 1,
+    ):
         super().__init__(name)
         self.in_dtype = self.out_dtype = dtype
         self.channels = channels

@@ -23,8 +23,17 @@ class Thresholding(HWLayer):
     def fold_total(self) -> int:
         return self.in_channels
 
-    def __init__(self, name, thresholds, in_dtype: DataType, out_dtype: DataType, out_bias=0,
-                 *, num_vectors=1, pe=1):
+    def __init__(
+        self,
+        name,
+        thresholds,
+        in_dtype: DataType,
+        out_dtype: DataType,
+        out_bias=0,
+        *,
+        num_vectors=1,
+        pe=1,
+    ):
         super().__init__(name)
         self.thresholds = np.asarray(thresholds, dtype=np.int64)
         if np.any(np.diff(self.thresholds, axis=1) < 0):
@@ -48,8 +57,9 @@ class Thresholding(HWLayer):
         return signed_bits_for(lo, hi)
 
     def execute(self, x):
-        return thresholds_apply(np.asarray(x, np.int64), self.thresholds, self.out_bias,
-                                self.out_dtype)
+        return thresholds_apply(
+            np.asarray(x, np.int64), self.thresholds, self.out_bias, self.out_dtype
+        )
 
     def expected_cycles(self):
         return self.num_vectors * self.in_channels // self.pe
@@ -57,23 +67,33 @@ class Thresholding(HWLayer):
     def write_memories(self, outdir):
         n = self.thresholds.shape[1]
         nf = self.in_channels // self.pe
-        words = packing.pack(self.thresholds.reshape(nf, self.pe, n), int_type(self.t_bits),
-                             self.pe * n)
+        words = packing.pack(
+            self.thresholds.reshape(nf, self.pe, n), int_type(self.t_bits), self.pe * n
+        )
         p = Path(outdir) / f"{self.name}_thresholds.mem"
         p.write_text("\n".join(packing.to_hex(words, self.pe * n * self.t_bits)) + "\n")
         return [p]
 
     def rtl_params(self, mem_dir):
         return {
-            "C": self.in_channels, "PE": self.pe, "IN_BITS": self.in_dtype.bits,
+            "C": self.in_channels,
+            "PE": self.pe,
+            "IN_BITS": self.in_dtype.bits,
             "IN_SIGNED": int(self.in_dtype.signed and not self.in_dtype.is_bipolar),
-            "T_BITS": self.t_bits, "N_THRES": int(self.thresholds.shape[1]),
-            "OUT_BITS": self.out_dtype.bits, "OUT_BIAS": self.out_bias,
+            "T_BITS": self.t_bits,
+            "N_THRES": int(self.thresholds.shape[1]),
+            "OUT_BITS": self.out_dtype.bits,
+            "OUT_BIAS": self.out_bias,
             "THRES_FILE": f"{mem_dir}/{self.name}_thresholds.mem",
         }
 
     def to_dict(self):
         d = super().to_dict()
-        d.update({"n_thresholds": int(self.thresholds.shape[1]), "out_bias": self.out_bias,
-                  "t_bits": self.t_bits})
+        d.update(
+            {
+                "n_thresholds": int(self.thresholds.shape[1]),
+                "out_bias": self.out_bias,
+                "t_bits": self.t_bits,
+            }
+        )
         return d

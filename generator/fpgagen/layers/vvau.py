@@ -25,8 +25,18 @@ class VVAU(AccumulatorMixin, HWLayer):
     rtl_module = "vvau"
     fold_param = "PE"
 
-    def __init__(self, name, weights, in_dtype: DataType, w_dtype: DataType, *, in_range=None,
-                 num_vectors=1, pe=1, ram_style="auto"):
+    def __init__(
+        self,
+        name,
+        weights,
+        in_dtype: DataType,
+        w_dtype: DataType,
+        *,
+        in_range=None,
+        num_vectors=1,
+        pe=1,
+        ram_style="auto",
+    ):
         super().__init__(name)
         self.weights = np.asarray(weights, dtype=np.int64)
         self.in_dtype, self.w_dtype = in_dtype, w_dtype

@@ -30,10 +30,21 @@ SYQ_GROUPS = ("auto", "pixel", "row", "layer")
 DATASET_HW = {"mnist5k": 28, "digits": 8}
 
 
-def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs: int,
-                     output, seed: int = 0, lr: float = 0.02, progress: bool = True,
-                     sparse: bool = False, prune_frac: float = 0.5,
-                     retrain_epochs: int | None = None, syq_group: str | None = None) -> dict:
+def train_and_export(
+    model: str,
+    weights: str,
+    abits: int,
+    dataset: str,
+    epochs: int,
+    output,
+    seed: int = 0,
+    lr: float = 0.02,
+    progress: bool = True,
+    sparse: bool = False,
+    prune_frac: float = 0.5,
+    retrain_epochs: int | None = None,
+    syq_group: str | None = None,
+) -> dict:
     """Train and export; returns the training summary (accuracies, seconds, ONNX path).
 
     With ``sparse``, ternary/SYQ weights are trained in the three stages of
@@ -44,31 +55,39 @@ def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs:
     convolutions (default ``auto``: one scale per kernel pixel).
     """
     if model not in MODELS and model not in CNN_MODELS:
-        raise FpgagenError(f"unknown model {model!r}; available: "
-                           f"{', '.join([*MODELS, *CNN_MODELS])}")
+        raise FpgagenError(
+            f"unknown model {model!r}; available: {', '.join([*MODELS, *CNN_MODELS])}"
+        )
     if weights not in WEIGHTS:
         raise FpgagenError(f"unknown weights {weights!r}; available: {', '.join(WEIGHTS)}")
     if dataset not in DATASETS:
         raise FpgagenError(f"unknown dataset {dataset!r}; available: {', '.join(DATASETS)}")
     if model in CNN_MODELS and DATASET_HW[dataset] != CNN_MODELS[model]:
         hw, dhw = CNN_MODELS[model], DATASET_HW[dataset]
-        raise FpgagenError(f"model {model} takes {hw}x{hw} images; dataset {dataset} has "
-                           f"{dhw}x{dhw} (use {next(d for d, v in DATASET_HW.items() if v == hw)})")
+        raise FpgagenError(
+            f"model {model} takes {hw}x{hw} images; dataset {dataset} has "
+            f"{dhw}x{dhw} (use {next(d for d, v in DATASET_HW.items() if v == hw)})"
+        )
     if syq_group is not None:
         if syq_group not in SYQ_GROUPS:
-            raise FpgagenError(f"unknown --syq-group {syq_group!r}; available: "
-                               f"{', '.join(SYQ_GROUPS)}")
+            raise FpgagenError(
+                f"unknown --syq-group {syq_group!r}; available: {', '.join(SYQ_GROUPS)}"
+            )
         if model not in CNN_MODELS or not weights.startswith("syq"):
-            raise FpgagenError(f"--syq-group applies to the convolutions of {', '.join(CNN_MODELS)}"
-                               f" with syq or syq_binary weights (got --model {model} "
-                               f"--weights {weights})")
+            raise FpgagenError(
+                f"--syq-group applies to the convolutions of {', '.join(CNN_MODELS)}"
+                f" with syq or syq_binary weights (got --model {model} "
+                f"--weights {weights})"
+            )
     if not 1 <= abits <= 8:
         raise FpgagenError(f"--abits {abits} is not supported; use 1..8")
     if epochs < 1:
         raise FpgagenError(f"--epochs must be >= 1, got {epochs}")
     if sparse and weights not in SPARSE_WEIGHTS:
-        raise FpgagenError(f"--sparse needs ternary weights ({' or '.join(SPARSE_WEIGHTS)}), "
-                           f"got --weights {weights}")
+        raise FpgagenError(
+            f"--sparse needs ternary weights ({' or '.join(SPARSE_WEIGHTS)}), "
+            f"got --weights {weights}"
+        )
     if not 0.0 < prune_frac < 1.0:
         raise FpgagenError(f"--prune-frac {prune_frac} must be in (0, 1) (a fraction of max|W|)")
     out = Path(output)
@@ -78,8 +97,9 @@ def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs:
         import brevitas  # noqa: F401
         import torch  # noqa: F401
     except ImportError:
-        raise FpgagenError("training needs torch and brevitas: pip install 'fpgagen[train]' "
-                           "(or make setup)") from None
+        raise FpgagenError(
+            "training needs torch and brevitas: pip install 'fpgagen[train]' (or make setup)"
+        ) from None
     from .datasets import as_images, load_digits_split, load_mnist5k
     from .export import export_qonnx_model
     from .quantizers import threshold_quantizers, weight_stats
@@ -93,8 +113,9 @@ def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs:
         from .cnn import QuantMnistCNN
 
         data = as_images(data)
-        net = QuantMnistCNN(weights=weights, abits=abits, input_hw=CNN_MODELS[model],
-                            syq_group=syq_group or "auto")
+        net = QuantMnistCNN(
+            weights=weights, abits=abits, input_hw=CNN_MODELS[model], syq_group=syq_group or "auto"
+        )
         input_shape = net.input_shape
     else:
         from .mlp import QuantMLP
@@ -104,8 +125,16 @@ def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs:
     if sparse:
         from .sparse import sparse_ternary_train
 
-        res = sparse_ternary_train(net, data, epochs=epochs, retrain_epochs=retrain_epochs,
-                                   prune_frac=prune_frac, seed=seed, progress=progress, lr=lr)
+        res = sparse_ternary_train(
+            net,
+            data,
+            epochs=epochs,
+            retrain_epochs=retrain_epochs,
+            prune_frac=prune_frac,
+            seed=seed,
+            progress=progress,
+            lr=lr,
+        )
         res["train_acc"] = evaluate(net, data[0], data[1])
     else:
         res = train(net, data, epochs=epochs, lr=lr, seed=seed, progress=progress)
@@ -119,9 +148,17 @@ def train_and_export(model: str, weights: str, abits: int, dataset: str, epochs:
     finally:
         tmp.unlink(missing_ok=True)
     res = {k: v for k, v in res.items() if k not in ("history", "layers")}
-    res.update({"onnx": str(out), "model": model, "weights": weights, "abits": abits,
-                "dataset": dataset, "train_size": int(len(data[0])),
-                "test_size": int(len(data[2]))})
+    res.update(
+        {
+            "onnx": str(out),
+            "model": model,
+            "weights": weights,
+            "abits": abits,
+            "dataset": dataset,
+            "train_size": int(len(data[0])),
+            "test_size": int(len(data[2])),
+        }
+    )
     if model in CNN_MODELS and weights.startswith("syq"):
         res["syq_group"] = syq_group or "auto"
     return res

@@ -205,12 +205,14 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, channels: int):
         super().__init__()
-        self.conv1 = QuantConv2d(channels, channels, 3, padding=1, bias=False,
-                                 weight_quant=TernaryWeight)
+        self.conv1 = QuantConv2d(
+            channels, channels, 3, padding=1, bias=False, weight_quant=TernaryWeight
+        )
         self.bn1 = nn.BatchNorm2d(channels)
         self.act1 = _srelu()
-        self.conv2 = QuantConv2d(channels, channels, 3, padding=1, bias=False,
-                                 weight_quant=TernaryWeight)
+        self.conv2 = QuantConv2d(
+            channels, channels, 3, padding=1, bias=False, weight_quant=TernaryWeight
+        )
         self.bn2 = nn.BatchNorm2d(channels)
         self.q_branch = _sact()
         self.act_out = _srelu()
@@ -224,13 +226,20 @@ class ResidualBlock(nn.Module):
 class QuantResNet(nn.Module):
     """Small ResNet-style network; see the module docstring (``resnet_t4``)."""
 
-    def __init__(self, in_ch: int = 3, channels: int = 8, blocks: int = 2, num_classes: int = 10,
-                 input_hw: int = 32):
+    def __init__(
+        self,
+        in_ch: int = 3,
+        channels: int = 8,
+        blocks: int = 2,
+        num_classes: int = 10,
+        input_hw: int = 32,
+    ):
         super().__init__()
         self.input_shape = (1, in_ch, input_hw, input_hw)
         self.inp = _sact()
-        self.stem = QuantConv2d(in_ch, channels, 3, padding=1, bias=False,
-                                weight_quant=TernaryWeight)
+        self.stem = QuantConv2d(
+            in_ch, channels, 3, padding=1, bias=False, weight_quant=TernaryWeight
+        )
         self.stem_bn = nn.BatchNorm2d(channels)
         self.stem_act = _srelu()
         self.blocks = nn.Sequential(*[ResidualBlock(channels) for _ in range(blocks)])
@@ -262,8 +271,16 @@ class DWSepBlock(nn.Module):
 
     def __init__(self, in_ch: int, out_ch: int, stride: int = 1, return_quant_tensor: bool = False):
         super().__init__()
-        self.dw = QuantConv2d(in_ch, in_ch, 3, stride=stride, padding=1, groups=in_ch,
-                              bias=False, weight_quant=Int4WeightPerChannel)
+        self.dw = QuantConv2d(
+            in_ch,
+            in_ch,
+            3,
+            stride=stride,
+            padding=1,
+            groups=in_ch,
+            bias=False,
+            weight_quant=Int4WeightPerChannel,
+        )
         self.bn1 = nn.BatchNorm2d(in_ch)
         self.act1 = _urelu()
         self.pw = QuantConv2d(in_ch, out_ch, 1, bias=False, weight_quant=Int4Weight)
@@ -278,8 +295,15 @@ class DWSepBlock(nn.Module):
 class QuantDWSepNet(nn.Module):
     """MobileNet-style network; see the module docstring (``dwsep_w4a4``)."""
 
-    def __init__(self, in_ch: int = 3, stem_ch: int = 8, channels: tuple = (16, 16),
-                 strides: tuple = (1, 2), num_classes: int = 10, input_hw: int = 32):
+    def __init__(
+        self,
+        in_ch: int = 3,
+        stem_ch: int = 8,
+        channels: tuple = (16, 16),
+        strides: tuple = (1, 2),
+        num_classes: int = 10,
+        input_hw: int = 32,
+    ):
         super().__init__()
         self.input_shape = (1, in_ch, input_hw, input_hw)
         self.inp = QuantIdentity(act_quant=UnsignedAct4, return_quant_tensor=False)
@@ -348,10 +372,20 @@ class QuantCNV(nn.Module):
         fcs: widths of the hidden fully-connected layers (default :data:`CNV_FCS`).
     """
 
-    def __init__(self, weights: str = "binary", abits: int = 1, width: float = 1.0,
-                 num_classes: int = 10, in_ch: int = 3, input_hw: int = 32,
-                 syq_group: str = "auto", tensornorm: bool = True, in_bits: int = 8,
-                 convs=CNV_CONVS, fcs=CNV_FCS):
+    def __init__(
+        self,
+        weights: str = "binary",
+        abits: int = 1,
+        width: float = 1.0,
+        num_classes: int = 10,
+        in_ch: int = 3,
+        input_hw: int = 32,
+        syq_group: str = "auto",
+        tensornorm: bool = True,
+        in_bits: int = 8,
+        convs=CNV_CONVS,
+        fcs=CNV_FCS,
+    ):
         super().__init__()
         from .mlp import TensorNorm, _signed_act
         from .quantizers import weight_quant_kwargs
@@ -362,10 +396,12 @@ class QuantCNV(nn.Module):
         self.input_shape = (1, int(in_ch), int(input_hw), int(input_hw))
         conv_wq = weight_quant_kwargs(weights, group=syq_group)
         fc_wq = weight_quant_kwargs(weights)
-        in_quant = SignedAct8Pow2.let(bit_width=int(in_bits),
-                                      max_val=1.0 - 2.0 ** -(int(in_bits) - 1))
+        in_quant = SignedAct8Pow2.let(
+            bit_width=int(in_bits), max_val=1.0 - 2.0 ** -(int(in_bits) - 1)
+        )
         self.conv_features = nn.ModuleList(
-            [QuantIdentity(act_quant=in_quant, return_quant_tensor=False)])
+            [QuantIdentity(act_quant=in_quant, return_quant_tensor=False)]
+        )
         c, hw = int(in_ch), int(input_hw)
         self.convs = tuple((int(oc), bool(pool)) for oc, pool in convs)
         self.fcs = tuple(int(h) for h in fcs)
@@ -380,8 +416,10 @@ class QuantCNV(nn.Module):
                 hw //= 2
             c = oc
         if hw < 1:
-            raise ValueError(f"input_hw={input_hw} is too small for {type(self).__name__} "
-                             f"(needs >= {_min_input_hw(self.convs)})")
+            raise ValueError(
+                f"input_hw={input_hw} is too small for {type(self).__name__} "
+                f"(needs >= {_min_input_hw(self.convs)})"
+            )
         self.linear_features = nn.ModuleList()
         fan_in = c * hw * hw
         for h in self.fcs:
@@ -408,10 +446,12 @@ class QuantCNV(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or tuple(x.shape[1:]) != tuple(self.input_shape[1:]):
-            raise ValueError(f"{type(self).__name__} takes images (N, "
-                             f"{', '.join(map(str, self.input_shape[1:]))}), got "
-                             f"{tuple(x.shape)}; reshape flattened rows with "
-                             f"x.reshape(-1, {', '.join(map(str, self.input_shape[1:]))})")
+            raise ValueError(
+                f"{type(self).__name__} takes images (N, "
+                f"{', '.join(map(str, self.input_shape[1:]))}), got "
+                f"{tuple(x.shape)}; reshape flattened rows with "
+                f"x.reshape(-1, {', '.join(map(str, self.input_shape[1:]))})"
+            )
         x = 2.0 * x - 1.0
         for m in self.conv_features:
             x = m(x)
@@ -437,13 +477,33 @@ class QuantMnistCNN(QuantCNV):
     ``(N, 1, 28, 28)`` in [0, 1] (reshape flattened MNIST rows first).
     """
 
-    def __init__(self, weights: str = "syq", abits: int = 2, width: float = 1.0,
-                 num_classes: int = 10, in_ch: int = 1, input_hw: int = 28,
-                 syq_group: str = "auto", tensornorm: bool = True, in_bits: int = 8,
-                 convs=MNIST_CNN_CONVS, fcs=MNIST_CNN_FCS):
-        super().__init__(weights=weights, abits=abits, width=width, num_classes=num_classes,
-                         in_ch=in_ch, input_hw=input_hw, syq_group=syq_group,
-                         tensornorm=tensornorm, in_bits=in_bits, convs=convs, fcs=fcs)
+    def __init__(
+        self,
+        weights: str = "syq",
+        abits: int = 2,
+        width: float = 1.0,
+        num_classes: int = 10,
+        in_ch: int = 1,
+        input_hw: int = 28,
+        syq_group: str = "auto",
+        tensornorm: bool = True,
+        in_bits: int = 8,
+        convs=MNIST_CNN_CONVS,
+        fcs=MNIST_CNN_FCS,
+    ):
+        super().__init__(
+            weights=weights,
+            abits=abits,
+            width=width,
+            num_classes=num_classes,
+            in_ch=in_ch,
+            input_hw=input_hw,
+            syq_group=syq_group,
+            tensornorm=tensornorm,
+            in_bits=in_bits,
+            convs=convs,
+            fcs=fcs,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,7 +526,7 @@ def cifar_like_images(n: int, seed: int = 0, size=32, channels: int = 3) -> np.n
     out = np.empty((n, channels, h, w), dtype=np.float32)
     for i in range(n):
         grad = rng.normal(0.0, 0.4, (channels, 2, 1, 1))
-        img = (rng.random((channels, 1, 1)) + grad[:, 0] * (xx - 0.5) + grad[:, 1] * (yy - 0.5))
+        img = rng.random((channels, 1, 1)) + grad[:, 0] * (xx - 0.5) + grad[:, 1] * (yy - 0.5)
         for _ in range(int(rng.integers(1, 4))):
             cy, cx = rng.random(2)
             ry, rx = 0.1 + 0.3 * rng.random(2)
@@ -478,12 +538,21 @@ def cifar_like_images(n: int, seed: int = 0, size=32, channels: int = 3) -> np.n
 
 
 def _is_tensornorm(m: nn.Module) -> bool:
-    return (type(m).__name__ == "TensorNorm" and hasattr(m, "running_mean")
-            and getattr(m, "running_mean").numel() == 1)
+    return (
+        type(m).__name__ == "TensorNorm"
+        and hasattr(m, "running_mean")
+        and getattr(m, "running_mean").numel() == 1
+    )
 
 
-def randomize_bn2d(model: nn.Module, seed: int = 0, x_calib=None, n_calib: int = 16,
-                   neg_gamma_frac: float = 0.25, input_shape=None) -> nn.Module:
+def randomize_bn2d(
+    model: nn.Module,
+    seed: int = 0,
+    x_calib=None,
+    n_calib: int = 16,
+    neg_gamma_frac: float = 0.25,
+    input_shape=None,
+) -> nn.Module:
     """Like :func:`fpgagen.models.mlp.randomize_bn`, for BatchNorm1d/2d and TensorNorm layers.
 
     Every norm layer is calibrated in forward order (in one forward pass, each layer just
@@ -505,10 +574,14 @@ def randomize_bn2d(model: nn.Module, seed: int = 0, x_calib=None, n_calib: int =
             x_calib = cifar_like_images(n_calib, 1000 + int(seed), shape[2:], shape[1])
         else:
             x_calib = torch.rand((n_calib,) + shape[1:], generator=gen)
-    x_calib = torch.as_tensor(np.asarray(x_calib) if not torch.is_tensor(x_calib) else x_calib,
-                              dtype=torch.float32)
-    norms = [m for m in model.modules()
-             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, TensorNorm)) or _is_tensornorm(m)]
+    x_calib = torch.as_tensor(
+        np.asarray(x_calib) if not torch.is_tensor(x_calib) else x_calib, dtype=torch.float32
+    )
+    norms = [
+        m
+        for m in model.modules()
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, TensorNorm)) or _is_tensornorm(m)
+    ]
 
     def calibrate(norm, inp):
         # runs right before ``norm`` in the forward pass, so later layers see its new output
@@ -554,8 +627,9 @@ CNN_PRESETS: dict[str, dict] = {
     "cnv_w1a1": dict(kind="bnn_pynq", cfg="CNV_1W1A", input_shape=(1, 3, 32, 32)),
     "cnv_w2a2": dict(kind="bnn_pynq", cfg="CNV_2W2A", input_shape=(1, 3, 32, 32)),
     "resnet_t4": dict(kind="resnet", input_shape=(1, 3, 32, 32), channels=8, blocks=2),
-    "dwsep_w4a4": dict(kind="dwsep", input_shape=(1, 3, 32, 32), stem_ch=8, channels=(16, 16),
-                       strides=(1, 2)),
+    "dwsep_w4a4": dict(
+        kind="dwsep", input_shape=(1, 3, 32, 32), stem_ch=8, channels=(16, 16), strides=(1, 2)
+    ),
 }
 
 
@@ -608,8 +682,10 @@ def make_cnn(name: str, seed: int | None = 0, random_bn: bool = True, **override
     if "in_ch" in overrides:
         shape = (1, int(overrides["in_ch"])) + shape[2:]
     if overrides and kind == "bnn_pynq":
-        raise ValueError(f"preset {name!r} is brevitas_examples' {p['cfg']} and takes no "
-                         f"overrides (got {sorted(overrides)})")
+        raise ValueError(
+            f"preset {name!r} is brevitas_examples' {p['cfg']} and takes no "
+            f"overrides (got {sorted(overrides)})"
+        )
     p.update(overrides)
     p.setdefault("in_ch", shape[1])
     p.setdefault("input_hw", shape[2])

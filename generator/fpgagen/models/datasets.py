@@ -28,8 +28,13 @@ import os
 
 import numpy as np
 
-__all__ = ["load_mnist5k", "load_digits_split", "stratified_split", "as_images",
-           "synthetic_shapes_detection"]
+__all__ = [
+    "load_mnist5k",
+    "load_digits_split",
+    "stratified_split",
+    "as_images",
+    "synthetic_shapes_detection",
+]
 
 
 @functools.lru_cache(maxsize=1)
@@ -69,8 +74,12 @@ def load_mnist5k(seed: int = 0, n_test: int = 1000):
     x, y = _mnist5k_raw()
     tr, te = stratified_split(y, n_test / len(y), seed)
     x = x / np.float32(255.0)
-    return (np.ascontiguousarray(x[tr], dtype=np.float32), y[tr].copy(),
-            np.ascontiguousarray(x[te], dtype=np.float32), y[te].copy())
+    return (
+        np.ascontiguousarray(x[tr], dtype=np.float32),
+        y[tr].copy(),
+        np.ascontiguousarray(x[te], dtype=np.float32),
+        y[te].copy(),
+    )
 
 
 def load_digits_split(seed: int = 0, test_frac: float = 0.2):
@@ -91,23 +100,36 @@ def as_images(data, channels: int = 1):
     per = x_tr.shape[1] // channels
     hw = math.isqrt(per)
     if x_tr.ndim != 2 or hw * hw * channels != x_tr.shape[1] or x_te.shape[1:] != x_tr.shape[1:]:
-        raise ValueError(f"rows of {x_tr.shape[1:]} values are not {channels}-channel square "
-                         f"images")
+        raise ValueError(
+            f"rows of {x_tr.shape[1:]} values are not {channels}-channel square images"
+        )
     shape = (-1, channels, hw, hw)
     return x_tr.reshape(shape), y_tr, x_te.reshape(shape), y_te
 
 
 #: RGB colours of :func:`synthetic_shapes_detection` (class ``c``: colour ``c // 2``)
-SHAPE_COLOURS = ((0.9, 0.1, 0.1), (0.1, 0.8, 0.1), (0.15, 0.25, 0.95), (0.95, 0.9, 0.1),
-                 (0.9, 0.1, 0.9), (0.1, 0.9, 0.9))
+SHAPE_COLOURS = (
+    (0.9, 0.1, 0.1),
+    (0.1, 0.8, 0.1),
+    (0.15, 0.25, 0.95),
+    (0.95, 0.9, 0.1),
+    (0.9, 0.1, 0.9),
+    (0.1, 0.9, 0.9),
+)
 #: shapes of :func:`synthetic_shapes_detection` (class ``c``: shape ``c % 2``)
 SHAPE_KINDS = ("rectangle", "ellipse")
 
 
-def synthetic_shapes_detection(n: int, size: int = 64, num_classes: int = 6,
-                               max_objects: int = 3, seed: int = 0,
-                               min_frac: float = 0.2, max_frac: float = 0.6,
-                               max_overlap: float = 0.3):
+def synthetic_shapes_detection(
+    n: int,
+    size: int = 64,
+    num_classes: int = 6,
+    max_objects: int = 3,
+    seed: int = 0,
+    min_frac: float = 0.2,
+    max_frac: float = 0.6,
+    max_overlap: float = 0.3,
+):
     """A detection dataset of coloured rectangles and ellipses on noise (numpy, deterministic).
 
     Returns ``(images, boxes, labels)``: ``images`` float32 ``(n, 3, size, size)`` in [0, 1];
@@ -124,8 +146,9 @@ def synthetic_shapes_detection(n: int, size: int = 64, num_classes: int = 6,
     background is a random grey level with uniform noise, objects get mild noise as well.
     """
     if not 1 <= num_classes <= len(SHAPE_COLOURS) * len(SHAPE_KINDS):
-        raise ValueError(f"num_classes must be 1..{len(SHAPE_COLOURS) * len(SHAPE_KINDS)}, "
-                         f"got {num_classes}")
+        raise ValueError(
+            f"num_classes must be 1..{len(SHAPE_COLOURS) * len(SHAPE_KINDS)}, got {num_classes}"
+        )
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size]
     images = np.empty((n, 3, size, size), dtype=np.float32)

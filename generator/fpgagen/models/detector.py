@@ -65,8 +65,12 @@ from torch import nn
 
 from ..yolo import VOC_ANCHORS, region_targets
 from .mlp import UnsignedActConst
-from .quantizers import (CLIPPED_KINDS, optimizer_param_groups, randomize_syq_scales,
-                         weight_quant_kwargs)
+from .quantizers import (
+    CLIPPED_KINDS,
+    optimizer_param_groups,
+    randomize_syq_scales,
+    weight_quant_kwargs,
+)
 
 __all__ = [
     "TinierYOLO",
@@ -131,16 +135,24 @@ def _relu_act(bits: int, act_max: float) -> nn.Module:
         # Brevitas exports every 1-bit quantizer as BipolarQuant (+-1), also an unsigned
         # QuantReLU, so 1-bit activations are the bipolar sign as in the bnn_pynq W1A1 nets
         return QuantIdentity(act_quant=SignedBinaryActPerTensorConst, return_quant_tensor=False)
-    return QuantReLU(act_quant=UnsignedActConst, bit_width=int(bits), max_val=float(act_max),
-                     return_quant_tensor=False)
+    return QuantReLU(
+        act_quant=UnsignedActConst,
+        bit_width=int(bits),
+        max_val=float(act_max),
+        return_quant_tensor=False,
+    )
 
 
 def _in_act(bits: int, act_max: float) -> QuantIdentity:
     """A quantizer equal to :func:`_relu_act` on its outputs (for the split parts' inputs)."""
     if bits == 1:
         return QuantIdentity(act_quant=SignedBinaryActPerTensorConst, return_quant_tensor=False)
-    return QuantIdentity(act_quant=UnsignedActConst, bit_width=int(bits), max_val=float(act_max),
-                         return_quant_tensor=False)
+    return QuantIdentity(
+        act_quant=UnsignedActConst,
+        bit_width=int(bits),
+        max_val=float(act_max),
+        return_quant_tensor=False,
+    )
 
 
 class _Sequential(nn.Sequential):
@@ -170,11 +182,22 @@ class TinierYOLO(nn.Module):
         channels: output channels and pools of the 3x3 layers (:data:`TINIER_YOLO_LAYERS`).
     """
 
-    def __init__(self, weights: str = "binary", abits: int = 3, input_hw: int = 416,
-                 num_classes: int = 20, anchors=VOC_ANCHORS, width: float = 1.0,
-                 first_weights: str = "int8", last_weights: str = "int8", in_bits: int = 8,
-                 act_max: float = 1.0, syq_group: str = "auto", channels=TINIER_YOLO_LAYERS,
-                 in_ch: int = 3):
+    def __init__(
+        self,
+        weights: str = "binary",
+        abits: int = 3,
+        input_hw: int = 416,
+        num_classes: int = 20,
+        anchors=VOC_ANCHORS,
+        width: float = 1.0,
+        first_weights: str = "int8",
+        last_weights: str = "int8",
+        in_bits: int = 8,
+        act_max: float = 1.0,
+        syq_group: str = "auto",
+        channels=TINIER_YOLO_LAYERS,
+        in_ch: int = 3,
+    ):
         super().__init__()
         input_hw = int(input_hw)
         if input_hw % 32 or input_hw < 32:
@@ -188,8 +211,12 @@ class TinierYOLO(nn.Module):
         self.grid = input_hw // 32
         self.act_max = float(act_max)
 
-        self.inp = QuantIdentity(act_quant=UnsignedActConst, bit_width=int(in_bits), max_val=1.0,
-                                 return_quant_tensor=False)
+        self.inp = QuantIdentity(
+            act_quant=UnsignedActConst,
+            bit_width=int(in_bits),
+            max_val=1.0,
+            return_quant_tensor=False,
+        )
         blocks = []
         c = int(in_ch)
         for i, (oc, pool) in enumerate(channels):
@@ -198,8 +225,11 @@ class TinierYOLO(nn.Module):
                 wq = weight_quant_kwargs(first_weights)
             else:
                 wq = weight_quant_kwargs(weights, group=syq_group)
-            mods = [QuantConv2d(c, oc, 3, stride=2 if i == 0 else 1, padding=1, bias=False, **wq),
-                    nn.BatchNorm2d(oc), _relu_act(self.abits, self.act_max)]
+            mods = [
+                QuantConv2d(c, oc, 3, stride=2 if i == 0 else 1, padding=1, bias=False, **wq),
+                nn.BatchNorm2d(oc),
+                _relu_act(self.abits, self.act_max),
+            ]
             if pool == 2:
                 mods.append(nn.MaxPool2d(2))
             elif pool == 1:
@@ -210,8 +240,13 @@ class TinierYOLO(nn.Module):
             c = oc
         self.first = blocks[0]
         self.body = nn.Sequential(*blocks[1:])
-        self.head = QuantConv2d(c, self.num_anchors * (5 + self.num_classes), 1, bias=True,
-                                **weight_quant_kwargs(last_weights))
+        self.head = QuantConv2d(
+            c,
+            self.num_anchors * (5 + self.num_classes),
+            1,
+            bias=True,
+            **weight_quant_kwargs(last_weights),
+        )
         self._kinds = {id(self.first[0]): first_weights, id(self.head): last_weights}
         for m in self.modules():
             if isinstance(m, QuantConv2d):
@@ -261,10 +296,12 @@ class TinierYOLO(nn.Module):
         g = self.grid
         parts = dict(
             cpu_head=_Sequential(self.inp, self.first, input_shape=self.input_shape),
-            fpga=_Sequential(_in_act(self.abits, self.act_max), self.body,
-                             input_shape=(1, c0, h // 2, w // 2)),
-            cpu_tail=_Sequential(_in_act(self.abits, self.act_max), self.head,
-                                 input_shape=(1, c7, g, g)),
+            fpga=_Sequential(
+                _in_act(self.abits, self.act_max), self.body, input_shape=(1, c0, h // 2, w // 2)
+            ),
+            cpu_tail=_Sequential(
+                _in_act(self.abits, self.act_max), self.head, input_shape=(1, c7, g, g)
+            ),
         )
         for p in parts.values():  # the parts share modules: keep one train/eval mode
             p.train(self.training)
@@ -285,8 +322,13 @@ DETECTOR_PRESETS: dict[str, dict] = {
 }
 
 
-def make_detector(name: str = "tinier_yolo", seed: int | None = 0, random_bn: bool = True,
-                  n_calib: int = 8, **overrides) -> TinierYOLO:
+def make_detector(
+    name: str = "tinier_yolo",
+    seed: int | None = 0,
+    random_bn: bool = True,
+    n_calib: int = 8,
+    **overrides,
+) -> TinierYOLO:
     """Build detector preset ``name`` (eval mode); ``overrides`` replace constructor arguments.
 
     E.g. ``make_detector("tinier_yolo", input_hw=64, width=0.125)`` for a small test model.
@@ -318,19 +360,31 @@ def make_detector(name: str = "tinier_yolo", seed: int | None = 0, random_bn: bo
 # --------------------------------------------------------------------------------------------
 def _iou_cxcywh(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Elementwise IoU of broadcastable boxes ``a (..., 4)``, ``b (..., 4)`` in (cx, cy, w, h)."""
-    iw = (torch.minimum(a[..., 0] + a[..., 2] / 2, b[..., 0] + b[..., 2] / 2)
-          - torch.maximum(a[..., 0] - a[..., 2] / 2, b[..., 0] - b[..., 2] / 2)).clamp_min(0)
-    ih = (torch.minimum(a[..., 1] + a[..., 3] / 2, b[..., 1] + b[..., 3] / 2)
-          - torch.maximum(a[..., 1] - a[..., 3] / 2, b[..., 1] - b[..., 3] / 2)).clamp_min(0)
+    iw = (
+        torch.minimum(a[..., 0] + a[..., 2] / 2, b[..., 0] + b[..., 2] / 2)
+        - torch.maximum(a[..., 0] - a[..., 2] / 2, b[..., 0] - b[..., 2] / 2)
+    ).clamp_min(0)
+    ih = (
+        torch.minimum(a[..., 1] + a[..., 3] / 2, b[..., 1] + b[..., 3] / 2)
+        - torch.maximum(a[..., 1] - a[..., 3] / 2, b[..., 1] - b[..., 3] / 2)
+    ).clamp_min(0)
     inter = iw * ih
     union = a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter
     return inter / union.clamp_min(1e-12)
 
 
-def region_loss(output: torch.Tensor, targets: dict, anchors=VOC_ANCHORS, num_classes: int = 20,
-                object_scale: float = 5.0, noobject_scale: float = 1.0, coord_scale: float = 1.0,
-                class_scale: float = 1.0, ignore_thresh: float = 0.6,
-                rescore: bool = True) -> torch.Tensor:
+def region_loss(
+    output: torch.Tensor,
+    targets: dict,
+    anchors=VOC_ANCHORS,
+    num_classes: int = 20,
+    object_scale: float = 5.0,
+    noobject_scale: float = 1.0,
+    coord_scale: float = 1.0,
+    class_scale: float = 1.0,
+    ignore_thresh: float = 0.6,
+    rescore: bool = True,
+) -> torch.Tensor:
     """YOLOv2 region loss (darknet ``[region]``, tiny-yolo-voc settings), averaged over the batch.
 
     ``output``: ``(N, A*(5+C), H, W)`` raw network output; ``targets``: the dict of
@@ -370,13 +424,20 @@ def region_loss(output: torch.Tensor, targets: dict, anchors=VOC_ANCHORS, num_cl
 
     # predicted boxes in grid units (no gradient: used for IoUs only)
     with torch.no_grad():
-        gy, gx = torch.meshgrid(torch.arange(h, dtype=torch.float32),
-                                torch.arange(w, dtype=torch.float32), indexing="ij")
-        pbox = torch.stack([
-            gx + sx, gy + sy,
-            anchors_t[:, 0].view(1, a, 1, 1) * torch.exp(tw.clamp(max=10.0)),
-            anchors_t[:, 1].view(1, a, 1, 1) * torch.exp(th.clamp(max=10.0)),
-        ], dim=-1)  # (N, A, H, W, 4)
+        gy, gx = torch.meshgrid(
+            torch.arange(h, dtype=torch.float32),
+            torch.arange(w, dtype=torch.float32),
+            indexing="ij",
+        )
+        pbox = torch.stack(
+            [
+                gx + sx,
+                gy + sy,
+                anchors_t[:, 0].view(1, a, 1, 1) * torch.exp(tw.clamp(max=10.0)),
+                anchors_t[:, 1].view(1, a, 1, 1) * torch.exp(th.clamp(max=10.0)),
+            ],
+            dim=-1,
+        )  # (N, A, H, W, 4)
         ignore = torch.zeros((n, a, h, w), dtype=torch.bool)
         iou_resp = torch.zeros((n, a, h, w))
         for i, gt in enumerate(targets["boxes"]):
@@ -386,16 +447,22 @@ def region_loss(output: torch.Tensor, targets: dict, anchors=VOC_ANCHORS, num_cl
             ious = _iou_cxcywh(pbox[i].unsqueeze(-2), gt)  # (A, H, W, M)
             ignore[i] = ious.max(-1).values > ignore_thresh
         if rescore and mask.any():
-            tbox = torch.stack([gx.expand(n, a, h, w) + tx_t, gy.expand(n, a, h, w) + ty_t,
-                                anchors_t[:, 0].view(1, a, 1, 1) * torch.exp(tw_t),
-                                anchors_t[:, 1].view(1, a, 1, 1) * torch.exp(th_t)], dim=-1)
+            tbox = torch.stack(
+                [
+                    gx.expand(n, a, h, w) + tx_t,
+                    gy.expand(n, a, h, w) + ty_t,
+                    anchors_t[:, 0].view(1, a, 1, 1) * torch.exp(tw_t),
+                    anchors_t[:, 1].view(1, a, 1, 1) * torch.exp(th_t),
+                ],
+                dim=-1,
+            )
             iou_resp[mask] = _iou_cxcywh(pbox[mask], tbox[mask])
 
     noobj = ~mask & ~ignore
     loss_noobj = noobject_scale * (conf[noobj] ** 2).sum()
     obj_t = iou_resp[mask] if rescore else torch.ones(int(mask.sum()))
     loss_obj = object_scale * ((conf[mask] - obj_t) ** 2).sum()
-    sq = ((sx - tx_t) ** 2 + (sy - ty_t) ** 2 + (tw - tw_t) ** 2 + (th - th_t) ** 2)
+    sq = (sx - tx_t) ** 2 + (sy - ty_t) ** 2 + (tw - tw_t) ** 2 + (th - th_t) ** 2
     loss_coord = coord_scale * (wscale[mask] * sq[mask]).sum()
     if mask.any():
         lg = logits.permute(0, 1, 3, 4, 2)[mask]  # (K, C)
@@ -408,9 +475,18 @@ def region_loss(output: torch.Tensor, targets: dict, anchors=VOC_ANCHORS, num_cl
 # --------------------------------------------------------------------------------------------
 # training helper
 # --------------------------------------------------------------------------------------------
-def train_detector(model: TinierYOLO, images, boxes, labels, steps: int = 20, lr: float = 2e-3,
-                   batch_size: int = 8, seed: int = 0, num_threads: int | None = None,
-                   **loss_kwargs) -> dict:
+def train_detector(
+    model: TinierYOLO,
+    images,
+    boxes,
+    labels,
+    steps: int = 20,
+    lr: float = 2e-3,
+    batch_size: int = 8,
+    seed: int = 0,
+    num_threads: int | None = None,
+    **loss_kwargs,
+) -> dict:
     """Train ``model`` in place for ``steps`` Adam steps with :func:`region_loss`.
 
     ``images``: float32 ``(N, 3, H, W)`` in [0, 1] with ``H = W = model.input_shape[2]``;
@@ -443,14 +519,20 @@ def train_detector(model: TinierYOLO, images, boxes, labels, steps: int = 20, lr
         for _ in range(int(steps)):
             if pos + batch_size > n_img:
                 order, pos = torch.randperm(n_img, generator=gen), 0
-            idx = order[pos:pos + batch_size].tolist()
+            idx = order[pos : pos + batch_size].tolist()
             pos += batch_size
-            tgt = region_targets([boxes[i] for i in idx], [labels[i] for i in idx],
-                                 grid=(model.grid, model.grid), input_size=(hh, ww),
-                                 anchors=model.anchors, num_classes=model.num_classes)
+            tgt = region_targets(
+                [boxes[i] for i in idx],
+                [labels[i] for i in idx],
+                grid=(model.grid, model.grid),
+                input_size=(hh, ww),
+                anchors=model.anchors,
+                num_classes=model.num_classes,
+            )
             out = model(x_all[idx])
-            loss = region_loss(out, tgt, anchors=model.anchors, num_classes=model.num_classes,
-                               **loss_kwargs)
+            loss = region_loss(
+                out, tgt, anchors=model.anchors, num_classes=model.num_classes, **loss_kwargs
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -86,7 +86,9 @@ def qonnx_execute(onnx_path, x: np.ndarray, model=None) -> np.ndarray:
             xi = xs[i].reshape(ishape)
             outs.append(execute_onnx(model, {iname: xi})[oname][0])
         return np.stack(outs)
-    return np.asarray(execute_onnx(model, {iname: x.reshape(ishape) if x.size == np.prod(ishape) else x})[oname])
+    return np.asarray(
+        execute_onnx(model, {iname: x.reshape(ishape) if x.size == np.prod(ishape) else x})[oname]
+    )
 
 
 def torch_predict(model, x) -> np.ndarray:
@@ -97,7 +99,11 @@ def torch_predict(model, x) -> np.ndarray:
     model.eval()
     try:
         with torch.no_grad():
-            xt = torch.as_tensor(np.asarray(x, dtype=np.float32)) if not torch.is_tensor(x) else x.float()
+            xt = (
+                torch.as_tensor(np.asarray(x, dtype=np.float32))
+                if not torch.is_tensor(x)
+                else x.float()
+            )
             out = model(xt)
     finally:
         model.train(was_training)

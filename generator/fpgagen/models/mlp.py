@@ -244,19 +244,38 @@ class QuantMLP(nn.Module):
 # Presets
 # --------------------------------------------------------------------------------------------
 PRESETS: dict[str, dict] = {
-    "tfc_w1a1": dict(in_features=784, hidden=[64, 64, 64], out_features=10, weights="binary", abits=1),
-    "tfc_w1a2": dict(in_features=784, hidden=[64, 64, 64], out_features=10, weights="binary", abits=2),
-    "tfc_w2a2": dict(in_features=784, hidden=[64, 64, 64], out_features=10, weights="int2", abits=2),
-    "mlp_ternary_odd": dict(in_features=784, hidden=[64, 40, 24], out_features=10, weights="ternary", abits=2),
+    "tfc_w1a1": dict(
+        in_features=784, hidden=[64, 64, 64], out_features=10, weights="binary", abits=1
+    ),
+    "tfc_w1a2": dict(
+        in_features=784, hidden=[64, 64, 64], out_features=10, weights="binary", abits=2
+    ),
+    "tfc_w2a2": dict(
+        in_features=784, hidden=[64, 64, 64], out_features=10, weights="int2", abits=2
+    ),
+    "mlp_ternary_odd": dict(
+        in_features=784, hidden=[64, 40, 24], out_features=10, weights="ternary", abits=2
+    ),
     "tiny_w1a1": dict(in_features=64, hidden=[32, 16], out_features=10, weights="binary", abits=1),
     "tiny_w1a2": dict(in_features=64, hidden=[32, 16], out_features=10, weights="binary", abits=2),
     "tiny_w2a2": dict(in_features=64, hidden=[32, 16], out_features=10, weights="ternary", abits=2),
-    "tiny_ternary_odd": dict(in_features=64, hidden=[24, 20, 12], out_features=10, weights="ternary", abits=2),
+    "tiny_ternary_odd": dict(
+        in_features=64, hidden=[24, 20, 12], out_features=10, weights="ternary", abits=2
+    ),
     "tiny_w4a4": dict(in_features=64, hidden=[32, 16], out_features=10, weights="int4", abits=4),
     "tiny_w8a8": dict(in_features=64, hidden=[32], out_features=10, weights="int8", abits=8),
-    "tiny_w4a4_relu": dict(in_features=64, hidden=[32, 16], out_features=10, weights="int4", abits=4, act="relu"),
-    "tiny_w2a2_nobn": dict(in_features=64, hidden=[32, 16], out_features=10, weights="ternary", abits=2,
-                           bn=False, tensornorm_tail=False),
+    "tiny_w4a4_relu": dict(
+        in_features=64, hidden=[32, 16], out_features=10, weights="int4", abits=4, act="relu"
+    ),
+    "tiny_w2a2_nobn": dict(
+        in_features=64,
+        hidden=[32, 16],
+        out_features=10,
+        weights="ternary",
+        abits=2,
+        bn=False,
+        tensornorm_tail=False,
+    ),
 }
 
 
@@ -271,8 +290,9 @@ MLP_VARIANTS = {
 }
 for _net, _hidden in MLP_WIDTHS.items():
     for _var, _kw in MLP_VARIANTS.items():
-        PRESETS.setdefault(f"{_net}_{_var}", dict(in_features=784, hidden=list(_hidden),
-                                                  out_features=10, **_kw))
+        PRESETS.setdefault(
+            f"{_net}_{_var}", dict(in_features=784, hidden=list(_hidden), out_features=10, **_kw)
+        )
 
 
 def make_mlp(name: str, seed: int | None = 0, **overrides) -> QuantMLP:
@@ -292,8 +312,13 @@ def make_mlp(name: str, seed: int | None = 0, **overrides) -> QuantMLP:
 # --------------------------------------------------------------------------------------------
 # Random BatchNorm statistics for untrained-model equivalence tests
 # --------------------------------------------------------------------------------------------
-def randomize_bn(model: nn.Module, seed: int = 0, x_calib: torch.Tensor | np.ndarray | None = None,
-                 n_calib: int = 256, neg_gamma_frac: float = 0.25) -> nn.Module:
+def randomize_bn(
+    model: nn.Module,
+    seed: int = 0,
+    x_calib: torch.Tensor | np.ndarray | None = None,
+    n_calib: int = 256,
+    neg_gamma_frac: float = 0.25,
+) -> nn.Module:
     """Give every BatchNorm1d / TensorNorm random but sensible parameters and statistics.
 
     Each norm layer is calibrated in order on a batch of inputs (``x_calib``, default uniform
@@ -314,8 +339,9 @@ def randomize_bn(model: nn.Module, seed: int = 0, x_calib: torch.Tensor | np.nda
         if in_features is None:
             raise ValueError("model has no in_features attribute; pass x_calib")
         x_calib = torch.rand(n_calib, in_features, generator=gen)
-    x_calib = torch.as_tensor(np.asarray(x_calib) if not torch.is_tensor(x_calib) else x_calib,
-                              dtype=torch.float32)
+    x_calib = torch.as_tensor(
+        np.asarray(x_calib) if not torch.is_tensor(x_calib) else x_calib, dtype=torch.float32
+    )
 
     norms = [m for m in model.modules() if isinstance(m, (nn.BatchNorm1d, TensorNorm))]
     model.eval()

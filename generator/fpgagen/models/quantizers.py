@@ -154,8 +154,15 @@ class ThresholdWeightQuant(nn.Module):
     scales).
     """
 
-    def __init__(self, weight_shape, ternary: bool, learn_alpha: bool, group: str = "auto",
-                 eta_frac: float = 0.05, alpha_init: str = "one"):
+    def __init__(
+        self,
+        weight_shape,
+        ternary: bool,
+        learn_alpha: bool,
+        group: str = "auto",
+        eta_frac: float = 0.05,
+        alpha_init: str = "one",
+    ):
         super().__init__()
         if alpha_init not in ALPHA_INITS:
             raise ValueError(f"unknown SYQ alpha_init {alpha_init!r}; use 'one' or 'mean'")
@@ -231,8 +238,10 @@ class ThresholdWeightQuant(nn.Module):
 
     def extra_repr(self) -> str:
         kind = ("syq " if self.learn_alpha else "") + ("ternary" if self.ternary else "binary")
-        return (f"{kind}, scales={tuple(self.alpha.shape)}, eta_frac={self.eta_frac}, "
-                f"alpha_init={self.alpha_init}")
+        return (
+            f"{kind}, scales={tuple(self.alpha.shape)}, eta_frac={self.eta_frac}, "
+            f"alpha_init={self.alpha_init}"
+        )
 
 
 class ThresholdWeightBase(ExtendedInjector):
@@ -246,8 +255,9 @@ class ThresholdWeightBase(ExtendedInjector):
 
     @value
     def tensor_quant(module, ternary, learn_alpha, syq_group, eta_frac, alpha_init):
-        return ThresholdWeightQuant(tuple(module.weight.shape), ternary, learn_alpha,
-                                    syq_group, eta_frac, alpha_init)
+        return ThresholdWeightQuant(
+            tuple(module.weight.shape), ternary, learn_alpha, syq_group, eta_frac, alpha_init
+        )
 
 
 class TernaryThresholdWeight(ThresholdWeightBase):
@@ -287,8 +297,9 @@ class NarrowIntWeightPerTensor(Int8WeightPerTensorFloat):
     """Signed narrow-range int weights, per-tensor float scale from max|w| (bit_width set per use)."""
 
 
-def weight_quant_kwargs(kind: str, group: str = "auto", eta_frac: float = 0.05,
-                        alpha_init: str = "one") -> dict:
+def weight_quant_kwargs(
+    kind: str, group: str = "auto", eta_frac: float = 0.05, alpha_init: str = "one"
+) -> dict:
     """Keyword arguments for ``QuantLinear``/``QuantConv2d`` giving weight quantizer ``kind``.
 
     ``eta_frac`` applies to the threshold quantizers (ternary, syq, syq_binary); ``group`` and
@@ -300,8 +311,7 @@ def weight_quant_kwargs(kind: str, group: str = "auto", eta_frac: float = 0.05,
         return dict(weight_quant=TernaryThresholdWeight.let(eta_frac=eta_frac))
     if kind in ("syq", "syq_binary"):
         inj = SYQTernaryWeight if kind == "syq" else SYQBinaryWeight
-        return dict(weight_quant=inj.let(syq_group=group, eta_frac=eta_frac,
-                                         alpha_init=alpha_init))
+        return dict(weight_quant=inj.let(syq_group=group, eta_frac=eta_frac, alpha_init=alpha_init))
     bits = {"int2": 2, "int4": 4, "int8": 8}.get(kind)
     if bits is None:
         raise ValueError(f"unknown weights {kind!r}; expected one of {', '.join(WEIGHT_KINDS)}")
@@ -357,8 +367,15 @@ def weight_stats(model: nn.Module) -> dict:
     for layer, tq in threshold_quantizers(model):
         t = tq.codes(layer.weight)
         z, n = int((t == 0).sum()), t.numel()
-        rows.append(dict(name=names.get(id(layer), "?"), shape=list(t.shape), zeros=z, total=n,
-                         sparsity=z / n))
+        rows.append(
+            dict(
+                name=names.get(id(layer), "?"),
+                shape=list(t.shape),
+                zeros=z,
+                total=n,
+                sparsity=z / n,
+            )
+        )
         zeros += z
         total += n
     return dict(layers=rows, zeros=zeros, total=total, sparsity=zeros / total if total else 0.0)

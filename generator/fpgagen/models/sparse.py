@@ -31,8 +31,9 @@ def threshold_regularizer(model: nn.Module, prune_frac: float, lam: float, l2: f
     """The stage-1 regulariser as a function ``model -> scalar tensor``."""
     layers = [layer for layer, _tq in threshold_quantizers(model)]
     if not layers:
-        raise ValueError("sparse ternary training needs ternary or SYQ weights "
-                         "(fpgagen.models.quantizers)")
+        raise ValueError(
+            "sparse ternary training needs ternary or SYQ weights (fpgagen.models.quantizers)"
+        )
 
     def reg(_model) -> torch.Tensor:
         total = 0.0
@@ -55,9 +56,18 @@ def prune(model: nn.Module, prune_frac: float) -> None:
         tq.mask = keep if tq.mask is None else (tq.mask & keep)
 
 
-def sparse_ternary_train(model: nn.Module, data, epochs: int = 10, retrain_epochs: int | None = None,
-                         prune_frac: float = 0.5, lam: float = 1e-3, l2: float = 1e-5,
-                         seed: int = 0, progress: bool = True, **train_kw) -> dict:
+def sparse_ternary_train(
+    model: nn.Module,
+    data,
+    epochs: int = 10,
+    retrain_epochs: int | None = None,
+    prune_frac: float = 0.5,
+    lam: float = 1e-3,
+    l2: float = 1e-5,
+    seed: int = 0,
+    progress: bool = True,
+    **train_kw,
+) -> dict:
     """Regularised training, quantisation pruning and retraining of ``model`` (in place).
 
     Returns ``dict(stages=[dict(stage, test_acc, sparsity)], test_acc, sparsity, layers,
@@ -71,16 +81,27 @@ def sparse_ternary_train(model: nn.Module, data, epochs: int = 10, retrain_epoch
 
     r = train(model, data, epochs=epochs, seed=seed, progress=progress, regularizer=reg, **train_kw)
     seconds += r["seconds"]
-    stages.append(dict(stage="regularised", test_acc=r["test_acc"],
-                       sparsity=weight_stats(model)["sparsity"]))
+    stages.append(
+        dict(stage="regularised", test_acc=r["test_acc"], sparsity=weight_stats(model)["sparsity"])
+    )
 
     prune(model, prune_frac)
-    stages.append(dict(stage="pruned", test_acc=evaluate(model, x_te, y_te),
-                       sparsity=weight_stats(model)["sparsity"]))
+    stages.append(
+        dict(
+            stage="pruned",
+            test_acc=evaluate(model, x_te, y_te),
+            sparsity=weight_stats(model)["sparsity"],
+        )
+    )
 
     r = train(model, data, epochs=retrain_epochs, seed=seed + 1, progress=progress, **train_kw)
     seconds += r["seconds"]
     stats = weight_stats(model)
     stages.append(dict(stage="retrained", test_acc=r["test_acc"], sparsity=stats["sparsity"]))
-    return dict(stages=stages, test_acc=r["test_acc"], sparsity=stats["sparsity"],
-                layers=stats["layers"], seconds=seconds)
+    return dict(
+        stages=stages,
+        test_acc=r["test_acc"],
+        sparsity=stats["sparsity"],
+        layers=stats["layers"],
+        seconds=seconds,
+    )

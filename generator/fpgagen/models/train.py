@@ -39,8 +39,8 @@ def evaluate(model: nn.Module, x, y, batch_size: int = 1000) -> float:
     correct = 0
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
-            out = model(x[i:i + batch_size])
-            correct += int((out.argmax(1) == y[i:i + batch_size]).sum())
+            out = model(x[i : i + batch_size])
+            correct += int((out.argmax(1) == y[i : i + batch_size]).sum())
     model.train(was_training)
     return correct / max(len(x), 1)
 
@@ -56,10 +56,20 @@ def _progress(iterable, total, desc, enabled):
     return tqdm(iterable, total=total, desc=desc, leave=False, disable=None), True
 
 
-def train(model: nn.Module, data, epochs: int = 5, lr: float = 0.02, batch_size: int = 64,
-          seed: int = 0, progress: bool = True, loss: str = "ce", weight_decay: float = 0.0,
-          clip_weights: bool | None = None, num_threads: int | None = None,
-          regularizer=None) -> dict:
+def train(
+    model: nn.Module,
+    data,
+    epochs: int = 5,
+    lr: float = 0.02,
+    batch_size: int = 64,
+    seed: int = 0,
+    progress: bool = True,
+    loss: str = "ce",
+    weight_decay: float = 0.0,
+    clip_weights: bool | None = None,
+    num_threads: int | None = None,
+    regularizer=None,
+) -> dict:
     """Train ``model`` in place on ``data = (x_train, y_train, x_test, y_test)`` (numpy arrays).
 
     Deterministic for a given ``seed`` (torch/numpy seeds, fixed shuffling).  ``num_threads``
@@ -87,7 +97,8 @@ def train(model: nn.Module, data, epochs: int = 5, lr: float = 0.02, batch_size:
     steps_per_epoch = math.ceil(n / batch_size)
     total_steps = max(epochs * steps_per_epoch, 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+        opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, total_steps) / total_steps))
+    )
 
     history = []
     t0 = time.time()
@@ -96,10 +107,12 @@ def train(model: nn.Module, data, epochs: int = 5, lr: float = 0.02, batch_size:
             model.train()
             perm = torch.randperm(n, generator=gen)
             batches = range(0, n, batch_size)
-            it, has_bar = _progress(batches, steps_per_epoch, f"epoch {epoch + 1}/{epochs}", progress)
+            it, has_bar = _progress(
+                batches, steps_per_epoch, f"epoch {epoch + 1}/{epochs}", progress
+            )
             tot_loss = 0.0
             for i in it:
-                idx = perm[i:i + batch_size]
+                idx = perm[i : i + batch_size]
                 if len(idx) < 2:  # BatchNorm needs > 1 sample in training mode
                     continue
                 out = model(x_tr[idx])
@@ -118,13 +131,21 @@ def train(model: nn.Module, data, epochs: int = 5, lr: float = 0.02, batch_size:
             test_acc = evaluate(model, x_te, y_te)
             history.append(dict(epoch=epoch + 1, loss=tot_loss / n, test_acc=test_acc))
             if progress:
-                print(f"epoch {epoch + 1}/{epochs}: loss {tot_loss / n:.4f}  test_acc {test_acc:.4f}"
-                      f"  ({time.time() - t0:.1f}s)", flush=True)
+                print(
+                    f"epoch {epoch + 1}/{epochs}: loss {tot_loss / n:.4f}  test_acc {test_acc:.4f}"
+                    f"  ({time.time() - t0:.1f}s)",
+                    flush=True,
+                )
     finally:
         if num_threads:
             torch.set_num_threads(old_threads)
     model.eval()
     train_acc = evaluate(model, x_tr, y_tr)
     test_acc = evaluate(model, x_te, y_te)
-    return dict(test_acc=test_acc, train_acc=train_acc, epochs=epochs,
-                seconds=time.time() - t0, history=history)
+    return dict(
+        test_acc=test_acc,
+        train_acc=train_acc,
+        epochs=epochs,
+        seconds=time.time() - t0,
+        history=history,
+    )

@@ -51,7 +51,11 @@ def start_clock(dut, period_ns: float = 10.0) -> CycleCounter:
 
 async def reset(dut, cycles: int = 4, s_prefix: str = "s_axis", m_prefix: str = "m_axis"):
     """Hold ``dut.rst`` high for ``cycles`` clock cycles with idle stream inputs."""
-    for name, val in ((f"{s_prefix}_tvalid", 0), (f"{s_prefix}_tdata", 0), (f"{m_prefix}_tready", 0)):
+    for name, val in (
+        (f"{s_prefix}_tvalid", 0),
+        (f"{s_prefix}_tdata", 0),
+        (f"{m_prefix}_tready", 0),
+    ):
         sig = getattr(dut, name, None)
         if sig is not None:
             sig.value = val
@@ -107,7 +111,9 @@ class AxisSource:
             if accepted:
                 queue.popleft()
                 self.sent += 1
-                self.cycles.append(self.counter.cycle if self.counter is not None else self._own_cycle)
+                self.cycles.append(
+                    self.counter.cycle if self.counter is not None else self._own_cycle
+                )
                 valid = False
             if not valid and queue and (self.idle <= 0 or rng.random() >= self.idle):
                 tdata.value = queue[0]

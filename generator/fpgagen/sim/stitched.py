@@ -27,8 +27,15 @@ class SimResult:
     total_cycles: int
 
 
-def simulate(outdir, dataflow, codes: np.ndarray, idle: int = 0, backpressure: int = 0,
-             seed: int = 1, run_name: str = "run") -> SimResult:
+def simulate(
+    outdir,
+    dataflow,
+    codes: np.ndarray,
+    idle: int = 0,
+    backpressure: int = 0,
+    seed: int = 1,
+    run_name: str = "run",
+) -> SimResult:
     """Stream ``codes`` (N, C_in) through the RTL of ``outdir``; idle/backpressure per mille."""
     outdir = Path(outdir).resolve()
     first, last = dataflow.layers[0], dataflow.layers[-1]
@@ -49,16 +56,27 @@ def simulate(outdir, dataflow, codes: np.ndarray, idle: int = 0, backpressure: i
     timeout = 50 * cyc * (n + 4) + 20000
     if idle or backpressure:
         timeout = int(timeout / (1 - max(idle, backpressure) / 1000.0) ** 2) + 1
-    run_cocotb(sources, "fpgagen_tb", {}, "fpgagen.sim.stitched_tb", run_dir,
-               extra_env={"FPGAGEN_N_OUT": n_out, "FPGAGEN_IDLE": idle,
-                          "FPGAGEN_BP": backpressure, "FPGAGEN_SEED": seed,
-                          "FPGAGEN_TIMEOUT": timeout,
-                          "FPGAGEN_FIFOS": ",".join(f"{l.name}:{l.depth}" for l in dataflow.layers
-                                                    if l.op_type == "FIFO")},
-               public_top_only=True)
+    run_cocotb(
+        sources,
+        "fpgagen_tb",
+        {},
+        "fpgagen.sim.stitched_tb",
+        run_dir,
+        extra_env={
+            "FPGAGEN_N_OUT": n_out,
+            "FPGAGEN_IDLE": idle,
+            "FPGAGEN_BP": backpressure,
+            "FPGAGEN_SEED": seed,
+            "FPGAGEN_TIMEOUT": timeout,
+            "FPGAGEN_FIFOS": ",".join(
+                f"{l.name}:{l.depth}" for l in dataflow.layers if l.op_type == "FIFO"
+            ),
+        },
+        public_top_only=True,
+    )
     lines = (run_dir / "output.hex").read_text().split()
     if len(lines) != 2 * n_out:
-        raise SimulationError(f"expected {n_out} output words, the harness wrote {len(lines)//2}")
+        raise SimulationError(f"expected {n_out} output words, the harness wrote {len(lines) // 2}")
     hexw, cyc_s = lines[0::2], lines[1::2]
     out_words = packing.from_hex(hexw, packing.axis_width(last.out_width))
     vals = packing.unpack(out_words, last.out_dtype, last.out_elems).reshape(n, -1)

@@ -30,8 +30,10 @@ def fifo_states(counts: int, spec: str) -> str:
             empty.append(name)
         else:
             partial.append(f"{name} ({c}/{cap})")
-    return (f"full FIFOs: {', '.join(full) or 'none'}; empty: {', '.join(empty) or 'none'}; "
-            f"partly filled: {', '.join(partial) or 'none'}")
+    return (
+        f"full FIFOs: {', '.join(full) or 'none'}; empty: {', '.join(empty) or 'none'}; "
+        f"partly filled: {', '.join(partial) or 'none'}"
+    )
 
 
 @cocotb.test()

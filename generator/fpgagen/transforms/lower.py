@@ -148,11 +148,16 @@ def _sign_of(graph: Graph, node: Node, pos: int, channels: int) -> np.ndarray:
     """Per-channel monotonic direction (+1/-1) of an elementwise node w.r.t. its input."""
     one = np.ones(channels)
     op = node.op_type
-    consts = [np.asarray(graph.consts[t], dtype=np.float64) for t in node.inputs
-              if t and t in graph.consts]
+    consts = [
+        np.asarray(graph.consts[t], dtype=np.float64)
+        for t in node.inputs
+        if t and t in graph.consts
+    ]
 
     def per_channel(c):
-        return np.sign(np.broadcast_to(c.ravel(), (channels,)) if c.size > 1 else one * c.ravel()[0])
+        return np.sign(
+            np.broadcast_to(c.ravel(), (channels,)) if c.size > 1 else one * c.ravel()[0]
+        )
 
     if op in ("Relu", "Identity", "Add"):
         return one
@@ -260,8 +265,9 @@ def _eval_post(v: IntV, graph: Graph, q: np.ndarray) -> np.ndarray:
     extra = len(v.shape) - 2
     x = x.reshape(x.shape + (1,) * extra) if extra > 0 else x
     for node in v.post:
-        x = float_exec.run_node(node, [x if t == "__x__" else graph.consts[t]
-                                       for t in node.inputs if t])
+        x = float_exec.run_node(
+            node, [x if t == "__x__" else graph.consts[t] for t in node.inputs if t]
+        )
     return x.reshape(q.shape)
 
 
@@ -316,8 +322,10 @@ def _pixel_scales(graph: Graph, node: Node, scale, wshape, group: int):
     oc, icg, kh, kw = wshape
     s = np.broadcast_to(np.asarray(scale, dtype=np.float64), wshape)
     where = graph.where(node)
-    supported = ("supported weight scales are per-tensor, per-output-channel (OC, 1, 1, 1) or "
-                 "per-kernel-pixel (1 or OC, 1, KH, KW) fixed-point values m * 2^-F")
+    supported = (
+        "supported weight scales are per-tensor, per-output-channel (OC, 1, 1, 1) or "
+        "per-kernel-pixel (1 or OC, 1, KH, KW) fixed-point values m * 2^-F"
+    )
     if np.any(s != s[:, :1]):
         raise UnsupportedModelError(
             f"{where}: weight scale varies over the input channels; {supported}"
@@ -385,8 +393,9 @@ class _Lowering:
 
     def add(self, layer, ins: list) -> list:
         layer.ins = list(ins)
-        layer.outs = [f"s_{layer.name}"] + [f"s_{layer.name}_{i}"
-                                            for i in range(1, len(layer.out_ports))]
+        layer.outs = [f"s_{layer.name}"] + [
+            f"s_{layer.name}_{i}" for i in range(1, len(layer.out_ports))
+        ]
         self.layers.append(layer)
         return layer.outs
 
@@ -405,8 +414,9 @@ class _Lowering:
                 v.src.set_thresholds(None)
             copies, stream = [], v.stream
             for i in range(n - 1):
-                dup = DuplicateStreams(self.uniq(f"dup_{tensor}"), v.dtype, v.channels,
-                                       1, v.num_vectors)
+                dup = DuplicateStreams(
+                    self.uniq(f"dup_{tensor}"), v.dtype, v.channels, 1, v.num_vectors
+                )
                 o0, o1 = self.add(dup, [stream])
                 copies.append(o0)
                 stream = o1
@@ -459,11 +469,26 @@ class _Lowering:
                 )
             c = shape[1]
             s, z = self._out_scale(node, qz, shape)
-            self.head = HostHead(g.inputs[0], tuple(g.shapes[g.inputs[0]]), list(self.head_nodes),
-                                 dict(g.consts), node, qz.dtype, int(np.prod(shape[1:])))
+            self.head = HostHead(
+                g.inputs[0],
+                tuple(g.shapes[g.inputs[0]]),
+                list(self.head_nodes),
+                dict(g.consts),
+                node,
+                qz.dtype,
+                int(np.prod(shape[1:])),
+            )
             self.head.nhwc_shape = (shape[1],) + tuple(shape[2:])
-            self.vals[node.outputs[0]] = IntV("head", Dataflow.INPUT, qz.dtype, shape,
-                                              np.full(c, qz.qmin), np.full(c, qz.qmax), s, -s * z)
+            self.vals[node.outputs[0]] = IntV(
+                "head",
+                Dataflow.INPUT,
+                qz.dtype,
+                shape,
+                np.full(c, qz.qmin),
+                np.full(c, qz.qmax),
+                s,
+                -s * z,
+            )
             return
         if node.op_type in ("MatMul", "Gemm", "Conv"):
             raise UnsupportedModelError(
@@ -480,8 +505,9 @@ class _Lowering:
         dyn = self.dyn_inputs(node)
         out = node.outputs[0]
         if op == "Add" and len(dyn) == 2:
-            self.vals[out] = self.add_streams(node, self.take(dyn[0], node),
-                                              self.take(dyn[1], node))
+            self.vals[out] = self.add_streams(
+                node, self.take(dyn[0], node), self.take(dyn[1], node)
+            )
             return
         x = self.take(dyn[0], node)
         if x.pools and op not in ELEMENTWISE + QUANTIZERS + ("MaxPool",):
@@ -565,8 +591,18 @@ class _Lowering:
             )
         return q
 
-    def _mvau(self, node: Node, x: IntV, w: np.ndarray, w_dtype: DataType, s_w: np.ndarray,
-              num_vectors: int, in_stream: str, alpha: float = 1.0, group_mult=None) -> tuple:
+    def _mvau(
+        self,
+        node: Node,
+        x: IntV,
+        w: np.ndarray,
+        w_dtype: DataType,
+        s_w: np.ndarray,
+        num_vectors: int,
+        in_stream: str,
+        alpha: float = 1.0,
+        group_mult=None,
+    ) -> tuple:
         """Create an MVAU for integer weights ``w`` (MH, MW); returns (layer, a, b).
 
         The float weights are ``s_w[o] * w[o, k]``, or with ``group_mult`` (MH, G)
@@ -582,9 +618,15 @@ class _Lowering:
             w_dtype = TERNARY
         if not w_dtype.allowed(w):
             w_dtype = DataType("INT8") if w_dtype.is_bipolar else w_dtype
-        lay = MVAU(self.uniq(node.name or "mvau"), w, x.dtype, w_dtype,
-                   in_range=(int(np.min(x.lo)), int(np.max(x.hi))), num_vectors=num_vectors,
-                   group_mult=group_mult)
+        lay = MVAU(
+            self.uniq(node.name or "mvau"),
+            w,
+            x.dtype,
+            w_dtype,
+            in_range=(int(np.min(x.lo)), int(np.max(x.hi))),
+            num_vectors=num_vectors,
+            group_mult=group_mult,
+        )
         self.add(lay, [in_stream])
         mh, mw = w.shape
         rowsum = lay.acc_weights().sum(axis=1).astype(np.float64)
@@ -625,20 +667,22 @@ class _Lowering:
             )
         if codes.shape[0] != len(x.lo):
             raise UnsupportedModelError(
-                f"{g.where(node)}: input has {len(x.lo)} features, weight expects "
-                f"{codes.shape[0]}"
+                f"{g.where(node)}: input has {len(x.lo)} features, weight expects {codes.shape[0]}"
             )
         if x.perm is not None:
             codes = codes[x.perm, :]
         w = codes.T.astype(np.int64)  # (MH, MW) in stream order
         alpha = float(at.get("alpha", 1.0)) if is_gemm else 1.0
-        lay, ka, kb = self._mvau(node, x, w, q.dtype, scale[0, :].astype(np.float64), 1,
-                                 x.stream, alpha)
+        lay, ka, kb = self._mvau(
+            node, x, w, q.dtype, scale[0, :].astype(np.float64), 1, x.stream, alpha
+        )
         lo, hi = lay.acc_range()
         shape = tuple(g.shapes[node.outputs[0]])
         v = IntV(lay, lay.outs[0], lay.out_dtype, shape, lo, hi, ka, kb)
         if is_gemm and len(node.inputs) > 2 and node.inputs[2]:
-            bias = np.asarray(g.consts[node.inputs[2]], np.float32) * np.float32(at.get("beta", 1.0))
+            bias = np.asarray(g.consts[node.inputs[2]], np.float32) * np.float32(
+                at.get("beta", 1.0)
+            )
             if bias.size not in (1, w.shape[0]):
                 raise UnsupportedModelError(f"{g.where(node)}: bias must be per-channel")
             key = f"{node.inputs[2]}__gemm_bias"
@@ -699,8 +743,7 @@ class _Lowering:
             pad = FMPadding(self.uniq(f"{node.name}_pad"), x.dtype, (h, w_), ic, pads, pv)
             (stream,) = self.add(pad, [stream])
             h, w_ = pad.ofm_h, pad.ofm_w
-        swu = SlidingWindow(self.uniq(f"{node.name}_swu"), x.dtype, (h, w_), ic, (kh, kw),
-                            stride)
+        swu = SlidingWindow(self.uniq(f"{node.name}_swu"), x.dtype, (h, w_), ic, (kh, kw), stride)
         if (kh, kw) != (1, 1) or stride != (1, 1):
             (stream,) = self.add(swu, [stream])  # a 1x1/1 convolution needs no window
         if group == ic == oc and icg == 1:
@@ -718,12 +761,19 @@ class _Lowering:
             per = oc // group
             for o in range(oc):
                 gi = o // per
-                full[o, :, :, gi * icg:(gi + 1) * icg] = codes[o].transpose(1, 2, 0)
+                full[o, :, :, gi * icg : (gi + 1) * icg] = codes[o].transpose(1, 2, 0)
             wmat = full.reshape(oc, kh * kw * ic)
             w_dtype = q.dtype
-        lay, ka, kb = self._mvau(node, x, wmat.astype(np.int64), w_dtype,
-                                 s_full[:, 0].astype(np.float64), swu.num_vectors, stream,
-                                 group_mult=group_mult)
+        lay, ka, kb = self._mvau(
+            node,
+            x,
+            wmat.astype(np.int64),
+            w_dtype,
+            s_full[:, 0].astype(np.float64),
+            swu.num_vectors,
+            stream,
+            group_mult=group_mult,
+        )
         lay.conv = {"kernel": [kh, kw], "stride": list(stride), "pads": pads, "group": group}
         lo, hi = lay.acc_range()
         shape = tuple(g.shapes[node.outputs[0]])
@@ -749,8 +799,14 @@ class _Lowering:
         c = x.channels
         w = codes.reshape(c, -1).astype(np.int64)  # (C, KH*KW), window position ky*KW + kx
         w_dtype = TERNARY if q.dtype.name == "INT2" and w.min() >= -1 else q.dtype
-        lay = VVAU(self.uniq(node.name or "vvau"), w, x.dtype, w_dtype,
-                   in_range=(int(np.min(x.lo)), int(np.max(x.hi))), num_vectors=swu.num_vectors)
+        lay = VVAU(
+            self.uniq(node.name or "vvau"),
+            w,
+            x.dtype,
+            w_dtype,
+            in_range=(int(np.min(x.lo)), int(np.max(x.hi))),
+            num_vectors=swu.num_vectors,
+        )
         self.add(lay, [stream])
         k = w.shape[1]
         s_w = np.asarray(s_w, dtype=np.float64)
@@ -797,8 +853,14 @@ class _Lowering:
             h, w = pad.ofm_h, pad.ofm_w
         swu = SlidingWindow(self.uniq(f"{node.name}_swu"), x.dtype, (h, w), x.channels, k, s)
         (stream,) = self.add(swu, [stream])
-        pool = Pool(self.uniq(node.name or "maxpool"), x.dtype, x.channels, k[0] * k[1], "max",
-                    swu.num_vectors)
+        pool = Pool(
+            self.uniq(node.name or "maxpool"),
+            x.dtype,
+            x.channels,
+            k[0] * k[1],
+            "max",
+            swu.num_vectors,
+        )
         (stream,) = self.add(pool, [stream])
         v = copy.copy(x)
         v.src, v.stream = pool, stream
@@ -849,15 +911,21 @@ class _Lowering:
                         f"{g.where(node)}: padding with count_include_pad=0 is not supported"
                     )
                 pv = self._pad_value(node, x, "AveragePool")
-                pad = FMPadding(self.uniq(f"{node.name}_pad"), x.dtype, (h, w), x.channels,
-                                pads, pv)
+                pad = FMPadding(
+                    self.uniq(f"{node.name}_pad"), x.dtype, (h, w), x.channels, pads, pv
+                )
                 (stream,) = self.add(pad, [stream])
                 h, w = pad.ofm_h, pad.ofm_w
-            swu = SlidingWindow(self.uniq(f"{node.name}_swu"), x.dtype, (h, w), x.channels, k,
-                                s)
+            swu = SlidingWindow(self.uniq(f"{node.name}_swu"), x.dtype, (h, w), x.channels, k, s)
             (stream,) = self.add(swu, [stream])
-            lay = Pool(self.uniq(node.name or "avgpool"), x.dtype, x.channels, k[0] * k[1],
-                       "sum", swu.num_vectors)
+            lay = Pool(
+                self.uniq(node.name or "avgpool"),
+                x.dtype,
+                x.channels,
+                k[0] * k[1],
+                "sum",
+                swu.num_vectors,
+            )
             (stream,) = self.add(lay, [stream])
             kk, shape_hw = k[0] * k[1], (swu.ofm_h, swu.ofm_w)
         shape = tuple(g.shapes[node.outputs[0]])
@@ -871,8 +939,9 @@ class _Lowering:
         else:
             na, nb = a / kk, b
             lo, hi = kk * np.asarray(x.lo), kk * np.asarray(x.hi)
-        return IntV(lay, stream, lay.out_dtype, shape, lo.astype(np.int64),
-                    hi.astype(np.int64), na, nb)
+        return IntV(
+            lay, stream, lay.out_dtype, shape, lo.astype(np.int64), hi.astype(np.int64), na, nb
+        )
 
     def label_select(self, node: Node, x: IntV) -> IntV:
         """TopK indices / ArgMax over the classes: a LabelSelect on the integer scores."""
@@ -891,11 +960,17 @@ class _Lowering:
                 f"{g.where(node)}: only a constant k along the class axis, largest first, is "
                 "supported"
             )
-        scalar_post = all(np.asarray(g.consts[t]).size == 1 for n in x.post for t in n.inputs
-                          if t in g.consts)
+        scalar_post = all(
+            np.asarray(g.consts[t]).size == 1 for n in x.post for t in n.inputs if t in g.consts
+        )
         d = np.ones(len(x.lo)) if x.direction is None else x.direction
-        if x.pools or x.uniform() is None or x.uniform()[0] <= 0 or not scalar_post or \
-                np.any(d < 0):
+        if (
+            x.pools
+            or x.uniform() is None
+            or x.uniform()[0] <= 0
+            or not scalar_post
+            or np.any(d < 0)
+        ):
             raise UnsupportedModelError(
                 f"{g.where(node)}: the class scores must be an increasing per-tensor function of "
                 "the integers (no per-class scales) for a hardware label select"
@@ -904,8 +979,16 @@ class _Lowering:
             x.src.set_thresholds(None)
         lay = LabelSelect(self.uniq(node.name or "label_select"), x.dtype, len(x.lo), k)
         (stream,) = self.add(lay, [x.stream])
-        return IntV(lay, stream, lay.out_dtype, tuple(g.shapes[node.outputs[0]]),
-                    np.zeros(k, np.int64), np.full(k, len(x.lo) - 1), np.ones(k), np.zeros(k))
+        return IntV(
+            lay,
+            stream,
+            lay.out_dtype,
+            tuple(g.shapes[node.outputs[0]]),
+            np.zeros(k, np.int64),
+            np.full(k, len(x.lo) - 1),
+            np.ones(k),
+            np.zeros(k),
+        )
 
     def add_streams(self, node: Node, x: IntV, y: IntV) -> IntV:
         g = self.g
@@ -930,9 +1013,16 @@ class _Lowering:
         lay = AddStreams(self.uniq(node.name or "add"), x.dtype, x.channels, x.num_vectors)
         (stream,) = self.add(lay, [x.stream, y.stream])
         c = x.channels
-        return IntV(lay, stream, lay.out_dtype, tuple(g.shapes[node.outputs[0]]),
-                    np.asarray(x.lo) + np.asarray(y.lo), np.asarray(x.hi) + np.asarray(y.hi),
-                    np.full(c, ax[0]), np.full(c, ax[1] + ay[1]))
+        return IntV(
+            lay,
+            stream,
+            lay.out_dtype,
+            tuple(g.shapes[node.outputs[0]]),
+            np.asarray(x.lo) + np.asarray(y.lo),
+            np.asarray(x.hi) + np.asarray(y.hi),
+            np.full(c, ax[0]),
+            np.full(c, ax[1] + ay[1]),
+        )
 
     def quantize(self, node: Node, x: IntV) -> IntV:
         g = self.g
@@ -951,7 +1041,10 @@ class _Lowering:
         shape = tuple(g.shapes[node.outputs[0]])
         s, z = self._out_scale(node, qz, shape)
         if x.perm is not None:
-            s, z = np.broadcast_to(s, (1,))[0] * np.ones(c), np.broadcast_to(z, (1,))[0] * np.ones(c)
+            s, z = (
+                np.broadcast_to(s, (1,))[0] * np.ones(c),
+                np.broadcast_to(z, (1,))[0] * np.ones(c),
+            )
         out_bias = 0 if qz.dtype.is_bipolar else qz.qmin
         if not x.pending and self._is_identity(x, qz):
             v = copy.copy(x)
@@ -963,11 +1056,26 @@ class _Lowering:
             lay.set_thresholds(t, out_bias, qz.dtype)
             stream = lay.outs[0]
         else:
-            lay = Thresholding(self.uniq(node.name or "thresholding"), t, x.dtype, qz.dtype,
-                               out_bias, num_vectors=x.num_vectors)
+            lay = Thresholding(
+                self.uniq(node.name or "thresholding"),
+                t,
+                x.dtype,
+                qz.dtype,
+                out_bias,
+                num_vectors=x.num_vectors,
+            )
             (stream,) = self.add(lay, [x.stream])
-        v = IntV(lay, stream, qz.dtype, shape, np.full(c, qz.qmin), np.full(c, qz.qmax), s, -s * z,
-                 perm=x.perm)
+        v = IntV(
+            lay,
+            stream,
+            qz.dtype,
+            shape,
+            np.full(c, qz.qmin),
+            np.full(c, qz.qmax),
+            s,
+            -s * z,
+            perm=x.perm,
+        )
         for pnode, k, st, pads in x.pools:
             v = self._emit_maxpool(pnode, v, k, st, pads)
         if v.shape != shape:
@@ -1022,9 +1130,15 @@ class _Lowering:
         work = tuple(out.shape)
         if len(work) == 4:  # stream is NHWC; the tail works on NCHW
             work = ("nhwc",) + work
-        tail = HostTail(np.broadcast_to(out.a, (c,)).copy(), np.broadcast_to(out.b, (c,)).copy(),
-                        out.post, dict(g.consts), tuple(g.shapes[g.outputs[0]]), work,
-                        integer=isinstance(out.src, LabelSelect))
+        tail = HostTail(
+            np.broadcast_to(out.a, (c,)).copy(),
+            np.broadcast_to(out.b, (c,)).copy(),
+            out.post,
+            dict(g.consts),
+            tuple(g.shapes[g.outputs[0]]),
+            work,
+            integer=isinstance(out.src, LabelSelect),
+        )
         producers = [l for l in self.layers if out.stream in l.outs]
         if not producers or producers[0] is not self.layers[-1]:
             raise UnsupportedModelError(f"{g.source}: the graph output is not the last layer")

@@ -29,8 +29,9 @@ class InsertDWCs(Transformation):
                 if p is None or p.op_type == "DWC" or p.out_elems == l.in_elems:
                     continue
                 k = sum(1 for x in df.layers if x.op_type == "DWC")
-                dwc = DWC(f"dwc_{k}", p.out_dtype, p.out_channels, p.out_elems, l.in_elems,
-                          p.num_vectors)
+                dwc = DWC(
+                    f"dwc_{k}", p.out_dtype, p.out_channels, p.out_elems, l.in_elems, p.num_vectors
+                )
                 _insert_on_input(df, l, i, dwc)
                 return df, True
         return df, False
@@ -62,17 +63,35 @@ class InsertFIFOs(Transformation):
                 # two vectors (of producer or consumer, in producer words) plus slack
                 vec = max(p.out_channels, l.in_channels) // p.out_elems
                 depth = max(self.inner_depth, 2 * vec + self.slack)
-                _insert_on_input(df, l, i, FIFO(f"fifo_{k}", p.out_dtype, p.out_channels,
-                                                p.out_elems, depth, p.num_vectors))
+                _insert_on_input(
+                    df,
+                    l,
+                    i,
+                    FIFO(
+                        f"fifo_{k}", p.out_dtype, p.out_channels, p.out_elems, depth, p.num_vectors
+                    ),
+                )
                 k += 1
         first, last = df.layers[0], df.layers[-1]
-        fin = FIFO("fifo_in", first.in_dtype, first.in_channels, first.in_elems, self.io_depth,
-                   first.in_vectors())
+        fin = FIFO(
+            "fifo_in",
+            first.in_dtype,
+            first.in_channels,
+            first.in_elems,
+            self.io_depth,
+            first.in_vectors(),
+        )
         fin.ins, fin.outs = [df.INPUT], ["s_fifo_in"]
         first.ins = ["s_fifo_in"]
         df.layers.insert(0, fin)
-        fout = FIFO("fifo_out", last.out_dtype, last.out_channels, last.out_elems,
-                    self.io_depth, last.num_vectors)
+        fout = FIFO(
+            "fifo_out",
+            last.out_dtype,
+            last.out_channels,
+            last.out_elems,
+            self.io_depth,
+            last.num_vectors,
+        )
         fout.ins, fout.outs = [last.outs[0]], ["s_out"]
         df.layers.append(fout)
         return df, True

@@ -26,8 +26,12 @@ def _case(cfg: dict, seed: int = 0):
     in_dt, out_dt = DataType(cfg["IN"]), DataType(cfg["OUT"])
     a = rng.integers(in_dt.min, in_dt.max + 1, size=(N_WORDS, cfg["PE"]))
     b = rng.integers(in_dt.min, in_dt.max + 1, size=(N_WORDS, cfg["PE"]))
-    params = {"PE": cfg["PE"], "IN_BITS": in_dt.bits, "IN_SIGNED": int(in_dt.signed),
-              "OUT_BITS": out_dt.bits}
+    params = {
+        "PE": cfg["PE"],
+        "IN_BITS": in_dt.bits,
+        "IN_SIGNED": int(in_dt.signed),
+        "OUT_BITS": out_dt.bits,
+    }
     w0 = packing.words_to_ints(packing.pack(a, in_dt, cfg["PE"]))
     w1 = packing.words_to_ints(packing.pack(b, in_dt, cfg["PE"]))
     exp = packing.words_to_ints(packing.pack(a + b, out_dt, cfg["PE"]))
@@ -56,8 +60,10 @@ async def _start(dut, idle0: float, idle1: float, bp: float, seed: int):
     dut.s1_axis_tvalid.value = 0
     dut.s1_axis_tdata.value = 0
     await reset(dut, s_prefix="s0_axis")
-    srcs = (AxisSource(dut, "s0_axis", idle=idle0, seed=seed),
-            AxisSource(dut, "s1_axis", idle=idle1, seed=seed + 1))
+    srcs = (
+        AxisSource(dut, "s0_axis", idle=idle0, seed=seed),
+        AxisSource(dut, "s1_axis", idle=idle1, seed=seed + 1),
+    )
     sink = AxisSink(dut, "m_axis", backpressure=bp, seed=seed + 2)
     return counter, srcs, sink
 
@@ -68,8 +74,10 @@ async def _collect(dut, counter, srcs, sink, n: int, drain: int = 16):
     start, timeout = counter.cycle, 100 + 30 * n
     while len(sink.words) < n:
         if counter.cycle - start > timeout:
-            raise AssertionError(f"timeout: {srcs[0].sent} and {srcs[1].sent} input words accepted, "
-                                 f"{len(sink.words)}/{n} output words")
+            raise AssertionError(
+                f"timeout: {srcs[0].sent} and {srcs[1].sent} input words accepted, "
+                f"{len(sink.words)}/{n} output words"
+            )
         await edge
     sink.backpressure = 0.0
     for _ in range(drain):

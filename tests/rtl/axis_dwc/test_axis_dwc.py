@@ -30,7 +30,14 @@ def test_axis_dwc(name, tmp_path, rtl_build_root):
 
     w_in, w_out = CONFIGS[name]
     params = {"IN_WIDTH": w_in, "OUT_WIDTH": w_out}
-    run_module_test("axis_dwc", params, __file__, tmp_path, rtl_build_root, {"FPGAGEN_TB_PARAMS": json.dumps(params)})
+    run_module_test(
+        "axis_dwc",
+        params,
+        __file__,
+        tmp_path,
+        rtl_build_root,
+        {"FPGAGEN_TB_PARAMS": json.dumps(params)},
+    )
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------

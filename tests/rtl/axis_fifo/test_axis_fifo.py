@@ -24,7 +24,14 @@ def test_axis_fifo(name, tmp_path, rtl_build_root):
     from fpgagen.sim.runner import run_module_test
 
     params = CONFIGS[name]
-    run_module_test("axis_fifo", params, __file__, tmp_path, rtl_build_root, {"FPGAGEN_TB_PARAMS": json.dumps(params)})
+    run_module_test(
+        "axis_fifo",
+        params,
+        __file__,
+        tmp_path,
+        rtl_build_root,
+        {"FPGAGEN_TB_PARAMS": json.dumps(params)},
+    )
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------

@@ -25,7 +25,14 @@ def test_duplicate_stream(name, tmp_path, rtl_build_root):
     from fpgagen.sim.runner import run_module_test
 
     params = CONFIGS[name]
-    run_module_test("duplicate_stream", params, __file__, tmp_path, rtl_build_root, {"FPGAGEN_TB_PARAMS": json.dumps(params)})
+    run_module_test(
+        "duplicate_stream",
+        params,
+        __file__,
+        tmp_path,
+        rtl_build_root,
+        {"FPGAGEN_TB_PARAMS": json.dumps(params)},
+    )
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------
@@ -42,8 +49,10 @@ async def _start(dut, idle: float, bp0: float, bp1: float, seed: int):
     counter = start_clock(dut)
     await reset(dut, m_prefix="m0_axis")
     src = AxisSource(dut, "s_axis", idle=idle, seed=seed)
-    sinks = (AxisSink(dut, "m0_axis", backpressure=bp0, seed=seed + 1),
-             AxisSink(dut, "m1_axis", backpressure=bp1, seed=seed + 2))
+    sinks = (
+        AxisSink(dut, "m0_axis", backpressure=bp0, seed=seed + 1),
+        AxisSink(dut, "m1_axis", backpressure=bp1, seed=seed + 2),
+    )
     return counter, src, sinks
 
 
@@ -53,8 +62,10 @@ async def _collect(dut, counter, src, sinks, n: int, drain: int = 16):
     start, timeout = counter.cycle, 100 + 30 * n
     while min(len(s.words) for s in sinks) < n:
         if counter.cycle - start > timeout:
-            raise AssertionError(f"timeout: {src.sent}/{n} input words accepted, outputs got "
-                                 f"{len(sinks[0].words)} and {len(sinks[1].words)} words")
+            raise AssertionError(
+                f"timeout: {src.sent}/{n} input words accepted, outputs got "
+                f"{len(sinks[0].words)} and {len(sinks[1].words)} words"
+            )
         await edge
     for _ in range(drain):
         await edge

@@ -75,4 +75,6 @@ async def fm_padding_throughput(dut):
     _, ins, exp = _current()
     out, cycles = await run_stream(dut, ins, len(exp), idle=0.0, backpressure=0.0)
     assert out == exp
-    assert cycles[-1] - cycles[0] == len(exp) - 1, f"{len(exp)} words took {cycles[-1] - cycles[0] + 1} cycles"
+    assert cycles[-1] - cycles[0] == len(exp) - 1, (
+        f"{len(exp)} words took {cycles[-1] - cycles[0] + 1} cycles"
+    )

@@ -44,7 +44,9 @@ def test_global_acc_pool(name, tmp_path, rtl_build_root):
     from fpgagen.sim.runner import run_module_test
 
     params, _, _ = _case(CONFIGS[name])
-    run_module_test("global_acc_pool", params, __file__, tmp_path, rtl_build_root, {CONFIG_ENV: name})
+    run_module_test(
+        "global_acc_pool", params, __file__, tmp_path, rtl_build_root, {CONFIG_ENV: name}
+    )
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------

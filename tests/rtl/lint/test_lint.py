@@ -7,34 +7,73 @@ import pytest
 
 # module -> [parameter sets] (sources: the module and what it instantiates)
 LINT = {
-    "axis_fifo": [{}, {"DEPTH": 2, "WIDTH": 1}, {"DEPTH": 37, "RAM_STYLE": 'block'}],
-    "axis_dwc": [{"IN_WIDTH": a, "OUT_WIDTH": b} for a, b in ((2, 3), (16, 6), (8, 64), (8, 8), (1, 1))],
+    "axis_fifo": [{}, {"DEPTH": 2, "WIDTH": 1}, {"DEPTH": 37, "RAM_STYLE": "block"}],
+    "axis_dwc": [
+        {"IN_WIDTH": a, "OUT_WIDTH": b} for a, b in ((2, 3), (16, 6), (8, 64), (8, 8), (1, 1))
+    ],
     "axis_skid": [{}, {"WIDTH": 1}],
-    "adder_tree": [{"N": n, "IN_W": w, "SIGNED": sg} for n in (1, 2, 7) for w, sg in ((1, 0), (5, 1))],
-    "rom_sync": [{}, {"DEPTH": 1, "RAM_STYLE": 'distributed'}],
-    "mt_count": [{}, {"N_THRES": 1, "V_SIGNED": 0, "OUT_BITS": 1}, {"N_THRES": 255, "OUT_BITS": 8, "OUT_BIAS": -128, "T_BITS": 16}],
-    "thresholding": [{}, {"C": 3, "PE": 3, "IN_BITS": 1, "IN_SIGNED": 0, "N_THRES": 1, "OUT_BITS": 1}],
+    "adder_tree": [
+        {"N": n, "IN_W": w, "SIGNED": sg} for n in (1, 2, 7) for w, sg in ((1, 0), (5, 1))
+    ],
+    "rom_sync": [{}, {"DEPTH": 1, "RAM_STYLE": "distributed"}],
+    "mt_count": [
+        {},
+        {"N_THRES": 1, "V_SIGNED": 0, "OUT_BITS": 1},
+        {"N_THRES": 255, "OUT_BITS": 8, "OUT_BIAS": -128, "T_BITS": 16},
+    ],
+    "thresholding": [
+        {},
+        {"C": 3, "PE": 3, "IN_BITS": 1, "IN_SIGNED": 0, "N_THRES": 1, "OUT_BITS": 1},
+    ],
     "mvau": [
         {},
         {"IN_BIPOLAR": 1, "IN_BITS": 1, "W_BIPOLAR": 1, "W_BITS": 1, "N_THRES": 1, "OUT_BITS": 1},
         {"IN_BIPOLAR": 1, "IN_BITS": 1, "W_SIGNED": 0, "N_THRES": 0, "OUT_BITS": 16},
         {"W_BIPOLAR": 1, "W_BITS": 1, "IN_SIGNED": 0, "SIMD": 1, "PE": 1},
         {"MW": 8, "MH": 4, "SIMD": 8, "PE": 4, "ACC_BITS": 6, "N_THRES": 0, "OUT_BITS": 6},
-        {"MW": 784, "MH": 64, "SIMD": 49, "PE": 16, "IN_BITS": 8, "IN_SIGNED": 0, "ACC_BITS": 24,
-         "N_THRES": 255, "OUT_BITS": 8, "OUT_BIAS": -128, "RAM_STYLE": 'block'},
+        {
+            "MW": 784,
+            "MH": 64,
+            "SIMD": 49,
+            "PE": 16,
+            "IN_BITS": 8,
+            "IN_SIGNED": 0,
+            "ACC_BITS": 24,
+            "N_THRES": 255,
+            "OUT_BITS": 8,
+            "OUT_BIAS": -128,
+            "RAM_STYLE": "block",
+        },
         # grouped MVAU (group multipliers): XNOR, ternary, one step per group, NF = 1
-        {"IN_BIPOLAR": 1, "IN_BITS": 1, "W_BIPOLAR": 1, "W_BITS": 1, "N_THRES": 1, "OUT_BITS": 1,
-         "MULT_BITS": 5, "GROUPS": 2},
+        {
+            "IN_BIPOLAR": 1,
+            "IN_BITS": 1,
+            "W_BIPOLAR": 1,
+            "W_BITS": 1,
+            "N_THRES": 1,
+            "OUT_BITS": 1,
+            "MULT_BITS": 5,
+            "GROUPS": 2,
+        },
         {"W_BITS": 2, "MULT_BITS": 3, "GROUPS": 4, "SIMD": 4, "ACC_BITS": 9},
-        {"MW": 8, "MH": 4, "SIMD": 1, "PE": 4, "ACC_BITS": 30, "N_THRES": 0, "OUT_BITS": 30,
-         "MULT_BITS": 16, "GROUPS": 8},
+        {
+            "MW": 8,
+            "MH": 4,
+            "SIMD": 1,
+            "PE": 4,
+            "ACC_BITS": 30,
+            "N_THRES": 0,
+            "OUT_BITS": 30,
+            "MULT_BITS": 16,
+            "GROUPS": 8,
+        },
     ],
 }
 
 # module, illegal parameters, expected piece of the error
 ILLEGAL = [
     ("axis_fifo", {"DEPTH": 1}, "axis_fifo_parameter_DEPTH_must_be_at_least_2"),
-    ("axis_fifo", {"RAM_STYLE": 'fast'}, "RAM_STYLE_must_be"),
+    ("axis_fifo", {"RAM_STYLE": "fast"}, "RAM_STYLE_must_be"),
     ("thresholding", {"C": 5, "PE": 2}, "PE_must_divide_C"),
     ("mvau", {"MW": 10, "SIMD": 4}, "mvau_parameter_SIMD_must_divide_MW"),
     ("mvau", {"MH": 9, "PE": 2}, "mvau_parameter_PE_must_divide_MH"),

@@ -27,35 +27,150 @@ from fpgagen.sim.axis_tb import CONFIG_ENV, AxisSink, config_name, reset, run_st
 
 # OUT None = no thresholds (raw accumulator)
 CONFIGS = {
-    "xnor_fold": dict(MW=64, MH=32, SIMD=16, PE=8, IN="BIPOLAR", W="BIPOLAR", N_THRES=1,
-                      OUT="UINT1", OUT_BIAS=0, RAM_STYLE="auto"),
-    "int4_ternary_int2out": dict(MW=24, MH=12, SIMD=4, PE=3, IN="INT4", W="TERNARY", N_THRES=3,
-                                 OUT="INT2", OUT_BIAS=-2, RAM_STYLE="block"),
-    "uint8_int8_raw": dict(MW=10, MH=6, SIMD=5, PE=2, IN="UINT8", W="INT8", N_THRES=0,
-                           OUT=None, OUT_BIAS=0, RAM_STYLE="distributed"),
-    "simd1_pe1_unsigned": dict(MW=6, MH=4, SIMD=1, PE=1, IN="UINT2", W="UINT3", N_THRES=3,
-                               OUT="UINT2", OUT_BIAS=0, RAM_STYLE="auto"),
-    "unfolded_int4": dict(MW=8, MH=4, SIMD=8, PE=4, IN="INT4", W="INT4", N_THRES=15,
-                          OUT="UINT4", OUT_BIAS=0, RAM_STYLE="auto"),
-    "bipolar_in_int4w": dict(MW=16, MH=8, SIMD=4, PE=2, IN="BIPOLAR", W="INT4", N_THRES=7,
-                             OUT="INT3", OUT_BIAS=-4, RAM_STYLE="auto"),
-    "uint4_bipolar_w_raw": dict(MW=12, MH=6, SIMD=6, PE=6, IN="UINT4", W="BIPOLAR", N_THRES=0,
-                                OUT=None, OUT_BIAS=0, RAM_STYLE="auto"),
+    "xnor_fold": dict(
+        MW=64,
+        MH=32,
+        SIMD=16,
+        PE=8,
+        IN="BIPOLAR",
+        W="BIPOLAR",
+        N_THRES=1,
+        OUT="UINT1",
+        OUT_BIAS=0,
+        RAM_STYLE="auto",
+    ),
+    "int4_ternary_int2out": dict(
+        MW=24,
+        MH=12,
+        SIMD=4,
+        PE=3,
+        IN="INT4",
+        W="TERNARY",
+        N_THRES=3,
+        OUT="INT2",
+        OUT_BIAS=-2,
+        RAM_STYLE="block",
+    ),
+    "uint8_int8_raw": dict(
+        MW=10,
+        MH=6,
+        SIMD=5,
+        PE=2,
+        IN="UINT8",
+        W="INT8",
+        N_THRES=0,
+        OUT=None,
+        OUT_BIAS=0,
+        RAM_STYLE="distributed",
+    ),
+    "simd1_pe1_unsigned": dict(
+        MW=6,
+        MH=4,
+        SIMD=1,
+        PE=1,
+        IN="UINT2",
+        W="UINT3",
+        N_THRES=3,
+        OUT="UINT2",
+        OUT_BIAS=0,
+        RAM_STYLE="auto",
+    ),
+    "unfolded_int4": dict(
+        MW=8,
+        MH=4,
+        SIMD=8,
+        PE=4,
+        IN="INT4",
+        W="INT4",
+        N_THRES=15,
+        OUT="UINT4",
+        OUT_BIAS=0,
+        RAM_STYLE="auto",
+    ),
+    "bipolar_in_int4w": dict(
+        MW=16,
+        MH=8,
+        SIMD=4,
+        PE=2,
+        IN="BIPOLAR",
+        W="INT4",
+        N_THRES=7,
+        OUT="INT3",
+        OUT_BIAS=-4,
+        RAM_STYLE="auto",
+    ),
+    "uint4_bipolar_w_raw": dict(
+        MW=12,
+        MH=6,
+        SIMD=6,
+        PE=6,
+        IN="UINT4",
+        W="BIPOLAR",
+        N_THRES=0,
+        OUT=None,
+        OUT_BIAS=0,
+        RAM_STYLE="auto",
+    ),
     # NF = 8, SF = 4: deep folding, the trickling-producer case of a PE = 1 predecessor
-    "deep_fold_int3_int2": dict(MW=16, MH=16, SIMD=4, PE=2, IN="INT3", W="INT2", N_THRES=3,
-                                OUT="UINT2", OUT_BIAS=0, RAM_STYLE="distributed"),
+    "deep_fold_int3_int2": dict(
+        MW=16,
+        MH=16,
+        SIMD=4,
+        PE=2,
+        IN="INT3",
+        W="INT2",
+        N_THRES=3,
+        OUT="UINT2",
+        OUT_BIAS=0,
+        RAM_STYLE="distributed",
+    ),
     # grouped MVAU: GROUPS groups of MW/GROUPS columns, multipliers of MULT_BITS bits; MULT
     # "row" = one multiplier per (row, group), "shared" = per group, equal for every row
-    "xnor_grouped": dict(MW=48, MH=8, SIMD=4, PE=2, IN="BIPOLAR", W="BIPOLAR", N_THRES=1,
-                         OUT="UINT1", OUT_BIAS=0, RAM_STYLE="auto", GROUPS=6, MULT_BITS=5,
-                         MULT="row"),
-    "ternary_grouped_thres": dict(MW=27, MH=6, SIMD=3, PE=3, IN="INT4", W="TERNARY", N_THRES=3,
-                                  OUT="INT2", OUT_BIAS=-2, RAM_STYLE="auto", GROUPS=9,
-                                  MULT_BITS=3, MULT="shared"),
-    "uint2_ternary_grouped_nf1_raw": dict(MW=16, MH=4, SIMD=2, PE=4, IN="UINT2", W="TERNARY",
-                                          N_THRES=0, OUT=None, OUT_BIAS=0,
-                                          RAM_STYLE="distributed", GROUPS=4, MULT_BITS=16,
-                                          MULT="row"),
+    "xnor_grouped": dict(
+        MW=48,
+        MH=8,
+        SIMD=4,
+        PE=2,
+        IN="BIPOLAR",
+        W="BIPOLAR",
+        N_THRES=1,
+        OUT="UINT1",
+        OUT_BIAS=0,
+        RAM_STYLE="auto",
+        GROUPS=6,
+        MULT_BITS=5,
+        MULT="row",
+    ),
+    "ternary_grouped_thres": dict(
+        MW=27,
+        MH=6,
+        SIMD=3,
+        PE=3,
+        IN="INT4",
+        W="TERNARY",
+        N_THRES=3,
+        OUT="INT2",
+        OUT_BIAS=-2,
+        RAM_STYLE="auto",
+        GROUPS=9,
+        MULT_BITS=3,
+        MULT="shared",
+    ),
+    "uint2_ternary_grouped_nf1_raw": dict(
+        MW=16,
+        MH=4,
+        SIMD=2,
+        PE=4,
+        IN="UINT2",
+        W="TERNARY",
+        N_THRES=0,
+        OUT=None,
+        OUT_BIAS=0,
+        RAM_STYLE="distributed",
+        GROUPS=4,
+        MULT_BITS=16,
+        MULT="row",
+    ),
 }
 N_VECTORS = 12
 WEIGHT_FILE = "weights.mem"
@@ -125,9 +240,7 @@ def _case(cfg: dict, seed: int = 0):
     if n:
         acc, _ = reference(cfg, x, w, np.zeros((mh, n), np.int64), mult)
         lo, hi = acc.min(axis=0) - 1, acc.max(axis=0) + 1  # per channel, so counts vary
-        thr = np.sort(
-            np.stack([rng.integers(lo[c], hi[c] + 1, size=n) for c in range(mh)]), axis=1
-        )
+        thr = np.sort(np.stack([rng.integers(lo[c], hi[c] + 1, size=n) for c in range(mh)]), axis=1)
         thr = np.clip(thr, acc_dt.min, acc_dt.max)
     _, y = reference(cfg, x, w, thr, mult)
 
@@ -142,8 +255,7 @@ def _case(cfg: dict, seed: int = 0):
     mult_hex = []
     if mult is not None:  # line nf*GROUPS + g, PE p at [p*MULT_BITS +: MULT_BITS]
         m_lines = mult.reshape(nf, pe, groups).transpose(0, 2, 1).reshape(nf * groups, pe)
-        mult_hex = packing.to_hex(packing.pack(m_lines, uint_type(mult_bits), pe),
-                                  pe * mult_bits)
+        mult_hex = packing.to_hex(packing.pack(m_lines, uint_type(mult_bits), pe), pe * mult_bits)
     in_words = packing.words_to_ints(packing.pack(x, in_dt, simd))
     out_words = packing.words_to_ints(packing.pack(y, out_dt, pe))
     params = {
@@ -203,15 +315,23 @@ def _check(out, exp, nf):
 @cocotb.test()
 @cocotb.parametrize(
     # (name, idle, back-pressure, seed)
-    stress=[("balanced", 0.3, 0.4, 4), ("input_starved", 0.8, 0.2, 5),
-            ("output_stalled", 0.0, 0.8, 6)]
+    stress=[
+        ("balanced", 0.3, 0.4, 4),
+        ("input_starved", 0.8, 0.2, 5),
+        ("output_stalled", 0.0, 0.8, 6),
+    ]
 )
 async def mvau_random_stream(dut, stress):
     """Random idle and back-pressure: output words equal the numpy reference."""
     _, idle, backpressure, seed = stress
     _, _, _, ins, exp, sf, nf = _current()
     out, _ = await run_stream(
-        dut, ins, len(exp), idle=idle, backpressure=backpressure, seed=seed,
+        dut,
+        ins,
+        len(exp),
+        idle=idle,
+        backpressure=backpressure,
+        seed=seed,
         timeout_cycles=4 * _timeout(sf, nf, len(ins), len(exp)),
     )
     _check(out, exp, nf)
@@ -222,7 +342,11 @@ async def mvau_throughput(dut):
     """No idle/back-pressure: steady state is NF*SF cycles per vector (exactly; spec: 5 %)."""
     _, _, _, ins, exp, sf, nf = _current()
     out, cycles = await run_stream(
-        dut, ins, len(exp), idle=0.0, backpressure=0.0,
+        dut,
+        ins,
+        len(exp),
+        idle=0.0,
+        backpressure=0.0,
         timeout_cycles=_timeout(sf, nf, len(ins), len(exp)),
     )
     assert out == exp
@@ -236,8 +360,13 @@ async def mvau_throughput(dut):
     assert per_vector == nf * sf, f"{per_vector:.2f} cycles per vector, expected exactly {nf * sf}"
     in_cycles = dut._fg_source.cycles
     latency = cycles[0] - in_cycles[sf - 1]
-    dut._log.info("MVAU %s cycles/vector (NF*SF=%d), latency %d cycles from the last input "
-                  "handshake of fold 0 to its output handshake", per_vector, nf * sf, latency)
+    dut._log.info(
+        "MVAU %s cycles/vector (NF*SF=%d), latency %d cycles from the last input "
+        "handshake of fold 0 to its output handshake",
+        per_vector,
+        nf * sf,
+        latency,
+    )
 
 
 async def _trickle_source(dut, words, k, accepted_cycles):
@@ -268,8 +397,8 @@ def _trickle_k(kind, nf):
     """Gap of the trickling producer: SF*k below NF*SF (compute-bound) or above (input-bound)."""
     return {
         "compute_bound": max(1, (nf + 1) // 3),  # NF=8: k=3 -> 12 < 32 cycles
-        "compute_bound_tight": max(1, nf - 1),   # input just faster than compute
-        "input_bound_tight": nf + 1,             # input just slower than compute
+        "compute_bound_tight": max(1, nf - 1),  # input just faster than compute
+        "input_bound_tight": nf + 1,  # input just slower than compute
         "input_bound": 2 * nf + 1,
     }[kind]
 
@@ -305,9 +434,16 @@ async def mvau_trickle_throughput(dut, kind):
     per_vector = (last - first) / (N_VECTORS - 2)
     expected = max(nf * sf, sf * k)
     latency = cycles[0] - in_cycles[sf - 1]
-    dut._log.info("MVAU trickle k=%d (%s): %.2f cycles/vector, expected max(NF*SF=%d, SF*k=%d); "
-                  "latency %d cycles from the last input handshake of fold 0 to its output",
-                  k, kind, per_vector, nf * sf, sf * k, latency)
+    dut._log.info(
+        "MVAU trickle k=%d (%s): %.2f cycles/vector, expected max(NF*SF=%d, SF*k=%d); "
+        "latency %d cycles from the last input handshake of fold 0 to its output",
+        k,
+        kind,
+        per_vector,
+        nf * sf,
+        sf * k,
+        latency,
+    )
     # the compute side waits for vector 0's words and takes the last one straight from the
     # stream (bypass), so the buffer adds no latency: 5 cycles (docs/rtl.md)
     assert latency == 5, f"latency {latency} cycles, expected 5"

@@ -38,7 +38,9 @@ def test_rtl_dir_has_the_modules():
 
 @pytest.mark.rtl
 def test_build_failure_names_the_problem(tmp_path):
-    with pytest.raises(SimulationError, match=r"Verilator build of mvau failed: .*SIMD_must_divide_MW"):
+    with pytest.raises(
+        SimulationError, match=r"Verilator build of mvau failed: .*SIMD_must_divide_MW"
+    ):
         runner.run_cocotb(
             runner.rtl_sources("mvau", "mt_count", "adder_tree", "rom_sync", "axis_skid"),
             "mvau",

@@ -15,12 +15,17 @@ from fpgagen.sim.axis_tb import CONFIG_ENV, assert_words_equal, config_name, run
 # IFM (H, W), CH, SIMD, kernel (H, W), stride (H, W), element type, buffer words (0 = auto),
 # whether cycles per frame are checked
 CONFIGS = {
-    "8x8_k3s1_simd2": dict(IFM=(8, 8), CH=4, SIMD=2, K=(3, 3), S=(1, 1), DT="INT4", BUF=0, PERF=True),
+    "8x8_k3s1_simd2": dict(
+        IFM=(8, 8), CH=4, SIMD=2, K=(3, 3), S=(1, 1), DT="INT4", BUF=0, PERF=True
+    ),
     "8x6_k2s2": dict(IFM=(8, 6), CH=3, SIMD=3, K=(2, 2), S=(2, 2), DT="UINT2", BUF=0, PERF=True),
-    "10x7_k3x2_s2x1": dict(IFM=(10, 7), CH=4, SIMD=1, K=(3, 2), S=(2, 1), DT="INT3", BUF=0, PERF=True),
+    "10x7_k3x2_s2x1": dict(
+        IFM=(10, 7), CH=4, SIMD=1, K=(3, 2), S=(2, 1), DT="INT3", BUF=0, PERF=True
+    ),
     # minimum buffer (the window span, (K_H-1)*IFM_W*CF + K_W*CF words), stride > kernel
-    "7x11_k2x3_s3x2_minbuf": dict(IFM=(7, 11), CH=2, SIMD=1, K=(2, 3), S=(3, 2), DT="UINT1", BUF=28,
-                                  PERF=False),
+    "7x11_k2x3_s3x2_minbuf": dict(
+        IFM=(7, 11), CH=2, SIMD=1, K=(2, 3), S=(3, 2), DT="UINT1", BUF=28, PERF=False
+    ),
 }
 N_FRAMES = 3
 
@@ -46,7 +51,9 @@ def _case(cfg: dict, seed: int = 0):
                 for ky in range(kh):
                     for kx in range(kw):
                         for cg in range(cf):
-                            out.append(x[f, oy * sh + ky, ox * sw + kx, cg * simd:(cg + 1) * simd])
+                            out.append(
+                                x[f, oy * sh + ky, ox * sw + kx, cg * simd : (cg + 1) * simd]
+                            )
     in_words = packing.words_to_ints(packing.pack(x, dt, simd))
     out_words = packing.words_to_ints(packing.pack(np.concatenate(out), dt, simd))
     params = {
@@ -70,7 +77,9 @@ def test_sliding_window(name, tmp_path, rtl_build_root):
     from fpgagen.sim.runner import run_module_test
 
     params, _, _, _ = _case(CONFIGS[name])
-    run_module_test("sliding_window", params, __file__, tmp_path, rtl_build_root, {CONFIG_ENV: name})
+    run_module_test(
+        "sliding_window", params, __file__, tmp_path, rtl_build_root, {CONFIG_ENV: name}
+    )
 
 
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------

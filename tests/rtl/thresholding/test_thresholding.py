@@ -13,7 +13,9 @@ from fpgagen.sim.axis_tb import CONFIG_ENV, assert_words_equal, config_name, run
 # C, PE, input type, threshold bits, N_THRES, output type, OUT_BIAS
 CONFIGS = {
     "int8_pe3_int2out": dict(C=12, PE=3, IN="INT8", T_BITS=8, N_THRES=3, OUT="INT2", OUT_BIAS=-2),
-    "uint4_pe_full_uint4out": dict(C=4, PE=4, IN="UINT4", T_BITS=6, N_THRES=15, OUT="UINT4", OUT_BIAS=0),
+    "uint4_pe_full_uint4out": dict(
+        C=4, PE=4, IN="UINT4", T_BITS=6, N_THRES=15, OUT="UINT4", OUT_BIAS=0
+    ),
     "uint1_pe1_1bit": dict(C=6, PE=1, IN="UINT1", T_BITS=2, N_THRES=1, OUT="UINT1", OUT_BIAS=0),
 }
 N_PIXELS = 40
@@ -79,4 +81,6 @@ async def thresholding_throughput(dut):
     _, _, ins, exp = _current()
     out, cycles = await run_stream(dut, ins, len(exp), idle=0.0, backpressure=0.0)
     assert out == exp
-    assert cycles[-1] - cycles[0] == len(exp) - 1, f"{len(exp)} words took {cycles[-1] - cycles[0] + 1} cycles"
+    assert cycles[-1] - cycles[0] == len(exp) - 1, (
+        f"{len(exp)} words took {cycles[-1] - cycles[0] + 1} cycles"
+    )

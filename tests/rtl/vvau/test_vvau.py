@@ -24,14 +24,34 @@ from fpgagen.sim.axis_tb import CONFIG_ENV, config_name, run_stream
 
 # K = window elements (K_H*K_W); OUT None = no thresholds (raw accumulator)
 CONFIGS = {
-    "int4_int4_thres_pe2_cf2_k9": dict(CH=4, PE=2, K=9, IN="INT4", W="INT4", N_THRES=3,
-                                       OUT="INT2", OUT_BIAS=-2, RAM_STYLE="auto"),
-    "xnor_pe4_cf1_k9": dict(CH=4, PE=4, K=9, IN="BIPOLAR", W="BIPOLAR", N_THRES=1,
-                            OUT="BIPOLAR", OUT_BIAS=0, RAM_STYLE="distributed"),
-    "ternary_uint4_raw_pe1_cf3_k4": dict(CH=3, PE=1, K=4, IN="UINT4", W="TERNARY", N_THRES=0,
-                                         OUT=None, OUT_BIAS=0, RAM_STYLE="auto"),
-    "bipolar_in_int4w_pe_ch_k9": dict(CH=6, PE=6, K=9, IN="BIPOLAR", W="INT4", N_THRES=7,
-                                      OUT="INT3", OUT_BIAS=-4, RAM_STYLE="block"),
+    "int4_int4_thres_pe2_cf2_k9": dict(
+        CH=4, PE=2, K=9, IN="INT4", W="INT4", N_THRES=3, OUT="INT2", OUT_BIAS=-2, RAM_STYLE="auto"
+    ),
+    "xnor_pe4_cf1_k9": dict(
+        CH=4,
+        PE=4,
+        K=9,
+        IN="BIPOLAR",
+        W="BIPOLAR",
+        N_THRES=1,
+        OUT="BIPOLAR",
+        OUT_BIAS=0,
+        RAM_STYLE="distributed",
+    ),
+    "ternary_uint4_raw_pe1_cf3_k4": dict(
+        CH=3, PE=1, K=4, IN="UINT4", W="TERNARY", N_THRES=0, OUT=None, OUT_BIAS=0, RAM_STYLE="auto"
+    ),
+    "bipolar_in_int4w_pe_ch_k9": dict(
+        CH=6,
+        PE=6,
+        K=9,
+        IN="BIPOLAR",
+        W="INT4",
+        N_THRES=7,
+        OUT="INT3",
+        OUT_BIAS=-4,
+        RAM_STYLE="block",
+    ),
 }
 N_PIXELS = 16
 WEIGHT_FILE = "weights.mem"
@@ -94,9 +114,10 @@ def _case(cfg: dict, seed: int = 0):
     thres_hex = []
     if n:
         # line cg: PE p at [p*N*ACC +: N*ACC], threshold j at [j*ACC +: ACC]
-        thres_hex = packing.to_hex(packing.pack(thr.reshape(cf, pe * n), acc_dt, pe * n),
-                                   pe * n * acc_bits)
-    in_words = packing.words_to_ints(packing.pack(x, in_dt, pe))   # pixel, kpos, cg, p
+        thres_hex = packing.to_hex(
+            packing.pack(thr.reshape(cf, pe * n), acc_dt, pe * n), pe * n * acc_bits
+        )
+    in_words = packing.words_to_ints(packing.pack(x, in_dt, pe))  # pixel, kpos, cg, p
     out_words = packing.words_to_ints(packing.pack(y, out_dt, pe))  # pixel, cg, p
     params = {
         "CH": ch,
@@ -133,16 +154,33 @@ def test_vvau(name, tmp_path, rtl_build_root):
 
 # ---- lint and illegal parameters (no C++ compile) ----------------------------------------
 
-LINT_PARAMS = [{}] + [
-    _case(cfg)[0]
-    for cfg in CONFIGS.values()
-] + [
-    {"CH": 1, "PE": 1, "K": 1, "N_THRES": 0, "OUT_BITS": 12},
-    {"W_BIPOLAR": 1, "W_BITS": 1, "IN_SIGNED": 0, "K": 2, "ACC_BITS": 4, "N_THRES": 0,
-     "OUT_BITS": 4},
-    {"CH": 64, "PE": 8, "IN_BITS": 8, "W_BITS": 8, "ACC_BITS": 10, "N_THRES": 255,
-     "OUT_BITS": 8, "OUT_BIAS": -128, "RAM_STYLE": 'block'},
-]
+LINT_PARAMS = (
+    [{}]
+    + [_case(cfg)[0] for cfg in CONFIGS.values()]
+    + [
+        {"CH": 1, "PE": 1, "K": 1, "N_THRES": 0, "OUT_BITS": 12},
+        {
+            "W_BIPOLAR": 1,
+            "W_BITS": 1,
+            "IN_SIGNED": 0,
+            "K": 2,
+            "ACC_BITS": 4,
+            "N_THRES": 0,
+            "OUT_BITS": 4,
+        },
+        {
+            "CH": 64,
+            "PE": 8,
+            "IN_BITS": 8,
+            "W_BITS": 8,
+            "ACC_BITS": 10,
+            "N_THRES": 255,
+            "OUT_BITS": 8,
+            "OUT_BIAS": -128,
+            "RAM_STYLE": "block",
+        },
+    ]
+)
 ILLEGAL = [
     ({"CH": 5, "PE": 2}, "vvau_parameter_PE_must_divide_CH"),
     ({"K": 0}, "vvau_parameter_K_must_be_at_least_1"),
@@ -190,15 +228,25 @@ def _check(out, exp, cf):
 @cocotb.test()
 @cocotb.parametrize(
     # (name, idle, back-pressure, seed)
-    stress=[("balanced", 0.3, 0.4, 4), ("input_starved", 0.8, 0.2, 5),
-            ("output_stalled", 0.0, 0.8, 6)]
+    stress=[
+        ("balanced", 0.3, 0.4, 4),
+        ("input_starved", 0.8, 0.2, 5),
+        ("output_stalled", 0.0, 0.8, 6),
+    ]
 )
 async def vvau_random_stream(dut, stress):
     """Random idle and back-pressure: every output word equals the numpy reference."""
     _, idle, backpressure, seed = stress
     cfg, (_, _, _, ins, exp) = _current()
-    out, _ = await run_stream(dut, ins, len(exp), idle=idle, backpressure=backpressure,
-                              seed=seed, timeout_cycles=200 + 20 * len(ins))
+    out, _ = await run_stream(
+        dut,
+        ins,
+        len(exp),
+        idle=idle,
+        backpressure=backpressure,
+        seed=seed,
+        timeout_cycles=200 + 20 * len(ins),
+    )
     _check(out, exp, cfg["CH"] // cfg["PE"])
 
 
@@ -214,10 +262,19 @@ async def vvau_throughput(dut):
     per_pixel = (last - first) / (N_PIXELS - 2)
     in_cycles = dut._fg_source.cycles
     # output word (pixel n, group cg) depends on input word n*K*CF + (K-1)*CF + cg
-    lat = [cycles[n * cf + cg] - in_cycles[n * k * cf + (k - 1) * cf + cg]
-           for n in range(N_PIXELS) for cg in range(cf)]
-    dut._log.info("VVAU %.2f cycles/pixel (K*CF = %d), latency %d..%d cycles from the last "
-                  "input handshake to the output handshake", per_pixel, k * cf, min(lat), max(lat))
+    lat = [
+        cycles[n * cf + cg] - in_cycles[n * k * cf + (k - 1) * cf + cg]
+        for n in range(N_PIXELS)
+        for cg in range(cf)
+    ]
+    dut._log.info(
+        "VVAU %.2f cycles/pixel (K*CF = %d), latency %d..%d cycles from the last "
+        "input handshake to the output handshake",
+        per_pixel,
+        k * cf,
+        min(lat),
+        max(lat),
+    )
     assert abs(per_pixel - k * cf) <= 0.02 * k * cf, (
         f"{per_pixel:.2f} cycles per pixel, expected K*CF = {k * cf} (within 2 %)"
     )
