@@ -3,7 +3,8 @@
 #
 #   make setup   virtual environment .venv with fpgagen (editable), cocotb, Verilator,
 #                torch/brevitas (CPU) and the test tools
-#   make test    the test suite (Verilator simulations included)
+#   make lint    ruff lint and format check (part of make test)
+#   make test    lint, then the test suite (Verilator simulations included)
 #   make demo    train a binary MLP on MNIST-5k, build it for the ZCU104, simulate the RTL
 #   make bench   benchmarks (results in benchmarks/results/)
 
@@ -14,7 +15,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.fpgagen-setup
 JOBS   ?= 2
 
-.PHONY: setup test test-fast demo bench wheel-check clean
+.PHONY: setup lint test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +26,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup -q
 
 test-fast: $(STAMP)
@@ -36,9 +41,6 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
-
-wheel-check: $(STAMP)
-	bash tests/packaging/check_wheel.sh $(PYTHON)
 
 clean:
 	rm -rf build dist out* .pytest_cache

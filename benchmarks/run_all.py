@@ -39,7 +39,6 @@ def _timeit(fn, repeat=1):
 
 def _export(name: str, work: Path) -> tuple[Path, tuple]:
     import torch
-
     from fpgagen.models.export import export_qonnx_model
     from fpgagen.models.mlp import make_mlp, randomize_bn
 

@@ -55,7 +55,7 @@ def test_negative_bn_gamma_channels_are_negated(tmp_path):
     m = small_mlp(seed=3)
     p = _save(tmp_path, m)
     g = load_model(p)
-    gamma = g.consts[[n for n in g.nodes if n.op_type == "BatchNormalization"][0].inputs[1]]
+    gamma = g.consts[next(n for n in g.nodes if n.op_type == "BatchNormalization").inputs[1]]
     assert (gamma < 0).any()
     df = lower(g)
     x = np.random.default_rng(2).uniform(-2, 2, (32, 16)).astype(np.float32)
@@ -124,7 +124,7 @@ def test_folding_must_divide(tmp_path):
     f = tmp_path / "f.json"
     df = make_dataflow(p, load_board("zcu104"))
     name = df.compute_layers[0].name
-    f.write_text('{"layers": {"%s": {"PE": 5}}}' % name)
+    f.write_text(f'{{"layers": {{"{name}": {{"PE": 5}}}}}}')
     with pytest.raises(
         FpgagenError,
         match=rf"layer {name} \(MVAU\): PE=5 does not divide MH "

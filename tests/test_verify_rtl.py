@@ -13,9 +13,9 @@ import pytest
 
 pytest.importorskip("torch")
 
-from fpgagen.cli import main  # noqa: E402
-from fpgagen.flow import load_build, verify  # noqa: E402
-from fpgagen.models.export import qonnx_execute  # noqa: E402
+from fpgagen.cli import main
+from fpgagen.flow import load_build, verify
+from fpgagen.models.export import qonnx_execute
 
 pytestmark = [pytest.mark.rtl, pytest.mark.hls, pytest.mark.torch]
 

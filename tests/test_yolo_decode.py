@@ -200,7 +200,7 @@ def test_region_targets_roundtrip():
 def test_region_targets_errors():
     with pytest.raises(ValueError, match="2 boxes but 1 labels"):
         region_targets([np.zeros((2, 4))], [np.zeros(1)], 13, 416)
-    with pytest.raises(ValueError, match="outside 0..19"):
+    with pytest.raises(ValueError, match=r"outside 0..19"):
         region_targets([np.array([[0, 0, 10, 10]])], [np.array([20])], 13, 416)
     with pytest.raises(ValueError, match="x2 > x1"):
         region_targets([np.array([[5, 0, 5, 10]])], [np.array([1])], 13, 416)
@@ -265,5 +265,5 @@ def test_synthetic_shapes_detection():
         boxes, labels, grid=3, input_size=48, anchors=[[1, 1], [2, 2]], num_classes=6
     )
     assert t["mask"].sum() <= sum(counts) and t["mask"].sum() >= len(imgs)
-    with pytest.raises(ValueError, match="num_classes must be 1..12"):
+    with pytest.raises(ValueError, match=r"num_classes must be 1..12"):
         synthetic_shapes_detection(1, num_classes=13)

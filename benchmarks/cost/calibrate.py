@@ -71,7 +71,7 @@ def _thresholds(rng, lo, hi, rows, n):
 
 def build(spec: dict):
     """The layer a design spec describes (deterministic: seeded by the spec)."""
-    from fpgagen.layers import conv, mvau, pool, stream, thresholding, branch
+    from fpgagen.layers import branch, conv, mvau, pool, stream, thresholding
 
     t = spec["type"]
     rng = np.random.default_rng(spec.get("seed", zlib.crc32(spec["id"].encode())))

@@ -28,7 +28,6 @@ from fpgagen.transforms.lower import lower  # noqa: E402
 
 def export_models(work: Path) -> dict:
     import torch
-
     from fpgagen.models.cnn import make_cnn
     from fpgagen.models.export import export_qonnx_model
     from fpgagen.models.mlp import make_mlp, randomize_bn

@@ -40,7 +40,6 @@ CONFIGS = [
 
 def run(epochs: int, seeds: int, threads: int) -> dict:
     import torch
-
     from fpgagen.models.datasets import load_mnist5k
     from fpgagen.models.mlp import QuantMLP
     from fpgagen.models.quantizers import threshold_quantizers, weight_stats

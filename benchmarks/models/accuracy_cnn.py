@@ -56,7 +56,6 @@ def run(
     progress=print,
 ) -> dict:
     import torch
-
     from fpgagen.models.cnn import MNIST_CNN_CONVS, MNIST_CNN_FCS, QuantMnistCNN
     from fpgagen.models.datasets import as_images, load_mnist5k
     from fpgagen.models.quantizers import threshold_quantizers, weight_stats

@@ -40,7 +40,6 @@ sys.path.insert(0, str(ROOT / "generator"))
 def train_models(epochs: int, seed: int, work: Path, progress=print) -> list[dict]:
     """Dense and sparse TFC-ternary, trained and exported: ``[dict(name, onnx, acc, sparsity)]``."""
     import torch
-
     from fpgagen.models.datasets import load_mnist5k
     from fpgagen.models.export import export_qonnx_model
     from fpgagen.models.mlp import QuantMLP

@@ -37,7 +37,6 @@ def trial(args: tuple) -> dict:
     """Train TFC with weights ``kind`` on split/seed ``seed``; one torch thread."""
     kind, seed, epochs = args
     import torch
-
     from fpgagen.models.datasets import load_mnist5k
     from fpgagen.models.mlp import QuantMLP
     from fpgagen.models.train import train

@@ -10,7 +10,7 @@ import yaml
 from .errors import BoardError
 from .resources import data_dir
 
-__all__ = ["Board", "Resources", "load_board", "list_boards"]
+__all__ = ["Board", "Resources", "list_boards", "load_board"]
 
 _FLOWS = ("vivado-zynq", "vitis-alveo", "aws-f1")
 

@@ -21,7 +21,7 @@ from .errors import FpgagenError
 from .frontend import float_exec
 from .ir import Node
 
-__all__ = ["HostHead", "HostTail", "Dataflow"]
+__all__ = ["Dataflow", "HostHead", "HostTail"]
 
 
 @dataclass

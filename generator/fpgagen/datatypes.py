@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import UnsupportedModelError
 
-__all__ = ["DataType", "BIPOLAR", "TERNARY", "smallest_int_type", "int_type", "uint_type"]
+__all__ = ["BIPOLAR", "TERNARY", "DataType", "int_type", "smallest_int_type", "uint_type"]
 
 _NAME_RE = re.compile(r"^(BIPOLAR|TERNARY|INT(\d+)|UINT(\d+))$")
 

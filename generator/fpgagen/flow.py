@@ -23,7 +23,7 @@ from .transforms.base import apply_until_fixpoint
 from .transforms.lower import lower
 from .transforms.streams import InsertDWCs, InsertFIFOs
 
-__all__ = ["make_dataflow", "build", "load_build", "verify", "estimate", "argmax_agree"]
+__all__ = ["argmax_agree", "build", "estimate", "load_build", "make_dataflow", "verify"]
 
 BACKENDS = ("rtl", "hls")
 

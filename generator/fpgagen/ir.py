@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Node", "Graph", "QuantizedConst"]
+__all__ = ["Graph", "Node", "QuantizedConst"]
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Graph:
     #: constants produced by folding a quantizer: name -> QuantizedConst
     qconsts: dict = field(default_factory=dict)
 
-    def copy(self) -> "Graph":
+    def copy(self) -> Graph:
         return copy.deepcopy(self)
 
     def producer(self, tensor: str):

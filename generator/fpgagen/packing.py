@@ -18,15 +18,15 @@ import numpy as np
 from .datatypes import DataType
 
 __all__ = [
-    "encode",
-    "decode",
-    "pack",
-    "unpack",
-    "to_hex",
-    "from_hex",
     "axis_width",
-    "words_to_ints",
+    "decode",
+    "encode",
+    "from_hex",
     "ints_to_words",
+    "pack",
+    "to_hex",
+    "unpack",
+    "words_to_ints",
 ]
 
 

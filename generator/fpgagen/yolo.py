@@ -26,13 +26,13 @@ __all__ = [
     "VOC_ANCHORS",
     "VOC_CLASSES",
     "Detections",
+    "box_iou",
+    "decode_region",
+    "detect",
+    "nms",
+    "region_targets",
     "sigmoid",
     "softmax",
-    "decode_region",
-    "box_iou",
-    "nms",
-    "detect",
-    "region_targets",
 ]
 
 #: tiny-yolo-voc anchors (width, height) in grid cells (32 input pixels each)

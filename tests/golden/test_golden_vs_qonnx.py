@@ -6,9 +6,9 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("qonnx")
 
-from fpgagen.boards import load_board  # noqa: E402
-from fpgagen.flow import argmax_agree, make_dataflow  # noqa: E402
-from fpgagen.models.export import qonnx_execute  # noqa: E402
+from fpgagen.boards import load_board
+from fpgagen.flow import argmax_agree, make_dataflow
+from fpgagen.models.export import qonnx_execute
 
 PRESETS = [
     "tiny_w1a1",

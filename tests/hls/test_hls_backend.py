@@ -233,7 +233,7 @@ def test_every_layer_kind_bit_exact(tmp_path):
     # and it fails (exit 1, naming the word) when the expected outputs are wrong
     exp = (tmp_path / "hls" / "tb_expected.hex").read_text().splitlines()
     first = next(i for i, l in enumerate(exp) if not l.startswith("//"))
-    exp[first] = format(int(exp[first], 16) ^ 1, "0%dx" % len(exp[first]))
+    exp[first] = format(int(exp[first], 16) ^ 1, f"0{len(exp[first])}x")
     (tmp_path / "hls" / "bad.hex").write_text("\n".join(exp) + "\n")
     res = subprocess.run(
         [str(exe), "tb_input.hex", "out.hex", "bad.hex"],

@@ -125,7 +125,7 @@ def test_small_detector_golden_matches_qonnx(name, tmp_path_factory, images64):
 def test_w1a1_detector_padding_is_refused(tmp_path_factory):
     """Bipolar activations cannot represent the 0.0 of the zero padding: refused by name."""
     _, path = _det(tmp_path_factory, "tinier_yolo_w1a1")
-    with pytest.raises(UnsupportedModelError, match="pads with 0.0, which this BIPOLAR stream"):
+    with pytest.raises(UnsupportedModelError, match=r"pads with 0.0, which this BIPOLAR stream"):
         make_dataflow(path, load_board("zcu104"), fps=1000)
 
 

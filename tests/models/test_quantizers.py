@@ -7,8 +7,6 @@ torch = pytest.importorskip("torch")
 
 from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear  # noqa: E402
 from brevitas.quant import SignedBinaryActPerTensorConst  # noqa: E402
-from torch import nn  # noqa: E402
-
 from fpgagen.models.quantizers import (  # noqa: E402
     SCALE_ADAM_EPS,
     ThresholdWeightQuant,
@@ -19,6 +17,7 @@ from fpgagen.models.quantizers import (  # noqa: E402
     weight_quant_kwargs,
     weight_stats,
 )
+from torch import nn  # noqa: E402
 
 pytestmark = pytest.mark.torch
 

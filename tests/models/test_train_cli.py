@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from fpgagen.cli import main  # noqa: E402
+from fpgagen.cli import main
 
 pytestmark = pytest.mark.torch
 

@@ -25,7 +25,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("qonnx")
 
-from fpgagen.cli import main  # noqa: E402
+from fpgagen.cli import main
 
 pytestmark = [pytest.mark.torch, pytest.mark.xdist_group("trained_cnn")]
 

@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from fpgagen.cli import main  # noqa: E402
+from fpgagen.cli import main
 
 pytestmark = [pytest.mark.torch]
 
@@ -142,8 +142,8 @@ def test_syq_scales_are_fixed_point_in_the_export(tmp_path, capsys):
 
 def test_sparse_ternary_reports_sparsity_and_accuracy(tmp_path, capsys):
     """Sparse ternary training prunes most weights and stays close to the dense model."""
-    from fpgagen.flow import make_dataflow
     from fpgagen.boards import load_board
+    from fpgagen.flow import make_dataflow
     from fpgagen.models.datasets import load_mnist5k
     from fpgagen.models.export import qonnx_execute
 

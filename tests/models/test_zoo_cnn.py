@@ -12,7 +12,6 @@ handful of codes differ.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -37,6 +36,7 @@ from fpgagen.models.export import (  # noqa: E402
     qonnx_execute,
     torch_predict,
 )
+
 from tests.support.torch_qonnx import assert_torch_matches_qonnx  # noqa: E402
 
 pytestmark = pytest.mark.torch

@@ -13,7 +13,6 @@ import warnings
 
 import numpy as np
 import torch
-
 from fpgagen.models.export import load_clean_model, qonnx_execute, torch_predict
 
 __all__ = ["assert_torch_matches_qonnx"]

@@ -36,7 +36,7 @@ from ..resources import data_dir
 from .rtl import top_name
 from .templates import HEADER, render
 
-__all__ = ["write_hls", "HLS_DIR", "LIBRARY", "sample_codes", "MAX_WORD_BITS"]
+__all__ = ["HLS_DIR", "LIBRARY", "MAX_WORD_BITS", "sample_codes", "write_hls"]
 
 #: folder of the HLS design inside a build folder
 HLS_DIR = "hls"

@@ -21,7 +21,7 @@ from ..layers.base import sanitize
 from ..resources import data_dir
 from .templates import render
 
-__all__ = ["write_rtl", "top_name", "module_files", "MEM_DIR"]
+__all__ = ["MEM_DIR", "module_files", "top_name", "write_rtl"]
 
 MEM_DIR = "mem"
 

@@ -10,4 +10,4 @@ docs/cost_model.md describes the formulas, the calibration and their error.
 
 from .model import estimate, finn_mvau_bram18, finn_mvau_lut
 
-__all__ = ["estimate", "finn_mvau_lut", "finn_mvau_bram18"]
+__all__ = ["estimate", "finn_mvau_bram18", "finn_mvau_lut"]

@@ -29,14 +29,14 @@ import numpy as np
 from ..errors import FpgagenError
 
 __all__ = [
-    "estimate",
-    "features",
-    "map_memory",
-    "mvau_dsp",
-    "finn_mvau_lut",
-    "finn_mvau_bram18",
     "COEF",
     "ModelError",
+    "estimate",
+    "features",
+    "finn_mvau_bram18",
+    "finn_mvau_lut",
+    "map_memory",
+    "mvau_dsp",
 ]
 
 
@@ -123,7 +123,7 @@ def map_memory(depth: int, width: int, rom: bool, style: str = "auto") -> dict:
     if style in ("auto", "logic", "registers"):
         cands.append((depth * width * (_LOGIC_COST_ROM if rom else 1.0), "logic", dict(res)))
     if style in ("auto", "distributed") and not rom:
-        for name, abits, unit, luts in _LUTRAM:
+        for _name, abits, unit, luts in _LUTRAM:
             mult_a = max(1, math.ceil(depth / (1 << abits)))
             repl = mult_a * math.ceil(width / unit)
             cost = 16.0 * mult_a * width / unit + _mux_demux(mult_a, width, rom) + _EMU
@@ -146,7 +146,7 @@ def map_memory(depth: int, width: int, rom: bool, style: str = "auto") -> dict:
             fixed = None
             if name.startswith("SDP"):
                 fixed = 36 if name == "SDP18" else 72
-            for unit, mult_a, repl in _geom(depth, width, abits, widths, 9, rom, fixed):
+            for _unit, mult_a, repl in _geom(depth, width, abits, widths, 9, rom, fixed):
                 cost = ccost * repl + _mux_demux(mult_a, width, rom) + _EMU
                 cands.append(
                     (

@@ -36,14 +36,14 @@ from pathlib import Path
 from ..errors import FpgagenError
 
 __all__ = [
+    "RESOURCE_KEYS",
+    "SynthError",
+    "format_table",
+    "parse_stat",
+    "synth_build",
     "synth_layer",
     "synth_verilog",
-    "synth_build",
-    "format_table",
     "yosys_command",
-    "parse_stat",
-    "SynthError",
-    "RESOURCE_KEYS",
 ]
 
 #: keys of a synthesis result (besides "seconds", "cells", "cached")

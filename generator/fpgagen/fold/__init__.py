@@ -2,4 +2,4 @@
 
 from .simple import apply_folding_file, fold_to_cycles, folding_dict, load_folding, target_cycles
 
-__all__ = ["fold_to_cycles", "apply_folding_file", "load_folding", "folding_dict", "target_cycles"]
+__all__ = ["apply_folding_file", "fold_to_cycles", "folding_dict", "load_folding", "target_cycles"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..transforms.base import Transformation
 
-__all__ = ["need", "branch_need", "SizeSkipFIFOs", "MARGIN"]
+__all__ = ["MARGIN", "SizeSkipFIFOs", "branch_need", "need"]
 
 #: extra words on top of the analytic depth (duplicate slack, pipeline registers)
 MARGIN = 8

@@ -21,13 +21,13 @@ from ..errors import FpgagenError
 from ..layers import MVAU
 
 __all__ = [
-    "Option",
-    "layer_options",
-    "optimize",
-    "greedy_fold",
-    "fits",
     "DEFAULT_CAP",
     "RESOURCE_KEYS",
+    "Option",
+    "fits",
+    "greedy_fold",
+    "layer_options",
+    "optimize",
 ]
 
 DEFAULT_CAP = 0.70

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import FoldingError
 from ..layers import MVAU
 
-__all__ = ["fold_to_cycles", "target_cycles", "load_folding", "apply_folding_file", "folding_dict"]
+__all__ = ["apply_folding_file", "fold_to_cycles", "folding_dict", "load_folding", "target_cycles"]
 
 
 def target_cycles(dataflow, fps: float | None, clock_mhz: float) -> int:

@@ -2,4 +2,4 @@
 
 from .onnx_import import SUPPORTED_OPS, load_model
 
-__all__ = ["load_model", "SUPPORTED_OPS"]
+__all__ = ["SUPPORTED_OPS", "load_model"]

@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import UnsupportedModelError
 from ..ir import Graph, Node
 
-__all__ = ["execute", "run_node", "quant_int_range", "ROUNDING"]
+__all__ = ["ROUNDING", "execute", "quant_int_range", "run_node"]
 
 
 def _half_up(x):

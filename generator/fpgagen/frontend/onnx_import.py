@@ -17,7 +17,7 @@ from ..errors import FpgagenError, UnsupportedModelError
 from ..ir import Graph, Node, QuantizedConst
 from . import float_exec
 
-__all__ = ["load_model", "SUPPORTED_OPS"]
+__all__ = ["SUPPORTED_OPS", "load_model"]
 
 #: Ops accepted on the non-constant part of a graph.
 SUPPORTED_OPS = (
@@ -180,7 +180,7 @@ def fold_constants(graph: Graph) -> bool:
 def _quant_dtype(graph: Graph, n: Node, bits: float, signed: bool, narrow: bool):
     if n.op_type == "BipolarQuant" or (bits == 1 and signed):
         return BIPOLAR
-    if bits != int(bits) or not 2 <= bits <= 32 and signed or not 1 <= bits <= 32:
+    if bits != int(bits) or (not 2 <= bits <= 32 and signed) or not 1 <= bits <= 32:
         raise UnsupportedModelError(
             f"{graph.where(n)}: bit width {bits} is not supported; "
             "use an integer bit width of 1..32"

@@ -7,7 +7,7 @@ import numpy as np
 from ..datatypes import DataType, int_type, uint_type
 from .base import HWLayer
 
-__all__ = ["DuplicateStreams", "AddStreams"]
+__all__ = ["AddStreams", "DuplicateStreams"]
 
 
 class DuplicateStreams(HWLayer):

@@ -8,7 +8,7 @@ from .. import packing
 from ..datatypes import DataType
 from .base import HWLayer
 
-__all__ = ["SlidingWindow", "FMPadding"]
+__all__ = ["FMPadding", "SlidingWindow"]
 
 
 class SlidingWindow(HWLayer):

@@ -6,7 +6,7 @@ Yosys does); this module only makes the style decision both backends are generat
 
 from __future__ import annotations
 
-__all__ = ["memory_style", "LUTRAM_MAX_BITS"]
+__all__ = ["LUTRAM_MAX_BITS", "memory_style"]
 
 #: up to this many bits a ROM/RAM is placed in LUTs (distributed memory)
 LUTRAM_MAX_BITS = 4096

@@ -7,7 +7,7 @@ import numpy as np
 from ..datatypes import DataType, int_type, uint_type
 from .base import HWLayer
 
-__all__ = ["Pool", "GlobalAccPool", "LabelSelect"]
+__all__ = ["GlobalAccPool", "LabelSelect", "Pool"]
 
 
 def _bits_unsigned_field(dtype: DataType) -> tuple[int, int]:

@@ -6,7 +6,7 @@ from ..datatypes import DataType
 from ..errors import FoldingError
 from .base import HWLayer
 
-__all__ = ["FIFO", "DWC"]
+__all__ = ["DWC", "FIFO"]
 
 
 class FIFO(HWLayer):

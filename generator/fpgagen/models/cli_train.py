@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import FpgagenError
 
-__all__ = ["train_and_export", "MODELS", "CNN_MODELS", "WEIGHTS", "DATASETS", "SYQ_GROUPS"]
+__all__ = ["CNN_MODELS", "DATASETS", "MODELS", "SYQ_GROUPS", "WEIGHTS", "train_and_export"]
 
 #: model -> hidden layer widths (TFC/SFC/LFC of the bnn_pynq family)
 MODELS = {"tfc": [64, 64, 64], "sfc": [256, 256, 256], "lfc": [1024, 1024, 1024]}
@@ -95,7 +95,7 @@ def train_and_export(
         raise FpgagenError(f"{out}: the output must be an .onnx file")
     try:
         import brevitas  # noqa: F401
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         raise FpgagenError(
             "training needs torch and brevitas: pip install 'fpgagen[train]' (or make setup)"

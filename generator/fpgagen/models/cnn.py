@@ -124,16 +124,16 @@ from torch import nn
 __all__ = [
     "CNN_PRESETS",
     "CNV_PRESETS",
-    "QuantCNV",
-    "QuantMnistCNN",
     "MNIST_CNN_PRESETS",
+    "DWSepBlock",
+    "QuantCNV",
+    "QuantDWSepNet",
+    "QuantMnistCNN",
+    "QuantResNet",
+    "ResidualBlock",
+    "cifar_like_images",
     "make_cnn",
     "randomize_bn2d",
-    "cifar_like_images",
-    "QuantResNet",
-    "QuantDWSepNet",
-    "ResidualBlock",
-    "DWSepBlock",
 ]
 
 
@@ -541,7 +541,7 @@ def _is_tensornorm(m: nn.Module) -> bool:
     return (
         type(m).__name__ == "TensorNorm"
         and hasattr(m, "running_mean")
-        and getattr(m, "running_mean").numel() == 1
+        and m.running_mean.numel() == 1
     )
 
 
@@ -569,7 +569,7 @@ def randomize_bn2d(
 
     gen = torch.Generator().manual_seed(int(seed))
     if x_calib is None:
-        shape = tuple(input_shape or getattr(model, "input_shape"))
+        shape = tuple(input_shape or model.input_shape)
         if len(shape) == 4:
             x_calib = cifar_like_images(n_calib, 1000 + int(seed), shape[2:], shape[1])
         else:

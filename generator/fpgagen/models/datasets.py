@@ -29,10 +29,10 @@ import os
 import numpy as np
 
 __all__ = [
-    "load_mnist5k",
-    "load_digits_split",
-    "stratified_split",
     "as_images",
+    "load_digits_split",
+    "load_mnist5k",
+    "stratified_split",
     "synthetic_shapes_detection",
 ]
 

@@ -73,10 +73,10 @@ from .quantizers import (
 )
 
 __all__ = [
-    "TinierYOLO",
-    "DarknetMaxPool",
     "DETECTOR_PRESETS",
     "TINIER_YOLO_LAYERS",
+    "DarknetMaxPool",
+    "TinierYOLO",
     "make_detector",
     "region_loss",
     "train_detector",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["export_qonnx_model", "qonnx_execute", "torch_predict", "load_clean_model"]
+__all__ = ["export_qonnx_model", "load_clean_model", "qonnx_execute", "torch_predict"]
 
 
 def export_qonnx_model(model, input_shape, path) -> Path:

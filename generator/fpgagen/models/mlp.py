@@ -68,12 +68,12 @@ from torch import nn
 from .quantizers import CLIPPED_KINDS, WEIGHT_KINDS, weight_quant_kwargs
 
 __all__ = [
+    "PRESETS",
+    "WEIGHT_TYPES",
     "QuantMLP",
     "TensorNorm",
     "make_mlp",
     "randomize_bn",
-    "PRESETS",
-    "WEIGHT_TYPES",
 ]
 
 WEIGHT_TYPES = WEIGHT_KINDS

@@ -67,13 +67,13 @@ from torch import nn
 
 __all__ = [
     "WEIGHT_KINDS",
-    "weight_quant_kwargs",
     "ThresholdWeightQuant",
-    "threshold_quantizers",
     "bake_quantized_weights",
-    "weight_stats",
     "optimizer_param_groups",
     "randomize_syq_scales",
+    "threshold_quantizers",
+    "weight_quant_kwargs",
+    "weight_stats",
 ]
 
 WEIGHT_KINDS = ("binary", "ternary", "syq", "syq_binary", "int2", "int4", "int8")
@@ -406,7 +406,7 @@ def randomize_syq_scales(model: nn.Module, seed: int = 0, spread: float = 0.5) -
     random BatchNorm statistics) so that exported graphs exercise per-group scales.
     """
     gen = torch.Generator().manual_seed(seed)
-    for i, (layer, tq) in enumerate(threshold_quantizers(model)):
+    for _i, (_layer, tq) in enumerate(threshold_quantizers(model)):
         if not tq.learn_alpha:
             continue
         r = torch.rand(tq.alpha.shape, generator=gen)

@@ -24,7 +24,7 @@ from torch import nn
 from .quantizers import threshold_quantizers, weight_stats
 from .train import evaluate, train
 
-__all__ = ["sparse_ternary_train", "threshold_regularizer", "prune"]
+__all__ = ["prune", "sparse_ternary_train", "threshold_regularizer"]
 
 
 def threshold_regularizer(model: nn.Module, prune_frac: float, lam: float, l2: float):

@@ -18,7 +18,7 @@ from torch import nn
 
 from .quantizers import CLIPPED_KINDS, optimizer_param_groups
 
-__all__ = ["train", "evaluate", "SqrHingeLoss"]
+__all__ = ["SqrHingeLoss", "evaluate", "train"]
 
 
 class SqrHingeLoss(nn.Module):

@@ -23,7 +23,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
-__all__ = ["start_clock", "reset", "AxisSource", "AxisSink", "run_stream", "CycleCounter"]
+__all__ = ["AxisSink", "AxisSource", "CycleCounter", "reset", "run_stream", "start_clock"]
 
 
 class CycleCounter:

@@ -25,7 +25,7 @@ import numpy as np
 from .. import packing
 from ..errors import SimulationError
 
-__all__ = ["simulate_hls", "find_ap_types", "compile_hls", "CXXFLAGS", "default_cache_root"]
+__all__ = ["CXXFLAGS", "compile_hls", "default_cache_root", "find_ap_types", "simulate_hls"]
 
 #: flags of every C simulation build (warnings are kept visible, they are part of the contract)
 CXXFLAGS = ("-std=c++14", "-O2", "-Wall", "-Wextra")

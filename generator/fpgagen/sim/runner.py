@@ -30,14 +30,14 @@ from ..errors import SimulationError
 __all__ = [
     "MIN_VERILATOR",
     "VerilatorInfo",
-    "find_verilator",
+    "default_build_root",
     "ensure_verilator",
+    "find_verilator",
+    "lint",
     "rtl_dir",
     "rtl_sources",
-    "default_build_root",
     "run_cocotb",
     "run_module_test",
-    "lint",
 ]
 
 #: oldest Verilator release the RTL and the cocotb flow are tested with

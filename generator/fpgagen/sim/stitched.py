@@ -16,7 +16,7 @@ from .. import packing
 from ..errors import SimulationError
 from .runner import run_cocotb
 
-__all__ = ["simulate", "SimResult"]
+__all__ = ["SimResult", "simulate"]
 
 
 @dataclass

@@ -413,7 +413,7 @@ class _Lowering:
             if v.pending:
                 v.src.set_thresholds(None)
             copies, stream = [], v.stream
-            for i in range(n - 1):
+            for _i in range(n - 1):
                 dup = DuplicateStreams(
                     self.uniq(f"dup_{tensor}"), v.dtype, v.channels, 1, v.num_vectors
                 )

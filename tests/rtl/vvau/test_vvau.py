@@ -21,7 +21,6 @@ from fpgagen import packing
 from fpgagen.datatypes import DataType, int_type, signed_bits_for
 from fpgagen.sim.axis_tb import CONFIG_ENV, config_name, run_stream
 
-
 # K = window elements (K_H*K_W); OUT None = no thresholds (raw accumulator)
 CONFIGS = {
     "int4_int4_thres_pe2_cf2_k9": dict(
