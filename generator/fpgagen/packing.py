@@ -8,7 +8,10 @@ streams and memories here (docs/conventions.md has the rules):
   signed types are two's complement, unsigned types are plain binary;
 * words are represented in Python as a ``(n_words, n_bytes)`` ``uint8`` matrix, little endian
   (byte 0 holds bits 7..0), or as hex text, most significant digit first, one word per line;
-* AXI-Stream TDATA is the word padded with zero bits up to a multiple of 8.
+* AXI-Stream TDATA is the word padded with zero bits up to a multiple of 8;
+* a memory buffer of the accelerator kernel concatenates words bit by bit (no padding between
+  words, word 0 in the least significant bits of byte 0) and pads only the end, to a multiple
+  of the bus width (:func:`pack_buffer`, :func:`unpack_buffer`).
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ __all__ = [
     "from_hex",
     "ints_to_words",
     "pack",
+    "pack_buffer",
     "to_hex",
     "unpack",
+    "unpack_buffer",
     "words_to_ints",
 ]
 
@@ -145,3 +150,37 @@ def ints_to_words(ints, word_bits: int) -> np.ndarray:
         [np.frombuffer((int(i) & mask).to_bytes(n_bytes, "little"), dtype=np.uint8) for i in ints],
         dtype=np.uint8,
     ).reshape(-1, n_bytes)
+
+
+def pack_buffer(words: np.ndarray, word_bits: int, bus_bits: int) -> np.ndarray:
+    """Words (uint8 matrix, bits above ``word_bits`` ignored) -> a dense kernel buffer.
+
+    The words are concatenated bit by bit, word 0 in the least significant bits of byte 0;
+    the result (flat uint8) is padded with zero bits to a multiple of ``bus_bits``.
+    """
+    if word_bits < 1 or bus_bits < 8 or bus_bits % 8:
+        raise ValueError(f"bad widths: word_bits={word_bits}, bus_bits={bus_bits}")
+    words = np.atleast_2d(np.asarray(words, dtype=np.uint8))
+    bits = np.unpackbits(words, axis=1, bitorder="little")
+    if bits.shape[1] < word_bits:
+        raise ValueError(f"words of {words.shape[1]} bytes cannot hold {word_bits} bits")
+    flat = bits[:, :word_bits].ravel()
+    total = -(-flat.size // bus_bits) * bus_bits
+    if total > flat.size:
+        flat = np.concatenate([flat, np.zeros(total - flat.size, np.uint8)])
+    return np.packbits(flat, bitorder="little")
+
+
+def unpack_buffer(buf, n_words: int, word_bits: int) -> np.ndarray:
+    """Inverse of :func:`pack_buffer`: the first ``n_words`` words of a dense buffer
+    (flat uint8) -> words (uint8 matrix of ``ceil(word_bits/8)`` bytes)."""
+    buf = np.asarray(buf, dtype=np.uint8).ravel()
+    need = n_words * word_bits
+    if buf.size * 8 < need:
+        raise ValueError(f"a buffer of {buf.size} bytes cannot hold {n_words} x {word_bits} bits")
+    bits = np.unpackbits(buf, bitorder="little")[:need].reshape(n_words, word_bits)
+    n_bytes = max(1, (word_bits + 7) // 8)
+    pad = n_bytes * 8 - word_bits
+    if pad:
+        bits = np.concatenate([bits, np.zeros((n_words, pad), np.uint8)], axis=1)
+    return np.packbits(bits, axis=1, bitorder="little")
