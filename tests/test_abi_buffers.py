@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from fpgagen import abi, packing
 from fpgagen.datatypes import DataType
 
