@@ -10,7 +10,7 @@ import yaml
 from .errors import BoardError
 from .resources import data_dir
 
-__all__ = ["Board", "Resources", "list_boards", "load_board"]
+__all__ = ["Board", "KernelPlatform", "Resources", "list_boards", "load_board"]
 
 _FLOWS = ("vivado-zynq", "vitis-alveo", "aws-f1")
 
@@ -40,6 +40,23 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class KernelPlatform:
+    """How the memory-mapped kernel sits on the board (the ``kernel:`` section).
+
+    ``bus_bits``: data width of the kernel's AXI4 master; ``memory_port``: the PS slave port it
+    drives (Zynq); ``control_base``/``control_range``: the address window of its control
+    registers seen from the processor (Zynq; on F1 XRT assigns it); ``platform``: the Vitis
+    platform (F1).
+    """
+
+    bus_bits: int = 128
+    memory_port: str | None = None
+    control_base: int | None = None
+    control_range: int | None = None
+    platform: str | None = None
+
+
+@dataclass(frozen=True)
 class Board:
     """A target board: part, resources, clocks and shell kind."""
 
@@ -54,6 +71,7 @@ class Board:
     board_part: str | None = None
     pl_clocks: tuple = ()
     memory: tuple = field(default_factory=tuple)
+    kernel: KernelPlatform = field(default_factory=KernelPlatform)
     path: Path | None = None
 
 
@@ -95,6 +113,7 @@ def load_board_file(path: Path) -> Board:
     max_mhz = _require(clocks, "max_mhz", float, f"{where}: clocks")
     if not 0 < default_mhz <= max_mhz:
         raise BoardError(f"{where}: clocks.default_mhz must be in (0, max_mhz]")
+    kernel = _kernel_platform(d.get("kernel", {}), where)
     return Board(
         name=_require(d, "name", str, where),
         description=d.get("description", ""),
@@ -107,7 +126,32 @@ def load_board_file(path: Path) -> Board:
         board_part=d.get("board_part"),
         pl_clocks=tuple(clocks.get("pl_clocks", ())),
         memory=tuple(d.get("memory", ())),
+        kernel=kernel,
         path=Path(path),
+    )
+
+
+def _kernel_platform(k, where: str) -> KernelPlatform:
+    if not isinstance(k, dict):
+        raise BoardError(f"{where}: 'kernel' must be a mapping")
+    unknown = set(k) - {"bus_bits", "memory_port", "control_base", "control_range", "platform"}
+    if unknown:
+        raise BoardError(f"{where}: kernel: unknown key {sorted(unknown)[0]!r}")
+    bus = k.get("bus_bits", 128)
+    if isinstance(bus, bool) or bus not in (32, 64, 128, 256, 512, 1024):
+        raise BoardError(
+            f"{where}: kernel.bus_bits must be one of 32, 64, 128, 256, 512, 1024, got {bus!r}"
+        )
+    for key in ("control_base", "control_range"):
+        v = k.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise BoardError(f"{where}: kernel.{key} must be a non-negative integer, got {v!r}")
+    return KernelPlatform(
+        bus_bits=bus,
+        memory_port=k.get("memory_port"),
+        control_base=k.get("control_base"),
+        control_range=k.get("control_range"),
+        platform=k.get("platform"),
     )
 
 
