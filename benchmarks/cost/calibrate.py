@@ -6,7 +6,7 @@
     python benchmarks/cost/calibrate.py report [--markdown]            # error tables
 
 ``sweep`` builds every design of :func:`designs` (small layers with random weights and
-thresholds, fixed seeds), synthesizes it with :func:`fpgagen.cost.synth.synth_layer` and
+thresholds, fixed seeds), synthesizes it with :func:`fpgagen.synth.synth_layer` and
 stores spec + Yosys counts in ``benchmarks/results/cost_sweep.json`` (results are cached in
 ``$FPGAGEN_CACHE/yosys``: a re-run only synthesizes new designs). ``fit`` prints the
 least-squares constants of the LUT/FF formulas per component (they are then written by hand
@@ -551,12 +551,12 @@ def _save(data: dict) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from fpgagen.cost.synth import RESOURCE_KEYS, _yosys_version, synth_layer
+    from fpgagen.synth import RESOURCE_KEYS, synth_layer, yosys_version
 
     specs = [s for s in designs() if not args.only or re.search(args.only, s["id"])]
     data = _load()
-    data["yosys"] = _yosys_version()
-    data["script"] = "synth_xilinx -family xcup -flatten (fpgagen.cost.synth)"
+    data["yosys"] = yosys_version()
+    data["script"] = "synth_xilinx -family xcup -flatten (fpgagen.synth)"
     todo = [
         s
         for s in specs

@@ -98,7 +98,7 @@ def unrolled_layers(onnx_path, rows: int) -> list:
 
 def run(epochs: int, seed: int, jobs: int, rows: int = 8, progress=print) -> dict:
     from fpgagen.cost.model import estimate
-    from fpgagen.cost.synth import synth_layer
+    from fpgagen.synth import synth_layer
 
     work = Path(tempfile.mkdtemp(prefix="fpgagen_sparse_hw_"))
     models = train_models(epochs, seed, work, progress)

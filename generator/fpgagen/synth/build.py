@@ -1,0 +1,453 @@
+"""Synthesis of a layer and of a whole build folder, beside the cost model's estimates.
+
+* :func:`synth_layer` synthesizes one layer's RTL module out of context with its
+  ``rtl_params()`` and memory files;
+* :func:`synth_build` does it for every layer of a build folder and for the stitched top
+  level, each run isolated: a layer whose synthesis fails is retried with the fallback script
+  and, if that fails too, reported as failed while the others go on;
+* :func:`format_table` renders the result: every layer's estimate against Yosys, the
+  fallback results marked, the failures with their reason and log, totals over the layers
+  that synthesized.
+
+This module is a consumer of the flow (it reads build folders and the RTL library); nothing
+below it imports it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from ..codegen.rtl import MEM_DIR, module_files, top_name
+from ..errors import FpgagenError
+from ..flow import load_build
+from .yosys import (
+    FALLBACK,
+    PRIMARY,
+    RESOURCE_KEYS,
+    SCRIPTS,
+    SynthError,
+    SynthRunError,
+    allow_runs,
+    kill_running,
+    synth_verilog,
+    synth_with_fallback,
+    yosys_version,
+)
+
+__all__ = ["EST_KEYS", "failed", "format_table", "main", "synth_build", "synth_layer"]
+
+#: resources of a layer's estimate (``layer.resources()``)
+EST_KEYS = ("lut", "ff", "bram18", "uram", "dsp")
+
+#: default time-out of the stitched top level, in multiples of the per-layer time-out
+TOP_TIMEOUT_FACTOR = 4
+
+
+def synth_layer(
+    layer,
+    workdir,
+    cache_dir=None,
+    fallback: bool = False,
+    timeout: float | None = None,
+    retry_failed: bool = False,
+) -> dict:
+    """Out-of-context synthesis of one hardware layer's RTL module.
+
+    Writes the layer's memory files into ``workdir/mem`` and runs Yosys in ``workdir`` with
+    ``layer.rtl_params("mem")``. Returns ``{lut, ff, carry, bram18, bram36, uram, dsp,
+    seconds}`` (plus ``lut_logic``, ``lutram``, ``cells``, ``cached``, ``script``, ``log``);
+    BRAM is counted in RAMB18 equivalents (a RAMB36E2 counts 2). With ``fallback`` a failed
+    run is retried with the fallback script (the result's ``script`` is then ``"dff"``);
+    without it (the default, used by the cost-model calibration) only the default script
+    runs. Raises :class:`SynthRunError` when synthesis fails, :class:`SynthError` when the
+    layer cannot be handed to Yosys.
+    """
+    workdir = Path(workdir)
+    mem = workdir / "mem"
+    mem.mkdir(parents=True, exist_ok=True)
+    label = f"layer {layer.name} ({layer.op_type})"
+    mem_files = [Path(p) for p in layer.write_memories(mem)]
+    try:
+        sources = module_files(layer.rtl_module)
+    except FileNotFoundError as e:
+        raise SynthError(f"{label}: RTL module {layer.rtl_module!r} not found: {e}") from None
+    run = synth_with_fallback if fallback else synth_verilog
+    return run(
+        sources,
+        layer.rtl_module,
+        layer.rtl_params("mem"),
+        workdir,
+        mem_files=mem_files,
+        cache_dir=cache_dir,
+        label=label,
+        timeout=timeout,
+        retry_failed=retry_failed,
+    )
+
+
+def _outcome(fn) -> dict:
+    """Run one synthesis; ``{"ok": result}`` or ``{"reason", "log"}``, never an exception."""
+    try:
+        return {"ok": fn()}
+    except SynthRunError as e:
+        return {"reason": e.reason, "log": str(e.log) if e.log else None}
+    except FpgagenError as e:
+        return {"reason": " ".join(str(e).split()), "log": None}
+    except Exception as e:  # a bug in one layer's generator must not lose the others
+        msg = " ".join(str(e).split())[:300]
+        return {"reason": f"internal error: {type(e).__name__}: {msg}", "log": None}
+
+
+def _entry(outcome: dict) -> dict:
+    """The status fields of a table row / JSON entry from an :func:`_outcome`."""
+    if "ok" not in outcome:
+        return {
+            "status": "failed",
+            "script": None,
+            "actual": None,
+            "reason": outcome["reason"],
+            "log": outcome["log"],
+            "cached": False,
+        }
+    r = outcome["ok"]
+    fb = r.get("script") == FALLBACK
+    e = {
+        "status": "fallback" if fb else "ok",
+        "script": r.get("script", PRIMARY),
+        "actual": {k: r[k] for k in RESOURCE_KEYS + ("seconds",)},
+        "reason": r.get("primary_error") if fb else None,
+        "log": r.get("log"),
+        "cached": bool(r.get("cached")),
+    }
+    if fb:
+        e["primary_log"] = r.get("primary_log")
+    return e
+
+
+def _elapsed(t0: float) -> str:
+    s = int(time.perf_counter() - t0)
+    return f"{s // 60}m{s % 60:02d}s"
+
+
+def _summary(name: str, e: dict) -> str:
+    if e["status"] == "failed":
+        return f"{name}: FAILED: {e['reason']}" + (f" (log {e['log']})" if e["log"] else "")
+    a = e["actual"]
+    s = f"{name}: {a['lut']} LUT, {a['ff']} FF, {a['bram18']} BRAM18, {a['dsp']} DSP" + (
+        " (cached)" if e["cached"] else f" in {a['seconds']:.1f} s"
+    )
+    if e["status"] == "fallback":
+        s += f" with the fallback script -{FALLBACK} (default script: {e['reason']})"
+    return s
+
+
+def synth_build(
+    outdir,
+    top: bool = True,
+    jobs: int | None = None,
+    cache_dir=None,
+    progress=None,
+    timeout: float | None = None,
+    top_timeout: float | None = None,
+    retry_failed: bool = False,
+) -> dict:
+    """Synthesize every layer of the build folder ``outdir`` (and its stitched top level).
+
+    Each run is isolated: a run that fails (error, crash, WebAssembly trap, time-out) is
+    retried with the fallback script; a layer that fails both is reported and the others go
+    on. ``timeout`` bounds one layer run (default ``FPGAGEN_YOSYS_TIMEOUT`` or 900 s),
+    ``top_timeout`` the top level's (default 4 x ``timeout``); ``jobs`` runs in parallel
+    (default: one per CPU); ``progress`` receives one line per finished run.
+
+    Returns ``{"build", "yosys", "scripts", "layers": [...], "n_layers", "n_ok",
+    "n_fallback", "n_failed", "sum_estimate", "sum_actual", "sum_estimate_all", "top",
+    "seconds"}``. Each layer entry has ``name``, ``type``, ``folding``, ``estimate``
+    (``layer.resources()``), ``status`` (``ok``, ``fallback`` or ``failed``), ``script``,
+    ``actual`` (None if failed), ``reason`` (why it failed, or why the default script
+    failed before the fallback), ``log`` and ``cached``. ``sum_estimate`` and ``sum_actual``
+    are over the layers that synthesized, ``sum_estimate_all`` over every layer; ``top`` (None
+    with ``top=False``) is a dict of the same status fields with the resource counts at its
+    first level when it synthesized. The result is also written to ``outdir/synth/synth.json``.
+    Work files go to ``outdir/synth/<layer>/``.
+    """
+    t0 = time.perf_counter()
+    outdir = Path(outdir)
+    df, meta = load_build(outdir)
+    work = outdir / "synth"
+    work.mkdir(parents=True, exist_ok=True)
+    layers = list(df.layers)
+    n = len(layers)
+    jobs = max(1, jobs or min(n, os.cpu_count() or 1))
+    say = progress or (lambda m: None)
+    version = yosys_version()  # fails early (one line) when there is no Yosys at all
+    allow_runs()
+    say(f"synthesizing {n} layers of {outdir} with {version}, {jobs} in parallel")
+
+    def one(layer):
+        return _outcome(
+            lambda: synth_layer(
+                layer,
+                work / layer.name,
+                cache_dir=cache_dir,
+                fallback=True,
+                timeout=timeout,
+                retry_failed=retry_failed,
+            )
+        )
+
+    entries: dict = {}
+    counts = {"cached": 0, "failed": 0, "fallback": 0}
+    ex = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+    try:
+        futs = {ex.submit(one, layer): layer for layer in layers}
+        for f in concurrent.futures.as_completed(futs):
+            layer = futs[f]
+            e = entries[layer.name] = _entry(f.result())
+            counts["cached"] += e["cached"]
+            counts["failed"] += e["status"] == "failed"
+            counts["fallback"] += e["status"] == "fallback"
+            say(
+                f"[{len(entries):>{len(str(n))}}/{n}] "
+                + _summary(f"{layer.name} ({layer.op_type})", e)
+                + f"  [{counts['cached']} cached, {counts['fallback']} fallback, "
+                f"{counts['failed']} failed, {_elapsed(t0)} elapsed]"
+            )
+    except BaseException:
+        ex.shutdown(wait=False, cancel_futures=True)
+        kill_running()
+        raise
+    ex.shutdown()
+
+    rows = []
+    sum_e = dict.fromkeys(EST_KEYS, 0)
+    sum_all = dict.fromkeys(EST_KEYS, 0)
+    sum_a = dict.fromkeys(RESOURCE_KEYS, 0)
+    for layer in layers:
+        r = layer.resources()
+        est = {k: r.get(k, 0) for k in EST_KEYS}
+        e = entries[layer.name]
+        rows.append(
+            {"name": layer.name, "type": layer.op_type, "folding": layer.folding(), "estimate": est}
+            | e
+        )
+        for k in EST_KEYS:
+            sum_all[k] += est[k]
+        if e["actual"] is not None:
+            for k in EST_KEYS:
+                sum_e[k] += est[k]
+            for k in RESOURCE_KEYS:
+                sum_a[k] += e["actual"][k]
+
+    top_entry = None
+    if top:
+        top_entry = _synth_top(
+            outdir, df, meta, work, cache_dir, timeout, top_timeout, retry_failed, say, t0
+        )
+
+    res = {
+        "build": str(outdir),
+        "yosys": version,
+        "scripts": {PRIMARY: SCRIPTS[PRIMARY], FALLBACK: SCRIPTS[FALLBACK]},
+        "layers": rows,
+        "n_layers": n,
+        "n_ok": sum(r["status"] == "ok" for r in rows),
+        "n_fallback": counts["fallback"],
+        "n_failed": counts["failed"],
+        "sum_estimate": sum_e,
+        "sum_actual": sum_a,
+        "sum_estimate_all": sum_all,
+        "top": top_entry,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    (work / "synth.json").write_text(json.dumps(res, indent=2) + "\n")
+    return res
+
+
+def _synth_top(outdir, df, meta, work, cache_dir, timeout, top_timeout, retry_failed, say, t0):
+    """The stitched top level, in ``work/_top`` with copies of rtl/*.v and rtl/mem."""
+    rtl = outdir / "rtl"
+    tname = (meta.get("rtl") or {}).get("top") or top_name(df)
+    top_v = rtl / f"{tname}.v"
+    if not top_v.is_file():
+        raise SynthError(
+            f"{outdir}: no stitched top level {top_v}; build with the rtl "
+            "backend (`fpgagen build ... --backend rtl`)"
+        )
+    twork = work / "_top"
+    srcs = sorted(rtl.glob("*.v"))
+    mems = sorted((rtl / MEM_DIR).glob("*")) if (rtl / MEM_DIR).is_dir() else []
+    if mems:
+        shutil.copytree(rtl / MEM_DIR, twork / MEM_DIR, dirs_exist_ok=True)
+    if top_timeout is None:
+        base = timeout
+        if base is None:
+            base = float(os.environ.get("FPGAGEN_YOSYS_TIMEOUT", 900))
+        top_timeout = TOP_TIMEOUT_FACTOR * base
+    say(f"[top] synthesizing the stitched top level {tname} (time-out {top_timeout:g} s) ...")
+    e = _entry(
+        _outcome(
+            lambda: synth_with_fallback(
+                srcs,
+                tname,
+                {},
+                twork,
+                mem_files=mems,
+                cache_dir=cache_dir,
+                label=f"top level {tname}",
+                timeout=top_timeout,
+                retry_failed=retry_failed,
+            )
+        )
+    )
+    say(f"[top] {_summary(f'stitched top {tname}', e)}  [{_elapsed(t0)} elapsed]")
+    top_entry = {"name": tname} | e
+    if e["actual"] is not None:
+        top_entry.update(e["actual"])
+    return top_entry
+
+
+# -- the table ----------------------------------------------------------------------------------
+def _err(e, a) -> str:
+    if a == 0:
+        return "   -  " if e == 0 else "  inf "
+    return f"{100 * (e - a) / a:+5.0f}%"
+
+
+_MARK = {"ok": "", "fallback": "*", "failed": "FAILED"}
+
+
+def format_table(result: dict) -> str:
+    """Per-layer estimate vs Yosys table of a :func:`synth_build` result: every layer (failed
+    ones marked FAILED, fallback results marked ``*``), the sums over the layers that
+    synthesized, the stitched top, then each failure with its reason and log."""
+    hdr = (
+        f"{'layer':<24} {'type':<16} {'LUT est':>8} {'LUT syn':>8} {'err':>6} "
+        f"{'FF est':>7} {'FF syn':>7} {'BRAM18 e/s':>10} {'DSP e/s':>8} {'s':>7}  note"
+    )
+    out = [hdr, "-" * len(hdr)]
+
+    def row(name, typ, e, a, secs, note=""):
+        if a is None:
+            a = dict.fromkeys(RESOURCE_KEYS, "-")
+            err = "   -  "
+        else:
+            err = _err(e["lut"], a["lut"])
+        return (
+            f"{name[:24]:<24} {typ[:16]:<16} {e['lut']:>8} {a['lut']:>8} "
+            f"{err:>6} {e['ff']:>7} {a['ff']:>7} "
+            f"{str(e['bram18']) + '/' + str(a['bram18']):>10} "
+            f"{str(e['dsp']) + '/' + str(a['dsp']):>8} {secs:>7}  {note}"
+        ).rstrip()
+
+    def secs_of(r):
+        a = r.get("actual")
+        if a is None:
+            return ""
+        return "cached" if r.get("cached") else f"{a.get('seconds', 0):.1f}"
+
+    rows = result["layers"]
+    for r in rows:
+        out.append(
+            row(
+                r["name"],
+                r["type"],
+                r["estimate"],
+                r.get("actual"),
+                secs_of(r),
+                _MARK[r.get("status", "ok")],
+            )
+        )
+    out.append("-" * len(hdr))
+    n_failed = result.get("n_failed", 0)
+    n_ok = len(rows) - n_failed
+    label = "sum of layers" if not n_failed else f"sum of {n_ok} synthesized"
+    out.append(row(label, "", result["sum_estimate"], result["sum_actual"], ""))
+    t = result.get("top")
+    if t:
+        est = result.get("sum_estimate_all", result["sum_estimate"])
+        act = t if t.get("status", "ok") != "failed" else None
+        out.append(
+            row(
+                "stitched top",
+                t.get("name", ""),
+                est,
+                act,
+                secs_of(t | {"actual": act}) if act else "",
+                _MARK[t.get("status", "ok")],
+            )
+        )
+    notes = []
+    fb = [r for r in rows if r.get("status") == "fallback"]
+    if t and t.get("status") == "fallback":
+        fb = [*fb, {"name": "stitched top", **t}]
+    if fb:
+        notes.append(
+            f"* {len(fb)} mapped with the fallback script ({SCRIPTS[FALLBACK]}) after the "
+            "default script failed; not used to fit the cost model:"
+        )
+        notes += [f"    {r['name']}: default script: {r.get('reason')}" for r in fb]
+    failed = [r for r in rows if r.get("status") == "failed"]
+    if failed:
+        notes.append(
+            f"{len(failed)} of {len(rows)} layers failed with both scripts (not in the sums):"
+        )
+        notes += [
+            f"    {r['name']} ({r['type']}): {r['reason']}"
+            + (f" (log {r['log']})" if r.get("log") else "")
+            for r in failed
+        ]
+    if t and t.get("status") == "failed":
+        notes.append(
+            f"stitched top {t.get('name', '')} failed: {t['reason']}"
+            + (f" (log {t['log']})" if t.get("log") else "")
+        )
+    if not failed and not (t and t.get("status") == "failed"):
+        notes.append(
+            f"all {len(rows)} layers" + (" and the stitched top" if t else "") + " synthesized"
+        )
+    return "\n".join(out + notes)
+
+
+def failed(result: dict) -> bool:
+    """True when a layer or the stitched top of a :func:`synth_build` result failed for good."""
+    t = result.get("top")
+    return bool(result.get("n_failed")) or bool(t and t.get("status") == "failed")
+
+
+def main(argv=None) -> int:
+    """``python -m fpgagen.synth OUTDIR [--no-top] [--json] [-j N] [--timeout S]``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        prog="python -m fpgagen.synth",
+        description="Yosys synthesis of a build folder vs estimates (same as `fpgagen synth`)",
+    )
+    ap.add_argument("outdir")
+    ap.add_argument("--no-top", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("-j", "--jobs", type=int, default=None)
+    ap.add_argument("--timeout", type=float, default=None)
+    ap.add_argument("--top-timeout", type=float, default=None)
+    ap.add_argument("--retry-failed", action="store_true")
+    a = ap.parse_args(argv)
+    try:
+        res = synth_build(
+            a.outdir,
+            top=not a.no_top,
+            jobs=a.jobs,
+            timeout=a.timeout,
+            top_timeout=a.top_timeout,
+            retry_failed=a.retry_failed,
+            progress=lambda m: print(m, file=sys.stderr, flush=True),
+        )
+    except FpgagenError as e:
+        print(f"fpgagen: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return e.exit_code
+    print(json.dumps(res, indent=2) if a.json else format_table(res))
+    return 1 if failed(res) else 0
