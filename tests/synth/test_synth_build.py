@@ -95,7 +95,7 @@ def test_one_crash_one_failure_and_a_crashing_top_leave_a_partial_result(
     # the layer that fails with both scripts: reported with a one-line reason and its log
     bad = by["MatMul_26"]
     assert bad["status"] == "failed" and bad["actual"] is None
-    assert "fallback (dff) failed too" in bad["reason"] and "\n" not in bad["reason"]
+    assert "fallback (dff) failed the same way" in bad["reason"] and "\n" not in bad["reason"]
     log = Path(bad["log"])
     assert log.is_file() and "wasm trap" in log.read_text()  # tool stderr kept in the log
     assert log.parent == mlp_build / "synth" / "MatMul_26"
@@ -113,8 +113,9 @@ def test_one_crash_one_failure_and_a_crashing_top_leave_a_partial_result(
         r["estimate"]["lut"] for r in res["layers"] if r["name"] != "MatMul_26"
     )
     assert res["sum_estimate_all"]["lut"] == sum(r["estimate"]["lut"] for r in res["layers"])
-    # the stitched top gets the same treatment
+    # the stitched top contains MatMul_10: it goes straight to the fallback script
     assert res["top"]["status"] == "fallback" and res["top"]["lut"] == 13
+    assert res["top"]["reason"].startswith("not tried: MatMul_10 needed the fallback")
     assert failed(res)
     assert json.loads((mlp_build / "synth" / "synth.json").read_text())["n_failed"] == 1
 
@@ -148,8 +149,19 @@ def test_one_crash_one_failure_and_a_crashing_top_leave_a_partial_result(
             ("MatMul_10", "mvau", "default"),
             ("MatMul_26", "mvau", "default"),
             ("MatMul_26", "mvau", "dff"),
-            ("_top", res["top"]["name"], "default"),
         ]
+    )
+
+    # a top level whose own default run crashes is retried like a layer
+    fake_yosys.rules({"_top": "trap"})
+    fake_yosys.reset()
+    res3 = synth_build(mlp_build, cache_dir=tmp_path / "cache3", jobs=1)
+    assert [r["status"] for r in res3["layers"]] == ["ok"] * 5 and not failed(res3)
+    assert res3["top"]["status"] == "fallback" and "wasm trap" in res3["top"]["reason"]
+    tname = res3["top"]["name"]
+    assert fake_yosys.calls()[-2:] == [("_top", tname, "default"), ("_top", tname, "dff")]
+    assert f"stitched top {tname}: default script: wasmtime._trap.Trap: wasm trap" in (
+        format_table(res3)
     )
 
 
@@ -164,7 +176,7 @@ def test_a_hanging_run_is_killed_at_the_time_out_and_retried(fake_yosys, tmp_pat
         synth_layer(layer, tmp_path / "hang", cache_dir=tmp_path, fallback=True, timeout=1.5)
     assert time.perf_counter() - t0 < 30  # both runs killed, not waited for (60 s each)
     msg = str(e.value)
-    assert "did not finish within 1.5 s" in msg and "fallback (dff) failed too" in msg
+    assert "did not finish within 1.5 s" in msg and "fallback (dff) failed the same way" in msg
     assert "\n" not in msg
     assert [c[2] for c in fake_yosys.calls()] == ["default", "dff"]
     # a time-out is not cached as a failure: the next call runs Yosys again

@@ -167,7 +167,8 @@ def synth_build(
 
     Returns ``{"build", "yosys", "scripts", "layers": [...], "n_layers", "n_ok",
     "n_fallback", "n_failed", "sum_estimate", "sum_actual", "sum_estimate_all", "top",
-    "seconds"}``. Each layer entry has ``name``, ``type``, ``folding``, ``estimate``
+    "seconds"}``. When a layer needed the fallback, the top level (which contains it) goes
+    straight to the fallback script. Each layer entry has ``name``, ``type``, ``folding``, ``estimate``
     (``layer.resources()``), ``status`` (``ok``, ``fallback`` or ``failed``), ``script``,
     ``actual`` (None if failed), ``reason`` (why it failed, or why the default script
     failed before the fallback), ``log`` and ``cached``. ``sum_estimate`` and ``sum_actual``
@@ -246,8 +247,16 @@ def synth_build(
 
     top_entry = None
     if top:
+        fell_back = [r["name"] for r in rows if r["status"] == "fallback"]
+        skip = None
+        if fell_back:  # the top contains those modules: the default script would fail again
+            skip = (
+                f"not tried: {', '.join(fell_back[:3])}"
+                + (f" and {len(fell_back) - 3} more" if len(fell_back) > 3 else "")
+                + " needed the fallback and the top level contains them"
+            )
         top_entry = _synth_top(
-            outdir, df, meta, work, cache_dir, timeout, top_timeout, retry_failed, say, t0
+            outdir, df, meta, work, cache_dir, timeout, top_timeout, retry_failed, skip, say, t0
         )
 
     res = {
@@ -269,7 +278,9 @@ def synth_build(
     return res
 
 
-def _synth_top(outdir, df, meta, work, cache_dir, timeout, top_timeout, retry_failed, say, t0):
+def _synth_top(
+    outdir, df, meta, work, cache_dir, timeout, top_timeout, retry_failed, skip, say, t0
+):
     """The stitched top level, in ``work/_top`` with copies of rtl/*.v and rtl/mem."""
     rtl = outdir / "rtl"
     tname = (meta.get("rtl") or {}).get("top") or top_name(df)
@@ -302,6 +313,7 @@ def _synth_top(outdir, df, meta, work, cache_dir, timeout, top_timeout, retry_fa
                 label=f"top level {tname}",
                 timeout=top_timeout,
                 retry_failed=retry_failed,
+                skip_primary=skip,
             )
         )
     )
@@ -385,7 +397,7 @@ def format_table(result: dict) -> str:
     notes = []
     fb = [r for r in rows if r.get("status") == "fallback"]
     if t and t.get("status") == "fallback":
-        fb = [*fb, {"name": "stitched top", **t}]
+        fb = [*fb, {**t, "name": f"stitched top {t.get('name', '')}".rstrip()}]
     if fb:
         notes.append(
             f"* {len(fb)} mapped with the fallback script ({SCRIPTS[FALLBACK]}) after the "

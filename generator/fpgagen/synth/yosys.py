@@ -453,21 +453,28 @@ def synth_verilog(
     return res
 
 
-def synth_with_fallback(sources, top: str, params: dict, workdir, **kw) -> dict:
+def synth_with_fallback(
+    sources, top: str, params: dict, workdir, skip_primary: str | None = None, **kw
+) -> dict:
     """:func:`synth_verilog` with the primary script, then, if that run fails, with the
     fallback. The result has ``script`` (which one produced it) and, after a fallback,
-    ``primary_error`` (the primary run's one-line reason). If both fail, raises
+    ``primary_error`` (the primary run's one-line reason). ``skip_primary`` (a reason) goes
+    straight to the fallback and records that reason. If both fail, raises
     :class:`SynthRunError` naming both reasons and the fallback's log."""
-    try:
-        return synth_verilog(sources, top, params, workdir, script=PRIMARY, **kw)
-    except SynthRunError as e:
-        first = e
+    if skip_primary:
+        first = SynthRunError(kw.get("label") or top, skip_primary)
+    else:
+        try:
+            return synth_verilog(sources, top, params, workdir, script=PRIMARY, **kw)
+        except SynthRunError as e:
+            first = e
     try:
         res = synth_verilog(sources, top, params, workdir, script=FALLBACK, **kw)
     except SynthRunError as e:
+        again = "the same way" if e.reason == first.reason else f"too: {e.reason}"
         raise SynthRunError(
             first.what,
-            f"{first.reason}; the fallback ({FALLBACK}) failed too: {e.reason}",
+            f"{first.reason}; the fallback ({FALLBACK}) failed {again}",
             e.log or first.log,
         ) from None
     res["primary_error"] = first.reason
