@@ -187,7 +187,7 @@ def test_per_output_channel_scales_fold_into_thresholds(tmp_path):
 
 def test_pixel_scale_decomposition():
     from fpgagen.ir import Graph, Node
-    from fpgagen.transforms.lower import _pixel_scales
+    from fpgagen.transforms.lower.conv import pixel_scales as _pixel_scales
 
     g = Graph(nodes=[], inputs=["x"], outputs=["y"], consts={}, source="m.onnx")
     node = Node("Conv", "c", ["x", "w"], ["y"], {}, "")

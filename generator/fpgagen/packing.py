@@ -69,10 +69,10 @@ def decode(fields, dtype: DataType) -> np.ndarray:
         return (f.astype(np.int64) & 1) * 2 - 1
     bits = dtype.bits
     f = f & np.uint64((1 << bits) - 1) if bits < 64 else f
-    out = f.astype(np.int64)
-    if dtype.signed and bits < 64:
-        out = np.where(out >= (1 << (bits - 1)), out - (1 << bits), out)
-    return out
+    if dtype.signed and bits < 64:  # sign-extend: move the sign bit to bit 63 and back
+        shift = 64 - bits
+        return (f << np.uint64(shift)).view(np.int64) >> np.int64(shift)
+    return f.astype(np.int64)
 
 
 def pack(values, dtype: DataType, elems: int) -> np.ndarray:
