@@ -200,9 +200,12 @@ def build(
         from .codegen.rtl import write_rtl
 
         backends = []
-        rtl_info = hls_info = None
+        rtl_info = hls_info = kernel_info = None
         if backend in ("rtl", "both"):
+            from .codegen.kernel import write_kernel
+
             rtl_info = write_rtl(df, tmp)
+            kernel_info = write_kernel(df, tmp, board.kernel.bus_bits)
             backends.append("rtl")
         if backend in ("hls", "both"):
             from .codegen.hls import write_hls
@@ -226,6 +229,7 @@ def build(
                 "backends": backends,
                 "rtl": rtl_info,
                 "hls": hls_info,
+                "kernel": kernel_info,
                 "build_seconds": round(time.perf_counter() - t0, 3),
             }
         )

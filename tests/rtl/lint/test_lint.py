@@ -68,6 +68,36 @@ LINT = {
             "GROUPS": 8,
         },
     ],
+    # the memory-mapped kernel's modules
+    "kernel_control": [{}, {"ADDR_BITS": 12}],
+    "kernel_axi_read": [
+        {},
+        {"DATA_BITS": 512, "BURST_BEATS": 64, "FIFO_DEPTH": 64, "MAX_OUTSTANDING": 1},
+        {"DATA_BITS": 32, "BURST_BEATS": 256, "FIFO_DEPTH": 1000, "MAX_OUTSTANDING": 7},
+    ],
+    "kernel_axi_write": [
+        {},
+        {"DATA_BITS": 1024, "BURST_BEATS": 32, "MAX_OUTSTANDING": 1},
+        {"DATA_BITS": 64, "BURST_BEATS": 1, "MAX_OUTSTANDING": 16},
+    ],
+    "kernel_unpack": [
+        {"BUS_BITS": b, "WORD_BITS": w} for b, w in ((128, 24), (128, 128), (512, 600), (32, 1))
+    ],
+    "kernel_pack": [
+        {"WORD_BITS": w, "BUS_BITS": b} for b, w in ((128, 24), (128, 128), (512, 600), (32, 1))
+    ],
+    "kernel_shell": [
+        {},
+        {
+            "BUS_BITS": 512,
+            "IN_BITS": 600,
+            "IN_AXIS_BITS": 600,
+            "OUT_BITS": 3,
+            "OUT_AXIS_BITS": 8,
+            "IN_WORDS": 3,
+            "OUT_WORDS": 5,
+        },
+    ],
 }
 
 # module, illegal parameters, expected piece of the error
@@ -82,6 +112,17 @@ ILLEGAL = [
     ("mvau", {"MULT_BITS": 4, "GROUPS": 8}, "GROUPS_must_divide_MW_and_SIMD_the_group_size"),
     ("mvau", {"MULT_BITS": 4, "GROUPS": 3}, "GROUPS_must_divide_MW_and_SIMD_the_group_size"),
     ("mvau", {"GROUPS": 2}, "MULT_BITS_out_of_range_or_GROUPS_without_MULT_BITS"),
+    ("kernel_axi_read", {"DATA_BITS": 96}, "DATA_BITS_must_be_a_power_of_two_32_to_1024"),
+    ("kernel_axi_read", {"DATA_BITS": 512, "BURST_BEATS": 128}, "BURST_BEATS_must_be_1_to_256"),
+    ("kernel_axi_read", {"BURST_BEATS": 64, "FIFO_DEPTH": 32}, "FIFO_DEPTH_must_be_at_least"),
+    ("kernel_axi_read", {"MAX_OUTSTANDING": 0}, "MAX_OUTSTANDING_must_be_at_least_1"),
+    ("kernel_axi_write", {"DATA_BITS": 16}, "DATA_BITS_must_be_a_power_of_two_32_to_1024"),
+    ("kernel_axi_write", {"BURST_BEATS": 257, "DATA_BITS": 32}, "BURST_BEATS_must_be_1_to_256"),
+    ("kernel_control", {"ADDR_BITS": 5}, "ADDR_BITS_must_be_at_least_6"),
+    ("kernel_unpack", {"WORD_BITS": 0}, "kernel_unpack_parameters"),
+    ("kernel_pack", {"BUS_BITS": 4}, "kernel_pack_parameters"),
+    ("kernel_shell", {"IN_BITS": 9, "IN_AXIS_BITS": 8}, "at_most_their_AXIS_width"),
+    ("kernel_shell", {"OUT_WORDS": 0}, "IN_WORDS_and_OUT_WORDS_must_be_at_least_1"),
 ]
 
 

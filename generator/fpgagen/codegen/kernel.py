@@ -1,0 +1,104 @@
+"""The memory-mapped kernel ``fpgagen_kernel`` around a generated stream design.
+
+``write_kernel(df, outdir, bus_bits)`` runs after :func:`fpgagen.codegen.rtl.write_rtl` and
+adds to ``outdir/rtl``
+
+* ``fpgagen_kernel.v`` — the generated kernel top (ports as Vitis and Vivado expect of a
+  kernel: ``ap_clk``, ``ap_rst_n``, ``s_axi_control_*``, ``m_axi_gmem_*``, ``interrupt``),
+  ``kernel_shell`` around ``<design>_top``;
+* copies of the hand-written kernel modules (``kernel_*.v`` and what they instantiate).
+
+The register map, port names and buffer layout are those of :mod:`fpgagen.abi`
+(docs/kernel.md, docs/conventions.md "Memory buffers of the kernel").
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .. import abi, packing
+from ..errors import FpgagenError
+from .rtl import module_files, top_name
+from .templates import render
+
+__all__ = ["burst_beats", "kernel_geometry", "write_kernel"]
+
+#: bursts in flight at most (read and write side each)
+MAX_OUTSTANDING = 4
+
+
+def burst_beats(bus_bits: int) -> int:
+    """Beats per burst of the kernel: 64, or fewer when 64 beats would exceed 4 KB."""
+    return min(64, abi.MAX_BURST_BEATS, abi.BURST_BOUNDARY // (bus_bits // 8))
+
+
+def kernel_geometry(df) -> dict:
+    """Stream words of the kernel's buffers: word widths (data bits, no AXI-Stream padding)
+    and words per frame, input and output."""
+    first, last = df.layers[0], df.layers[-1]
+    return {
+        "in_word_bits": first.in_width,
+        "out_word_bits": last.out_width,
+        "in_words_per_frame": first.in_words_per_frame,
+        "out_words_per_frame": last.out_words_per_frame,
+    }
+
+
+def _check_bus(bus_bits) -> int:
+    if (
+        not isinstance(bus_bits, int)
+        or bus_bits < 32
+        or bus_bits > 1024
+        or bus_bits & (bus_bits - 1)
+    ):
+        raise FpgagenError(
+            f"kernel bus width {bus_bits!r} bits is not supported; use a power of two from 32 "
+            "to 1024 (128 on Zynq UltraScale+ HP ports, 512 on AWS F1; boards/*.yaml kernel.bus_bits)"
+        )
+    return bus_bits
+
+
+def write_kernel(df, outdir, bus_bits: int) -> dict:
+    """Write ``outdir/rtl/fpgagen_kernel.v`` and the kernel modules (after ``write_rtl``).
+
+    Returns what ``dataflow.json`` records under ``"kernel"``: top, bus_bits, sources (every
+    Verilog file of the kernel, relative to ``outdir``), word widths and words per frame of
+    both buffers, and the burst parameters.
+    """
+    bus_bits = _check_bus(bus_bits)
+    outdir = Path(outdir)
+    rtl = outdir / "rtl"
+    core_top = top_name(df)
+    if not (rtl / f"{core_top}.v").is_file():
+        raise FpgagenError(f"{outdir}: no {core_top}.v in rtl/; write_rtl must run first")
+    geo = kernel_geometry(df)
+    beats = burst_beats(bus_bits)
+    ctx = {
+        "top": core_top,
+        "bus_bits": bus_bits,
+        "in_bits": geo["in_word_bits"],
+        "out_bits": geo["out_word_bits"],
+        "in_axis_bits": packing.axis_width(geo["in_word_bits"]),
+        "out_axis_bits": packing.axis_width(geo["out_word_bits"]),
+        "in_words": geo["in_words_per_frame"],
+        "out_words": geo["out_words_per_frame"],
+        "burst_beats": beats,
+        "read_fifo_depth": 4 * beats,
+        "max_outstanding": MAX_OUTSTANDING,
+    }
+    for p in module_files("kernel_shell"):
+        shutil.copyfile(p, rtl / p.name)
+    top_path = rtl / f"{abi.KERNEL_NAME}.v"
+    top_path.write_text(render("kernel.v.j2", **ctx))
+    sources = sorted(p for p in rtl.glob("*.v") if p != top_path) + [top_path]
+    return {
+        "top": abi.KERNEL_NAME,
+        "core_top": core_top,
+        "bus_bits": bus_bits,
+        "sources": [str(p.relative_to(outdir)) for p in sources],
+        **geo,
+        "burst_beats": beats,
+        "read_fifo_depth": 4 * beats,
+        "max_outstanding": MAX_OUTSTANDING,
+    }
