@@ -217,9 +217,15 @@ def build(
                 if backend == "hls":
                     raise
                 progress(f"note: HLS backend skipped: {e}")
+        from .project import write_project
+
+        project_info = write_project(df, board, tmp, backends)
+        if project_info and project_info.get("note"):
+            progress(f"note: {project_info['note']}")
         d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
         d.update(
             {
+                "project": project_info,
                 "fpgagen_version": __version__,
                 "board": board.name,
                 "part": board.part,
