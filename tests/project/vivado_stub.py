@@ -301,6 +301,8 @@ _AXI_FULL = _AXI_LITE + ("AWLEN", "AWSIZE", "AWBURST", "WLAST", "ARLEN", "ARSIZE
 
 def verilog_ports(text: str, module: str) -> dict[str, str] | None:
     """``{port: direction}`` of ``module`` in ``text`` (ANSI port lists), None if absent."""
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
     for m in _MODULE.finditer(text):
         if m.group(1) == module:
             return {p: d for d, p in _PORT.findall(m.group(3))}
