@@ -232,9 +232,11 @@ OPTIONS = {
         ip_directory=_V,
         kernel_xml=_V,
         kernel_files=_V,
+        kernel_xml_args=_V,
+        kernel_xml_pipes=_V,
+        kernel_xml_connections=_V,
         ctrl_protocol=_V,
         design_xml=_V,
-        debug_directory=_V,
         parent_ip_directory=_V,
         output_kernel_xml=_V,
     ),
@@ -1173,6 +1175,8 @@ class VivadoStub:
                 raise StubError(f"package_xo: {k} missing")
         if Path(o["-ip_directory"]) != Path(core["root"]):
             raise StubError("package_xo: -ip_directory is not the packaged IP")
+        if Path(o["-xo_path"]).parent == Path(o["-ip_directory"]):
+            raise StubError("package_xo: -xo_path cannot be in the -ip_directory (UG1393)")
         kx = ET.parse(o["-kernel_xml"]).getroot().find("kernel")
         if kx.get("name") != o["-kernel_name"]:
             raise StubError("package_xo: kernel.xml names another kernel")
