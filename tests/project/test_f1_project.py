@@ -98,11 +98,12 @@ def test_package_xo(f1):
         ("hw_emu", "v++", "v++ not found on PATH; make hw_emu needs Vitis"),
         ("xo", "vivado", "vivado not found on PATH; make xo needs the Vivado"),
         ("afi", "v++", "make afi needs S3_BUCKET"),
+        ("xo KERNEL=hls", "v++", "no .xo under ../hls (looked for ../hls/**/*.xo)"),
     ],
 )
 def test_make_without_vitis(f1, target, tool, needle):
     r = subprocess.run(
-        ["make", "-C", str(f1 / "project"), target],
+        ["make", "-C", str(f1 / "project"), *target.split()],
         env={"PATH": path_without("v++", "vivado"), "HOME": "/tmp"},
         capture_output=True,
         text=True,

@@ -10,14 +10,17 @@ import shutil
 import subprocess
 import sys
 
+import onnx
 import pytest
 from fpgagen.boards import load_board
+from fpgagen.cli import main
 from fpgagen.errors import FpgagenError
-from fpgagen.flow import load_build
+from fpgagen.flow import build, load_build
 from fpgagen.project import write_project
 
 from tests.project.helpers import make_build, meta, path_without
 from tests.project.vivado_stub import IP_CONFIG, IPDEFS, StubError, VivadoStub
+from tests.support.qonnx_graphs import small_mlp
 
 PS = "/zynq_ultra_ps_e_0"
 K = "/fpgagen_kernel_0"
@@ -257,3 +260,23 @@ def test_every_config_key_cites_a_source():
         "proc_sys_reset",
     }
     assert StubError
+
+
+def test_cli_refuses_a_clock_the_board_cannot_give(tmp_path, capsys):
+    model = tmp_path / "mlp.onnx"
+    onnx.save(small_mlp(), model)
+    out = tmp_path / "o"
+    assert (
+        main(["build", str(model), "--board", "zcu102", "-o", str(out), "--clock-mhz", "280"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "PL clock 0 cannot be 280 MHz" in err
+    assert not out.exists()  # nothing left behind
+
+
+def test_hls_only_build_defaults_to_the_hls_kernel(tmp_path):
+    onnx.save(small_mlp(), tmp_path / "mlp.onnx")
+    build(tmp_path / "mlp.onnx", "zcu104", tmp_path / "o", backend="hls", progress=lambda *a: None)
+    mk = (tmp_path / "o" / "project" / "Makefile").read_text()
+    assert "KERNEL ?= hls" in mk
+    assert meta(tmp_path / "o")["project"]["kernel_sources"] == []

@@ -63,7 +63,10 @@ PLL_MHZ = {"IOPLL": 1499.985}
 
 _BOOL = ("0", "1")
 _PG201 = "PG201 (Zynq UltraScale+ MPSoC Processing System), PS-PL configuration"
-_WRITE_BD = "Vivado write_bd_tcl output for Zynq UltraScale+ boards (e.g. openquantumhardware/qick firmware/bd/*.tcl)"
+_WRITE_BD = (
+    "used in public Vivado write_bd_tcl output, e.g. openquantumhardware/qick "
+    "firmware/bd/bd_216_2020-2.tcl (Vivado 2020.2, zynq_ultra_ps_e)"
+)
 
 
 def _ints(lo, hi):
