@@ -144,12 +144,18 @@ def load_board_file(path: Path) -> Board:
         raise BoardError(f"{where}: flow {flow!r} is not supported; use one of {', '.join(_FLOWS)}")
     default_mhz = _require(clocks, "default_mhz", float, f"{where}: clocks")
     max_mhz = _require(clocks, "max_mhz", float, f"{where}: clocks")
-    for key, v in (("max_mhz", max_mhz), ("default_mhz", default_mhz)):
-        if not math.isfinite(v) or v <= 0:
-            raise BoardError(f"{where}: clocks.{key} must be a finite number > 0 MHz, got {v!r}")
-    if not default_mhz <= max_mhz:
+    if not math.isfinite(max_mhz) or max_mhz <= 0:
         raise BoardError(
-            f"{where}: clocks.default_mhz {default_mhz:g} must be <= clocks.max_mhz {max_mhz:g}"
+            f"{where}: clocks.max_mhz must be a finite number > 0 MHz, got {max_mhz!r}"
+        )
+    if not math.isfinite(default_mhz):
+        raise BoardError(
+            f"{where}: clocks.default_mhz must be a finite number, got {default_mhz!r}"
+        )
+    if not 0 < default_mhz <= max_mhz:
+        raise BoardError(
+            f"{where}: clocks.default_mhz must be in (0, max_mhz] = (0, {max_mhz:g}], "
+            f"got {default_mhz:g}"
         )
     kernel = _kernel_platform(d.get("kernel", {}), where)
     ps = _processing_system(d["ps"], where) if "ps" in d else None

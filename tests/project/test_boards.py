@@ -46,9 +46,16 @@ def _write(tmp_path, edit):
     "edit, needle",
     [
         (lambda d: d["clocks"].update(max_mhz=float("inf")), "clocks.max_mhz must be a finite"),
-        (lambda d: d["clocks"].update(default_mhz=float("nan")), "default_mhz must be a finite"),
-        (lambda d: d["clocks"].update(default_mhz=0), "default_mhz must be a finite number > 0"),
-        (lambda d: d["clocks"].update(default_mhz=400), "must be <= clocks.max_mhz"),
+        (
+            lambda d: d["clocks"].update(default_mhz=float("nan")),
+            "default_mhz must be a finite number",
+        ),
+        (lambda d: d["clocks"].update(default_mhz=0), "default_mhz must be in (0, max_mhz]"),
+        (
+            lambda d: d["clocks"].update(default_mhz=400),
+            "default_mhz must be in (0, max_mhz] = (0, 300]",
+        ),
+        (lambda d: d["clocks"].update(max_mhz=-1), "clocks.max_mhz must be a finite number > 0"),
         (lambda d: d["resources"].update(lut=0), "resources.lut must be > 0"),
         (lambda d: d["resources"].update(dsp=-1), "resources.dsp must be >= 0"),
         (lambda d: d["resources"].update(lut=float("inf")), "'lut' must be int"),
