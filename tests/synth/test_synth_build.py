@@ -117,6 +117,11 @@ def test_one_crash_one_failure_and_a_crashing_top_leave_a_partial_result(
     assert res["top"]["status"] == "fallback" and res["top"]["lut"] == 13
     assert res["top"]["reason"].startswith("not tried: MatMul_10 needed the fallback")
     assert failed(res)
+    # the top level is synthesized from the stitched design's own sources, not rtl/*.v
+    meta = json.loads((mlp_build / "dataflow.json").read_text())
+    assert {p.name for p in (mlp_build / "synth" / "_top" / "src").iterdir()} == {
+        Path(p).name for p in meta["rtl"]["sources"]
+    }
     assert json.loads((mlp_build / "synth" / "synth.json").read_text())["n_failed"] == 1
 
     # progress: layer i of n with running counts, and the top level

@@ -291,7 +291,9 @@ def _synth_top(
             "backend (`fpgagen build ... --backend rtl`)"
         )
     twork = work / "_top"
-    srcs = sorted(rtl.glob("*.v"))
+    # the stitched design's own sources (not the kernel wrapper beside it in rtl/)
+    listed = (meta.get("rtl") or {}).get("sources")
+    srcs = sorted(outdir / p for p in listed) if listed else sorted(rtl.glob("*.v"))
     mems = sorted((rtl / MEM_DIR).glob("*")) if (rtl / MEM_DIR).is_dir() else []
     if mems:
         shutil.copytree(rtl / MEM_DIR, twork / MEM_DIR, dirs_exist_ok=True)
