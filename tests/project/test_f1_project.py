@@ -138,3 +138,20 @@ def test_f2_board_needs_no_code(f1, tmp_path):
     cfg = configparser.ConfigParser(strict=False)
     cfg.read_string("[top]\n" + (out / "project" / "link.cfg").read_text())
     assert cfg["top"]["platform"] == "my_f2_platform_202410_1"
+
+
+def test_make_xo_takes_the_hls_export(f1):
+    """`make xo KERNEL=hls` needs no vendor tool: it copies the .xo Vitis HLS exported."""
+    xo = f1 / "hls" / "fpgagen_prj" / "sol1" / "impl" / "export.xo"
+    xo.parent.mkdir(parents=True, exist_ok=True)
+    xo.write_bytes(b"hls xo")
+    r = subprocess.run(
+        ["make", "-C", str(f1 / "project"), "xo", "KERNEL=hls"],
+        env={"PATH": path_without("v++", "vivado"), "HOME": "/tmp"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert (f1 / "project" / "fpgagen_kernel.xo").read_bytes() == b"hls xo"
+    xo.unlink()

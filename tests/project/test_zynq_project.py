@@ -161,9 +161,12 @@ def test_failed_run(builds):
     assert "runme.log" in stub.stderr[0]
 
 
-def test_hls_kernel(builds, tmp_path):
-    out = builds["zcu102"]
+@pytest.mark.parametrize("board", list(CLOCKS))
+def test_hls_kernel(builds, board):
+    out = builds[board]
+    b = load_board(board)
     ip = out / "hls" / "fpgagen_prj" / "solution1" / "impl" / "ip"
+    shutil.rmtree(out / "hls" / "fpgagen_prj", ignore_errors=True)
     stub, rc = _run(out, argv=("hls", "all"))
     assert rc == 2 and "no Vitis HLS IP under" in stub.stderr[0]
     ip.mkdir(parents=True)
@@ -176,9 +179,17 @@ def test_hls_kernel(builds, tmp_path):
     stub, rc = _run(out, argv=("hls", "all"))
     assert rc == 0, stub.stderr
     d = stub.design
-    assert d.cell(K).vlnv == "xilinx.com:hls:fpgagen_kernel:1.0"
-    assert d.addresses[f"{PS}/Data"][f"{K}/s_axi_control/Reg"][0] == 0xA000_0000
-    assert f"{PS}/SAXIGP2/HP0_DDR_HIGH" in d.addresses[f"{K}/Data_m_axi_gmem"]
+    assert d.cell(K).vlnv == "xilinx.com:hls:fpgagen_kernel:1.0" and d.part == b.part
+    assert f"{K}/s_axi_control" in d.reachable(f"{PS}/M_AXI_HPM0_FPD")
+    assert d.addresses[f"{PS}/Data"][f"{K}/s_axi_control/Reg"][0] == b.kernel.control_base
+    assert f"{PS}/S_AXI_HP0_FPD" in d.reachable(f"{K}/m_axi_gmem")
+    mem = d.addresses[f"{K}/Data_m_axi_gmem"]
+    assert mem[f"{PS}/SAXIGP2/HP0_DDR_LOW"] == b.ps.ddr_low
+    assert mem[f"{PS}/SAXIGP2/HP0_DDR_HIGH"] == b.ps.ddr_high
+    ps = d.cell(PS)
+    assert ps.pl_clk0_mhz() == pytest.approx(meta(out)["clock_mhz"], rel=1e-3)
+    assert f"{K}/ap_clk" in d.net_of(f"{PS}/pl_clk0")
+    assert f"{PS}/pl_ps_irq0" in d.net_of(f"{K}/interrupt")
 
 
 def test_missing_kernel_top(tmp_path):
