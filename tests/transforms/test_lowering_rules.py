@@ -203,3 +203,38 @@ def test_an_op_without_a_rule_is_one_line(tmp_path):
     with pytest.raises(UnsupportedModelError) as e:
         lower(g)
     assert str(e.value) == f"{g.source}: node {mul.name!r} (op Sigmoid) is not supported here"
+
+
+def test_trunc_v1_is_exact_against_qonnx(tmp_path):
+    """AveragePool -> Trunc v1 (QONNX opset 1: the output keeps the input scale)."""
+    from tests.support.qonnx_graphs import QONNX_DOMAIN, qonnx_reference
+
+    rng = np.random.default_rng(6)
+    b = GraphBuilder([1, 2, 4, 4])
+    x = b.quant("x", 0.125, 4)
+    w = b.quant(b.const((rng.integers(-3, 4, (3, 2, 3, 3)) * 0.25).astype(np.float32)), 0.25, 4)
+    h = b.node("Conv", [x, w], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    h = b.quant(h, 0.25, 4)
+    h = b.node("AveragePool", [h], kernel_shape=[2, 2], strides=[2, 2])
+    consts = [np.float32(0.25 / 4), np.float32(0), np.float32(6), np.float32(4)]
+    h = b.node("Trunc", [h, *map(b.const, consts)], domain=QONNX_DOMAIN, rounding_mode="FLOOR")
+    h = b.node("Flatten", [h], axis=1)
+    b.node("MatMul", [h, b.qweight(rng.integers(-3, 4, (12, 3)) * 0.5, 0.5, 4)])
+    m = b.model([1, 3])
+    for op in m.opset_import:
+        if op.domain == QONNX_DOMAIN:
+            op.version = 1
+    p = tmp_path / "trunc_v1.onnx"
+    onnx.save(m, p)
+    df = lower(load_model(p))
+    assert [type(l).__name__ for l in df.layers] == [
+        "FMPadding",
+        "SlidingWindow",
+        "MVAU",
+        "SlidingWindow",
+        "Pool",
+        "Thresholding",
+        "MVAU",
+    ]
+    xs = rng.uniform(-1, 1, (8, 2, 4, 4)).astype(np.float32)
+    np.testing.assert_array_equal(df.golden(xs)["y"], qonnx_reference(p, xs))

@@ -122,7 +122,8 @@ def _trunc(node, x, scale, zeropt, in_bits, *rest):
         out_scale = rest[0]
         ts = 2 ** np.round(np.log2(out_scale / scale))
         return (codes - zeropt / ts) * out_scale
-    return (codes * np.float32(2.0 ** (float(in_bits) - float(rest[0]))) - zeropt) * scale
+    # v1 keeps the input scale (QONNX's Trunc v1; v2 made the output scale explicit)
+    return (codes - zeropt) * scale
 
 
 def _conv(node, x, w, b=None):

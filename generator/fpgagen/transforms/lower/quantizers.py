@@ -102,10 +102,8 @@ def quantizer(lw, node: Node) -> Quantizer:
             o_scale = np.asarray(consts[node.inputs[4]], dtype=np.float32)
             ts = 2.0 ** np.round(np.log2(o_scale / scale))
             o_zp = zp / ts
-        else:
-            ibw = float(np.asarray(consts[node.inputs[3]]).ravel()[0])
-            ts = 2.0 ** (ibw - bits)
-            o_scale, o_zp = scale * np.float32(ts), zp
+        else:  # v1: the output keeps the input scale (as QONNX executes it)
+            o_scale, o_zp = scale, zp
             signed, narrow = True, False
     else:
         bits = float(np.asarray(consts[node.inputs[3]]).ravel()[0])
