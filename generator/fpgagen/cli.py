@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--backend", default="golden", choices=["golden", "rtl", "hls"])
     v.add_argument("--outputs", help=".npy of what the ONNX model outputs for --inputs")
     v.add_argument(
+        "--save-outputs",
+        metavar="Y.npy",
+        help="write what the checked backend produced, in the ONNX output layout and scale",
+    )
+    v.add_argument(
         "--no-stress",
         action="store_true",
         help="skip the second RTL run with random idle cycles and back-pressure",
@@ -306,6 +311,7 @@ def _run(args) -> int:
             backend=args.backend,
             outputs=args.outputs,
             stress=not args.no_stress,
+            save_outputs=args.save_outputs,
             progress=(lambda s: None) if args.json else print,
         )
         if args.json:

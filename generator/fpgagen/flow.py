@@ -301,6 +301,30 @@ def _load_inputs(path) -> np.ndarray:
         raise FpgagenError(f"{p}: not a .npy array file ({type(e).__name__})") from None
 
 
+def _output_path(path) -> Path:
+    """Check a ``--save-outputs`` path before any simulation runs."""
+    p = Path(path)
+    if p.suffix != ".npy":
+        raise FpgagenError(f"--save-outputs {p}: the file name must end in .npy")
+    if not p.parent.is_dir():
+        raise FpgagenError(f"--save-outputs {p}: folder {p.parent} does not exist; create it first")
+    if p.is_dir():
+        raise FpgagenError(f"--save-outputs {p}: is a folder; give a .npy file name")
+    return p
+
+
+def _save_npy(path: Path, y: np.ndarray) -> None:
+    """Write ``y`` to ``path`` through a temporary file (no half-written file on failure)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, y, allow_pickle=False)
+        tmp.replace(path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise FpgagenError(f"--save-outputs {path}: cannot write ({e.strerror})") from None
+
+
 def argmax_agree(y: np.ndarray, ref: np.ndarray, atol: float = 1e-4) -> bool:
     """True when every row's argmax is the same, up to ties.
 
@@ -322,13 +346,23 @@ def verify(
     progress=print,
     stress: bool = True,
     atol: float = 1e-4,
+    save_outputs=None,
 ) -> dict:
-    """``fpgagen verify``: compare a backend with the golden model (and ONNX outputs)."""
+    """``fpgagen verify``: compare a backend with the golden model (and ONNX outputs).
+
+    With ``save_outputs`` (a ``.npy`` path) the checked backend's outputs are written there in
+    the ONNX model's output layout and scale (the host tail applied to what the backend
+    produced; for rtl the run without idle cycles and back-pressure), also when the backend
+    disagrees with the golden model.
+    """
     if backend not in ("golden",) + BACKENDS:
         raise FpgagenError(f"unknown backend {backend!r}; use golden or {', '.join(BACKENDS)}")
+    if save_outputs is not None:
+        save_outputs = _output_path(save_outputs)
     df, meta = load_build(outdir)
     x = _load_inputs(inputs)
     gold = df.golden(x)
+    produced = gold["hw_out"]  # what the checked backend produced (hardware output integers)
     n = gold["codes"].shape[0]
     report = {"backend": backend, "frames": n, "ok": True}
     if outputs is not None:
@@ -356,6 +390,7 @@ def verify(
         from .sim.hls_csim import simulate_hls
 
         out = simulate_hls(outdir, df, gold["codes"])
+        produced = out
         mism = int(np.sum(np.any(out != gold["hw_out"], axis=1)))
         report["mismatched_frames"] = mism
         progress(f"hls (g++ C simulation): {n - mism}/{n} frames bit-exact")
@@ -365,6 +400,7 @@ def verify(
         from .sim.stitched import simulate
 
         res = simulate(outdir, df, gold["codes"], run_name="run_rtl")
+        produced = res.outputs
         mism = int(np.sum(np.any(res.outputs != gold["hw_out"], axis=1)))
         exp = df.expected_cycles()
         report.update(
@@ -399,6 +435,11 @@ def verify(
             )
             if mism2:
                 report["ok"] = False
+    if save_outputs is not None:
+        y = df.tail.run(np.asarray(produced).reshape(gold["hw_out"].shape))
+        _save_npy(save_outputs, y)
+        report["saved_outputs"] = str(save_outputs)
+        progress(f"wrote the {backend} outputs, shape {y.shape} {y.dtype}, to {save_outputs}")
     if not report["ok"]:
         raise VerificationError(
             f"{outdir}: backend {backend} disagrees with the golden model "
