@@ -144,6 +144,8 @@ def test_unsupported_vivado(builds):
     assert rc == 0, stub.stderr
     stub, rc = _run(builds["zcu104"], version="2022.2.2")
     assert rc == 0, stub.stderr
+    stub, rc = _run(builds["zcu104"], version="weird")
+    assert rc == 2 and "Vivado weird is not one" in stub.stderr[0]
 
 
 def test_timing_failure_names_the_clock(builds):
