@@ -536,10 +536,21 @@ class VivadoStub:
     def run(self, script: Path, argv=()) -> int:
         """Source ``script`` with ``argv``; returns the exit code (0 when it ends normally)."""
         t = self.tcl
-        for k in [k for k in os.environ if k.startswith("FPGAGEN_")]:
-            t.eval(f"unset -nocomplain ::env({k})")
+        # Tcl's env array is the process environment: only the variables given reach the
+        # script, and none stay behind for other tests
+        clear = "foreach k [array names ::env FPGAGEN_*] { unset ::env($k) }"
+        t.eval(clear)
         for k, v in self.env.items():
             t.call("set", f"::env({k})", v)
+        try:
+            return self._source(script, argv)
+        finally:
+            t.eval(clear)
+            for k in [k for k in os.environ if k.startswith("FPGAGEN_")]:
+                t.call("set", f"::env({k})", os.environ[k])
+
+    def _source(self, script: Path, argv) -> int:
+        t = self.tcl
         t.call("set", "argv", _tcl_list(argv))
         t.call("set", "argc", len(argv))
         self._pending = None
