@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import hostops
 from .datatypes import DataType
 from .errors import FpgagenError
-from .frontend import float_exec
 from .ir import Node
 
 __all__ = ["Dataflow", "HostHead", "HostTail"]
@@ -36,44 +36,22 @@ class HostHead:
     dtype: DataType
     channels: int
 
+    def spec(self) -> dict:
+        """The head as a :mod:`fpgagen.hostops` spec (JSON-able; constants by name)."""
+        return {
+            "input": self.input_name,
+            "input_shape": list(self.input_shape),
+            "nodes": [_node_spec(n) for n in self.nodes],
+            "quant": _node_spec(self.quant),
+            "channels": int(self.channels),
+        }
+
     def run(self, x: np.ndarray) -> np.ndarray:
         """Float batch ``(N, ...)`` in the model's input layout -> codes ``(N, channels)``."""
-        x = np.asarray(x, dtype=np.float32)
-        per_sample = tuple(self.input_shape[1:])
-        if x.shape == tuple(self.input_shape):
-            pass
-        elif x.shape[1:] != per_sample:
-            raise FpgagenError(
-                f"input batch has shape {x.shape}; the model expects (N, "
-                f"{', '.join(map(str, per_sample))}) (its input {self.input_name!r} is "
-                f"{tuple(self.input_shape)})"
-            )
-        out = np.empty((x.shape[0], self.channels), dtype=np.int64)
-        q = self.quant
-        for i in range(x.shape[0]):
-            ctx = dict(self.consts)
-            ctx[self.input_name] = x[i : i + 1]
-            for n in self.nodes:
-                ctx[n.outputs[0]] = float_exec.run_node(n, [ctx[t] for t in n.inputs if t])
-            v = ctx[q.inputs[0]]
-            if q.op_type == "BipolarQuant":
-                codes = np.where(v >= 0, 1, -1)
-            else:
-                a = q.attrs
-                codes = float_exec.quant_codes(
-                    v,
-                    ctx[q.inputs[1]],
-                    ctx[q.inputs[2]],
-                    float(np.asarray(ctx[q.inputs[3]]).ravel()[0]),
-                    bool(a.get("signed", 1)),
-                    bool(a.get("narrow", 0)),
-                    a.get("rounding_mode", "ROUND"),
-                )
-            codes = np.asarray(codes)
-            if codes.ndim == 4:  # NCHW tensor -> NHWC stream
-                codes = codes.transpose(0, 2, 3, 1)
-            out[i] = codes.reshape(-1).astype(np.int64)
-        return out
+        try:
+            return hostops.run_head(x, self.spec(), self.consts)
+        except hostops.HostOpsError as e:
+            raise FpgagenError(str(e)) from None
 
 
 @dataclass
@@ -88,24 +66,35 @@ class HostTail:
     work_shape: tuple  # shape of the tensor the post ops see (batch 1)
     integer: bool = False  # the output is integers (class indices of a label select)
 
+    def spec(self) -> dict:
+        """The tail as a :mod:`fpgagen.hostops` spec; ``a``/``b`` are the constants
+        ``"__tail_a__"``/``"__tail_b__"`` of :meth:`spec_consts`."""
+        return {
+            "a": "__tail_a__",
+            "b": "__tail_b__",
+            "post": [_node_spec(n) for n in self.post],
+            "out_shape": list(self.out_shape),
+            "work_shape": list(self.work_shape),
+            "integer": bool(self.integer),
+        }
+
+    def spec_consts(self) -> dict:
+        """Constants the tail spec reads: ``a``, ``b`` and the post nodes' constants."""
+        d = {t: self.consts[t] for t in hostops.tail_const_names(self.spec())}
+        d.update({"__tail_a__": np.asarray(self.a), "__tail_b__": np.asarray(self.b)})
+        return d
+
     def run(self, v: np.ndarray) -> np.ndarray:
-        v = np.asarray(v)
-        n = v.shape[0]
-        if self.integer:
-            return v.astype(np.int64).reshape((n,) + tuple(self.out_shape[1:]))
-        ws = tuple(self.work_shape)
-        if ws and ws[0] == "nhwc":  # NHWC stream of an NCHW tensor
-            _, _, c, h, w = ws
-            base = self.a * v.reshape(n, h, w, c).astype(np.float64) + self.b
-            x = base.astype(np.float32).transpose(0, 3, 1, 2)
-        else:
-            base = (self.a * v.reshape(n, -1).astype(np.float64) + self.b).astype(np.float32)
-            x = base.reshape((n,) + ws[1:])
-        for node in self.post:
-            x = float_exec.run_node(
-                node, [x if t == "__x__" else self.consts[t] for t in node.inputs if t]
-            )
-        return x.reshape((n,) + tuple(self.out_shape[1:]))
+        return hostops.run_tail(v, self.spec(), self.spec_consts())
+
+
+def _node_spec(n: Node) -> dict:
+    return {
+        "op": n.op_type,
+        "inputs": list(n.inputs),
+        "outputs": list(n.outputs),
+        "attrs": dict(n.attrs),
+    }
 
 
 @dataclass
