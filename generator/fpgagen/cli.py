@@ -59,6 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    r = sub.add_parser("run", help="run a build's deploy folder on a device (or simulated)")
+    r.add_argument("deploy", help="deploy folder written by `fpgagen build` (OUTDIR/deploy)")
+    r.add_argument("--inputs", required=True, help=".npy batch in the ONNX model's input layout")
+    r.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "pynq", "xrt", "emu", "golden"],
+        help="auto (pynq on Zynq, xrt on F1), pynq, xrt, emu (kernel RTL in Verilator) or "
+        "golden (Python model of the kernel)",
+    )
+    r.add_argument("-o", "--output", help=".npy to write the outputs to (ONNX output layout)")
+    r.add_argument("--throughput", type=int, metavar="N", help="also time N frames")
+
     e = sub.add_parser("estimate", help="per-layer cycles and resources, writes nothing")
     e.add_argument("model")
     e.add_argument("--board", required=True)
@@ -304,6 +317,10 @@ def _run(args) -> int:
             write_scale(rows, args.output)
         print(json.dumps(rows, indent=2) if args.json else format_scale_table(rows))
         return 0
+    if args.cmd == "run":
+        from .runtime.cli import run_command
+
+        return run_command(args.deploy, args.inputs, args.device, args.output, args.throughput)
     if args.cmd == "verify":
         rep = flow.verify(
             args.outdir,

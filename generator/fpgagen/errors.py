@@ -32,3 +32,7 @@ class VerificationError(FpgagenError):
     """A backend's outputs differ from the golden model (exit code 1)."""
 
     exit_code = 1
+
+
+class DeployError(FpgagenError):
+    """A deploy folder, its bitstream or the device it runs on is missing, invalid or failed."""

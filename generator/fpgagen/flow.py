@@ -239,6 +239,9 @@ def build(
                 "build_seconds": round(time.perf_counter() - t0, 3),
             }
         )
+        from .runtime.deploy import write_deploy
+
+        d["deploy"] = write_deploy(df, tmp, board, df.meta["clock_mhz"])
         (tmp / "dataflow.json").write_text(json.dumps(d, indent=2) + "\n")
         from .report import make_report, write_report
 

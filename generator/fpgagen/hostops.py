@@ -382,6 +382,7 @@ def run_tail(v, tail: dict, consts: dict) -> np.ndarray:
     """
     v = np.asarray(v)
     n = v.shape[0]
+    v = v.reshape(n, int(np.prod(v.shape[1:], dtype=np.int64)))  # also for n == 0
     out_shape = tuple(tail["out_shape"][1:])
     if tail.get("integer"):
         return v.astype(np.int64).reshape((n, *out_shape))
@@ -392,7 +393,7 @@ def run_tail(v, tail: dict, consts: dict) -> np.ndarray:
         base = a * v.reshape(n, h, w, c).astype(np.float64) + b
         x = base.astype(np.float32).transpose(0, 3, 1, 2)
     else:
-        base = (a * v.reshape(n, -1).astype(np.float64) + b).astype(np.float32)
+        base = (a * v.astype(np.float64) + b).astype(np.float32)
         x = base.reshape((n, *ws[1:]))
     for node in tail["post"]:
         x = run_op(
