@@ -241,7 +241,7 @@ def build(
         )
         from .runtime.deploy import write_deploy
 
-        d["deploy"] = write_deploy(df, tmp, board, df.meta["clock_mhz"])
+        d["deploy"] = write_deploy(df, tmp, board, df.meta["clock_mhz"], d)
         (tmp / "dataflow.json").write_text(json.dumps(d, indent=2) + "\n")
         from .report import make_report, write_report
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +94,46 @@ def decode_outputs(design, raw: bytes, n: int) -> np.ndarray:
     """Output buffer bytes -> the ONNX outputs, with the deploy folder's own metadata."""
     buf = np.frombuffer(raw, dtype=np.uint8)
     return design.run_tail(design.output.unpack(buf, n))
+
+
+def run_example_alone(deploy_src: Path, xp: Path, tmp_path: Path):
+    """Copy a deploy folder alone to ``tmp_path/board/mydesign`` (with fake bitstream slots)
+    and run its example script on inputs ``xp`` in a Python that can import only numpy and the
+    fake pynq; returns ``(CompletedProcess, trace events, deploy copy)``."""
+    deploy = tmp_path / "board" / "mydesign"
+    shutil.copytree(deploy_src, deploy)
+    add_fake_bitstream(deploy, "pynq")
+    site = tmp_path / "site"
+    site.mkdir()
+    for p in Path(np.__file__).parent.parent.glob("numpy*"):
+        if p.is_dir() and not p.name.endswith("dist-info"):
+            (site / p.name).symlink_to(p)
+    shutil.copytree(FAKES / "pynq", site / "pynq")
+    trace = tmp_path / "trace.jsonl"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "FAKE_PYNQ_TRACE": str(trace)}
+    # -S: no site-packages, so only numpy and the fake pynq (PYTHONPATH) can be imported; the
+    # wrapper runs the script, then checks that neither fpgagen nor torch nor onnx was loaded
+    check = (
+        "import sys, runpy; sys.argv = sys.argv[1:]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__'); "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('fpgagen', 'torch', 'onnx')]; "
+        "assert not bad, bad"
+    )
+    r = subprocess.run(
+        [sys.executable, "-S", "-c", check, str(deploy / "run_example.py")]
+        + ["--inputs", str(xp), "-o", str(tmp_path / "y_fake.npy"), "--device", "pynq"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    ev = read_trace(trace) if trace.is_file() else []
+    return r, ev, deploy
+
+
+def output_address(trace: list) -> int:
+    """The output buffer address the driver wrote to OUT_LO/OUT_HI."""
+    base = next(e["base"] for e in trace if e["op"] == "mmio")
+    regs = {e["addr"] - base: e["value"] for e in trace if e["op"] == "write"}
+    return regs[abi.REG_OUT_LO] | (regs[abi.REG_OUT_HI] << 32)

@@ -102,8 +102,14 @@ def _pl_clock_index(name: str | None) -> int:
     return int(m.group(1)) if m else 0
 
 
-def design_dict(df, board, clock_mhz: float, outdir) -> tuple[dict, dict]:
-    """``design.json`` contents and the host constants (name -> array) of a build."""
+def design_dict(df, board, clock_mhz: float, outdir, meta: dict | None = None) -> tuple[dict, dict]:
+    """``design.json`` contents and the host constants (name -> array) of a build.
+
+    ``meta``: the build's dataflow.json contents so far; its ``"kernel"`` (the generated RTL
+    kernel's stream geometry) must agree with the layout written here, its ``"project"``
+    gives the PL clock the Zynq PS really runs (``pl_clk0``) and the F1 compute units.
+    """
+    meta = meta or {}
     first, last = df.layers[0], df.layers[-1]
     head, tail = df.head.spec(), df.tail.spec()
     consts = {t: np.asarray(df.head.consts[t]) for t in hostops.head_const_names(head)}
@@ -123,8 +129,23 @@ def design_dict(df, board, clock_mhz: float, outdir) -> tuple[dict, dict]:
             name[4:].lower(): getattr(abi, name) for name in dir(abi) if name.startswith("REG_")
         },
     }
+    project = meta.get("project") or {}
+    kernel["pl_clock_mhz"] = float((project.get("pl_clk0") or {}).get("actual_mhz") or clock_mhz)
     if board.flow.startswith("aws"):
-        kernel["compute_units"] = [f"{abi.KERNEL_NAME}_1"]
+        kernel["compute_units"] = sorted(project.get("compute_units") or [f"{abi.KERNEL_NAME}_1"])
+    geo = meta.get("kernel") or {}
+    for key, want in (
+        ("bus_bits", k.bus_bits),
+        ("in_word_bits", first.in_width),
+        ("out_word_bits", last.out_width),
+        ("in_words_per_frame", first.in_words_per_frame),
+        ("out_words_per_frame", last.out_words_per_frame),
+    ):
+        if key in geo and geo[key] != want:
+            raise FpgagenError(
+                f"{df.name}: the generated kernel has {key}={geo[key]}, the deploy metadata "
+                f"{want}; this is a bug in fpgagen, please report it"
+            )
     d = {
         "format": 1,
         "fpgagen_version": __version__,
@@ -171,14 +192,15 @@ def _json_default(o):
     )
 
 
-def write_deploy(df, outdir, board, clock_mhz: float) -> dict:
-    """Write ``outdir/deploy`` (see the module docstring) after the kernel sources are written;
-    returns a summary for dataflow.json (folder, design hash, files)."""
+def write_deploy(df, outdir, board, clock_mhz: float, meta: dict | None = None) -> dict:
+    """Write ``outdir/deploy`` (see the module docstring) after the kernel sources and the
+    project are written (``meta``: dataflow.json so far, see :func:`design_dict`); returns a
+    summary for dataflow.json (folder, design hash, files)."""
     outdir = Path(outdir)
     dep = outdir / abi.DEPLOY_DIR
     pkg = dep / PACKAGE
     pkg.mkdir(parents=True, exist_ok=True)
-    d, consts = design_dict(df, board, clock_mhz, outdir)
+    d, consts = design_dict(df, board, clock_mhz, outdir, meta)
     (dep / abi.DESIGN_FILE).write_text(json.dumps(d, indent=2, default=_json_default) + "\n")
     np.savez(
         dep / d["host"]["consts_file"], **{d["host"]["consts"][n]: a for n, a in consts.items()}

@@ -184,7 +184,8 @@ class PynqDevice(RegisterDevice):
     def _set_clock(self, design) -> None:
         ps = import_optional("pynq.ps", "pynq", "install a complete PYNQ")
         index = int(design.kernel.get("pl_clock_index", 0))
-        setattr(ps.Clocks, f"fclk{index}_mhz", float(design.clock_mhz))
+        mhz = float(design.kernel.get("pl_clock_mhz") or design.clock_mhz)
+        setattr(ps.Clocks, f"fclk{index}_mhz", mhz)
 
     def alloc(self, nbytes: int, cu: int = 0, arg: int = 0) -> Buffer:
         buf = self._pynq.allocate(shape=(int(nbytes),), dtype=np.uint8)
