@@ -18,7 +18,15 @@ from fpgagen.project import write_project
 from fpgagen.project.f1 import compute_units
 
 from tests.project.helpers import make_build, meta, path_without
-from tests.project.vivado_stub import VivadoStub
+from tests.project.vivado_stub import HAVE_TCL, VivadoStub
+from tests.support.tools import require
+
+
+@pytest.fixture(autouse=True)
+def _tcl():
+    require(
+        HAVE_TCL, "Python's tkinter (Tcl) is not installed (Debian/Ubuntu: apt install python3-tk)"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -19,14 +19,22 @@ from fpgagen.flow import build, load_build
 from fpgagen.project import write_project
 
 from tests.project.helpers import make_build, meta, path_without
-from tests.project.vivado_stub import IP_CONFIG, IPDEFS, StubError, VivadoStub
+from tests.project.vivado_stub import HAVE_TCL, IP_CONFIG, IPDEFS, StubError, VivadoStub
 from tests.support.qonnx_graphs import small_mlp
+from tests.support.tools import require
 
 PS = "/zynq_ultra_ps_e_0"
 K = "/fpgagen_kernel_0"
 
 # board -> a clock the PS gives exactly (IOPLL 1499.985 MHz / n)
 CLOCKS = {"zcu104": 249.9975, "zcu102": 187.498125, "ultra96": None}  # ultra96: default 150
+
+
+@pytest.fixture(autouse=True)
+def _tcl():
+    require(
+        HAVE_TCL, "Python's tkinter (Tcl) is not installed (Debian/Ubuntu: apt install python3-tk)"
+    )
 
 
 @pytest.fixture(scope="module")
