@@ -163,3 +163,25 @@ def test_make_xo_takes_the_hls_export(f1):
     assert r.returncode == 0, r.stderr
     assert (f1 / "project" / "fpgagen_kernel.xo").read_bytes() == b"hls xo"
     xo.unlink()
+
+
+def test_collect_f1_for_the_runtime(f1):
+    """collect.py f1 (what make xclbin / make afi end with) -> the runtime's xrt check."""
+    import sys
+
+    from fpgagen.runtime.design import Design
+
+    proj = f1 / "project"
+    r = subprocess.run(
+        [sys.executable, str(proj / "collect.py"), "f1"], capture_output=True, text=True
+    )
+    assert r.returncode == 2 and "no " in r.stderr and "accel.xclbin" in r.stderr
+    assert r.stderr.count("\n") == 1
+    (proj / "accel.xclbin").write_bytes(b"xclbin")
+    (proj / "accel.awsxclbin").write_bytes(b"awsxclbin")
+    r = subprocess.run(
+        [sys.executable, str(proj / "collect.py"), "f1"], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    found = Design(f1 / "deploy").bitstream("xrt")
+    assert found["xclbin"].name == "accel.awsxclbin"  # the AFI is preferred on F1

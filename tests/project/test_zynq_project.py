@@ -17,6 +17,7 @@ from fpgagen.cli import main
 from fpgagen.errors import FpgagenError
 from fpgagen.flow import build, load_build
 from fpgagen.project import write_project
+from fpgagen.runtime.design import Design
 
 from tests.project.helpers import make_build, meta, path_without
 from tests.project.vivado_stub import HAVE_TCL, IP_CONFIG, IPDEFS, StubError, VivadoStub
@@ -301,3 +302,23 @@ def test_hls_only_build_defaults_to_the_hls_kernel(tmp_path):
     mk = (tmp_path / "o" / "project" / "Makefile").read_text()
     assert "KERNEL ?= hls" in mk
     assert meta(tmp_path / "o")["project"]["kernel_sources"] == []
+
+
+def test_collected_bitstream_is_what_the_runtime_loads(builds):
+    """build -> (stub) Vivado run -> collect.py -> the runtime's bitstream check accepts it;
+    a bitstream from another design is refused."""
+    out = builds["zcu104"]
+    shutil.rmtree(out / "project" / "vivado", ignore_errors=True)
+    stub, rc = _run(out)
+    assert rc == 0, stub.stderr
+    assert _collect(out).returncode == 0
+    found = Design(out / "deploy").bitstream("pynq")
+    assert found["bit"].name == "accel.bit" and found["hwh"].name == "accel.hwh"
+    rec = json.loads((out / "deploy" / "bitstream.json").read_text())
+    assert (
+        rec["design_hash"]
+        == json.loads((out / "deploy" / "design.json").read_text())["design_hash"]
+    )
+    (out / "deploy" / "accel.bit").write_bytes(b"another bitstream")
+    with pytest.raises(FpgagenError, match="sha256 does not match"):
+        Design(out / "deploy").bitstream("pynq")
