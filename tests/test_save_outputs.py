@@ -8,32 +8,7 @@ import onnx
 import pytest
 from fpgagen.cli import main
 
-from tests.support.qonnx_graphs import GraphBuilder, qonnx_reference, small_mlp
-
-
-def _feature_map_net() -> onnx.ModelProto:
-    """Quant -> Conv (pad 1, stride 2) -> BN -> Quant: the output is an NCHW feature map with
-    per-channel scales (the hardware streams it NHWC)."""
-    rng = np.random.default_rng(3)
-    b = GraphBuilder([1, 2, 6, 6])
-    x = b.quant("x", 0.125, 4)
-    w = b.quant(b.const((rng.integers(-3, 4, (3, 2, 3, 3)) * 0.25).astype(np.float32)), 0.25, 4)
-    h = b.node("Conv", [x, w], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2])
-    bn = [rng.uniform(0.5, 1.5, 3), rng.normal(0, 0.5, 3), rng.normal(0, 1, 3), [1, 2, 3]]
-    h = b.node("BatchNormalization", [h, *(b.const(np.float32(v)) for v in bn)])
-    b.quant(h, np.float32([[[[0.25]], [[0.5]], [[0.125]]]]), 3)
-    return b.model([1, 3, 3, 3])
-
-
-def _topk_net() -> onnx.ModelProto:
-    """small_mlp followed by TopK(3): the output is class indices (int64)."""
-    m = small_mlp()
-    g = m.graph
-    g.initializer.append(onnx.numpy_helper.from_array(np.array([3], np.int64), "k3"))
-    g.node.append(onnx.helper.make_node("TopK", [g.output[0].name, "k3"], ["v", "i"], axis=-1))
-    del g.output[:]
-    g.output.append(onnx.helper.make_tensor_value_info("i", onnx.TensorProto.INT64, [1, 3]))
-    return m
+from tests.support.qonnx_graphs import feature_map_net, qonnx_reference, small_mlp, topk_net
 
 
 def _build(tmp_path, model, backend="rtl", name="m"):
@@ -59,7 +34,7 @@ def _verify(out, tmp_path, *extra):
 
 @pytest.mark.parametrize(
     "net, shape",
-    [(small_mlp, (16,)), (_feature_map_net, (2, 6, 6)), (_topk_net, (16,))],
+    [(small_mlp, (16,)), (feature_map_net, (2, 6, 6)), (topk_net, (16,))],
     ids=["mlp", "feature_map", "topk"],
 )
 def test_golden_outputs_equal_qonnx(net, shape, tmp_path, capsys):
@@ -72,7 +47,7 @@ def test_golden_outputs_equal_qonnx(net, shape, tmp_path, capsys):
     dims = onnx.load(p).graph.output[0].type.tensor_type.shape.dim
     assert y.shape == ref.shape == (6, *(d.dim_value for d in dims[1:]))
     np.testing.assert_array_equal(y, ref)
-    assert y.dtype == (np.int64 if net is _topk_net else np.float32)
+    assert y.dtype == (np.int64 if net is topk_net else np.float32)
 
 
 def test_outputs_are_written_when_the_check_fails(tmp_path, capsys):
@@ -101,7 +76,7 @@ def test_bad_path_is_one_line_before_any_work(target, pattern, tmp_path, capsys)
 
 @pytest.mark.rtl
 def test_rtl_outputs_equal_qonnx(tmp_path):
-    p, out = _build(tmp_path, _feature_map_net(), backend="rtl")
+    p, out = _build(tmp_path, feature_map_net(), backend="rtl")
     x = _inputs(tmp_path, (2, 6, 6), n=4)
     rc, y_path = _verify(out, tmp_path, "--backend", "rtl", "--no-stress")
     assert rc == 0

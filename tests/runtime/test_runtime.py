@@ -16,11 +16,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from fpgagen import abi
 from fpgagen.cli import main
 from fpgagen.errors import DeployError
-from fpgagen.flow import load_build
+from fpgagen.flow import build, load_build
 from fpgagen.runtime import Accelerator, Design
 from fpgagen.runtime.deploy import PACKAGE, VENDORED, header, vendored_sources
 from fpgagen.runtime.simdev import GoldenKernel
@@ -32,7 +33,7 @@ from tests.runtime.support import (
     replay,
     run_example_alone,
 )
-from tests.support.qonnx_graphs import qonnx_reference
+from tests.support.qonnx_graphs import feature_map_net, qonnx_reference, topk_net
 
 GEN = Path(__file__).resolve().parents[2] / "generator" / "fpgagen"
 
@@ -64,6 +65,27 @@ def test_run_golden_gives_what_verify_checks(builds, name, tmp_path, capsys):
     ref = qonnx_reference(model, x)  # and that is the ONNX model's output
     assert np.abs(y - ref.reshape(y.shape)).max() <= 1e-4 * max(1.0, np.abs(ref).max())
     assert main(["verify", str(outdir), "--inputs", str(xp), "--outputs", str(y_path)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"), [(feature_map_net, (2, 6, 6)), (topk_net, (16,))], ids=["nchw", "topk"]
+)
+def test_run_golden_other_outputs(make, shape, tmp_path):
+    """An NCHW feature map with per-channel scales (streamed NHWC) and class indices (int64
+    after TopK) come back in the ONNX output layout and type."""
+    path = tmp_path / "m.onnx"
+    onnx.save(make(), path)
+    out = tmp_path / "b"
+    build(path, "zcu104", out, backend="rtl", progress=lambda s: None)
+    x = np.random.default_rng(5).uniform(-1, 1, (4, *shape)).astype(np.float32)
+    with Accelerator(out / "deploy", device="golden") as acc:
+        y = acc.run(x)
+    ref = qonnx_reference(path, x).reshape(y.shape)
+    assert np.array_equal(y, _golden_y(out, x))
+    if y.dtype == np.int64:
+        assert y.shape == (4, 3) and np.array_equal(y, ref)
+    else:
+        assert y.shape == (4, 3, 3, 3) and np.abs(y - ref).max() <= 1e-4 * np.abs(ref).max()
 
 
 def test_run_prints_outputs_and_throughput(builds, capsys):

@@ -186,6 +186,31 @@ def small_cnn(
     return b.model([1, 5])
 
 
+def feature_map_net() -> onnx.ModelProto:
+    """Quant -> Conv (pad 1, stride 2) -> BN -> Quant: the output is an NCHW feature map with
+    per-channel scales (the hardware streams it NHWC)."""
+    rng = np.random.default_rng(3)
+    b = GraphBuilder([1, 2, 6, 6])
+    x = b.quant("x", 0.125, 4)
+    w = b.quant(b.const((rng.integers(-3, 4, (3, 2, 3, 3)) * 0.25).astype(np.float32)), 0.25, 4)
+    h = b.node("Conv", [x, w], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2])
+    bn = [rng.uniform(0.5, 1.5, 3), rng.normal(0, 0.5, 3), rng.normal(0, 1, 3), [1, 2, 3]]
+    h = b.node("BatchNormalization", [h, *(b.const(np.float32(v)) for v in bn)])
+    b.quant(h, np.float32([[[[0.25]], [[0.5]], [[0.125]]]]), 3)
+    return b.model([1, 3, 3, 3])
+
+
+def topk_net() -> onnx.ModelProto:
+    """small_mlp followed by TopK(3): the output is class indices (int64)."""
+    m = small_mlp()
+    g = m.graph
+    g.initializer.append(onnx.numpy_helper.from_array(np.array([3], np.int64), "k3"))
+    g.node.append(onnx.helper.make_node("TopK", [g.output[0].name, "k3"], ["v", "i"], axis=-1))
+    del g.output[:]
+    g.output.append(onnx.helper.make_tensor_value_info("i", onnx.TensorProto.INT64, [1, 3]))
+    return m
+
+
 def qonnx_reference(path, x: np.ndarray) -> np.ndarray:
     """QONNX's executor (after ``cleanup_model``) on batch ``x``, one sample at a time."""
     import pytest
