@@ -63,8 +63,9 @@ def read_trace(path) -> list:
 def replay(trace: list, kernel, max_steps: int = 1_000_000) -> dict:
     """Replay a fake-pynq trace on a kernel (``KernelEmulator`` interface): buffers synced to
     the device are written to its memory, register writes go to its registers, a poll of CTRL
-    that saw ap_done waits (stepping the clock) until the kernel raises ap_done, other reads are
-    repeated and must give what the trace saw for STATUS. Returns {address: bytes} of every
+    that saw ap_done waits (stepping the clock) until the kernel raises ap_done, a wait for the
+    interrupt waits until the kernel's interrupt output rises, a read of STATUS must give what
+    the trace saw. Returns {address: bytes} of every
     buffer synced from the device, as the kernel left it."""
     base = next(e["base"] for e in trace if e["op"] == "mmio")
     out = {}
@@ -85,6 +86,8 @@ def replay(trace: list, kernel, max_steps: int = 1_000_000) -> dict:
                     raise AssertionError("the kernel never raised ap_done in the replay")
             elif off == abi.REG_STATUS:
                 assert kernel.read_reg(off) == e["value"], "STATUS differs from the trace"
+        elif op == "interrupt_wait":
+            kernel.wait_interrupt(max_steps * 64)
         elif op == "sync_from_device":
             out[e["addr"]] = kernel.read_mem(e["addr"], e["nbytes"])
     return out
@@ -96,7 +99,7 @@ def decode_outputs(design, raw: bytes, n: int) -> np.ndarray:
     return design.run_tail(design.output.unpack(buf, n))
 
 
-def run_example_alone(deploy_src: Path, xp: Path, tmp_path: Path):
+def run_example_alone(deploy_src: Path, xp: Path, tmp_path: Path, *extra: str):
     """Copy a deploy folder alone to ``tmp_path/board/mydesign`` (with fake bitstream slots)
     and run its example script on inputs ``xp`` in a Python that can import only numpy and the
     fake pynq; returns ``(CompletedProcess, trace events, deploy copy)``."""
@@ -121,7 +124,7 @@ def run_example_alone(deploy_src: Path, xp: Path, tmp_path: Path):
     )
     r = subprocess.run(
         [sys.executable, "-S", "-c", check, str(deploy / "run_example.py")]
-        + ["--inputs", str(xp), "-o", str(tmp_path / "y_fake.npy"), "--device", "pynq"],
+        + ["--inputs", str(xp), "-o", str(tmp_path / "y_fake.npy"), "--device", "pynq", *extra],
         env=env,
         cwd=tmp_path,
         capture_output=True,

@@ -281,6 +281,31 @@ def test_pynq_device_with_kernel_model_behind_the_fake(builds, fake_modules, tmp
     assert any(e["op"] == "free" for e in pynq.TRACE)
 
 
+def test_pynq_device_waits_for_the_interrupt(builds, fake_modules, tmp_path):
+    pynq, _ = fake_modules
+    outdir, _, xp = builds["cnn"]
+    deploy = tmp_path / "d"
+    shutil.copytree(outdir / "deploy", deploy)
+    add_fake_bitstream(deploy, "pynq")
+    df, _ = load_build(outdir)
+    pynq.KERNEL = GoldenKernel(df, 128)
+    x = np.load(xp)
+    gold = _golden_y(outdir, x)
+    with Accelerator(deploy, device="pynq", interrupt=True) as acc:
+        assert np.array_equal(acc.run(x), gold)
+        assert np.array_equal(acc.run(x[1:3]), gold[1:3])  # re-armed: ISR was cleared
+    base = 0xA0000000
+    ev = [e for e in pynq.TRACE if e["op"] in ("write", "interrupt", "interrupt_wait")]
+    regs = [(e["op"], e.get("addr", base) - base, e.get("value")) for e in ev]
+    assert regs[0][0] == "interrupt" and regs[1:3] == [
+        ("write", abi.REG_GIE, 1),
+        ("write", abi.REG_IER, 1),
+    ]
+    assert regs.count(("interrupt_wait", 0, None)) == 2
+    assert regs.count(("write", abi.REG_ISR, 1)) == 2  # toggle-on-write clear after each run
+    assert not pynq.KERNEL.interrupt
+
+
 def test_xrt_device_spreads_a_batch_over_compute_units(builds, fake_modules, tmp_path):
     _, pyxrt = fake_modules
     outdir, _, xp = builds["mlp_f1"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fpgagen import abi
 from fpgagen.cli import main
 from fpgagen.flow import load_build
 from fpgagen.runtime import Accelerator, Design
@@ -52,17 +53,23 @@ def test_emu_under_memory_stalls_and_error_response(builds):
         acc.run(x)
 
 
-def test_deploy_alone_trace_replayed_on_emulated_kernel(builds, tmp_path):
+@pytest.mark.parametrize("wait", ["poll", "interrupt"])
+def test_deploy_alone_trace_replayed_on_emulated_kernel(builds, wait, tmp_path):
     """The register/buffer trace that the deploy folder's example script, run alone with only
-    numpy and a fake pynq, produced is accepted by the kernel RTL and gives the outputs."""
+    numpy and a fake pynq, produced is accepted by the kernel RTL and gives the outputs (done
+    by polling, or by the interrupt: the RTL raises it and the driver's ISR write clears it)."""
     from fpgagen.sim.kernel_emu import KernelEmulator
 
     outdir, _, xp = builds["cnn"]
-    r, ev, deploy = run_example_alone(outdir / "deploy", xp, tmp_path)
+    extra = ("--interrupt",) if wait == "interrupt" else ()
+    r, ev, deploy = run_example_alone(outdir / "deploy", xp, tmp_path, *extra)
     assert r.returncode == 0, r.stderr
+    assert any(e["op"] == "interrupt_wait" for e in ev) == (wait == "interrupt")
     x = np.load(xp)
     with KernelEmulator(outdir, latency=25, stall=0.2, seed=9) as emu:
         got = replay(ev, emu)
+        if wait == "interrupt":
+            assert emu.read_reg(abi.REG_ISR) == 0  # cleared by the driver's write
     design = Design(deploy)
     y = decode_outputs(design, got[output_address(ev)], len(x))
     assert np.array_equal(y, _golden_y(outdir, x))

@@ -220,6 +220,7 @@ EXAMPLE = '''#!/usr/bin/env python3
 """Run {name} on the accelerator with the runtime vendored next to this script.
 
     python3 run_example.py [--device auto|pynq|xrt] [--inputs X.npy] [-o Y.npy] [--throughput N]
+                           [--interrupt]
 
 X.npy is a float batch in the ONNX model's input layout (without --inputs: 4 random frames in
 [0, 1)); Y.npy gets what the ONNX model outputs. Needs numpy and pynq (Zynq) or pyxrt (F1).
@@ -244,9 +245,13 @@ def main(argv=None) -> int:
     p.add_argument("--inputs", help=".npy float batch in the ONNX input layout")
     p.add_argument("-o", "--output", help="write the outputs to this .npy")
     p.add_argument("--throughput", type=int, metavar="N", help="also measure N frames")
+    p.add_argument(
+        "--interrupt", action="store_true", help="pynq: wait for the kernel's interrupt"
+    )
     args = p.parse_args(argv)
+    options = {{"interrupt": True}} if args.interrupt else {{}}
     try:
-        with Accelerator(HERE, device=args.device) as acc:
+        with Accelerator(HERE, device=args.device, **options) as acc:
             if args.inputs:
                 x = np.load(args.inputs, allow_pickle=False)
             else:

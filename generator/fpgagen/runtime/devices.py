@@ -163,11 +163,25 @@ class PynqDevice(RegisterDevice):
     """A Zynq board under PYNQ: ``pynq.Overlay`` on ``deploy/accel.bit`` (+ ``.hwh``), the
     kernel's registers through ``pynq.MMIO`` at the address the ``.hwh`` gives it, buffers from
     ``pynq.allocate`` (physically contiguous; ``sync_to_device``/``sync_from_device`` flush and
-    invalidate the caches), the PL clock set to the design's clock (``pynq.ps.Clocks``)."""
+    invalidate the caches), the PL clock set to the design's clock (``pynq.ps.Clocks``).
+
+    Done is detected by polling CTRL, or with ``interrupt=True`` by waiting on the kernel's
+    ``interrupt`` pin (``pynq.Interrupt``; PYNQ serves one interrupt wired straight to the PS's
+    first PL interrupt line, as the fpgagen block design wires it): GIE and the ap_done
+    interrupt enable are set once, each run waits for the interrupt, clears ISR (read, then
+    write back the set bits: toggle on write) and then reads CTRL and STATUS as when polling.
+    """
 
     name = "pynq"
 
-    def __init__(self, design, *, download: bool = True, poll_interval_s: float = 0.0):
+    def __init__(
+        self,
+        design,
+        *,
+        download: bool = True,
+        poll_interval_s: float = 0.0,
+        interrupt: bool = False,
+    ):
         files = design.bitstream("pynq")
         pynq = import_optional(
             "pynq",
@@ -180,6 +194,47 @@ class PynqDevice(RegisterDevice):
         self.ip_name, ip = _find_kernel_ip(self.overlay.ip_dict, files["hwh"])
         self.mmio = pynq.MMIO(int(ip["phys_addr"]), int(ip["addr_range"]))
         self._set_clock(design)
+        self._irq = None
+        self._irq_enabled = False
+        if interrupt:
+            pin = f"{self.ip_name}/{abi.INTERRUPT_PORT}"
+            try:
+                self._irq = pynq.Interrupt(pin)
+            except Exception as e:
+                raise DeployError(
+                    f"{files['hwh']}: PYNQ cannot use the kernel interrupt {pin} "
+                    f"({type(e).__name__}: {' '.join(str(e).split())}); run without interrupt "
+                    "(polling)"
+                ) from None
+
+    def start(self, cu: int, inbuf: Buffer, outbuf: Buffer, n: int):
+        if self._irq is not None and not self._irq_enabled:
+            self.write_reg(cu, abi.REG_GIE, 1)
+            self.write_reg(cu, abi.REG_IER, 1)  # ap_done
+            self._irq_enabled = True
+        return super().start(cu, inbuf, outbuf, n)
+
+    def wait(self, handle, timeout_s: float) -> None:
+        if self._irq is not None:
+            import asyncio
+
+            try:
+                loop = asyncio.get_event_loop()
+            except RuntimeError:
+                loop = asyncio.new_event_loop()
+                asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(asyncio.wait_for(self._irq.wait(), timeout_s))
+            except asyncio.TimeoutError:
+                raise DeployError(
+                    f"device pynq: no interrupt from the kernel within {timeout_s:g} s after "
+                    f"starting {handle[1]} frames; check the bitstream or run without interrupt"
+                ) from None
+            cu = handle[0]
+            isr = self.read_reg(cu, abi.REG_ISR)
+            if isr & 0x3:
+                self.write_reg(cu, abi.REG_ISR, isr & 0x3)  # toggle on write: clears them
+        super().wait(handle, timeout_s)
 
     def _set_clock(self, design) -> None:
         ps = import_optional("pynq.ps", "pynq", "install a complete PYNQ")

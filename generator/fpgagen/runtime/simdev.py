@@ -127,6 +127,21 @@ class GoldenKernel:
         if self._finish_at is not None and self.cycles >= self._finish_at:
             self._finish()
 
+    def wait_interrupt(self, max_cycles: int) -> int:
+        """Advance until the interrupt output is high; returns the cycle count then."""
+        end = self.cycles + int(max_cycles)
+        while not self.interrupt:
+            if self.cycles >= end:
+                raise DeployError(f"golden kernel: no interrupt within {max_cycles} cycles")
+            self.step(max(1, min(end - self.cycles, (self._finish_at or end) - self.cycles)))
+        return self.cycles
+
+    @property
+    def interrupt(self) -> bool:
+        """Level of the ``interrupt`` output: GIE and an ISR bit enabled in IER."""
+        r = self.regs
+        return bool(r[abi.REG_GIE] & 1 and r[abi.REG_ISR] & r[abi.REG_IER] & 0x3)
+
     def close(self) -> None:
         pass
 

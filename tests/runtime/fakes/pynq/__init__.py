@@ -12,11 +12,14 @@ file named by the environment variable ``FAKE_PYNQ_TRACE`` (and kept in ``TRACE`
 * ``{"op": "sync_to_device", "addr": int, "data": hex}`` (the whole buffer, as the PL sees it)
 * ``{"op": "sync_from_device", "addr": int, "nbytes": int}``
 * ``{"op": "free", "addr": int}``, ``{"op": "clock", "name": "fclk0_mhz", "mhz": float}``
+* ``{"op": "interrupt", "pin": str}`` (an Interrupt created), ``{"op": "interrupt_wait"}``
 
 Behaviour: ``Overlay`` needs the ``.bit`` and the ``.hwh`` next to it and builds ``ip_dict``
 from the ``.hwh``'s MODULE/MEMRANGE elements. Register reads return what was written, except
 CTRL (0x00): ap_idle before a start, ap_done|ap_idle on the first read after ap_start
-(the fake kernel finishes at once; it computes nothing) and STATUS (0x30): 0.
+(the fake kernel finishes at once; it computes nothing), ISR (0x0C): bit 0 set at a start
+when IER bit 0 is (toggle on write), and STATUS (0x30): 0. ``Interrupt(pin).wait()`` returns
+at once (the pin must be ``<kernel instance>/interrupt`` of the overlay).
 If ``KERNEL`` is set to an object with ``write_reg/read_reg/write_mem/read_mem/step`` (e.g.
 the golden kernel model), registers and synced buffers go to it instead, so outputs are real.
 """
@@ -29,7 +32,7 @@ import re
 
 import numpy as np
 
-__all__ = ["MMIO", "Overlay", "allocate"]
+__all__ = ["MMIO", "Interrupt", "Overlay", "allocate"]
 
 TRACE: list = []
 KERNEL = None  # optional kernel model behind the registers and memory
@@ -94,9 +97,14 @@ class MMIO:
         if KERNEL is not None:
             KERNEL.write_reg(offset, data)
             return
+        if offset == 0x0C:
+            self._regs[offset] = self._regs.get(offset, 0) ^ (data & 0x3)
+            return
         self._regs[offset] = data
         if offset == 0 and data & 1:
             self._started = True
+            if self._regs.get(0x08, 0) & 1:
+                self._regs[0x0C] = self._regs.get(0x0C, 0) | 1
 
     def read(self, offset=0, length=4) -> int:
         offset = int(offset)
@@ -149,3 +157,18 @@ def allocate(shape, dtype="u4", target=None, **kwargs) -> PynqBuffer:
     _next_addr[0] += -(-max(1, nbytes) // 4096) * 4096
     _record(op="allocate", addr=arr.device_address, nbytes=nbytes)
     return arr
+
+
+class Interrupt:
+    """pynq.Interrupt(pinname): ``await wait()`` until the pin is high (asyncio)."""
+
+    def __init__(self, pinname):
+        if not pinname.endswith("/interrupt") or "fpgagen_kernel" not in pinname:
+            raise ValueError(f"No interrupt pin {pinname} in the overlay")
+        self.pinname = pinname
+        _record(op="interrupt", pin=pinname)
+
+    async def wait(self):
+        _record(op="interrupt_wait")
+        if KERNEL is not None:
+            KERNEL.wait_interrupt(10_000_000)
