@@ -205,16 +205,19 @@ def test_an_op_without_a_rule_is_one_line(tmp_path):
     assert str(e.value) == f"{g.source}: node {mul.name!r} (op Sigmoid) is not supported here"
 
 
-def test_trunc_v1_is_exact_against_qonnx(tmp_path):
-    """AveragePool -> Trunc v1 (QONNX opset 1: the output keeps the input scale)."""
+@pytest.mark.parametrize("signed", [1, 0])
+def test_trunc_v1_is_exact_against_qonnx(signed, tmp_path):
+    """AveragePool -> Trunc v1 (QONNX opset 1: the output keeps the input scale and is not
+    clipped; on unsigned codes it gives 0..15 from 4 bits, which is UINT4, not INT4)."""
     from tests.support.qonnx_graphs import QONNX_DOMAIN, qonnx_reference
 
     rng = np.random.default_rng(6)
     b = GraphBuilder([1, 2, 4, 4])
     x = b.quant("x", 0.125, 4)
-    w = b.quant(b.const((rng.integers(-3, 4, (3, 2, 3, 3)) * 0.25).astype(np.float32)), 0.25, 4)
+    w = rng.integers(-3 * signed, 4, (3, 2, 3, 3)) * 0.25
+    w = b.quant(b.const(w.astype(np.float32)), 0.25, 4)
     h = b.node("Conv", [x, w], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
-    h = b.quant(h, 0.25, 4)
+    h = b.quant(h, 0.25, 4, signed=signed)
     h = b.node("AveragePool", [h], kernel_shape=[2, 2], strides=[2, 2])
     consts = [np.float32(0.25 / 4), np.float32(0), np.float32(6), np.float32(4)]
     h = b.node("Trunc", [h, *map(b.const, consts)], domain=QONNX_DOMAIN, rounding_mode="FLOOR")
@@ -236,5 +239,9 @@ def test_trunc_v1_is_exact_against_qonnx(tmp_path):
         "Thresholding",
         "MVAU",
     ]
-    xs = rng.uniform(-1, 1, (8, 2, 4, 4)).astype(np.float32)
+    assert str(df.layers[5].out_dtype) == ("INT4" if signed else "UINT4")
+    xs = rng.uniform(-1 * signed, 1, (16, 2, 4, 4)).astype(np.float32)
+    trace = {}
+    df.run_layers(df.hw_input(xs), trace)
+    assert trace[df.layers[5].name].max() > 7 or signed  # beyond INT4 on unsigned codes
     np.testing.assert_array_equal(df.golden(xs)["y"], qonnx_reference(p, xs))

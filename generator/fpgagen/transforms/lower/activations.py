@@ -11,10 +11,11 @@ the identity. Channels whose function decreases are negated in the weights.
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 
-from ...datatypes import int_type
+from ...datatypes import int_type, uint_type
 from ...errors import UnsupportedModelError
 from ...ir import Node
 from ...layers import Thresholding
@@ -110,6 +111,8 @@ class LowerQuantizer(LoweringRule):
 
     def lower(self, lw, node: Node, x: IntV) -> IntV:
         qz = quantizer(lw, node)
+        if node.op_type == "Trunc" and len(node.inputs) == 5:
+            qz = _trunc_v1_type(lw, node, x, qz)
         c = len(x.lo)
         d = np.ones(c) if x.direction is None else np.asarray(x.direction, dtype=np.float64)
         d = np.where(x.a < 0, -d, d)
@@ -164,6 +167,21 @@ class LowerQuantizer(LoweringRule):
         if v.shape != shape:
             raise UnsupportedModelError(f"{lw.where(node)}: unexpected output shape {shape}")
         return v
+
+
+def _trunc_v1_type(lw, node: Node, x: IntV, qz: Quantizer) -> Quantizer:
+    """Trunc v1 does not clip: its codes span what the input's range gives. Signed when some
+    can be negative, else unsigned, of the node's output bit width."""
+    ends = codes_on(x, lw.consts, qz, np.stack([np.asarray(x.lo), np.asarray(x.hi)]))
+    lo, hi = int(ends.min()), int(ends.max())
+    bits = qz.dtype.bits
+    dtype = int_type(bits) if lo < 0 else uint_type(bits)
+    if lo < dtype.min or hi > dtype.max:
+        raise UnsupportedModelError(
+            f"{lw.where(node)}: Trunc (v1) gives codes {lo}..{hi} on its input, more than its "
+            f"{bits}-bit output holds; check the input bit width or use Trunc v2"
+        )
+    return dataclasses.replace(qz, dtype=dtype, qmin=dtype.min, qmax=dtype.max)
 
 
 def _is_identity(lw, x: IntV, qz: Quantizer) -> bool:
