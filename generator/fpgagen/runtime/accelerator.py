@@ -59,9 +59,10 @@ def open_device(design: Design, device: str = "auto", **options) -> Device:
 class Accelerator:
     """A deploy folder on a device (see the module docstring).
 
-    ``timeout_s`` bounds one kernel run (default: the device's); ``last_timing`` holds the seconds of each step of
-    the last :meth:`run` (``head``, ``pack``, ``to_device``, ``kernel``, ``from_device``,
-    ``unpack``, ``tail``) and ``cycles`` where the device counts them.
+    ``timeout_s`` bounds one kernel run (default: the device's); ``last_timing`` holds the
+    seconds of each step of the last :meth:`run` (``head``, ``pack``, ``to_device``,
+    ``kernel``, ``from_device``, ``unpack``, ``tail``) and ``cycles`` where the device counts
+    them.
     """
 
     def __init__(self, deploy_dir, device: str = "auto", timeout_s: float | None = None, **options):
@@ -104,7 +105,10 @@ class Accelerator:
         jobs = []
         for cu, idx in enumerate(chunks):
             t = time.perf_counter()
-            packed = inl.pack(codes[idx])
+            try:
+                packed = inl.pack(codes[idx])
+            except ValueError as e:
+                raise DeployError(f"{self.design.name}: input codes: {e}") from None
             inb, outb = self._ensure_buffers(cu, idx.size)
             inb.host[: packed.size] = packed
             timing["pack"] += time.perf_counter() - t
