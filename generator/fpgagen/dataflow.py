@@ -168,10 +168,12 @@ class Dataflow:
                 [vals.pop(s) if len(self.consumers(s)) == 1 else vals[s] for s in l.ins]
             )
             for s, o in zip(l.outs, outs):
-                vals[s] = np.asarray(o, dtype=np.int64).reshape(n, -1)
+                # streams keep the layers' narrow integer dtypes (fast copies); the trace and
+                # the result are int64
+                vals[s] = np.asarray(o).reshape(n, -1)
                 if trace is not None:
-                    trace[l.name] = vals[s]
-        return vals[self.output_stream]
+                    trace[l.name] = vals[s].astype(np.int64)
+        return vals[self.output_stream].astype(np.int64)
 
     def golden(self, x: np.ndarray) -> dict:
         """Run head, hardware layers and tail; returns codes, hw_out and the float outputs."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import packing
 from ..datatypes import int_type, signed_bits_for
+from . import npkernels
 from .base import thresholds_apply
 
 __all__ = ["AccumulatorMixin"]
@@ -91,6 +92,36 @@ class AccumulatorMixin:
         self.thresholds, self.out_bias, self.out_dtype = t, int(out_bias), out_dtype
 
     def execute(self, x):
+        """Golden model, fast: one exact float GEMM (or per-window-position multiply-add for
+        the VVAU) and thresholds in the accumulator domain (:mod:`.npkernels`); equal to
+        :meth:`execute_reference`. Thresholded outputs come in the narrowest integer dtype."""
+        arrays = (self.weights, getattr(self, "group_mult", None), self.thresholds)
+        key = tuple(map(id, arrays))  # the cache holds the arrays: their ids stay unique
+        key += (self.out_bias, str(self.out_dtype), str(self.in_dtype), str(self.w_dtype))
+        cache = getattr(self, "_plan_cache", None)
+        if cache is None or cache[0] != key:
+            lo, hi = (-1, 1) if self.in_dtype.is_bipolar else (self.in_dtype.min, self.in_dtype.max)
+            plan = npkernels.AccumulatorPlan(
+                self.acc_weights(),
+                lo,
+                hi,
+                popcount_len=self.acc_length if self.xnor_popcount else None,
+                thresholds=self.thresholds,
+                out_bias=self.out_bias,
+                bipolar_out=self.thresholds is not None and self.out_dtype.is_bipolar,
+            )
+            self._plan_cache = cache = (key, plan, arrays)
+        plan = cache[1]
+        x = np.asarray(x)
+        n = x.shape[0]
+        if self.op_type == "VVAU":
+            y = plan.depthwise(x.reshape(-1, self.k, self.ch))
+        else:
+            y = plan.matmul(x.reshape(-1, self.acc_length))
+        return y.reshape(n, -1, y.shape[-1])
+
+    def execute_reference(self, x):
+        """Golden model, plain int64 arithmetic (the specification :meth:`execute` meets)."""
         acc = self.accumulate(x)
         if self.thresholds is None:
             return acc

@@ -102,6 +102,11 @@ class HWLayer(abc.ABC):
     def execute(self, x: np.ndarray) -> np.ndarray:
         """Golden model: ``(batch, in_vectors, in_channels)`` int64 -> output values."""
 
+    def execute_reference(self, x: np.ndarray) -> np.ndarray:
+        """Golden model in plain int64 arithmetic, the specification :meth:`execute` must
+        meet value for value (layers with a faster :meth:`execute` override this)."""
+        return np.asarray(self.execute(np.asarray(x, dtype=np.int64)), dtype=np.int64)
+
     def execute_streams(self, xs: list) -> list:
         """Golden model on all input streams -> all output streams (flat ``(batch, -1)``)."""
         (x,) = xs

@@ -162,7 +162,7 @@ class LabelSelect(HWLayer):
 
     def execute(self, x):
         n = x.shape[0]
-        s = np.asarray(x).reshape(n, self.ch)
+        s = np.asarray(x, dtype=np.int64).reshape(n, self.ch)  # -s: no unsigned wrap-around
         order = np.argsort(-s, axis=1, kind="stable")[:, : self.k]
         return order.reshape(n, 1, self.k)
 
