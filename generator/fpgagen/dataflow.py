@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import hostops
+from .cost.model import estimate
 from .datatypes import DataType
 from .errors import FpgagenError
 from .ir import Node
@@ -110,7 +111,8 @@ class Dataflow:
 
     @property
     def compute_layers(self) -> list:
-        return [l for l in self.layers if l.op_type not in ("FIFO", "DWC")]
+        """The layers that compute (every layer but FIFOs and width converters)."""
+        return [l for l in self.layers if not l.plumbing]
 
     def layer(self, name: str):
         for l in self.layers:
@@ -199,7 +201,7 @@ class Dataflow:
     def total_resources(self) -> dict:
         tot = {"lut": 0, "ff": 0, "bram18": 0, "uram": 0, "dsp": 0}
         for l in self.layers:
-            for k, v in l.resources().items():
+            for k, v in estimate(l).items():
                 tot[k] = tot.get(k, 0) + v
         return tot
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import __version__
 from .boards import Board, load_board
+from .cost.model import estimate as layer_estimate
 from .dataflow import Dataflow
 from .errors import FpgagenError, VerificationError
 from .fold import apply_folding_file, fold_to_cycles, folding_dict, target_cycles
@@ -91,8 +92,8 @@ def make_dataflow(
     add_plumbing(df)
     if fifo_depths:
         for l in df.layers:
-            if l.op_type == "FIFO" and l.name in fifo_depths:
-                l.depth = int(fifo_depths[l.name])
+            if l.buffer_depth is not None and l.name in fifo_depths:
+                l.buffer_depth = int(fifo_depths[l.name])
     df.meta["clock_mhz"] = clock
     return df
 
@@ -107,7 +108,7 @@ def _refuse(df, board, clock, cap, res) -> None:
         f"{'BRAM18':>7s} {'URAM':>5s} {'DSP':>6s}"
     )
     for l in df.layers:
-        r = l.resources()
+        r = layer_estimate(l)
         f = ",".join(f"{k}={v}" for k, v in l.folding().items())
         print(
             f"{l.name[:32]:32s} {l.op_type:14s} {f:16s} {l.expected_cycles():9d} "
@@ -231,7 +232,9 @@ def build(
                 "part": board.part,
                 "utilisation": _utilisation(df, board),
                 "folding": folding_dict(df),
-                "fifo_depths": {l.name: l.depth for l in df.layers if l.op_type == "FIFO"},
+                "fifo_depths": {
+                    l.name: l.buffer_depth for l in df.layers if l.buffer_depth is not None
+                },
                 "backends": backends,
                 "rtl": rtl_info,
                 "hls": hls_info,

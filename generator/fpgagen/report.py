@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .cost.model import estimate
+
 __all__ = [
     "REPORT_VERSION",
     "format_table",
@@ -27,7 +29,6 @@ __all__ = [
 
 REPORT_VERSION = 1
 RESOURCES = ("lut", "ff", "bram18", "uram", "dsp")
-_PLUMBING = ("FIFO", "DWC")
 
 LATENCY_METHOD = (
     "single frame through an empty pipeline: the input is fed one word per cycle; output word "
@@ -40,43 +41,21 @@ LATENCY_METHOD = (
 
 # -- per-layer work -------------------------------------------------------------------------
 def layer_work(layer) -> dict:
-    """MACs, BOPs, weight and threshold bits of one frame through ``layer``.
+    """MACs, BOPs, weight and threshold bits of one frame through ``layer`` (its
+    :meth:`~fpgagen.layers.base.HWLayer.work`).
 
     MVAU: ``num_vectors x MH x MW`` MACs; VVAU: ``num_vectors x channels x window``. BOPs =
     MACs x weight bits x activation bits (BIPOLAR is 1 bit, so XNOR-popcount counts 1 x 1).
     Other layers do no multiply-accumulate (their thresholds still count as memory bits).
     """
-    t = layer.op_type
-    macs = 0
-    wbits = abits = 0
-    weight_bits = 0
-    if t in ("MVAU", "VVAU"):
-        w = layer.weights
-        macs = int(layer.num_vectors) * int(w.size)
-        wbits, abits = layer.w_dtype.bits, layer.in_dtype.bits
-        weight_bits = int(w.size) * wbits
-        if getattr(layer, "grouped", False):  # grouped MVAU: its multiplier table too
-            weight_bits += int(layer.group_mult.size) * int(layer.mult_bits)
-    thr = getattr(layer, "thresholds", None)
-    threshold_bits = 0
-    if thr is not None and getattr(thr, "size", 0):
-        tb = getattr(layer, "acc_bits", None) or getattr(layer, "t_bits", None) or 0
-        threshold_bits = int(thr.size) * int(tb)
-    return {
-        "macs": macs,
-        "bops": macs * wbits * abits,
-        "weight_bits": weight_bits,
-        "threshold_bits": threshold_bits,
-    }
+    return layer.work()
 
 
 # -- latency --------------------------------------------------------------------------------
 def _need(layer) -> np.ndarray:
-    from .fold.fifo import need
-
     try:
-        return np.asarray(need(layer), dtype=np.int64)
-    except ValueError:  # an unknown layer kind: assume it needs its whole input
+        return np.asarray(layer.need(), dtype=np.int64)
+    except ValueError:  # a layer that states no need: assume it needs its whole input
         return np.full(layer.out_words_per_frame, layer.in_words_per_frame, dtype=np.int64)
 
 
@@ -156,7 +135,7 @@ def make_report(df, board, clock_mhz: float | None = None, cap: float | None = N
     layers = []
     for l in df.layers:
         w = layer_work(l)
-        r = l.resources()
+        r = estimate(l)
         d = {
             "name": l.name,
             "type": l.op_type,
@@ -166,6 +145,7 @@ def make_report(df, board, clock_mhz: float | None = None, cap: float | None = N
             "resources": {k: int(r.get(k, 0)) for k in RESOURCES},
             "in_dtype": str(l.in_dtype),
             "out_dtype": str(l.out_dtype),
+            "plumbing": bool(l.plumbing),
         }
         if hasattr(l, "w_dtype"):
             d["w_dtype"] = str(l.w_dtype)
@@ -462,8 +442,8 @@ def _card(k: str, v: str, n: str = "") -> str:
 def _chart_rows(report: dict) -> tuple[list, list]:
     """Compute layers (and a plumbing layer if it is the bottleneck); the plumbing layers."""
     bn = report["bottleneck"]["name"]
-    main = [l for l in report["layers"] if l["type"] not in _PLUMBING or l["name"] == bn]
-    plumb = [l for l in report["layers"] if l["type"] in _PLUMBING and l["name"] != bn]
+    main = [l for l in report["layers"] if not l.get("plumbing") or l["name"] == bn]
+    plumb = [l for l in report["layers"] if l.get("plumbing") and l["name"] != bn]
     return main, plumb
 
 
@@ -555,7 +535,7 @@ def render_html(report: dict) -> str:
     trs = []
     for l in report["layers"]:
         r, t = l["resources"], l["latency"]
-        cls = "hot" if l["name"] == bn else ("plumb" if l["type"] in _PLUMBING else "")
+        cls = "hot" if l["name"] == bn else ("plumb" if l.get("plumbing") else "")
         typ = l["type"] + (f" ({l['note']})" if l.get("note") else "")
         cells = [
             f"<td class='l'>{_E(l['name'])}</td>",

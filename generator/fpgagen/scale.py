@@ -25,15 +25,13 @@ def _folding_summary(df) -> tuple[dict, int, str]:
     fold, lanes, parts = {}, 0, []
     for l in df.layers:
         f = l.folding()
-        if not f or l.op_type in ("FIFO", "DWC"):
+        if not f or l.plumbing:
             continue
         fold[l.name] = f
-        if l.op_type == "MVAU":
-            lanes += l.pe * l.simd
-            parts.append(f"{l.name} {l.pe}x{l.simd}")
-        elif l.op_type == "VVAU":
-            lanes += l.pe
-            parts.append(f"{l.name} {l.pe}")
+        n, text = l.mac_lanes()
+        if n:
+            lanes += n
+            parts.append(f"{l.name} {text}")
     summary = f"{lanes} MACs/cycle"
     if parts:
         shown = ", ".join(parts[:4]) + (f", +{len(parts) - 4} more" if len(parts) > 4 else "")

@@ -312,10 +312,10 @@ def test_unsupported_op_type(tmp_path):
     with pytest.raises(
         FpgagenError,
         match=r"layer swu: op_type 'ConvolutionInputGenerator' is not "
-        r"supported by the HLS backend; supported: MVAU, VVAU, "
-        r"Thresholding, DWC, SlidingWindow, FMPadding, Pool, "
-        r"GlobalAccPool, LabelSelect, DuplicateStreams, "
-        r"AddStreams, FIFO",
+        r"supported by the HLS backend; supported: AddStreams, DWC, "
+        r"DuplicateStreams, FIFO, FMPadding, GlobalAccPool, "
+        r"LabelSelect, MVAU, Pool, SlidingWindow, "
+        r"Thresholding, VVAU",
     ):
         write_hls(df, tmp_path, PART, 200.0)
 

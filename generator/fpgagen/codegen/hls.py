@@ -28,15 +28,22 @@ from pathlib import Path
 import numpy as np
 
 from .. import packing
-from ..datatypes import DataType, int_type
 from ..errors import FpgagenError
-from ..layers.base import check_identifier, sanitize
-from ..layers.memory import memory_style
+from ..layers.base import LAYER_TYPES, check_identifier, sanitize
+from ..layers.hw import Kind, Memory, SignedInt, parse_names
 from ..resources import data_dir
 from .rtl import top_name
 from .templates import HEADER, render
 
-__all__ = ["HLS_DIR", "LIBRARY", "MAX_WORD_BITS", "sample_codes", "write_hls"]
+__all__ = [
+    "HLS_DIR",
+    "LIBRARY",
+    "MAX_WORD_BITS",
+    "layer_context",
+    "sample_codes",
+    "supported_ops",
+    "write_hls",
+]
 
 #: folder of the HLS design inside a build folder
 HLS_DIR = "hls"
@@ -58,19 +65,10 @@ TB_FRAMES = 4
 
 _PART_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 _DEFAULT_DEPTH = 2
-#: slack of each output of the RTL fork (duplicate_stream's skid registers), which the HLS fork
-#: lacks: added to the depth of the streams a DuplicateStreams writes
-_FORK_SLACK = 2
 INPUT = "s_in"
 
 
 # -- small helpers ----------------------------------------------------------------------------
-def _kind(dt: DataType) -> str:
-    if dt.is_bipolar:
-        return "fpgagen::KIND_BIPOLAR"
-    return "fpgagen::KIND_SIGNED" if dt.signed else "fpgagen::KIND_UNSIGNED"
-
-
 def _chunking(word_bits: int) -> tuple[int, int, str]:
     """(chunk bits, chunks per word, C type) for parameter words of ``word_bits`` bits."""
     for cb, ctype in ((8, "uint8_t"), (16, "uint16_t"), (32, "uint32_t")):
@@ -126,363 +124,78 @@ def _fail(msg: str):
     raise FpgagenError(msg)
 
 
-# -- per-layer contexts (keyed by op_type) ------------------------------------------------
-def _mvau_ctx(l) -> dict:
-    n_thr = 0 if l.thresholds is None else int(l.thresholds.shape[1])
-    out_bias = 0 if l.out_dtype.is_bipolar else int(l.out_bias)
-    if l.out_dtype.is_bipolar and n_thr != 1:
-        _fail(
-            f"layer {l.name} (MVAU): a BIPOLAR output needs exactly 1 threshold per channel, "
-            f"got {n_thr}"
-        )
-    weights = _table(l.weight_words(), l.pe * l.simd * l.w_dtype.bits, l.pe)
-    if n_thr:
-        tbits = l.pe * n_thr * l.acc_bits
-        thres = _table(l.threshold_words(), tbits, l.pe)
-        thres["impl"] = _impl(memory_style(l.nf, tbits))
-    else:
-        thres = {
+# -- the layer's process: rendered from its backend-neutral hardware parameters -------------
+def _memory_table(m: Memory) -> dict:
+    """A layer memory as an HLS table (a one-row zero placeholder when it is absent)."""
+    if m.words is None:
+        return {
             "cb": 8,
             "nc": 1,
             "ctype": "uint8_t",
             "depth": 1,
             "bits": 1,
-            "pe": l.pe,
-            "rows": "        {" + ", ".join(["{0x00u}"] * l.pe) + "}",
+            "pe": m.pe,
+            "rows": "        {" + ", ".join(["{0x00u}"] * m.pe) + "}",
             "impl": "lutram",
         }
-    weights["impl"] = _impl(l.weight_ram_style)
-    cfg = [
-        ("unsigned", "MW", l.mw),
-        ("unsigned", "MH", l.mh),
-        ("unsigned", "SIMD", l.simd),
-        ("unsigned", "PE", l.pe),
-        ("unsigned", "NV", l.num_vectors),
-        ("int", "IN_KIND", _kind(l.in_dtype)),
-        ("unsigned", "IN_BITS", l.in_dtype.bits),
-        ("int", "W_KIND", _kind(l.w_dtype)),
-        ("unsigned", "W_BITS", l.w_dtype.bits),
-        ("unsigned", "ACC_BITS", l.acc_bits),
-        ("unsigned", "N_THRES", n_thr),
-        ("int", "OUT_BIAS", out_bias),
-        ("unsigned", "OUT_BITS", l.out_dtype.bits),
-        ("unsigned", "W_CB", weights["cb"]),
-        ("unsigned", "W_NC", weights["nc"]),
-        ("unsigned", "T_ROWS", thres["depth"]),
-        ("unsigned", "T_CB", thres["cb"]),
-        ("unsigned", "T_NC", thres["nc"]),
-    ]
-    mode = "XNOR-popcount" if l.xnor else "integer"
-    ctx = {
-        "cfg": cfg,
-        "weights": weights,
-        "thresholds": thres,
-        "n_thres": n_thr,
-        "lib": "mvau.h",
-        "func": "mvau",
-        "mode": mode,
-        "mults": None,
-        "max_bits": max(weights["bits"], thres["bits"], l.in_width, l.out_width),
-    }
-    if getattr(l, "grouped", False):
-        mults = _table(l.mult_words(), l.pe * l.mult_bits, l.pe)
-        mults["impl"] = _impl(memory_style(l.nf * l.groups, l.pe * l.mult_bits))
-        cfg += [
-            ("unsigned", "GROUPS", l.groups),
-            ("unsigned", "MULT_BITS", l.mult_bits),
-            ("unsigned", "M_CB", mults["cb"]),
-            ("unsigned", "M_NC", mults["nc"]),
-        ]
-        ctx.update(
-            {
-                "mults": mults,
-                "func": "mvau_grouped",
-                "mode": f"{mode}, {l.groups} groups of {l.group_size} columns with "
-                f"{l.mult_bits}-bit multipliers",
-            }
-        )
-    return ctx
+    t = _table(m.words, m.bits, m.pe)
+    t["impl"] = _impl(m.style)
+    return t
 
 
-def _vvau_ctx(l) -> dict:
-    n_thr = 0 if l.thresholds is None else int(l.thresholds.shape[1])
-    out_bias = 0 if l.out_dtype.is_bipolar else int(l.out_bias)
-    if l.out_dtype.is_bipolar and n_thr != 1:
-        _fail(
-            f"layer {l.name} (VVAU): a BIPOLAR output needs exactly 1 threshold per channel, "
-            f"got {n_thr}"
-        )
-    if not n_thr and l.out_dtype.bits != l.acc_bits:
-        _fail(
-            f"layer {l.name} (VVAU): without thresholds the output is the {l.acc_bits}-bit "
-            f"accumulator, not {l.out_dtype}"
-        )
-    weights = _table(l.weight_words(), l.pe * l.w_dtype.bits, l.pe)
-    weights["impl"] = _impl(l.weight_ram_style)
-    if n_thr:
-        tbits = l.pe * n_thr * l.acc_bits
-        thres = _table(l.threshold_words(), tbits, l.pe)
-        thres["impl"] = _impl(memory_style(l.cf, tbits))
-    else:
-        thres = {
-            "cb": 8,
-            "nc": 1,
-            "ctype": "uint8_t",
-            "depth": 1,
-            "bits": 1,
-            "pe": l.pe,
-            "rows": "        {" + ", ".join(["{0x00u}"] * l.pe) + "}",
-            "impl": "lutram",
-        }
-    cfg = [
-        ("unsigned", "CH", l.ch),
-        ("unsigned", "PE", l.pe),
-        ("unsigned", "K", l.k),
-        ("unsigned", "NV", l.num_vectors),
-        ("int", "IN_KIND", _kind(l.in_dtype)),
-        ("unsigned", "IN_BITS", l.in_dtype.bits),
-        ("int", "W_KIND", _kind(l.w_dtype)),
-        ("unsigned", "W_BITS", l.w_dtype.bits),
-        ("unsigned", "ACC_BITS", l.acc_bits),
-        ("unsigned", "N_THRES", n_thr),
-        ("int", "OUT_BIAS", out_bias),
-        ("unsigned", "OUT_BITS", l.out_dtype.bits),
-        ("unsigned", "W_CB", weights["cb"]),
-        ("unsigned", "W_NC", weights["nc"]),
-        ("unsigned", "T_ROWS", thres["depth"]),
-        ("unsigned", "T_CB", thres["cb"]),
-        ("unsigned", "T_NC", thres["nc"]),
-    ]
+def _cfg_value(v) -> tuple[str, object]:
+    """(C type, C++ literal) of a neutral parameter value."""
+    if isinstance(v, Kind):
+        return "int", f"fpgagen::KIND_{v}"
+    if isinstance(v, SignedInt):
+        return "int", int(v)
+    return "unsigned", int(v)
+
+
+def layer_context(l) -> dict:
+    """Template context of layer ``l``'s HLS process: its configuration struct (``cfg``),
+    its memories as tables, and the library function it calls."""
+    l.check_hw()
+    hw = l.hw_params()
+    tables = {k: _memory_table(v) for k, v in hw.items() if isinstance(v, Memory)}
+    cfg = []
+    for name, key in parse_names(l.hls_names):
+        mem, _, attr = key.partition(".")
+        if attr:
+            cfg.append(("unsigned", name, tables[mem][attr]))
+        else:
+            ctype, value = _cfg_value(hw[key])
+            cfg.append((ctype, name, value))
+    max_bits = max([l.max_word_bits()] + [t["bits"] for t in tables.values()])
     return {
+        **l.hls_extra(),
+        **tables,
         "cfg": cfg,
-        "weights": weights,
-        "thresholds": thres,
-        "n_thres": n_thr,
-        "lib": "vvau.h",
-        "func": "vvau",
-        "mults": None,
-        "mode": "XNOR-popcount" if l.xnor else "integer",
-        "max_bits": max(weights["bits"], thres["bits"], l.in_width, l.out_width),
+        "lib": l.hls_lib,
+        "func": l.hls_func,
+        "template": l.hls_template,
+        "max_bits": max_bits,
     }
 
 
-def _thresholding_ctx(l) -> dict:
-    n_thr = int(l.thresholds.shape[1])
-    if n_thr < 1:
-        _fail(f"layer {l.name} (Thresholding): needs at least one threshold per channel")
-    if l.out_dtype.is_bipolar and n_thr != 1:
-        _fail(
-            f"layer {l.name} (Thresholding): a BIPOLAR output needs exactly 1 threshold per "
-            f"channel, got {n_thr}"
-        )
-    nf = l.in_channels // l.pe
-    words = packing.pack(l.thresholds.reshape(nf, l.pe, n_thr), int_type(l.t_bits), l.pe * n_thr)
-    tbits = l.pe * n_thr * l.t_bits
-    thres = _table(words, tbits, l.pe)
-    thres["impl"] = _impl(memory_style(nf, tbits))
-    cfg = [
-        ("unsigned", "CH", l.in_channels),
-        ("unsigned", "PE", l.pe),
-        ("unsigned", "NV", l.num_vectors),
-        ("int", "IN_KIND", _kind(l.in_dtype)),
-        ("unsigned", "IN_BITS", l.in_dtype.bits),
-        ("unsigned", "T_BITS", l.t_bits),
-        ("unsigned", "N_THRES", n_thr),
-        ("int", "OUT_BIAS", 0 if l.out_dtype.is_bipolar else int(l.out_bias)),
-        ("unsigned", "OUT_BITS", l.out_dtype.bits),
-        ("unsigned", "T_CB", thres["cb"]),
-        ("unsigned", "T_NC", thres["nc"]),
-    ]
-    return {
-        "cfg": cfg,
-        "thresholds": thres,
-        "max_bits": max(thres["bits"], l.in_width, l.out_width),
-    }
+def _hls_supported(cls) -> bool:
+    """A layer type the backend generates: the class that defines the op_type declares its
+    HLS process (``hls_lib``) or is a stream buffer (``buffer_depth``)."""
+    return "hls_lib" in cls.__dict__ or "buffer_depth" in cls.__dict__
 
 
-def _dwc_ctx(l) -> dict:
-    if l.in_dtype != l.out_dtype:
-        _fail(f"layer {l.name} (DWC): input {l.in_dtype} and output {l.out_dtype} differ")
-    elems = l.num_vectors * l.in_channels
-    if elems % l.in_elems or elems % l.out_elems:
-        _fail(
-            f"layer {l.name} (DWC): {elems} elements per frame do not fill words of "
-            f"{l.in_elems} and {l.out_elems} elements"
-        )
-    cfg = [
-        ("unsigned", "IN_ELEMS", l.in_elems),
-        ("unsigned", "OUT_ELEMS", l.out_elems),
-        ("unsigned", "BITS", l.in_dtype.bits),
-        ("unsigned", "ELEMS_PER_FRAME", elems),
-    ]
-    return _plain("dwc.h", "dwc", cfg, l.in_width + l.out_width)
+def supported_ops() -> list:
+    """Names of the layer types the HLS backend generates, sorted."""
+    return sorted(t for t, c in LAYER_TYPES.items() if _hls_supported(c))
 
 
-def _signed_field(dt: DataType) -> tuple[int, int]:
-    """(bits, signed) of an element as the pooling RTL sees it (BIPOLAR: 1-bit unsigned)."""
-    return (1, 0) if dt.is_bipolar else (dt.bits, int(dt.signed))
+def _ports(l) -> tuple[tuple, tuple]:
+    """Stream parameter names of a layer's process: ``in``/``out``, numbered when several."""
 
+    def names(base, n):
+        return (base,) if n == 1 else tuple(f"{base}{i}" for i in range(n))
 
-def _plain(lib: str, func: str, cfg: list, max_bits: int) -> dict:
-    return {"lib": lib, "func": func, "cfg": cfg, "max_bits": max_bits}
-
-
-def _sliding_window_ctx(l) -> dict:
-    if l.in_dtype != l.out_dtype:
-        _fail(f"layer {l.name} (SlidingWindow): input {l.in_dtype} and output {l.out_dtype} differ")
-    cf = l.ch // l.simd
-    span = (l.k_h - 1) * l.ifm_w * cf + l.k_w * cf
-    depth = max(int(l.buffer_words()), span)
-    cfg = [
-        ("unsigned", k, v)
-        for k, v in (
-            ("IFM_H", l.ifm_h),
-            ("IFM_W", l.ifm_w),
-            ("CH", l.ch),
-            ("SIMD", l.simd),
-            ("K_H", l.k_h),
-            ("K_W", l.k_w),
-            ("S_H", l.s_h),
-            ("S_W", l.s_w),
-            ("BITS", l.in_dtype.bits),
-            ("DEPTH", depth),
-        )
-    ]
-    ctx = _plain("window.h", "sliding_window", cfg, l.in_width)
-    ctx["extra"] = f"buffer of {depth} words of {l.in_width} bits"
-    return ctx
-
-
-def _fm_padding_ctx(l) -> dict:
-    pad = int(packing.encode([l.value], l.in_dtype)[0])
-    cfg = [
-        ("unsigned", k, v)
-        for k, v in (
-            ("IFM_H", l.ifm_h),
-            ("IFM_W", l.ifm_w),
-            ("CH", l.ch),
-            ("SIMD", l.simd),
-            ("PAD_T", l.pt),
-            ("PAD_B", l.pb),
-            ("PAD_L", l.pl),
-            ("PAD_R", l.pr),
-            ("BITS", l.in_dtype.bits),
-            ("PAD", pad),
-        )
-    ]
-    return _plain("window.h", "fm_padding", cfg, l.in_width)
-
-
-def _pool_ctx(l) -> dict:
-    ib, sg = _signed_field(l.in_dtype)
-    ob = l.out_dtype.bits
-    if ob < ib:
-        _fail(f"layer {l.name} (Pool): output {l.out_dtype} is narrower than input {l.in_dtype}")
-    cfg = [
-        ("unsigned", k, v)
-        for k, v in (
-            ("CH", l.ch),
-            ("PE", l.pe),
-            ("K", l.k),
-            ("NV", l.num_vectors),
-            ("IN_BITS", ib),
-            ("IN_SIGNED", sg),
-            ("OUT_BITS", ob),
-            ("MODE", 0 if l.mode == "max" else 1),
-        )
-    ]
-    return _plain("pool.h", "pool", cfg, max(l.in_width, l.out_width))
-
-
-def _global_acc_pool_ctx(l) -> dict:
-    ib, sg = _signed_field(l.in_dtype)
-    ob = l.out_dtype.bits
-    if ob < ib:
-        _fail(
-            f"layer {l.name} (GlobalAccPool): output {l.out_dtype} is narrower than input "
-            f"{l.in_dtype}"
-        )
-    cfg = [
-        ("unsigned", k, v)
-        for k, v in (
-            ("N_PIX", l.n_pix),
-            ("CH", l.ch),
-            ("PE", l.pe),
-            ("IN_BITS", ib),
-            ("IN_SIGNED", sg),
-            ("OUT_BITS", ob),
-        )
-    ]
-    return _plain("pool.h", "global_acc_pool", cfg, max(l.in_width, l.out_width))
-
-
-def _label_select_ctx(l) -> dict:
-    if not 1 <= l.k <= l.ch or (1 << l.out_dtype.bits) < l.ch:
-        _fail(
-            f"layer {l.name} (LabelSelect): K={l.k} must be in 1..{l.ch} and {l.out_dtype} "
-            f"must hold every index below {l.ch}"
-        )
-    cfg = [
-        ("unsigned", "CH", l.ch),
-        ("unsigned", "PE", l.pe),
-        ("unsigned", "K", l.k),
-        ("unsigned", "IN_BITS", l.in_dtype.bits),
-        ("int", "IN_KIND", _kind(l.in_dtype)),
-        ("unsigned", "IDX_BITS", l.out_dtype.bits),
-    ]
-    return _plain("pool.h", "label_select", cfg, max(l.in_width, l.out_width))
-
-
-def _duplicate_ctx(l) -> dict:
-    if l.in_width != l.out_width:
-        _fail(f"layer {l.name} (DuplicateStreams): input and output words differ")
-    cfg = [("unsigned", "WIDTH", l.in_width), ("unsigned", "WORDS", l.in_words_per_frame)]
-    return _plain("branch.h", "duplicate_streams", cfg, l.in_width)
-
-
-def _add_ctx(l) -> dict:
-    if l.in_dtype.is_bipolar:
-        _fail(f"layer {l.name} (AddStreams): BIPOLAR inputs are not supported")
-    if l.out_dtype.bits < l.in_dtype.bits or l.in_elems != l.out_elems:
-        _fail(
-            f"layer {l.name} (AddStreams): output {l.out_dtype} x {l.out_elems} does not "
-            f"extend input {l.in_dtype} x {l.in_elems}"
-        )
-    cfg = [
-        ("unsigned", k, v)
-        for k, v in (
-            ("PE", l.in_elems),
-            ("WORDS", l.in_words_per_frame),
-            ("IN_BITS", l.in_dtype.bits),
-            ("IN_SIGNED", int(l.in_dtype.signed)),
-            ("OUT_BITS", l.out_dtype.bits),
-        )
-    ]
-    return _plain("branch.h", "add_streams", cfg, max(l.in_width, l.out_width))
-
-
-_LAYER_CONTEXT = {
-    "MVAU": _mvau_ctx,
-    "VVAU": _vvau_ctx,
-    "Thresholding": _thresholding_ctx,
-    "DWC": _dwc_ctx,
-    "SlidingWindow": _sliding_window_ctx,
-    "FMPadding": _fm_padding_ctx,
-    "Pool": _pool_ctx,
-    "GlobalAccPool": _global_acc_pool_ctx,
-    "LabelSelect": _label_select_ctx,
-    "DuplicateStreams": _duplicate_ctx,
-    "AddStreams": _add_ctx,
-}
-_TEMPLATES = {
-    "MVAU": "hls_layer_mvau.h.j2",
-    "VVAU": "hls_layer_mvau.h.j2",
-    "Thresholding": "hls_layer_thresholding.h.j2",
-}
-_PLAIN_TEMPLATE = "hls_layer_plain.h.j2"
-#: stream ports of each process (the wrapper's parameter names): inputs, outputs
-_PORTS = {"DuplicateStreams": (("in",), ("out0", "out1")), "AddStreams": (("in0", "in1"), ("out",))}
-SUPPORTED_OPS = tuple(_LAYER_CONTEXT) + ("FIFO",)
+    return names("in", len(l.in_ports)), names("out", len(l.out_ports))
 
 
 def _in_vectors(l) -> int:
@@ -506,7 +219,7 @@ def _graph(dataflow) -> tuple[list, list, str]:
     produced = {inp: None}
     consumed: dict = {}
     for l, (ins, outs) in zip(layers, edges):
-        n_in, n_out = _PORTS.get(l.op_type, (("in",), ("out",)))
+        n_in, n_out = _ports(l)
         if len(ins) != len(n_in) or len(outs) != len(n_out):
             _fail(
                 f"layer {l.name} ({l.op_type}): has {len(ins)} input and {len(outs)} output "
@@ -544,10 +257,6 @@ def _graph(dataflow) -> tuple[list, list, str]:
 
 
 # -- stimuli ----------------------------------------------------------------------------------
-#: layers that only move input values around (sample_codes looks through them)
-_MOVERS = ("FIFO", "DWC", "SlidingWindow", "FMPadding", "DuplicateStreams")
-
-
 def sample_codes(dataflow, n: int, seed: int = 0) -> np.ndarray:
     """``n`` random input frames ``(n, channels)`` the first layer accepts.
 
@@ -558,7 +267,7 @@ def sample_codes(dataflow, n: int, seed: int = 0) -> np.ndarray:
     first = dataflow.layers[0]
     dt = first.in_dtype
     lo, hi = dt.min, dt.max
-    user = next((l for l in dataflow.layers if l.op_type not in _MOVERS), None)
+    user = next((l for l in dataflow.layers if not l.moves_values), None)
     if user is not None and getattr(user, "in_range", None) is not None:
         lo, hi = (int(v) for v in user.in_range)
     rng = np.random.default_rng(seed)
@@ -621,10 +330,11 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
     top = top_name(dataflow)
     check_identifier(top)
     for l in layers:
-        if l.op_type not in SUPPORTED_OPS:
+        cls = LAYER_TYPES.get(l.op_type)
+        if cls is None or not _hls_supported(cls):
             _fail(
                 f"layer {l.name}: op_type {l.op_type!r} is not supported by the HLS backend; "
-                f"supported: {', '.join(SUPPORTED_OPS)}"
+                f"supported: {', '.join(supported_ops())}"
             )
     layers, edges, output = _graph(dataflow)
 
@@ -665,21 +375,20 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
                     f"layer {l.name} ({l.op_type}): input word of {l.in_width} bits does not "
                     f"match the {st['width']}-bit stream {s!r} ({st['producer']})"
                 )
-        if l.op_type == "FIFO":
+        if l.buffer_depth is not None:
             _layer_ident(i, l.name)
             st = streams[alias[ins[0]]]
-            st["depth"] += int(l.depth)
-            st["fifos"].append(f"{l.name} (depth {l.depth})")
+            st["depth"] += int(l.buffer_depth)
+            st["fifos"].append(f"{l.name} (depth {l.buffer_depth})")
             alias[outs[0]] = st["name"]
             continue
         ident = unique(re.sub(r"_+", "_", _layer_ident(i, l.name)))
         for s in outs:
             new_stream(s, l.out_width, f"{l.op_type} {l.name}")
-            if l.op_type == "DuplicateStreams":
-                streams[alias[s]]["slack"] = _FORK_SLACK
-        ctx = _LAYER_CONTEXT[l.op_type](l)
+            streams[alias[s]]["slack"] = l.hls_out_slack
+        ctx = layer_context(l)
         max_bits = max(max_bits, ctx["max_bits"])
-        p_in, p_out = _PORTS.get(l.op_type, (("in",), ("out",)))
+        p_in, p_out = _ports(l)
         ports = [(l.in_width, p) for p in p_in] + [(l.out_width, p) for p in p_out]
         args = [alias[s] for s in ins] + [alias[s] for s in outs]
         procs.append(
@@ -687,7 +396,6 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
                 "ident": ident,
                 "name": l.name,
                 "op_type": l.op_type,
-                "template": _TEMPLATES.get(l.op_type, _PLAIN_TEMPLATE),
                 "comment": _comment(l),
                 "in_width": l.in_width,
                 "out_width": l.out_width,

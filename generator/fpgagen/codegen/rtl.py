@@ -61,6 +61,7 @@ def write_rtl(dataflow, outdir) -> dict:
     ctx_layers = []
     modules = []
     for l in layers:
+        l.check_hw()
         l.write_memories(mem)
         for s in l.outs:
             streams.append({"name": s, "width": l.out_width})
@@ -106,9 +107,9 @@ def write_rtl(dataflow, outdir) -> dict:
     sources.append(top_path)
     # the harness watches every FIFO's fill level (hierarchical references into the top)
     ctx["fifos"] = [
-        {"name": l.name, "depth": l.depth, "bits": max(1, (l.depth + 1).bit_length())}
+        {"name": l.name, "depth": d, "bits": max(1, (d + 1).bit_length())}
         for l in layers
-        if l.op_type == "FIFO"
+        if (d := l.buffer_depth) is not None
     ]
     sim = outdir / "sim"
     sim.mkdir(parents=True, exist_ok=True)

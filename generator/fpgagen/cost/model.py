@@ -23,10 +23,12 @@ It follows the structure of each module in ``rtl/``:
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
 from ..errors import FpgagenError
+from ..layers.base import register_cost_model
 
 __all__ = [
     "COEF",
@@ -48,7 +50,7 @@ def clog2(n: int) -> int:
     return max(0, (int(n) - 1).bit_length())
 
 
-def _w(n: int) -> int:
+def counter_bits(n: int) -> int:
     """Width of a counter over ``n`` values as the RTL declares it (``n > 1 ? clog2(n) : 1``)."""
     return clog2(n) if n > 1 else 1
 
@@ -230,7 +232,7 @@ def mvau_weight_fields(layer) -> np.ndarray:
     return (w & ((1 << bits) - 1)).astype(np.uint64)
 
 
-def _distinct_varying_columns(fields, bits: int) -> int:
+def distinct_varying_columns(fields, bits: int) -> int:
     """Bit columns of a ROM of ``bits``-bit fields that vary over its words, counting equal
     columns once (Yosys merges them: SYQ multipliers shared by all output channels make every
     PE's slice the same)."""
@@ -257,7 +259,7 @@ def threshold_fields(thresholds, pe: int, t_bits: int) -> np.ndarray:
     return (t.reshape(nf, pe * t.shape[1]) & ((1 << t_bits) - 1)).astype(np.uint64)
 
 
-def _mem_luts(m: dict, depth: int, width: int, rom: bool) -> float:
+def mem_luts(m: dict, depth: int, width: int, rom: bool) -> float:
     if m["kind"] == "lutram":
         # read mux over several LUTRAM banks
         extra = (m.get("mult_a", 1) - 1) * width * 0.5
@@ -267,7 +269,7 @@ def _mem_luts(m: dict, depth: int, width: int, rom: bool) -> float:
     return 0.0
 
 
-def _mem_ffs(m: dict, depth: int, width: int, rom: bool) -> float:
+def mem_ffs(m: dict, depth: int, width: int, rom: bool) -> float:
     """FFs a memory adds: its registered read port unless a RAM block absorbs it."""
     if m["kind"] in ("bram", "uram"):
         return 0.0
@@ -297,7 +299,7 @@ def mvau_operands(layer) -> tuple:
     return xe, we, xe + we, "mul"
 
 
-def _dsp_per_product(a: int, b: int) -> int:
+def dsp_per_product(a: int, b: int) -> int:
     """DSP48E2 per signed a x b multiplier under Yosys' mul2dsp (27x18, >= 2x2, >= 9 bits)."""
     if a < 2 or b < 2 or a + b < 9:
         return 0
@@ -321,13 +323,13 @@ def mvau_dsp(layer, products_only: bool = False) -> int:
     xe, we, _, kind = mvau_operands(layer)
     n = 0
     if kind == "mul":
-        n = layer.pe * layer.simd * _dsp_per_product(xe, we)
+        n = layer.pe * layer.simd * dsp_per_product(xe, we)
     if getattr(layer, "grouped", False) and not products_only:
-        n += layer.pe * _dsp_per_product(*mvau_group_operands(layer))
+        n += layer.pe * dsp_per_product(*mvau_group_operands(layer))
     return n
 
 
-def _small_product(layer, xe: int, we: int) -> bool:
+def small_product(layer, xe: int, we: int) -> bool:
     """A LUT product without a partial-product array: at most 6 partial-product bits, or a
     TERNARY weight (negate-and-mask of the input; e.g. SYQ's INT4 x TERNARY convolutions)."""
     return xe * we <= 6 or layer.w_dtype.name == "TERNARY"
@@ -341,7 +343,7 @@ def nonzero_mask(layer) -> np.ndarray:
     return w != 0
 
 
-def _tree_bits(n: int, w: int) -> int:
+def tree_bits(n: int, w: int) -> int:
     """Adder bits of rtl/adder_tree.v summing ``n`` operands of ``w`` bits."""
     bits, cnt, lvl = 0, n, 0
     while cnt > 1:
@@ -353,126 +355,9 @@ def _tree_bits(n: int, w: int) -> int:
 
 
 # ------------------------------------------------------------------------------------------
-# features per layer type (LUT and FF are sum(COEF[type][res][k] * f[k]))
+# the features of each layer are the layer's own (HWLayer.cost_features, called with this
+# module as its toolkit); LUT and FF are sum(COEF[layer.cost_coef][res][k] * f[k])
 # ------------------------------------------------------------------------------------------
-def _mvau(l) -> dict:
-    pe, simd, nf, sf = l.pe, l.simd, l.nf, l.sf
-    acc = l.acc_bits
-    xe, we, pb, kind = mvau_operands(l)
-    ib = l.in_dtype.bits
-    iw = simd * ib
-    depth = nf * sf
-    n_thr = 0 if l.thresholds is None else int(l.thresholds.shape[1])
-    ob = l.out_dtype.bits
-    sum_bits = pb + clog2(simd)
-    const_w = depth == 1
-    style = l.weight_ram_style
-    # Yosys drops constant bit columns of a ROM before mapping it
-    wvar = varying_bits(mvau_weight_fields(l)) if depth > 1 else 0
-    wmem = map_memory(depth, wvar, True, style)
-    ctrl = _w(sf) + _w(nf) + _w(depth)
-    # input double buffer (NF > 1): 2*SF words, simple dual port RAM
-    if nf > 1:
-        bmem = map_memory(2 * sf, iw, False, "auto")
-        buf_luts = _mem_luts(bmem, 2 * sf, iw, False)
-        buf_ctrl = 2 * _w(2 * sf) + _w(sf)
-    else:
-        bmem = {"kind": "none", "bram18": 0, "uram": 0}
-        buf_luts = buf_ctrl = 0
-    dsp = mvau_dsp(l, products_only=True)
-    per_pe_tree = _tree_bits(simd, pb)
-    f = {
-        "const": 1.0,
-        "ctrl": ctrl + buf_ctrl,
-        "ibuf": buf_luts + (iw if nf > 1 else 0),
-        "wrom": _mem_luts(wmem, depth, wvar, True) if depth <= 64 else 0.0,
-        # deeper soft-logic ROMs: LUT6 banks plus a mux tree
-        "wrom_deep": _mem_luts(wmem, depth, wvar, True) if depth > 64 else 0.0,
-        "pop": 0.0,
-        "neg": 0.0,
-        "mul": 0.0,
-        "mul_small": 0.0,
-        "tree": 0.0,
-        "tree_dsp": 0.0,
-        "mac_const": 0.0,
-        "mul_const": 0.0,
-        "mul_const_ss": 0.0,
-        "tree_const": 0.0,
-        # NF*SF = 1: no accumulator, the dot product goes straight to the thresholds
-        "acc": pe * acc if not const_w else 0.0,
-        "thr_cmp": 0.0,
-        "thr_cmp_const": 0.0,
-        "thr_rom": 0.0,
-        "thr_cnt": 0.0,
-    }
-    if const_w and (kind != "mul" or not dsp):
-        # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs). A zero
-        # weight (pruned ternary) is a constant-0 product: synthesis drops it and its adder,
-        # so the products and each PE's adder tree count only the nonzero weights
-        nz = nonzero_mask(l)
-        tree_const = float(sum(_tree_bits(int(n), pb) for n in nz.sum(axis=1)))
-        nnz = float(nz.sum())
-        if kind == "mul" and l.w_dtype.name == "TERNARY":
-            # x * (+1) is a wire, x * (-1) a negation that synthesis folds into the adder as a
-            # subtraction (a feature counting the negative weights was fitted to 0 LUTs and
-            # dropped): the adder tree of the nonzero weights is the cost
-            f["tree_const"] = tree_const
-        elif kind == "mul":
-            f["mul_const"] = nnz * xe * we
-            # signed x signed constant products need sign extension of the partial products
-            both_signed = l.in_dtype.signed and l.w_dtype.signed
-            f["mul_const_ss"] = f["mul_const"] if both_signed else 0.0
-            f["tree_const"] = tree_const
-        else:
-            f["mac_const"] = nnz * (pb if kind != "xnor" else 1) + tree_const
-    elif kind == "xnor":
-        f["pop"] = pe * (simd + per_pe_tree)
-    elif kind == "neg":
-        f["neg"] = pe * simd * pb
-        f["tree"] = pe * per_pe_tree
-    elif dsp:
-        f["tree_dsp"] = pe * per_pe_tree
-    else:
-        # narrow products (<= 6 partial-product bits: ternary, 2-bit) map to a LUT or two;
-        # wider ones grow with the partial-product array; a TERNARY weight is a conditional
-        # negation and a zero mask of the input, never a partial-product array
-        f["mul_small" if _small_product(l, xe, we) else "mul"] = pe * simd * xe * we
-        f["tree"] = pe * per_pe_tree
-    tmem = {"kind": "none", "bram18": 0, "uram": 0}
-    tvar = 0
-    if n_thr:
-        if nf > 1:
-            tvar = varying_bits(threshold_fields(l.thresholds, pe, acc))
-            tmem = map_memory(nf, tvar, True, "auto")
-            f["thr_rom"] = _mem_luts(tmem, nf, tvar, True)
-            f["thr_cmp"] = pe * n_thr * acc
-        else:
-            f["thr_cmp_const"] = pe * n_thr * acc
-        f["thr_cnt"] = pe * n_thr
-    ff = {
-        "const": 1.0,
-        "ctrl": ctrl + buf_ctrl,
-        "in": iw * (2 if nf > 1 and bmem["kind"] == "lutram" else 1),
-        "wreg": _mem_ffs(wmem, depth, wvar, True) if not const_w else 0.0,
-        "dot": pe * min(acc, sum_bits + 1) if not const_w else 0.0,
-        "acc": pe * acc,
-        "thr": (_mem_ffs(tmem, nf, tvar, True) if n_thr and nf > 1 else 0.0),
-        "out": pe * ob,
-    }
-    mem = {
-        "bram18": wmem["bram18"] + bmem["bram18"] + tmem["bram18"],
-        "uram": bmem.get("uram", 0),
-        "dsp": dsp,
-    }
-    out = {"lut": f, "ff": ff, "mem": mem}
-    if getattr(l, "grouped", False):
-        g = _mvau_groups(l, sum_bits, acc)
-        mem["bram18"] += g.pop("bram18")
-        mem["dsp"] += g.pop("dsp")
-        out["group"] = g
-    return out
-
-
 #: LUT/FF coefficients of the grouped MVAU's extra features (:func:`_mvau_groups`), fitted by
 #: hand to Yosys runs of grouped MVAUs minus their plain twins (docs/cost_model.md); they add
 #: to the plain MVAU's fitted model and are not part of the generated COEF.
@@ -482,253 +367,32 @@ GROUP_COEF = {
 }
 
 
-def _mvau_groups(l, sum_bits: int, acc: int) -> dict:
+def mvau_group_features(l, sum_bits: int, acc: int) -> dict:
     """Extra features of a grouped MVAU (rtl/mvau.v with MULT_BITS > 0): the multiplier ROM
     (``NF*G`` lines of ``PE*MULT_BITS`` bits), its address counters, one ``DOT_BITS x
     (MULT_BITS+1)`` multiplier per PE (a DSP48E2 by the mul2dsp rule, else LUTs) and the
     wider dot-product register."""
     pe, depth = l.pe, l.nf * l.groups
     dot, mb1 = mvau_group_operands(l)
-    mvar = _distinct_varying_columns(mvau_mult_fields(l), l.mult_bits) if depth > 1 else 0
+    mvar = distinct_varying_columns(mvau_mult_fields(l), l.mult_bits) if depth > 1 else 0
     mmem = map_memory(depth, mvar, True, "auto")
-    in_dsp = _dsp_per_product(dot, mb1) > 0
+    in_dsp = dsp_per_product(dot, mb1) > 0
     lut = {
-        "mrom": _mem_luts(mmem, depth, mvar, True),
-        "ctrl": _w(l.group_size // l.simd) + _w(depth),
+        "mrom": mem_luts(mmem, depth, mvar, True),
+        "ctrl": counter_bits(l.group_size // l.simd) + counter_bits(depth),
         "glue": pe * (dot + mb1),
         "mul": 0.0 if in_dsp else pe * dot * mb1,
     }
     ff = {
-        "mreg": pe * (mb1 - 1) + (_mem_ffs(mmem, depth, mvar, True) if depth > 1 else 0),
-        "ctrl": _w(l.group_size // l.simd) + _w(depth),
+        "mreg": pe * (mb1 - 1) + (mem_ffs(mmem, depth, mvar, True) if depth > 1 else 0),
+        "ctrl": counter_bits(l.group_size // l.simd) + counter_bits(depth),
         "dot": pe * max(0, dot - min(acc, sum_bits + 1)),
     }
-    return {"lut": lut, "ff": ff, "bram18": mmem["bram18"], "dsp": pe * _dsp_per_product(dot, mb1)}
+    return {"lut": lut, "ff": ff, "bram18": mmem["bram18"], "dsp": pe * dsp_per_product(dot, mb1)}
 
 
-def _vvau(l) -> dict:
-    """VVAU (depthwise): PE products per cycle, no adder tree, CF partial sums in a RAM.
-
-    Expressed in the MVAU's features, so it uses the MVAU coefficients (the RTL blocks are
-    the same: products, accumulator, threshold ROM and comparators).
-    """
-    pe, k, cf = l.pe, l.k, l.cf
-    acc = l.acc_bits
-    xe, we, pb, kind = mvau_operands(l)
-    iw = pe * l.in_dtype.bits
-    ww = pe * l.w_dtype.bits
-    depth = k * cf
-    n_thr = 0 if l.thresholds is None else int(l.thresholds.shape[1])
-    style = l.weight_ram_style
-    wmem = map_memory(depth, ww, True, style)
-    pmem = (
-        map_memory(cf, pe * acc, False, "auto")
-        if cf > 1
-        else {"kind": "none", "bram18": 0, "uram": 0}
-    )
-    dsp = pe * _dsp_per_product(xe, we) if kind == "mul" and depth > 1 else 0
-    f = {
-        "const": 1.0,
-        "ctrl": _w(cf) + _w(k) + _w(depth),
-        "ibuf": 0.0,
-        "wrom": _mem_luts(wmem, depth, ww, True) if depth <= 64 else 0.0,
-        "wrom_deep": _mem_luts(wmem, depth, ww, True) if depth > 64 else 0.0,
-        "pop": 0.0,
-        "neg": 0.0,
-        "mul": 0.0,
-        "mul_small": 0.0,
-        "tree": 0.0,
-        "tree_dsp": 0.0,
-        "mac_const": 0.0,
-        "acc": pe * acc + (_mem_luts(pmem, cf, pe * acc, False) if cf > 1 else 0),
-        "thr_cmp": 0.0,
-        "thr_cmp_const": 0.0,
-        "thr_rom": 0.0,
-        "thr_cnt": 0.0,
-    }
-    if kind == "xnor":
-        f["pop"] = pe
-    elif kind == "neg":
-        f["neg"] = pe * pb
-    elif not dsp:
-        f["mul_small" if _small_product(l, xe, we) else "mul"] = pe * xe * we
-    tmem = {"kind": "none", "bram18": 0, "uram": 0}
-    if n_thr:
-        tw = pe * n_thr * acc
-        if cf > 1:
-            tmem = map_memory(cf, tw, True, "auto")
-            f["thr_rom"] = _mem_luts(tmem, cf, tw, True)
-            f["thr_cmp"] = pe * n_thr * acc
-        else:
-            f["thr_cmp_const"] = pe * n_thr * acc
-        f["thr_cnt"] = pe * n_thr
-    ff = {
-        "const": 1.0,
-        "ctrl": _w(cf) + _w(k) + _w(depth),
-        "in": iw,
-        "wreg": _mem_ffs(wmem, depth, ww, True),
-        "dot": pe * min(acc, pb + 1),
-        "acc": pe * acc + (pe * acc if cf > 1 and pmem["kind"] != "bram" else 0),
-        "thr": (_mem_ffs(tmem, cf, pe * n_thr * acc, True) if n_thr and cf > 1 else 0.0),
-        "out": pe * l.out_dtype.bits,
-    }
-    mem = {
-        "bram18": wmem["bram18"] + pmem["bram18"] + tmem["bram18"],
-        "uram": pmem.get("uram", 0),
-        "dsp": dsp,
-    }
-    return {"lut": f, "ff": ff, "mem": mem}
-
-
-def _thresholding(l) -> dict:
-    pe, n = l.pe, int(l.thresholds.shape[1])
-    nf = l.in_channels // pe
-    tb, ib, ob = l.t_bits, l.in_dtype.bits, l.out_dtype.bits
-    vx = ib + (0 if (l.in_dtype.signed and not l.in_dtype.is_bipolar) else 1)
-    cmpw = max(vx, tb)
-    f = {
-        "const": 1.0,
-        "ctrl": _w(nf),
-        "thr_rom": 0.0,
-        "thr_cmp": 0.0,
-        "thr_cmp_const": 0.0,
-        "thr_cnt": pe * n,
-    }
-    tmem = {"kind": "none", "bram18": 0, "uram": 0}
-    tvar = 0
-    if nf > 1:
-        tvar = varying_bits(threshold_fields(l.thresholds, pe, tb))
-        tmem = map_memory(nf, tvar, True, "auto")
-        f["thr_rom"] = _mem_luts(tmem, nf, tvar, True)
-        f["thr_cmp"] = pe * n * cmpw
-    else:
-        f["thr_cmp_const"] = pe * n * cmpw
-    ff = {
-        "const": 1.0,
-        "ctrl": _w(nf),
-        "in": pe * ib,
-        "thr": _mem_ffs(tmem, nf, tvar, True) if nf > 1 else 0.0,
-        "out": pe * ob,
-    }
-    return {"lut": f, "ff": ff, "mem": {"bram18": tmem["bram18"], "uram": 0, "dsp": 0}}
-
-
-def _fifo(l) -> dict:
-    w, d = l.in_width, l.depth
-    m = map_memory(d, w, False, "auto")
-    aw, cw = _w(d), clog2(d + 2)
-    f = {"const": 1.0, "ctrl": 2 * aw + cw, "mem": _mem_luts(m, d, w, False)}
-    ff = {"const": 1.0, "ctrl": 2 * aw + cw, "data": w + (d * w if m["kind"] == "logic" else 0)}
-    return {"lut": f, "ff": ff, "mem": {"bram18": m["bram18"], "uram": m["uram"], "dsp": 0}}
-
-
-def _dwc(l) -> dict:
-    i, o = l.in_width, l.out_width
-    g = math.gcd(i, o)
-    buf = i + o + min(i, o) - g
-    slots = (buf - i) // g + 1
-    cw = clog2(buf + 1)
-    f = {"const": 1.0, "buf": buf, "slots": slots * i, "ctrl": cw}
-    ff = {"const": 1.0, "buf": buf, "ctrl": cw}
-    return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}
-
-
-def _swu(l) -> dict:
-    width = l.simd * l.in_dtype.bits
-    depth = l.buffer_words()
-    m = map_memory(depth, width, False, "auto")
-    cf = l.ch // l.simd
-    cnt = (
-        _w(cf)
-        + _w(l.k_w)
-        + _w(l.k_h)
-        + _w(l.ofm_w)
-        + _w(l.ofm_h)
-        + 2 * _w(depth)
-        + _w(l.ifm_w)
-        + _w(l.ifm_h)
-    )
-    f = {"const": 1.0, "ctrl": cnt, "mem": _mem_luts(m, depth, width, False), "width": width}
-    ff = {
-        "const": 1.0,
-        "ctrl": cnt,
-        "data": 2 * width + (depth * width if m["kind"] == "logic" else 0),
-    }
-    return {"lut": f, "ff": ff, "mem": {"bram18": m["bram18"], "uram": m["uram"], "dsp": 0}}
-
-
-def _padding(l) -> dict:
-    width = l.simd * l.in_dtype.bits
-    cnt = _w(l.ch // l.simd) + _w(l.ofm_w) + _w(l.ofm_h)
-    f = {"const": 1.0, "ctrl": cnt, "width": width}
-    ff = {"const": 1.0, "ctrl": cnt, "width": width}
-    return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}
-
-
-def _pool_like(l, k, mode_sum) -> dict:
-    pe = l.pe
-    ib = 1 if l.in_dtype.is_bipolar else l.in_dtype.bits
-    ob = l.out_dtype.bits
-    cf = l.ch // pe
-    owd = pe * ob
-    m = map_memory(cf, owd, False, "distributed")
-    f = {"const": 1.0, "ctrl": _w(cf) + _w(k), "op": owd, "mem": _mem_luts(m, cf, owd, False)}
-    ff = {"const": 1.0, "ctrl": 2 * _w(cf) + _w(k), "data": pe * ib + 4 * owd}
-    return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}
-
-
-def _pool(l) -> dict:
-    return _pool_like(l, l.k, l.mode == "sum")
-
-
-def _gap(l) -> dict:
-    return _pool_like(l, l.n_pix, True)
-
-
-def _label(l) -> dict:
-    ib = l.in_dtype.bits
-    idx = l.out_dtype.bits
-    cf = l.ch // l.pe
-    f = {"const": 1.0, "sort": l.pe * l.k * (ib + idx), "ctrl": _w(cf) + idx}
-    ff = {"const": 1.0, "data": l.k * (ib + 2 * idx + 1), "ctrl": _w(cf) + idx}
-    return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}
-
-
-def _add(l) -> dict:
-    w = l.pe * l.out_dtype.bits
-    return {
-        "lut": {"const": 1.0, "width": w},
-        "ff": {"const": 1.0, "width": w},
-        "mem": {"bram18": 0, "uram": 0, "dsp": 0},
-    }
-
-
-def _dup(l) -> dict:
-    w = l.in_width
-    return {
-        "lut": {"const": 1.0, "width": w},
-        "ff": {"const": 1.0, "width": w},
-        "mem": {"bram18": 0, "uram": 0, "dsp": 0},
-    }
-
-
-_FEATURES = {
-    "MVAU": _mvau,
-    "VVAU": _vvau,
-    "Thresholding": _thresholding,
-    "FIFO": _fifo,
-    "DWC": _dwc,
-    "SlidingWindow": _swu,
-    "FMPadding": _padding,
-    "Pool": _pool,
-    "GlobalAccPool": _gap,
-    "LabelSelect": _label,
-    "AddStreams": _add,
-    "DuplicateStreams": _dup,
-}
-
-#: layer types that reuse another type's coefficients (same RTL building blocks)
-_COEF_ALIAS = {"VVAU": "MVAU"}
+#: the "no memory" result of map_memory (a layer without that memory)
+NO_MEMORY = {"kind": "none", "bram18": 0, "uram": 0}
 
 #: fitted coefficients (benchmarks/cost/calibrate.py fit); keys as in features()
 from ._coef import COEF  # noqa: E402  (generated by calibrate.py fit --write)
@@ -737,10 +401,12 @@ from ._coef import COEF  # noqa: E402  (generated by calibrate.py fit --write)
 def features(layer) -> dict | None:
     """Structural features of ``layer``: ``{"lut": {...}, "ff": {...}, "mem": {...}}``.
 
-    ``mem`` holds the exact counts (bram18, uram, dsp); None for an unknown layer type.
+    ``mem`` holds the exact counts (bram18, uram, dsp); None for an object that is not a
+    hardware layer. The layer computes them (``layer.cost_features``) with this module's
+    helpers (map_memory, mem_luts...).
     """
-    fn = _FEATURES.get(layer.op_type)
-    return None if fn is None else fn(layer)
+    fn = getattr(layer, "cost_features", None)
+    return None if fn is None else fn(sys.modules[__name__])
 
 
 def estimate(layer) -> dict:
@@ -748,13 +414,14 @@ def estimate(layer) -> dict:
     f = features(layer)
     if f is None:
         raise ModelError(
-            f"layer {layer.name}: no cost model for layer type {layer.op_type!r}; "
-            f"known: {', '.join(sorted(_FEATURES))}"
+            f"layer {layer.name}: no cost model for layer type {layer.op_type!r}; a hardware "
+            "layer states its features in cost_features (fpgagen.layers.base.HWLayer)"
         )
-    coef = COEF.get(layer.op_type) or COEF.get(_COEF_ALIAS.get(layer.op_type, ""))
+    key = getattr(layer, "cost_coef", None) or layer.op_type
+    coef = COEF.get(key)
     if coef is None:
         raise ModelError(
-            f"layer {layer.name}: the cost model of {layer.op_type} is not "
+            f"layer {layer.name}: the cost model of {key} is not "
             "calibrated; run benchmarks/cost/calibrate.py fit --write"
         )
     out = {}
@@ -821,3 +488,6 @@ def finn_mvau_bram18(layer) -> int:
     if mem_width <= 18 or omega > 512:
         return math.ceil(omega / 1024) * math.ceil(mem_width / 18)
     return math.ceil(omega / 512) * math.ceil(mem_width / 36)
+
+
+register_cost_model(estimate)

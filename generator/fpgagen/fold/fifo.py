@@ -27,42 +27,9 @@ MARGIN = 8
 
 
 def need(layer) -> np.ndarray:
-    """``need[j]``: input words consumed before output word ``j`` (one frame) can appear."""
-    t = layer.op_type
-    n_out = layer.out_words_per_frame
-    j = np.arange(n_out, dtype=np.int64)
-    if t in ("FIFO", "Thresholding", "DuplicateStreams", "AddStreams"):
-        return j + 1
-    if t == "DWC":
-        return -(-(j + 1) * layer.out_elems // layer.in_elems)
-    if t == "MVAU":
-        nf, sf = layer.nf, layer.sf
-        return (j // nf + 1) * sf
-    if t in ("Pool", "VVAU"):
-        cf = layer.ch // layer.pe
-        return (j // cf + 1) * layer.k * cf
-    if t in ("GlobalAccPool", "LabelSelect"):
-        return np.full(n_out, layer.in_words_per_frame, dtype=np.int64)
-    if t == "SlidingWindow":
-        cf = layer.ch // layer.simd
-        kk = layer.k_h * layer.k_w
-        o, rem = np.divmod(j, kk * cf)
-        kpos, cg = np.divmod(rem, cf)
-        oy, ox = np.divmod(o, layer.ofm_w)
-        ky, kx = np.divmod(kpos, layer.k_w)
-        iy, ix = oy * layer.s_h + ky, ox * layer.s_w + kx
-        return np.maximum.accumulate(((iy * layer.ifm_w + ix) * cf + cg) + 1)
-    if t == "FMPadding":
-        cf = layer.ch // layer.simd
-        p, cg = np.divmod(j, cf)
-        py, px = np.divmod(p, layer.ofm_w)
-        iy, ix = py - layer.pt, px - layer.pl
-        inside = (iy >= 0) & (iy < layer.ifm_h) & (ix >= 0) & (ix < layer.ifm_w)
-        idx = np.where(
-            inside, (np.clip(iy, 0, None) * layer.ifm_w + np.clip(ix, 0, None)) * cf + cg + 1, 0
-        )
-        return np.maximum.accumulate(idx)
-    raise ValueError(f"no need function for {t}")
+    """``need[j]``: input words consumed before output word ``j`` (one frame) can appear
+    (the layer's own :meth:`~fpgagen.layers.base.HWLayer.need`)."""
+    return layer.need()
 
 
 def branch_need(layers: list, n_out: int) -> np.ndarray:
@@ -75,10 +42,11 @@ def branch_need(layers: list, n_out: int) -> np.ndarray:
 
 
 def _branch(df, stream: str) -> tuple[list, object]:
-    """Layers from the nearest DuplicateStreams to ``stream`` (exclusive), and that dup."""
+    """Layers from the nearest fork (a layer with several outputs) to ``stream`` (exclusive),
+    and that fork."""
     out = []
     p = df.producer(stream)
-    while p is not None and p.op_type != "DuplicateStreams":
+    while p is not None and len(p.out_ports) < 2:
         out.append(p)
         if len(p.ins) != 1:
             return out, None
@@ -91,21 +59,21 @@ class SizeSkipFIFOs(Transformation):
 
     def apply(self, df):
         changed = False
-        for add in [l for l in df.layers if l.op_type == "AddStreams"]:
+        for add in [l for l in df.layers if len(l.in_ports) == 2]:  # joins (residual adds)
             (b0, d0), (b1, d1) = _branch(df, add.ins[0]), _branch(df, add.ins[1])
             if d0 is None or d0 is not d1:
                 continue
             n = add.in_words_per_frame
             n0, n1 = branch_need(b0, n), branch_need(b1, n)
             short, gap = (b1, n0 - n1) if (n0 - n1).max() >= (n1 - n0).max() else (b0, n1 - n0)
-            fifos = [l for l in short if l.op_type == "FIFO"]
+            fifos = [l for l in short if l.buffer_depth is not None]
             if not fifos:
                 continue
             depth = 2 * int(gap.max()) + MARGIN
             # the gap is in duplicate-output words; the FIFO right after the duplicate uses them
             f = fifos[0]
-            if depth > f.depth:
-                f.depth = depth
+            if depth > f.buffer_depth:
+                f.buffer_depth = depth
                 f.sized_for = add.name
                 changed = True
         return df, changed

@@ -15,10 +15,11 @@ model (wide memories pack better into BRAM, SIMD and PE do not cost the same).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
+from ..cost.model import estimate
 from ..errors import FpgagenError
-from ..layers import MVAU
 
 __all__ = [
     "DEFAULT_CAP",
@@ -59,15 +60,11 @@ def layer_options(layer) -> list:
         return []
     saved = layer.folding()
     out = []
-    if isinstance(layer, MVAU):
-        combos = [{"PE": p, "SIMD": s} for p in opts["PE"] for s in opts["SIMD"]]
-    else:
-        ((param, values),) = opts.items()
-        combos = [{param: v} for v in values]
+    combos = [dict(zip(opts, vs)) for vs in itertools.product(*opts.values())]
     try:
         for c in combos:
             layer.set_folding(**c)
-            r = layer.resources()
+            r = estimate(layer)
             out.append(
                 Option(
                     tuple(sorted(c.items())),
@@ -136,7 +133,7 @@ def optimize(
             return plumbing(df)
         tot = {}
         for l in df.layers:
-            for k, v in l.resources().items():
+            for k, v in estimate(l).items():
                 tot[k] = tot.get(k, 0) + v
         return tot
 
@@ -244,22 +241,14 @@ def greedy_fold(df, target_cycles: int) -> None:
         opts = l.folding_options()
         if not opts:
             continue
-        if isinstance(l, MVAU):
+        # innermost parameter first (SIMD before PE), each from its smallest value
+        l.set_folding(**{p: v[0] for p, v in opts.items()})
+        for param in reversed(list(opts)):
             done = False
-            l.set_folding(PE=1, SIMD=1)
-            for simd in opts["SIMD"]:
-                l.set_folding(SIMD=simd)
+            for v in opts[param]:
+                l.set_folding(**{param: v})
                 if l.expected_cycles() <= target_cycles:
                     done = True
                     break
-            if not done:
-                for pe in opts["PE"]:
-                    l.set_folding(PE=pe)
-                    if l.expected_cycles() <= target_cycles:
-                        break
-        else:
-            ((param, values),) = opts.items()
-            for v in values:
-                l.set_folding(**{param: v})
-                if l.expected_cycles() <= target_cycles:
-                    break
+            if done:
+                break

@@ -6,12 +6,12 @@ wrapper is optional). Layers not listed keep the rule's choice.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
 
 from ..errors import FoldingError
-from ..layers import MVAU
 
 __all__ = ["apply_folding_file", "fold_to_cycles", "folding_dict", "load_folding", "target_cycles"]
 
@@ -25,44 +25,32 @@ def target_cycles(dataflow, fps: float | None, clock_mhz: float) -> int:
     unfolded = []
     for l in dataflow.layers:
         f = l.folding()
-        unfolded.append(l.expected_cycles() * f.get("PE", 1) * f.get("SIMD", 1))
+        unfolded.append(l.expected_cycles() * math.prod(f.values()))
     return max(1, math.ceil(max(unfolded) / 256))
 
 
-def _fold_mvau(l: MVAU, cycles: int) -> None:
-    """Smallest PE*SIMD reaching ``cycles``; SIMD first (cheaper than PE), then PE.
-
-    SIMD takes only the layer's allowed values (a grouped MVAU's SIMD divides its group
-    size); without any folding reaching ``cycles``, the fastest allowed one."""
-    best = None
+def _fold_least(l, cycles: int) -> None:
+    """Least parallelism (product of the folding parameters) reaching ``cycles``; ties go to
+    the smaller leading parameters (SIMD before PE: cheaper). Only the layer's allowed values
+    are tried (a grouped MVAU's SIMD divides its group size); without any folding reaching
+    ``cycles``, the fastest allowed one."""
     opts = l.folding_options()
-    for simd in opts["SIMD"]:
-        for pe in opts["PE"]:
-            c = l.num_vectors * (l.mh // pe) * (l.mw // simd)
-            if c <= cycles:
-                key = (pe * simd, pe, -simd)
-                if best is None or key < best[0]:
-                    best = (key, pe, simd)
-                break
-    if best is None:
-        best = (None, max(opts["PE"]), max(opts["SIMD"]))
-    l.set_folding(PE=best[1], SIMD=best[2])
+    best = None
+    for vs in itertools.product(*opts.values()):
+        f = dict(zip(opts, vs))
+        l.set_folding(**f)
+        if l.expected_cycles() <= cycles:
+            key = (math.prod(vs), *vs[:-1], -vs[-1])
+            if best is None or key < best[0]:
+                best = (key, f)
+    l.set_folding(**(best[1] if best else {p: max(v) for p, v in opts.items()}))
 
 
 def fold_to_cycles(dataflow, cycles: int) -> None:
     """Fold every layer to the least parallelism that reaches ``cycles`` per frame."""
     for l in dataflow.layers:
-        if isinstance(l, MVAU):
-            _fold_mvau(l, cycles)
-            continue
-        opts = l.folding_options()
-        if len(opts) != 1:
-            continue
-        ((param, values),) = opts.items()
-        for v in values:
-            l.set_folding(**{param: v})
-            if l.expected_cycles() <= cycles:
-                break
+        if l.folding_options():
+            _fold_least(l, cycles)
 
 
 def load_folding(path) -> dict:

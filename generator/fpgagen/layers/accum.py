@@ -3,14 +3,15 @@ optional thresholds (or the raw accumulator as output)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from .. import packing
 from ..datatypes import int_type, signed_bits_for
+from ..errors import FpgagenError
 from . import npkernels
 from .base import thresholds_apply
+from .hw import Memory, SignedInt, dtype_fields
+from .memory import memory_style
 
 __all__ = ["AccumulatorMixin"]
 
@@ -137,36 +138,102 @@ class AccumulatorMixin:
         t = self.thresholds.reshape(-1, self.pe, n)
         return packing.pack(t, int_type(self.acc_bits), self.pe * n)
 
-    def write_memories(self, outdir):
-        outdir = Path(outdir)
-        wp = outdir / f"{self.name}_weights.mem"
-        wp.write_text("\n".join(packing.to_hex(self.weight_words(), self.weight_word_bits)) + "\n")
-        paths = [wp]
-        if self.thresholds is not None:
-            tp = outdir / f"{self.name}_thresholds.mem"
-            bits = self.pe * self.n_thresholds * self.acc_bits
-            tp.write_text("\n".join(packing.to_hex(self.threshold_words(), bits)) + "\n")
-            paths.append(tp)
-        return paths
-
-    def accumulator_params(self, mem_dir) -> dict:
-        """The RTL parameters both modules share."""
+    def check_hw(self) -> None:
         n_thr = self.n_thresholds
-        ib, wb = self.in_dtype.is_bipolar, self.w_dtype.is_bipolar
+        if self.out_dtype.is_bipolar and n_thr != 1:
+            raise FpgagenError(
+                f"layer {self.name} ({self.op_type}): a BIPOLAR output needs exactly 1 "
+                f"threshold per channel, got {n_thr}"
+            )
+
+    def accumulator_hw(self) -> dict:
+        """The hardware parameters both modules share: operand types, accumulator, output,
+        weight and threshold memories (see :mod:`fpgagen.layers.hw`)."""
+        n_thr = self.n_thresholds
+        rows = self.weights.shape[0] // self.pe  # threshold memory lines
+        tbits = self.pe * n_thr * self.acc_bits
+        thres = Memory(
+            "thresholds",
+            self.threshold_words() if n_thr else None,
+            tbits,
+            self.pe,
+            memory_style(rows, tbits),
+        )
         return {
-            "IN_BITS": self.in_dtype.bits,
-            "IN_SIGNED": int(self.in_dtype.signed and not ib),
-            "IN_BIPOLAR": int(ib),
-            "W_BITS": self.w_dtype.bits,
-            "W_SIGNED": int(self.w_dtype.signed and not wb),
-            "W_BIPOLAR": int(wb),
+            **dtype_fields("IN", self.in_dtype),
+            **dtype_fields("W", self.w_dtype),
             "ACC_BITS": self.acc_bits,
             "N_THRES": n_thr,
             "OUT_BITS": self.out_dtype.bits,
-            "OUT_BIAS": self.out_bias,
-            "WEIGHT_FILE": f"{mem_dir}/{self.name}_weights.mem",
-            "THRES_FILE": f"{mem_dir}/{self.name}_thresholds.mem" if n_thr else "",
+            "OUT_BIAS": SignedInt(0 if self.out_dtype.is_bipolar else self.out_bias),
+            "weights": Memory(
+                "weights",
+                self.weight_words(),
+                self.weight_word_bits,
+                self.pe,
+                self.weight_ram_style,
+            ),
+            "thresholds": thres,
             "RAM_STYLE": self.weight_ram_style,
+        }
+
+    #: the RTL parameters after the shape ones (both modules)
+    RTL_ACC_NAMES = (
+        "IN_BITS",
+        "IN_SIGNED",
+        "IN_BIPOLAR",
+        "W_BITS",
+        "W_SIGNED",
+        "W_BIPOLAR",
+        "ACC_BITS",
+        "N_THRES",
+        "OUT_BITS",
+        "OUT_BIAS",
+        "WEIGHT_FILE=weights",
+        "THRES_FILE=thresholds",
+        "RAM_STYLE",
+    )
+    #: the HLS configuration after the shape ones (both modules)
+    HLS_ACC_NAMES = (
+        "NV",
+        "IN_KIND",
+        "IN_BITS",
+        "W_KIND",
+        "W_BITS",
+        "ACC_BITS",
+        "N_THRES",
+        "OUT_BIAS",
+        "OUT_BITS",
+        "W_CB=weights.cb",
+        "W_NC=weights.nc",
+        "T_ROWS=thresholds.depth",
+        "T_CB=thresholds.cb",
+        "T_NC=thresholds.nc",
+    )
+    hls_template = "hls_layer_mvau.h.j2"
+
+    def hls_extra(self) -> dict:
+        return {
+            "mode": "XNOR-popcount" if self.xnor else "integer",
+            "n_thres": self.n_thresholds,
+            "mults": None,
+        }
+
+    def work(self) -> dict:
+        """MACs: one per weight and input vector; BOPs = MACs x weight bits x input bits."""
+        w = self.weights
+        macs = int(self.num_vectors) * int(w.size)
+        wbits, abits = self.w_dtype.bits, self.in_dtype.bits
+        weight_bits = int(w.size) * wbits
+        if self.grouped:  # grouped MVAU: its multiplier table too
+            weight_bits += int(self.group_mult.size) * int(self.mult_bits)
+        thr = self.thresholds
+        threshold_bits = int(thr.size) * int(self.acc_bits) if thr is not None and thr.size else 0
+        return {
+            "macs": macs,
+            "bops": macs * wbits * abits,
+            "weight_bits": weight_bits,
+            "threshold_bits": threshold_bits,
         }
 
     def accumulator_dict(self) -> dict:

@@ -1,22 +1,44 @@
 """Base class of hardware layers.
 
-A hardware layer is one streaming stage of the dataflow accelerator. It knows its shapes,
-folded shapes, stream widths and data types, executes bit-exactly on integer numpy arrays
-(the golden model), and states its expected cycles and resources. Cost methods are abstract:
-a layer that cannot estimate itself is an error, never a silent zero.
+A hardware layer is one streaming stage of the dataflow accelerator, and the one place that
+knows everything about itself: its shapes, folded shapes, stream widths and data types, its
+golden model (bit-exact on integer numpy arrays), its expected cycles, its backend-neutral
+hardware parameters (:meth:`HWLayer.hw_params`, which the RTL and the HLS backends both
+render), its stream ports, its cost-model features (:meth:`HWLayer.cost_features`, evaluated
+by :mod:`fpgagen.cost`), what it needs from its producer word by word (:meth:`HWLayer.need`,
+for FIFO sizing and latency), its work for the report (:meth:`HWLayer.work`) and whether it
+is plumbing. Every concrete class is registered by its ``op_type`` in :data:`LAYER_TYPES`.
+
+Cost methods are abstract: a layer that cannot estimate itself is an error, never a silent
+zero. This module imports nothing above it (docs/architecture.md): the resource estimate of
+:meth:`HWLayer.resources` is the cost model that :mod:`fpgagen.cost` registers when imported.
 """
 
 from __future__ import annotations
 
 import abc
 import re
+from pathlib import Path
 
 import numpy as np
 
+from .. import packing
 from ..datatypes import DataType
-from ..errors import FoldingError
+from ..errors import FoldingError, FpgagenError
+from .hw import Memory, parse_names
 
-__all__ = ["HWLayer", "check_identifier"]
+__all__ = ["LAYER_TYPES", "HWLayer", "check_identifier", "register_cost_model"]
+
+#: every concrete hardware layer class by its ``op_type`` (filled by class definition)
+LAYER_TYPES: dict = {}
+#: the resource estimator ``fn(layer) -> dict`` (registered by fpgagen.cost.model)
+_COST_MODEL: list = []
+
+
+def register_cost_model(fn) -> None:
+    """Install the function :meth:`HWLayer.resources` calls (done by :mod:`fpgagen.cost`)."""
+    _COST_MODEL[:] = [fn]
+
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -46,6 +68,22 @@ class HWLayer(abc.ABC):
     op_type: str = "HWLayer"
     #: Verilog module implementing the layer (file rtl/<rtl_module>.v)
     rtl_module: str = ""
+    #: a FIFO or width converter: moves words between stages, computes nothing (reports list
+    #: it apart; ``Dataflow.compute_layers`` leaves it out)
+    plumbing: bool = False
+    #: only moves or copies input values (sample stimuli look through it for the input range)
+    moves_values: bool = False
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if "op_type" in cls.__dict__:
+            prev = LAYER_TYPES.get(cls.op_type)
+            if prev is not None and prev.__qualname__ != cls.__qualname__:
+                raise TypeError(
+                    f"layer type {cls.op_type!r} is defined twice ({prev.__module__}."
+                    f"{prev.__qualname__} and {cls.__module__}.{cls.__qualname__})"
+                )
+            LAYER_TYPES[cls.op_type] = cls
 
     def __init__(self, name: str):
         self.name = check_identifier(name)
@@ -157,18 +195,118 @@ class HWLayer(abc.ABC):
     def resources(self) -> dict:
         """Resource estimate (lut, ff, bram18, uram, dsp) from the calibrated cost model
         (docs/cost_model.md); an unknown layer type is an error, never a silent zero."""
-        from ..cost.model import estimate
+        if not _COST_MODEL:
+            raise FpgagenError(
+                f"layer {self.name}: no cost model is loaded; import fpgagen.cost first"
+            )
+        return _COST_MODEL[0](self)
 
-        return estimate(self)
+    #: name of the coefficient set of the cost model (fpgagen/cost/_coef.py) this layer's
+    #: features are weighted with; None: the op_type
+    cost_coef: str | None = None
+
+    @abc.abstractmethod
+    def cost_features(self, cm) -> dict:
+        """Structural features of the RTL module for the cost model (docs/cost_model.md):
+        ``{"lut": {feature: value}, "ff": {...}, "mem": {"bram18", "uram", "dsp"}}`` and, for
+        extra hand-fitted terms, ``"group"``. ``cm`` is the cost model's toolkit
+        (:mod:`fpgagen.cost.model`: ``map_memory``, ``mem_luts``, ``counter_bits``...), passed
+        in so that this package never imports the cost package."""
+
+    # -- data movement (FIFO sizing, latency) -------------------------------------------------
+    def need(self) -> np.ndarray:
+        """``need[j]``: input words consumed (one frame) before output word ``j`` can appear.
+
+        Used to size the skip FIFOs of residual blocks (fpgagen.fold.fifo) and for the
+        latency estimate of the report. A layer must state it; there is no safe default."""
+        raise ValueError(f"no need function for {self.op_type}")
+
+    def _need_streaming(self) -> np.ndarray:
+        """Output word ``j`` needs input word ``j`` (one word in, one word out)."""
+        return np.arange(1, self.out_words_per_frame + 1, dtype=np.int64)
+
+    def _need_all(self) -> np.ndarray:
+        """Every output word needs the whole input frame."""
+        return np.full(self.out_words_per_frame, self.in_words_per_frame, dtype=np.int64)
+
+    # -- report ------------------------------------------------------------------------------
+    def work(self) -> dict:
+        """Per frame: multiply-accumulates, bit operations (MACs x weight bits x activation
+        bits), weight and threshold memory bits (docs/report.md)."""
+        return {"macs": 0, "bops": 0, "weight_bits": 0, "threshold_bits": 0}
+
+    def mac_lanes(self) -> tuple[int, str]:
+        """(multiply-accumulates per cycle, its folding as ``PExSIMD`` text); (0, "") for a
+        layer without multiply-accumulates."""
+        return 0, ""
 
     # -- backends ----------------------------------------------------------------------------
     @abc.abstractmethod
+    def hw_params(self) -> dict:
+        """Backend-neutral hardware parameters, in order (see :mod:`fpgagen.layers.hw`).
+
+        The one source of the Verilog parameters (``rtl_names``) and of the HLS configuration
+        (``hls_names``); memories appear as :class:`~fpgagen.layers.hw.Memory` values."""
+
+    #: Verilog parameters: ``"NAME"`` or ``"NAME=neutral"`` (see :mod:`fpgagen.layers.hw`)
+    rtl_names: tuple = ()
+    #: HLS configuration struct members: same syntax, or ``"NAME=memory.attr"``; None: no HLS
+    #: process (e.g. a FIFO, which becomes a stream depth)
+    hls_names: tuple | None = None
+    #: HLS header of the library (hls_templates/fpgagen/) and function the process calls
+    hls_lib: str = ""
+    hls_func: str = ""
+    #: Jinja2 template of the layer's HLS wrapper (hls_templates/)
+    hls_template: str = "hls_layer_plain.h.j2"
+    #: extra words of depth on every output stream in the HLS design (skid registers the
+    #: RTL module has and the HLS process lacks)
+    hls_out_slack: int = 0
+
+    def check_hw(self) -> None:
+        """Raise :class:`FpgagenError` if the parameters cannot be built in hardware (by
+        default every constructible layer can)."""
+        return None
+
+    def hls_extra(self) -> dict:
+        """Extra context of the layer's HLS template (comments, modes)."""
+        return {}
+
+    def max_word_bits(self) -> int:
+        """Widest ap_uint word the layer's HLS process uses (besides its memories)."""
+        return max(self.in_width, self.out_width)
+
+    @property
+    def buffer_depth(self) -> int | None:
+        """Words of buffering if the layer is only a FIFO on its stream, else None."""
+        return None
+
+    def memories(self) -> list:
+        """The layer's parameter memories (:class:`~fpgagen.layers.hw.Memory`), in order."""
+        return [v for v in self.hw_params().values() if isinstance(v, Memory)]
+
     def rtl_params(self, mem_dir: str) -> dict:
         """Verilog parameters of the layer's module; memory files live in ``mem_dir``."""
+        hw = self.hw_params()
+        out = {}
+        for name, key in parse_names(self.rtl_names):
+            v = hw[key]
+            if isinstance(v, Memory):
+                v = f"{mem_dir}/{v.file(self.name)}" if v.words is not None else ""
+            elif isinstance(v, (int, np.integer)):
+                v = int(v)
+            out[name] = v
+        return out
 
     def write_memories(self, outdir) -> list:
-        """Write memory initialisation files; returns their paths."""
-        return []
+        """Write memory initialisation files (one hex word per line); returns their paths."""
+        paths = []
+        for m in self.memories():
+            if m.words is None:
+                continue
+            p = Path(outdir) / m.file(self.name)
+            p.write_text("\n".join(packing.to_hex(m.words, m.bits)) + "\n")
+            paths.append(p)
+        return paths
 
     def to_dict(self) -> dict:
         return {

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..datatypes import DataType, int_type, uint_type
+from ..errors import FpgagenError
 from .base import HWLayer
+from .hw import dtype_fields
 
 __all__ = ["AddStreams", "DuplicateStreams"]
 
@@ -37,8 +39,34 @@ class DuplicateStreams(HWLayer):
     def expected_cycles(self):
         return self.in_words_per_frame
 
-    def rtl_params(self, mem_dir):
-        return {"WIDTH": self.in_width}
+    def hw_params(self) -> dict:
+        return {"WIDTH": self.in_width, "WORDS": self.in_words_per_frame}
+
+    rtl_names = ("WIDTH",)
+    hls_names = ("WIDTH", "WORDS")
+    hls_lib = "branch.h"
+    hls_func = "duplicate_streams"
+    #: rtl/duplicate_stream.v has 2 skid registers per output, the HLS process none
+    hls_out_slack = 2
+    moves_values = True
+
+    def check_hw(self) -> None:
+        if self.in_width != self.out_width:
+            raise FpgagenError(
+                f"layer {self.name} (DuplicateStreams): input and output words differ"
+            )
+
+    def need(self) -> np.ndarray:
+        return self._need_streaming()
+
+    def cost_features(self, cm) -> dict:
+        l = self
+        w = l.in_width
+        return {
+            "lut": {"const": 1.0, "width": w},
+            "ff": {"const": 1.0, "width": w},
+            "mem": {"bram18": 0, "uram": 0, "dsp": 0},
+        }
 
 
 class AddStreams(HWLayer):
@@ -75,10 +103,36 @@ class AddStreams(HWLayer):
     def expected_cycles(self):
         return self.in_words_per_frame
 
-    def rtl_params(self, mem_dir):
+    def hw_params(self) -> dict:
         return {
             "PE": self.pe,
-            "IN_BITS": self.in_dtype.bits,
-            "IN_SIGNED": int(self.in_dtype.signed),
+            "WORDS": self.in_words_per_frame,
+            **dtype_fields("IN", self.in_dtype),
             "OUT_BITS": self.out_dtype.bits,
+        }
+
+    rtl_names = ("PE", "IN_BITS", "IN_SIGNED", "OUT_BITS")
+    hls_names = ("PE", "WORDS", "IN_BITS", "IN_SIGNED", "OUT_BITS")
+    hls_lib = "branch.h"
+    hls_func = "add_streams"
+
+    def check_hw(self) -> None:
+        if self.in_dtype.is_bipolar:
+            raise FpgagenError(f"layer {self.name} (AddStreams): BIPOLAR inputs are not supported")
+        if self.out_dtype.bits < self.in_dtype.bits or self.in_elems != self.out_elems:
+            raise FpgagenError(
+                f"layer {self.name} (AddStreams): output {self.out_dtype} x {self.out_elems} "
+                f"does not extend input {self.in_dtype} x {self.in_elems}"
+            )
+
+    def need(self) -> np.ndarray:
+        return self._need_streaming()
+
+    def cost_features(self, cm) -> dict:
+        l = self
+        w = l.pe * l.out_dtype.bits
+        return {
+            "lut": {"const": 1.0, "width": w},
+            "ff": {"const": 1.0, "width": w},
+            "mem": {"bram18": 0, "uram": 0, "dsp": 0},
         }

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import packing
 from ..datatypes import DataType
+from ..errors import FpgagenError
 from .base import HWLayer
 
 __all__ = ["FMPadding", "SlidingWindow"]
@@ -73,7 +74,13 @@ class SlidingWindow(HWLayer):
         cf = self.ch // self.simd
         return (self.k_h + min(self.s_h, self.k_h)) * self.ifm_w * cf
 
-    def rtl_params(self, mem_dir):
+    def hls_buffer_words(self) -> int:
+        """Line buffer words of the HLS process: the RTL buffer, at least one window span."""
+        cf = self.ch // self.simd
+        span = (self.k_h - 1) * self.ifm_w * cf + self.k_w * cf
+        return max(int(self.buffer_words()), span)
+
+    def hw_params(self) -> dict:
         return {
             "IFM_H": self.ifm_h,
             "IFM_W": self.ifm_w,
@@ -84,7 +91,82 @@ class SlidingWindow(HWLayer):
             "STRIDE_H": self.s_h,
             "STRIDE_W": self.s_w,
             "ELEM_BITS": self.in_dtype.bits,
+            "DEPTH": self.hls_buffer_words(),
         }
+
+    rtl_names = (
+        "IFM_H",
+        "IFM_W",
+        "CH",
+        "SIMD",
+        "K_H",
+        "K_W",
+        "STRIDE_H",
+        "STRIDE_W",
+        "ELEM_BITS",
+    )
+    hls_names = (
+        "IFM_H",
+        "IFM_W",
+        "CH",
+        "SIMD",
+        "K_H",
+        "K_W",
+        "S_H=STRIDE_H",
+        "S_W=STRIDE_W",
+        "BITS=ELEM_BITS",
+        "DEPTH",
+    )
+    hls_lib = "window.h"
+    hls_func = "sliding_window"
+    moves_values = True
+
+    def check_hw(self) -> None:
+        if self.in_dtype != self.out_dtype:
+            raise FpgagenError(
+                f"layer {self.name} (SlidingWindow): input {self.in_dtype} and output "
+                f"{self.out_dtype} differ"
+            )
+
+    def hls_extra(self) -> dict:
+        return {"extra": f"buffer of {self.hls_buffer_words()} words of {self.in_width} bits"}
+
+    def need(self) -> np.ndarray:
+        """Output word ``j`` needs the input word of its window element (and every earlier
+        one: the input is read in order)."""
+        j = np.arange(self.out_words_per_frame, dtype=np.int64)
+        cf = self.ch // self.simd
+        kk = self.k_h * self.k_w
+        o, rem = np.divmod(j, kk * cf)
+        kpos, cg = np.divmod(rem, cf)
+        oy, ox = np.divmod(o, self.ofm_w)
+        ky, kx = np.divmod(kpos, self.k_w)
+        iy, ix = oy * self.s_h + ky, ox * self.s_w + kx
+        return np.maximum.accumulate(((iy * self.ifm_w + ix) * cf + cg) + 1)
+
+    def cost_features(self, cm) -> dict:
+        l = self
+        width = l.simd * l.in_dtype.bits
+        depth = l.buffer_words()
+        m = cm.map_memory(depth, width, False, "auto")
+        cf = l.ch // l.simd
+        cnt = (
+            cm.counter_bits(cf)
+            + cm.counter_bits(l.k_w)
+            + cm.counter_bits(l.k_h)
+            + cm.counter_bits(l.ofm_w)
+            + cm.counter_bits(l.ofm_h)
+            + 2 * cm.counter_bits(depth)
+            + cm.counter_bits(l.ifm_w)
+            + cm.counter_bits(l.ifm_h)
+        )
+        f = {"const": 1.0, "ctrl": cnt, "mem": cm.mem_luts(m, depth, width, False), "width": width}
+        ff = {
+            "const": 1.0,
+            "ctrl": cnt,
+            "data": 2 * width + (depth * width if m["kind"] == "logic" else 0),
+        }
+        return {"lut": f, "ff": ff, "mem": {"bram18": m["bram18"], "uram": m["uram"], "dsp": 0}}
 
     def to_dict(self):
         d = super().to_dict()
@@ -149,7 +231,7 @@ class FMPadding(HWLayer):
     def expected_cycles(self):
         return self.out_words_per_frame
 
-    def rtl_params(self, mem_dir):
+    def hw_params(self) -> dict:
         return {
             "IFM_H": self.ifm_h,
             "IFM_W": self.ifm_w,
@@ -162,6 +244,55 @@ class FMPadding(HWLayer):
             "ELEM_BITS": self.in_dtype.bits,
             "PAD_VALUE": int(packing.encode([self.value], self.in_dtype)[0]),
         }
+
+    rtl_names = (
+        "IFM_H",
+        "IFM_W",
+        "CH",
+        "SIMD",
+        "PAD_TOP",
+        "PAD_BOTTOM",
+        "PAD_LEFT",
+        "PAD_RIGHT",
+        "ELEM_BITS",
+        "PAD_VALUE",
+    )
+    hls_names = (
+        "IFM_H",
+        "IFM_W",
+        "CH",
+        "SIMD",
+        "PAD_T=PAD_TOP",
+        "PAD_B=PAD_BOTTOM",
+        "PAD_L=PAD_LEFT",
+        "PAD_R=PAD_RIGHT",
+        "BITS=ELEM_BITS",
+        "PAD=PAD_VALUE",
+    )
+    hls_lib = "window.h"
+    hls_func = "fm_padding"
+    moves_values = True
+
+    def need(self) -> np.ndarray:
+        """A border word needs nothing new; an inside word needs its input word."""
+        j = np.arange(self.out_words_per_frame, dtype=np.int64)
+        cf = self.ch // self.simd
+        p, cg = np.divmod(j, cf)
+        py, px = np.divmod(p, self.ofm_w)
+        iy, ix = py - self.pt, px - self.pl
+        inside = (iy >= 0) & (iy < self.ifm_h) & (ix >= 0) & (ix < self.ifm_w)
+        idx = np.where(
+            inside, (np.clip(iy, 0, None) * self.ifm_w + np.clip(ix, 0, None)) * cf + cg + 1, 0
+        )
+        return np.maximum.accumulate(idx)
+
+    def cost_features(self, cm) -> dict:
+        l = self
+        width = l.simd * l.in_dtype.bits
+        cnt = cm.counter_bits(l.ch // l.simd) + cm.counter_bits(l.ofm_w) + cm.counter_bits(l.ofm_h)
+        f = {"const": 1.0, "ctrl": cnt, "width": width}
+        ff = {"const": 1.0, "ctrl": cnt, "width": width}
+        return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}
 
     def to_dict(self):
         d = super().to_dict()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from .. import packing
 from ..datatypes import DataType, uint_type
 from .accum import AccumulatorMixin
 from .base import HWLayer, check_divides, divisors
+from .hw import Memory
 from .memory import memory_style
 
 __all__ = ["MVAU"]
@@ -186,33 +185,187 @@ class MVAU(AccumulatorMixin, HWLayer):
         m = self.group_mult.reshape(self.nf, self.pe, self.groups).transpose(0, 2, 1)
         return packing.pack(m, uint_type(self.mult_bits), self.pe)
 
-    def write_memories(self, outdir):
-        paths = super().write_memories(outdir)
-        if self.grouped:
-            mp = Path(outdir) / f"{self.name}_mults.mem"
-            mp.write_text(
-                "\n".join(packing.to_hex(self.mult_words(), self.pe * self.mult_bits)) + "\n"
-            )
-            paths.append(mp)
-        return paths
-
-    def rtl_params(self, mem_dir):
+    def hw_params(self) -> dict:
         p = {
             "MW": self.mw,
             "MH": self.mh,
             "SIMD": self.simd,
             "PE": self.pe,
-            **self.accumulator_params(mem_dir),
+            "NV": self.num_vectors,
+            **self.accumulator_hw(),
         }
-        if self.grouped:  # absent otherwise: the module's defaults are the plain MVAU
+        if self.grouped:
+            mbits = self.pe * self.mult_bits
             p.update(
                 {
                     "GROUPS": self.groups,
                     "MULT_BITS": self.mult_bits,
-                    "MULT_FILE": f"{mem_dir}/{self.name}_mults.mem",
+                    "mults": Memory(
+                        "mults",
+                        self.mult_words(),
+                        mbits,
+                        self.pe,
+                        memory_style(self.nf * self.groups, mbits),
+                    ),
                 }
             )
         return p
+
+    @property
+    def rtl_names(self) -> tuple:
+        names = ("MW", "MH", "SIMD", "PE", *self.RTL_ACC_NAMES)
+        if self.grouped:  # absent otherwise: the module's defaults are the plain MVAU
+            names += ("GROUPS", "MULT_BITS", "MULT_FILE=mults")
+        return names
+
+    @property
+    def hls_names(self) -> tuple:
+        names = ("MW", "MH", "SIMD", "PE", *self.HLS_ACC_NAMES)
+        if self.grouped:
+            names += ("GROUPS", "MULT_BITS", "M_CB=mults.cb", "M_NC=mults.nc")
+        return names
+
+    hls_lib = "mvau.h"
+
+    @property
+    def hls_func(self) -> str:
+        return "mvau_grouped" if self.grouped else "mvau"
+
+    def hls_extra(self) -> dict:
+        x = super().hls_extra()
+        if self.grouped:
+            x["mode"] += (
+                f", {self.groups} groups of {self.group_size} columns with "
+                f"{self.mult_bits}-bit multipliers"
+            )
+        return x
+
+    def need(self) -> np.ndarray:
+        """Output word ``j`` (PE outputs of fold ``j % NF`` of vector ``j // NF``) needs the
+        whole input vector ``j // NF`` (SF words)."""
+        j = np.arange(self.out_words_per_frame, dtype=np.int64)
+        return (j // self.nf + 1) * self.sf
+
+    def mac_lanes(self) -> tuple[int, str]:
+        return self.pe * self.simd, f"{self.pe}x{self.simd}"
+
+    def cost_features(self, cm) -> dict:
+        l = self
+        pe, simd, nf, sf = l.pe, l.simd, l.nf, l.sf
+        acc = l.acc_bits
+        xe, we, pb, kind = cm.mvau_operands(l)
+        ib = l.in_dtype.bits
+        iw = simd * ib
+        depth = nf * sf
+        n_thr = 0 if l.thresholds is None else int(l.thresholds.shape[1])
+        ob = l.out_dtype.bits
+        sum_bits = pb + cm.clog2(simd)
+        const_w = depth == 1
+        style = l.weight_ram_style
+        # Yosys drops constant bit columns of a ROM before mapping it
+        wvar = cm.varying_bits(cm.mvau_weight_fields(l)) if depth > 1 else 0
+        wmem = cm.map_memory(depth, wvar, True, style)
+        ctrl = cm.counter_bits(sf) + cm.counter_bits(nf) + cm.counter_bits(depth)
+        # input double buffer (NF > 1): 2*SF words, simple dual port RAM
+        if nf > 1:
+            bmem = cm.map_memory(2 * sf, iw, False, "auto")
+            buf_luts = cm.mem_luts(bmem, 2 * sf, iw, False)
+            buf_ctrl = 2 * cm.counter_bits(2 * sf) + cm.counter_bits(sf)
+        else:
+            bmem = dict(cm.NO_MEMORY)
+            buf_luts = buf_ctrl = 0
+        dsp = cm.mvau_dsp(l, products_only=True)
+        per_pe_tree = cm.tree_bits(simd, pb)
+        f = {
+            "const": 1.0,
+            "ctrl": ctrl + buf_ctrl,
+            "ibuf": buf_luts + (iw if nf > 1 else 0),
+            "wrom": cm.mem_luts(wmem, depth, wvar, True) if depth <= 64 else 0.0,
+            # deeper soft-logic ROMs: LUT6 banks plus a mux tree
+            "wrom_deep": cm.mem_luts(wmem, depth, wvar, True) if depth > 64 else 0.0,
+            "pop": 0.0,
+            "neg": 0.0,
+            "mul": 0.0,
+            "mul_small": 0.0,
+            "tree": 0.0,
+            "tree_dsp": 0.0,
+            "mac_const": 0.0,
+            "mul_const": 0.0,
+            "mul_const_ss": 0.0,
+            "tree_const": 0.0,
+            # NF*SF = 1: no accumulator, the dot product goes straight to the thresholds
+            "acc": pe * acc if not const_w else 0.0,
+            "thr_cmp": 0.0,
+            "thr_cmp_const": 0.0,
+            "thr_rom": 0.0,
+            "thr_cnt": 0.0,
+        }
+        if const_w and (kind != "mul" or not dsp):
+            # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs). A zero
+            # weight (pruned ternary) is a constant-0 product: synthesis drops it and its adder,
+            # so the products and each PE's adder tree count only the nonzero weights
+            nz = cm.nonzero_mask(l)
+            tree_const = float(sum(cm.tree_bits(int(n), pb) for n in nz.sum(axis=1)))
+            nnz = float(nz.sum())
+            if kind == "mul" and l.w_dtype.name == "TERNARY":
+                # x * (+1) is a wire, x * (-1) a negation that synthesis folds into the adder as a
+                # subtraction (a feature counting the negative weights was fitted to 0 LUTs and
+                # dropped): the adder tree of the nonzero weights is the cost
+                f["tree_const"] = tree_const
+            elif kind == "mul":
+                f["mul_const"] = nnz * xe * we
+                # signed x signed constant products need sign extension of the partial products
+                both_signed = l.in_dtype.signed and l.w_dtype.signed
+                f["mul_const_ss"] = f["mul_const"] if both_signed else 0.0
+                f["tree_const"] = tree_const
+            else:
+                f["mac_const"] = nnz * (pb if kind != "xnor" else 1) + tree_const
+        elif kind == "xnor":
+            f["pop"] = pe * (simd + per_pe_tree)
+        elif kind == "neg":
+            f["neg"] = pe * simd * pb
+            f["tree"] = pe * per_pe_tree
+        elif dsp:
+            f["tree_dsp"] = pe * per_pe_tree
+        else:
+            # narrow products (<= 6 partial-product bits: ternary, 2-bit) map to a LUT or two;
+            # wider ones grow with the partial-product array; a TERNARY weight is a conditional
+            # negation and a zero mask of the input, never a partial-product array
+            f["mul_small" if cm.small_product(l, xe, we) else "mul"] = pe * simd * xe * we
+            f["tree"] = pe * per_pe_tree
+        tmem = dict(cm.NO_MEMORY)
+        tvar = 0
+        if n_thr:
+            if nf > 1:
+                tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
+                tmem = cm.map_memory(nf, tvar, True, "auto")
+                f["thr_rom"] = cm.mem_luts(tmem, nf, tvar, True)
+                f["thr_cmp"] = pe * n_thr * acc
+            else:
+                f["thr_cmp_const"] = pe * n_thr * acc
+            f["thr_cnt"] = pe * n_thr
+        ff = {
+            "const": 1.0,
+            "ctrl": ctrl + buf_ctrl,
+            "in": iw * (2 if nf > 1 and bmem["kind"] == "lutram" else 1),
+            "wreg": cm.mem_ffs(wmem, depth, wvar, True) if not const_w else 0.0,
+            "dot": pe * min(acc, sum_bits + 1) if not const_w else 0.0,
+            "acc": pe * acc,
+            "thr": (cm.mem_ffs(tmem, nf, tvar, True) if n_thr and nf > 1 else 0.0),
+            "out": pe * ob,
+        }
+        mem = {
+            "bram18": wmem["bram18"] + bmem["bram18"] + tmem["bram18"],
+            "uram": bmem.get("uram", 0),
+            "dsp": dsp,
+        }
+        out = {"lut": f, "ff": ff, "mem": mem}
+        if getattr(l, "grouped", False):
+            g = cm.mvau_group_features(l, sum_bits, acc)
+            mem["bram18"] += g.pop("bram18")
+            mem["dsp"] += g.pop("dsp")
+            out["group"] = g
+        return out
 
     @property
     def note(self) -> str:

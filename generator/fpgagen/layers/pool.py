@@ -5,16 +5,42 @@ from __future__ import annotations
 import numpy as np
 
 from ..datatypes import DataType, int_type, uint_type
+from ..errors import FpgagenError
 from .base import HWLayer
+from .hw import dtype_fields
 
 __all__ = ["GlobalAccPool", "LabelSelect", "Pool"]
 
 
-def _bits_unsigned_field(dtype: DataType) -> tuple[int, int]:
-    """(IN_BITS, IN_SIGNED) as the pooling RTL sees a stream element."""
-    if dtype.is_bipolar:
-        return 1, 0
-    return dtype.bits, int(dtype.signed)
+def _check_widening(l) -> None:
+    ib = 1 if l.in_dtype.is_bipolar else l.in_dtype.bits
+    if l.out_dtype.bits < ib:
+        raise FpgagenError(
+            f"layer {l.name} ({l.op_type}): output {l.out_dtype} is narrower than input "
+            f"{l.in_dtype}"
+        )
+
+
+def _pool_cost(l, cm, k) -> dict:
+    """Cost features of rtl/pool.v and rtl/global_acc_pool.v (same structure)."""
+    pe = l.pe
+    ib = 1 if l.in_dtype.is_bipolar else l.in_dtype.bits
+    ob = l.out_dtype.bits
+    cf = l.ch // pe
+    owd = pe * ob
+    m = cm.map_memory(cf, owd, False, "distributed")
+    f = {
+        "const": 1.0,
+        "ctrl": cm.counter_bits(cf) + cm.counter_bits(k),
+        "op": owd,
+        "mem": cm.mem_luts(m, cf, owd, False),
+    }
+    ff = {
+        "const": 1.0,
+        "ctrl": 2 * cm.counter_bits(cf) + cm.counter_bits(k),
+        "data": pe * ib + 4 * owd,
+    }
+    return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}
 
 
 class Pool(HWLayer):
@@ -71,17 +97,33 @@ class Pool(HWLayer):
     def expected_cycles(self):
         return self.in_words_per_frame
 
-    def rtl_params(self, mem_dir):
-        ib, sg = _bits_unsigned_field(self.in_dtype)
+    def hw_params(self) -> dict:
         return {
             "CH": self.ch,
             "PE": self.pe,
             "K": self.k,
-            "IN_BITS": ib,
-            "IN_SIGNED": sg,
+            "NV": self.num_vectors,
+            **dtype_fields("IN", self.in_dtype),
             "OUT_BITS": self.out_dtype.bits,
             "MODE": 0 if self.mode == "max" else 1,
         }
+
+    rtl_names = ("CH", "PE", "K", "IN_BITS", "IN_SIGNED", "OUT_BITS", "MODE")
+    hls_names = ("CH", "PE", "K", "NV", "IN_BITS", "IN_SIGNED", "OUT_BITS", "MODE")
+    hls_lib = "pool.h"
+    hls_func = "pool"
+
+    def check_hw(self) -> None:
+        _check_widening(self)
+
+    def need(self) -> np.ndarray:
+        """Output word ``j`` needs the whole window of its pixel (K x CF words)."""
+        cf = self.ch // self.pe
+        j = np.arange(self.out_words_per_frame, dtype=np.int64)
+        return (j // cf + 1) * self.k * cf
+
+    def cost_features(self, cm) -> dict:
+        return _pool_cost(self, cm, self.k)
 
     def to_dict(self):
         d = super().to_dict()
@@ -126,16 +168,27 @@ class GlobalAccPool(HWLayer):
     def expected_cycles(self):
         return self.in_words_per_frame
 
-    def rtl_params(self, mem_dir):
-        ib, sg = _bits_unsigned_field(self.in_dtype)
+    def hw_params(self) -> dict:
         return {
             "N_PIX": self.n_pix,
             "CH": self.ch,
             "PE": self.pe,
-            "IN_BITS": ib,
-            "IN_SIGNED": sg,
+            **dtype_fields("IN", self.in_dtype),
             "OUT_BITS": self.out_dtype.bits,
         }
+
+    rtl_names = hls_names = ("N_PIX", "CH", "PE", "IN_BITS", "IN_SIGNED", "OUT_BITS")
+    hls_lib = "pool.h"
+    hls_func = "global_acc_pool"
+
+    def check_hw(self) -> None:
+        _check_widening(self)
+
+    def need(self) -> np.ndarray:
+        return self._need_all()
+
+    def cost_features(self, cm) -> dict:
+        return _pool_cost(self, cm, self.n_pix)
 
 
 class LabelSelect(HWLayer):
@@ -169,13 +222,35 @@ class LabelSelect(HWLayer):
     def expected_cycles(self):
         return max(self.ch // self.pe, self.k + 1)
 
-    def rtl_params(self, mem_dir):
-        ib, sg = _bits_unsigned_field(self.in_dtype)
+    def hw_params(self) -> dict:
         return {
             "CH": self.ch,
             "PE": self.pe,
-            "IN_BITS": ib,
-            "IN_SIGNED": sg,
             "K": self.k,
+            **dtype_fields("IN", self.in_dtype),
             "IDX_BITS": self.out_dtype.bits,
         }
+
+    rtl_names = ("CH", "PE", "IN_BITS", "IN_SIGNED", "K", "IDX_BITS")
+    hls_names = ("CH", "PE", "K", "IN_BITS", "IN_KIND", "IDX_BITS")
+    hls_lib = "pool.h"
+    hls_func = "label_select"
+
+    def check_hw(self) -> None:
+        if not 1 <= self.k <= self.ch or (1 << self.out_dtype.bits) < self.ch:
+            raise FpgagenError(
+                f"layer {self.name} (LabelSelect): K={self.k} must be in 1..{self.ch} and "
+                f"{self.out_dtype} must hold every index below {self.ch}"
+            )
+
+    def need(self) -> np.ndarray:
+        return self._need_all()
+
+    def cost_features(self, cm) -> dict:
+        l = self
+        ib = l.in_dtype.bits
+        idx = l.out_dtype.bits
+        cf = l.ch // l.pe
+        f = {"const": 1.0, "sort": l.pe * l.k * (ib + idx), "ctrl": cm.counter_bits(cf) + idx}
+        ff = {"const": 1.0, "data": l.k * (ib + 2 * idx + 1), "ctrl": cm.counter_bits(cf) + idx}
+        return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from ..datatypes import DataType
-from ..errors import FoldingError
+from ..errors import FoldingError, FpgagenError
 from .base import HWLayer
 
 __all__ = ["DWC", "FIFO"]
@@ -38,8 +42,33 @@ class FIFO(HWLayer):
     def expected_cycles(self):
         return self.in_words_per_frame
 
-    def rtl_params(self, mem_dir):
+    plumbing = True
+    moves_values = True
+
+    @property
+    def buffer_depth(self) -> int:
+        return self.depth
+
+    @buffer_depth.setter
+    def buffer_depth(self, depth: int) -> None:
+        self.depth = int(depth)
+
+    def hw_params(self) -> dict:
         return {"WIDTH": self.in_width, "DEPTH": self.depth}
+
+    rtl_names = ("WIDTH", "DEPTH")
+
+    def need(self) -> np.ndarray:
+        return self._need_streaming()
+
+    def cost_features(self, cm) -> dict:
+        l = self
+        w, d = l.in_width, l.depth
+        m = cm.map_memory(d, w, False, "auto")
+        aw, cw = cm.counter_bits(d), cm.clog2(d + 2)
+        f = {"const": 1.0, "ctrl": 2 * aw + cw, "mem": cm.mem_luts(m, d, w, False)}
+        ff = {"const": 1.0, "ctrl": 2 * aw + cw, "data": w + (d * w if m["kind"] == "logic" else 0)}
+        return {"lut": f, "ff": ff, "mem": {"bram18": m["bram18"], "uram": m["uram"], "dsp": 0}}
 
     def to_dict(self):
         d = super().to_dict()
@@ -79,5 +108,50 @@ class DWC(HWLayer):
     def expected_cycles(self):
         return max(self.in_words_per_frame, self.out_words_per_frame)
 
-    def rtl_params(self, mem_dir):
-        return {"IN_WIDTH": self.in_width, "OUT_WIDTH": self.out_width}
+    plumbing = True
+    moves_values = True
+
+    def hw_params(self) -> dict:
+        return {
+            "IN_WIDTH": self.in_width,
+            "OUT_WIDTH": self.out_width,
+            "IN_ELEMS": self.in_elems,
+            "OUT_ELEMS": self.out_elems,
+            "BITS": self.in_dtype.bits,
+            "ELEMS_PER_FRAME": self.num_vectors * self.in_channels,
+        }
+
+    rtl_names = ("IN_WIDTH", "OUT_WIDTH")
+    hls_names = ("IN_ELEMS", "OUT_ELEMS", "BITS", "ELEMS_PER_FRAME")
+    hls_lib = "dwc.h"
+    hls_func = "dwc"
+
+    def check_hw(self) -> None:
+        if self.in_dtype != self.out_dtype:
+            raise FpgagenError(
+                f"layer {self.name} (DWC): input {self.in_dtype} and output {self.out_dtype} differ"
+            )
+        elems = self.num_vectors * self.in_channels
+        if elems % self.in_elems or elems % self.out_elems:
+            raise FpgagenError(
+                f"layer {self.name} (DWC): {elems} elements per frame do not fill words of "
+                f"{self.in_elems} and {self.out_elems} elements"
+            )
+
+    def max_word_bits(self) -> int:
+        return self.in_width + self.out_width  # the regrouping buffer
+
+    def need(self) -> np.ndarray:
+        j = np.arange(self.out_words_per_frame, dtype=np.int64)
+        return -(-(j + 1) * self.out_elems // self.in_elems)
+
+    def cost_features(self, cm) -> dict:
+        l = self
+        i, o = l.in_width, l.out_width
+        g = math.gcd(i, o)
+        buf = i + o + min(i, o) - g
+        slots = (buf - i) // g + 1
+        cw = cm.clog2(buf + 1)
+        f = {"const": 1.0, "buf": buf, "slots": slots * i, "ctrl": cw}
+        ff = {"const": 1.0, "buf": buf, "ctrl": cw}
+        return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from .. import packing
 from ..datatypes import DataType, int_type, signed_bits_for
+from ..errors import FpgagenError
 from . import npkernels
 from .base import HWLayer, thresholds_apply
+from .hw import Memory, SignedInt, dtype_fields
+from .memory import memory_style
 
 __all__ = ["Thresholding"]
 
@@ -76,28 +77,116 @@ class Thresholding(HWLayer):
     def expected_cycles(self):
         return self.num_vectors * self.in_channels // self.pe
 
-    def write_memories(self, outdir):
+    def threshold_words(self) -> np.ndarray:
+        """Threshold memory words (docs/conventions.md): line = channel fold."""
         n = self.thresholds.shape[1]
         nf = self.in_channels // self.pe
-        words = packing.pack(
+        return packing.pack(
             self.thresholds.reshape(nf, self.pe, n), int_type(self.t_bits), self.pe * n
         )
-        p = Path(outdir) / f"{self.name}_thresholds.mem"
-        p.write_text("\n".join(packing.to_hex(words, self.pe * n * self.t_bits)) + "\n")
-        return [p]
 
-    def rtl_params(self, mem_dir):
+    def hw_params(self) -> dict:
+        n = int(self.thresholds.shape[1])
+        tbits = self.pe * n * self.t_bits
         return {
             "C": self.in_channels,
             "PE": self.pe,
-            "IN_BITS": self.in_dtype.bits,
-            "IN_SIGNED": int(self.in_dtype.signed and not self.in_dtype.is_bipolar),
+            "NV": self.num_vectors,
+            **dtype_fields("IN", self.in_dtype),
             "T_BITS": self.t_bits,
-            "N_THRES": int(self.thresholds.shape[1]),
+            "N_THRES": n,
             "OUT_BITS": self.out_dtype.bits,
-            "OUT_BIAS": self.out_bias,
-            "THRES_FILE": f"{mem_dir}/{self.name}_thresholds.mem",
+            "OUT_BIAS": SignedInt(0 if self.out_dtype.is_bipolar else self.out_bias),
+            "thresholds": Memory(
+                "thresholds",
+                self.threshold_words(),
+                tbits,
+                self.pe,
+                memory_style(self.in_channels // self.pe, tbits),
+            ),
         }
+
+    rtl_names = (
+        "C",
+        "PE",
+        "IN_BITS",
+        "IN_SIGNED",
+        "T_BITS",
+        "N_THRES",
+        "OUT_BITS",
+        "OUT_BIAS",
+        "THRES_FILE=thresholds",
+    )
+    hls_names = (
+        "CH=C",
+        "PE",
+        "NV",
+        "IN_KIND",
+        "IN_BITS",
+        "T_BITS",
+        "N_THRES",
+        "OUT_BIAS",
+        "OUT_BITS",
+        "T_CB=thresholds.cb",
+        "T_NC=thresholds.nc",
+    )
+    hls_lib = "thresholding.h"
+    hls_func = "thresholding"
+    hls_template = "hls_layer_thresholding.h.j2"
+
+    def check_hw(self) -> None:
+        n_thr = int(self.thresholds.shape[1])
+        if n_thr < 1:
+            raise FpgagenError(
+                f"layer {self.name} (Thresholding): needs at least one threshold per channel"
+            )
+        if self.out_dtype.is_bipolar and n_thr != 1:
+            raise FpgagenError(
+                f"layer {self.name} (Thresholding): a BIPOLAR output needs exactly 1 threshold "
+                f"per channel, got {n_thr}"
+            )
+
+    def need(self) -> np.ndarray:
+        return self._need_streaming()
+
+    def work(self) -> dict:
+        w = super().work()
+        if self.thresholds.size:
+            w["threshold_bits"] = int(self.thresholds.size) * int(self.t_bits)
+        return w
+
+    def cost_features(self, cm) -> dict:
+        l = self
+        pe, n = l.pe, int(l.thresholds.shape[1])
+        nf = l.in_channels // pe
+        tb, ib, ob = l.t_bits, l.in_dtype.bits, l.out_dtype.bits
+        vx = ib + (0 if (l.in_dtype.signed and not l.in_dtype.is_bipolar) else 1)
+        cmpw = max(vx, tb)
+        f = {
+            "const": 1.0,
+            "ctrl": cm.counter_bits(nf),
+            "thr_rom": 0.0,
+            "thr_cmp": 0.0,
+            "thr_cmp_const": 0.0,
+            "thr_cnt": pe * n,
+        }
+        tmem = dict(cm.NO_MEMORY)
+        tvar = 0
+        if nf > 1:
+            tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, tb))
+            tmem = cm.map_memory(nf, tvar, True, "auto")
+            f["thr_rom"] = cm.mem_luts(tmem, nf, tvar, True)
+            f["thr_cmp"] = pe * n * cmpw
+        else:
+            f["thr_cmp_const"] = pe * n * cmpw
+        ff = {
+            "const": 1.0,
+            "ctrl": cm.counter_bits(nf),
+            "in": pe * ib,
+            "thr": cm.mem_ffs(tmem, nf, tvar, True) if nf > 1 else 0.0,
+            "out": pe * ob,
+        }
+        return {"lut": f, "ff": ff, "mem": {"bram18": tmem["bram18"], "uram": 0, "dsp": 0}}
 
     def to_dict(self):
         d = super().to_dict()

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import packing
 from ..datatypes import DataType
+from ..errors import FpgagenError
 from .accum import AccumulatorMixin
 from .base import HWLayer
 from .memory import memory_style
@@ -82,8 +83,106 @@ class VVAU(AccumulatorMixin, HWLayer):
         w = self.weights.T.reshape(self.k, self.cf, self.pe)  # (kpos, cg, p)
         return packing.pack(w, self.w_dtype, self.pe)
 
-    def rtl_params(self, mem_dir):
-        return {"CH": self.ch, "PE": self.pe, "K": self.k, **self.accumulator_params(mem_dir)}
+    def hw_params(self) -> dict:
+        return {
+            "CH": self.ch,
+            "PE": self.pe,
+            "K": self.k,
+            "NV": self.num_vectors,
+            **self.accumulator_hw(),
+        }
+
+    rtl_names = ("CH", "PE", "K", *AccumulatorMixin.RTL_ACC_NAMES)
+    hls_names = ("CH", "PE", "K", *AccumulatorMixin.HLS_ACC_NAMES)
+    hls_lib = "vvau.h"
+    hls_func = "vvau"
+    cost_coef = "MVAU"  # the same building blocks as the MVAU, expressed in its features
+
+    def check_hw(self) -> None:
+        super().check_hw()
+        if not self.n_thresholds and self.out_dtype.bits != self.acc_bits:
+            raise FpgagenError(
+                f"layer {self.name} (VVAU): without thresholds the output is the "
+                f"{self.acc_bits}-bit accumulator, not {self.out_dtype}"
+            )
+
+    def need(self) -> np.ndarray:
+        """Output word ``j`` needs the whole window of its pixel (K x CF words)."""
+        j = np.arange(self.out_words_per_frame, dtype=np.int64)
+        return (j // self.cf + 1) * self.k * self.cf
+
+    def mac_lanes(self) -> tuple[int, str]:
+        return self.pe, f"{self.pe}"
+
+    def cost_features(self, cm) -> dict:
+        """VVAU (depthwise): PE products per cycle, no adder tree, CF partial sums in a RAM.
+
+        Expressed in the MVAU's features, so it uses the MVAU coefficients (the RTL blocks are
+        the same: products, accumulator, threshold ROM and comparators).
+        """
+        l = self
+        pe, k, cf = l.pe, l.k, l.cf
+        acc = l.acc_bits
+        xe, we, pb, kind = cm.mvau_operands(l)
+        iw = pe * l.in_dtype.bits
+        ww = pe * l.w_dtype.bits
+        depth = k * cf
+        n_thr = 0 if l.thresholds is None else int(l.thresholds.shape[1])
+        style = l.weight_ram_style
+        wmem = cm.map_memory(depth, ww, True, style)
+        pmem = cm.map_memory(cf, pe * acc, False, "auto") if cf > 1 else dict(cm.NO_MEMORY)
+        dsp = pe * cm.dsp_per_product(xe, we) if kind == "mul" and depth > 1 else 0
+        f = {
+            "const": 1.0,
+            "ctrl": cm.counter_bits(cf) + cm.counter_bits(k) + cm.counter_bits(depth),
+            "ibuf": 0.0,
+            "wrom": cm.mem_luts(wmem, depth, ww, True) if depth <= 64 else 0.0,
+            "wrom_deep": cm.mem_luts(wmem, depth, ww, True) if depth > 64 else 0.0,
+            "pop": 0.0,
+            "neg": 0.0,
+            "mul": 0.0,
+            "mul_small": 0.0,
+            "tree": 0.0,
+            "tree_dsp": 0.0,
+            "mac_const": 0.0,
+            "acc": pe * acc + (cm.mem_luts(pmem, cf, pe * acc, False) if cf > 1 else 0),
+            "thr_cmp": 0.0,
+            "thr_cmp_const": 0.0,
+            "thr_rom": 0.0,
+            "thr_cnt": 0.0,
+        }
+        if kind == "xnor":
+            f["pop"] = pe
+        elif kind == "neg":
+            f["neg"] = pe * pb
+        elif not dsp:
+            f["mul_small" if cm.small_product(l, xe, we) else "mul"] = pe * xe * we
+        tmem = dict(cm.NO_MEMORY)
+        if n_thr:
+            tw = pe * n_thr * acc
+            if cf > 1:
+                tmem = cm.map_memory(cf, tw, True, "auto")
+                f["thr_rom"] = cm.mem_luts(tmem, cf, tw, True)
+                f["thr_cmp"] = pe * n_thr * acc
+            else:
+                f["thr_cmp_const"] = pe * n_thr * acc
+            f["thr_cnt"] = pe * n_thr
+        ff = {
+            "const": 1.0,
+            "ctrl": cm.counter_bits(cf) + cm.counter_bits(k) + cm.counter_bits(depth),
+            "in": iw,
+            "wreg": cm.mem_ffs(wmem, depth, ww, True),
+            "dot": pe * min(acc, pb + 1),
+            "acc": pe * acc + (pe * acc if cf > 1 and pmem["kind"] != "bram" else 0),
+            "thr": (cm.mem_ffs(tmem, cf, pe * n_thr * acc, True) if n_thr and cf > 1 else 0.0),
+            "out": pe * l.out_dtype.bits,
+        }
+        mem = {
+            "bram18": wmem["bram18"] + pmem["bram18"] + tmem["bram18"],
+            "uram": pmem.get("uram", 0),
+            "dsp": dsp,
+        }
+        return {"lut": f, "ff": ff, "mem": mem}
 
     def to_dict(self):
         d = super().to_dict()

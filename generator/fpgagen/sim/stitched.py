@@ -69,7 +69,7 @@ def simulate(
             "FPGAGEN_SEED": seed,
             "FPGAGEN_TIMEOUT": timeout,
             "FPGAGEN_FIFOS": ",".join(
-                f"{l.name}:{l.depth}" for l in dataflow.layers if l.op_type == "FIFO"
+                f"{l.name}:{l.buffer_depth}" for l in dataflow.layers if l.buffer_depth is not None
             ),
         },
         public_top_only=True,
