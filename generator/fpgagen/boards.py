@@ -14,6 +14,8 @@ from .resources import data_dir
 
 __all__ = [
     "Board",
+    "HostCPU",
+    "IOPath",
     "KernelPlatform",
     "ProcessingSystem",
     "Resources",
@@ -85,6 +87,68 @@ class ProcessingSystem:
 
 
 @dataclass(frozen=True)
+class HostCPU:
+    """The processor that packs and unpacks the kernel's buffers (``io.host``).
+
+    ``slowdown``: its time for the runtime's packing and unpacking divided by the time
+    measured on the development machine (``fpgagen/cost/_host_coef.py``, written by
+    ``benchmarks/io/host_pack.py``); ``buffer_gbps``: GB/s of copying into the device buffer
+    plus, on Zynq, the cache maintenance of ``sync_to_device``/``sync_from_device``.
+    """
+
+    cpu: str
+    cpu_mhz: float
+    slowdown: float
+    buffer_gbps: float
+    source: str
+
+
+@dataclass(frozen=True)
+class IOPath:
+    """The memory path the kernel uses (the ``io:`` section; docs/cost_model.md, I/O model).
+
+    ``port_bits``/``port_max_mhz``: data width and clock limit of the memory port the kernel's
+    AXI4 master drives (the port runs at the kernel's clock); ``read_latency_ns``: the memory
+    read latency seen at that port; ``ddr_*``: the memory behind it (one bank per compute unit
+    on F1: ``ddr_banks``), ``ddr_efficiency`` the sustained fraction of the peak;
+    ``pcie_*``: the host link of a PCIe card (None on Zynq); ``host``: the processor.
+    ``sources``: where each figure comes from (free text, shown in reports).
+    """
+
+    port_bits: int
+    port_max_mhz: float
+    read_latency_ns: float
+    ddr_kind: str
+    ddr_bits: int
+    ddr_mt_s: float
+    ddr_efficiency: float
+    ddr_banks: int
+    host: HostCPU
+    pcie_lanes: int | None = None
+    pcie_gt_s: float | None = None
+    pcie_encoding: float | None = None
+    pcie_efficiency: float | None = None
+    sources: tuple = ()
+
+    @property
+    def ddr_peak_gbps(self) -> float:
+        """Peak bandwidth of one DDR bank, GB/s (10^9 bytes)."""
+        return self.ddr_bits / 8 * self.ddr_mt_s / 1e3
+
+    @property
+    def ddr_gbps(self) -> float:
+        """Sustained bandwidth of one DDR bank, GB/s."""
+        return self.ddr_peak_gbps * self.ddr_efficiency
+
+    @property
+    def pcie_gbps(self) -> float | None:
+        """Sustained host<->card bandwidth per direction, GB/s (None without PCIe)."""
+        if self.pcie_lanes is None:
+            return None
+        return self.pcie_lanes * self.pcie_gt_s * self.pcie_encoding / 8 * self.pcie_efficiency
+
+
+@dataclass(frozen=True)
 class Board:
     """A target board: part, resources, clocks and shell kind."""
 
@@ -101,6 +165,7 @@ class Board:
     memory: tuple = field(default_factory=tuple)
     kernel: KernelPlatform = field(default_factory=KernelPlatform)
     ps: ProcessingSystem | None = None
+    io: IOPath | None = None
     path: Path | None = None
 
 
@@ -158,6 +223,7 @@ def load_board_file(path: Path) -> Board:
             f"got {default_mhz:g}"
         )
     kernel = _kernel_platform(d.get("kernel", {}), where)
+    io = _io_path(d["io"], where) if d.get("io") is not None else None
     ps = _processing_system(d["ps"], where) if "ps" in d else None
     if flow == "vivado-zynq" and ps is None:
         raise BoardError(f"{where}: flow vivado-zynq needs a 'ps' section (see boards/zcu104.yaml)")
@@ -167,7 +233,9 @@ def load_board_file(path: Path) -> Board:
         )
     if flow == "aws-f1" and (kernel.platform is None or not kernel.memory_banks):
         raise BoardError(f"{where}: flow aws-f1 needs kernel.platform and kernel.memory_banks")
-    for key in ("kernel", "ps", "memory", "clocks", "resources"):
+    if flow == "aws-f1" and io is not None and io.pcie_lanes is None:
+        raise BoardError(f"{where}: flow aws-f1 needs io.pcie (the host link of the card)")
+    for key in ("kernel", "ps", "memory", "clocks", "resources", "io"):
         if key in d and d[key] is None:
             raise BoardError(f"{where}: {key!r} is empty")
     return Board(
@@ -184,6 +252,7 @@ def load_board_file(path: Path) -> Board:
         memory=tuple(d.get("memory", ())),
         kernel=kernel,
         ps=ps,
+        io=io,
         path=Path(path),
     )
 
@@ -262,6 +331,126 @@ def _processing_system(p, where: str) -> ProcessingSystem:
             )
         windows.append((base, rng))
     return ProcessingSystem(pll, mhz, windows[0], windows[1])
+
+
+def _section(d, keys: dict, where: str) -> dict:
+    """Check one mapping of the ``io`` section: known keys, required ones present, numbers
+    finite and > 0 (``frac`` ones in (0, 1]), names non-empty strings. ``keys`` maps a key to
+    (kind, required) with kind in ``num``, ``int``, ``frac``, ``str``."""
+    if not isinstance(d, dict):
+        raise BoardError(f"{where} must be a mapping")
+    unknown = set(d) - set(keys)
+    if unknown:
+        raise BoardError(
+            f"{where}: unknown key {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(keys))}"
+        )
+    out = {}
+    for k, (kind, required) in keys.items():
+        if k not in d:
+            if required:
+                raise BoardError(f"{where}: missing key {k!r}")
+            continue
+        v = d[k]
+        if kind == "str":
+            if not isinstance(v, str) or not v.strip():
+                raise BoardError(f"{where}.{k} must be a non-empty text, got {v!r}")
+        else:
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+            if kind == "int":
+                ok = ok and isinstance(v, int)
+            if not ok or not math.isfinite(v) or v <= 0 or (kind == "frac" and v > 1):
+                what = {
+                    "num": "a finite number > 0",
+                    "int": "an integer > 0",
+                    "frac": "a fraction in (0, 1]",
+                }[kind]
+                raise BoardError(f"{where}.{k} must be {what}, got {v!r}")
+            v = int(v) if kind == "int" else float(v)
+        out[k] = v
+    return out
+
+
+def _io_path(d, where: str) -> IOPath:
+    w = f"{where}: io"
+    if not isinstance(d, dict):
+        raise BoardError(f"{w} must be a mapping")
+    unknown = set(d) - {"port", "ddr", "pcie", "host"}
+    if unknown:
+        raise BoardError(f"{w}: unknown key {sorted(unknown)[0]!r}; allowed: ddr, host, pcie, port")
+    for k in ("port", "ddr", "host"):
+        if k not in d:
+            raise BoardError(f"{w}: missing section {k!r} (see boards/zcu104.yaml)")
+    port = _section(
+        d["port"],
+        {
+            "bits": ("int", True),
+            "max_mhz": ("num", True),
+            "read_latency_ns": ("num", True),
+            "source": ("str", True),
+        },
+        f"{w}.port",
+    )
+    if port["bits"] not in (32, 64, 128, 256, 512, 1024):
+        raise BoardError(
+            f"{w}.port.bits must be one of 32, 64, 128, 256, 512, 1024, got {port['bits']}"
+        )
+    ddr = _section(
+        d["ddr"],
+        {
+            "kind": ("str", True),
+            "bits": ("int", True),
+            "mt_s": ("num", True),
+            "efficiency": ("frac", True),
+            "banks": ("int", False),
+            "source": ("str", True),
+        },
+        f"{w}.ddr",
+    )
+    host = _section(
+        d["host"],
+        {
+            "cpu": ("str", True),
+            "cpu_mhz": ("num", True),
+            "slowdown": ("num", True),
+            "buffer_gbps": ("num", True),
+            "source": ("str", True),
+        },
+        f"{w}.host",
+    )
+    pcie = None
+    if d.get("pcie") is not None:
+        pcie = _section(
+            d["pcie"],
+            {
+                "lanes": ("int", True),
+                "gt_s": ("num", True),
+                "encoding": ("frac", True),
+                "efficiency": ("frac", True),
+                "source": ("str", True),
+            },
+            f"{w}.pcie",
+        )
+    sources = [("port", port["source"]), ("ddr", ddr["source"]), ("host", host["source"])]
+    if pcie:
+        sources.append(("pcie", pcie["source"]))
+    return IOPath(
+        port_bits=port["bits"],
+        port_max_mhz=port["max_mhz"],
+        read_latency_ns=port["read_latency_ns"],
+        ddr_kind=ddr["kind"],
+        ddr_bits=ddr["bits"],
+        ddr_mt_s=ddr["mt_s"],
+        ddr_efficiency=ddr["efficiency"],
+        ddr_banks=ddr.get("banks", 1),
+        host=HostCPU(
+            host["cpu"], host["cpu_mhz"], host["slowdown"], host["buffer_gbps"], host["source"]
+        ),
+        pcie_lanes=pcie["lanes"] if pcie else None,
+        pcie_gt_s=pcie["gt_s"] if pcie else None,
+        pcie_encoding=pcie["encoding"] if pcie else None,
+        pcie_efficiency=pcie["efficiency"] if pcie else None,
+        sources=tuple(sources),
+    )
 
 
 def list_boards() -> list[str]:
