@@ -37,9 +37,10 @@ from .templates import HEADER, render
 
 __all__ = [
     "HLS_DIR",
-    "LIBRARY",
+    "LIBRARY_BASE",
     "MAX_WORD_BITS",
     "layer_context",
+    "library_headers",
     "sample_codes",
     "supported_ops",
     "write_hls",
@@ -47,17 +48,15 @@ __all__ = [
 
 #: folder of the HLS design inside a build folder
 HLS_DIR = "hls"
-#: the header library, in include order
-LIBRARY = (
-    "streams.h",
-    "thresholding.h",
-    "mvau.h",
-    "vvau.h",
-    "dwc.h",
-    "window.h",
-    "pool.h",
-    "branch.h",
-)
+#: the header every other header of the library includes (copied first)
+LIBRARY_BASE = "streams.h"
+
+
+def library_headers() -> list:
+    """The HLS header library (hls_templates/fpgagen/*.h): ``streams.h``, then the others
+    by name. A new layer's header is picked up by being there."""
+    names = sorted(p.name for p in (data_dir("hls_templates") / "fpgagen").glob("*.h"))
+    return [LIBRARY_BASE] + [n for n in names if n != LIBRARY_BASE]
 #: widest ap_uint Vitis HLS accepts (AP_INT_MAX_W limit)
 MAX_WORD_BITS = 32768
 #: frames in tb_input.hex / tb_expected.hex (the self-check of Vitis csim and cosim)
@@ -454,7 +453,7 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
         files.append(p)
 
     lib = data_dir("hls_templates") / "fpgagen"
-    for name in LIBRARY:
+    for name in library_headers():
         emit(f"fpgagen/{name}", f"// {HEADER}\n" + (lib / name).read_text())
     for p in procs:
         emit(f"layers/{p['ident']}.h", render(p["template"], io=io, l=p))
