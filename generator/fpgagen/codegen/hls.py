@@ -57,6 +57,8 @@ def library_headers() -> list:
     by name. A new layer's header is picked up by being there."""
     names = sorted(p.name for p in (data_dir("hls_templates") / "fpgagen").glob("*.h"))
     return [LIBRARY_BASE] + [n for n in names if n != LIBRARY_BASE]
+
+
 #: widest ap_uint Vitis HLS accepts (AP_INT_MAX_W limit)
 MAX_WORD_BITS = 32768
 #: frames in tb_input.hex / tb_expected.hex (the self-check of Vitis csim and cosim)
