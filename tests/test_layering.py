@@ -36,8 +36,10 @@ LAYERS = [
     ("fpgagen.transforms",),
     ("fpgagen.fold",),
     ("fpgagen.codegen",),
-    # the deployment rooms above codegen, the simulators and the report that flow calls
+    # the deployment rooms above codegen, the simulators, the report that flow calls, and the
+    # I/O term of the cost model (it reads the kernel's bus design from codegen.kernel)
     (
+        "fpgagen.cost.io",
         "fpgagen.project",
         "fpgagen.runtime",
         "fpgagen.video",
