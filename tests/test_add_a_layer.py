@@ -22,79 +22,81 @@ from fpgagen.transforms.lower import LoweringRule, lowering_rule, unregister_rul
 from tests.support.qonnx_graphs import GraphBuilder
 
 
-# -- 1. the layer class (fpgagen/layers/<file>.py in a real addition) -----------------------
-class ToySkid(HWLayer):
-    """A register slice: every word passes unchanged, one cycle later."""
+@pytest.fixture(scope="module")
+def toy():
+    """Define (and so register) the toy layer and its lowering rule; undo both afterwards, so
+    that the rest of the session sees only fpgagen's own layers."""
 
-    op_type = "ToySkid"
-    rtl_module = "axis_skid"
-    fold_param = "PE"
-    moves_values = True
-    rtl_names = ("WIDTH",)
-    hls_names = ("IN_ELEMS=ELEMS", "OUT_ELEMS=ELEMS", "BITS", "ELEMS_PER_FRAME")
-    hls_lib = "dwc.h"
-    hls_func = "dwc"
-    cost_coef = "DuplicateStreams"  # the same register-per-bit structure
+    # -- 1. the layer class (fpgagen/layers/<file>.py in a real addition) -----------------------
+    class ToySkid(HWLayer):
+        """A register slice: every word passes unchanged, one cycle later."""
 
-    def __init__(self, name, dtype, channels, num_vectors=1, pe=1):
-        super().__init__(name)
-        self.in_dtype = self.out_dtype = dtype
-        self.ch, self.num_vectors = int(channels), int(num_vectors)
-        self.pe = 1
-        self.set_folding(PE=pe)
+        op_type = "ToySkid"
+        rtl_module = "axis_skid"
+        fold_param = "PE"
+        moves_values = True
+        rtl_names = ("WIDTH",)
+        hls_names = ("IN_ELEMS=ELEMS", "OUT_ELEMS=ELEMS", "BITS", "ELEMS_PER_FRAME")
+        hls_lib = "dwc.h"
+        hls_func = "dwc"
+        cost_coef = "DuplicateStreams"  # the same register-per-bit structure
 
-    in_channels = property(lambda self: self.ch)
-    out_channels = property(lambda self: self.ch)
-    in_elems = property(lambda self: self.pe)
-    out_elems = property(lambda self: self.pe)
+        def __init__(self, name, dtype, channels, num_vectors=1, pe=1):
+            super().__init__(name)
+            self.in_dtype = self.out_dtype = dtype
+            self.ch, self.num_vectors = int(channels), int(num_vectors)
+            self.pe = 1
+            self.set_folding(PE=pe)
 
-    def execute(self, x):
-        return x
+        in_channels = property(lambda self: self.ch)
+        out_channels = property(lambda self: self.ch)
+        in_elems = property(lambda self: self.pe)
+        out_elems = property(lambda self: self.pe)
 
-    def expected_cycles(self):
-        return self.in_words_per_frame
+        def execute(self, x):
+            return x
 
-    def hw_params(self):
-        return {
-            "WIDTH": self.in_width,
-            "ELEMS": self.pe,
-            "BITS": self.in_dtype.bits,
-            "ELEMS_PER_FRAME": self.num_vectors * self.ch,
-        }
+        def expected_cycles(self):
+            return self.in_words_per_frame
 
-    def need(self):
-        return self._need_streaming()
+        def hw_params(self):
+            return {
+                "WIDTH": self.in_width,
+                "ELEMS": self.pe,
+                "BITS": self.in_dtype.bits,
+                "ELEMS_PER_FRAME": self.num_vectors * self.ch,
+            }
 
-    def cost_features(self, cm):
-        w = self.in_width
-        return {
-            "lut": {"const": 1.0, "width": w},
-            "ff": {"const": 1.0, "width": w},
-            "mem": {"bram18": 0, "uram": 0, "dsp": 0},
-        }
+        def need(self):
+            return self._need_streaming()
 
+        def cost_features(self, cm):
+            w = self.in_width
+            return {
+                "lut": {"const": 1.0, "width": w},
+                "ff": {"const": 1.0, "width": w},
+                "mem": {"bram18": 0, "uram": 0, "dsp": 0},
+            }
 
-# -- 2. the lowering rule (fpgagen/transforms/lower/<family>.py in a real addition) ---------
-class LowerToyIdentity(LoweringRule):
-    """An Identity node named ``toy*`` on a stream becomes a ToySkid."""
+    # -- 2. the lowering rule (fpgagen/transforms/lower/<family>.py in a real addition) ---------
+    class LowerToyIdentity(LoweringRule):
+        """An Identity node named ``toy*`` on a stream becomes a ToySkid."""
 
-    ops = ("Identity",)
-    priority = 100
+        ops = ("Identity",)
+        priority = 100
 
-    def applies(self, lw, node):
-        return node.name.startswith("toy")
+        def applies(self, lw, node):
+            return node.name.startswith("toy")
 
-    def lower(self, lw, node, x):
-        lay = ToySkid(lw.uniq(node.name), x.dtype, len(x.lo), x.num_vectors)
-        (stream,) = lw.add(lay, [x.stream])
-        return dataclasses.replace(x, src=lay, stream=stream)
+        def lower(self, lw, node, x):
+            lay = ToySkid(lw.uniq(node.name), x.dtype, len(x.lo), x.num_vectors)
+            (stream,) = lw.add(lay, [x.stream])
+            return dataclasses.replace(x, src=lay, stream=stream)
 
-
-@pytest.fixture
-def toy_rule():
     lowering_rule(LowerToyIdentity)
-    yield
+    yield ToySkid
     unregister_rule(LowerToyIdentity)
+    del LAYER_TYPES[ToySkid.op_type]
 
 
 def _model(path):
@@ -112,9 +114,9 @@ def _model(path):
     return path
 
 
-def test_toy_layer_is_registered():
-    assert LAYER_TYPES["ToySkid"] is ToySkid
-    lay = ToySkid("t", uint_type(4), 8, pe=2)
+def test_toy_layer_is_registered(toy):
+    assert LAYER_TYPES["ToySkid"] is toy
+    lay = toy("t", uint_type(4), 8, pe=2)
     assert lay.rtl_params("mem") == {"WIDTH": 8}
     assert estimate(lay)["lut"] > 0
     assert list(lay.need()) == [1, 2, 3, 4]
@@ -122,11 +124,11 @@ def test_toy_layer_is_registered():
 
 @pytest.mark.rtl
 @pytest.mark.hls
-def test_toy_layer_builds_and_verifies(tmp_path, toy_rule):
+def test_toy_layer_builds_and_verifies(tmp_path, toy):
     onnx_path = _model(tmp_path / "toy.onnx")
     out = tmp_path / "build"
     df = flow.build(onnx_path, "zcu104", out, progress=lambda *_: None)
-    toys = [l for l in df.layers if isinstance(l, ToySkid)]
+    toys = [l for l in df.layers if isinstance(l, toy)]
     assert len(toys) == 1
     toy = toys[0]
     # RTL: an axis_skid instance with the layer's width
