@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=["rtl", "hls", "both"],
         help="what to generate (default: both)",
     )
+    _cpu_arg(b)
 
     v = sub.add_parser("verify", help="check a build against the golden model")
     v.add_argument("outdir", help="folder written by `fpgagen build`")
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.add_argument("--report", metavar="DIR", help="also write report.json and report.html")
     _fold_args(e)
+    _cpu_arg(e)
 
     c = sub.add_parser(
         "scale",
@@ -136,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--model",
         default="tfc",
-        help="tfc, sfc, lfc (MLPs) or mnist_cnn (4 conv layers, 28x28 images)",
+        help="tfc, sfc, lfc (MLPs), mnist_cnn (4 conv layers, 28x28 images) or tinier_yolo "
+        "(the detector, --dataset shapes)",
     )
     t.add_argument(
         "--weights",
@@ -144,11 +147,24 @@ def _parser() -> argparse.ArgumentParser:
         help="binary, ternary (threshold 0.05 max|W|), syq (SYQ ternary, learned "
         "fixed-point scale per row), syq_binary, int2, int4 or int8",
     )
-    t.add_argument("--abits", type=int, default=1, help="activation bits (1 = bipolar)")
-    t.add_argument("--dataset", default="mnist5k", help="mnist5k or digits")
+    t.add_argument(
+        "--abits", type=int, help="activation bits (1 = bipolar; default 1, tinier_yolo 3)"
+    )
+    t.add_argument("--dataset", help="mnist5k or digits (default mnist5k); shapes for tinier_yolo")
     t.add_argument("--epochs", type=int, default=5)
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--lr", type=float, default=0.02, help="Adam learning rate (cosine decay)")
+    t.add_argument(
+        "--lr", type=float, help="Adam learning rate, cosine decay (default 0.02, detector 0.003)"
+    )
+    t.add_argument(
+        "--input-size",
+        type=int,
+        help="tinier_yolo: input height = width, a multiple of 32 (default 128)",
+    )
+    t.add_argument(
+        "--width", type=float, help="tinier_yolo: hidden channel multiplier (default 0.5)"
+    )
+    t.add_argument("--classes", type=int, help="tinier_yolo: number of shape classes (default 6)")
     t.add_argument(
         "--sparse",
         action="store_true",
@@ -173,7 +189,19 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("-o", "--output", required=True, help="QONNX file to write (.onnx)")
 
     sub.add_parser("boards", help="list the bundled boards")
+
+    from .video.cli import add_video_parser
+
+    add_video_parser(sub)
     return p
+
+
+def _cpu_arg(p) -> None:
+    p.add_argument(
+        "--cpu-layers",
+        help="layers kept on the CPU: auto, none or comma-separated layer names (default: "
+        "auto for detectors from `fpgagen train --model tinier_yolo`, else none)",
+    )
 
 
 def _util(text: str) -> float:
@@ -226,8 +254,19 @@ def _run(args) -> int:
                 f"URAM {r.uram:4d} DSP {r.dsp:5d}  {b.description}"
             )
         return 0
+    if args.cmd == "train" and args.model == "tinier_yolo":
+        from .models.cli_detector import run_train_command
+
+        return run_train_command(args)
     if args.cmd == "train":
         from .models.cli_train import train_and_export
+
+        args.abits = 1 if args.abits is None else args.abits
+        args.dataset = args.dataset or "mnist5k"
+        args.lr = 0.02 if args.lr is None else args.lr
+        for opt in ("input_size", "width", "classes"):
+            if getattr(args, opt) is not None:
+                raise FpgagenError(f"--{opt.replace('_', '-')} applies to --model tinier_yolo only")
 
         r = train_and_export(
             args.model,
@@ -283,8 +322,13 @@ def _run(args) -> int:
             max_util=args.max_util,
             strategy=args.fold_strategy,
             target_cycles_=args.target_cycles,
+            cpu_layers=args.cpu_layers,
         )
         return 0
+    if args.cmd == "video":
+        from .video.cli import run_video_command
+
+        return run_video_command(args)
     if args.cmd == "estimate":
         d = flow.estimate(
             args.model,
@@ -294,6 +338,7 @@ def _run(args) -> int:
             max_util=args.max_util,
             strategy=args.fold_strategy,
             target_cycles_=args.target_cycles,
+            cpu_layers=args.cpu_layers,
         )
         from .report import format_table, write_report
 

@@ -6,6 +6,9 @@
 * The **tail** runs on the host: whatever float arithmetic follows the last hardware layer
   (de-quantisation, a final affine such as TensorNorm), so the user gets exactly what the ONNX
   model outputs.
+* A partitioned build (``--cpu-layers``, :mod:`fpgagen.video.partition`) also keeps hardware
+  layers on the processor: ``cpu_head`` between the head and the accelerator, ``cpu_tail``
+  between the accelerator and the tail (integer layers, golden model as everywhere).
 
 ``Dataflow.golden`` is the bit-exact integer golden model.
 """
@@ -89,6 +92,15 @@ class HostTail:
         return hostops.run_tail(v, self.spec(), self.spec_consts())
 
 
+def _run_chain(layers, v):
+    """Golden model of a chain of single-stream layers on ``(N, elements)`` integers."""
+    v = np.asarray(v)
+    for l in layers:
+        (v,) = l.execute_streams([np.asarray(v, dtype=np.int64).reshape(v.shape[0], -1)])
+        v = np.asarray(v, dtype=np.int64).reshape(v.shape[0], -1)
+    return v
+
+
 def _node_spec(n: Node) -> dict:
     return {
         "op": n.op_type,
@@ -108,6 +120,8 @@ class Dataflow:
     layers: list
     tail: HostTail
     meta: dict = field(default_factory=dict)
+    cpu_head: list = field(default_factory=list)  # hardware layers run on the CPU, before
+    cpu_tail: list = field(default_factory=list)  # and after the accelerator's layers
 
     @property
     def compute_layers(self) -> list:
@@ -121,8 +135,12 @@ class Dataflow:
         raise KeyError(name)
 
     def hw_input(self, x: np.ndarray) -> np.ndarray:
-        """Host head: float inputs -> integer codes streamed into the accelerator."""
-        return self.head.run(x)
+        """Host head (and CPU head layers): float inputs -> codes streamed into the accelerator."""
+        return _run_chain(self.cpu_head, self.head.run(x))
+
+    def host_tail(self, hw_out: np.ndarray) -> np.ndarray:
+        """CPU tail layers and host tail: the accelerator's output integers -> ONNX outputs."""
+        return self.tail.run(_run_chain(self.cpu_tail, hw_out))
 
     # -- graph structure ---------------------------------------------------------------------
     INPUT = "s_in"
@@ -181,7 +199,7 @@ class Dataflow:
         """Run head, hardware layers and tail; returns codes, hw_out and the float outputs."""
         codes = self.hw_input(x)
         hw_out = self.run_layers(codes)
-        return {"codes": codes, "hw_out": hw_out, "y": self.tail.run(hw_out)}
+        return {"codes": codes, "hw_out": hw_out, "y": self.host_tail(hw_out)}
 
     @property
     def in_dtype(self) -> DataType:

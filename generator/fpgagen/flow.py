@@ -58,8 +58,13 @@ def make_dataflow(
     strategy: str = "optimize",
     max_util: float = DEFAULT_CAP,
     progress=None,
+    cpu_layers: str | None = None,
 ) -> Dataflow:
-    """Frontend + lowering + folding + stream plumbing.
+    """Frontend + lowering + CPU/FPGA partition + folding + stream plumbing.
+
+    ``cpu_layers`` (``auto``, ``none`` or layer names; :mod:`fpgagen.video.partition`):
+    the layers kept on the processor; None means ``auto`` for a detector trained by
+    ``fpgagen train --model tinier_yolo`` (ONNX metadata) and ``none`` otherwise.
 
     Folding: ``strategy="optimize"`` (default) runs the optimiser: with ``fps`` the cheapest
     balanced folding reaching it, without one the highest throughput within ``max_util`` of
@@ -68,6 +73,10 @@ def make_dataflow(
     """
     graph = load_model(model_path)
     df = lower(graph)
+    from .video.darknet import detector_meta
+    from .video.partition import apply_partition
+
+    apply_partition(df, cpu_layers, default_auto=detector_meta(model_path) is not None)
     clock = clock_mhz or board.default_mhz
     if folding is not None:
         fold_to_cycles(df, target_cycles(df, None, clock))
@@ -163,8 +172,13 @@ def build(
     max_util: float = DEFAULT_CAP,
     strategy: str = "optimize",
     target_cycles_: int | None = None,
+    cpu_layers: str | None = None,
 ) -> Dataflow:
-    """``fpgagen build``: write OUTDIR atomically (a temporary folder moved into place)."""
+    """``fpgagen build``: write OUTDIR atomically (a temporary folder moved into place).
+
+    ``cpu_layers``: see :func:`make_dataflow`; a partitioned build or a detector also gets
+    ``network.cfg`` (Darknet-style, the split marked) and its deploy folder runs the CPU
+    layers."""
     t0 = time.perf_counter()
     board = load_board(board_name)
     _check_clock(board, clock_mhz)
@@ -190,7 +204,14 @@ def build(
         clock_mhz=clock_mhz,
         max_util=max_util,
         strategy=strategy,
+        cpu_layers=cpu_layers,
     )
+    part = df.meta.get("partition")
+    if part and (part["cpu_head"] or part["cpu_tail"]):
+        progress(
+            f"CPU layers: {', '.join(part['cpu_head']) or '-'} before the FPGA, "
+            f"{', '.join(part['cpu_tail']) or '-'} after it"
+        )
     progress(
         f"lowered {model_path}: {len(df.compute_layers)} compute layers, {len(df.layers)} stages"
     )
@@ -198,6 +219,11 @@ def build(
     tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
     try:
         shutil.copyfile(model_path, tmp / "model.onnx")
+        from .video.darknet import detector_meta, write_network_cfg
+
+        det = detector_meta(model_path)
+        if det is not None or df.cpu_head or df.cpu_tail:
+            write_network_cfg(df, tmp, det)
         from .codegen.rtl import write_rtl
 
         backends = []
@@ -244,6 +270,10 @@ def build(
         )
         from .runtime.deploy import write_deploy
 
+        if (tmp / "network.cfg").is_file():  # a detector: the video pipeline ships in deploy/
+            from .video.darknet import write_deploy_video
+
+            write_deploy_video(tmp)
         d["deploy"] = write_deploy(df, tmp, board, df.meta["clock_mhz"], d)
         (tmp / "dataflow.json").write_text(json.dumps(d, indent=2) + "\n")
         from .report import make_report, write_report
@@ -290,6 +320,7 @@ def load_build(outdir) -> tuple[Dataflow, dict]:
         folding=meta["folding"],
         clock_mhz=meta.get("clock_mhz"),
         fifo_depths=meta.get("fifo_depths"),
+        cpu_layers=(meta.get("partition") or {}).get("cpu_layers", "none"),
     )
     df.name = meta["name"]
     if [l.name for l in df.layers] != [l["name"] for l in meta["layers"]]:
@@ -442,7 +473,7 @@ def verify(
             if mism2:
                 report["ok"] = False
     if save_outputs is not None:
-        y = df.tail.run(np.asarray(produced).reshape(gold["hw_out"].shape))
+        y = df.host_tail(np.asarray(produced).reshape(gold["hw_out"].shape))
         _save_npy(save_outputs, y)
         report["saved_outputs"] = str(save_outputs)
         progress(f"wrote the {backend} outputs, shape {y.shape} {y.dtype}, to {save_outputs}")
@@ -472,13 +503,20 @@ def estimate(
     max_util: float = DEFAULT_CAP,
     strategy: str = "optimize",
     target_cycles_: int | None = None,
+    cpu_layers: str | None = None,
 ) -> dict:
     """``fpgagen estimate``: per-layer cycles and resources without writing anything."""
     board = load_board(board_name)
     _check_clock(board, clock_mhz)
     fps = _fps_from(fps, target_cycles_, clock_mhz or board.default_mhz)
     df = make_dataflow(
-        model_path, board, fps=fps, clock_mhz=clock_mhz, max_util=max_util, strategy=strategy
+        model_path,
+        board,
+        fps=fps,
+        clock_mhz=clock_mhz,
+        max_util=max_util,
+        strategy=strategy,
+        cpu_layers=cpu_layers,
     )
     d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
     d["board"] = board.name

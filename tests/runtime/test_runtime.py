@@ -208,6 +208,9 @@ def test_vendored_runtime_imports_only_numpy_and_stdlib(builds):
             else:
                 continue
             for m in mods:
+                if m == "cv2" and p.name in ("pipeline.py", "videoio.py", "clip.py"):
+                    assert node.col_offset > 0, f"{p.name}: top-level import of cv2"
+                    continue  # the video pipeline needs OpenCV, only when it runs
                 assert m.split(".")[0] in allowed, f"{p.name} imports {m}"
                 if m.startswith("fpgagen"):  # only the simulated devices, lazily
                     assert node.col_offset > 0, f"{p.name}: top-level import of {m}"

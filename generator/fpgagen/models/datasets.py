@@ -29,9 +29,12 @@ import os
 import numpy as np
 
 __all__ = [
+    "PHOTOS",
     "as_images",
     "load_digits_split",
     "load_mnist5k",
+    "load_photo",
+    "photo_background",
     "stratified_split",
     "synthetic_shapes_detection",
 ]
@@ -129,8 +132,9 @@ def synthetic_shapes_detection(
     min_frac: float = 0.2,
     max_frac: float = 0.6,
     max_overlap: float = 0.3,
+    background: str = "noise",
 ):
-    """A detection dataset of coloured rectangles and ellipses on noise (numpy, deterministic).
+    """A detection dataset of coloured rectangles and ellipses on noise or photos (deterministic).
 
     Returns ``(images, boxes, labels)``: ``images`` float32 ``(n, 3, size, size)`` in [0, 1];
     ``boxes[i]`` float32 ``(k_i, 4)`` with the tight box ``x1, y1, x2, y2`` (pixel edges, so a
@@ -142,9 +146,13 @@ def synthetic_shapes_detection(
     ellipses).  Object sides are ``min_frac..max_frac`` of the image; a new object is placed
     where its box shares at most ``max_overlap`` of the smaller box's area with every earlier
     box, so no object is mostly hidden (objects that find no such place after 20 tries are
-    left out; later objects are drawn on top).  The
-    background is a random grey level with uniform noise, objects get mild noise as well.
+    left out; later objects are drawn on top).  With ``background="noise"`` the background is
+    a random grey level with uniform noise; with ``"photos"`` it is a random crop of one of the
+    photos bundled with scikit-image (:data:`PHOTOS`, :func:`photo_background`: random
+    position, scale and mirror, brightness jitter).  Objects get mild noise as well.
     """
+    if background not in ("noise", "photos"):
+        raise ValueError(f"background must be 'noise' or 'photos', got {background!r}")
     if not 1 <= num_classes <= len(SHAPE_COLOURS) * len(SHAPE_KINDS):
         raise ValueError(
             f"num_classes must be 1..{len(SHAPE_COLOURS) * len(SHAPE_KINDS)}, got {num_classes}"
@@ -162,7 +170,10 @@ def synthetic_shapes_detection(
     lo = max(2, int(round(min_frac * size)))
     hi = max(lo, int(round(max_frac * size)))
     for i in range(n):
-        img = rng.uniform(0.2, 0.6) + rng.uniform(-0.2, 0.2, (3, size, size))
+        if background == "photos":
+            img = photo_background(rng, size)
+        else:
+            img = rng.uniform(0.2, 0.6) + rng.uniform(-0.2, 0.2, (3, size, size))
         boxes, labels = [], []
         for _ in range(int(rng.integers(1, max_objects + 1))):
             cls = int(rng.integers(0, num_classes))
@@ -188,3 +199,60 @@ def synthetic_shapes_detection(
         all_boxes.append(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
         all_labels.append(np.asarray(labels, dtype=np.int64))
     return images, all_boxes, all_labels
+
+
+#: scikit-image's bundled photos used as detection backgrounds (no download needed)
+PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "motorcycle_left",
+    "camera",
+    "grass",
+    "gravel",
+    "brick",
+    "moon",
+    "coins",
+)
+
+
+@functools.cache
+def load_photo(name: str) -> np.ndarray:
+    """Photo ``name`` of :data:`PHOTOS` as float32 ``(3, H, W)`` RGB in [0, 1] (grey ones
+    replicated to three channels); needs scikit-image."""
+    if name not in PHOTOS:
+        raise ValueError(f"unknown photo {name!r}; available: {', '.join(PHOTOS)}")
+    import skimage.data
+
+    if name == "motorcycle_left":
+        im = skimage.data.stereo_motorcycle()[0]
+    else:
+        im = getattr(skimage.data, name)()
+    im = np.asarray(im, dtype=np.float32) / 255.0
+    if im.ndim == 2:
+        im = np.repeat(im[:, :, None], 3, axis=2)
+    im = np.ascontiguousarray(im[:, :, :3].transpose(2, 0, 1))
+    im.setflags(write=False)
+    return im
+
+
+def photo_background(rng: np.random.Generator, size: int, width: int | None = None) -> np.ndarray:
+    """A ``(3, size, width or size)`` float64 background: a random crop of a random photo of
+    :data:`PHOTOS` (crop side 1/4 to all of the photo's shorter side, nearest-neighbour
+    resampled, mirrored with probability 1/2, brightness x0.7..1.3 clipped to [0, 1])."""
+    width = size if width is None else int(width)
+    photo = load_photo(PHOTOS[int(rng.integers(len(PHOTOS)))])
+    _, ph, pw = photo.shape
+    aspect = width / size
+    side = int(rng.integers(max(8, min(ph, pw) // 4), min(ph, int(pw / aspect)) + 1))
+    cw = max(1, int(round(side * aspect)))
+    y0 = int(rng.integers(0, ph - side + 1))
+    x0 = int(rng.integers(0, pw - cw + 1))
+    rows = y0 + (np.arange(size) * side) // size
+    cols = x0 + (np.arange(width) * cw) // width
+    img = photo[:, rows[:, None], cols[None, :]].astype(np.float64)
+    if rng.random() < 0.5:
+        img = img[:, :, ::-1]
+    return np.clip(img * rng.uniform(0.7, 1.3), 0.0, 1.0)

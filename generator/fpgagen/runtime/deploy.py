@@ -6,9 +6,11 @@
   vendor flow copies into ``bitstream.json`` to tie the bitstream to this design;
 * ``host.npz``: the constants of the host head and tail;
 * ``fpgagen_runtime/``: the runtime, vendored: generated copies of ``fpgagen/abi.py``,
-  ``datatypes.py``, ``errors.py``, ``hostops.py``, ``packing.py`` and of
-  ``fpgagen/runtime/{__init__,accelerator,design,devices}.py`` with the imports of the
-  latter rewritten for the flat package (:func:`vendored_sources`); numpy + pynq or pyxrt;
+  ``datatypes.py``, ``errors.py``, ``hostops.py``, ``cpulayers.py``, ``packing.py``, of
+  ``fpgagen/runtime/{__init__,accelerator,design,devices}.py`` and of the video pipeline
+  (``fpgagen/yolo.py``, ``fpgagen/video/{netcfg,videoio,pipeline}.py``) with the imports of
+  the package modules rewritten for the flat package (:func:`vendored_sources`); numpy +
+  pynq or pyxrt (+ OpenCV for the video pipeline);
 * ``run_example.py`` and ``README.md``.
 
 The bitstream slots (``accel.bit``/``accel.hwh``, ``accel.xclbin``/``accel.awsxclbin``) and
@@ -45,11 +47,17 @@ VENDORED = {
     "datatypes.py": "datatypes.py",
     "errors.py": "errors.py",
     "hostops.py": "hostops.py",
+    "cpulayers.py": "cpulayers.py",
     "packing.py": "packing.py",
     "__init__.py": "runtime/__init__.py",
     "accelerator.py": "runtime/accelerator.py",
     "design.py": "runtime/design.py",
     "devices.py": "runtime/devices.py",
+    # the video pipeline of detector builds (numpy + OpenCV): docs/video.md
+    "yolo.py": "yolo.py",
+    "netcfg.py": "video/netcfg.py",
+    "videoio.py": "video/videoio.py",
+    "pipeline.py": "video/pipeline.py",
 }
 _PARENT_IMPORT = re.compile(r"^(\s*from )\.\.", re.M)
 
@@ -65,7 +73,7 @@ def vendored_sources() -> dict:
     out = {}
     for name, rel in VENDORED.items():
         text = (_GEN / rel).read_text()
-        if rel.startswith("runtime/"):
+        if rel.startswith(("runtime/", "video/")):
             text = _PARENT_IMPORT.sub(r"\1.", text)
         out[name] = header(rel) + text
     return out
@@ -114,6 +122,10 @@ def design_dict(df, board, clock_mhz: float, outdir, meta: dict | None = None) -
     head, tail = df.head.spec(), df.tail.spec()
     consts = {t: np.asarray(df.head.consts[t]) for t in hostops.head_const_names(head)}
     consts.update({k: np.asarray(v) for k, v in df.tail.spec_consts().items()})
+    from ..video.partition import cpu_specs
+
+    cpu_head, cpu_tail, cpu_consts = cpu_specs(df)  # layers a partitioned build runs on the CPU
+    consts.update(cpu_consts)
     k = board.kernel
     pl_clock = board.pl_clocks[0] if board.pl_clocks else None
     kernel = {
@@ -172,6 +184,8 @@ def design_dict(df, board, clock_mhz: float, outdir, meta: dict | None = None) -
         "host": {
             "head": head,
             "tail": tail,
+            "cpu_head": cpu_head,
+            "cpu_tail": cpu_tail,
             "consts_file": "host.npz",
             "consts": {name: f"c{i}" for i, name in enumerate(consts)},
         },

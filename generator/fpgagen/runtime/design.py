@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import abi, hostops, packing
+from .. import abi, cpulayers, hostops, packing
 from ..datatypes import DataType
 from ..errors import DeployError
 
@@ -109,6 +109,8 @@ class Design:
             self.design_hash = d["design_hash"]
             self.head = d["host"]["head"]
             self.tail = d["host"]["tail"]
+            self.cpu_head = list(d["host"].get("cpu_head") or [])
+            self.cpu_tail = list(d["host"].get("cpu_tail") or [])
             consts_file = d["host"]["consts_file"]
             const_keys = d["host"]["consts"]
         except (KeyError, TypeError, ValueError) as e:
@@ -118,6 +120,11 @@ class Design:
         for n in [*self.head["nodes"], self.head["quant"], *self.tail["post"]]:
             if n["op"] not in hostops.OPS:
                 raise DeployError(f"{path}: host op {n['op']!r} is not known to this runtime")
+        for s in [*self.cpu_head, *self.cpu_tail]:
+            if s.get("op") not in cpulayers.OPS:
+                raise DeployError(
+                    f"{path}: CPU layer op {s.get('op')!r} is not known to this runtime"
+                )
         npz = self.dir / consts_file
         if not npz.is_file():
             raise DeployError(f"{npz}: no such file (the host head/tail constants)")
@@ -136,14 +143,27 @@ class Design:
         return tuple(self.tail["out_shape"])
 
     def run_head(self, x) -> np.ndarray:
-        """Float inputs (ONNX input layout and scale) -> integer codes for the kernel."""
+        """Float inputs (ONNX input layout and scale) -> integer codes for the kernel (the
+        host head, then the CPU head layers of a partitioned build)."""
         try:
-            return hostops.run_head(x, self.head, self.consts)
+            codes = hostops.run_head(x, self.head, self.consts)
         except hostops.HostOpsError as e:
             raise DeployError(f"{self.name}: {e}") from None
+        return self.run_cpu_head(codes) if self.cpu_head else codes
+
+    def run_cpu_head(self, codes) -> np.ndarray:
+        """The CPU head layers alone: input-quantizer codes -> the kernel's input codes."""
+        return cpulayers.run_layers(codes, self.cpu_head, self.consts)
+
+    def run_cpu_tail(self, v) -> np.ndarray:
+        """The CPU tail layers alone: the kernel's output -> the host tail's input."""
+        return cpulayers.run_layers(v, self.cpu_tail, self.consts)
 
     def run_tail(self, v) -> np.ndarray:
-        """The kernel's output integers -> the ONNX model's output."""
+        """The kernel's output integers -> the ONNX model's output (the CPU tail layers of
+        a partitioned build, then the host tail)."""
+        if self.cpu_tail:
+            v = self.run_cpu_tail(v)
         return hostops.run_tail(v, self.tail, self.consts)
 
     # -- bitstream ------------------------------------------------------------------------------
