@@ -213,7 +213,6 @@ def test_deploy_folder_alone_runs_the_pipeline(det_build, clip, tmp_path):
     """Copied alone, the deploy folder runs run_video.py in a Python with only numpy, OpenCV
     and a fake pynq; the input buffers it sent are the golden model's codes of each frame."""
     import cv2
-
     from fpgagen.flow import load_build
     from fpgagen.runtime.design import Design
     from fpgagen.video.pipeline import letterbox
