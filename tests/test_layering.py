@@ -26,6 +26,7 @@ LAYERS = [
         "fpgagen.resources",
         "fpgagen.abi",
         "fpgagen.hostops",
+        "fpgagen.cpulayers",
         "fpgagen.boards",
         "fpgagen.yolo",
     ),

@@ -39,7 +39,7 @@ def det_build(tmp_path_factory):
 @pytest.fixture(scope="session")
 def clip(tmp_path_factory):
     """``(path, truth)``: a 5-frame 80x64 mp4 of moving shapes."""
-    from fpgagen.video.clip import make_clip
+    from fpgagen.models.clip import make_clip
 
     p = tmp_path_factory.mktemp("clip") / "clip.mp4"
     truth = make_clip(p, frames=5, width=80, height=64, objects=2, num_classes=3, seed=1)

@@ -115,7 +115,7 @@ def test_boxes_are_drawn(det_build, clip, tmp_path, capsys):
 
     outdir, _ = det_build
     src = tmp_path / "frames_in"
-    from fpgagen.video.clip import make_clip
+    from fpgagen.models.clip import make_clip
 
     make_clip(src, frames=2, width=80, height=64, objects=2, num_classes=3, seed=1)
     rc, o = _video(

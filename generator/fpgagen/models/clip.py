@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .videoio import DEFAULT_FOURCC, VideoError
+from ..video.videoio import DEFAULT_FOURCC, VideoError
 
 __all__ = ["make_clip"]
 
@@ -32,7 +32,7 @@ def make_clip(
     return the ground truth per frame: ``[{"frame": i, "boxes": [[x1, y1, x2, y2, class]]}]``."""
     import cv2
 
-    from ..models.datasets import SHAPE_COLOURS, SHAPE_KINDS, photo_background
+    from .datasets import SHAPE_COLOURS, SHAPE_KINDS, photo_background
 
     rng = np.random.default_rng(seed)
     bg = photo_background(rng, height, width)  # (3, H, W) RGB in [0, 1]
