@@ -29,6 +29,7 @@ LAYERS = [
         "fpgagen.cpulayers",
         "fpgagen.boards",
         "fpgagen.yolo",
+        "fpgagen.charts",
     ),
     ("fpgagen.frontend",),
     ("fpgagen.layers",),

@@ -3,19 +3,21 @@
 ``make_report(df, board, clock_mhz)`` gathers, per layer and in total: folding, cycles per
 frame, a single-frame latency estimate, resources, MACs, BOPs and weight bits; utilisation of
 the board; the bottleneck; fps, latency and TOp/s at the clock. ``write_report`` writes the JSON
-and a self-contained HTML page (inline CSS and SVG, no scripts, every name escaped);
+and a self-contained HTML page (templates/report.html.j2 with the charts of
+:mod:`fpgagen.charts`: inline CSS and SVG, no scripts, every name escaped);
 ``format_table`` is the terminal version. See docs/report.md for the definitions.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
+from .charts import BAR, HOT, PLUMB, gauge_chart, hbar_chart, render_page, si, span_chart
 from .cost.model import estimate
 
 __all__ = [
@@ -203,17 +205,7 @@ def make_report(df, board, clock_mhz: float | None = None, cap: float | None = N
 
 
 # -- number formatting ----------------------------------------------------------------------
-def _si(x, digits: int = 3) -> str:
-    """12345678 -> '12.3 M'."""
-    if x is None:
-        return "-"
-    x = float(x)
-    if x == 0:
-        return "0"
-    for div, suf in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.{digits}g} {suf}"
-    return f"{x:.{digits}g}"
+_si = si
 
 
 def _pct(u) -> str:
@@ -267,178 +259,7 @@ def format_table(report: dict) -> str:
     return "\n".join(rows)
 
 
-# -- SVG helpers ----------------------------------------------------------------------------
-_E = html.escape
-_FONT = "font-family='system-ui,-apple-system,Segoe UI,Roboto,sans-serif'"
-_BAR = "#4e79a7"
-_HOT = "#e15759"
-_PLUMB = "#9aa5b1"
-_SVG_STYLE = "style='width:100%;max-width:{w}px;height:auto;display:block'"
-
-
-def _short(s: str, n: int) -> str:
-    return s if len(s) <= n else s[: n - 1] + "\u2026"
-
-
-def hbar_svg(title: str, rows: list, width: int = 560, label_w: int = 170, fmt=None) -> str:
-    """Horizontal bar chart. ``rows``: ``(label, value, color, tooltip)``."""
-    fmt = fmt or (lambda v: f"{v:,.0f}")
-    bar_h, gap, top = 16, 4, 28
-    h = top + len(rows) * (bar_h + gap) + 8
-    vmax = max([v for _, v, _, _ in rows] + [0])
-    if vmax <= 0:  # nothing to draw: one line instead of a column of zeros
-        return (
-            f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='48' "
-            f"viewBox='0 0 {width} 48' {_SVG_STYLE.format(w=width)} role='img' {_FONT} "
-            f"font-size='11'><text x='0' y='16' font-size='13' font-weight='600'>"
-            f"{_E(title)}</text><text x='0' y='38' fill='#777'>none used by any layer"
-            f"</text></svg>"
-        )
-    area = width - label_w - 70
-    out = [
-        (
-            f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{h}' "
-            f"viewBox='0 0 {width} {h}' {_SVG_STYLE.format(w=width)} role='img' {_FONT} "
-            "font-size='11'>"
-        ),
-        f"<text x='0' y='16' font-size='13' font-weight='600'>{_E(title)}</text>",
-    ]
-    for i, (label, v, color, tip) in enumerate(rows):
-        y = top + i * (bar_h + gap)
-        w = 0 if v <= 0 else max(1.0, area * v / vmax)
-        out.append(
-            f"<g><title>{_E(tip)}</title>"
-            f"<text x='{label_w - 6}' y='{y + 12}' text-anchor='end'>"
-            f"{_E(_short(label, 26))}</text>"
-            f"<rect x='{label_w}' y='{y}' width='{w:.1f}' height='{bar_h}' rx='2' "
-            f"fill='{color}'/>"
-            f"<text x='{label_w + w + 4:.1f}' y='{y + 12}' fill='#333'>{_E(fmt(v))}</text>"
-            f"</g>"
-        )
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _util_svg(report: dict, width: int = 560) -> str:
-    cap = report["cap"]
-    names = {"lut": "LUT", "ff": "FF", "bram18": "BRAM18", "uram": "URAM", "dsp": "DSP"}
-    label_w, bar_h, gap, top = 70, 18, 8, 30
-    area = width - label_w - 130
-    h = top + len(RESOURCES) * (bar_h + gap) + 14
-    out = [
-        (
-            f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{h}' "
-            f"viewBox='0 0 {width} {h}' {_SVG_STYLE.format(w=width)} role='img' {_FONT} "
-            "font-size='11'>"
-        ),
-        (
-            f"<text x='0' y='16' font-size='13' font-weight='600'>Utilisation of "
-            f"{_E(report['board']['name'])} (cap {100 * cap:g}%)</text>"
-        ),
-    ]
-    for i, k in enumerate(RESOURCES):
-        y = top + i * (bar_h + gap)
-        u = report["utilisation"][k]
-        used, avail = report["resources"][k], report["board"]["resources"][k]
-        out.append(
-            f"<text x='{label_w - 6}' y='{y + 13}' text-anchor='end'>{names[k]}</text>"
-            f"<rect x='{label_w}' y='{y}' width='{area}' height='{bar_h}' rx='2' "
-            f"fill='#eef1f4'/>"
-        )
-        if u is None:
-            txt = f"{used:,} used, none on the board"
-        else:
-            w = min(1.0, u) * area
-            color = "#59a14f" if u <= cap else ("#f28e2b" if u <= 1 else _HOT)
-            out.append(
-                f"<rect x='{label_w}' y='{y}' width='{w:.1f}' height='{bar_h}' rx='2' "
-                f"fill='{color}'><title>{_E(f'{used:,} of {avail:,}')}</title></rect>"
-            )
-            txt = f"{100 * u:.1f}%  ({used:,} / {avail:,})" if avail else "n/a (none on board)"
-        out.append(f"<text x='{label_w + area + 6}' y='{y + 13}' fill='#333'>{_E(txt)}</text>")
-    xc = label_w + cap * area
-    out.append(
-        f"<line x1='{xc:.1f}' x2='{xc:.1f}' y1='{top - 4}' y2='{h - 10}' stroke='#333' "
-        f"stroke-dasharray='4 3'/><text x='{xc:.1f}' y='{h - 1}' text-anchor='middle' "
-        f"font-size='10'>cap {100 * cap:g}%</text></svg>"
-    )
-    return "".join(out)
-
-
-def _timeline_svg(report: dict, rows: list, width: int = 1140) -> str:
-    """One frame through the pipeline: per layer, first to last output word."""
-    label_w, bar_h, gap, top = 170, 12, 4, 30
-    end = max(1, report["latency"]["cycles"])
-    area = width - label_w - 20
-    h = top + len(rows) * (bar_h + gap) + 24
-    out = [
-        (
-            f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{h}' "
-            f"viewBox='0 0 {width} {h}' {_SVG_STYLE.format(w=width)} role='img' {_FONT} "
-            "font-size='11'>"
-        ),
-        (
-            "<text x='0' y='16' font-size='13' font-weight='600'>One frame through the "
-            "pipeline (first to last output word of each layer, cycles)</text>"
-        ),
-    ]
-    for i, l in enumerate(rows):
-        y = top + i * (bar_h + gap)
-        t = l["latency"]
-        x0 = label_w + area * t["first_out"] / end
-        x1 = label_w + area * max(t["last_out"] + 1, t["first_out"] + 1) / end
-        color = _HOT if l["name"] == report["bottleneck"]["name"] else _BAR
-        tip = (
-            f"{l['name']}: first output at cycle {t['first_out']}, last at {t['last_out']}, "
-            f"{t['fill']} cycles after its first input"
-        )
-        out.append(
-            f"<g><title>{_E(tip)}</title><text x='{label_w - 6}' y='{y + 10}' "
-            f"text-anchor='end'>{_E(_short(l['name'], 26))}</text>"
-            f"<rect x='{x0:.1f}' y='{y}' width='{max(1.0, x1 - x0):.1f}' "
-            f"height='{bar_h}' fill='{color}'/></g>"
-        )
-    ya = top + len(rows) * (bar_h + gap) + 2
-    out.append(f"<line x1='{label_w}' x2='{label_w + area}' y1='{ya}' y2='{ya}' stroke='#888'/>")
-    for k in range(6):
-        x = label_w + area * k / 5
-        out.append(
-            f"<text x='{x:.1f}' y='{ya + 14}' text-anchor='middle' fill='#555'>"
-            f"{_E(_si(end * k / 5))}</text>"
-        )
-    out.append("</svg>")
-    return "".join(out)
-
-
-_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;
-max-width:1180px;color:#222;background:#fafbfc;padding:0 16px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 10px}
-.sub{color:#666;margin-bottom:18px}
-.cards{display:grid;grid-template-columns:repeat(4,1fr);gap:10px}
-@media (max-width:800px){.cards{grid-template-columns:repeat(2,1fr)}}
-.card{background:#fff;border:1px solid #e2e6ea;border-radius:8px;padding:10px 14px}
-.card .k{font-size:12px;color:#666}.card .v{font-size:20px;font-weight:600;margin-top:2px;
-overflow-wrap:anywhere}.card .n{font-size:11px;color:#888;margin-top:2px}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:14px}
-.panel{background:#fff;border:1px solid #e2e6ea;border-radius:8px;padding:12px;overflow-x:auto}
-table{border-collapse:collapse;width:100%;font-size:12px;background:#fff}
-th,td{padding:4px 8px;border-bottom:1px solid #eceff2;text-align:right;white-space:nowrap}
-th{background:#f2f4f7;position:sticky;top:0}td.l,th.l{text-align:left}
-td.w{white-space:normal;min-width:220px;text-align:left}
-tr.hot td{background:#fdecec}tr.plumb td{color:#888}
-.note{font-size:12px;color:#666;margin-top:8px}
-"""
-
-
-def _card(k: str, v: str, n: str = "") -> str:
-    return (
-        f"<div class='card'><div class='k'>{_E(k)}</div><div class='v'>{_E(v)}</div>"
-        + (f"<div class='n'>{_E(n)}</div>" if n else "")
-        + "</div>"
-    )
-
-
+# -- HTML ---------------------------------------------------------------------------------
 def _chart_rows(report: dict) -> tuple[list, list]:
     """Compute layers (and a plumbing layer if it is the bottleneck); the plumbing layers."""
     bn = report["bottleneck"]["name"]
@@ -447,74 +268,97 @@ def _chart_rows(report: dict) -> tuple[list, list]:
     return main, plumb
 
 
+_NAMES = {"lut": "LUT", "ff": "FF", "bram18": "BRAM18", "uram": "URAM", "dsp": "DSP"}
+
+
 def render_html(report: dict) -> str:
-    """The self-contained HTML page of a report dict."""
+    """The self-contained HTML page of a report dict (templates/report.html.j2)."""
     bn = report["bottleneck"]["name"]
     main, plumb = _chart_rows(report)
     lat = report["latency"]
     u = report["utilisation"]
-    cards = "".join(
-        [
-            _card(
-                "Throughput",
-                f"{report['fps']:,.0f} fps",
-                f"{report['cycles_per_frame']:,} cycles/frame at {report['clock_mhz']:g} MHz",
-            ),
-            _card("Latency", f"{lat['us']:.3g} \u00b5s", f"{lat['cycles']:,} cycles, one frame"),
-            _card(
-                "Compute", f"{report['tops']:.3g} TOp/s", f"{_si(report['ops_per_frame'])}Op/frame"
-            ),
-            _card(
-                "BOPs / frame",
-                f"{_si(report['bops_per_frame'])}",
-                f"{_si(report['bops_per_second'])}BOP/s",
-            ),
-            _card(
-                "Weights",
-                f"{_si(report['weight_bits'])}bit",
-                f"+ {_si(report['threshold_bits'])}bit thresholds",
-            ),
-            _card(
-                "Bottleneck",
-                report["bottleneck"]["name"],
-                f"{report['bottleneck']['type']}, {report['cycles_per_frame']:,} cycles",
-            ),
-            _card(
-                "Limiting resource",
-                report["limiting"] or "-",
-                ("within" if report["fits_cap"] else "ABOVE")
-                + f" the {100 * report['cap']:g}% cap",
-            ),
-            _card(
-                "LUT / BRAM18 / DSP",
-                f"{_pct(u['lut'])} / {_pct(u['bram18'])} / {_pct(u['dsp'])}",
-                f"of {report['board']['name']}",
-            ),
-        ]
-    )
+    cards = [
+        (
+            "Throughput",
+            f"{report['fps']:,.0f} fps",
+            f"{report['cycles_per_frame']:,} cycles/frame at {report['clock_mhz']:g} MHz",
+        ),
+        ("Latency", f"{lat['us']:.3g} \u00b5s", f"{lat['cycles']:,} cycles, one frame"),
+        ("Compute", f"{report['tops']:.3g} TOp/s", f"{si(report['ops_per_frame'])}Op/frame"),
+        (
+            "BOPs / frame",
+            f"{si(report['bops_per_frame'])}",
+            f"{si(report['bops_per_second'])}BOP/s",
+        ),
+        (
+            "Weights",
+            f"{si(report['weight_bits'])}bit",
+            f"+ {si(report['threshold_bits'])}bit thresholds",
+        ),
+        (
+            "Bottleneck",
+            report["bottleneck"]["name"],
+            f"{report['bottleneck']['type']}, {report['cycles_per_frame']:,} cycles",
+        ),
+        (
+            "Limiting resource",
+            report["limiting"] or "-",
+            ("within" if report["fits_cap"] else "ABOVE") + f" the {100 * report['cap']:g}% cap",
+        ),
+        (
+            "LUT / BRAM18 / DSP",
+            f"{_pct(u['lut'])} / {_pct(u['bram18'])} / {_pct(u['dsp'])}",
+            f"of {report['board']['name']}",
+        ),
+    ]
 
     def rows_for(key, res=True):
         rows = []
         for l in main:
             v = l["resources"][key] if res else l[key]
             hot = l["name"] == bn or (not res and v == report["cycles_per_frame"])
-            color = _HOT if hot else _BAR
-            rows.append((l["name"], v, color, f"{l['name']} ({l['type']}): {v:,}"))
+            rows.append((l["name"], v, HOT if hot else BAR, f"{l['name']} ({l['type']}): {v:,}"))
         if res and plumb:
             v = sum(l["resources"][key] for l in plumb)
-            nf = sum(l["type"] == "FIFO" for l in plumb)
-            lab = f"FIFOs/DWCs ({len(plumb)})"
-            rows.append((lab, v, _PLUMB, f"{nf} FIFOs and {len(plumb) - nf} DWCs: {v:,}"))
+            kinds = Counter(l["type"] for l in plumb)
+            what = ", ".join(f"{n} {t}" for t, n in sorted(kinds.items()))
+            rows.append((f"FIFOs/DWCs ({len(plumb)})", v, PLUMB, f"{what}: {v:,}"))
         return rows
 
-    charts = "".join(
-        f"<div class='panel'>{svg}</div>"
-        for svg in [
-            hbar_svg("Cycles per frame (slowest layers in red)", rows_for("cycles", res=False)),
-            hbar_svg("LUT (bottleneck layer in red)", rows_for("lut")),
-            hbar_svg("BRAM18", rows_for("bram18")),
-            hbar_svg("DSP", rows_for("dsp")),
-        ]
+    per_layer = [
+        hbar_chart("Cycles per frame (slowest layers in red)", rows_for("cycles", res=False)),
+        hbar_chart("LUT (bottleneck layer in red)", rows_for("lut")),
+        hbar_chart("BRAM18", rows_for("bram18")),
+        hbar_chart("DSP", rows_for("dsp")),
+    ]
+    util = gauge_chart(
+        f"Utilisation of {report['board']['name']} (cap {100 * report['cap']:g}%)",
+        [
+            (
+                _NAMES[k],
+                u[k],
+                report["resources"][k],
+                report["board"]["resources"][k],
+            )
+            for k in RESOURCES
+        ],
+        report["cap"],
+    )
+    timeline = span_chart(
+        "One frame through the pipeline (first to last output word of each layer, cycles)",
+        [
+            (
+                l["name"],
+                l["latency"]["first_out"],
+                max(l["latency"]["last_out"] + 1, l["latency"]["first_out"] + 1),
+                HOT if l["name"] == bn else BAR,
+                f"{l['name']}: first output at cycle {l['latency']['first_out']}, last at "
+                f"{l['latency']['last_out']}, {l['latency']['fill']} cycles after its first "
+                "input",
+            )
+            for l in main
+        ],
+        report["latency"]["cycles"],
     )
     head = [
         "layer",
@@ -532,82 +376,50 @@ def render_html(report: dict) -> str:
         "BOPs",
         "weight bits",
     ]
-    trs = []
+    rows = []
     for l in report["layers"]:
         r, t = l["resources"], l["latency"]
-        cls = "hot" if l["name"] == bn else ("plumb" if l.get("plumbing") else "")
-        typ = l["type"] + (f" ({l['note']})" if l.get("note") else "")
-        cells = [
-            f"<td class='l'>{_E(l['name'])}</td>",
-            f"<td class='l'>{_E(typ)}</td>",
-            f"<td class='l'>{_E(_fold_str(l['folding']))}</td>",
-        ]
-        cells += [
-            f"<td>{v:,}</td>"
-            for v in (
-                l["cycles"],
-                t["first_out"],
-                t["last_out"],
-                r["lut"],
-                r["ff"],
-                r["bram18"],
-                r["uram"],
-                r["dsp"],
-                l["macs"],
-                l["bops"],
-                l["weight_bits"],
-            )
-        ]
-        trs.append(f"<tr class='{cls}'>{''.join(cells)}</tr>")
-    tr = report["resources"]
-    trs.append(
-        "<tr><th class='l'>total</th><th></th><th></th>"
-        + "".join(
-            f"<th>{v:,}</th>"
-            for v in (
-                report["cycles_per_frame"],
-                lat["first_output_cycles"],
-                lat["cycles"],
-                tr["lut"],
-                tr["ff"],
-                tr["bram18"],
-                tr["uram"],
-                tr["dsp"],
-                report["macs_per_frame"],
-                report["bops_per_frame"],
-                report["weight_bits"],
-            )
+        rows.append(
+            {
+                "cls": "hot" if l["name"] == bn else ("plumb" if l.get("plumbing") else ""),
+                "name": l["name"],
+                "type": l["type"] + (f" ({l['note']})" if l.get("note") else ""),
+                "folding": _fold_str(l["folding"]),
+                "nums": [
+                    l["cycles"],
+                    t["first_out"],
+                    t["last_out"],
+                    *(r[k] for k in ("lut", "ff", "bram18", "uram", "dsp")),
+                    l["macs"],
+                    l["bops"],
+                    l["weight_bits"],
+                ],
+            }
         )
-        + "</tr>"
+    tr = report["resources"]
+    totals = [
+        report["cycles_per_frame"],
+        lat["first_output_cycles"],
+        lat["cycles"],
+        *(tr[k] for k in ("lut", "ff", "bram18", "uram", "dsp")),
+        report["macs_per_frame"],
+        report["bops_per_frame"],
+        report["weight_bits"],
+    ]
+    return render_page(
+        "report.html.j2",
+        title=f"fpgagen report: {report['name']}",
+        r=report,
+        n_main=len(main),
+        n_plumb=len(plumb),
+        cards=cards,
+        util=util,
+        per_layer=per_layer,
+        timeline=timeline,
+        head=head,
+        rows=rows,
+        totals=totals,
     )
-    table = (
-        "<table><thead><tr>"
-        + "".join(f"<th class='{'l' if i < 3 else ''}'>{_E(h)}</th>" for i, h in enumerate(head))
-        + "</tr></thead><tbody>"
-        + "".join(trs)
-        + "</tbody></table>"
-    )
-    title = f"fpgagen report: {report['name']}"
-    b = report["board"]
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_E(title)}</title><style>{_CSS}</style></head><body>
-<h1>{_E(title)}</h1>
-<div class="sub">{_E(b["name"])} ({_E(b["part"])}) at {report["clock_mhz"]:g} MHz, \
-utilisation cap {100 * report["cap"]:g}%, {len(main)} compute stages + {len(plumb)} \
-FIFOs/DWCs</div>
-<div class="cards">{cards}</div>
-<h2>Utilisation</h2><div class="panel">{_util_svg(report)}</div>
-<h2>Per layer</h2><div class="grid">{charts}</div>
-<h2>Latency</h2><div class="panel">{_timeline_svg(report, main)}</div>
-<div class="note">{_E(lat["method"])}.</div>
-<h2>Layers</h2><div class="panel">{table}</div>
-<div class="note">BOPs = MACs &times; weight bits &times; activation bits (XNOR layers count
-1 &times; 1); TOp/s counts 2 operations per MAC at the predicted fps. Resources are the
-calibrated estimate of docs/cost_model.md.</div>
-</body></html>
-"""
 
 
 def write_report(report: dict, outdir) -> tuple[Path, Path]:

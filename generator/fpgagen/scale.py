@@ -10,12 +10,11 @@ one network across devices of growing size. See docs/report.md.
 from __future__ import annotations
 
 import copy
-import html
 import json
-import math
 from pathlib import Path
 
-from .report import _FONT, _SVG_STYLE, RESOURCES, _si
+from .charts import render_page, si, vbar_chart
+from .report import RESOURCES
 
 __all__ = ["format_scale_table", "render_scale_html", "scale", "write_scale"]
 
@@ -184,87 +183,10 @@ def format_scale_table(results: list[dict]) -> str:
 
 
 # -- HTML ----------------------------------------------------------------------------------
-_E = html.escape
-
-
-def _vbar_svg(title: str, results: list, key: str, log: bool, fmt, width: int = 560) -> str:
-    left, top, bottom, h_area = 60, 34, 46, 220
-    n = max(1, len(results))
-    slot = (width - left - 10) / n
-    h = top + h_area + bottom
-    vals = [r[key] for r in results if r["fits"] and r[key]]
-    out = [
-        (
-            f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{h}' "
-            f"viewBox='0 0 {width} {h}' {_SVG_STYLE.format(w=width)} role='img' {_FONT} "
-            "font-size='11'>"
-        ),
-        f"<text x='0' y='16' font-size='13' font-weight='600'>{_E(title)}</text>",
-    ]
-    if log and vals:
-        lo = math.floor(math.log10(min(vals)))
-        hi = max(lo + 1, math.ceil(math.log10(max(vals))))
-        ticks = [(10.0**e, f"{_si(10.0**e)}") for e in range(lo, hi + 1)]
-
-        def ypos(v):
-            return top + h_area * (1 - (math.log10(v) - lo) / (hi - lo))
-    else:
-        vmax = max(vals) if vals else 1.0
-        step = 10 ** math.floor(math.log10(vmax)) if vmax > 0 else 1
-        top_v = math.ceil(vmax / step) * step
-        if top_v / step <= 3:
-            step /= 2
-        ticks = [(k * step, f"{_si(k * step)}") for k in range(round(top_v / step) + 1)]
-        vmax = top_v
-
-        def ypos(v):
-            return top + h_area * (1 - v / vmax)
-
-    for v, lab in ticks:
-        y = ypos(v)
-        out.append(
-            f"<line x1='{left}' x2='{width - 10}' y1='{y:.1f}' y2='{y:.1f}' "
-            f"stroke='#e3e6ea'/><text x='{left - 6}' y='{y + 4:.1f}' text-anchor='end' "
-            f"fill='#555'>{_E(lab)}</text>"
-        )
-    base_y = top + h_area
-    for i, r in enumerate(results):
-        x = left + i * slot
-        cx = x + slot / 2
-        bw = min(60.0, slot * 0.6)
-        v = r[key] if r["fits"] else None
-        if v:
-            y = ypos(v)
-            out.append(
-                f"<g><title>{_E(r['board'])}: {_E(fmt(v))}</title>"
-                f"<rect x='{cx - bw / 2:.1f}' y='{y:.1f}' width='{bw:.1f}' "
-                f"height='{max(1.0, base_y - y):.1f}' rx='2' fill='#4e79a7'/>"
-                f"<text x='{cx:.1f}' y='{y - 4:.1f}' text-anchor='middle' fill='#222'>"
-                f"{_E(fmt(v))}</text></g>"
-            )
-        else:
-            out.append(
-                f"<text x='{cx:.1f}' y='{base_y - 8}' text-anchor='middle' "
-                f"fill='#e15759'>does not fit</text>"
-            )
-        out.append(
-            f"<text x='{cx:.1f}' y='{base_y + 16}' text-anchor='middle'>"
-            f"{_E(r['board'])}</text><text x='{cx:.1f}' y='{base_y + 30}' "
-            f"text-anchor='middle' fill='#777' font-size='10'>"
-            f"{_E(_si(r['board_resources']['lut']))} LUT</text>"
-        )
-    out.append(
-        f"<line x1='{left}' x2='{width - 10}' y1='{base_y}' y2='{base_y}' stroke='#888'/></svg>"
-    )
-    return "".join(out)
-
-
 def render_scale_html(results: list[dict]) -> str:
-    from .report import _CSS
-
+    """The self-contained HTML page of a study (templates/scale.html.j2)."""
     model = results[0].get("model", "") if results else ""
     cap = results[0]["cap"] if results else 0.7
-    title = f"fpgagen scalability: {model}"
     head = [
         "board",
         "LUT",
@@ -282,61 +204,47 @@ def render_scale_html(results: list[dict]) -> str:
         "DSP %",
         "limiting",
     ]
-    trs = []
+    rows = []
     for r in results:
         br, u = r["board_resources"], r["utilisation"] or {}
-        cells = [f"<td class='l' title='{_E(r['part'])}'>{_E(r['board'])}</td>"]
-        cells += [f"<td>{br[k]:,}</td>" for k in ("lut", "bram18", "uram", "dsp")]
-        cells.append(f"<td>{r['clock_mhz']:g}</td>")
-        if r["fits"]:
-            cells += [
-                f"<td>{r['cycles']:,}</td>",
-                f"<td>{r['fps']:,.0f}</td>",
-                f"<td>{r['tops']:.3g}</td>",
-                f"<td>{r['latency_us']:.3g}</td>",
-            ]
-        else:
-            cells.append(
-                f"<td colspan='4' class='w' style='color:#c0392b'>"
-                f"{_E(r['error'] or 'does not fit')}</td>"
-            )
-        cells += [
-            f"<td>{_E(_pct(u.get(k)) if u else '-')}</td>" for k in ("lut", "bram18", "uram", "dsp")
-        ]
-        cells.append(f"<td class='l'>{_E(r['limiting'] or '-')}</td>")
-        trs.append(f"<tr class='{'' if r['fits'] else 'hot'}'>{''.join(cells)}</tr>")
-    table = (
-        "<table><thead><tr>"
-        + "".join(
-            f"<th class='{'l' if h in ('board', 'limiting') else ''}'>{_E(h)}</th>" for h in head
+        fits = r["fits"]
+        rows.append(
+            {
+                "board": r["board"],
+                "part": r["part"],
+                "fits": fits,
+                "res": [br[k] for k in ("lut", "bram18", "uram", "dsp")],
+                "mhz": f"{r['clock_mhz']:g}",
+                "perf": [
+                    f"{r['cycles']:,}",
+                    f"{r['fps']:,.0f}",
+                    f"{r['tops']:.3g}",
+                    f"{r['latency_us']:.3g}",
+                ]
+                if fits
+                else [],
+                "error": r["error"] or "does not fit",
+                "util": [_pct(u.get(k)) if u else "-" for k in ("lut", "bram18", "uram", "dsp")],
+                "limiting": r["limiting"] or "-",
+                "folding": r["folding_summary"] or r["error"] or "-",
+            }
         )
-        + "</tr></thead><tbody>"
-        + "".join(trs)
-        + "</tbody></table>"
+
+    def cols(key):
+        return [
+            (r["board"], f"{si(r['board_resources']['lut'])} LUT", r[key] if r["fits"] else None)
+            for r in results
+        ]
+
+    return render_page(
+        "scale.html.j2",
+        title=f"fpgagen scalability: {model}",
+        cap=cap,
+        head=head,
+        rows=rows,
+        fps=vbar_chart("Frames per second (log scale)", cols("fps"), True, si),
+        tops=vbar_chart("TOp/s (2 ops per MAC)", cols("tops"), False, lambda v: f"{v:.3g}"),
     )
-    folds = "".join(
-        f"<tr><td class='l'>{_E(r['board'])}</td><td class='l'>{_E(r['part'])}</td>"
-        f"<td class='w'>{_E(r['folding_summary'] or r['error'] or '-')}</td></tr>"
-        for r in results
-    )
-    folds = (
-        "<table><thead><tr><th class='l'>board</th><th class='l'>part</th>"
-        "<th class='l'>best folding</th></tr></thead><tbody>" + folds + "</tbody></table>"
-    )
-    fps_svg = _vbar_svg("Frames per second (log scale)", results, "fps", True, lambda v: _si(v))
-    tops_svg = _vbar_svg("TOp/s (2 ops per MAC)", results, "tops", False, lambda v: f"{v:.3g}")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_E(title)}</title><style>{_CSS}</style></head><body>
-<h1>{_E(title)}</h1>
-<div class="sub">Highest-throughput folding within {100 * cap:g}% of every resource, per \
-board, at the board's clock (fpgagen.fold.optimize).</div>
-<div class="grid"><div class="panel">{fps_svg}</div><div class="panel">{tops_svg}</div></div>
-<h2>Boards</h2><div class="panel">{table}</div>
-<h2>Folding</h2><div class="panel">{folds}</div>
-</body></html>
-"""
 
 
 def write_scale(results: list[dict], outdir) -> tuple[Path, Path]:

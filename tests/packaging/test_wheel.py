@@ -51,6 +51,9 @@ def test_wheel_contents(wheel):
         "fpgagen/data/rtl/mvau.v",
         "fpgagen/data/rtl/templates/top.v.j2",
         "fpgagen/data/boards/zcu104.yaml",
+        "fpgagen/templates/charts.html.j2",
+        "fpgagen/templates/report.html.j2",
+        "fpgagen/templates/scale.html.j2",
     ):
         assert must in names, must
     assert any(n.startswith("fpgagen/data/hls_templates/") for n in names)
