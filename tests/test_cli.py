@@ -120,7 +120,10 @@ def test_verify_golden_with_outputs(model, tmp_path, capsys):
             ["build", "MODEL", "--board", "zcu104", "-o", "OUT", "--folding", "missing.json"],
             "missing.json: no such folding file",
         ),
-        (["estimate", "MODEL", "--board", "zcu104", "--fps", "-3"], "--fps must be positive"),
+        (
+            ["estimate", "MODEL", "--board", "zcu104", "--fps", "-3"],
+            "argument --fps: .-3. is out of range",
+        ),
         (["verify", "OUT", "--inputs", "x.npy"], "not an fpgagen build folder"),
     ],
 )

@@ -3,19 +3,55 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
+import signal
 import sys
+import threading
+import warnings
 
 from . import __version__
-from .errors import FpgagenError
+from .errors import FpgagenError, Interrupted
 
 __all__ = ["main"]
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2
-        self.exit(2, f"{self.prog}: error: {message}\n")
+    def error(self, message):  # one line with the same prefix as every error, exit 2
+        cmd = self.prog.split()[1:]
+        where = f"{cmd[0]}: " if cmd else ""
+        self.exit(2, f"fpgagen: error: {where}{' '.join(str(message).split())}\n")
+
+
+def _number(kind, lo=None, hi=None, lo_open=False):
+    """argparse type: a finite int/float within [lo, hi] (``lo_open``: lo excluded)."""
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if kind is int else 'a number'}"
+            ) from None
+        if not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        bad = lo is not None and (v <= lo if lo_open else v < lo)
+        bad = bad or (hi is not None and v > hi)
+        if bad:
+            lo_s = "" if lo is None else f"{'>' if lo_open else '>='} {lo:g}"
+            hi_s = "" if hi is None else f"<= {hi:g}"
+            rng = " and ".join(x for x in (lo_s, hi_s) if x) or "finite"
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range; give a value {rng}")
+        return v
+
+    parse.__name__ = "integer" if kind is int else "number"
+    return parse
+
+
+_POSITIVE = _number(float, 0, lo_open=True)
+_COUNT = _number(int, 1)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,9 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--board", required=True, help="board name (see `fpgagen boards`) or .yaml")
     b.add_argument("-o", "--output", required=True, help="output folder")
     g = b.add_mutually_exclusive_group()
-    g.add_argument("--fps", type=float, help="throughput target, frames per second")
+    g.add_argument("--fps", type=_POSITIVE, help="throughput target, frames per second")
     g.add_argument("--folding", help="folding JSON file (PE/SIMD per layer)")
-    b.add_argument("--clock-mhz", type=float, help="clock frequency (default: the board's)")
+    b.add_argument("--clock-mhz", type=_POSITIVE, help="clock frequency (default: the board's)")
     _fold_args(b)
     b.add_argument(
         "--backend",
@@ -76,8 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("estimate", help="per-layer cycles and resources, writes nothing")
     e.add_argument("model")
     e.add_argument("--board", required=True)
-    e.add_argument("--fps", type=float)
-    e.add_argument("--clock-mhz", type=float)
+    e.add_argument("--fps", type=_POSITIVE)
+    e.add_argument("--clock-mhz", type=_POSITIVE)
     e.add_argument("--json", action="store_true")
     e.add_argument("--report", metavar="DIR", help="also write report.json and report.html")
     _fold_args(e)
@@ -96,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
         default=0.7,
         help="utilisation cap of LUT/BRAM/URAM/DSP (default 70%%)",
     )
-    c.add_argument("--clock-mhz", type=float)
+    c.add_argument("--clock-mhz", type=_POSITIVE)
     c.add_argument("-o", "--output", help="folder for scale.json and scale.html")
     c.add_argument("--json", action="store_true")
 
@@ -148,23 +184,29 @@ def _parser() -> argparse.ArgumentParser:
         "fixed-point scale per row), syq_binary, int2, int4 or int8",
     )
     t.add_argument(
-        "--abits", type=int, help="activation bits (1 = bipolar; default 1, tinier_yolo 3)"
+        "--abits",
+        type=_number(int, 1, 32),
+        help="activation bits (1 = bipolar; default 1, tinier_yolo 3)",
     )
     t.add_argument("--dataset", help="mnist5k or digits (default mnist5k); shapes for tinier_yolo")
-    t.add_argument("--epochs", type=int, default=5)
+    t.add_argument("--epochs", type=_COUNT, default=5)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
-        "--lr", type=float, help="Adam learning rate, cosine decay (default 0.02, detector 0.003)"
+        "--lr",
+        type=_POSITIVE,
+        help="Adam learning rate, cosine decay (default 0.02, detector 0.003)",
     )
     t.add_argument(
         "--input-size",
-        type=int,
+        type=_COUNT,
         help="tinier_yolo: input height = width, a multiple of 32 (default 128)",
     )
     t.add_argument(
-        "--width", type=float, help="tinier_yolo: hidden channel multiplier (default 0.5)"
+        "--width", type=_POSITIVE, help="tinier_yolo: hidden channel multiplier (default 0.5)"
     )
-    t.add_argument("--classes", type=int, help="tinier_yolo: number of shape classes (default 6)")
+    t.add_argument(
+        "--classes", type=_COUNT, help="tinier_yolo: number of shape classes (default 6)"
+    )
     t.add_argument(
         "--sparse",
         action="store_true",
@@ -172,13 +214,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--prune-frac",
-        type=float,
+        type=_number(float, 0, 1, lo_open=False),
         default=0.5,
         help="with --sparse: prune weights with |W| <= this fraction of max|W|",
     )
     t.add_argument(
         "--retrain-epochs",
-        type=int,
+        type=_number(int, 0),
         help="with --sparse: retraining epochs after pruning (default epochs/2)",
     )
     t.add_argument(
@@ -205,7 +247,11 @@ def _cpu_arg(p) -> None:
 
 
 def _util(text: str) -> float:
-    v = float(text.rstrip("%")) / (100 if text.endswith("%") or float(text.rstrip("%")) > 1 else 1)
+    try:
+        raw = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a utilisation such as 70%") from None
+    v = raw / (100 if text.endswith("%") or raw > 1 else 1)
     if not 0 < v <= 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a utilisation in (0, 100%]")
     return v
@@ -225,7 +271,7 @@ def _positive(kind):
 
 
 def _fold_args(p) -> None:
-    p.add_argument("--target-cycles", type=int, help="throughput target in cycles per frame")
+    p.add_argument("--target-cycles", type=_COUNT, help="throughput target in cycles per frame")
     p.add_argument(
         "--max-util",
         type=_util,
@@ -352,6 +398,7 @@ def _run(args) -> int:
     if args.cmd == "scale":
         from .scale import format_scale_table, scale, write_scale
 
+        _check_scale_clock(args)
         rows = scale(
             args.model,
             boards=args.boards.split(",") if args.boards else None,
@@ -384,26 +431,104 @@ def _run(args) -> int:
     raise AssertionError(args.cmd)
 
 
+def _check_scale_clock(args) -> None:
+    """``scale --clock-mhz``: refused when no selected board can run at that clock (a board
+    whose maximum is lower than a clock others reach gets an error row instead)."""
+    if args.clock_mhz is None:
+        return
+    from .boards import list_boards, load_board
+    from .errors import BoardError
+
+    boards = [load_board(n) for n in (args.boards.split(",") if args.boards else list_boards())]
+    if boards and all(args.clock_mhz > b.max_mhz for b in boards):
+        maxima = ", ".join(f"{b.name} {b.max_mhz:g} MHz" for b in boards)
+        raise BoardError(
+            f"--clock-mhz {args.clock_mhz:g} exceeds the maximum clock of every board "
+            f"({maxima}); give a clock at most {max(b.max_mhz for b in boards):g}"
+        )
+
+
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    """Run one command; returns the exit code (0 ok, 1 verification mismatch, 2 bad input,
+    3 internal error, 128+N after signal N). Errors are one line on stderr, and warnings
+    raised while a command fails are dropped so that the error is the only line."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a usage error (already printed)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    with _terminating_signals_raise(), warnings.catch_warnings(record=True) as caught:
+        code = _main(args)
+    if code == 0:
+        seen = set()
+        for w in caught:
+            msg = f"fpgagen: warning: {w.category.__name__}: {' '.join(str(w.message).split())}"
+            if msg not in seen:
+                seen.add(msg)
+                print(msg, file=sys.stderr)
+    return code
+
+
+def _main(args) -> int:
     try:
         return _run(args)
     except FpgagenError as e:
         msg = " ".join(str(e).split())
         print(f"fpgagen: error: {msg}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("fpgagen: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        name = signal.Signals(signum).name
+        print(f"fpgagen: interrupted ({name}); nothing was left half-written", file=sys.stderr)
+        return 128 + int(signum)
+    except OSError as e:
+        if e.filename is not None and not _is_ours(e.filename):
+            from .outdir import os_error
+
+            print(f"fpgagen: error: {' '.join(str(os_error(e)).split())}", file=sys.stderr)
+            return 2
+        return _internal(e)
     except Exception as e:  # a bug in fpgagen: still one line, unless debugging
-        if os.environ.get("FPGAGEN_DEBUG"):
-            raise
-        print(
-            f"fpgagen: internal error: {type(e).__name__}: {' '.join(str(e).split())} "
-            "(set FPGAGEN_DEBUG=1 for a traceback and please report it)",
-            file=sys.stderr,
-        )
-        return 3
+        return _internal(e)
+
+
+def _internal(e: BaseException) -> int:
+    if os.environ.get("FPGAGEN_DEBUG"):
+        raise e
+    print(
+        f"fpgagen: internal error: {type(e).__name__}: {' '.join(str(e).split())} "
+        "(set FPGAGEN_DEBUG=1 for a traceback and please report it)",
+        file=sys.stderr,
+    )
+    return 3
+
+
+def _is_ours(filename) -> bool:
+    """Whether a path belongs to the installed fpgagen package (a missing one is a bug)."""
+    try:
+        pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        return os.path.abspath(str(filename)).startswith(pkg + os.sep)
+    except (TypeError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def _terminating_signals_raise():
+    """SIGTERM and SIGHUP raise :class:`Interrupted` as SIGINT raises KeyboardInterrupt, so
+    that partial output is cleaned up the same way (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    sigs = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    old = {s: signal.signal(s, handler) for s in sigs}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 if __name__ == "__main__":

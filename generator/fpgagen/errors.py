@@ -36,3 +36,11 @@ class VerificationError(FpgagenError):
 
 class DeployError(FpgagenError):
     """A deploy folder, its bitstream or the device it runs on is missing, invalid or failed."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived; clean-up handlers run as for Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

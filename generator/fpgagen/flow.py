@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -15,11 +15,12 @@ from . import __version__
 from .boards import Board, load_board
 from .cost.model import estimate as layer_estimate
 from .dataflow import Dataflow
-from .errors import FpgagenError, VerificationError
+from .errors import FoldingError, FpgagenError, VerificationError
 from .fold import apply_folding_file, fold_to_cycles, folding_dict, target_cycles
 from .fold.fifo import SizeSkipFIFOs
 from .fold.optimize import DEFAULT_CAP, optimize
 from .frontend import load_model
+from .outdir import check_output_folder, commit_build, os_error, staging_folder
 from .transforms.base import apply_until_fixpoint
 from .transforms.lower import lower
 from .transforms.streams import InsertDWCs, InsertFIFOs
@@ -27,6 +28,8 @@ from .transforms.streams import InsertDWCs, InsertFIFOs
 __all__ = ["argmax_agree", "build", "estimate", "load_build", "make_dataflow", "verify"]
 
 BACKENDS = ("rtl", "hls")
+#: The board file a build was made for, copied into the build (verify uses it).
+BOARD_FILE = "board.yaml"
 
 
 def add_plumbing(df: Dataflow) -> Dataflow:
@@ -59,6 +62,7 @@ def make_dataflow(
     max_util: float = DEFAULT_CAP,
     progress=None,
     cpu_layers: str | None = None,
+    refuse_unreachable: bool = False,
 ) -> Dataflow:
     """Frontend + lowering + CPU/FPGA partition + folding + stream plumbing.
 
@@ -69,7 +73,9 @@ def make_dataflow(
     Folding: ``strategy="optimize"`` (default) runs the optimiser: with ``fps`` the cheapest
     balanced folding reaching it, without one the highest throughput within ``max_util`` of
     the board; ``"simple"`` is the plain rule of :mod:`fpgagen.fold.simple`. A ``folding``
-    file or dict overrides layer by layer. A design that does not fit is refused.
+    file or dict overrides layer by layer. A design that does not fit is refused; with
+    ``refuse_unreachable`` (the CLI), so is an ``fps`` no folding reaches (otherwise the
+    simple rule takes the fastest folding).
     """
     graph = load_model(model_path)
     df = lower(graph)
@@ -78,16 +84,18 @@ def make_dataflow(
 
     apply_partition(df, cpu_layers, default_auto=detector_meta(model_path) is not None)
     clock = clock_mhz or board.default_mhz
+    if refuse_unreachable and fps is not None and folding is None:
+        _check_reachable(df, fps, clock, board)
     if folding is not None:
         fold_to_cycles(df, target_cycles(df, None, clock))
         if isinstance(folding, dict):
             _apply_folding_dict(df, folding)
         else:
-            apply_folding_file(df, folding)
+            _apply_folding_file(df, folding)
     elif strategy == "simple":
-        fold_to_cycles(df, target_cycles(df, fps, clock))
+        fold_to_cycles(df, _cycles_for(df, fps, clock))
     elif strategy == "optimize":
-        target = target_cycles(df, fps, clock) if fps is not None else None
+        target = _cycles_for(df, fps, clock) if fps is not None else None
         res = optimize(df, board, target, cap=max_util, plumbing=plumbed_totals)
         if not res["fits"]:
             _refuse(df, board, clock, max_util, res)
@@ -145,6 +153,79 @@ def _refuse(df, board, clock, cap, res) -> None:
     )
 
 
+def _fastest(df) -> tuple[int, object]:
+    """Cycles per frame of the fastest folding of every layer, and the layer that binds it."""
+    worst, binding = 0, None
+    for l in df.layers:
+        opts = l.folding_options()
+        if not opts:
+            best = l.expected_cycles()
+        else:
+            saved = l.folding()
+            best = None
+            try:
+                for combo in _product(opts):
+                    l.set_folding(**combo)
+                    c = l.expected_cycles()
+                    best = c if best is None else min(best, c)
+            finally:
+                l.set_folding(**saved)
+        if best > worst:
+            worst, binding = best, l
+    return worst, binding
+
+
+def _product(opts: dict) -> list:
+    out = [{}]
+    for k, vals in opts.items():
+        out = [dict(d, **{k: v}) for d in out for v in vals]
+    return out
+
+
+def _cycles_for(df, fps, clock: float) -> int:
+    """Cycles per frame for an fps target: ``floor(clock / fps)``, exact for the fps that
+    ``--target-cycles N`` stands for (``clock / (clock / N)`` may round to just below N)."""
+    if fps is None:
+        return target_cycles(df, None, clock)
+    return max(1, _cycles_exact(fps, clock))
+
+
+def _cycles_exact(fps, clock: float) -> int:
+    return math.floor(clock * 1e6 / fps * (1 + 1e-12))
+
+
+def _check_reachable(df, fps: float, clock: float, board: Board) -> None:
+    """Refuse a throughput target no folding reaches, naming the highest reachable fps and
+    the layer that binds it (at its fastest folding)."""
+    need = _cycles_exact(fps, clock)
+    fastest, layer = _fastest(df)
+    if need >= fastest:
+        return
+    top = clock * 1e6 / fastest
+    where = f"layer {layer.name} ({layer.op_type})" if layer is not None else "the design"
+    raise FpgagenError(
+        f"{df.name}: {fps:g} fps ({clock * 1e6 / fps:.3g} cycles per frame at {clock:g} MHz) "
+        f"cannot be reached on {board.name}: the fastest foldable design needs {fastest} "
+        f"cycles per frame, {top:,.0f} fps, bound by {where} at its fastest folding; ask for "
+        f"at most {math.floor(top):d} fps (--target-cycles {fastest}) or raise --clock-mhz "
+        f"(up to {board.max_mhz:g})"
+    )
+
+
+def _apply_folding_file(df, path) -> None:
+    """Apply a --folding file; every error names the file."""
+    try:
+        apply_folding_file(df, path)
+    except FpgagenError as e:
+        msg = str(e)
+        raise type(e)(msg if str(path) in msg else f"{path}: {msg}") from None
+    except (TypeError, ValueError, AttributeError) as e:
+        raise FoldingError(
+            f"{path}: invalid folding ({e}); expected "
+            '{"layers": {"<layer>": {"PE": <int>, "SIMD": <int>}}}'
+        ) from None
+
+
 def _apply_folding_dict(df, d):
     names = {l.name: l for l in df.layers}
     for k, v in d.get("layers", d).items():
@@ -186,15 +267,10 @@ def build(
         raise FpgagenError("give either --fps or --folding, not both")
     if backend not in BACKENDS + ("both",):
         raise FpgagenError(f"unknown backend {backend!r}; use rtl, hls or both")
-    outdir = Path(outdir)
-    if (
-        outdir.exists()
-        and not (outdir / "dataflow.json").is_file()
-        and (not outdir.is_dir() or any(outdir.iterdir()))
-    ):
-        raise FpgagenError(
-            f"{outdir}: exists and is not an fpgagen output folder; choose another -o"
-        )
+    inputs = [model_path, board.path]
+    if folding is not None and not isinstance(folding, dict):
+        inputs.append(folding)
+    outdir = check_output_folder(outdir, inputs)
     fps = _fps_from(fps, target_cycles_, clock_mhz or board.default_mhz)
     df = make_dataflow(
         model_path,
@@ -205,6 +281,7 @@ def build(
         max_util=max_util,
         strategy=strategy,
         cpu_layers=cpu_layers,
+        refuse_unreachable=True,
     )
     part = df.meta.get("partition")
     if part and (part["cpu_head"] or part["cpu_tail"]):
@@ -215,83 +292,105 @@ def build(
     progress(
         f"lowered {model_path}: {len(df.compute_layers)} compute layers, {len(df.layers)} stages"
     )
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
-    try:
-        shutil.copyfile(model_path, tmp / "model.onnx")
-        from .video.darknet import detector_meta, write_network_cfg
-
-        det = detector_meta(model_path)
-        if det is not None or df.cpu_head or df.cpu_tail:
-            write_network_cfg(df, tmp, det)
-        from .codegen.rtl import write_rtl
-
-        backends = []
-        rtl_info = hls_info = kernel_info = None
-        if backend in ("rtl", "both"):
-            from .codegen.kernel import write_kernel
-
-            rtl_info = write_rtl(df, tmp)
-            kernel_info = write_kernel(df, tmp, board.kernel.bus_bits)
-            backends.append("rtl")
-        if backend in ("hls", "both"):
-            from .codegen.hls import write_hls
-
-            try:
-                hls_info = write_hls(df, tmp, board.part, df.meta["clock_mhz"])
-                backends.append("hls")
-            except FpgagenError as e:
-                if backend == "hls":
-                    raise
-                progress(f"note: HLS backend skipped: {e}")
-        from .project import write_project
-
-        project_info = write_project(df, board, tmp, backends)
-        if project_info and project_info.get("note"):
-            progress(f"note: {project_info['note']}")
-        d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
-        d.update(
-            {
-                "project": project_info,
-                "fpgagen_version": __version__,
-                "board": board.name,
-                "part": board.part,
-                "utilisation": _utilisation(df, board),
-                "folding": folding_dict(df),
-                "fifo_depths": {
-                    l.name: l.buffer_depth for l in df.layers if l.buffer_depth is not None
-                },
-                "backends": backends,
-                "rtl": rtl_info,
-                "hls": hls_info,
-                "kernel": kernel_info,
-                "build_seconds": round(time.perf_counter() - t0, 3),
-            }
+    with staging_folder(outdir) as tmp:
+        try:
+            kept = _write_build(df, tmp, outdir, model_path, board, backend, max_util, progress, t0)
+        except OSError as e:
+            raise os_error(e, str(outdir), staging=tmp, outdir=outdir) from None
+    if kept:
+        progress(
+            f"kept {len(kept)} file(s) of yours from the earlier build in {outdir}: "
+            + ", ".join(kept[:5])
+            + (" ..." if len(kept) > 5 else "")
         )
-        from .runtime.deploy import write_deploy
-
-        if (tmp / "network.cfg").is_file():  # a detector: the video pipeline ships in deploy/
-            from .video.darknet import write_deploy_video
-
-            write_deploy_video(tmp)
-        d["deploy"] = write_deploy(df, tmp, board, df.meta["clock_mhz"], d)
-        (tmp / "dataflow.json").write_text(json.dumps(d, indent=2) + "\n")
-        from .report import make_report, write_report
-
-        write_report(make_report(df, board, df.meta["clock_mhz"], cap=max_util), tmp)
-        (tmp / "folding.json").write_text(json.dumps(folding_dict(df), indent=2) + "\n")
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        tmp.rename(outdir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     progress(
         f"wrote {outdir}: {df.expected_cycles()} cycles/frame expected "
         f"({df.meta['clock_mhz'] * 1e6 / df.expected_cycles():,.0f} fps at "
         f"{df.meta['clock_mhz']:g} MHz)"
     )
     return df
+
+
+def _copy_model(src, dst: Path) -> None:
+    """Copy the model into the build, with external tensor data embedded."""
+    import onnx
+
+    m = onnx.load(str(src), load_external_data=False)
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in m.graph.initializer):
+        onnx.save(onnx.load(str(src)), str(dst))
+    else:
+        shutil.copyfile(src, dst)
+
+
+def _write_build(df, tmp, outdir, model_path, board, backend, max_util, progress, t0) -> list:
+    """Write every build file into ``tmp`` and move it to ``outdir`` (see
+    :func:`fpgagen.outdir.commit_build`); returns the files of the user's that were kept."""
+    _copy_model(model_path, tmp / "model.onnx")
+    if board.path is not None:
+        shutil.copyfile(board.path, tmp / BOARD_FILE)
+    from .video.darknet import detector_meta, write_network_cfg
+
+    det = detector_meta(model_path)
+    if det is not None or df.cpu_head or df.cpu_tail:
+        write_network_cfg(df, tmp, det)
+    from .codegen.rtl import write_rtl
+
+    backends = []
+    rtl_info = hls_info = kernel_info = None
+    if backend in ("rtl", "both"):
+        from .codegen.kernel import write_kernel
+
+        rtl_info = write_rtl(df, tmp)
+        kernel_info = write_kernel(df, tmp, board.kernel.bus_bits)
+        backends.append("rtl")
+    if backend in ("hls", "both"):
+        from .codegen.hls import write_hls
+
+        try:
+            hls_info = write_hls(df, tmp, board.part, df.meta["clock_mhz"])
+            backends.append("hls")
+        except FpgagenError as e:
+            if backend == "hls":
+                raise
+            progress(f"note: HLS backend skipped: {e}")
+    from .project import write_project
+
+    project_info = write_project(df, board, tmp, backends)
+    if project_info and project_info.get("note"):
+        progress(f"note: {project_info['note']}")
+    d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
+    d.update(
+        {
+            "project": project_info,
+            "fpgagen_version": __version__,
+            "board": board.name,
+            "board_file": BOARD_FILE if board.path is not None else None,
+            "part": board.part,
+            "utilisation": _utilisation(df, board),
+            "folding": folding_dict(df),
+            "fifo_depths": {
+                l.name: l.buffer_depth for l in df.layers if l.buffer_depth is not None
+            },
+            "backends": backends,
+            "rtl": rtl_info,
+            "hls": hls_info,
+            "kernel": kernel_info,
+            "build_seconds": round(time.perf_counter() - t0, 3),
+        }
+    )
+    from .runtime.deploy import write_deploy
+
+    if (tmp / "network.cfg").is_file():  # a detector: the video pipeline ships in deploy/
+        from .video.darknet import write_deploy_video
+
+        write_deploy_video(tmp)
+    d["deploy"] = write_deploy(df, tmp, board, df.meta["clock_mhz"], d)
+    (tmp / "dataflow.json").write_text(json.dumps(d, indent=2) + "\n")
+    from .report import make_report, write_report
+
+    write_report(make_report(df, board, df.meta["clock_mhz"], cap=max_util), tmp)
+    (tmp / "folding.json").write_text(json.dumps(folding_dict(df), indent=2) + "\n")
+    return commit_build(tmp, outdir, __version__)
 
 
 def _utilisation(df: Dataflow, board: Board) -> dict:
@@ -306,36 +405,141 @@ def _utilisation(df: Dataflow, board: Board) -> dict:
 
 
 def load_build(outdir) -> tuple[Dataflow, dict]:
-    """Re-create the dataflow of a build folder (from its model.onnx and folding)."""
+    """Re-create the dataflow of a build folder (from its model.onnx, board file and folding).
+
+    A build folder that is incomplete or whose dataflow.json is damaged is refused with an
+    :class:`FpgagenError` naming the file and what is wrong."""
     outdir = Path(outdir)
     meta_path = outdir / "dataflow.json"
     if not meta_path.is_file():
         raise FpgagenError(
             f"{outdir}: not an fpgagen build folder (no dataflow.json); run `fpgagen build` first"
         )
-    meta = json.loads(meta_path.read_text())
-    df = make_dataflow(
-        outdir / "model.onnx",
-        load_board(meta["board"]),
-        folding=meta["folding"],
-        clock_mhz=meta.get("clock_mhz"),
-        fifo_depths=meta.get("fifo_depths"),
-        cpu_layers=(meta.get("partition") or {}).get("cpu_layers", "none"),
-    )
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError) as e:
+        raise FpgagenError(
+            f"{meta_path}: cannot be read ({' '.join(str(e).split())}); rebuild with "
+            "`fpgagen build`"
+        ) from None
+    _check_meta(meta, meta_path)
+    model = outdir / "model.onnx"
+    if not model.is_file():
+        raise FpgagenError(f"{model}: missing from the build folder; rebuild with `fpgagen build`")
+    board_file = meta.get("board_file")
+    if board_file:
+        bf = outdir / board_file
+        if Path(board_file).name != board_file or not bf.is_file():
+            raise FpgagenError(
+                f"{bf}: the board file of this build is missing; rebuild with `fpgagen build`"
+            )
+        board = load_board(str(bf))
+    else:
+        board = load_board(meta["board"])
+    try:
+        df = make_dataflow(
+            model,
+            board,
+            folding=meta["folding"],
+            clock_mhz=meta.get("clock_mhz"),
+            fifo_depths=meta.get("fifo_depths"),
+            cpu_layers=(meta.get("partition") or {}).get("cpu_layers", "none"),
+        )
+    except FpgagenError as e:
+        raise type(e)(f"{outdir}: the build no longer loads: {e}") from None
     df.name = meta["name"]
     if [l.name for l in df.layers] != [l["name"] for l in meta["layers"]]:
         raise FpgagenError(f"{outdir}: dataflow.json does not match model.onnx; rebuild")
     return df, meta
 
 
-def _load_inputs(path) -> np.ndarray:
+def _check_meta(meta, path) -> None:
+    """The fields of dataflow.json that verify relies on, with their types."""
+
+    def bad(key, want):
+        got = meta.get(key, "<missing>") if isinstance(meta, dict) else meta
+        raise FpgagenError(
+            f"{path}: {key!r} must be {want}, got {json.dumps(got)[:60]}; the build folder "
+            "is damaged, rebuild with `fpgagen build`"
+        )
+
+    if not isinstance(meta, dict):
+        bad("<top level>", "a JSON object")
+    for key, typ, want in (
+        ("name", str, "a string"),
+        ("board", str, "a board name"),
+        ("layers", list, "a list of layers"),
+        ("folding", dict, "a folding object"),
+    ):
+        if not isinstance(meta.get(key), typ):
+            bad(key, want)
+    if not all(isinstance(l, dict) and isinstance(l.get("name"), str) for l in meta["layers"]):
+        bad("layers", "a list of objects with a 'name'")
+    fl = meta["folding"].get("layers", meta["folding"])
+    if not isinstance(fl, dict) or not all(
+        isinstance(v, dict) and all(_is_int(x) and x >= 1 for x in v.values()) for v in fl.values()
+    ):
+        bad("folding", '{"layers": {"<layer>": {"PE": n, "SIMD": n}}} with integers >= 1')
+    c = meta.get("clock_mhz")
+    if c is not None and not (_is_num(c) and math.isfinite(c) and c > 0):
+        bad("clock_mhz", "a positive number")
+    fd = meta.get("fifo_depths")
+    if fd is not None and not (
+        isinstance(fd, dict) and all(_is_int(v) and v >= 1 for v in fd.values())
+    ):
+        bad("fifo_depths", "an object of integers >= 1")
+    bk = meta.get("backends", [])
+    if not isinstance(bk, list) or not all(isinstance(b, str) for b in bk):
+        bad("backends", "a list of backend names")
+    for key in ("rtl", "hls"):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            bad(key, "an object")
+        if key in bk and not isinstance(meta.get(key), dict):
+            bad(key, "an object (the build lists this backend)")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _load_inputs(path, option: str = "--inputs") -> np.ndarray:
+    """A numeric, real, finite, non-empty array from a .npy file (one-line errors)."""
     p = Path(path)
     if not p.is_file():
-        raise FpgagenError(f"{p}: no such file")
+        raise FpgagenError(f"{option} {p}: no such file")
     try:
-        return np.load(p, allow_pickle=False)
+        a = np.load(p, allow_pickle=False)
     except Exception as e:
-        raise FpgagenError(f"{p}: not a .npy array file ({type(e).__name__})") from None
+        msg = " ".join(str(e).split())[:120]
+        raise FpgagenError(
+            f"{option} {p}: not a .npy array file ({type(e).__name__}: {msg}); save the "
+            "batch with numpy.save"
+        ) from None
+    if not isinstance(a, np.ndarray):
+        raise FpgagenError(f"{option} {p}: holds several arrays (.npz); give one .npy array")
+    if a.dtype.kind not in "biuf":
+        kind = {"c": "complex", "U": "text", "S": "bytes", "O": "object", "V": "structured"}
+        raise FpgagenError(
+            f"{option} {p}: has dtype {a.dtype} ({kind.get(a.dtype.kind, 'not numeric')}); "
+            "give a real numeric array (float32)"
+        )
+    if a.ndim == 0 or a.size == 0:
+        raise FpgagenError(
+            f"{option} {p}: is empty (shape {a.shape}); give a batch (N, ...) with N >= 1"
+        )
+    if a.dtype.kind == "f":
+        bad = ~np.isfinite(a)
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise FpgagenError(
+                f"{option} {p}: {int(bad.sum())} value(s) are not finite (first {a[idx]} at "
+                f"index {idx}); give finite numbers"
+            )
+    return a
 
 
 def _output_path(path) -> Path:
@@ -398,12 +602,15 @@ def verify(
         save_outputs = _output_path(save_outputs)
     df, meta = load_build(outdir)
     x = _load_inputs(inputs)
-    gold = df.golden(x)
+    try:
+        gold = df.golden(x)
+    except FpgagenError as e:
+        raise type(e)(f"--inputs {inputs}: {e}") from None
     produced = gold["hw_out"]  # what the checked backend produced (hardware output integers)
     n = gold["codes"].shape[0]
     report = {"backend": backend, "frames": n, "ok": True}
     if outputs is not None:
-        y_ref = _load_inputs(outputs)
+        y_ref = _load_inputs(outputs, "--outputs")
         y = gold["y"]
         if y_ref.shape != y.shape:
             y_ref = y_ref.reshape(y.shape) if y_ref.size == y.size else y_ref
@@ -486,12 +693,15 @@ def verify(
 
 
 def _fps_from(fps, cycles, clock_mhz):
+    """The fps target from --fps or --target-cycles (checked: finite, positive)."""
     if cycles is not None:
         if fps is not None:
             raise FpgagenError("give either --fps or --target-cycles, not both")
-        if cycles < 1:
-            raise FpgagenError(f"--target-cycles must be >= 1, got {cycles}")
+        if not _is_int(cycles) or cycles < 1:
+            raise FpgagenError(f"--target-cycles must be an integer >= 1, got {cycles!r}")
         return clock_mhz * 1e6 / cycles
+    if fps is not None and not (_is_num(fps) and math.isfinite(fps) and fps > 0):
+        raise FpgagenError(f"--fps must be positive, got {fps!r}; give frames per second")
     return fps
 
 
@@ -517,6 +727,7 @@ def estimate(
         max_util=max_util,
         strategy=strategy,
         cpu_layers=cpu_layers,
+        refuse_unreachable=True,
     )
     d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
     d["board"] = board.name
