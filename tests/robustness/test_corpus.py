@@ -36,7 +36,6 @@ from tests.support.qonnx_graphs import small_cnn, small_mlp
 ROOT = Path(__file__).resolve().parents[2]
 BOARD_YAML = (ROOT / "boards" / "zcu104.yaml").read_text()
 CLASSES = ("loss", "accept", "internal", "message", "board")
-ISSUE15 = "board validation lands with issue 15"
 
 
 class Work:
@@ -475,14 +474,13 @@ def _(w):
     "accept",
     "board_infinite_clock",
     culprit=r"my_board\.yaml.*(max_mhz|default_mhz)",
-    xfail=ISSUE15,
 )
 def _(w):
     b = w.board(**{"max_mhz: 300": "max_mhz: .inf"})
     return build_args(w, w.model)[:3] + [b, "-o", w.p("out")], None
 
 
-@case("accept", "board_zero_luts", culprit=r"my_board\.yaml.*lut", xfail=ISSUE15)
+@case("accept", "board_zero_luts", culprit=r"my_board\.yaml.*lut")
 def _(w):
     b = w.board(**{"lut: 230400": "lut: 0"})
     return ["scale", w.model, "--boards", b], None
