@@ -303,6 +303,7 @@ def load_model(path) -> Graph:
     graph = Graph(nodes=nodes, inputs=inputs, outputs=outputs, consts=consts, source=str(path))
     graph.shapes[inputs[0]] = tuple(dims)
     _check_ops(graph)
+    _check_attr_names(graph, model)
     _check_values(graph)
     fold_constants(graph)
     _check_ops(graph, after_folding=True)
@@ -344,6 +345,27 @@ def _input_dims(path: Path, vi) -> list:
 
 
 _QUANT_OPS = ("Quant", "BipolarQuant", "Trunc")
+
+
+def _check_attr_names(graph: Graph, model) -> None:
+    """Attributes of standard ONNX ops must be attributes of that op in the model's opset
+    (an unknown one would be ignored silently)."""
+    from onnx import defs
+
+    opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    for n in graph.nodes:
+        if n.domain not in ("", "ai.onnx") or not n.attrs:
+            continue
+        try:
+            schema = defs.get_schema(n.op_type, opset, "")
+        except Exception:
+            continue  # an op unknown to ONNX is refused by _check_ops
+        unknown = sorted(set(n.attrs) - set(schema.attributes))
+        if unknown:
+            raise UnsupportedModelError(
+                f"{graph.where(n)}: {unknown[0]!r} is not an attribute of {n.op_type} in ONNX "
+                f"opset {opset} (its attributes: {', '.join(sorted(schema.attributes)) or 'none'})"
+            )
 
 
 def _check_values(graph: Graph) -> None:
