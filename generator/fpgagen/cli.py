@@ -214,7 +214,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--prune-frac",
-        type=_number(float, 0, 1, lo_open=False),
+        type=float,
         default=0.5,
         help="with --sparse: prune weights with |W| <= this fraction of max|W|",
     )
@@ -450,12 +450,10 @@ def _check_scale_clock(args) -> None:
 
 def main(argv=None) -> int:
     """Run one command; returns the exit code (0 ok, 1 verification mismatch, 2 bad input,
-    3 internal error, 128+N after signal N). Errors are one line on stderr, and warnings
+    3 internal error, 128+N after signal N); a usage error of the command line (and --help,
+    --version) exits through SystemExit as argparse does. Errors are one line on stderr, and warnings
     raised while a command fails are dropped so that the error is the only line."""
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as e:  # --help, --version, or a usage error (already printed)
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    args = _parser().parse_args(argv)  # usage errors: one line, SystemExit(2)
     with _terminating_signals_raise(), warnings.catch_warnings(record=True) as caught:
         code = _main(args)
     if code == 0:

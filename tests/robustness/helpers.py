@@ -30,7 +30,10 @@ def run(args, cwd=None) -> Result:
         if cwd is not None:
             os.chdir(cwd)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main([str(a) for a in args])
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as e:  # argparse usage errors
+                code = e.code if isinstance(e.code, int) else 2
     finally:
         os.chdir(old)
     return Result(code, out.getvalue(), err.getvalue())
