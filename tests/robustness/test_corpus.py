@@ -298,7 +298,7 @@ def _kept_user_files(w, before, after, r):
 def _(w):
     out = w.build()
     (out / "notes.txt").write_text("mine")
-    (out / "deploy").mkdir()
+    (out / "deploy").mkdir(exist_ok=True)  # a vendor run adds its bitstream
     (out / "deploy" / "top.bit").write_bytes(b"\x00bitstream")
     (out / "empty_dir_of_mine").mkdir()
     (out / "sim" / "run_rtl").mkdir()
