@@ -30,6 +30,7 @@ LAYERS = [
         "fpgagen.boards",
         "fpgagen.yolo",
         "fpgagen.charts",
+        "fpgagen.outdir",
     ),
     ("fpgagen.frontend",),
     ("fpgagen.layers",),
