@@ -31,6 +31,7 @@ LAYERS = [
         "fpgagen.yolo",
         "fpgagen.charts",
         "fpgagen.outdir",
+        "fpgagen.userio",
     ),
     ("fpgagen.frontend",),
     ("fpgagen.layers",),

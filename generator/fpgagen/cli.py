@@ -107,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
         "golden (Python model of the kernel)",
     )
     r.add_argument("-o", "--output", help=".npy to write the outputs to (ONNX output layout)")
-    r.add_argument("--throughput", type=int, metavar="N", help="also time N frames")
+    r.add_argument("--throughput", type=_COUNT, metavar="N", help="also time N frames")
 
     e = sub.add_parser("estimate", help="per-layer cycles and resources, writes nothing")
     e.add_argument("model")
@@ -389,7 +389,15 @@ def _run(args) -> int:
         from .report import format_table, write_report
 
         if args.report:
-            write_report(d["report"], args.report)
+            from .outdir import write_folder
+
+            write_folder(
+                args.report,
+                lambda tmp: write_report(d["report"], tmp),
+                [args.model, args.board],
+                __version__,
+                "--report",
+            )
         if args.json:
             print(json.dumps(d, indent=2))
         else:
@@ -406,7 +414,12 @@ def _run(args) -> int:
             clock_mhz=args.clock_mhz,
         )
         if args.output:
-            write_scale(rows, args.output)
+            from .outdir import write_folder
+
+            boards = args.boards.split(",") if args.boards else []
+            write_folder(
+                args.output, lambda tmp: write_scale(rows, tmp), [args.model, *boards], __version__
+            )
         print(json.dumps(rows, indent=2) if args.json else format_scale_table(rows))
         return 0
     if args.cmd == "run":

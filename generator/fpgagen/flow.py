@@ -24,6 +24,7 @@ from .outdir import check_output_folder, commit_build, os_error, staging_folder
 from .transforms.base import apply_until_fixpoint
 from .transforms.lower import lower
 from .transforms.streams import InsertDWCs, InsertFIFOs
+from .userio import check_output_file, load_array
 
 __all__ = ["argmax_agree", "build", "estimate", "load_build", "make_dataflow", "verify"]
 
@@ -508,50 +509,12 @@ def _is_num(v) -> bool:
 
 def _load_inputs(path, option: str = "--inputs") -> np.ndarray:
     """A numeric, real, finite, non-empty array from a .npy file (one-line errors)."""
-    p = Path(path)
-    if not p.is_file():
-        raise FpgagenError(f"{option} {p}: no such file")
-    try:
-        a = np.load(p, allow_pickle=False)
-    except Exception as e:
-        msg = " ".join(str(e).split())[:120]
-        raise FpgagenError(
-            f"{option} {p}: not a .npy array file ({type(e).__name__}: {msg}); save the "
-            "batch with numpy.save"
-        ) from None
-    if not isinstance(a, np.ndarray):
-        raise FpgagenError(f"{option} {p}: holds several arrays (.npz); give one .npy array")
-    if a.dtype.kind not in "biuf":
-        kind = {"c": "complex", "U": "text", "S": "bytes", "O": "object", "V": "structured"}
-        raise FpgagenError(
-            f"{option} {p}: has dtype {a.dtype} ({kind.get(a.dtype.kind, 'not numeric')}); "
-            "give a real numeric array (float32)"
-        )
-    if a.ndim == 0 or a.size == 0:
-        raise FpgagenError(
-            f"{option} {p}: is empty (shape {a.shape}); give a batch (N, ...) with N >= 1"
-        )
-    if a.dtype.kind == "f":
-        bad = ~np.isfinite(a)
-        if bad.any():
-            idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise FpgagenError(
-                f"{option} {p}: {int(bad.sum())} value(s) are not finite (first {a[idx]} at "
-                f"index {idx}); give finite numbers"
-            )
-    return a
+    return load_array(path, option)
 
 
-def _output_path(path) -> Path:
-    """Check a ``--save-outputs`` path before any simulation runs."""
-    p = Path(path)
-    if p.suffix != ".npy":
-        raise FpgagenError(f"--save-outputs {p}: the file name must end in .npy")
-    if not p.parent.is_dir():
-        raise FpgagenError(f"--save-outputs {p}: folder {p.parent} does not exist; create it first")
-    if p.is_dir():
-        raise FpgagenError(f"--save-outputs {p}: is a folder; give a .npy file name")
-    return p
+def _output_path(path, inputs=()) -> Path:
+    """Check a ``--save-outputs`` path before any simulation runs (never one of ``inputs``)."""
+    return check_output_file(path, "--save-outputs", inputs)
 
 
 def _save_npy(path: Path, y: np.ndarray) -> None:
@@ -599,7 +562,7 @@ def verify(
     if backend not in ("golden",) + BACKENDS:
         raise FpgagenError(f"unknown backend {backend!r}; use golden or {', '.join(BACKENDS)}")
     if save_outputs is not None:
-        save_outputs = _output_path(save_outputs)
+        save_outputs = _output_path(save_outputs, (inputs, outputs))
     df, meta = load_build(outdir)
     x = _load_inputs(inputs)
     try:

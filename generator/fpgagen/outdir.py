@@ -43,6 +43,7 @@ __all__ = [
     "record_files",
     "short_path",
     "staging_folder",
+    "write_folder",
 ]
 
 #: Name of the file, inside a build, that lists the files the build wrote.
@@ -129,7 +130,7 @@ def check_output_folder(outdir, inputs=(), option: str = "-o") -> Path:
             "dedicated folder (e.g. -o build_<model>)"
         )
     for inp in inputs:
-        if inp is None:
+        if inp is None or not Path(inp).exists():  # a board name, not a file
             continue
         try:
             ip = Path(inp).resolve()
@@ -377,3 +378,15 @@ def commit_build(tmp: Path, outdir, version: str) -> list[str]:
                 "the build; look at them and remove that folder"
             ) from None
     return keep
+
+
+def write_folder(outdir, writer, inputs=(), version: str = "", option: str = "-o") -> list:
+    """Write a whole output folder with ``writer(tmp)`` under the rules of this module
+    (refusals, atomic move, manifest, the user's files kept); returns the kept files."""
+    outdir = check_output_folder(outdir, inputs, option)
+    with staging_folder(outdir) as tmp:
+        try:
+            writer(tmp)
+            return commit_build(tmp, outdir, version)
+        except OSError as e:
+            raise os_error(e, str(outdir), staging=tmp, outdir=outdir) from None

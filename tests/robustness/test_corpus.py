@@ -792,6 +792,86 @@ def _(w):
     return estimate_args(w.save_model(m)), None
 
 
+# ------------------------------------------------ fpgagen run, verify --save-outputs, reports
+def run_args(w, inputs, *extra):
+    return ["run", w.p("out") / "deploy", "--inputs", inputs, "--device", "golden", *extra]
+
+
+@case("accept", "run_nan_inputs", culprit=r"--inputs .*nan\.npy: 2 value\(s\) are not finite")
+def _(w):
+    w.build()
+    x = np.zeros((2, 16), np.float32)
+    x[0, :2] = np.nan
+    return run_args(w, w.save_npy("nan.npy", x)), None
+
+
+@case("accept", "run_complex_inputs", culprit=r"c\.npy: has dtype complex128")
+def _(w):
+    w.build()
+    return run_args(w, w.save_npy("c.npy", np.ones((2, 16)) * (1 + 1j))), None
+
+
+@case("accept", "run_empty_inputs", culprit=r"e\.npy: is empty")
+def _(w):
+    w.build()
+    return run_args(w, w.save_npy("e.npy", np.zeros((0, 16), np.float32))), None
+
+
+@case("internal", "run_text_inputs", culprit=r"s\.npy: has dtype <U1 \(text\)")
+def _(w):
+    w.build()
+    return run_args(w, w.save_npy("s.npy", np.array([["a"] * 16]))), None
+
+
+@case("internal", "run_throughput_zero", culprit=r"run: argument --throughput: '0' is out of range")
+def _(w):
+    w.build()
+    return run_args(w, w.x, "--throughput", "0"), None
+
+
+@case("loss", "run_output_is_the_inputs", culprit=r"-o .*x\.npy: is the input file")
+def _(w):
+    w.build()
+    return run_args(w, w.x, "-o", w.x), None
+
+
+@case("loss", "run_output_under_a_file", culprit=r"-o .*m\.onnx is a file, not a folder")
+def _(w):
+    w.build()
+    return run_args(w, w.x, "-o", w.p("m.onnx/y.npy")), None
+
+
+@case("loss", "verify_save_outputs_is_the_inputs", culprit=r"--save-outputs .*x\.npy: is the input")
+def _(w):
+    w.build()
+    return ["verify", w.p("out"), "--inputs", w.x, "--save-outputs", w.x], None
+
+
+@case("message", "run_deploy_design_json_damaged", culprit=r"design\.json: not valid JSON")
+def _(w):
+    out = w.build()
+    (out / "deploy" / "design.json").write_text("{")
+    return run_args(w, w.x), None
+
+
+@case("loss", "estimate_report_into_cwd", culprit=r"--report \.: is the current folder")
+def _(w):
+    (w.dir / "report.json").write_text('{"mine": 1}')
+    return estimate_args(w.model, "--report", "."), w.dir
+
+
+@case("loss", "estimate_report_into_user_folder", culprit=r"--report .*docs: exists, is not empty")
+def _(w):
+    w.p("docs").mkdir()
+    (w.p("docs") / "report.html").write_text("my own report")
+    return estimate_args(w.model, "--report", w.p("docs")), None
+
+
+@case("loss", "scale_output_contains_model", culprit=r"-o .*work: .*(parent|contains the input)")
+def _(w):
+    return ["scale", w.model, "--boards", "zcu104", "-o", w.dir], w.dir / ".."
+
+
 # ================================================================ class: board
 def _verify_ok(w, before, after, r):
     assert "PASS" in r.out, r.out

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DeployError
 from .accelerator import Accelerator
 
 __all__ = ["run_command"]
 
 
-def _load(path) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise DeployError(f"{path}: no such file") from None
-    except Exception as e:
-        raise DeployError(f"{path}: not a .npy array file ({type(e).__name__})") from None
-
-
 def run_command(deploy, inputs, device="auto", output=None, throughput=None, out=print) -> int:
     """Run ``inputs`` (.npy) through the deploy folder on ``device``; write ``output``
-    (.npy, ONNX output layout) or print the outputs; with ``throughput`` also time N frames."""
-    x = _load(inputs)
+    (.npy, ONNX output layout) or print the outputs; with ``throughput`` also time N frames.
+    The inputs must be a real, finite, non-empty array; ``output`` may not be the inputs."""
+    from ..userio import check_output_file, load_array
+
+    if output:
+        check_output_file(output, "-o", (inputs,))
+    x = load_array(inputs, "--inputs")
     with Accelerator(deploy, device=device) as acc:
         y = acc.run(x)
         if output:
