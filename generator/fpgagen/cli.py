@@ -80,7 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     _cpu_arg(b)
 
     v = sub.add_parser("verify", help="check a build against the golden model")
-    v.add_argument("outdir", help="folder written by `fpgagen build`")
+    v.add_argument(
+        "outdir",
+        nargs="+",
+        help="folder(s) written by `fpgagen build`; several are checked as parallel tasks",
+    )
     v.add_argument("--inputs", required=True, help=".npy batch in the ONNX model's input layout")
     v.add_argument("--backend", default="golden", choices=["golden", "rtl", "hls"])
     v.add_argument("--outputs", help=".npy of what the ONNX model outputs for --inputs")
@@ -95,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
         help="skip the second RTL run with random idle cycles and back-pressure",
     )
     v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.add_argument(
+        "--timeout",
+        type=_positive(float),
+        help="with several folders: seconds one folder's check may take before it is "
+        "stopped and retried",
+    )
+    _cluster_args(v)
 
     r = sub.add_parser("run", help="run a build's deploy folder on a device (or simulated)")
     r.add_argument("deploy", help="deploy folder written by `fpgagen build` (OUTDIR/deploy)")
@@ -135,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--clock-mhz", type=_POSITIVE)
     c.add_argument("-o", "--output", help="folder for scale.json and scale.html")
     c.add_argument("--json", action="store_true")
+    _cluster_args(c)
 
     y = sub.add_parser("synth", help="out-of-context synthesis of a build: estimate vs actual")
     y.add_argument("outdir", help="folder written by `fpgagen build`")
@@ -268,6 +280,36 @@ def _positive(kind):
         return v
 
     return parse
+
+
+def _cluster_args(
+    p, jobs_help: str = "local worker processes (default 1: in this process)"
+) -> None:
+    """--jobs/--scheduler/--cache-dir/--no-cache/--retries of the commands that run tasks
+    (fpgagen.tasks: a local pool or a Dask cluster, results cached by content hash)."""
+    p.add_argument("-j", "--jobs", type=_positive(int), help=jobs_help)
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the tasks on a Dask cluster (a running `dask scheduler`, e.g. "
+        "tcp://host:8786; docs/distributed.md) instead of local workers",
+    )
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="task result cache, shared by reruns and colleagues (default $FPGAGEN_CACHE/tasks)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=1,
+        help="times a failed or timed-out task is run again before it is reported (default 1)",
+    )
+
+
+def _cache_arg(args):
+    return False if args.no_cache else (args.cache_dir or True)
 
 
 def _fold_args(p) -> None:
@@ -412,6 +454,11 @@ def _run(args) -> int:
             boards=args.boards.split(",") if args.boards else None,
             cap=args.max_util,
             clock_mhz=args.clock_mhz,
+            jobs=args.jobs or 1,
+            scheduler=args.scheduler,
+            cache=_cache_arg(args),
+            retries=args.retries,
+            progress=_stderr if (args.scheduler or (args.jobs or 1) > 1) else None,
         )
         if args.output:
             from .outdir import write_folder
@@ -426,9 +473,11 @@ def _run(args) -> int:
         from .runtime.cli import run_command
 
         return run_command(args.deploy, args.inputs, args.device, args.output, args.throughput)
+    if args.cmd == "verify" and (len(args.outdir) > 1 or args.scheduler or args.jobs):
+        return _verify_many(args)
     if args.cmd == "verify":
         rep = flow.verify(
-            args.outdir,
+            args.outdir[0],
             args.inputs,
             backend=args.backend,
             outputs=args.outputs,
@@ -459,6 +508,48 @@ def _check_scale_clock(args) -> None:
             f"--clock-mhz {args.clock_mhz:g} exceeds the maximum clock of every board "
             f"({maxima}); give a clock at most {max(b.max_mhz for b in boards):g}"
         )
+
+
+def _verify_many(args) -> int:
+    from .tasks import verify_builds
+
+    if args.save_outputs:
+        raise FpgagenError(
+            "--save-outputs takes one build folder; verify the folders one at a time to save "
+            "each one's outputs"
+        )
+    rows = verify_builds(
+        args.outdir,
+        args.inputs,
+        backend=args.backend,
+        outputs=args.outputs,
+        stress=not args.no_stress,
+        jobs=args.jobs or 1,
+        scheduler=args.scheduler,
+        cache=_cache_arg(args),
+        retries=args.retries,
+        timeout=args.timeout,
+        progress=None if args.json else _stderr,
+    )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            note = " (cached)" if r["status"] == "cached" else ""
+            if r["ok"]:
+                print(
+                    f"PASS: {r['build']}: {args.backend} agrees with the golden model on "
+                    f"{r['frames']} frames{note}"
+                )
+            else:
+                print(f"FAIL: {r['build']}: {r['error']}{note}")
+        n_bad = sum(not r["ok"] for r in rows)
+        print(f"{len(rows) - n_bad} of {len(rows)} builds pass")
+    return 1 if any(not r["ok"] for r in rows) else 0
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> int:

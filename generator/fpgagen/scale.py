@@ -115,7 +115,30 @@ def _board_row(base_df, board, cap: float, clock_mhz) -> dict:
     return row
 
 
-def scale(model_path, boards=None, cap: float = 0.7, clock_mhz=None) -> list[dict]:
+def _board_task(model: str, board: str, cap: float, clock_mhz) -> dict:
+    """One board's row of :func:`scale` (a pure task: model file, board file, cap, clock)."""
+    from .boards import load_board
+    from .frontend import load_model
+    from .transforms.lower import lower
+
+    base = lower(load_model(model))
+    row = _board_row(base, load_board(board), cap, clock_mhz)
+    row["model"] = base.name
+    return row
+
+
+def scale(
+    model_path,
+    boards=None,
+    cap: float = 0.7,
+    clock_mhz=None,
+    jobs: int | None = 1,
+    scheduler=None,
+    client=None,
+    cache=True,
+    retries: int = 1,
+    progress=None,
+) -> list[dict]:
     """Best design of ``model_path`` on every bundled board (or the ``boards`` names/paths).
 
     Rows are ordered by board LUT count (smallest first) unless ``boards`` is given. A board
@@ -123,11 +146,17 @@ def scale(model_path, boards=None, cap: float = 0.7, clock_mhz=None) -> list[dic
     saying so, its ``utilisation``/``limiting`` those of the most folded design and ``None``
     for cycles, fps, TOp/s and latency. ``clock_mhz`` (default: each board's default clock)
     applies to every board; a board whose maximum is lower gets an ``error`` row.
+
+    Each board is one task of :func:`fpgagen.tasks.run_tasks` (``jobs`` local workers, a Dask
+    ``scheduler`` address or ``client``; results cached by the model's and the board file's
+    contents in ``cache``). A board whose task failed for good raises :class:`FpgagenError`
+    naming it and the reason, after the others finished (their results stay cached).
     """
     from .boards import list_boards, load_board
     from .errors import FpgagenError
     from .frontend import load_model
-    from .transforms.lower import lower
+    from .resources import data_dir
+    from .tasks import Task, run_tasks, task_key
 
     if not 0 < cap <= 1:
         raise FpgagenError(f"utilisation cap {cap} must be in (0, 1]")
@@ -135,13 +164,40 @@ def scale(model_path, boards=None, cap: float = 0.7, clock_mhz=None) -> list[dic
     bl = [load_board(n) for n in names]
     if not boards:
         bl.sort(key=lambda b: (b.resources.lut, b.name))
-    base = lower(load_model(model_path))
-    rows = []
+    load_model(model_path)  # a bad model is one error here, not one per board
+    model = str(Path(model_path).resolve())
+    tasks = []
     for b in bl:
-        row = _board_row(base, b, cap, clock_mhz)
-        row["model"] = base.name
-        rows.append(row)
-    return rows
+        inputs = {"cap": cap, "clock_mhz": clock_mhz, "board": b.name}
+        files = {"model": model, "board": b.path}
+        bundled = b.path.parent.resolve() == data_dir("boards").resolve()
+        board_arg = b.path.stem if bundled else str(b.path.resolve())
+        tasks.append(
+            Task(
+                _board_task,
+                {"model": model, "board": board_arg, "cap": cap, "clock_mhz": clock_mhz},
+                label=f"scale {b.name}",
+                key=task_key("scale.board", inputs, files),
+                kind="scale.board",
+                describe=lambda r: f"{r['fps']:,.0f} fps" if r["fits"] else r["error"],
+            )
+        )
+    outs = run_tasks(
+        tasks,
+        jobs=jobs,
+        scheduler=scheduler,
+        client=client,
+        cache=cache,
+        retries=retries,
+        progress=progress,
+    )
+    bad = [o for o in outs if not o.ok]
+    if bad:
+        raise FpgagenError(
+            f"{model_path}: {len(bad)} of {len(outs)} boards failed: "
+            + "; ".join(f"{o.label}: {o.error}" for o in bad)
+        )
+    return [o.result for o in outs]
 
 
 # -- terminal ------------------------------------------------------------------------------
