@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[sim,train,test,synth,video]"
+	$(PIP) install -e ".[sim,train,test,synth,video,cluster]"
 	@touch $(STAMP)
 
 setup: $(STAMP)

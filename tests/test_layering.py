@@ -53,8 +53,9 @@ LAYERS = [
     ),
     ("fpgagen.flow",),
     # consumers of whole builds: synthesis, board sweeps, the emulation device (loads a build
-    # folder), model training, the command line
+    # folder), model training, the task engine (local pool / Dask) they run on, the command line
     (
+        "fpgagen.tasks",
         "fpgagen.synth",
         "fpgagen.scale",
         "fpgagen.runtime.simdev",

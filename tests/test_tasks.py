@@ -25,6 +25,9 @@ from tests.support.qonnx_graphs import small_mlp
 
 distributed = pytest.importorskip("distributed")  # the cluster extra; installed by make setup
 
+# one LocalCluster and one reference sweep for the module: keep its tests on one xdist worker
+pytestmark = pytest.mark.xdist_group("tasks")
+
 
 # -- task functions (module level: workers import them by name) ---------------------------------
 def _square(x: int, delay: float = 0.0) -> dict:
@@ -202,6 +205,65 @@ def test_dask_cluster_same_results(models, reference, cluster, tmp_path):
     assert again == reference and lines[-1].endswith("all cached")
 
 
+def _worker_env(env: dict) -> bool:
+    """Runs on each Dask worker: set (value) or unset (None) variables, forget the Yosys
+    command the worker resolved before."""
+    from fpgagen.synth import yosys
+
+    for k, v in env.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    yosys._YOSYS.clear()
+    return True
+
+
+def test_synth_on_dask_keeps_isolation_and_fallback(cluster, tmp_path, monkeypatch):
+    """``synth_build`` on the cluster: the same entries as on local threads — a crashing
+    layer recovered by the fallback, one failed for good, the top straight to the fallback
+    — and the Yosys runs happened on the workers."""
+    import sys
+
+    from fpgagen.flow import build
+    from fpgagen.synth import synth_build, yosys
+
+    from tests.synth.test_synth_build import FAKE
+
+    p = tmp_path / "mlp.onnx"
+    onnx.save(small_mlp(hidden=8, in_features=8, out_features=4), p)
+    out = tmp_path / "out"
+    build(p, "zcu104", out, backend="rtl", progress=lambda m: None)
+    env = {
+        "FPGAGEN_YOSYS": f"{sys.executable} {FAKE}",
+        "FAKE_YOSYS_RULES": json.dumps({"MatMul_10": "trap", "MatMul_26": "fail"}),
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("FAKE_YOSYS_CALLS", str(tmp_path / "calls_local"))
+    monkeypatch.setattr(yosys, "_YOSYS", {})
+    local = synth_build(out, cache_dir=tmp_path / "c1", jobs=2)
+    cluster.run(_worker_env, env | {"FAKE_YOSYS_CALLS": str(tmp_path / "calls_dask")})
+    try:
+        lines = []
+        dist = synth_build(out, cache_dir=tmp_path / "c2", client=cluster, progress=lines.append)
+    finally:
+        cluster.run(_worker_env, dict.fromkeys([*env, "FAKE_YOSYS_CALLS"]))
+
+    def same(e):
+        a = e.get("actual")
+        return (e["status"], e["script"], e["reason"], a and {**a, "seconds": 0})
+
+    assert [same(e) for e in dist["layers"]] == [same(e) for e in local["layers"]]
+    assert [e["status"] for e in dist["layers"]] == ["ok", "fallback", "ok", "failed", "ok"]
+    assert same(dist["top"]) == same(local["top"]) and dist["top"]["status"] == "fallback"
+    assert dist["sum_actual"] == local["sum_actual"] and dist["n_failed"] == 1
+    ran = (tmp_path / "calls_dask").read_text().splitlines()
+    assert len(ran) == len((tmp_path / "calls_local").read_text().splitlines()) == 5 + 2 + 1
+    assert "on the Dask cluster" in lines[0]
+    assert any(x.startswith("[5/5]") and "1 fallback, 1 failed" in x for x in lines)
+
+
 def _check_cache(root: Path, n: int) -> None:
     c = TaskCache(root)
     entries = c.entries()
@@ -276,7 +338,7 @@ def test_cli_scale_jobs(models, reference, tmp_path, capsys, monkeypatch):
     assert main(["scale", str(m), "--json", "--no-cache", "--cache-dir", str(tmp_path / "x")]) == 0
     assert json.loads(capsys.readouterr().out) == reference[m.name]
     assert not (tmp_path / "x").exists()
-    rc = main(["scale", str(m), "--scheduler", "tcp://127.0.0.1:9"])
+    rc = main(["scale", str(m), "--scheduler", "tcp://127.0.0.1:9", "--no-cache"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err

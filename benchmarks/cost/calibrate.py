@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Calibrate and check the resource cost model against Yosys (synth_xilinx -family xcup).
 
-    python benchmarks/cost/calibrate.py sweep  [-j N] [--only REGEX]   # synthesize (cached)
+    python benchmarks/cost/calibrate.py sweep  [-j N | --scheduler ADDR] [--only REGEX]  # synthesize (cached)
     python benchmarks/cost/calibrate.py fit                            # least-squares constants
     python benchmarks/cost/calibrate.py report [--markdown]            # error tables
 
@@ -17,14 +17,12 @@ and FINN's published MVAU formulas with Yosys and writes ``benchmarks/results/co
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import json
 import math
 import os
 import re
 import sys
 import tempfile
-import time
 import zlib
 from pathlib import Path
 
@@ -550,8 +548,31 @@ def _save(data: dict) -> None:
     os.replace(tmp, SWEEP)
 
 
+def synth_design(spec: dict, workdir: str) -> dict:
+    """One design of the sweep synthesized (a task of :func:`fpgagen.tasks.run_tasks`)."""
+    from fpgagen.synth import RESOURCE_KEYS, synth_layer
+
+    l = build(spec)
+    r = synth_layer(l, Path(workdir) / spec["id"])
+    return {
+        "spec": spec,
+        "layer": layer_info(l),
+        "yosys": {k: r[k] for k in RESOURCE_KEYS + ("lut_logic", "lutram", "seconds")},
+        "cells": r["cells"],
+    }
+
+
+def _ship_this_module() -> None:
+    """Let Dask workers on other machines run :func:`synth_design` without this checkout's
+    benchmarks/ folder: pickle this module by value."""
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
 def cmd_sweep(args) -> int:
-    from fpgagen.synth import RESOURCE_KEYS, synth_layer, yosys_version
+    from fpgagen.synth import yosys_version
+    from fpgagen.tasks import Task, run_tasks
 
     specs = [s for s in designs() if not args.only or re.search(args.only, s["id"])]
     data = _load()
@@ -562,38 +583,33 @@ def cmd_sweep(args) -> int:
         for s in specs
         if args.force or s["id"] not in data["designs"] or data["designs"][s["id"]]["spec"] != s
     ]
-    print(f"{len(specs)} designs, {len(todo)} to synthesize with {args.jobs} jobs", flush=True)
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="fpgagen_cal_"))
-
-    def run(spec):
-        l = build(spec)
-        t0 = time.perf_counter()
-        r = synth_layer(l, work / spec["id"])
-        return spec, l, r, time.perf_counter() - t0
-
-    done = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
-        futs = [ex.submit(run, s) for s in todo]
-        for f in concurrent.futures.as_completed(futs):
-            try:
-                spec, l, r, dt = f.result()
-            except Exception as e:  # keep going; report at the end
-                print(f"FAILED: {e}", flush=True)
-                continue
-            done += 1
-            data["designs"][spec["id"]] = {
-                "spec": spec,
-                "layer": layer_info(l),
-                "yosys": {k: r[k] for k in RESOURCE_KEYS + ("lut_logic", "lutram", "seconds")},
-                "cells": r["cells"],
+    where = args.scheduler or f"{args.jobs} local workers"
+    print(f"{len(specs)} designs, {len(todo)} to synthesize on {where}", flush=True)
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="fpgagen_cal_")).resolve()
+    if args.scheduler and __name__ != "__main__":
+        _ship_this_module()
+    # each run is cached by Yosys itself ($FPGAGEN_CACHE/yosys): no second cache here
+    tasks = [
+        Task(synth_design, {"spec": s, "workdir": str(work)}, label=s["id"], kind="calibrate")
+        for s in todo
+    ]
+    outs = run_tasks(
+        tasks,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        cache=False,
+        progress=lambda m: print(m, flush=True),
+    )
+    for o in outs:
+        if o.ok:
+            data["designs"][o.result["spec"]["id"]] = {
+                k: o.result[k] for k in ("spec", "layer", "yosys", "cells")
             }
-            _save(data)
-            print(
-                f"[{done}/{len(todo)}] {spec['id']}: {r['lut']} LUT {r['ff']} FF "
-                f"{r['bram18']} BRAM18 {r['dsp']} DSP ({dt:.1f} s)",
-                flush=True,
-            )
-    return 0
+    _save(data)
+    failed = [o for o in outs if not o.ok]
+    for o in failed:
+        print(f"FAILED: {o.label}: {o.error}", flush=True)
+    return 1 if failed else 0
 
 
 # ------------------------------------------------------------------------------------------
@@ -824,7 +840,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("sweep")
-    s.add_argument("-j", "--jobs", type=int, default=2)
+    s.add_argument("-j", "--jobs", type=int, default=2, help="local worker processes")
+    s.add_argument("--scheduler", help="Dask scheduler address (docs/distributed.md)")
     s.add_argument("--only", default=None, help="regex on design ids")
     s.add_argument("--force", action="store_true")
     s.add_argument("--workdir", default=None)

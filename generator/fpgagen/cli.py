@@ -177,6 +177,13 @@ def _parser() -> argparse.ArgumentParser:
         help="run again what failed before instead of reusing the cached failure",
     )
     y.add_argument("--json", action="store_true", help="print the result as JSON")
+    y.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the Yosys runs on a Dask cluster (a running `dask scheduler`, e.g. "
+        "tcp://host:8786; its workers must see OUTDIR and $FPGAGEN_CACHE at the same paths; "
+        "docs/distributed.md) instead of -j local runs",
+    )
 
     t = sub.add_parser(
         "train",
@@ -395,6 +402,7 @@ def _run(args) -> int:
             top_timeout=args.top_timeout,
             retry_failed=args.retry_failed,
             progress=lambda m: print(m, file=sys.stderr, flush=True),
+            scheduler=args.scheduler,
         )
         print(json.dumps(res, indent=2) if args.json else format_table(res))
         return 1 if failed(res) else 0

@@ -252,7 +252,7 @@ def _execute(fn, kwargs: dict, key, cache_root, code: str, kind: str, label: str
         res = fn(**kwargs)
         if not isinstance(res, dict):
             raise TypeError(f"task function {fn.__name__} returned {type(res).__name__}, not dict")
-        res = json.loads(_canon(res))  # JSON-able, and the same types whichever path ran it
+        res = json.loads(json.dumps(res, default=str))  # JSON-able, the same on every path
     except BaseException as e:
         if isinstance(e, KeyboardInterrupt):
             raise
@@ -297,6 +297,33 @@ class _Serial:
 
     def close(self) -> None:
         pass
+
+
+class _Threads:
+    """``jobs`` threads of this process: for tasks whose work is a child process of their own
+    (a Yosys run), which the caller can then kill on an interrupt."""
+
+    def __init__(self, jobs: int):
+        self.slots = jobs
+        self._ex = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+
+    def submit(self, fn, *args):
+        return self._ex.submit(fn, *args)
+
+    def wait(self, futs, timeout):
+        done, _ = concurrent.futures.wait(
+            futs, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
+        )
+        return done
+
+    def lost(self, exc, fut) -> bool:
+        return False
+
+    def abandon(self, fut) -> None:  # a thread cannot be stopped: its tool's time-out does it
+        pass
+
+    def close(self) -> None:
+        self._ex.shutdown(wait=False, cancel_futures=True)
 
 
 class _Pool:
@@ -407,7 +434,7 @@ class _Dask:
                 self.client.close()
 
 
-def _connect(scheduler, client, jobs):
+def _connect(scheduler, client, jobs, local="processes"):
     if client is not None:
         return _Dask(client, own=False)
     if scheduler:
@@ -429,7 +456,11 @@ def _connect(scheduler, client, jobs):
         return _Dask(c, own=True)
     if jobs is not None and jobs < 1:
         raise ClusterError(f"--jobs must be >= 1, got {jobs}")
-    return _Pool(jobs) if jobs and jobs > 1 else _Serial()
+    if local not in ("processes", "threads"):
+        raise ValueError(f"local must be 'processes' or 'threads', not {local!r}")
+    if not jobs or jobs == 1:
+        return _Serial()
+    return _Pool(jobs) if local == "processes" else _Threads(jobs)
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -442,6 +473,8 @@ def run_tasks(
     retries: int = 1,
     timeout: float | None = None,
     progress=None,
+    on_done=None,
+    local: str = "processes",
     poll: float = 0.5,
 ) -> list[Outcome]:
     """Run ``tasks``; one :class:`Outcome` per task, in the same order, none dropped.
@@ -453,7 +486,11 @@ def run_tasks(
     False (neither read nor written). A task that raises, or runs longer than ``timeout``
     seconds (its own ``timeout`` first), is retried up to ``retries`` times, then reported as
     failed; a task whose worker dies is resubmitted (up to :data:`MAX_LOST` times).
-    ``progress`` receives one line per finished task and a closing summary.
+    ``progress`` receives one line per finished task and a closing summary; ``on_done(i,
+    outcome, state)`` (for callers that print their own lines) is called as task ``i``
+    finishes, ``state`` holding the counts ``total``, ``done``, ``running``, ``failed`` and
+    ``cached``. ``local="threads"`` makes the local pool threads of this process instead of
+    processes (for tasks that only wait for a tool's process).
     """
     say = progress or (lambda m: None)
     store = None if cache is False else TaskCache(None if cache is True else cache)
@@ -463,7 +500,9 @@ def run_tasks(
     t_start = time.perf_counter()
     width = len(str(n))
 
-    def line(o: Outcome, note: str) -> None:
+    def line(i: int, o: Outcome, note: str) -> None:
+        if on_done is not None:
+            on_done(i, o, dict(counts, total=n, running=len(inflight)))
         say(
             f"[{counts['done']:>{width}}/{n} done, {len(inflight)} running, "
             f"{counts['failed']} failed, {counts['cached']} cached] {o.label}: {note}"
@@ -487,14 +526,14 @@ def run_tasks(
             o = out[i] = Outcome(t.label or f"task {i}", t.key, "cached", e["result"])
             counts["done"] += 1
             counts["cached"] += 1
-            line(o, note_of(t, o))
+            line(i, o, note_of(t, o))
         else:
             todo.append(i)
     if not todo:
         say(f"{n} tasks: all cached")
         return out  # type: ignore[return-value]
 
-    ex = _connect(scheduler, client, jobs)
+    ex = _connect(scheduler, client, jobs, local)
     code = code_fingerprint()
     root = str(store.root) if store is not None else None
     attempts = [0] * n
@@ -511,7 +550,7 @@ def run_tasks(
         out[i] = o
         counts["done"] += 1
         counts["failed"] += o.status == "failed"
-        line(o, note_of(tasks[i], o))
+        line(i, o, note_of(tasks[i], o))
 
     def retry_or_fail(i: int, reason: str) -> None:
         last_error[i] = reason

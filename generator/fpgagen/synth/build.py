@@ -15,7 +15,6 @@ below it imports it.
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import os
 import shutil
@@ -104,6 +103,56 @@ def _outcome(fn) -> dict:
         return {"reason": f"internal error: {type(e).__name__}: {msg}", "log": None}
 
 
+def _layer_task(layer, workdir: str, cache_dir, timeout, retry_failed) -> dict:
+    """One layer's synthesis with the fallback as a task of :func:`fpgagen.tasks.run_tasks`
+    (on a thread here, or on a Dask worker): its :func:`_outcome`."""
+    return _outcome(
+        lambda: synth_layer(
+            layer,
+            workdir,
+            cache_dir=cache_dir,
+            fallback=True,
+            timeout=timeout,
+            retry_failed=retry_failed,
+        )
+    )
+
+
+def _top_task(srcs, tname, twork, mems, cache_dir, timeout, retry_failed, skip) -> dict:
+    """The stitched top's synthesis with the fallback as a task: its :func:`_outcome`."""
+    return _outcome(
+        lambda: synth_with_fallback(
+            srcs,
+            tname,
+            {},
+            twork,
+            mem_files=mems,
+            cache_dir=cache_dir,
+            label=f"top level {tname}",
+            timeout=timeout,
+            retry_failed=retry_failed,
+            skip_primary=skip,
+        )
+    )
+
+
+def _run_one_or_more(tasks, jobs, scheduler, client, on_done=None) -> list[dict]:
+    """The tasks' outcomes (a task that failed as a task, e.g. its worker was lost every
+    time, becomes a failed entry with that reason)."""
+    from ..tasks import run_tasks
+
+    outs = run_tasks(
+        tasks,
+        jobs=jobs,
+        scheduler=scheduler,
+        client=client,
+        cache=False,  # Yosys runs are cached by content in $FPGAGEN_CACHE/yosys
+        local="threads",
+        on_done=on_done,
+    )
+    return [o.result if o.ok else {"reason": f"task failed: {o.error}", "log": None} for o in outs]
+
+
 def _entry(outcome: dict) -> dict:
     """The status fields of a table row / JSON entry from an :func:`_outcome`."""
     if "ok" not in outcome:
@@ -156,6 +205,8 @@ def synth_build(
     timeout: float | None = None,
     top_timeout: float | None = None,
     retry_failed: bool = False,
+    scheduler: str | None = None,
+    client=None,
 ) -> dict:
     """Synthesize every layer of the build folder ``outdir`` (and its stitched top level).
 
@@ -163,7 +214,10 @@ def synth_build(
     retried with the fallback script; a layer that fails both is reported and the others go
     on. ``timeout`` bounds one layer run (default ``FPGAGEN_YOSYS_TIMEOUT`` or 900 s),
     ``top_timeout`` the top level's (default 4 x ``timeout``); ``jobs`` runs in parallel
-    (default: one per CPU); ``progress`` receives one line per finished run.
+    (default: one per CPU); ``progress`` receives one line per finished run. Each layer's run
+    (and the top's) is a task of :func:`fpgagen.tasks.run_tasks`: on ``jobs`` threads of this
+    process, or on the Dask cluster of ``scheduler`` (an address) or ``client``, whose workers
+    see ``outdir`` and the cache folder at the same paths (docs/distributed.md).
 
     Returns ``{"build", "yosys", "scripts", "layers": [...], "n_layers", "n_ok",
     "n_fallback", "n_failed", "sum_estimate", "sum_actual", "sum_estimate_all", "top",
@@ -188,42 +242,50 @@ def synth_build(
     say = progress or (lambda m: None)
     version = yosys_version()  # fails early (one line) when there is no Yosys at all
     allow_runs()
-    say(f"synthesizing {n} layers of {outdir} with {version}, {jobs} in parallel")
+    where = f"on the Dask cluster {scheduler}" if scheduler else f"{jobs} in parallel"
+    if client is not None and not scheduler:
+        where = "on the Dask cluster"
+    say(f"synthesizing {n} layers of {outdir} with {version}, {where}")
 
-    def one(layer):
-        return _outcome(
-            lambda: synth_layer(
-                layer,
-                work / layer.name,
-                cache_dir=cache_dir,
-                fallback=True,
-                timeout=timeout,
-                retry_failed=retry_failed,
-            )
+    from ..tasks import Task
+
+    tasks = [
+        Task(
+            _layer_task,
+            {
+                "layer": layer,
+                "workdir": str(work / layer.name),
+                "cache_dir": cache_dir,
+                "timeout": timeout,
+                "retry_failed": retry_failed,
+            },
+            label=f"{layer.name} ({layer.op_type})",
+            kind="synth.layer",
         )
-
+        for layer in layers
+    ]
     entries: dict = {}
     counts = {"cached": 0, "failed": 0, "fallback": 0}
-    ex = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+
+    def done(i, o, state) -> None:
+        layer = layers[i]
+        res = o.result if o.ok else {"reason": f"task failed: {o.error}", "log": None}
+        e = entries[layer.name] = _entry(res)
+        counts["cached"] += e["cached"]
+        counts["failed"] += e["status"] == "failed"
+        counts["fallback"] += e["status"] == "fallback"
+        say(
+            f"[{len(entries):>{len(str(n))}}/{n}] "
+            + _summary(f"{layer.name} ({layer.op_type})", e)
+            + f"  [{state['running']} running, {counts['cached']} cached, "
+            f"{counts['fallback']} fallback, {counts['failed']} failed, {_elapsed(t0)} elapsed]"
+        )
+
     try:
-        futs = {ex.submit(one, layer): layer for layer in layers}
-        for f in concurrent.futures.as_completed(futs):
-            layer = futs[f]
-            e = entries[layer.name] = _entry(f.result())
-            counts["cached"] += e["cached"]
-            counts["failed"] += e["status"] == "failed"
-            counts["fallback"] += e["status"] == "fallback"
-            say(
-                f"[{len(entries):>{len(str(n))}}/{n}] "
-                + _summary(f"{layer.name} ({layer.op_type})", e)
-                + f"  [{counts['cached']} cached, {counts['fallback']} fallback, "
-                f"{counts['failed']} failed, {_elapsed(t0)} elapsed]"
-            )
+        _run_one_or_more(tasks, jobs, scheduler, client, on_done=done)
     except BaseException:
-        ex.shutdown(wait=False, cancel_futures=True)
         kill_running()
         raise
-    ex.shutdown()
 
     rows = []
     sum_e = dict.fromkeys(EST_KEYS, 0)
@@ -256,7 +318,18 @@ def synth_build(
                 + " needed the fallback and the top level contains them"
             )
         top_entry = _synth_top(
-            outdir, df, meta, work, cache_dir, timeout, top_timeout, retry_failed, skip, say, t0
+            outdir,
+            df,
+            meta,
+            work,
+            cache_dir,
+            timeout,
+            top_timeout,
+            retry_failed,
+            skip,
+            say,
+            t0,
+            (scheduler, client),
         )
 
     res = {
@@ -279,7 +352,7 @@ def synth_build(
 
 
 def _synth_top(
-    outdir, df, meta, work, cache_dir, timeout, top_timeout, retry_failed, skip, say, t0
+    outdir, df, meta, work, cache_dir, timeout, top_timeout, retry_failed, skip, say, t0, where
 ):
     """The stitched top level, in ``work/_top`` with copies of rtl/*.v and rtl/mem."""
     rtl = outdir / "rtl"
@@ -303,22 +376,29 @@ def _synth_top(
             base = float(os.environ.get("FPGAGEN_YOSYS_TIMEOUT", 900))
         top_timeout = TOP_TIMEOUT_FACTOR * base
     say(f"[top] synthesizing the stitched top level {tname} (time-out {top_timeout:g} s) ...")
-    e = _entry(
-        _outcome(
-            lambda: synth_with_fallback(
-                srcs,
-                tname,
-                {},
-                twork,
-                mem_files=mems,
-                cache_dir=cache_dir,
-                label=f"top level {tname}",
-                timeout=top_timeout,
-                retry_failed=retry_failed,
-                skip_primary=skip,
-            )
-        )
+    from ..tasks import Task
+
+    top_task = Task(
+        _top_task,
+        {
+            "srcs": [str(p) for p in srcs],
+            "tname": tname,
+            "twork": str(twork),
+            "mems": [str(p) for p in mems],
+            "cache_dir": cache_dir,
+            "timeout": top_timeout,
+            "retry_failed": retry_failed,
+            "skip": skip,
+        },
+        label=f"stitched top {tname}",
+        kind="synth.top",
     )
+    try:
+        (outcome,) = _run_one_or_more([top_task], 1, *where)
+    except BaseException:
+        kill_running()
+        raise
+    e = _entry(outcome)
     say(f"[top] {_summary(f'stitched top {tname}', e)}  [{_elapsed(t0)} elapsed]")
     top_entry = {"name": tname} | e
     if e["actual"] is not None:
