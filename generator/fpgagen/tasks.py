@@ -717,9 +717,11 @@ def verify_builds(
                 f"{d}: not an fpgagen build folder (no dataflow.json/model.onnx); run "
                 "`fpgagen build` first"
             )
-    for what, p in (("--inputs", inputs), ("--outputs", outputs)):
-        if p is not None and not Path(p).is_file():
-            raise FpgagenError(f"{what} {p}: no such file")
+    from .userio import load_array
+
+    load_array(inputs)  # bad inputs are one error here, not a failed task per folder
+    if outputs is not None:
+        load_array(outputs, "--outputs")
     opts = {"backend": backend, "stress": bool(stress), "atol": atol}
     tasks = []
     for d in dirs:
