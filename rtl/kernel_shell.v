@@ -4,7 +4,7 @@
  * The generated top fpgagen_kernel (OUTDIR/rtl/fpgagen_kernel.v) is this shell plus the
  * stitched stream design (<design>_top), connected through core_in (words to the core) and
  * core_out (words from the core). A run, started through the control registers
- * (kernel_control, register map in abi.py):
+ * (kernel_ctrl, register map in abi.py):
  *
  *   1. the core takes ap_start (ap_ready pulse, ap_idle low) and latches the input and output
  *      addresses and the frame count n;
@@ -46,6 +46,7 @@ module kernel_shell #
     input  wire                    ap_rst_n,
 
     // AXI4 master (memory): read channels fetch the input, write channels store the output
+    output wire [0:0]              m_axi_gmem_awid,
     output wire [63:0]             m_axi_gmem_awaddr,
     output wire [7:0]              m_axi_gmem_awlen,
     output wire [2:0]              m_axi_gmem_awsize,
@@ -61,9 +62,13 @@ module kernel_shell #
     output wire                    m_axi_gmem_wlast,
     output wire                    m_axi_gmem_wvalid,
     input  wire                    m_axi_gmem_wready,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [0:0]              m_axi_gmem_bid,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [1:0]              m_axi_gmem_bresp,
     input  wire                    m_axi_gmem_bvalid,
     output wire                    m_axi_gmem_bready,
+    output wire [0:0]              m_axi_gmem_arid,
     output wire [63:0]             m_axi_gmem_araddr,
     output wire [7:0]              m_axi_gmem_arlen,
     output wire [2:0]              m_axi_gmem_arsize,
@@ -74,6 +79,9 @@ module kernel_shell #
     output wire [3:0]              m_axi_gmem_arqos,
     output wire                    m_axi_gmem_arvalid,
     input  wire                    m_axi_gmem_arready,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [0:0]              m_axi_gmem_rid,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [BUS_BITS-1:0]     m_axi_gmem_rdata,
     input  wire [1:0]              m_axi_gmem_rresp,
     input  wire                    m_axi_gmem_rlast,
@@ -135,6 +143,10 @@ reg rst;
 always @(posedge ap_clk) rst <= !ap_rst_n;
 assign core_rst = rst;
 
+// one AXI ID (0): responses come back in order
+assign m_axi_gmem_awid = 1'b0;
+assign m_axi_gmem_arid = 1'b0;
+
 // ---- control registers ---------------------------------------------------------------------
 wire        ap_start, ap_ready, ap_idle;
 reg         ap_done;
@@ -142,7 +154,7 @@ wire [63:0] in_addr, out_addr;
 wire [31:0] n_frames;
 wire        rd_error, wr_error;
 
-kernel_control #(.ADDR_BITS(6)) control_inst (
+kernel_ctrl #(.ADDR_BITS(6)) control_inst (
     .clk(ap_clk),
     .rst(rst),
     .s_axi_awaddr(s_axi_control_awaddr),

@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         help="folder(s) written by `fpgagen build`; several are checked as parallel tasks",
     )
     v.add_argument("--inputs", required=True, help=".npy batch in the ONNX model's input layout")
-    v.add_argument("--backend", default="golden", choices=["golden", "rtl", "hls"])
+    v.add_argument("--backend", default="golden", choices=["golden", "rtl", "hls", "kernel"])
     v.add_argument("--outputs", help=".npy of what the ONNX model outputs for --inputs")
     v.add_argument(
         "--save-outputs",

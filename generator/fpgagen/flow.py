@@ -559,8 +559,10 @@ def verify(
     produced; for rtl the run without idle cycles and back-pressure), also when the backend
     disagrees with the golden model.
     """
-    if backend not in ("golden",) + BACKENDS:
-        raise FpgagenError(f"unknown backend {backend!r}; use golden or {', '.join(BACKENDS)}")
+    if backend not in ("golden", "kernel") + BACKENDS:
+        raise FpgagenError(
+            f"unknown backend {backend!r}; use golden, {', '.join(BACKENDS)} or kernel"
+        )
     if save_outputs is not None:
         save_outputs = _output_path(save_outputs, (inputs, outputs))
     df, meta = load_build(outdir)
@@ -588,10 +590,13 @@ def verify(
         )
         if err > atol * max(1.0, float(np.abs(y_ref).max())) or not same_arg:
             report["ok"] = False
-    if backend != "golden" and backend not in meta.get("backends", ["rtl"]):
+    needs = "rtl" if backend == "kernel" else backend
+    if backend == "kernel" and "rtl" in meta.get("backends", ["rtl"]) and not meta.get("kernel"):
+        raise FpgagenError(f"{outdir}: was built without the kernel; rebuild with --backend rtl")
+    if backend != "golden" and needs not in meta.get("backends", ["rtl"]):
         raise FpgagenError(
-            f"{outdir}: was built without the {backend} backend; rebuild with "
-            f"--backend {backend} or --backend both"
+            f"{outdir}: was built without the {needs} backend; rebuild with "
+            f"--backend {needs} or --backend both"
         )
     if backend == "hls":
         from .sim.hls_csim import simulate_hls
@@ -642,6 +647,13 @@ def verify(
             )
             if mism2:
                 report["ok"] = False
+    if backend == "kernel":
+        from .sim.kernel_verify import verify_kernel
+
+        kr = verify_kernel(outdir, df, gold, progress, stress)
+        report["ok"] = report["ok"] and kr.pop("ok")
+        produced = kr.pop("outputs")
+        report.update(kr)
     if save_outputs is not None:
         y = df.host_tail(np.asarray(produced).reshape(gold["hw_out"].shape))
         _save_npy(save_outputs, y)

@@ -1,5 +1,5 @@
 /*
- * kernel_control: AXI4-Lite control slave of the memory-mapped kernel, with the register map
+ * kernel_ctrl: AXI4-Lite control slave of the memory-mapped kernel, with the register map
  * Vitis HLS gives a function top(in*, out*, n) (generator/fpgagen/abi.py, docs/kernel.md):
  *
  *   0x00 CTRL    bit 0 ap_start (write 1 to start; stays 1 until the core takes it, i.e.
@@ -23,7 +23,7 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module kernel_control #
+module kernel_ctrl #
 (
     // AXI4-Lite address bits (the register map needs 6)
     parameter ADDR_BITS = 6
@@ -71,7 +71,7 @@ module kernel_control #
 
 generate
     if (ADDR_BITS < 6) begin : g_bad_addr
-        kernel_control_parameter_ADDR_BITS_must_be_at_least_6 invalid_parameter ();
+        kernel_ctrl_parameter_ADDR_BITS_must_be_at_least_6 invalid_parameter ();
     end
 endgenerate
 
