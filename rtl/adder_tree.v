@@ -41,32 +41,45 @@ endgenerate
 
 genvar l, i;
 generate
-    for (l = 0; l <= LEVELS; l = l + 1) begin : lvl
-        // partial sums at this level and their width
-        localparam NL = ((N - 1) >> l) + 1;
-        localparam WL = IN_W + l;
-        wire [NL*WL-1:0] v;
-        if (l == 0) begin : g_leaves
-            assign v = operands;
-        end else begin : g_nodes
-            localparam NP = ((N - 1) >> (l - 1)) + 1;
-            localparam WP = WL - 1;
-            for (i = 0; i < NL; i = i + 1) begin : node
-                wire [WP-1:0] a = lvl[l-1].v[(2*i)*WP +: WP];
-                wire          a_ext = (SIGNED != 0) ? a[WP-1] : 1'b0;
-                if (2 * i + 1 < NP) begin : g_pair
-                    wire [WP-1:0] b = lvl[l-1].v[(2*i+1)*WP +: WP];
-                    wire          b_ext = (SIGNED != 0) ? b[WP-1] : 1'b0;
-                    assign v[i*WL +: WL] = {a_ext, a} + {b_ext, b};
-                end else begin : g_single
-                    assign v[i*WL +: WL] = {a_ext, a};
+`ifdef VERILATOR
+    if (IN_W == 1 && SIGNED == 0) begin : g_popcount
+        // Simulation model of the popcount tree (1-bit unsigned operands): Verilator inlines
+        // a tree of N-1 adders into one C++ expression (a fully unrolled 784-input layer made
+        // ~50 MB of C++ that took minutes to compile); $countones is one word-wise loop.
+        // Same value by construction; synthesis always sees the explicit tree below.
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [31:0] count = $countones(operands);
+        /* verilator lint_on UNUSEDSIGNAL */
+        assign sum = count[OUT_W-1:0];
+    end else
+`endif
+    begin : g_tree
+        for (l = 0; l <= LEVELS; l = l + 1) begin : lvl
+            // partial sums at this level and their width
+            localparam NL = ((N - 1) >> l) + 1;
+            localparam WL = IN_W + l;
+            wire [NL*WL-1:0] v;
+            if (l == 0) begin : g_leaves
+                assign v = operands;
+            end else begin : g_nodes
+                localparam NP = ((N - 1) >> (l - 1)) + 1;
+                localparam WP = WL - 1;
+                for (i = 0; i < NL; i = i + 1) begin : node
+                    wire [WP-1:0] a = lvl[l-1].v[(2*i)*WP +: WP];
+                    wire          a_ext = (SIGNED != 0) ? a[WP-1] : 1'b0;
+                    if (2 * i + 1 < NP) begin : g_pair
+                        wire [WP-1:0] b = lvl[l-1].v[(2*i+1)*WP +: WP];
+                        wire          b_ext = (SIGNED != 0) ? b[WP-1] : 1'b0;
+                        assign v[i*WL +: WL] = {a_ext, a} + {b_ext, b};
+                    end else begin : g_single
+                        assign v[i*WL +: WL] = {a_ext, a};
+                    end
                 end
             end
         end
+        assign sum = lvl[LEVELS].v;
     end
 endgenerate
-
-assign sum = lvl[LEVELS].v;
 
 endmodule
 

@@ -412,13 +412,16 @@ generate
     for (p = 0; p < PE; p = p + 1) begin : pe
         wire [SIMD*P_BITS-1:0] prods;
         wire [SUM_BITS-1:0]    sum;
-        for (s = 0; s < SIMD; s = s + 1) begin : simd
+        if (XNOR) begin : g_xnor
+            // one XNOR gate per lane, written as one vector operation (P_BITS = IN_BITS =
+            // W_BITS = 1): simulators evaluate it word by word instead of bit by bit
+            assign prods = ~(x1 ^ w1[p*SIMD +: SIMD]);
+        end
+        for (s = 0; s < SIMD && !XNOR; s = s + 1) begin : simd
             wire [IN_BITS-1:0] x = x1[s*IN_BITS +: IN_BITS];
             wire [W_BITS-1:0]  w = w1[(p*SIMD + s)*W_BITS +: W_BITS];
             wire [P_BITS-1:0]  prod;
-            if (XNOR) begin : g_xnor
-                assign prod = ~(x ^ w);
-            end else if (IN_BIPOLAR != 0) begin : g_in_bipolar
+            if (IN_BIPOLAR != 0) begin : g_in_bipolar
                 // +w for bit 1, -w for bit 0
                 wire [P_BITS-1:0] wv;
                 if (W_SIGNED != 0) begin : g_ws
