@@ -546,6 +546,31 @@ def _(w):
     return build_args(w, w.model, "o" * 300), None
 
 
+def _output_constant():
+    m = mlp()
+    node(m, "Relu_16").input[0] = "c5"  # the tail now folds to a constant
+    return m
+
+
+_bad_model_case(
+    "internal",
+    "output_folds_to_constant",
+    r"graph output 't28' is a constant.*no network to build",
+    _output_constant,
+)
+
+
+def _dead_branch_ok(w, before, after, r):
+    assert json.loads(r.out)["expected_cycles_per_frame"] >= 1
+
+
+@ok_case("internal", "dead_branch_is_dropped", _dead_branch_ok)
+def _(w):
+    m = mlp()
+    m.graph.node.append(helper.make_node("Relu", ["t15"], ["unused"], name="Relu_dead"))
+    return estimate_args(w.save_model(m), "--json"), None
+
+
 @case("internal", "fps_nan", culprit=r"argument --fps: 'nan' is not a finite number")
 def _(w):
     return estimate_args(w.model, "--fps", "nan"), None

@@ -308,6 +308,7 @@ def load_model(path) -> Graph:
     fold_constants(graph)
     _check_ops(graph, after_folding=True)
     _check_folded(graph)
+    _drop_dead_nodes(graph)
     infer_shapes(graph)
     return graph
 
@@ -434,6 +435,29 @@ def _check_values(graph: Graph) -> None:
                     f"{graph.where(n)}: variance {n.inputs[4]!r} is {np.asarray(var).ravel()[k]:g}"
                     f" for channel {k}; batch-norm variances must be >= 0 (with epsilon > 0)"
                 )
+
+
+def _drop_dead_nodes(graph: Graph) -> None:
+    """Remove nodes the graph output does not depend on; refuse an output that does not
+    depend on the input at all (it folded to a constant)."""
+    out = graph.outputs[0]
+    if out in graph.consts or out in graph.inputs:
+        what = "is a constant" if out in graph.consts else "is the graph input itself"
+        raise UnsupportedModelError(
+            f"{graph.source}: the graph output {out!r} {what} (it does not depend on the input "
+            f"{graph.inputs[0]!r} through any node); there is no network to build"
+        )
+    live, keep = {out}, []
+    for n in reversed(graph.nodes):
+        if any(o in live for o in n.outputs):
+            keep.append(n)
+            live.update(i for i in n.inputs if i)
+    if graph.inputs[0] not in live:
+        raise UnsupportedModelError(
+            f"{graph.source}: the graph output {out!r} does not depend on the input "
+            f"{graph.inputs[0]!r}; there is no network to build"
+        )
+    graph.nodes = keep[::-1]
 
 
 def _check_folded(graph: Graph) -> None:
