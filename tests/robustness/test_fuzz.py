@@ -9,6 +9,10 @@ an infinity in a constant that a node uses is never accepted; the golden model o
 model runs (or raises an FpgagenError) and gives finite outputs; every third accepted model is
 also built (``--backend rtl``) and verified against the golden model from the command line.
 
+A second fuzzer mutates the JSON files of a real build (dataflow.json read by verify, the
+folding file read by build --folding, the manifest read when rebuilding) with the same
+assertions, and checks that a file of the user's in the build folder survives every case.
+
 ``FPGAGEN_FUZZ_SEED`` (default 16) and ``FPGAGEN_FUZZ_CASES`` (default 240) choose the run;
 a failure names the case number, which reproduces alone with ``FPGAGEN_FUZZ_ONLY=<n>``.
 """
@@ -386,3 +390,88 @@ def test_fuzz_mutated_models(tmp_path):
         assert len(codes) >= 200
         ok, refused = codes.count(0), codes.count(2)
         assert ok >= len(codes) // 10 and refused >= len(codes) // 3, (ok, refused)
+
+
+# ------------------------------------------------------------------ the files of a build
+_JUNK = [None, True, -1, 0, 7, 2**40, 1.5, float("nan"), "", "x", [], [1, "a"], {}, {"k": 1}]
+
+
+def _paths(obj, prefix=()):
+    """Every JSON path (tuple of keys/indices) in ``obj``."""
+    yield prefix
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj[:4]):
+            yield from _paths(v, (*prefix, i))
+
+
+def _set(obj, path, value):
+    if not path:
+        return value
+    cur = obj
+    for k in path[:-1]:
+        cur = cur[k]
+    if value is _DELETE:
+        del cur[path[-1]]
+    else:
+        cur[path[-1]] = value
+    return obj
+
+
+_DELETE = object()
+
+
+def test_fuzz_build_files(tmp_path):
+    """45 mutated dataflow.json, folding.json and fpgagen-manifest.json of a real build: verify,
+    build --folding and rebuilding end in exit 0 or 2 with one line, never lose a file of
+    the user's and never leave a temporary folder."""
+    import shutil
+
+    model = tmp_path / "m.onnx"
+    onnx.save(small_mlp(), model)
+    base = tmp_path / "base"
+    assert run(["build", model, "--board", "zcu104", "-o", base, "--backend", "rtl"]).code == 0
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(0).uniform(-2, 2, (2, 16)).astype(np.float32))
+    problems, n, codes = [], 0, []
+    for i in range(45):
+        rng = np.random.default_rng([SEED, 1000 + i])
+        which = ["dataflow.json", "folding.json", "fpgagen-manifest.json"][i % 3]
+        d = tmp_path / f"b{i}"
+        shutil.copytree(base, d, symlinks=True)
+        (d / "notes.txt").write_text("mine")
+        doc = json.loads((d / which).read_text())
+        paths = list(_paths(doc))
+        path = paths[rng.integers(len(paths))]
+        value = _DELETE if path and rng.random() < 0.25 else _JUNK[rng.integers(len(_JUNK))]
+        doc = _set(doc, path, value)
+        (d / which).write_text(json.dumps(doc))
+        what = f"{which} {list(path)} = {'<deleted>' if value is _DELETE else value!r}"
+        if which == "dataflow.json":
+            args = ["verify", d, "--inputs", x]
+        elif which == "folding.json":
+            args = ["build", model, "--board", "zcu104", "-o", tmp_path / f"o{i}", "--folding"]
+            args += [d / "folding.json", "--backend", "rtl"]
+        else:
+            args = ["build", model, "--board", "zcu104", "-o", d, "--backend", "rtl"]
+        before = snapshot(tmp_path)
+        r = run(args)
+        n += 1
+        codes.append(r.code)
+        lines = r.err.splitlines()
+        if r.code not in (0, 2) or (r.code == 2 and len(lines) != 1):
+            problems.append(f"case {i}: exit {r.code}: {r.err.strip()[:200]} [{what}]")
+            continue
+        after = snapshot(tmp_path)
+        if (d / "notes.txt").read_text() != "mine":
+            problems.append(f"case {i}: notes.txt lost [{what}]")
+        hidden = [k for k in after if os.path.basename(k).startswith(".") and k not in before]
+        if hidden:
+            problems.append(f"case {i}: temporary folder left: {hidden} [{what}]")
+        if r.code == 2 and set(after) != set(before):
+            problems.append(f"case {i}: files changed after a failure [{what}]")
+        shutil.rmtree(d)
+    assert not problems, f"{len(problems)} of {n}:\n" + "\n".join(problems)
+    assert codes.count(2) >= 8 and codes.count(0) >= 4, (codes.count(0), codes.count(2))
