@@ -309,7 +309,7 @@ def _cluster_args(
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     p.add_argument(
         "--retries",
-        type=int,
+        type=_number(int, 0),
         default=1,
         help="times a failed or timed-out task is run again before it is reported (default 1)",
     )
