@@ -7,7 +7,8 @@
    auto``); ``fpgagen estimate`` of the FPGA block on the ZCU104 and the Ultra96 gives the
    accelerator's cycles per frame (or why it does not fit).
 2. Every CPU stage of the pipeline runs on this machine on a 640x480 frame (each the minimum
-   of ``--reps`` runs: the machine is shared, the minimum is the least disturbed): letterbox,
+   CPU time of ``--reps`` runs, BLAS on one thread: the machine is shared, so wall-clock times
+   would measure the other jobs): letterbox,
    CPU head (input quantizer + layer 0), pack, unpack, CPU tail (layer 8 + host tail), region
    decoding, NMS, drawing, output (MJPG encode). Capture is not timed (a camera delivers).
 3. Prediction per board: CPU stages x ``--arm-factor`` (the board's Cortex-A53 against this
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -29,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "generator"))
 
@@ -42,12 +46,14 @@ THREADS = {
 
 
 def best(fn, reps):
+    """Minimum CPU time of ``reps`` runs (process time, BLAS on one thread: on a shared
+    machine the wall clock measures the other jobs, the CPU time measures this work)."""
     ts = []
     out = None
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         out = fn()
-        ts.append(time.perf_counter() - t0)
+        ts.append(time.process_time() - t0)
     return min(ts), out
 
 

@@ -213,12 +213,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--lr",
         type=_POSITIVE,
-        help="Adam learning rate, cosine decay (default 0.02, detector 0.003)",
+        help="Adam learning rate, cosine decay (default 0.02, detector 0.005)",
     )
     t.add_argument(
         "--input-size",
         type=_COUNT,
-        help="tinier_yolo: input height = width, a multiple of 32 (default 128)",
+        help="tinier_yolo: input height = width, a multiple of 32 (default 96)",
     )
     t.add_argument(
         "--width", type=_POSITIVE, help="tinier_yolo: hidden channel multiplier (default 0.5)"

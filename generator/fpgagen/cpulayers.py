@@ -18,8 +18,8 @@ same hardware layers:
 * ``Thresholding`` ``{thresholds, out_bias, bipolar_out}``
 * ``Pool`` ``{mode: max | avg, k, ch, bipolar_in}``
 
-Values travel as ``(N, elements)`` int64 arrays in the streaming order (NHWC, channels
-innermost). The products use float32 BLAS when every partial sum stays below 2^24 in
+Values travel as ``(N, elements)`` integer arrays in the streaming order (NHWC, channels
+innermost); :func:`run_layers` returns int64. The products use float32 BLAS when every partial sum stays below 2^24 in
 magnitude (``exact_f32``, decided from the weights and input range at build time), else
 float64 (below 2^53), else int64: always exact.
 
@@ -50,21 +50,29 @@ def spec_const_names(layers) -> list:
 
 
 def _thresholds(acc, t, out_bias, bipolar_out):
-    if t.shape[1] == 1:
-        cnt = (acc >= t[:, 0]).astype(np.int64)
-    else:
-        cnt = np.zeros(acc.shape, dtype=np.int64)
-        for k in range(t.shape[1]):  # thresholds are ascending: one compare per level
-            cnt += acc >= t[:, k]
-    return 2 * cnt - 1 if bipolar_out else cnt + out_bias
+    """Multi-threshold count per channel (last axis), as the golden model computes it.
+
+    A float32 accumulator (exact integers below 2^24) is compared with the thresholds as
+    float32, clipped to +-2^24 (beyond the reachable range the comparison is the same), and
+    counted in int16: the same integers, at a quarter of the memory traffic of int64."""
+    if acc.dtype == np.float32:
+        t = np.clip(t, -(2**24), 2**24).astype(np.float32)
+    small = t.shape[1] < 2**15
+    cnt = np.zeros(acc.shape, dtype=np.int16 if small else np.int64)
+    for k in range(t.shape[1]):  # thresholds are ascending: one compare per level
+        cnt += acc >= t[:, k]
+    if bipolar_out:
+        return 2 * cnt.astype(np.int64) - 1
+    return cnt + out_bias if out_bias else cnt
 
 
-def _matmul(x, w, exact_f32):
-    if exact_f32 == "f32":
-        return np.rint(x.astype(np.float32) @ w.T.astype(np.float32)).astype(np.int64)
-    if exact_f32 == "f64":
+def _matmul(x, w, exact):
+    """``x @ w.T``, exact: float32 (returned as float32 integers), float64 or int64."""
+    if exact == "f32":
+        return x.astype(np.float32) @ w.T.astype(np.float32)
+    if exact == "f64":
         return np.rint(x.astype(np.float64) @ w.T.astype(np.float64)).astype(np.int64)
-    return x @ w.T
+    return x.astype(np.int64) @ w.T
 
 
 def run_layer(v: np.ndarray, s: dict, consts: dict) -> np.ndarray:
@@ -91,18 +99,20 @@ def run_layer(v: np.ndarray, s: dict, consts: dict) -> np.ndarray:
         x = v.reshape(-1, mw)
         acc = _matmul(x, w, s.get("exact", "f64"))
         if s.get("xnor_popcount"):
-            acc = (mw + acc) // 2
+            acc = (mw + acc) // 2  # exact on float32 integers as well (same parity as MW)
         if s.get("thresholds"):
             acc = _thresholds(
                 acc, consts[s["thresholds"]], int(s["out_bias"]), bool(s["bipolar_out"])
             )
+        elif acc.dtype != np.int64:
+            acc = np.rint(acc).astype(np.int64)
         return acc.reshape(n, -1)
     if op == "Thresholding":
         t = consts[s["thresholds"]]
         x = v.reshape(n, -1, t.shape[0])
         return _thresholds(x, t, int(s["out_bias"]), bool(s["bipolar_out"])).reshape(n, -1)
     if op == "Pool":
-        x = v.reshape(n, -1, int(s["k"]), int(s["ch"]))
+        x = v.reshape(n, -1, int(s["k"]), int(s["ch"])).astype(np.int64)
         if s["mode"] == "max":
             return x.max(axis=2).reshape(n, -1)
         if s.get("bipolar_in"):
@@ -113,9 +123,9 @@ def run_layer(v: np.ndarray, s: dict, consts: dict) -> np.ndarray:
 
 def run_layers(v, layers, consts: dict) -> np.ndarray:
     """Run a list of layer specs on integer codes ``(N, elements)``; returns ``(N, elements)``."""
-    v = np.asarray(v, dtype=np.int64)
+    v = np.asarray(v)
     if v.ndim != 2:
         raise CpuLayerError(f"CPU layers take codes of shape (N, elements), got {v.shape}")
     for s in layers:
         v = run_layer(v, s, consts)
-    return v
+    return np.asarray(v, dtype=np.int64)

@@ -45,7 +45,7 @@ DETECTOR_DATASETS = ("shapes",)
 from ..video.darknet import META_KEY, detector_meta  # noqa: E402
 
 #: default configuration (what docs/video.md reports)
-DEFAULTS = dict(input_size=128, width=0.5, num_classes=6, anchors=5, n_train=1536, n_test=256)
+DEFAULTS = dict(input_size=96, width=0.5, num_classes=6, anchors=5, n_train=1536, n_test=256)
 
 
 def _class_names(num_classes: int) -> list[str]:
@@ -62,8 +62,8 @@ def shapes_split(input_size: int, n_train: int, n_test: int, num_classes: int, s
     """``(train, test)``, each ``(images, boxes, labels)`` of shapes on photos (disjoint seeds)."""
     from .datasets import synthetic_shapes_detection
 
-    kw = dict(size=input_size, num_classes=num_classes, background="photos", max_objects=4)
-    kw.update(min_frac=0.12, max_frac=0.5)
+    kw = dict(size=input_size, num_classes=num_classes, background="photos", max_objects=3)
+    kw.update(min_frac=0.2, max_frac=0.6)
     train = synthetic_shapes_detection(n_train, seed=2 * seed + 1, **kw)
     test = synthetic_shapes_detection(n_test, seed=2 * seed + 2, **kw)
     return train, test
@@ -182,8 +182,8 @@ def train_detector_and_export(
     num_anchors: int = DEFAULTS["anchors"],
     n_train: int = DEFAULTS["n_train"],
     n_test: int = DEFAULTS["n_test"],
-    batch_size: int = 16,
-    lr: float = 3e-3,
+    batch_size: int = 8,
+    lr: float = 5e-3,
     seed: int = 0,
     progress: bool = True,
     evaluate: tuple = ("float",),
@@ -336,7 +336,7 @@ def run_train_command(args) -> int:
         weights=args.weights,
         abits=3 if args.abits is None else args.abits,
         num_classes=args.classes or DEFAULTS["num_classes"],
-        lr=3e-3 if args.lr is None else args.lr,
+        lr=5e-3 if args.lr is None else args.lr,
         seed=args.seed,
         evaluate=("float", "golden"),
     )
