@@ -3,8 +3,8 @@
     python benchmarks/golden_speed.py [--rounds 7] [--batch 64] [--out FILE]
 
 Each round times, back to back on the same inputs: the golden model (``Dataflow.golden``,
-batch 64), the plain int64 reference golden model (``execute_reference`` of every layer, once
-every round), QONNX's ``execute_onnx`` (a few frames), and the *GEMM bound*: one float32 GEMM
+batch 64), the plain int64 reference golden model (``execute_reference`` of every layer) and
+QONNX's ``execute_onnx`` (a few frames each), and the *GEMM bound*: one float32 GEMM
 per MVAU with exactly that layer's shapes (rows = batch x output pixels, K = MW, M = MH),
 i.e. the same multiply-adds as the network, without im2col, thresholds or anything else. The
 machine load (1-minute load average) is recorded with every round, since the machine may be
@@ -79,7 +79,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--qonnx-frames", type=int, default=8)
+    ap.add_argument(
+        "--qonnx-frames", type=int, default=8, help="frames of the QONNX and reference runs"
+    )
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "golden_speed.json"))
     args = ap.parse_args()
 
@@ -109,7 +111,7 @@ def main() -> int:
         gemm()
         t_gemm = time.perf_counter() - t0
         t0 = time.perf_counter()
-        _reference_run(df, codes)
+        _reference_run(df, codes[: args.qonnx_frames])
         t_ref = time.perf_counter() - t0
         t0 = time.perf_counter()
         qonnx_execute(path, x[: args.qonnx_frames])
@@ -118,7 +120,7 @@ def main() -> int:
             "load1": round(load, 2),
             "golden_fps": args.batch / t_gold,
             "gemm_bound_fps": args.batch / t_gemm,
-            "reference_fps": args.batch / t_ref,
+            "reference_fps": args.qonnx_frames / t_ref,
             "qonnx_fps": args.qonnx_frames / t_q,
         }
         row["golden_share_of_bound"] = row["golden_fps"] / row["gemm_bound_fps"]
