@@ -447,6 +447,7 @@ def _run(args) -> int:
                 [args.model, args.board],
                 __version__,
                 "--report",
+                "estimate report",
             )
         if args.json:
             print(json.dumps(d, indent=2))
@@ -473,7 +474,11 @@ def _run(args) -> int:
 
             boards = args.boards.split(",") if args.boards else []
             write_folder(
-                args.output, lambda tmp: write_scale(rows, tmp), [args.model, *boards], __version__
+                args.output,
+                lambda tmp: write_scale(rows, tmp),
+                [args.model, *boards],
+                __version__,
+                content="scale report",
             )
         print(json.dumps(rows, indent=2) if args.json else format_scale_table(rows))
         return 0

@@ -271,7 +271,7 @@ def build(
     inputs = [model_path, board.path]
     if folding is not None and not isinstance(folding, dict):
         inputs.append(folding)
-    outdir = check_output_folder(outdir, inputs)
+    outdir = check_output_folder(outdir, inputs, content="build")
     fps = _fps_from(fps, target_cycles_, clock_mhz or board.default_mhz)
     df = make_dataflow(
         model_path,

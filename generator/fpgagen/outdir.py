@@ -97,7 +97,7 @@ def _is_within(p: Path, folder: Path) -> bool:
     return p == folder or folder in p.parents
 
 
-def check_output_folder(outdir, inputs=(), option: str = "-o") -> Path:
+def check_output_folder(outdir, inputs=(), option: str = "-o", content: str | None = None) -> Path:
     """Refuse an output folder fpgagen must not replace; returns it as a :class:`Path`.
 
     ``inputs`` are the command's input files (model, folding file, board file): the output
@@ -164,7 +164,12 @@ def check_output_folder(outdir, inputs=(), option: str = "-o") -> Path:
         except OSError as e:
             raise os_error(e, shown) from None
         if not empty:
-            read_manifest(outdir, shown)
+            was = read_manifest(outdir, shown).get("content", "build")
+            if content is not None and was != content:
+                raise OutputFolderError(
+                    f"{shown}: holds an fpgagen {was}, which the {content} would replace; "
+                    "choose another folder"
+                )
     return outdir
 
 
@@ -235,10 +240,11 @@ def _walk(root: Path) -> tuple[list[str], list[str]]:
     return sorted(files), sorted(dirs)
 
 
-def _manifest_for(root: Path, version: str) -> dict:
+def _manifest_for(root: Path, version: str, content: str = "build") -> dict:
     files, _ = _walk(root)
     return {
         "kind": _KIND,
+        "content": content,
         "fpgagen_version": version,
         "files": {
             f: {"size": (root / f).stat().st_size, "sha256": _sha256(root / f)}
@@ -302,7 +308,7 @@ def staging_folder(outdir):
         raise
 
 
-def commit_build(tmp: Path, outdir, version: str) -> list[str]:
+def commit_build(tmp: Path, outdir, version: str, content: str = "build") -> list[str]:
     """Write the manifest of ``tmp`` and move it to ``outdir``, replacing an earlier build.
 
     Files of the earlier build that it recorded and that are unchanged are removed; all others
@@ -310,7 +316,7 @@ def commit_build(tmp: Path, outdir, version: str) -> list[str]:
     Raises (leaving ``outdir`` untouched) when a carried-over file would be overwritten.
     """
     outdir = Path(outdir)
-    man = _manifest_for(tmp, version)
+    man = _manifest_for(tmp, version, content)
     (tmp / MANIFEST).write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
     if not outdir.exists():
         with _signals_deferred():
@@ -319,6 +325,12 @@ def commit_build(tmp: Path, outdir, version: str) -> list[str]:
     check_output_folder(outdir)
     empty = not any(outdir.iterdir())
     old = {"files": {}} if empty else read_manifest(outdir)
+    was = old.get("content", "build")
+    if not empty and was != content:
+        raise OutputFolderError(
+            f"{outdir}: holds an fpgagen {was}, which the {content} would replace; choose "
+            "another folder"
+        )
     files, dirs = _walk(outdir)
     owned = {
         f
@@ -380,13 +392,16 @@ def commit_build(tmp: Path, outdir, version: str) -> list[str]:
     return keep
 
 
-def write_folder(outdir, writer, inputs=(), version: str = "", option: str = "-o") -> list:
+def write_folder(
+    outdir, writer, inputs=(), version: str = "", option: str = "-o", content: str = "report"
+) -> list:
     """Write a whole output folder with ``writer(tmp)`` under the rules of this module
-    (refusals, atomic move, manifest, the user's files kept); returns the kept files."""
-    outdir = check_output_folder(outdir, inputs, option)
+    (refusals, atomic move, manifest, the user's files kept); returns the kept files. A folder
+    holding another ``content`` (e.g. a build) is not replaced."""
+    outdir = check_output_folder(outdir, inputs, option, content)
     with staging_folder(outdir) as tmp:
         try:
             writer(tmp)
-            return commit_build(tmp, outdir, version)
+            return commit_build(tmp, outdir, version, content)
         except OSError as e:
             raise os_error(e, str(outdir), staging=tmp, outdir=outdir) from None

@@ -892,6 +892,20 @@ def _(w):
     return estimate_args(w.model, "--report", w.p("docs")), None
 
 
+@case("loss", "estimate_report_over_a_build", culprit=r"holds an fpgagen build, which the estimate")
+def _(w):
+    w.build()
+    return estimate_args(w.model, "--report", w.p("out")), None
+
+
+@case(
+    "loss", "build_over_a_scale_report", culprit=r"holds an fpgagen scale report, which the build"
+)
+def _(w):
+    assert run(["scale", w.model, "--boards", "zcu104", "-o", w.p("sc")]).code == 0
+    return build_args(w, w.model, "sc"), None
+
+
 @case("loss", "scale_output_contains_model", culprit=r"-o .*work: .*(parent|contains the input)")
 def _(w):
     return ["scale", w.model, "--boards", "zcu104", "-o", w.dir], w.dir / ".."
