@@ -201,3 +201,32 @@ def test_label_select_unsigned_scores():
     x = np.array([[[0, 255, 7, 255, 1, 0, 200, 3, 3, 9]]])
     np.testing.assert_array_equal(layer.execute(x.astype(np.uint8)), [[[1, 3, 6]]])
     _agree(layer, x, uint_type(8))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["cnv_w2a2", "resnet_t4", "dwsep_w4a4"])
+def test_networks_fast_equal_reference(name, cnn_onnx, cifar_like_samples):
+    """Whole networks (multi-bit thresholds, residual add/duplicate, depthwise VVAU, padding,
+    pooling): ``run_layers`` with the fast layers equals the all-reference run, per layer."""
+    pytest.importorskip("torch")
+    from fpgagen.boards import load_board
+    from fpgagen.flow import make_dataflow
+    from fpgagen.layers.base import HWLayer
+
+    df = make_dataflow(cnn_onnx(name, 0), load_board("zcu104"))
+    codes = df.hw_input(cifar_like_samples[:4])
+    fast, ref = {}, {}
+    df.run_layers(codes, fast)
+    patched = [l for l in df.layers if type(l).execute_reference is not HWLayer.execute_reference]
+    assert patched  # the networks do exercise the fast kernels
+    for l in patched:
+        l.execute = l.execute_reference
+    try:
+        df.run_layers(codes, ref)
+    finally:
+        for l in patched:
+            del l.execute
+    assert fast.keys() == ref.keys()
+    for k in ref:
+        np.testing.assert_array_equal(fast[k], ref[k], err_msg=k)
+    assert len({tuple(r) for r in ref[df.layers[-1].name]}) > 1
