@@ -218,6 +218,16 @@ def main(argv=None) -> int:
             fps=1e3 / threads[lim],
             fps_serial=1e3 / sum(stage_ms.values()),
         )
+        r["fps_by_arm_factor"] = {}
+        for fac in (5.0, 10.0, 15.0):
+            th = {
+                k: sum(
+                    r["accelerator_ms"] if st == "accelerator" else t.get(st, 0.0) * 1e3 * fac
+                    for st in v
+                )
+                for k, v in THREADS.items()
+            }
+            r["fps_by_arm_factor"][f"{fac:g}"] = 1e3 / max(th.values())
         print(
             f"{board}: {r['fps']:.1f} fps (limit {lim}/{lim_stage}), serial "
             f"{r['fps_serial']:.1f} fps"
