@@ -294,11 +294,18 @@ def _signals_deferred():
 
 @contextlib.contextmanager
 def staging_folder(outdir):
-    """A fresh temporary folder next to ``outdir``, removed if the body fails or is stopped."""
+    """A fresh temporary folder next to ``outdir``, removed if the body fails or is stopped.
+
+    It holds a :data:`_STAGING_MARK` file naming this process; a staging folder of the same
+    output folder whose process is gone (killed with SIGKILL, or the machine stopped) is
+    removed first. Nothing else is ever removed that way."""
     outdir = Path(outdir)
+    prefix = f".{outdir.name[:40]}.fpgagen-"
     try:
         outdir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name[:40]}.", dir=outdir.parent))
+        _remove_stale_staging(outdir.parent, prefix)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=outdir.parent))
+        (tmp / _STAGING_MARK).write_text(_mark())
     except OSError as e:
         raise os_error(e, str(outdir)) from None
     try:
@@ -306,6 +313,39 @@ def staging_folder(outdir):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+#: File inside a staging folder: ``<pid> <host>`` of the process writing it.
+_STAGING_MARK = ".fpgagen-staging"
+
+
+def _mark() -> str:
+    return f"{os.getpid()} {os.uname().nodename if hasattr(os, 'uname') else ''}"
+
+
+def _remove_stale_staging(parent: Path, prefix: str) -> None:
+    host = _mark().split(" ", 1)[1]
+    for d in parent.glob(f"{glob_escape(prefix)}*"):
+        mark = d / _STAGING_MARK
+        try:
+            pid_s, mhost = mark.read_text().split(" ", 1)
+            pid = int(pid_s)
+        except (OSError, ValueError):
+            continue  # not a staging folder of ours
+        if mhost != host or pid == os.getpid() or not d.name.startswith(f"{prefix}{pid}-"):
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # still running (or the pid was reused): leave it
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with the glob wildcards escaped."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def commit_build(tmp: Path, outdir, version: str, content: str = "build") -> list[str]:
@@ -316,6 +356,7 @@ def commit_build(tmp: Path, outdir, version: str, content: str = "build") -> lis
     Raises (leaving ``outdir`` untouched) when a carried-over file would be overwritten.
     """
     outdir = Path(outdir)
+    (tmp / _STAGING_MARK).unlink(missing_ok=True)
     man = _manifest_for(tmp, version, content)
     (tmp / MANIFEST).write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
     if not outdir.exists():

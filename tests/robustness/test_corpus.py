@@ -1104,3 +1104,29 @@ def test_signal_during_write_leaves_nothing(sig, rebuild, tmp_path):
         f"fpgagen: interrupted ({sig}); nothing was left half-written"
     ], p.stderr
     assert_unchanged(before, snapshot(tmp_path))
+
+
+def test_sigkill_leftover_is_removed_by_the_next_build(tmp_path):
+    """SIGKILL cannot be caught: the staging folder stays. The next build of the same output
+    folder removes it (its process is gone) and nothing else (a look-alike of the user's)."""
+    w = Work(tmp_path)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "generator"), str(ROOT)]))
+    p = subprocess.run(
+        [sys.executable, "-c", _STOP_IN_WRITE, "SIGKILL", *build_args(w, w.model)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert p.returncode == -signal.SIGKILL
+    left = [d for d in w.dir.iterdir() if d.name.startswith(".out.fpgagen-")]
+    assert len(left) == 1 and not w.p("out").exists()
+    mine = w.p(".out.fpgagen-999999999-mine")
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    assert run(build_args(w, w.model)).code == 0
+    assert not left[0].exists() and (mine / "keep.txt").read_text() == "mine"
+    assert (
+        ".fpgagen-staging"
+        not in json.loads((w.p("out") / "fpgagen-manifest.json").read_text())["files"]
+    )
