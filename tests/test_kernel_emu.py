@@ -135,9 +135,10 @@ def test_register_map_and_interrupt(mlp_build):
         emu.write_reg(abi.REG_ISR, 1)  # toggle on write clears it
         assert emu.read_reg(abi.REG_ISR) == 0
         emu.step(50)
-        raw = emu.read_mem(0x1_ABCD_E000, 16 * 3)
-        got = packing.unpack_buffer(np.frombuffer(raw, np.uint8), 3, df.layers[-1].out_width)
         last = df.layers[-1]
+        wpf = last.out_words_per_frame
+        raw = emu.read_mem(0x1_ABCD_E000, abi.buffer_bytes(3, wpf, last.out_width, 128))
+        got = packing.unpack_buffer(np.frombuffer(raw, np.uint8), 3 * wpf, last.out_width)
         assert np.array_equal(
             packing.unpack(got, last.out_dtype, last.out_elems).reshape(3, -1), ref
         )

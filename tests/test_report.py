@@ -149,7 +149,11 @@ def test_format_table(models):
     lines = txt.splitlines()
     assert lines[0].split()[:4] == ["layer", "type", "folding", "cycles"]
     assert "BOPs" in lines[0] and "LUT" in lines[0]
-    assert len(lines) == len(df.layers) + 4
+    assert len(lines) == len(df.layers) + 5
     assert f"bottleneck {rep['bottleneck']['name']}" in txt
+    roof = next(x for x in lines if x.startswith("roofline: "))
+    assert f"compute bound {rep['compute_fps']:,.0f} fps" in roof
+    assert f"I/O bound {rep['io']['io_fps']:,.0f} fps ({rep['io']['binding']})" in roof
+    assert roof.endswith(f"predicted {rep['predicted_fps']:,.0f} fps, bound by {rep['binds']}")
     assert f"latency {rep['latency']['cycles']} cycles" in txt
     assert "TOp/s" in txt

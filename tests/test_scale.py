@@ -40,6 +40,18 @@ def test_scale_all_boards(models, name):
         assert r["latency_us"] == pytest.approx(r["latency_cycles"] / r["clock_mhz"])
         assert r["tops"] > 0 and r["macs_per_cycle"] >= 1 and r["folding"]
         assert max(r["utilisation"][k] for k in ("lut", "bram18", "dsp")) <= r["cap"] + 1e-9
+        # the roofline: compute bound (this design), I/O bound, the chosen point
+        assert r["compute_fps"] == r["fps"] and r["io_fps"] > 0 and r["memory_fps"] > 0
+        assert r["predicted_fps"] == pytest.approx(min(r["fps"], r["io_fps"]))
+        assert r["binds"] in ("compute", r["io_binding"]) and r["io_reason"]
+        ch = r["chosen"]
+        assert ch["cycles"] >= r["cycles"] and ch["fps"] >= r["predicted_fps"] * (1 - 1e-9)
+        assert ch["lut"] <= r["resources"]["lut"]
+    txt = format_scale_table(rows)
+    assert "I/O fps" in txt.splitlines()[0] and "binds" in txt.splitlines()[0]
+    for r in rows:
+        line = next(x for x in txt.splitlines() if x.startswith(r["board"]))
+        assert f"{r['io_fps']:,.0f}" in line and f"{r['predicted_fps']:,.0f}" in line
     # a board with at least every resource of another and a clock as fast is never slower
     for big, small in (("aws-f1", "zcu102"), ("zcu102", "ultra96"), ("zcu104", "ultra96")):
         assert _dominates(big, small)
@@ -63,7 +75,15 @@ def test_scale_does_not_fit_and_outputs(models, tmp_path):
     doc = json.loads(jp.read_text())
     assert doc["cap"] == 0.05 and [b["board"] for b in doc["boards"]] == [r["board"] for r in rows]
     page = hp.read_text()
-    assert page.count("<svg") == 2 and "does not fit" in page and "log scale" in page
+    assert page.count("<svg") == 3 and "does not fit" in page and "log scale" in page
+    assert "<h2>Roofline</h2>" in page and "I/O bound" in page and "chosen (predicted)" in page
+
+
+def test_scale_stream_has_no_io_bound(models):
+    rows = scale(models["mlp"], boards=["zcu104"], io="stream")
+    r = rows[0]
+    assert r["io_fps"] is None and r["binds"] == "compute" and r["io_mode"] == "stream"
+    assert r["predicted_fps"] == r["fps"] and r["chosen"]["cycles"] == r["cycles"]
 
 
 def test_scale_subset_and_clock(models):

@@ -21,6 +21,7 @@ __all__ = [
     "HOT",
     "PLUMB",
     "gauge_chart",
+    "grouped_log_chart",
     "hbar_chart",
     "render_page",
     "si",
@@ -186,6 +187,45 @@ def vbar_chart(title: str, cols: list, log: bool, fmt, width: int = 560) -> dict
             _text(c, cx, base_y - 8, "does not fit", anchor="middle", fill=HOT)
         _text(c, cx, base_y + 16, label, anchor="middle")
         _text(c, cx, base_y + 30, sub, anchor="middle", fill="#777", size=10)
+    _line(c, left, base_y, width - 10, base_y, "#888")
+    return c
+
+
+def grouped_log_chart(title: str, series: list, groups: list, width: int = 1140) -> dict:
+    """Grouped vertical bars on a log axis: ``series`` is ``(name, color)`` per bar of a
+    group (drawn as a legend), ``groups`` is ``(label, [value or None per series], [tooltip
+    per series])``; a None value draws no bar."""
+    left, top, bottom, h_area = 60, 50, 46, 220
+    slot = (width - left - 10) / max(1, len(groups))
+    c = _canvas(title, width, top + h_area + bottom)
+    for i, (name, color) in enumerate(series):
+        _rect(c, left + i * 170, 26, 12, 12, color)
+        _text(c, left + i * 170 + 16, 36, name)
+    vals = [v for _, vs, _ in groups for v in vs if v]
+    if not vals:
+        _text(c, left, top + 20, "no board fits", fill="#777")
+        return c
+    lo = math.floor(math.log10(min(vals)))
+    hi = max(lo + 1, math.ceil(math.log10(max(vals))))
+
+    def ypos(v):
+        return top + h_area * (1 - (math.log10(v) - lo) / (hi - lo))
+
+    for e in range(lo, hi + 1):
+        y = ypos(10.0**e)
+        _line(c, left, y, width - 10, y, "#e3e6ea")
+        _text(c, left - 6, y + 4, si(10.0**e), anchor="end", fill="#555")
+    base_y = top + h_area
+    bw = min(28.0, slot * 0.25)
+    n = len(series)
+    for i, (label, vs, tips) in enumerate(groups):
+        cx = left + i * slot + slot / 2
+        for j, ((_, color), v, tip) in enumerate(zip(series, vs, tips)):
+            if v:
+                y = ypos(v)
+                x = cx + (j - n / 2) * bw
+                _rect(c, x, y, bw, max(1.0, base_y - y), color, tip)
+        _text(c, cx, base_y + 16, label, anchor="middle")
     _line(c, left, base_y, width - 10, base_y, "#888")
     return c
 

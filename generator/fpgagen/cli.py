@@ -144,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
         help="utilisation cap of LUT/BRAM/URAM/DSP (default 70%%)",
     )
     c.add_argument("--clock-mhz", type=_POSITIVE)
+    _io_arg(c)
     c.add_argument("-o", "--output", help="folder for scale.json and scale.html")
     c.add_argument("--json", action="store_true")
     _cluster_args(c)
@@ -289,6 +290,17 @@ def _positive(kind):
     return parse
 
 
+def _io_arg(p) -> None:
+    p.add_argument(
+        "--io",
+        choices=["memory", "stream"],
+        default="memory",
+        help="memory (default): the kernel reads its input from and writes its output to "
+        "DDR, so throughput is bounded by the board's memory path and host (docs/cost_model.md); "
+        "stream: input and output stay on chip (another core feeds the stream), no I/O bound",
+    )
+
+
 def _cluster_args(
     p, jobs_help: str = "local worker processes (default 1: in this process)"
 ) -> None:
@@ -320,6 +332,7 @@ def _cache_arg(args):
 
 
 def _fold_args(p) -> None:
+    _io_arg(p)
     p.add_argument("--target-cycles", type=_COUNT, help="throughput target in cycles per frame")
     p.add_argument(
         "--max-util",
@@ -419,6 +432,7 @@ def _run(args) -> int:
             strategy=args.fold_strategy,
             target_cycles_=args.target_cycles,
             cpu_layers=args.cpu_layers,
+            io=args.io,
         )
         return 0
     if args.cmd == "video":
@@ -435,6 +449,7 @@ def _run(args) -> int:
             strategy=args.fold_strategy,
             target_cycles_=args.target_cycles,
             cpu_layers=args.cpu_layers,
+            io=args.io,
         )
         from .report import format_table, write_report
 
@@ -468,6 +483,7 @@ def _run(args) -> int:
             cache=_cache_arg(args),
             retries=args.retries,
             progress=_stderr if (args.scheduler or (args.jobs or 1) > 1) else None,
+            io=args.io,
         )
         if args.output:
             from .outdir import write_folder

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import __version__
 from .boards import Board, load_board
+from .cost.io import io_bounds, io_target_cycles, roofline
 from .cost.model import estimate as layer_estimate
 from .dataflow import Dataflow
 from .errors import FoldingError, FpgagenError, VerificationError
@@ -64,6 +65,7 @@ def make_dataflow(
     progress=None,
     cpu_layers: str | None = None,
     refuse_unreachable: bool = False,
+    io: str = "memory",
 ) -> Dataflow:
     """Frontend + lowering + CPU/FPGA partition + folding + stream plumbing.
 
@@ -72,9 +74,14 @@ def make_dataflow(
     ``fpgagen train --model tinier_yolo`` (ONNX metadata) and ``none`` otherwise.
 
     Folding: ``strategy="optimize"`` (default) runs the optimiser: with ``fps`` the cheapest
-    balanced folding reaching it, without one the highest throughput within ``max_util`` of
-    the board; ``"simple"`` is the plain rule of :mod:`fpgagen.fold.simple`. A ``folding``
-    file or dict overrides layer by layer. A design that does not fit is refused; with
+    balanced folding reaching it; without one the cheapest folding that reaches the I/O bound
+    of the board (:func:`fpgagen.cost.io.io_bounds`, for ``io="memory"``: the kernel reads its
+    input from and writes its output to memory) or, when that does not fit within
+    ``max_util``, the highest throughput that does (with ``io="stream"`` there is no I/O
+    bound: the highest throughput within ``max_util``). ``"simple"`` is the plain rule of
+    :mod:`fpgagen.fold.simple`. A ``folding`` file or dict overrides layer by layer. A design
+    that does not fit is refused, and so is an ``fps`` above what the memory path can carry
+    (an ``fps`` above the host bound is built: the report says the host binds); with
     ``refuse_unreachable`` (the CLI), so is an ``fps`` no folding reaches (otherwise the
     simple rule takes the fastest folding).
     """
@@ -85,6 +92,17 @@ def make_dataflow(
 
     apply_partition(df, cpu_layers, default_auto=detector_meta(model_path) is not None)
     clock = clock_mhz or board.default_mhz
+    bounds = io_bounds(df, board, clock, io)
+    df.meta["io"] = io
+    if fps is not None and folding is None and bounds["memory_fps"] is not None:
+        if fps > bounds["memory_fps"] * (1 + 1e-9):
+            mem = next(b for b in bounds["bounds"] if b["name"] == bounds["memory_binding"])
+            raise FpgagenError(
+                f"{df.name}: {fps:,.0f} fps is more than the memory path of {board.name} can "
+                f"carry at {clock:g} MHz: the I/O bound is {bounds['memory_fps']:,.0f} fps, "
+                f"set by the {mem['name']} ({mem['why']}); ask for at most that, or give "
+                "--io stream if the input comes from another core on chip"
+            )
     if refuse_unreachable and fps is not None and folding is None:
         _check_reachable(df, fps, clock, board)
     if folding is not None:
@@ -97,13 +115,25 @@ def make_dataflow(
         fold_to_cycles(df, _cycles_for(df, fps, clock))
     elif strategy == "optimize":
         target = _cycles_for(df, fps, clock) if fps is not None else None
-        res = optimize(df, board, target, cap=max_util, plumbing=plumbed_totals)
+        goal = "fps" if fps is not None else "budget"
+        res = None
+        if target is None and bounds["io_fps"] is not None:
+            # the default: the cheapest design that reaches the I/O bound, if it fits
+            res = optimize(
+                df, board, io_target_cycles(bounds, clock), cap=max_util, plumbing=plumbed_totals
+            )
+            goal = "io"
+            if not res["fits"]:
+                res, goal = None, "budget"
+        if res is None:
+            res = optimize(df, board, target, cap=max_util, plumbing=plumbed_totals)
         if not res["fits"]:
             _refuse(df, board, clock, max_util, res)
         df.meta["optimizer"] = {
             "max_util": max_util,
             "limiting": res["limiting"],
             "target_fps": fps,
+            "goal": goal,
         }
     else:
         raise FpgagenError(f"unknown folding strategy {strategy!r}; use optimize or simple")
@@ -255,12 +285,14 @@ def build(
     strategy: str = "optimize",
     target_cycles_: int | None = None,
     cpu_layers: str | None = None,
+    io: str = "memory",
 ) -> Dataflow:
     """``fpgagen build``: write OUTDIR atomically (a temporary folder moved into place).
 
     ``cpu_layers``: see :func:`make_dataflow`; a partitioned build or a detector also gets
     ``network.cfg`` (Darknet-style, the split marked) and its deploy folder runs the CPU
-    layers."""
+    layers. ``io``: ``"memory"`` (the kernel reads and writes DDR: the I/O bound applies) or
+    ``"stream"`` (input and output on chip); see :func:`make_dataflow`."""
     t0 = time.perf_counter()
     board = load_board(board_name)
     _check_clock(board, clock_mhz)
@@ -283,6 +315,7 @@ def build(
         strategy=strategy,
         cpu_layers=cpu_layers,
         refuse_unreachable=True,
+        io=io,
     )
     part = df.meta.get("partition")
     if part and (part["cpu_head"] or part["cpu_tail"]):
@@ -304,10 +337,11 @@ def build(
             + ", ".join(kept[:5])
             + (" ..." if len(kept) > 5 else "")
         )
+    rf = roofline(df, board)
     progress(
         f"wrote {outdir}: {df.expected_cycles()} cycles/frame expected "
-        f"({df.meta['clock_mhz'] * 1e6 / df.expected_cycles():,.0f} fps at "
-        f"{df.meta['clock_mhz']:g} MHz)"
+        f"({rf['compute_fps']:,.0f} fps at {df.meta['clock_mhz']:g} MHz); predicted "
+        f"{rf['predicted_fps']:,.0f} fps, bound by {rf['binds']}"
     )
     return df
 
@@ -376,6 +410,7 @@ def _write_build(df, tmp, outdir, model_path, board, backend, max_util, progress
             "rtl": rtl_info,
             "hls": hls_info,
             "kernel": kernel_info,
+            "io": roofline(df, board),
             "build_seconds": round(time.perf_counter() - t0, 3),
         }
     )
@@ -445,6 +480,7 @@ def load_build(outdir) -> tuple[Dataflow, dict]:
             clock_mhz=meta.get("clock_mhz"),
             fifo_depths=meta.get("fifo_depths"),
             cpu_layers=(meta.get("partition") or {}).get("cpu_layers", "none"),
+            io=(meta.get("io") or {}).get("mode", "memory"),
         )
     except FpgagenError as e:
         raise type(e)(f"{outdir}: the build no longer loads: {e}") from None
@@ -689,6 +725,7 @@ def estimate(
     strategy: str = "optimize",
     target_cycles_: int | None = None,
     cpu_layers: str | None = None,
+    io: str = "memory",
 ) -> dict:
     """``fpgagen estimate``: per-layer cycles and resources without writing anything."""
     board = load_board(board_name)
@@ -703,6 +740,7 @@ def estimate(
         strategy=strategy,
         cpu_layers=cpu_layers,
         refuse_unreachable=True,
+        io=io,
     )
     d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
     d["board"] = board.name

@@ -162,6 +162,9 @@ def make_report(df, board, clock_mhz: float | None = None, cap: float | None = N
     macs = sum(x["macs"] for x in layers)
     bops = sum(x["bops"] for x in layers)
     ok, limiting = fits(tot, board, cap)
+    from .cost.io import roofline
+
+    rf = roofline(df, board, clock)
     br = board.resources
     return {
         "fpgagen_report": REPORT_VERSION,
@@ -200,6 +203,10 @@ def make_report(df, board, clock_mhz: float | None = None, cap: float | None = N
         "utilisation": _utilisation(tot, board),
         "fits_cap": ok,
         "limiting": limiting,
+        "compute_fps": fps,
+        "predicted_fps": rf["predicted_fps"],
+        "binds": rf["binds"],
+        "io": rf,
         "layers": layers,
     }
 
@@ -246,6 +253,7 @@ def format_table(report: dict) -> str:
         f"bottleneck {report['bottleneck']['name']}; {report['fps']:,.0f} fps at "
         f"{report['clock_mhz']:g} MHz"
     )
+    rows.append(roofline_line(report))
     for l in report["layers"]:
         if l.get("note"):
             rows.append(f"* {l['name']}: {l['note']}")
@@ -260,6 +268,68 @@ def format_table(report: dict) -> str:
 
 
 # -- HTML ---------------------------------------------------------------------------------
+def roofline_line(report: dict) -> str:
+    """One line: compute bound, I/O bound, predicted fps and what binds."""
+    io = report["io"]
+    if io["io_fps"] is None:
+        iob = f"no I/O bound ({io['reason']})"
+    else:
+        iob = f"I/O bound {io['io_fps']:,.0f} fps ({io['binding']})"
+        if io["memory_binding"] != io["binding"]:
+            iob += f", memory path {io['memory_fps']:,.0f} fps ({io['memory_binding']})"
+    return (
+        f"roofline: compute bound {report['compute_fps']:,.0f} fps, {iob}; predicted "
+        f"{report['predicted_fps']:,.0f} fps, bound by {report['binds']}"
+    )
+
+
+def _roofline_view(report: dict) -> dict:
+    """The roofline section: every bound as a log-scale bar (the binding one in red), a
+    table of what each bound is, the bytes per frame and the sources of the figures."""
+    io = report["io"]
+    bounds = [
+        {
+            "name": "compute",
+            "fps": report["compute_fps"],
+            "why": f"{report['cycles_per_frame']:,} cycles/frame at {report['clock_mhz']:g} "
+            f"MHz (bottleneck {report['bottleneck']['name']})",
+        }
+    ] + list(io["bounds"])
+    chart = hbar_chart(
+        "Bounds, frames per second (log scale; the binding one in red)",
+        [
+            (
+                b["name"],
+                math.log10(max(b["fps"], 1.0)),
+                HOT if b["name"] == report["binds"] else BAR,
+                f"{b['name']}: {b['fps']:,.0f} fps",
+            )
+            for b in bounds
+        ],
+        fmt=lambda v: f"{si(10**v)} fps",
+    )
+    return {
+        "chart": chart,
+        "rows": [
+            {
+                "cls": "hot" if b["name"] == report["binds"] else "",
+                "name": b["name"],
+                "fps": f"{b['fps']:,.0f}",
+                "why": b["why"],
+            }
+            for b in bounds
+        ],
+        "mode": io["mode"],
+        "in_bytes": f"{io['in_bytes_per_frame']:.4g}",
+        "out_bytes": f"{io['out_bytes_per_frame']:.4g}",
+        "batch": io["batch_frames"],
+        "predicted": f"{report['predicted_fps']:,.0f}",
+        "binds": report["binds"],
+        "reason": "" if io["io_fps"] is not None else io["reason"],
+        "sources": sorted((io.get("sources") or {}).items()),
+    }
+
+
 def _chart_rows(report: dict) -> tuple[list, list]:
     """Compute layers (and a plumbing layer if it is the bottleneck); the plumbing layers."""
     bn = report["bottleneck"]["name"]
@@ -277,11 +347,22 @@ def render_html(report: dict) -> str:
     main, plumb = _chart_rows(report)
     lat = report["latency"]
     u = report["utilisation"]
+    io = report["io"]
     cards = [
         (
             "Throughput",
-            f"{report['fps']:,.0f} fps",
+            f"{report['predicted_fps']:,.0f} fps",
+            f"predicted, bound by {report['binds']}",
+        ),
+        (
+            "Compute bound",
+            f"{report['compute_fps']:,.0f} fps",
             f"{report['cycles_per_frame']:,} cycles/frame at {report['clock_mhz']:g} MHz",
+        ),
+        (
+            "I/O bound",
+            "none" if io["io_fps"] is None else f"{io['io_fps']:,.0f} fps",
+            io["binding"] or io["mode"],
         ),
         ("Latency", f"{lat['us']:.3g} \u00b5s", f"{lat['cycles']:,} cycles, one frame"),
         ("Compute", f"{report['tops']:.3g} TOp/s", f"{si(report['ops_per_frame'])}Op/frame"),
@@ -416,6 +497,7 @@ def render_html(report: dict) -> str:
         util=util,
         per_layer=per_layer,
         timeline=timeline,
+        roofline=_roofline_view(report),
         head=head,
         rows=rows,
         totals=totals,

@@ -13,7 +13,7 @@ import copy
 import json
 from pathlib import Path
 
-from .charts import render_page, si, vbar_chart
+from .charts import BAR, grouped_log_chart, render_page, si, vbar_chart
 from .report import RESOURCES
 
 __all__ = ["format_scale_table", "render_scale_html", "scale", "write_scale"]
@@ -38,7 +38,7 @@ def _folding_summary(df) -> tuple[dict, int, str]:
     return fold, lanes, summary
 
 
-def _board_row(base_df, board, cap: float, clock_mhz) -> dict:
+def _board_row(base_df, board, cap: float, clock_mhz, io: str = "memory") -> dict:
     from .errors import FpgagenError
     from .flow import add_plumbing, plumbed_totals
     from .fold.optimize import optimize
@@ -70,6 +70,15 @@ def _board_row(base_df, board, cap: float, clock_mhz) -> dict:
         "folding": None,
         "folding_summary": None,
         "bottleneck": None,
+        "io_mode": io,
+        "compute_fps": None,
+        "io_fps": None,
+        "io_binding": None,
+        "io_reason": None,
+        "memory_fps": None,
+        "predicted_fps": None,
+        "binds": None,
+        "chosen": None,
     }
     clock = float(clock_mhz) if clock_mhz else board.default_mhz
     row["clock_mhz"] = clock
@@ -112,17 +121,59 @@ def _board_row(base_df, board, cap: float, clock_mhz) -> dict:
             "bottleneck": rep["bottleneck"]["name"],
         }
     )
+    _roofline_row(row, base_df, df, board, cap, clock, io)
     return row
 
 
-def _board_task(model: str, board: str, cap: float, clock_mhz) -> dict:
-    """One board's row of :func:`scale` (a pure task: model file, board file, cap, clock)."""
+def _roofline_row(row, base_df, best, board, cap: float, clock: float, io: str) -> None:
+    """Compute bound (the fastest design within the cap), I/O bounds and the chosen point
+    (the default build: the cheapest design reaching the I/O bound, else the fastest)."""
+    from .cost.io import io_target_cycles, roofline
+    from .flow import add_plumbing, plumbed_totals
+    from .fold.optimize import optimize
+
+    rf = roofline(best, board, clock, io)
+    row.update(
+        compute_fps=rf["compute_fps"],
+        io_fps=rf["io_fps"],
+        io_binding=rf["binding"],
+        io_reason=rf["reason"],
+        memory_fps=rf["memory_fps"],
+        predicted_fps=rf["predicted_fps"],
+        binds=rf["binds"],
+    )
+    chosen = best
+    if rf["binds"] != "compute":
+        df = copy.deepcopy(base_df)
+        res = optimize(df, board, io_target_cycles(rf, clock), cap=cap, plumbing=plumbed_totals)
+        if res["fits"]:
+            add_plumbing(df)
+            chosen = df
+    tot = chosen.total_resources()
+    r = board.resources
+    row["chosen"] = {
+        "cycles": chosen.expected_cycles(),
+        "fps": clock * 1e6 / chosen.expected_cycles(),
+        "predicted_fps": rf["predicted_fps"],
+        "lut": int(tot["lut"]),
+        "utilisation": {
+            "lut": tot["lut"] / r.lut,
+            "bram18": tot["bram18"] / max(1, r.bram18),
+            "dsp": tot["dsp"] / max(1, r.dsp),
+        },
+        "folding_summary": _folding_summary(chosen)[2],
+    }
+
+
+def _board_task(model: str, board: str, cap: float, clock_mhz, io: str = "memory") -> dict:
+    """One board's row of :func:`scale` (a pure task: model file, board file, cap, clock,
+    I/O mode)."""
     from .boards import load_board
     from .frontend import load_model
     from .transforms.lower import lower
 
     base = lower(load_model(model))
-    row = _board_row(base, load_board(board), cap, clock_mhz)
+    row = _board_row(base, load_board(board), cap, clock_mhz, io)
     row["model"] = base.name
     return row
 
@@ -132,6 +183,7 @@ def scale(
     boards=None,
     cap: float = 0.7,
     clock_mhz=None,
+    io: str = "memory",
     jobs: int | None = 1,
     scheduler=None,
     client=None,
@@ -146,6 +198,13 @@ def scale(
     saying so, its ``utilisation``/``limiting`` those of the most folded design and ``None``
     for cycles, fps, TOp/s and latency. ``clock_mhz`` (default: each board's default clock)
     applies to every board; a board whose maximum is lower gets an ``error`` row.
+
+    The roofline of each fitting board (docs/cost_model.md, I/O model): ``compute_fps`` (the
+    fastest design within the cap: ``fps``), ``io_fps``/``io_binding``/``io_reason`` (the I/O
+    bound of the board's memory path and host for ``io="memory"``; None for ``"stream"``),
+    ``memory_fps``, ``predicted_fps`` (the minimum) and ``binds``, and ``chosen``: the design
+    the default build picks (the cheapest reaching the I/O bound, else the fastest) with its
+    cycles, compute fps, LUT and utilisation.
 
     Each board is one task of :func:`fpgagen.tasks.run_tasks` (``jobs`` local workers, a Dask
     ``scheduler`` address or ``client``; results cached by the model's and the board file's
@@ -168,14 +227,20 @@ def scale(
     model = str(Path(model_path).resolve())
     tasks = []
     for b in bl:
-        inputs = {"cap": cap, "clock_mhz": clock_mhz, "board": b.name}
+        inputs = {"cap": cap, "clock_mhz": clock_mhz, "board": b.name, "io": io}
         files = {"model": model, "board": b.path}
         bundled = b.path.parent.resolve() == data_dir("boards").resolve()
         board_arg = b.path.stem if bundled else str(b.path.resolve())
         tasks.append(
             Task(
                 _board_task,
-                {"model": model, "board": board_arg, "cap": cap, "clock_mhz": clock_mhz},
+                {
+                    "model": model,
+                    "board": board_arg,
+                    "cap": cap,
+                    "clock_mhz": clock_mhz,
+                    "io": io,
+                },
                 label=f"scale {b.name}",
                 key=task_key("scale.board", inputs, files),
                 kind="scale.board",
@@ -208,8 +273,9 @@ def _pct(u) -> str:
 def format_scale_table(results: list[dict]) -> str:
     """One line per board: size, clock, cycles, fps, TOp/s, latency, utilisation, limit."""
     hdr = (
-        f"{'board':12s} {'LUT':>8s} {'MHz':>5s} {'cycles':>9s} {'fps':>13s} {'TOp/s':>8s} "
-        f"{'latency':>10s} {'LUT%':>6s} {'BRAM%':>6s} {'URAM%':>6s} {'DSP%':>6s}  limiting"
+        f"{'board':12s} {'LUT':>8s} {'MHz':>5s} {'cycles':>9s} {'compute fps':>13s} "
+        f"{'TOp/s':>8s} {'latency':>10s} {'LUT%':>6s} {'BRAM%':>6s} {'URAM%':>6s} {'DSP%':>6s}  "
+        f"{'limiting':12s} {'I/O fps':>13s} {'binds':10s} {'chosen':>9s} {'predicted':>13s}"
     )
     rows = [hdr]
     for r in results:
@@ -219,9 +285,13 @@ def format_scale_table(results: list[dict]) -> str:
         )
         head = f"{r['board'][:12]:12s} {r['board_resources']['lut']:8d} {r['clock_mhz']:5g} "
         if r["fits"]:
+            iof = "-" if r.get("io_fps") is None else f"{r['io_fps']:,.0f}"
+            ch = r.get("chosen") or {}
             rows.append(
                 head + f"{r['cycles']:9d} {r['fps']:13,.0f} {r['tops']:8.3g} "
-                f"{r['latency_us']:8.3g}us {util}  {r['limiting']}"
+                f"{r['latency_us']:8.3g}us {util}  {r['limiting']:12s} {iof:>13s} "
+                f"{(r.get('binds') or '-'):10s} {ch.get('cycles', 0):9d} "
+                f"{r.get('predicted_fps') or 0:13,.0f}"
             )
         else:
             why = "does not fit" if r["utilisation"] else "error"
@@ -233,7 +303,9 @@ def format_scale_table(results: list[dict]) -> str:
     cap = results[0]["cap"] if results else 0.7
     rows.append(
         f"cap {100 * cap:g}% of LUT/FF/BRAM/URAM/DSP; best folding per board by the "
-        "optimiser at the board's clock"
+        "optimiser at the board's clock (compute bound); I/O fps: the board's memory path and "
+        "host (docs/cost_model.md); chosen: cycles/frame of the design the default build picks "
+        "(the cheapest reaching the I/O bound); predicted = min(compute, I/O)"
     )
     return "\n".join(rows)
 
@@ -259,6 +331,10 @@ def render_scale_html(results: list[dict]) -> str:
         "URAM %",
         "DSP %",
         "limiting",
+        "I/O fps",
+        "binds",
+        "chosen cycles",
+        "predicted fps",
     ]
     rows = []
     for r in results:
@@ -282,6 +358,15 @@ def render_scale_html(results: list[dict]) -> str:
                 "error": r["error"] or "does not fit",
                 "util": [_pct(u.get(k)) if u else "-" for k in ("lut", "bram18", "uram", "dsp")],
                 "limiting": r["limiting"] or "-",
+                "roof": [
+                    ("-" if r.get("io_fps") is None else f"{r['io_fps']:,.0f}", r.get("io_reason")),
+                    (r.get("binds") or "-", None),
+                    (f"{r['chosen']['cycles']:,}" if r.get("chosen") else "-", None),
+                    (
+                        "-" if r.get("predicted_fps") is None else f"{r['predicted_fps']:,.0f}",
+                        None,
+                    ),
+                ],
                 "folding": r["folding_summary"] or r["error"] or "-",
             }
         )
@@ -300,6 +385,28 @@ def render_scale_html(results: list[dict]) -> str:
         rows=rows,
         fps=vbar_chart("Frames per second (log scale)", cols("fps"), True, si),
         tops=vbar_chart("TOp/s (2 ops per MAC)", cols("tops"), False, lambda v: f"{v:.3g}"),
+        roofline=_roofline_chart(results),
+    )
+
+
+def _roofline_chart(results: list) -> dict:
+    """Per board: compute bound, I/O bound and the chosen point (predicted), log scale."""
+    series = [("compute bound", BAR), ("I/O bound", "#f28e2b"), ("chosen (predicted)", "#59a14f")]
+    groups = []
+    for r in results:
+        vs = [r.get("compute_fps"), r.get("io_fps"), r.get("predicted_fps")]
+        io_tip = f" ({r['io_binding']})" if r.get("io_binding") else ""
+        tips = [
+            f"{r['board']}: compute bound {vs[0] or 0:,.0f} fps",
+            f"{r['board']}: I/O bound {vs[1] or 0:,.0f} fps{io_tip}",
+            f"{r['board']}: chosen {vs[2] or 0:,.0f} fps predicted, bound by {r.get('binds')}",
+        ]
+        label = r["board"] + (f" ({r['binds']})" if r.get("binds") else "")
+        groups.append((label, vs, tips))
+    return grouped_log_chart(
+        "Roofline: compute bound, I/O bound and the chosen point, frames per second (log scale)",
+        series,
+        groups,
     )
 
 

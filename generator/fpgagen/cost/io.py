@@ -39,6 +39,7 @@ __all__ = [
     "io_bounds",
     "io_target_cycles",
     "predict",
+    "roofline",
 ]
 
 IO_MODES = ("memory", "stream")
@@ -80,9 +81,13 @@ def io_bounds(df, board, clock_mhz: float, io: str = "memory", batch: int = DEFA
     """The I/O bounds of ``df`` on ``board`` at ``clock_mhz`` (see the module docstring).
 
     Returns ``{"mode", "batch_frames", "in_bytes_per_frame", "out_bytes_per_frame",
-    "bounds": [{"name", "fps", "why"}, ...], "io_fps", "binding", "reason", "sources"}``;
-    ``io_fps`` is the smallest bound (None without bounds: ``io="stream"``, or a board file
-    without an ``io`` section), ``binding`` its name and ``reason`` its one-line explanation.
+    "bounds": [{"name", "kind", "fps", "why"}, ...], "io_fps", "binding", "memory_fps",
+    "memory_binding", "reason", "sources"}``; ``kind`` is ``memory`` (the kernel's memory
+    path: kernel bus, DDR, PCIe — what the hardware can move) or ``host`` (the processor
+    running the runtime); ``io_fps`` is the smallest bound of both kinds (None without bounds:
+    ``io="stream"``, or a board file without an ``io`` section), ``binding`` its name and
+    ``reason`` its one-line explanation; ``memory_fps``/``memory_binding`` the smallest
+    memory-path bound.
     """
     if io not in IO_MODES:
         raise FpgagenError(f"--io {io!r} is not supported; use one of {', '.join(IO_MODES)}")
@@ -100,6 +105,8 @@ def io_bounds(df, board, clock_mhz: float, io: str = "memory", batch: int = DEFA
         "bounds": [],
         "io_fps": None,
         "binding": None,
+        "memory_fps": None,
+        "memory_binding": None,
         "reason": None,
         "sources": {},
     }
@@ -125,6 +132,7 @@ def io_bounds(df, board, clock_mhz: float, io: str = "memory", batch: int = DEFA
     bounds.append(
         {
             "name": "kernel bus",
+            "kind": "memory",
             "fps": per_s / worst,
             "why": (
                 f"{width}-bit AXI4 master at {mhz:g} MHz, burst efficiency {eff:.2f} "
@@ -139,6 +147,7 @@ def io_bounds(df, board, clock_mhz: float, io: str = "memory", batch: int = DEFA
     bounds.append(
         {
             "name": "DDR",
+            "kind": "memory",
             "fps": ddr / (fin + fout),
             "why": (
                 f"{p.ddr_kind.upper()} {p.ddr_bits}-bit at {p.ddr_mt_s:g} MT/s x "
@@ -151,6 +160,7 @@ def io_bounds(df, board, clock_mhz: float, io: str = "memory", batch: int = DEFA
         bounds.append(
             {
                 "name": "PCIe",
+                "kind": "memory",
                 "fps": p.pcie_gbps * 1e9 / worst,
                 "why": (
                     f"PCIe x{p.pcie_lanes} at {p.pcie_gt_s:g} GT/s x {p.pcie_efficiency:g}: "
@@ -171,6 +181,7 @@ def io_bounds(df, board, clock_mhz: float, io: str = "memory", batch: int = DEFA
     bounds.append(
         {
             "name": "host",
+            "kind": "host",
             "fps": 1.0 / (cpu_s + copy_s),
             "why": (
                 f"{h.cpu} packs {g['in_elements']} and unpacks {g['out_elements']} elements "
@@ -181,7 +192,10 @@ def io_bounds(df, board, clock_mhz: float, io: str = "memory", batch: int = DEFA
         }
     )
     best = min(bounds, key=lambda b: b["fps"])
+    mem = min((b for b in bounds if b["kind"] == "memory"), key=lambda b: b["fps"])
     res.update(
+        memory_fps=mem["fps"],
+        memory_binding=mem["name"],
         bounds=bounds,
         io_fps=best["fps"],
         binding=best["name"],
@@ -209,3 +223,19 @@ def io_target_cycles(bounds: dict, clock_mhz: float) -> int | None:
     if io is None:
         return None
     return max(1, math.floor(clock_mhz * 1e6 / io + 1e-9))
+
+
+def roofline(df, board, clock_mhz: float | None = None, io: str | None = None) -> dict:
+    """Compute bound, I/O bounds and the predicted throughput of a folded dataflow.
+
+    ``clock_mhz`` defaults to the dataflow's clock, ``io`` to the mode it was folded for
+    (``df.meta["io"]``, else ``"memory"``). Returns the :func:`io_bounds` record plus
+    ``compute_fps`` (clock / cycles per frame), ``predicted_fps`` (the minimum) and ``binds``
+    (``"compute"`` or the binding I/O bound's name).
+    """
+    clock = float(clock_mhz or df.meta.get("clock_mhz") or board.default_mhz)
+    mode = io or df.meta.get("io") or "memory"
+    res = io_bounds(df, board, clock, mode)
+    p = predict(clock * 1e6 / df.expected_cycles(), res)
+    res.update(compute_fps=p["compute_fps"], predicted_fps=p["fps"], binds=p["binds"])
+    return res
