@@ -92,6 +92,8 @@ def make_dataflow(
 
     apply_partition(df, cpu_layers, default_auto=detector_meta(model_path) is not None)
     clock = clock_mhz or board.default_mhz
+    if refuse_unreachable and fps is not None and folding is None:
+        _check_reachable(df, fps, clock, board)
     bounds = io_bounds(df, board, clock, io)
     df.meta["io"] = io
     if fps is not None and folding is None and bounds["memory_fps"] is not None:
@@ -103,8 +105,6 @@ def make_dataflow(
                 f"set by the {mem['name']} ({mem['why']}); ask for at most that, or give "
                 "--io stream if the input comes from another core on chip"
             )
-    if refuse_unreachable and fps is not None and folding is None:
-        _check_reachable(df, fps, clock, board)
     if folding is not None:
         fold_to_cycles(df, target_cycles(df, None, clock))
         if isinstance(folding, dict):
