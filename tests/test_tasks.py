@@ -233,7 +233,8 @@ def test_synth_on_dask_keeps_isolation_and_fallback(cluster, tmp_path, monkeypat
     p = tmp_path / "mlp.onnx"
     onnx.save(small_mlp(hidden=8, in_features=8, out_features=4), p)
     out = tmp_path / "out"
-    build(p, "zcu104", out, backend="rtl", progress=lambda m: None)
+    # fully unrolled (no I/O bound): the layer list and Yosys runs these tests count
+    build(p, "zcu104", out, backend="rtl", progress=lambda m: None, io="stream")
     env = {
         "FPGAGEN_YOSYS": f"{sys.executable} {FAKE}",
         "FAKE_YOSYS_RULES": json.dumps({"MatMul_10": "trap", "MatMul_26": "fail"}),
@@ -353,7 +354,9 @@ def test_cli_verify_several_builds(models, tmp_path, capsys, monkeypatch):
     outs = []
     for i, fps in enumerate((None, 1e5)):
         o = tmp_path / f"b{i}"
-        build(models[0], "zcu104", o, fps=fps, backend="rtl", progress=lambda m: None)
+        # the first fully unrolled (no I/O bound), the second folded for 100 kfps
+        io = "stream" if fps is None else "memory"
+        build(models[0], "zcu104", o, fps=fps, backend="rtl", progress=lambda m: None, io=io)
         outs.append(str(o))
     assert json.loads((tmp_path / "b0" / "folding.json").read_text()) != json.loads(
         (tmp_path / "b1" / "folding.json").read_text()
