@@ -283,3 +283,20 @@ def test_deploy_folder_alone_runs_the_pipeline(det_build, clip, tmp_path):
         got = np.frombuffer(bytes.fromhex(e["data"]), dtype=np.uint8)
         assert np.array_equal(got[: want.size], want)
     cap.release()
+
+
+def test_display_without_window_support_is_one_line_and_quick(det_build, clip, capsys):
+    """opencv-python-headless has no windows: the first frame fails in one line, and the
+    pipeline's threads stop at once."""
+    import time
+
+    import cv2
+
+    if "GTK" in cv2.getBuildInformation().split("GUI")[1][:300]:
+        pytest.skip("this OpenCV has window support")
+    outdir, _ = det_build
+    t0 = time.perf_counter()
+    rc, o = _video(capsys, outdir, "--input", clip[0], "--output", "display", "--device", "golden")
+    assert rc == 2 and "display: this OpenCV has no window support" in o.err
+    assert o.err.count("\n") == 1
+    assert time.perf_counter() - t0 < 60

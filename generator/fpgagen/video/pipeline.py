@@ -387,7 +387,11 @@ class Pipeline:
                     fps = len(per_frame) / (now - t_start)
                     progress(f"frame {len(per_frame)}: {fps:.2f} fps")
         finally:
-            stop.set()
+            stop.set()  # wake every thread: free slots for capture, an end mark in every queue
+            for _ in range(self.ring + 1):
+                slots.release()
+            for q in (q_head, q_acc, q_post):
+                q.put(_END)
             for th in threads:
                 th.join(timeout=5)
         if errors:
