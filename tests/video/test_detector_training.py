@@ -48,6 +48,7 @@ def test_shapes_on_photos_dataset():
 
 
 @pytest.mark.torch
+@pytest.mark.slow
 def test_train_tinier_yolo_cli_builds_a_detector(tmp_path, capsys):
     pytest.importorskip("torch")
     pytest.importorskip("skimage")
