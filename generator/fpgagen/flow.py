@@ -371,7 +371,7 @@ def _write_build(df, tmp, outdir, model_path, board, backend, max_util, progress
     from .codegen.rtl import write_rtl
 
     backends = []
-    rtl_info = hls_info = kernel_info = None
+    rtl_info = hls_info = kernel_info = kernel_hls_info = None
     if backend in ("rtl", "both"):
         from .codegen.kernel import write_kernel
 
@@ -384,6 +384,11 @@ def _write_build(df, tmp, outdir, model_path, board, backend, max_util, progress
         try:
             hls_info = write_hls(df, tmp, board.part, df.meta["clock_mhz"])
             backends.append("hls")
+            from .codegen.kernel import write_kernel_hls
+
+            kernel_hls_info = write_kernel_hls(
+                df, tmp, board.kernel.bus_bits, board.part, df.meta["clock_mhz"]
+            )
         except FpgagenError as e:
             if backend == "hls":
                 raise
@@ -411,6 +416,7 @@ def _write_build(df, tmp, outdir, model_path, board, backend, max_util, progress
             "hls": hls_info,
             "kernel": kernel_info,
             "io": roofline(df, board),
+            "kernel_hls": kernel_hls_info,
             "build_seconds": round(time.perf_counter() - t0, 3),
         }
     )
@@ -644,6 +650,18 @@ def verify(
         progress(f"hls (g++ C simulation): {n - mism}/{n} frames bit-exact")
         if mism:
             report["ok"] = False
+        if meta.get("kernel_hls"):  # the HLS kernel top on dense buffers, as drivers call it
+            from .sim.hls_kernel_csim import simulate_hls_kernel
+
+            kout = simulate_hls_kernel(outdir, df, gold["codes"], meta["kernel_hls"])
+            kmism = int(np.sum(np.any(kout != gold["hw_out"], axis=1)))
+            report["kernel_mismatched_frames"] = kmism
+            progress(
+                f"hls kernel fpgagen_kernel (g++ C simulation, dense buffers): "
+                f"{n - kmism}/{n} frames bit-exact"
+            )
+            if kmism:
+                report["ok"] = False
     if backend == "rtl":
         from .sim.stitched import simulate
 

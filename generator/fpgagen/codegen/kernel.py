@@ -22,7 +22,10 @@ from ..errors import FpgagenError
 from .rtl import module_files, top_name
 from .templates import render
 
-__all__ = ["burst_beats", "kernel_geometry", "write_kernel"]
+__all__ = ["HLS_TB_FRAMES", "burst_beats", "kernel_geometry", "write_kernel", "write_kernel_hls"]
+
+#: frames of the HLS kernel's C simulation testbench vectors (kernel_tb_input.bin)
+HLS_TB_FRAMES = 5
 
 #: bursts in flight at most (read and write side each)
 MAX_OUTSTANDING = 4
@@ -101,4 +104,72 @@ def write_kernel(df, outdir, bus_bits: int) -> dict:
         "burst_beats": beats,
         "read_fifo_depth": 4 * beats,
         "max_outstanding": MAX_OUTSTANDING,
+    }
+
+
+def write_kernel_hls(df, outdir, bus_bits: int, part: str, clock_mhz: float) -> dict:
+    """Add the HLS kernel top to ``outdir/hls`` (after ``write_hls``): ``fpgagen_kernel.h/.cpp``
+    (``fpgagen_kernel(const ap_uint<BUS>* in, ap_uint<BUS>* out, int n)``: m_axi bundle gmem,
+    s_axilite control incl. return, DATAFLOW of read/unpack, the stream top, pack/write),
+    ``kernel_tb.cpp`` (C simulation on dense buffers), ``kernel_tb_input.bin`` /
+    ``kernel_tb_expected.bin`` (golden vectors) and ``run_hls_kernel.tcl`` (Vitis HLS: csim,
+    export as IP catalog IP and as .xo). Returns what dataflow.json records under
+    ``"kernel_hls"``."""
+    import re
+
+    import numpy as np
+
+    from .hls import HLS_DIR, sample_codes
+
+    bus_bits = _check_bus(bus_bits)
+    hls = Path(outdir) / HLS_DIR
+    core_top = top_name(df)
+    top_h = hls / f"{core_top}.h"
+    if not top_h.is_file():
+        raise FpgagenError(f"{outdir}: no hls/{core_top}.h; write_hls must run first")
+    geo = kernel_geometry(df)
+    m = re.search(r"#define AP_INT_MAX_W (\d+)", top_h.read_text())
+    need = bus_bits + max(geo["in_word_bits"], geo["out_word_bits"])
+    width = max(int(m.group(1)) if m else 1024, -(-need // 1024) * 1024)
+    first, last = df.layers[0], df.layers[-1]
+    ctx = {
+        "top": core_top,
+        "bus_bits": bus_bits,
+        "in_bits": geo["in_word_bits"],
+        "out_bits": geo["out_word_bits"],
+        "in_words": geo["in_words_per_frame"],
+        "out_words": geo["out_words_per_frame"],
+        "burst_beats": burst_beats(bus_bits),
+        "ap_int_max_w": width if width > 1024 else 0,
+        "part": part,
+        "clock_mhz": clock_mhz,
+        "period_ns": f"{1000.0 / clock_mhz:.3f}",
+        "tb_frames": HLS_TB_FRAMES,
+    }
+    files = []
+    for name, tmpl in (
+        ("fpgagen_kernel.h", "hls_kernel.h.j2"),
+        ("fpgagen_kernel.cpp", "hls_kernel.cpp.j2"),
+        ("kernel_tb.cpp", "hls_kernel_tb.cpp.j2"),
+        ("run_hls_kernel.tcl", "hls_run_hls_kernel.tcl.j2"),
+    ):
+        (hls / name).write_text(render(tmpl, **ctx))
+        files.append(hls / name)
+    codes = sample_codes(df, HLS_TB_FRAMES, seed=77)
+    expected = np.asarray(df.run_layers(codes), dtype=np.int64)
+    words_in = packing.pack(codes, first.in_dtype, first.in_elems)
+    words_out = packing.pack(expected, last.out_dtype, last.out_elems)
+    for name, words, bits in (
+        ("kernel_tb_input.bin", words_in, geo["in_word_bits"]),
+        ("kernel_tb_expected.bin", words_out, geo["out_word_bits"]),
+    ):
+        (hls / name).write_bytes(bytes(packing.pack_buffer(words, bits, bus_bits)))
+        files.append(hls / name)
+    return {
+        "top": abi.KERNEL_NAME,
+        "core_top": core_top,
+        "bus_bits": bus_bits,
+        **geo,
+        "files": [str(p.relative_to(outdir)) for p in files],
+        "script": f"{HLS_DIR}/run_hls_kernel.tcl",
     }
