@@ -162,3 +162,34 @@ def test_auto_restart_runs_again(mlp_build):
         assert emu.read_reg(abi.REG_CTRL) & abi.CTRL_IDLE
         emu.step(100)
         assert emu.read_reg(abi.REG_CTRL) & abi.CTRL_IDLE
+
+
+def test_words_wider_than_the_bus(mlp_build, tmp_path):
+    """Unfolded layers on a 32-bit bus: the 64-bit input words and the wide output words span
+    more than one bus word (kernel_unpack / kernel_pack with WORD_BITS > BUS_BITS)."""
+    from fpgagen.codegen.kernel import write_kernel
+    from fpgagen.sim.kernel_emu import KernelEmulator, run_batch
+
+    src, _ = mlp_build
+    names = list(json.loads((src / "dataflow.json").read_text())["folding"]["layers"])
+    fold = {"layers": {names[0]: {"SIMD": 16, "PE": 1}, names[1]: {"SIMD": 1, "PE": 5}}}
+    (tmp_path / "fold.json").write_text(json.dumps(fold))
+    out = tmp_path / "wide"
+    build(
+        src / "model.onnx",
+        "zcu104",
+        out,
+        backend="rtl",
+        folding=tmp_path / "fold.json",
+        progress=lambda s: None,
+    )
+    df, meta = load_build(out)
+    meta["kernel"] = write_kernel(df, out, 32)
+    (out / "dataflow.json").write_text(json.dumps(meta))
+    assert meta["kernel"]["in_word_bits"] > 32 and meta["kernel"]["out_word_bits"] > 32
+    with KernelEmulator(out, latency=9, stall=0.3, seed=4) as emu:
+        for n, seed in ((1, 5), (67, 6)):
+            words, ref = _batch(df, n, seed)
+            run = run_batch(emu, words, n)
+            assert run.status == 0 and np.array_equal(_outputs(df, run, n), ref)
+        assert run.stats["violations"] == 0, run.stats["first_violation"]
