@@ -21,6 +21,7 @@ from .fold import apply_folding_file, fold_to_cycles, folding_dict, target_cycle
 from .fold.fifo import SizeSkipFIFOs
 from .fold.optimize import DEFAULT_CAP, optimize
 from .frontend import load_model
+from .layers.memory import check_board
 from .outdir import check_output_folder, commit_build, os_error, staging_folder
 from .transforms.base import apply_until_fixpoint
 from .transforms.lower import lower
@@ -111,6 +112,7 @@ def make_dataflow(
             _apply_folding_dict(df, folding)
         else:
             _apply_folding_file(df, folding)
+        check_board(df, board)
     elif strategy == "simple":
         fold_to_cycles(df, _cycles_for(df, fps, clock))
     elif strategy == "optimize":
@@ -261,6 +263,9 @@ def _apply_folding_dict(df, d):
     names = {l.name: l for l in df.layers}
     for k, v in d.get("layers", d).items():
         if k in names:
+            v = dict(v)
+            if "ram_style" in v:
+                names[k].ram_style = v.pop("ram_style")
             names[k].set_folding(**v)
 
 

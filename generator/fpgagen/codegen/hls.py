@@ -31,6 +31,7 @@ from .. import packing
 from ..errors import FpgagenError
 from ..layers.base import LAYER_TYPES, check_identifier, sanitize
 from ..layers.hw import Kind, Memory, SignedInt, parse_names
+from ..layers.memory import check_buildable
 from ..resources import data_dir
 from .rtl import top_name
 from .templates import HEADER, render
@@ -157,6 +158,7 @@ def layer_context(l) -> dict:
     """Template context of layer ``l``'s HLS process: its configuration struct (``cfg``),
     its memories as tables, and the library function it calls."""
     l.check_hw()
+    check_buildable(l)
     hw = l.hw_params()
     tables = {k: _memory_table(v) for k, v in hw.items() if isinstance(v, Memory)}
     cfg = []

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import FpgagenError
 from ..layers.base import register_cost_model
+from ..layers.memory import uram_blocks
 
 __all__ = [
     "COEF",
@@ -112,6 +113,7 @@ def map_memory(depth: int, width: int, rom: bool, style: str = "auto") -> dict:
 
     ``rom``: no write port (contents from ``$readmemh``). ``style``: the ``ram_style``
     attribute: ``auto``, ``block``, ``distributed`` (a distributed ROM is soft logic),
+    ``ultra`` (URAM288 blocks, :func:`fpgagen.layers.memory.uram_blocks`; a ROM too),
     ``logic``/``registers``. Returns ``{"kind": "logic"|"lutram"|"bram"|"uram", "bram18",
     "uram", "lutram_luts", "cells"}``.
     """
@@ -164,9 +166,12 @@ def map_memory(depth: int, width: int, rom: bool, style: str = "auto") -> dict:
                         },
                     )
                 )
-    if style in ("auto", "ultra", "huge") and not rom:
+    # UltraRAM: 4096 x 72 per URAM288, width- and depth-cascaded (layers.memory.uram_blocks).
+    # Yosys never infers a URAM ROM (no init on UltraScale+); an explicit ``ultra`` ROM is the
+    # weight memory of a planned URAM layer, loaded at run time, so it is costed as such
+    if style in ("auto", "ultra", "huge") and (not rom or style == "ultra"):
         mult_a = max(1, math.ceil(depth / 4096))
-        repl = mult_a * math.ceil(width / 72)
+        repl = uram_blocks(depth, width)
         cands.append(
             (
                 1024 * repl + _mux_demux(mult_a, width, rom) + _EMU,

@@ -1,7 +1,9 @@
 """The simple folding rule and the folding JSON format.
 
 Folding JSON: ``{"layers": {"<layer name>": {"PE": 4, "SIMD": 8}, ...}}`` (the ``layers``
-wrapper is optional). Layers not listed keep the rule's choice.
+wrapper is optional). Layers not listed keep the rule's choice. An MVAU or VVAU may also set
+its weight memory style, ``"ram_style": "auto" | "distributed" | "block" | "ultra"``
+(:mod:`fpgagen.layers.memory`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 from pathlib import Path
 
 from ..errors import FoldingError
+from ..layers.memory import WEIGHT_STYLES
 
 __all__ = ["apply_folding_file", "fold_to_cycles", "folding_dict", "load_folding", "target_cycles"]
 
@@ -79,6 +82,20 @@ def apply_folding_file(dataflow, path) -> None:
                 f"{path}: unknown layer {lname!r}; layers: {', '.join(sorted(names))}"
             )
         layer = names[lname]
+        params = dict(params)
+        style = params.pop("ram_style", None)
+        if style is not None:
+            if not hasattr(layer, "ram_style"):
+                raise FoldingError(
+                    f"{path}: layer {lname} ({layer.op_type}) has no weight memory; "
+                    "ram_style applies to MVAU and VVAU layers"
+                )
+            if style not in WEIGHT_STYLES:
+                raise FoldingError(
+                    f"{path}: layer {lname} ({layer.op_type}): ram_style {style!r} is not a "
+                    f"weight memory style; allowed: {', '.join(WEIGHT_STYLES)}"
+                )
+            layer.ram_style = style
         allowed = layer.folding_options()
         for k in params:
             if k not in allowed:
@@ -90,5 +107,13 @@ def apply_folding_file(dataflow, path) -> None:
 
 
 def folding_dict(dataflow) -> dict:
-    """The dataflow's folding in the JSON format ``--folding`` accepts."""
-    return {"layers": {l.name: l.folding() for l in dataflow.layers if l.folding()}}
+    """The dataflow's folding in the JSON format ``--folding`` accepts (with ``ram_style``
+    for weight memories whose style is not ``auto``)."""
+    out = {}
+    for l in dataflow.layers:
+        f = dict(l.folding())
+        if getattr(l, "ram_style", "auto") != "auto":
+            f["ram_style"] = l.ram_style
+        if f:
+            out[l.name] = f
+    return {"layers": out}

@@ -264,6 +264,8 @@ class MVAU(AccumulatorMixin, HWLayer):
         style = l.weight_ram_style
         # Yosys drops constant bit columns of a ROM before mapping it
         wvar = cm.varying_bits(cm.mvau_weight_fields(l)) if depth > 1 else 0
+        if style == "ultra":  # a loaded RAM keeps every bit column
+            wvar = l.weight_word_bits
         wmem = cm.map_memory(depth, wvar, True, style)
         ctrl = cm.counter_bits(sf) + cm.counter_bits(nf) + cm.counter_bits(depth)
         # input double buffer (NF > 1): 2*SF words, simple dual port RAM
@@ -356,7 +358,7 @@ class MVAU(AccumulatorMixin, HWLayer):
         }
         mem = {
             "bram18": wmem["bram18"] + bmem["bram18"] + tmem["bram18"],
-            "uram": bmem.get("uram", 0),
+            "uram": wmem["uram"] + bmem.get("uram", 0),
             "dsp": dsp,
         }
         out = {"lut": f, "ff": ff, "mem": mem}

@@ -179,7 +179,7 @@ class VVAU(AccumulatorMixin, HWLayer):
         }
         mem = {
             "bram18": wmem["bram18"] + pmem["bram18"] + tmem["bram18"],
-            "uram": pmem.get("uram", 0),
+            "uram": wmem["uram"] + pmem.get("uram", 0),
             "dsp": dsp,
         }
         return {"lut": f, "ff": ff, "mem": mem}

@@ -1,0 +1,72 @@
+"""Weights in UltraRAM: the optimiser's choice when block RAM binds.
+
+:func:`optimize_uram` runs :func:`fpgagen.fold.optimize.optimize`; while the result is limited
+by BRAM18 (or does not fit because of it) and the board has UltraRAM, it moves the weight
+memory of the MVAU/VVAU holding the most BRAM18 at the current folding to ``ram_style =
+"ultra"`` (:mod:`fpgagen.layers.memory`) and optimises again. It keeps the best result (a fit
+first, then the fewest cycles per frame, then the fewest URAM) and leaves the dataflow folded
+and styled that way. A layer's URAM cost is ``ceil(depth/4096) * ceil(width/72)`` blocks for
+every folding, so the optimiser trades folding for URAM exactly like for BRAM.
+
+Planning only: ``ultra`` weight memories are not generated yet (see
+:func:`fpgagen.layers.memory.check_buildable`); ``fpgagen build`` never calls this.
+"""
+
+from __future__ import annotations
+
+from ..cost.model import estimate
+from .optimize import DEFAULT_CAP, optimize
+
+__all__ = ["optimize_uram"]
+
+
+def _weight_bram(l) -> int:
+    """BRAM18 of the layer's weight memory at its current folding (0 if not in BRAM)."""
+    if getattr(l, "ram_style", None) in (None, "ultra") or l.weight_ram_style != "block":
+        return 0
+    saved = l.ram_style
+    try:
+        with_bram = estimate(l)["bram18"]
+        l.ram_style = "ultra"
+        without = estimate(l)["bram18"]
+    finally:
+        l.ram_style = saved
+    return with_bram - without
+
+
+def _key(res: dict) -> tuple:
+    return (not res["fits"], res["cycles"], res["totals"].get("uram", 0))
+
+
+def optimize_uram(df, board, target_cycles=None, cap: float = DEFAULT_CAP, plumbing=None) -> dict:
+    """:func:`optimize` with weights moved to UltraRAM while BRAM binds (see module).
+
+    The returned summary also has ``"uram_layers"``: the layers whose weights went to URAM.
+    """
+    res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
+    res["uram_layers"] = []
+    if board.resources.uram <= 0:
+        return res
+    best = (res, {}, {l.name: l.folding() for l in df.layers})
+    moved = {}
+    while res["limiting"].startswith("bram18"):
+        cand = max(df.layers, key=_weight_bram)
+        if _weight_bram(cand) <= 0:
+            break
+        moved[cand.name] = cand.ram_style
+        cand.ram_style = "ultra"
+        res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
+        if res["totals"].get("uram", 0) > cap * board.resources.uram and not res["fits"]:
+            break
+        if _key(res) < _key(best[0]):
+            best = (res, dict(moved), {l.name: l.folding() for l in df.layers})
+    res, keep, folding = best
+    layers = {l.name: l for l in df.layers}
+    for name, old in moved.items():
+        if name not in keep:
+            layers[name].ram_style = old
+    for name, f in folding.items():
+        if f:
+            layers[name].set_folding(**f)
+    res["uram_layers"] = sorted(keep)
+    return res
