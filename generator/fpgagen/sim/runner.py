@@ -211,8 +211,11 @@ def _build_key(sources, toplevel, params, info, build_args, waves) -> str:
 # every model built with the same options; compiling them takes ~80 % of a cold build. They are
 # compiled once per option set and copied into each new build folder, where make finds them
 # up to date.
+# Only Verilator's own runtime, which does not depend on the design. cocotb's verilator.cpp
+# (the simulator's main) includes the design's Vtop.h and allocates a Vtop: it is compiled for
+# every design (a cached copy built against another design's Vtop.h corrupted the heap and
+# lost the VPI root handle of tops with many ports).
 _RUNTIME_OBJECTS = (
-    "verilator",
     "verilated",
     "verilated_vpi",
     "verilated_threads",
@@ -226,6 +229,7 @@ def _runtime_key(info: VerilatorInfo, build_args, waves) -> str:
 
     blob = json.dumps(
         [
+            "runtime-objects-2",  # the set of cached objects (verilator.o is no longer one)
             str(info.executable),
             info.version_str,
             cocotb.__version__,
