@@ -265,6 +265,23 @@ def test_synth_on_dask_keeps_isolation_and_fallback(cluster, tmp_path, monkeypat
     assert any(x.startswith("[5/5]") and "1 fallback, 1 failed" in x for x in lines)
 
 
+def test_timeout_on_dask_restarts_the_worker(cluster):
+    """A hanging task on Dask: its worker is restarted (the thread cannot be stopped), the
+    task reported as timed out, the others done; the cluster is whole again afterwards."""
+    tasks = [Task(_square, {"x": 5, "delay": 120}, label="hangs", timeout=3)] + [
+        Task(_square, {"x": i, "delay": 0.2}, label=f"t{i}") for i in range(4)
+    ]
+    t0 = time.monotonic()
+    outs = run_tasks(tasks, client=cluster, retries=0, cache=False)
+    assert time.monotonic() - t0 < 90
+    assert outs[0].status == "failed" and "timed out after 3 s" in outs[0].error
+    assert [o.result["y"] for o in outs[1:]] == [0, 1, 4, 9]
+    deadline = time.monotonic() + 60
+    while len(cluster.nthreads()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(cluster.nthreads()) == 2 and not any(cluster.processing().values())
+
+
 def _check_cache(root: Path, n: int) -> None:
     c = TaskCache(root)
     entries = c.entries()

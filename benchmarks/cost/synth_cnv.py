@@ -30,7 +30,9 @@ sys.path.insert(0, str(ROOT / "generator"))
 GROUPED = ("FIFO", "DWC")
 
 
-def run(net: str, cycles: int, work: Path, jobs: int, top: bool, timeout, top_timeout) -> dict:
+def run(
+    net: str, cycles: int, work: Path, jobs: int, top: bool, timeout, top_timeout, scheduler=None
+) -> dict:
     from fpgagen.flow import build
     from fpgagen.models.cnn import make_cnn
     from fpgagen.models.export import export_qonnx_model
@@ -50,6 +52,7 @@ def run(net: str, cycles: int, work: Path, jobs: int, top: bool, timeout, top_ti
         timeout=timeout,
         top_timeout=top_timeout,
         progress=lambda m: print(m, file=sys.stderr, flush=True),
+        scheduler=scheduler,
     )
     meta = json.loads((out / "dataflow.json").read_text())
     res["network"] = net
@@ -134,6 +137,7 @@ def main(argv=None) -> int:
     ap.add_argument("--net", default="cnv_w1a1")
     ap.add_argument("--target-cycles", type=int, default=21800)
     ap.add_argument("-j", "--jobs", type=int, default=1)
+    ap.add_argument("--scheduler", help="Dask scheduler address (docs/distributed.md)")
     ap.add_argument("--no-top", action="store_true")
     ap.add_argument("--timeout", type=float)
     ap.add_argument("--top-timeout", type=float)
@@ -145,7 +149,9 @@ def main(argv=None) -> int:
         print(markdown(json.loads(Path(a.markdown).read_text())))
         return 0
     work = Path(a.work or tempfile.mkdtemp(prefix="fpgagen_synth_cnv_"))
-    res = run(a.net, a.target_cycles, work, a.jobs, not a.no_top, a.timeout, a.top_timeout)
+    res = run(
+        a.net, a.target_cycles, work, a.jobs, not a.no_top, a.timeout, a.top_timeout, a.scheduler
+    )
     out = Path(a.out or ROOT / "benchmarks" / "results" / f"synth_{a.net}_{a.target_cycles}.json")
     out.write_text(json.dumps(res, indent=1) + "\n")
     print(markdown(res))
