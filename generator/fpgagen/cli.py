@@ -127,6 +127,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--clock-mhz", type=_POSITIVE)
     e.add_argument("--json", action="store_true")
     e.add_argument("--report", metavar="DIR", help="also write report.json and report.html")
+    e.add_argument(
+        "--weights-uram",
+        action="store_true",
+        help="plan: move weight memories to UltraRAM while BRAM binds (boards with URAM; "
+        "such a design cannot be built yet, see docs/cost_model.md)",
+    )
     _fold_args(e)
     _cpu_arg(e)
 
@@ -450,6 +456,7 @@ def _run(args) -> int:
             target_cycles_=args.target_cycles,
             cpu_layers=args.cpu_layers,
             io=args.io,
+            weights_uram=args.weights_uram,
         )
         from .report import format_table, write_report
 

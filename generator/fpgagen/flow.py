@@ -20,6 +20,7 @@ from .errors import FoldingError, FpgagenError, VerificationError
 from .fold import apply_folding_file, fold_to_cycles, folding_dict, target_cycles
 from .fold.fifo import SizeSkipFIFOs
 from .fold.optimize import DEFAULT_CAP, optimize
+from .fold.uram import optimize_uram
 from .frontend import load_model
 from .layers.memory import check_board
 from .outdir import check_output_folder, commit_build, os_error, staging_folder
@@ -67,6 +68,7 @@ def make_dataflow(
     cpu_layers: str | None = None,
     refuse_unreachable: bool = False,
     io: str = "memory",
+    weights_uram: bool = False,
 ) -> Dataflow:
     """Frontend + lowering + CPU/FPGA partition + folding + stream plumbing.
 
@@ -119,16 +121,18 @@ def make_dataflow(
         target = _cycles_for(df, fps, clock) if fps is not None else None
         goal = "fps" if fps is not None else "budget"
         res = None
+        # planning with weights in UltraRAM (estimate --weights-uram; never a build)
+        opt = optimize_uram if weights_uram else optimize
         if target is None and bounds["io_fps"] is not None:
             # the default: the cheapest design that reaches the I/O bound, if it fits
-            res = optimize(
+            res = opt(
                 df, board, io_target_cycles(bounds, clock), cap=max_util, plumbing=plumbed_totals
             )
             goal = "io"
             if not res["fits"]:
                 res, goal = None, "budget"
         if res is None:
-            res = optimize(df, board, target, cap=max_util, plumbing=plumbed_totals)
+            res = opt(df, board, target, cap=max_util, plumbing=plumbed_totals)
         if not res["fits"]:
             _refuse(df, board, clock, max_util, res)
         df.meta["optimizer"] = {
@@ -137,6 +141,8 @@ def make_dataflow(
             "target_fps": fps,
             "goal": goal,
         }
+        if weights_uram:
+            df.meta["optimizer"]["uram_layers"] = res.get("uram_layers", [])
     else:
         raise FpgagenError(f"unknown folding strategy {strategy!r}; use optimize or simple")
     add_plumbing(df)
@@ -447,6 +453,7 @@ def _utilisation(df: Dataflow, board: Board) -> dict:
         "lut": tot["lut"] / r.lut,
         "ff": tot["ff"] / r.ff,
         "bram18": tot["bram18"] / max(1, r.bram18),
+        "uram": tot.get("uram", 0) / max(1, r.uram),
         "dsp": tot["dsp"] / max(1, r.dsp),
     }
 
@@ -749,8 +756,12 @@ def estimate(
     target_cycles_: int | None = None,
     cpu_layers: str | None = None,
     io: str = "memory",
+    weights_uram: bool = False,
 ) -> dict:
-    """``fpgagen estimate``: per-layer cycles and resources without writing anything."""
+    """``fpgagen estimate``: per-layer cycles and resources without writing anything.
+
+    ``weights_uram``: plan weights in UltraRAM while BRAM binds (:mod:`fpgagen.fold.uram`);
+    the layers moved are listed in ``d["optimizer"]["uram_layers"]``."""
     board = load_board(board_name)
     _check_clock(board, clock_mhz)
     fps = _fps_from(fps, target_cycles_, clock_mhz or board.default_mhz)
@@ -764,8 +775,11 @@ def estimate(
         cpu_layers=cpu_layers,
         refuse_unreachable=True,
         io=io,
+        weights_uram=weights_uram,
     )
     d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
+    if "optimizer" in df.meta:
+        d["optimizer"] = df.meta["optimizer"]
     d["board"] = board.name
     d["utilisation"] = _utilisation(df, board)
     from .report import make_report

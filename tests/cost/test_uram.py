@@ -149,3 +149,35 @@ def test_optimiser_moves_weights_to_uram_when_bram_binds():
     for l in layers:
         l.ram_style = "auto"
     assert optimize_uram(df, none, None, cap=0.7)["uram_layers"] == []
+
+
+def test_estimate_cli_weights_uram(tmp_path, preset_onnx):
+    """`fpgagen estimate --weights-uram` on a ZCU104 cut to 6 BRAM18 and 20k LUTs: TFC's
+    weights cannot all sit in BRAM or LUTs, so URAM takes the first layer and the planned
+    design is twice as fast; the JSON names the layer and the URAM utilisation."""
+    import subprocess
+    import sys
+
+    text = (load_board("zcu104").path).read_text()
+    text = text.replace("bram36: 312", "bram36: 3").replace("lut: 230400", "lut: 20000")
+    board = tmp_path / "small.yaml"
+    board.write_text(text.replace("name: zcu104", "name: zcu104_small"))
+    model = preset_onnx("tfc_w1a1")
+    out = {}
+    for flag in ([], ["--weights-uram"]):
+        p = subprocess.run(
+            [sys.executable, "-m", "fpgagen", "estimate", str(model), "--board", str(board)]
+            + flag
+            + ["--json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert p.returncode == 0, p.stderr
+        out[bool(flag)] = json.loads(p.stdout)
+    plain, uram = out[False], out[True]
+    assert plain["optimizer"]["limiting"].startswith("bram18")
+    assert plain["utilisation"]["uram"] == 0
+    assert uram["optimizer"]["uram_layers"]
+    assert 0 < uram["utilisation"]["uram"] <= 0.7
+    assert uram["expected_cycles_per_frame"] < plain["expected_cycles_per_frame"]
