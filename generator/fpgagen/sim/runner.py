@@ -194,6 +194,7 @@ def _build_key(sources, toplevel, params, info, build_args, waves) -> str:
         json.dumps(
             {
                 "top": toplevel,
+                "runtime": _RUNTIME_TAG,
                 "params": sorted(params.items()),
                 "verilator": [str(info.executable), info.version_str],
                 "cocotb": cocotb.__version__,
@@ -215,6 +216,7 @@ def _build_key(sources, toplevel, params, info, build_args, waves) -> str:
 # (the simulator's main) includes the design's Vtop.h and allocates a Vtop: it is compiled for
 # every design (a cached copy built against another design's Vtop.h corrupted the heap and
 # lost the VPI root handle of tops with many ports).
+_RUNTIME_TAG = "runtime-objects-2"  # in every cache key: builds with a stale main are not reused
 _RUNTIME_OBJECTS = (
     "verilated",
     "verilated_vpi",
@@ -229,7 +231,7 @@ def _runtime_key(info: VerilatorInfo, build_args, waves) -> str:
 
     blob = json.dumps(
         [
-            "runtime-objects-2",  # the set of cached objects (verilator.o is no longer one)
+            _RUNTIME_TAG,
             str(info.executable),
             info.version_str,
             cocotb.__version__,
