@@ -20,13 +20,7 @@ EXEMPT_DIRS = ("layers", "transforms", "frontend")
 #: benchmarks/cost/calibrate.py); each layer names its coefficient set (``cost_coef``)
 EXEMPT_FILES = {"cost/_coef.py"}
 #: modules not yet converted, with who converts them; keep this empty
-PENDING = {
-    # the video pipeline's CPU/FPGA partition and Darknet export (video engineer, issue 13's
-    # layer members: a cpu_execute / darknet description per layer class)
-    "video/partition.py",
-    "video/darknet.py",
-    "cpulayers.py",
-}
+PENDING: set = set()
 #: the built-in layer types and classes (tests may register toy layers; those do not count)
 TYPE_NAMES = {
     t for t, c in LAYER_TYPES.items() if c.__module__.startswith(layers_pkg.__name__ + ".")

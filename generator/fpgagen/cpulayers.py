@@ -3,24 +3,25 @@
 A build split by :mod:`fpgagen.video.partition` keeps some hardware layers on the CPU: the
 *CPU head* between the host head's input quantizer and the accelerator, the *CPU tail*
 between the accelerator and the host tail (e.g. Tinier-YOLO's 8-bit first 3x3 convolution
-and last 1x1 convolution). Each is a list of layer specs (JSON-able dicts, arrays named into a
-constants dict), computed on integer codes exactly as fpgagen's golden model computes the
-same hardware layers:
+and last 1x1 convolution). Each is a list of specs of generic integer operations (JSON-able
+dicts ``{"op", "name", ...}``, arrays named into a constants dict) that each hardware layer
+describes itself with (its ``cpu_spec``), computed on integer codes exactly as fpgagen's
+golden model computes the same hardware layers:
 
-* ``FMPadding`` ``{ifm_h, ifm_w, ch, pads: [top, left, bottom, right], value}``
-* ``SlidingWindow`` ``{ifm_h, ifm_w, ch, kernel: [kh, kw], stride: [sh, sw]}``: windows in
-  (kh, kw, ch) order, as the SWU streams them
-* ``MVAU`` ``{weights, thresholds | null, out_bias, bipolar_out, xnor_popcount, exact_f32}``:
+* ``pad`` ``{ifm_h, ifm_w, ch, pads: [top, left, bottom, right], value}``: a constant border
+* ``window`` ``{ifm_h, ifm_w, ch, kernel: [kh, kw], stride: [sh, sw]}``: the sliding windows
+  in (kh, kw, ch) order, as the SWU streams them
+* ``matmul`` ``{weights, thresholds | null, out_bias, bipolar_out, xnor_popcount, exact}``:
   ``acc = x @ W.T`` (``W`` the accumulator weights, group multipliers included; XNOR layers
   count agreeing pairs: ``(MW + dot) // 2``), then the multi-threshold activation
   ``out_bias + #{k : acc >= T[c, k]}`` (``2 * count - 1`` for a BIPOLAR output) or the raw
   accumulator
-* ``Thresholding`` ``{thresholds, out_bias, bipolar_out}``
-* ``Pool`` ``{mode: max | avg, k, ch, bipolar_in}``
+* ``threshold`` ``{thresholds, out_bias, bipolar_out}``: the multi-threshold activation alone
+* ``pool`` ``{mode: max | avg, k, ch, bipolar_in}``: max or sum over each ``k`` elements
 
 Values travel as ``(N, elements)`` integer arrays in the streaming order (NHWC, channels
 innermost); :func:`run_layers` returns int64. The products use float32 BLAS when every partial sum stays below 2^24 in
-magnitude (``exact_f32``, decided from the weights and input range at build time), else
+magnitude (``exact: f32``, decided from the weights and input range at build time), else
 float64 (below 2^53), else int64: always exact.
 
 Numpy only: this module is vendored into a build's ``deploy/`` folder.
@@ -32,7 +33,7 @@ import numpy as np
 
 __all__ = ["CpuLayerError", "run_layers", "spec_const_names"]
 
-OPS = ("FMPadding", "SlidingWindow", "MVAU", "Thresholding", "Pool")
+OPS = ("pad", "window", "matmul", "threshold", "pool")
 
 
 class CpuLayerError(ValueError):
@@ -79,12 +80,12 @@ def run_layer(v: np.ndarray, s: dict, consts: dict) -> np.ndarray:
     """One layer: ``(N, elements)`` -> ``(N, elements)``."""
     n = v.shape[0]
     op = s["op"]
-    if op == "FMPadding":
+    if op == "pad":
         t, l, b, r = s["pads"]
         img = v.reshape(n, s["ifm_h"], s["ifm_w"], s["ch"])
         out = np.pad(img, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=s["value"])
         return out.reshape(n, -1)
-    if op == "SlidingWindow":
+    if op == "window":
         kh, kw = s["kernel"]
         sh, sw = s["stride"]
         h, w, c = s["ifm_h"], s["ifm_w"], s["ch"]
@@ -93,7 +94,7 @@ def run_layer(v: np.ndarray, s: dict, consts: dict) -> np.ndarray:
         win = np.lib.stride_tricks.sliding_window_view(img, (kh, kw), axis=(1, 2))
         win = win[:, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw]  # n, oh, ow, c, kh, kw
         return np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n, -1)
-    if op == "MVAU":
+    if op == "matmul":
         w = consts[s["weights"]]
         mh, mw = w.shape
         x = v.reshape(-1, mw)
@@ -107,11 +108,11 @@ def run_layer(v: np.ndarray, s: dict, consts: dict) -> np.ndarray:
         elif acc.dtype != np.int64:
             acc = np.rint(acc).astype(np.int64)
         return acc.reshape(n, -1)
-    if op == "Thresholding":
+    if op == "threshold":
         t = consts[s["thresholds"]]
         x = v.reshape(n, -1, t.shape[0])
         return _thresholds(x, t, int(s["out_bias"]), bool(s["bipolar_out"])).reshape(n, -1)
-    if op == "Pool":
+    if op == "pool":
         x = v.reshape(n, -1, int(s["k"]), int(s["ch"])).astype(np.int64)
         if s["mode"] == "max":
             return x.max(axis=2).reshape(n, -1)

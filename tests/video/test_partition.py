@@ -26,8 +26,8 @@ def test_auto_split_moves_first_and_last_conv_to_the_cpu(det_build):
     # the accelerator starts at layer 1's padding (UINT3 codes) and ends at layer 7 (UINT3)
     assert meta["input"]["hw_dtype"] == "UINT3" and meta["output"]["hw_dtype"] == "UINT3"
     d = json.loads((outdir / "deploy" / "design.json").read_text())
-    assert [s["op"] for s in d["host"]["cpu_head"]] == ["FMPadding", "SlidingWindow", "MVAU"]
-    assert [s["op"] for s in d["host"]["cpu_tail"]] == ["MVAU"]
+    assert [s["op"] for s in d["host"]["cpu_head"]] == ["pad", "window", "matmul"]
+    assert [s["op"] for s in d["host"]["cpu_tail"]] == ["matmul"]
     assert d["input"]["elements_per_frame"] == 32 * 32 * 2  # layer 0: 2 channels at 32x32
 
 
@@ -90,7 +90,7 @@ def test_cpu_layer_products_stay_exact_in_every_precision():
     consts = {"w": w, "t": np.sort(rng.integers(-4000, 4000, (5, 3)), axis=1)}
     outs = []
     for mode in ("f32", "f64", "int"):
-        spec = dict(op="MVAU", weights="w", thresholds="t", out_bias=0, bipolar_out=False)
+        spec = dict(op="matmul", weights="w", thresholds="t", out_bias=0, bipolar_out=False)
         outs.append(run_layers(x, [dict(spec, exact=mode)], consts))
     assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[1], outs[2])
     acc = x.reshape(-1, 27) @ w.T

@@ -41,6 +41,30 @@ class AccumulatorMixin:
         BIPOLAR as -1/+1): the weights, times the group multipliers of a grouped MVAU."""
         return self.weights
 
+    def darknet_conv(self, hwc: tuple) -> tuple[str, list, tuple] | None:
+        """The ``[convolutional]`` section of a layer lowered from a convolution (its ``conv``
+        record: kernel, stride, pads, group), see ``HWLayer.darknet_section``; None without."""
+        conv = getattr(self, "conv", None)
+        if not conv:
+            return None
+        h, w, _ = hwc
+        kh, kw = conv["kernel"]
+        sh, sw = conv["stride"]
+        pt, pl, pb, pr = (list(conv["pads"]) + [0, 0, 0, 0])[:4]
+        oh = (h + pt + pb - kh) // sh + 1
+        ow = (w + pl + pr - kw) // sw + 1
+        thr = getattr(self, "thresholds", None) is not None
+        keys: list = [("batch_normalize", 1)] if thr else []
+        keys += [("filters", self.out_channels), ("size", kh), ("stride", sh)]
+        keys += [("pad", 1 if pt == kh // 2 and pt > 0 else 0)]
+        if not (pt == pb == pl == pr == (kh // 2 if pt else 0)):
+            keys += [("padding", pt + pb)]
+        if conv.get("group", 1) != 1:
+            keys += [("groups", conv["group"])]
+        keys += [("activation", "relu" if thr else "linear")]
+        keys += [("fpgagen_weights", str(self.w_dtype))]
+        return "convolutional", keys, (oh, ow, self.out_channels)
+
     @property
     def acc_length(self) -> int:
         return self.weights.shape[1]

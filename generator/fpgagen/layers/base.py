@@ -73,6 +73,12 @@ class HWLayer(abc.ABC):
     plumbing: bool = False
     #: only moves or copies input values (sample stimuli look through it for the input range)
     moves_values: bool = False
+    #: only rearranges its input for the layer it feeds (padding, sliding window): the CPU/FPGA
+    #: partition (:mod:`fpgagen.video.partition`) keeps it in one unit with that layer
+    feeds_next: bool = False
+    #: the primitive of :mod:`fpgagen.cpulayers` that runs this layer on the processor
+    #: (``pad``, ``window``, ``matmul``, ``threshold``, ``pool``); None: FPGA only
+    cpu_op: str | None = None
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -204,6 +210,26 @@ class HWLayer(abc.ABC):
     #: name of the coefficient set of the cost model (fpgagen/cost/_coef.py) this layer's
     #: features are weighted with; None: the op_type
     cost_coef: str | None = None
+
+    def cpu_spec(self, consts: dict, prefix: str) -> dict:
+        """The :mod:`fpgagen.cpulayers` spec running this layer on the processor: ``{"op":
+        cpu_op, "name", ...}`` with the primitive's fields; constant arrays go into ``consts``
+        under ``prefix + name + "." + field``. Layers with a ``cpu_op`` override it."""
+        raise FpgagenError(f"layer {self.name}: {self.op_type} does not run on the CPU")
+
+    def window_geometry(self) -> dict:
+        """What a ``feeds_next`` layer does to the image, for the layer it feeds:
+        ``{"pads": [top, left, bottom, right]}`` or ``{"kernel": [kh, kw], "stride": [sh, sw]}``;
+        ``{}`` for others."""
+        return {}
+
+    def darknet_section(self, feeders: list, hwc: tuple) -> tuple[str, list, tuple]:
+        """This layer, fed by ``feeders`` (its unit's ``feeds_next`` layers) from an
+        ``(h, w, c)`` image, as a Darknet section of network.cfg
+        (:mod:`fpgagen.video.darknet`): ``(section name, [(key, value)...], output (h, w, c))``.
+        Without a Darknet counterpart: ``fpgagen_<op_type>``, shape kept, channels updated."""
+        h, w, c = hwc
+        return f"fpgagen_{self.op_type.lower()}", [], (h, w, self.out_channels)
 
     @abc.abstractmethod
     def cost_features(self, cm) -> dict:

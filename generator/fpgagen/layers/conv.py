@@ -22,6 +22,8 @@ class SlidingWindow(HWLayer):
     op_type = "SlidingWindow"
     rtl_module = "sliding_window"
     fold_param = "SIMD"
+    feeds_next = True
+    cpu_op = "window"
 
     def __init__(self, name, dtype: DataType, ifm_hw, channels, kernel, stride, simd=1):
         super().__init__(name)
@@ -34,6 +36,20 @@ class SlidingWindow(HWLayer):
             raise ValueError(f"{name}: kernel {kernel} larger than the input {ifm_hw}")
         self.simd = 1
         self.set_folding(SIMD=simd)
+
+    def cpu_spec(self, consts: dict, prefix: str) -> dict:
+        return {
+            "op": self.cpu_op,
+            "name": self.name,
+            "ifm_h": self.ifm_h,
+            "ifm_w": self.ifm_w,
+            "ch": self.ch,
+            "kernel": [self.k_h, self.k_w],
+            "stride": [self.s_h, self.s_w],
+        }
+
+    def window_geometry(self) -> dict:
+        return {"kernel": [self.k_h, self.k_w], "stride": [self.s_h, self.s_w]}
 
     @property
     def ofm_h(self):
@@ -188,6 +204,8 @@ class FMPadding(HWLayer):
     op_type = "FMPadding"
     rtl_module = "fm_padding"
     fold_param = "SIMD"
+    feeds_next = True
+    cpu_op = "pad"
 
     def __init__(self, name, dtype: DataType, ifm_hw, channels, pads, value: int, simd=1):
         super().__init__(name)
@@ -200,6 +218,20 @@ class FMPadding(HWLayer):
             raise ValueError(f"{name}: pad value {value} is not a {dtype}")
         self.simd = 1
         self.set_folding(SIMD=simd)
+
+    def cpu_spec(self, consts: dict, prefix: str) -> dict:
+        return {
+            "op": self.cpu_op,
+            "name": self.name,
+            "ifm_h": self.ifm_h,
+            "ifm_w": self.ifm_w,
+            "ch": self.ch,
+            "pads": [self.pt, self.pl, self.pb, self.pr],
+            "value": int(self.value),
+        }
+
+    def window_geometry(self) -> dict:
+        return {"pads": [self.pt, self.pl, self.pb, self.pr]}
 
     @property
     def ofm_h(self):

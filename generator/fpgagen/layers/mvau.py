@@ -32,6 +32,41 @@ class MVAU(AccumulatorMixin, HWLayer):
 
     op_type = "MVAU"
     rtl_module = "mvau"
+    cpu_op = "matmul"
+
+    def cpu_spec(self, consts: dict, prefix: str) -> dict:
+        """``matmul`` with the accumulator weights (group multipliers included), the XNOR
+        popcount flag, the float exactness (``f32`` when every partial sum stays below 2^24
+        in magnitude, ``f64`` below 2^52, else ``int``) and the activation's thresholds."""
+        w = np.asarray(self.acc_weights(), dtype=np.int64)
+        lo, hi = self.in_range
+        bound = int(np.abs(w).sum(axis=1).max()) * max(abs(int(lo)), abs(int(hi)), 1)
+        exact = "f32" if bound < 2**24 else "f64" if bound < 2**52 else "int"
+        wn = f"{prefix}{self.name}.weights"
+        consts[wn] = w
+        s = {
+            "op": self.cpu_op,
+            "name": self.name,
+            "weights": wn,
+            "xnor_popcount": bool(self.xnor_popcount),
+            "exact": exact,
+        }
+        if self.thresholds is None:
+            s.update(thresholds=None, out_bias=0, bipolar_out=False)
+            return s
+        tn = f"{prefix}{self.name}.thresholds"
+        consts[tn] = np.asarray(self.thresholds, dtype=np.int64)
+        s.update(thresholds=tn, out_bias=int(self.out_bias), bipolar_out=self.out_dtype.is_bipolar)
+        return s
+
+    def darknet_section(self, feeders: list, hwc: tuple) -> tuple[str, list, tuple]:
+        conv = self.darknet_conv(hwc)
+        if conv is not None:
+            return conv
+        act = "relu" if self.thresholds is not None else "linear"
+        keys = [("output", self.out_channels), ("activation", act)]
+        keys += [("fpgagen_weights", str(self.w_dtype))]
+        return "connected", keys, (1, 1, self.out_channels)
 
     def __init__(
         self,

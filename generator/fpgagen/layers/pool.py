@@ -49,6 +49,31 @@ class Pool(HWLayer):
     op_type = "Pool"
     rtl_module = "pool"
     fold_param = "PE"
+    cpu_op = "pool"
+
+    def cpu_spec(self, consts: dict, prefix: str) -> dict:
+        return {
+            "op": self.cpu_op,
+            "name": self.name,
+            "mode": self.mode,
+            "k": int(self.k),
+            "ch": int(self.ch),
+            "bipolar_in": self.in_dtype.is_bipolar,
+        }
+
+    def darknet_section(self, feeders: list, hwc: tuple) -> tuple[str, list, tuple]:
+        """``[maxpool]``/``[avgpool]`` with the window of its feeding sliding window."""
+        geo = {}
+        for f in feeders:
+            geo.update(f.window_geometry())
+        if "kernel" not in geo:
+            return super().darknet_section(feeders, hwc)
+        (kh, kw), (sh, sw) = geo["kernel"], geo["stride"]
+        pt, pl, pb, pr = geo.get("pads", [0, 0, 0, 0])
+        h, w, c = hwc
+        h, w = h + pt + pb, w + pl + pr
+        name = "maxpool" if self.mode == "max" else "avgpool"
+        return name, [("size", kh), ("stride", sh)], ((h - kh) // sh + 1, (w - kw) // sw + 1, c)
 
     def __init__(
         self,
@@ -137,6 +162,9 @@ class GlobalAccPool(HWLayer):
     op_type = "GlobalAccPool"
     rtl_module = "global_acc_pool"
     fold_param = "PE"
+
+    def darknet_section(self, feeders: list, hwc: tuple) -> tuple[str, list, tuple]:
+        return "avgpool", [], (1, 1, hwc[2])
 
     def __init__(self, name, dtype: DataType, channels, n_pix, pe=1):
         super().__init__(name)

@@ -21,6 +21,18 @@ class Thresholding(HWLayer):
     op_type = "Thresholding"
     rtl_module = "thresholding"
     fold_param = "PE"
+    cpu_op = "threshold"
+
+    def cpu_spec(self, consts: dict, prefix: str) -> dict:
+        tn = f"{prefix}{self.name}.thresholds"
+        consts[tn] = np.asarray(self.thresholds, dtype=np.int64)
+        return {
+            "op": self.cpu_op,
+            "name": self.name,
+            "thresholds": tn,
+            "out_bias": int(self.out_bias),
+            "bipolar_out": self.out_dtype.is_bipolar,
+        }
 
     def fold_total(self) -> int:
         return self.in_channels

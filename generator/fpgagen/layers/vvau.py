@@ -26,6 +26,9 @@ class VVAU(AccumulatorMixin, HWLayer):
     rtl_module = "vvau"
     fold_param = "PE"
 
+    def darknet_section(self, feeders: list, hwc: tuple) -> tuple[str, list, tuple]:
+        return self.darknet_conv(hwc) or super().darknet_section(feeders, hwc)
+
     def __init__(
         self,
         name,

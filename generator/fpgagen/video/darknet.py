@@ -40,59 +40,16 @@ def detector_meta(onnx_path) -> dict | None:
     return None
 
 
-def _dtype(d) -> str:
-    return str(d)
-
-
 def _unit_section(u, hwc):
-    """Darknet section lines of one unit and the output (h, w, c)."""
+    """Darknet section lines of one unit (its computing layer's ``darknet_section``, fed by
+    the unit's other layers) and the output (h, w, c)."""
     layers = u["layers"]
     last = layers[-1]
-    h, w, c = hwc
-    swu = next((l for l in layers if l.op_type == "SlidingWindow"), None)
-    pad = next((l for l in layers if l.op_type == "FMPadding"), None)
-    keys: list[tuple[str, object]] = []
-    if last.op_type in ("MVAU", "VVAU") and getattr(last, "conv", None):
-        conv = last.conv
-        kh, kw = conv["kernel"]
-        sh, sw = conv["stride"]
-        pt, pl, pb, pr = (conv["pads"] + [0, 0, 0, 0])[:4]
-        oh = (h + pt + pb - kh) // sh + 1
-        ow = (w + pl + pr - kw) // sw + 1
-        name = "convolutional"
-        thr = getattr(last, "thresholds", None) is not None
-        keys += [("batch_normalize", 1)] if thr else []
-        keys += [("filters", last.out_channels), ("size", kh), ("stride", sh)]
-        keys += [("pad", 1 if pt == kh // 2 and pt > 0 else 0)]
-        if not (pt == pb == pl == pr == (kh // 2 if pt else 0)):
-            keys += [("padding", pt + pb)]
-        if conv.get("group", 1) != 1:
-            keys += [("groups", conv["group"])]
-        keys += [("activation", "relu" if thr else "linear")]
-        keys += [("fpgagen_weights", _dtype(last.w_dtype))]
-        h, w, c = oh, ow, last.out_channels
-    elif last.op_type == "MVAU":
-        thr = last.thresholds is not None
-        name = "connected"
-        keys += [("output", last.out_channels), ("activation", "relu" if thr else "linear")]
-        keys += [("fpgagen_weights", _dtype(last.w_dtype))]
-        h, w, c = 1, 1, last.out_channels
-    elif last.op_type == "Pool" and swu is not None:
-        name = "maxpool" if last.mode == "max" else "avgpool"
-        keys += [("size", swu.k_h), ("stride", swu.s_h)]
-        if pad is not None:
-            h, w = h + pad.pt + pad.pb, w + pad.pl + pad.pr
-        h, w = (h - swu.k_h) // swu.s_h + 1, (w - swu.k_w) // swu.s_w + 1
-    elif last.op_type == "GlobalAccPool":
-        name = "avgpool"
-        h, w = 1, 1
-    else:
-        name = f"fpgagen_{last.op_type.lower()}"
-        c = getattr(last, "out_channels", c)
-    keys += [("fpgagen_activation_type", _dtype(last.out_dtype))]
+    name, keys, hwc = last.darknet_section(layers[:-1], hwc)
+    keys = list(keys) + [("fpgagen_activation_type", str(last.out_dtype))]
     keys += [("fpgagen_layer", u["name"]), ("fpgagen_device", u["device"])]
     lines = [f"[{name}]"] + [f"{k}={v}" for k, v in keys]
-    return lines, (h, w, c)
+    return lines, hwc
 
 
 def network_cfg_text(df, meta: dict | None, names_file: str = "network.names") -> str:

@@ -1,7 +1,8 @@
 """Split a lowered network into CPU layers and the FPGA dataflow block (``--cpu-layers``).
 
-A *unit* is a run of streaming layers ending in a computing one: ``FMPadding`` and
-``SlidingWindow`` layers belong to the unit of the layer they feed (a 3x3 convolution is the
+A *unit* is a run of streaming layers ending in a computing one: layers that only rearrange
+their input for the next one (``feeds_next``: padding, sliding window) belong to the unit of the
+layer they feed (a 3x3 convolution is the
 unit ``pad -> swu -> MVAU``, named after the MVAU). The CPU layers are a prefix (the *CPU
 head*, after the host head's input quantizer) and a suffix (the *CPU tail*, before the host
 tail) of the units; the rest is the accelerator.
@@ -17,12 +18,11 @@ tail) of the units; the rest is the accelerator.
 
 The moved layer objects stay on the :class:`~fpgagen.dataflow.Dataflow` (``cpu_head`` and
 ``cpu_tail``) so the golden model runs them; :func:`cpu_specs` turns them into the numpy specs
-of :mod:`fpgagen.cpulayers` that the deploy folder runs.
+of :mod:`fpgagen.cpulayers` that the deploy folder runs (each layer's ``cpu_spec``; the layers
+with a ``cpu_op`` run on the CPU).
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 from ..errors import FpgagenError
 
@@ -32,9 +32,6 @@ __all__ = [
     "split_units",
     "units_summary",
 ]
-
-FEEDERS = ("FMPadding", "SlidingWindow")
-CPU_OPS = ("FMPadding", "SlidingWindow", "MVAU", "Thresholding", "Pool")
 
 
 class PartitionError(FpgagenError):
@@ -46,7 +43,7 @@ def split_units(layers) -> list[list]:
     units, cur = [], []
     for l in layers:
         cur.append(l)
-        if l.op_type not in FEEDERS:
+        if not l.feeds_next:
             units.append(cur)
             cur = []
     if cur:
@@ -64,11 +61,9 @@ def _auto_head(units) -> int:
         return 0
     u = units[0]
     last = u[-1]
-    if last.op_type != "MVAU":
+    if last.cpu_op != "matmul":
         return 0
-    swu = [l for l in u if l.op_type == "SlidingWindow"]
-    in_ch = swu[0].ch if swu else last.in_channels
-    return 1 if last.in_dtype.bits >= 8 and in_ch <= 4 else 0
+    return 1 if last.in_dtype.bits >= 8 and u[0].in_channels <= 4 else 0
 
 
 def _auto_tail(units) -> int:
@@ -76,7 +71,7 @@ def _auto_tail(units) -> int:
         return 0
     u = units[-1]
     last = u[-1]
-    if last.op_type != "MVAU" or len(u) != 1 or last.thresholds is not None:
+    if last.cpu_op != "matmul" or len(u) != 1 or last.thresholds is not None:
         return 0
     conv = _conv(u)
     one_by_one = conv is None or list(conv["kernel"]) == [1, 1]
@@ -138,10 +133,10 @@ def apply_partition(df, cpu_layers: str | None, default_auto: bool = False):
     head = [l for u in units[:nh] for l in u]
     tail = [l for u in units[len(units) - nt :] for l in u]
     for l in head + tail:
-        if l.op_type not in CPU_OPS:
+        if l.cpu_op is None:
             raise PartitionError(
                 f"--cpu-layers {choice!r}: layer {l.name} is a {l.op_type}, which does not run "
-                f"on the CPU (CPU layers: {', '.join(CPU_OPS)})"
+                f"on the CPU (CPU layers: {', '.join(cpu_layer_types())})"
             )
     from ..dataflow import Dataflow
 
@@ -160,60 +155,19 @@ def apply_partition(df, cpu_layers: str | None, default_auto: bool = False):
     return df
 
 
-def _exactness(layer) -> str:
-    w = np.asarray(layer.acc_weights(), dtype=np.int64)
-    lo, hi = layer.in_range
-    xmax = max(abs(int(lo)), abs(int(hi)), 1)
-    bound = int(np.abs(w).sum(axis=1).max()) * xmax
-    if bound < 2**24:
-        return "f32"
-    if bound < 2**52:
-        return "f64"
-    return "int"
+def cpu_layer_types() -> list[str]:
+    """The layer types that run on the CPU (those with a ``cpu_op``), sorted."""
+    from ..layers import LAYER_TYPES
 
-
-def layer_spec(l, consts: dict, prefix: str) -> dict:
-    """The :mod:`fpgagen.cpulayers` spec of hardware layer ``l`` (arrays into
-    ``consts`` under ``prefix + name``)."""
-    s = {"op": l.op_type, "name": l.name}
-    if l.op_type == "FMPadding":
-        s.update(
-            ifm_h=l.ifm_h,
-            ifm_w=l.ifm_w,
-            ch=l.ch,
-            pads=[l.pt, l.pl, l.pb, l.pr],
-            value=int(l.value),
-        )
-    elif l.op_type == "SlidingWindow":
-        s.update(
-            ifm_h=l.ifm_h, ifm_w=l.ifm_w, ch=l.ch, kernel=[l.k_h, l.k_w], stride=[l.s_h, l.s_w]
-        )
-    elif l.op_type == "MVAU":
-        wn = f"{prefix}{l.name}.weights"
-        consts[wn] = np.asarray(l.acc_weights(), dtype=np.int64)
-        s.update(weights=wn, xnor_popcount=bool(l.xnor_popcount), exact=_exactness(l))
-        if l.thresholds is not None:
-            tn = f"{prefix}{l.name}.thresholds"
-            consts[tn] = np.asarray(l.thresholds, dtype=np.int64)
-            s.update(thresholds=tn, out_bias=int(l.out_bias), bipolar_out=l.out_dtype.is_bipolar)
-        else:
-            s.update(thresholds=None, out_bias=0, bipolar_out=False)
-    elif l.op_type == "Thresholding":
-        tn = f"{prefix}{l.name}.thresholds"
-        consts[tn] = np.asarray(l.thresholds, dtype=np.int64)
-        s.update(thresholds=tn, out_bias=int(l.out_bias), bipolar_out=l.out_dtype.is_bipolar)
-    elif l.op_type == "Pool":
-        s.update(mode=l.mode, k=int(l.k), ch=int(l.ch), bipolar_in=l.in_dtype.is_bipolar)
-    else:  # pragma: no cover - apply_partition refuses these
-        raise PartitionError(f"layer {l.name}: {l.op_type} does not run on the CPU")
-    return s
+    return sorted(t for t, c in LAYER_TYPES.items() if c.cpu_op is not None)
 
 
 def cpu_specs(df) -> tuple[list, list, dict]:
-    """``(cpu_head specs, cpu_tail specs, constants)`` of a partitioned dataflow."""
+    """``(cpu_head specs, cpu_tail specs, constants)`` of a partitioned dataflow: each layer's
+    ``cpu_spec`` (arrays into the constants under ``cpu.<layer>.<field>``)."""
     consts: dict = {}
-    head = [layer_spec(l, consts, "cpu.") for l in getattr(df, "cpu_head", [])]
-    tail = [layer_spec(l, consts, "cpu.") for l in getattr(df, "cpu_tail", [])]
+    head = [l.cpu_spec(consts, "cpu.") for l in getattr(df, "cpu_head", [])]
+    tail = [l.cpu_spec(consts, "cpu.") for l in getattr(df, "cpu_tail", [])]
     return head, tail, consts
 
 
@@ -225,7 +179,7 @@ def units_summary(df) -> list[dict]:
         ("fpga", df.layers),
         ("cpu", getattr(df, "cpu_tail", [])),
     ):
-        real = [l for l in layers if l.op_type not in ("FIFO", "DWC")]
+        real = [l for l in layers if not l.plumbing]
         for u in split_units(real):
             out.append({"name": u[-1].name, "device": where, "layers": u})
     return out
