@@ -203,10 +203,17 @@ def test_an_interrupt_kills_the_running_yosys_and_starts_no_other(fake_yosys, ml
             raise KeyboardInterrupt
 
     t0 = time.perf_counter()
-    with pytest.raises(KeyboardInterrupt):
-        synth_build(mlp_build, cache_dir=tmp_path / "cache", jobs=2, progress=progress)
-    assert time.perf_counter() - t0 < 30
-    time.sleep(1.5)  # the worker threads see their runs killed and start nothing new
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            synth_build(mlp_build, cache_dir=tmp_path / "cache", jobs=2, progress=progress)
+        assert time.perf_counter() - t0 < 30
+        time.sleep(1.5)  # the worker threads see their runs killed and start nothing new
+    finally:
+        # the refusal of new runs is process-wide (until the next synth_build): lift it so
+        # that later tests in this process (direct synth_layer calls) can run Yosys
+        from fpgagen.synth import yosys
+
+        yosys.allow_runs()
     calls = fake_yosys.calls()
     assert ("MatMul_10", "mvau", "default") in calls, calls
     # no fallback after the kill, no layer queued behind them
