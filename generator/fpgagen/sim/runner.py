@@ -208,14 +208,12 @@ def _build_key(sources, toplevel, params, info, build_args, waves) -> str:
     return h.hexdigest()[:20]
 
 
-# Verilator's runtime library and cocotb's main (verilated*.o, verilator.o) are the same for
-# every model built with the same options; compiling them takes ~80 % of a cold build. They are
-# compiled once per option set and copied into each new build folder, where make finds them
-# up to date.
-# Only Verilator's own runtime, which does not depend on the design. cocotb's verilator.cpp
-# (the simulator's main) includes the design's Vtop.h and allocates a Vtop: it is compiled for
-# every design (a cached copy built against another design's Vtop.h corrupted the heap and
-# lost the VPI root handle of tops with many ports).
+# Verilator's runtime library (verilated*.o) is the same for every model built with the same
+# options, and compiling it is most of a cold build: it is compiled once per option set and
+# copied into each new build folder, where make finds it up to date. cocotb's verilator.cpp
+# (the simulator's main) is not cached: it includes the design's Vtop.h and allocates a Vtop,
+# so it is compiled for every design (a copy built against another design's Vtop.h corrupted
+# the heap and lost the VPI root handle of tops with many ports).
 _RUNTIME_TAG = "runtime-objects-2"  # in every cache key: builds with a stale main are not reused
 _RUNTIME_OBJECTS = (
     "verilated",
