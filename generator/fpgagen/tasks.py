@@ -389,6 +389,12 @@ class _Pool:
         self._ex.shutdown(wait=True, cancel_futures=True)
 
 
+async def _exit_worker() -> None:
+    """Run on a Dask worker's event loop (``client.run(..., wait=False)`` takes coroutines
+    only): end its process at once."""
+    os._exit(1)
+
+
 class _Dask:
     """A Dask cluster through a ``distributed.Client``."""
 
@@ -419,14 +425,19 @@ class _Dask:
         return type(exc).__name__ in ("KilledWorker", "CancelledError", "FutureCancelledError")
 
     def abandon(self, fut) -> None:
-        """A timed-out task: restart the worker running it (its nanny starts a fresh one;
-        Dask resubmits that worker's other tasks), or at least cancel it."""
+        """A timed-out task: cancel it, then end the worker process running it at once (its
+        nanny starts a fresh one; the scheduler moves that worker's queued tasks elsewhere).
+        ``_exit_worker`` through ``client.run`` runs on the worker's event loop, not in its busy
+        task thread, so it acts at once even on a loaded machine, where a graceful
+        ``restart_workers`` can itself time out and leave the hung task holding the worker."""
+        busy: list[str] = []
         with contextlib.suppress(Exception):
             busy = [w for w, keys in self.client.processing().items() if fut.key in keys]
-            if busy:
-                self.client.restart_workers(busy, timeout=60)
         with contextlib.suppress(Exception):
             fut.cancel()
+        if busy:
+            with contextlib.suppress(Exception):
+                self.client.run(_exit_worker, workers=busy, wait=False)
 
     def close(self) -> None:
         if self.own:
