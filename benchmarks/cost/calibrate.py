@@ -67,6 +67,11 @@ def _thresholds(rng, lo, hi, rows, n):
     return np.sort(t, axis=1)
 
 
+def thr_out_dtype(n: int) -> DataType:
+    """Output type of ``n`` thresholds: BIPOLAR for one, else the narrowest UINT holding n."""
+    return DataType("BIPOLAR") if n == 1 else DataType(f"UINT{max(1, math.ceil(math.log2(n + 1)))}")
+
+
 def build(spec: dict):
     """The layer a design spec describes (deterministic: seeded by the spec)."""
     from fpgagen.layers import branch, conv, mvau, pool, stream, thresholding
@@ -92,15 +97,33 @@ def build(spec: dict):
         if n:
             lo, hi = l.acc_range()
             thr = _thresholds(rng, lo.min(), hi.max(), spec["mh"], n)
-            out = DataType("BIPOLAR") if n == 1 else DataType(f"UINT{int(math.log2(n + 1))}")
-            l.set_thresholds(thr, 0, out)
+            l.set_thresholds(thr, 0, thr_out_dtype(n))
+        return l
+    if t == "VVAU":
+        from fpgagen.layers import vvau
+
+        ind, wd = _dt(spec["in"]), _dt(spec["w"])
+        w = _rand_values(rng, wd, (spec["ch"], spec["k"]))
+        l = vvau.VVAU(
+            name,
+            w,
+            ind,
+            wd,
+            num_vectors=spec.get("nv", 4),
+            pe=spec["pe"],
+            ram_style=spec.get("ram_style", "auto"),
+        )
+        n = spec.get("n_thres", 0)
+        if n:
+            lo, hi = l.acc_range()
+            thr = _thresholds(rng, lo.min(), hi.max(), spec["ch"], n)
+            l.set_thresholds(thr, 0, thr_out_dtype(n))
         return l
     if t == "Thresholding":
         ind = _dt(spec["in"])
         n = spec["n_thres"]
         thr = _thresholds(rng, ind.min, ind.max, spec["c"], n)
-        out = DataType("BIPOLAR") if n == 1 else DataType(f"UINT{int(math.log2(n + 1))}")
-        return thresholding.Thresholding(name, thr, ind, out, 0, pe=spec["pe"])
+        return thresholding.Thresholding(name, thr, ind, thr_out_dtype(n), 0, pe=spec["pe"])
     if t == "FIFO":
         w = spec["width"]
         return stream.FIFO(name, _dt("UINT1"), w, w, spec["depth"])

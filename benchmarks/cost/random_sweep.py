@@ -1,0 +1,584 @@
+#!/usr/bin/env python3
+"""Random calibration and hold-out designs for the cost model (issue 18).
+
+    python benchmarks/cost/random_sweep.py list [--set train|holdout|regime]
+    python benchmarks/cost/random_sweep.py sweep [--set ...] [--limit N] [-j 1]   # layers
+    python benchmarks/cost/random_sweep.py tops  [-j 1]                            # stitched tops
+    python benchmarks/cost/random_sweep.py issue [-j 1]                            # the issue's 2 MLPs
+
+Every layer type with a LUT cost is sampled by a Latin hypercube (one stratum per design in
+every parameter, strata shuffled independently) over its parameters, mapped to integers
+log-uniformly; a design the current model puts above :data:`MAX_LUT` LUTs (or that the
+layer class refuses) is drawn again, so each Yosys run stays in the seconds-to-a-minute range.
+
+The seeds are fixed and committed (:data:`SEEDS`) before any fit:
+
+* ``train``  (seed 18001): the designs the fit may use, with the regular sweep of
+  ``calibrate.py``;
+* ``holdout`` (seed 18002): never used by the fit; the held-out error of docs/cost_model.md;
+* ``regime`` (seed 18003): designs in the regimes that :func:`regime_of` names (PE >= 32,
+  more than 3 thresholds); for the left-out-regime check the fit also drops every ``train``
+  and regular design of that regime.
+
+Layer results go to ``benchmarks/results/cost_random.json`` (keyed by design id, spec + Yosys
+counts as in ``cost_sweep.json``); stitched tops and the issue's MLPs to
+``benchmarks/results/cost_tops.json``. Yosys runs are cached in ``$FPGAGEN_CACHE/yosys``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "generator"))
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import calibrate  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+RANDOM = RESULTS / "cost_random.json"
+TOPS = RESULTS / "cost_tops.json"
+
+#: committed before the first fit; never change them (the hold-out set is defined by them)
+SEEDS = {"train": 18001, "holdout": 18002, "regime": 18003, "tops": 18004}
+
+#: designs drawn per layer type and set
+COUNTS = {
+    "train": {
+        "MVAU": 50,
+        "VVAU": 8,
+        "Thresholding": 8,
+        "SlidingWindow": 5,
+        "Pool": 4,
+        "FIFO": 5,
+        "DWC": 5,
+        "AddStreams": 2,
+        "DuplicateStreams": 2,
+        "LabelSelect": 3,
+        "FMPadding": 2,
+        "GlobalAccPool": 2,
+    },
+    "holdout": {
+        "MVAU": 24,
+        "VVAU": 4,
+        "Thresholding": 4,
+        "SlidingWindow": 3,
+        "Pool": 2,
+        "FIFO": 3,
+        "DWC": 3,
+        "AddStreams": 1,
+        "DuplicateStreams": 1,
+        "LabelSelect": 1,
+        "FMPadding": 1,
+        "GlobalAccPool": 1,
+    },
+    "regime": {"MVAU": 10, "VVAU": 3, "Thresholding": 3},
+}
+
+#: the largest design (current model's LUT estimate) a draw may be
+MAX_LUT = 2500
+
+#: MVAU/VVAU (input, weight) types
+MAC_TYPES = [
+    ("BIPOLAR", "BIPOLAR"),
+    ("TERNARY", "TERNARY"),
+    ("INT2", "TERNARY"),
+    ("UINT2", "TERNARY"),
+    ("UINT3", "TERNARY"),
+    ("INT4", "TERNARY"),
+    ("UINT2", "INT2"),
+    ("INT2", "INT2"),
+    ("INT3", "INT3"),
+    ("UINT4", "INT4"),
+    ("INT4", "INT4"),
+    ("UINT6", "INT2"),
+    ("INT8", "INT4"),
+    ("UINT8", "INT8"),
+    ("UINT4", "BIPOLAR"),
+    ("BIPOLAR", "INT4"),
+]
+THRESHOLDS = [0, 0, 1, 2, 3, 7, 15]
+
+
+def regime_of(spec: dict) -> list[str]:
+    """Regimes a design belongs to: ``pe32`` (PE >= 32 of an MVAU/VVAU), ``thr7`` (more than 3
+    thresholds)."""
+    out = []
+    if spec["type"] in ("MVAU", "VVAU") and spec.get("pe", 1) >= 32:
+        out.append("pe32")
+    if spec.get("n_thres", 0) > 3:
+        out.append("thr7")
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Latin hypercube
+# ------------------------------------------------------------------------------------------
+def lhs(rng, n: int, d: int) -> np.ndarray:
+    """``n`` points of a Latin hypercube in ``[0, 1)^d``."""
+    strata = np.stack([rng.permutation(n) for _ in range(d)], axis=1)
+    return (strata + rng.random((n, d))) / n
+
+
+def pick(u: float, options):
+    return options[min(int(u * len(options)), len(options) - 1)]
+
+
+def logint(u: float, lo: int, hi: int) -> int:
+    """Log-uniform integer in ``[lo, hi]``."""
+    return int(min(hi, max(lo, round(math.exp(math.log(lo) + u * math.log(hi / lo * 1.0))))))
+
+
+def divisor_near(n: int, want: int) -> int:
+    """The divisor of ``n`` closest to ``want`` (in log scale)."""
+    ds = [d for d in range(1, n + 1) if n % d == 0]
+    return min(ds, key=lambda d: abs(math.log(d) - math.log(max(1, want))))
+
+
+def _spec(kind: str, u, set_name: str, i: int, regime: bool) -> dict:
+    """One design of ``kind`` from the unit vector ``u``."""
+    sid = f"r_{set_name}_{kind.lower()}_{i:03d}"
+    if kind == "MVAU":
+        ind, wd = pick(u[0], MAC_TYPES)
+        pe = logint(u[1], 32 if regime and i % 2 == 0 else 1, 64)
+        simd = logint(u[2], 1, 64)
+        nf, sf = logint(u[3], 1, 48), logint(u[4], 1, 64)
+        if u[5] < 0.12:  # fully unfolded: constant weights
+            nf = sf = 1
+        thr = pick(u[6], [7, 15] if regime and i % 2 == 1 else THRESHOLDS)
+        style = pick(u[7], ["auto", "auto", "block", "distributed"])
+        if nf * sf == 1:
+            style = "auto"
+        s = {"id": sid, "type": "MVAU", "in": ind, "w": wd, "pe": pe, "simd": simd}
+        s.update({"mw": simd * sf, "mh": pe * nf, "n_thres": thr, "ram_style": style})
+        if wd == "TERNARY" and u[8] < 0.4:
+            s["zeros"] = pick(u[8] / 0.4, [0.3, 0.6, 0.9])
+        return s
+    if kind == "VVAU":
+        ind, wd = pick(u[0], MAC_TYPES)
+        pe = logint(u[1], 32 if regime and i % 2 == 0 else 1, 64)
+        cf = logint(u[2], 1, 16)
+        k = pick(u[3], [4, 9, 9, 25])
+        thr = pick(u[4], [7, 15] if regime and i % 2 == 1 else THRESHOLDS)
+        s = {"id": sid, "type": "VVAU", "in": ind, "w": wd, "pe": pe, "ch": pe * cf, "k": k}
+        s.update({"n_thres": thr, "nv": 4})
+        return s
+    if kind == "Thresholding":
+        pe = logint(u[0], 1, 32)
+        c = pe * logint(u[1], 1, 64)
+        bits = logint(u[2], 3, 20)
+        signed = u[3] < 0.6
+        n = pick(u[4], [7, 15] if regime else [1, 2, 3, 3, 7, 15])
+        n = min(n, 2**bits - 2)
+        ind = f"{'INT' if signed else 'UINT'}{bits}"
+        return {"id": sid, "type": "Thresholding", "c": c, "pe": pe, "in": ind, "n_thres": n}
+    if kind == "SlidingWindow":
+        ifm = logint(u[0], 4, 32)
+        k = min(ifm, pick(u[1], [1, 2, 3, 3, 5]))
+        ch = logint(u[2], 1, 64)
+        simd = divisor_near(ch, logint(u[3], 1, 32))
+        st = pick(u[4], [1, 1, 2])
+        b = pick(u[5], [1, 2, 3, 4, 8])
+        return {
+            "id": sid,
+            "type": "SlidingWindow",
+            "ifm": ifm,
+            "ch": ch,
+            "simd": simd,
+            "k": k,
+            "stride": st,
+            "bits": b,
+        }
+    if kind == "Pool":
+        ch = logint(u[0], 2, 64)
+        pe = divisor_near(ch, logint(u[1], 1, 32))
+        k = pick(u[2], [2, 3, 4, 9])
+        mode = pick(u[3], ["max", "sum"])
+        ind = pick(u[4], ["UINT2", "UINT4", "INT4", "INT8", "UINT1"])
+        s = {"id": sid, "type": "Pool", "ch": ch, "pe": pe, "k": k, "mode": mode, "in": ind}
+        return s
+    if kind == "FIFO":
+        return {
+            "id": sid,
+            "type": "FIFO",
+            "width": logint(u[0], 1, 256),
+            "depth": logint(u[1], 2, 4096),
+        }
+    if kind == "DWC":
+        a, b = logint(u[0], 1, 64), logint(u[1], 1, 64)
+        if a == b:
+            b = a + 1
+        return {
+            "id": sid,
+            "type": "DWC",
+            "in_elems": a,
+            "out_elems": b,
+            "bits": pick(u[2], [1, 2, 3, 4, 8]),
+        }
+    if kind == "AddStreams":
+        ch = logint(u[0], 2, 128)
+        pe = divisor_near(ch, logint(u[1], 1, 32))
+        ind = pick(u[2], ["UINT2", "UINT4", "INT4", "INT8", "UINT8"])
+        return {"id": sid, "type": "AddStreams", "ch": ch, "pe": pe, "in": ind}
+    if kind == "DuplicateStreams":
+        return {"id": sid, "type": "DuplicateStreams", "width": logint(u[0], 1, 256)}
+    if kind == "LabelSelect":
+        ch = logint(u[0], 2, 200)
+        pe = divisor_near(ch, logint(u[1], 1, 16))
+        k = min(ch, pick(u[2], [1, 1, 3, 5]))
+        ind = pick(u[3], ["INT8", "INT12", "INT16", "UINT8", "INT20"])
+        return {"id": sid, "type": "LabelSelect", "ch": ch, "pe": pe, "k": k, "in": ind}
+    if kind == "FMPadding":
+        ifm = logint(u[0], 4, 32)
+        ch = logint(u[1], 1, 64)
+        simd = divisor_near(ch, logint(u[2], 1, 32))
+        b = pick(u[3], [1, 2, 4, 8])
+        return {"id": sid, "type": "FMPadding", "ifm": ifm, "ch": ch, "simd": simd, "bits": b}
+    if kind == "GlobalAccPool":
+        ch = logint(u[0], 2, 128)
+        pe = divisor_near(ch, logint(u[1], 1, 16))
+        n = logint(u[2], 4, 1024)
+        ind = pick(u[3], ["UINT2", "UINT4", "INT4", "UINT8"])
+        return {"id": sid, "type": "GlobalAccPool", "ch": ch, "pe": pe, "n_pix": n, "in": ind}
+    raise ValueError(kind)
+
+
+def _ok(spec: dict) -> bool:
+    """True when the layer class accepts the design and it is small enough to synthesize."""
+    from fpgagen.cost import model
+
+    try:
+        l = calibrate.build(spec)
+        l.check_hw()
+        est = model.estimate(l)
+    except Exception:
+        return False
+    if spec["type"] in ("MVAU", "VVAU"):
+        words = (
+            l.nf * l.sf * l.weight_word_bits
+            if spec["type"] == "MVAU"
+            else l.k * l.cf * l.weight_word_bits
+        )
+        if words > 2_000_000:
+            return False
+    return est["lut"] <= MAX_LUT
+
+
+def random_designs(set_name: str) -> list[dict]:
+    """The designs of one set (deterministic: seeded by :data:`SEEDS`)."""
+    out = []
+    for kind, n in COUNTS[set_name].items():
+        rng = np.random.default_rng([SEEDS[set_name], zlib_id(kind)])
+        pts = lhs(rng, n, 9)
+        for i in range(n):
+            u = pts[i]
+            for _attempt in range(200):
+                s = _spec(kind, u, set_name, i, set_name == "regime")
+                if _ok(s):
+                    break
+                # shrink towards the small end of every parameter and retry
+                u = u * rng.uniform(0.6, 0.95, size=u.shape)
+            else:
+                continue
+            s["seed"] = int(rng.integers(1 << 30))
+            out.append(s)
+    return out
+
+
+def zlib_id(s: str) -> int:
+    import zlib
+
+    return zlib.crc32(s.encode())
+
+
+# ------------------------------------------------------------------------------------------
+# layer sweep
+# ------------------------------------------------------------------------------------------
+def _load(path: Path) -> dict:
+    if path.is_file():
+        return json.loads(path.read_text())
+    return {"designs": {}}
+
+
+def _save(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def interleaved(sets) -> list[dict]:
+    """The designs of ``sets`` in an order that mixes sets and layer types (a sweep stopped
+    early still has some of everything); the hold-out and regime sets come twice as fast as
+    the training set (the first half of the training set is interleaved with all of them)."""
+    lists = [random_designs(s) for s in sets]
+    out = []
+    for i in range(max(len(x) for x in lists)):
+        for x in lists:
+            if i < len(x):
+                out.append(x[i])
+    # mix types: sort by the position within its type
+    pos: dict = {}
+    keyed = []
+    for s in out:
+        k = (s["id"].split("_")[1], s["type"])
+        pos[k] = pos.get(k, 0) + 1
+        speed = 2.0 if k[0] == "train" else 1.0
+        keyed.append((pos[k] / COUNTS[k[0]][s["type"]] * speed, s))
+    keyed.sort(key=lambda t: t[0])
+    return [s for _, s in keyed]
+
+
+def cmd_sweep(args) -> int:
+    from fpgagen.synth import yosys_version
+    from fpgagen.tasks import Task, run_tasks
+
+    sets = [args.set] if args.set else ["train", "holdout", "regime"]
+    specs = interleaved(sets)
+    if args.limit:
+        specs = specs[: args.limit]
+    data = _load(RANDOM)
+    data["yosys"] = yosys_version()
+    data["seeds"] = SEEDS
+    todo = [
+        s for s in specs if s["id"] not in data["designs"] or data["designs"][s["id"]]["spec"] != s
+    ]
+    print(f"{len(specs)} designs, {len(todo)} to synthesize, {args.jobs} worker(s)", flush=True)
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="fpgagen_rnd_")).resolve()
+    batch = max(1, args.batch)
+    failed = []
+    for b0 in range(0, len(todo), batch):
+        chunk = todo[b0 : b0 + batch]
+        tasks = [
+            Task(
+                calibrate.synth_design,
+                {"spec": s, "workdir": str(work)},
+                label=s["id"],
+                kind="calibrate",
+            )
+            for s in chunk
+        ]
+        outs = run_tasks(
+            tasks, jobs=args.jobs, cache=False, progress=lambda m: print(m, flush=True)
+        )
+        data = _load(RANDOM) | {"yosys": data["yosys"], "seeds": SEEDS}
+        for o in outs:
+            if o.ok:
+                r = o.result
+                data["designs"][r["spec"]["id"]] = {
+                    k: r[k] for k in ("spec", "layer", "yosys", "cells")
+                }
+            else:
+                failed.append(o)
+                print(f"FAILED: {o.label}: {o.error}", flush=True)
+        _save(RANDOM, data)
+        print(f"saved {len(data['designs'])} designs ({time.strftime('%H:%M:%S')})", flush=True)
+    return 1 if failed else 0
+
+
+# ------------------------------------------------------------------------------------------
+# stitched tops and the issue's MLPs
+# ------------------------------------------------------------------------------------------
+def mlp_model(sizes, in_bits, in_signed, w_bits, act_bits, act_signed, seed):
+    """A QONNX MLP ``sizes[0] -> ... -> sizes[-1]`` (hand-built graph, no torch): input Quant
+    of ``in_bits``, weights Quant of ``w_bits`` (2 = ternary), BatchNorm + (Relu) + Quant of
+    ``act_bits`` between layers (signed, narrow when ``act_signed``), the last layer raw."""
+    from tests.support.qonnx_graphs import GraphBuilder
+
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder([1, sizes[0]])
+    h = b.quant("x", 0.125, in_bits, signed=int(in_signed))
+    for j, (a, o) in enumerate(itertools.pairwise(sizes)):
+        lim = 2 ** (w_bits - 1) - 1
+        w = b.qweight(rng.integers(-lim, lim + 1, (a, o)) * 0.5, 0.5, w_bits)
+        h = b.node("MatMul", [h, w])
+        if j == len(sizes) - 2:
+            break
+        h = b.node(
+            "BatchNormalization",
+            [
+                h,
+                b.const(rng.uniform(0.5, 1.5, o).astype(np.float32)),
+                b.const(rng.normal(0, 1, o).astype(np.float32)),
+                b.const(rng.normal(0, 1, o).astype(np.float32)),
+                b.const(rng.uniform(1, 3, o).astype(np.float32) * a / 8),
+            ],
+        )
+        if act_signed:
+            h = b.quant(h, 0.5, act_bits, signed=1, narrow=1)
+        else:
+            h = b.quant(b.node("Relu", [h]), 0.5, act_bits, signed=0)
+    b.node("Mul", [h, b.const(np.float32(0.5))])
+    return b.model([1, sizes[-1]])
+
+
+#: the issue's two MLPs (ZCU104, 64 cycles per frame)
+ISSUE = [
+    {
+        "id": "issue_tern_mlp_64_40_24_10",
+        "sizes": [64, 40, 24, 10],
+        "in_bits": 4,
+        "in_signed": True,
+        "w_bits": 2,
+        "act_bits": 3,
+        "act_signed": False,
+        "target_cycles": 64,
+        "seed": 1801,
+    },
+    {
+        "id": "issue_tfc_w2a2_784_64_64_64_10",
+        "sizes": [784, 64, 64, 64, 10],
+        "in_bits": 2,
+        "in_signed": True,
+        "w_bits": 2,
+        "act_bits": 2,
+        "act_signed": True,
+        "target_cycles": 64,
+        "seed": 1802,
+    },
+]
+
+
+def top_specs() -> list[dict]:
+    """Random MLPs (seed :data:`SEEDS` ``tops``) for stitched-top checks; kept small."""
+    rng = np.random.default_rng(SEEDS["tops"])
+    n = 12
+    pts = lhs(rng, n, 6)
+    out = []
+    for i in range(n):
+        u = pts[i]
+        depth = pick(u[0], [2, 2, 3, 3])
+        sizes = [logint(float(x), 8, 64) for x in rng.random(depth + 1)]
+        sizes[-1] = min(sizes[-1], 16)
+        wb = pick(u[1], [1, 2, 2, 3, 4])
+        ab = pick(u[2], [1, 2, 3, 4])
+        out.append(
+            {
+                "id": f"r_top_{i:02d}",
+                "sizes": sizes,
+                "in_bits": pick(u[3], [2, 4, 8]),
+                "in_signed": bool(u[4] < 0.5),
+                "w_bits": max(2, wb),
+                "act_bits": max(2, ab),
+                "act_signed": bool(u[5] < 0.3),
+                "target_cycles": int(pick(u[5], [16, 32, 64, 128, 256, 512])),
+                "seed": 18100 + i,
+            }
+        )
+    return out
+
+
+def run_top(spec: dict, work: Path, jobs: int) -> dict:
+    """Build ``spec``'s MLP for the ZCU104 (rtl backend) and synthesize every layer and the
+    stitched top."""
+    import onnx
+    from fpgagen import flow
+    from fpgagen.synth import synth_build
+
+    d = work / spec["id"]
+    d.mkdir(parents=True, exist_ok=True)
+    m = mlp_model(
+        spec["sizes"],
+        spec["in_bits"],
+        spec["in_signed"],
+        spec["w_bits"],
+        spec["act_bits"],
+        spec["act_signed"],
+        spec["seed"],
+    )
+    mp = d / "model.onnx"
+    onnx.save(m, mp)
+    out = d / "build"
+    flow.build(
+        mp,
+        "zcu104",
+        out,
+        backend="rtl",
+        target_cycles_=spec["target_cycles"],
+        progress=lambda *a, **k: None,
+        io="stream",
+    )
+    r = synth_build(out, top=True, jobs=jobs, progress=lambda m: print("   ", m, flush=True))
+    meta = json.loads((out / "dataflow.json").read_text())
+    return {
+        "spec": spec,
+        "synth": r,
+        "folding": meta["folding"],
+        "fifo_depths": meta.get("fifo_depths"),
+    }
+
+
+def cmd_tops(args) -> int:
+    specs = ISSUE if args.cmd == "issue" else top_specs()
+    if args.only:
+        specs = [s for s in specs if args.only in s["id"]]
+    data = _load(TOPS)
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="fpgagen_tops_")).resolve()
+    for s in specs:
+        if s["id"] in data["designs"] and data["designs"][s["id"]]["spec"] == s:
+            continue
+        print(f"== {s['id']} {s}", flush=True)
+        try:
+            r = run_top(s, work, args.jobs)
+        except Exception as e:  # report and go on
+            print(f"FAILED {s['id']}: {type(e).__name__}: {e}", flush=True)
+            continue
+        data = _load(TOPS)
+        syn = r["synth"]
+        data["designs"][s["id"]] = {
+            "spec": s,
+            "layers": [
+                {k: x.get(k) for k in ("name", "type", "folding", "estimate", "status", "actual")}
+                for x in syn["layers"]
+            ],
+            "top": {k: v for k, v in (syn.get("top") or {}).items() if k not in ("log",)},
+            "folding": r["folding"],
+            "fifo_depths": r["fifo_depths"],
+            "sum_estimate": syn["sum_estimate_all"],
+            "sum_actual": syn["sum_actual"],
+        }
+        _save(TOPS, data)
+        t = syn.get("top") or {}
+        print(
+            f"   top LUT {t.get('lut')} vs sum of layers {syn['sum_actual'].get('lut')} "
+            f"(estimate {syn['sum_estimate_all'].get('lut')}) {time.strftime('%H:%M:%S')}",
+            flush=True,
+        )
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name in ("list", "sweep", "tops", "issue"):
+        p = sub.add_parser(name)
+        p.add_argument("--set", choices=sorted(COUNTS), default=None)
+        p.add_argument("-j", "--jobs", type=int, default=1)
+        p.add_argument("--limit", type=int, default=0)
+        p.add_argument("--batch", type=int, default=8)
+        p.add_argument("--workdir", default=None)
+        p.add_argument("--only", default=None)
+    a = ap.parse_args(argv)
+    if a.cmd == "list":
+        for s in interleaved([a.set] if a.set else ["train", "holdout", "regime"]):
+            print(s["id"], {k: v for k, v in s.items() if k not in ("id", "seed")})
+        return 0
+    if a.cmd == "sweep":
+        return cmd_sweep(a)
+    return cmd_tops(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
