@@ -11,6 +11,10 @@
  * and the transfer still completes, so errors never hang. `idle` is high when no transfer is
  * in progress: after reset and once every requested beat has arrived (the FIFO may still
  * hold data for m_axis).
+ *
+ * WRAP_BEATS > 0 (the weight streamers of external weights): the buffer at `addr` is a ring of
+ * WRAP_BEATS bus words read over and over: after its last word the next burst starts at `addr`
+ * again (bursts never run past the end of the ring), until `beats` beats in all are read.
  */
 
 `timescale 1ns / 1ps
@@ -29,7 +33,9 @@ module kernel_axi_read #
     // bursts in flight at most (>= 1)
     parameter MAX_OUTSTANDING = 4,
     // width of the beat count
-    parameter COUNT_BITS = 40
+    parameter COUNT_BITS = 40,
+    // 0: read `beats` consecutive bus words; > 0: a ring of WRAP_BEATS words (see above)
+    parameter WRAP_BEATS = 0
 )
 (
     input  wire                    clk,
@@ -111,7 +117,13 @@ wire [12:0] page_beats = page_bytes >> SHIFT;
 /* verilator lint_off WIDTHEXPAND */
 /* verilator lint_off WIDTHTRUNC */
 wire [8:0] cap_beats = (page_beats < BURST_BEATS) ? page_beats[8:0] : BURST_BEATS;
-wire [8:0] len = (ar_left < cap_beats) ? ar_left[8:0] : cap_beats;
+wire [8:0] len0 = (ar_left < cap_beats) ? ar_left[8:0] : cap_beats;
+// ring: not past its end (wrap_left: beats from ar_addr to the end of the ring)
+reg  [COUNT_BITS-1:0] wrap_left;
+reg  [ADDR_BITS-1:0]  ring_base;
+wire [8:0] len = (WRAP_BEATS > 0 && wrap_left < len0) ? wrap_left[8:0] : len0;
+wire wrap_now = WRAP_BEATS > 0 && len == wrap_left;
+localparam [COUNT_BITS-1:0] WRAP_C = WRAP_BEATS;
 wire issue = !m_axi_arvalid && ar_left != 0 && credits >= len && outstanding < MAX_OUTSTANDING;
 wire [CRW-1:0] len_c = len;   // len <= BURST_BEATS <= FIFO_DEPTH fits
 /* verilator lint_on WIDTHTRUNC */
@@ -132,7 +144,9 @@ always @(posedge clk) begin
         m_axi_arvalid <= 1'b1;
         m_axi_araddr  <= ar_addr;
         m_axi_arlen   <= len[7:0] - 8'd1;
-        ar_addr       <= ar_addr + ({{(ADDR_BITS - 9){1'b0}}, len} << SHIFT);
+        ar_addr       <= wrap_now ? ring_base
+                                  : ar_addr + ({{(ADDR_BITS - 9){1'b0}}, len} << SHIFT);
+        wrap_left     <= wrap_now ? WRAP_C : wrap_left - {{(COUNT_BITS - 9){1'b0}}, len};
         ar_left       <= ar_left - {{(COUNT_BITS - 9){1'b0}}, len};
     end
     credits <= credits + (pop ? C_ONE : C_ZERO) - (issue ? len_c : C_ZERO);
@@ -143,6 +157,8 @@ always @(posedge clk) begin
     end
     if (start && idle) begin
         ar_addr <= {addr[ADDR_BITS-1:SHIFT], {SHIFT{1'b0}}};
+        ring_base <= {addr[ADDR_BITS-1:SHIFT], {SHIFT{1'b0}}};
+        wrap_left <= WRAP_C;
         ar_left <= beats;
         r_left  <= beats;
         error   <= 1'b0;
@@ -153,6 +169,8 @@ always @(posedge clk) begin
         m_axi_arlen   <= 8'd0;
         ar_addr       <= {ADDR_BITS{1'b0}};
         ar_left       <= {COUNT_BITS{1'b0}};
+        wrap_left     <= WRAP_C;
+        ring_base     <= {ADDR_BITS{1'b0}};
         r_left        <= {COUNT_BITS{1'b0}};
         /* verilator lint_off WIDTHTRUNC */
         credits       <= FIFO_DEPTH;

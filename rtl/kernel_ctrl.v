@@ -14,6 +14,8 @@
  *   0x1C/0x20    output buffer address (low/high word)
  *   0x28 N       number of frames
  *   0x30 STATUS  read only: the core's error bits (bit 0 read error, bit 1 write error)
+ *   0x34/0x38    weight buffer address (low/high word; used by kernels with external
+ *                weights, a plain register otherwise)
  *
  * Other offsets read 0 and ignore writes. Byte strobes are honoured. One write and one read
  * transaction in flight (AWREADY/WREADY/ARREADY drop until the response is taken); writes
@@ -64,6 +66,9 @@ module kernel_ctrl #
     output wire [63:0]           in_addr,
     output wire [63:0]           out_addr,
     output wire [31:0]           n_frames,
+    /* verilator lint_off UNUSEDSIGNAL */
+    output wire [63:0]           wgt_addr,
+    /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off SYMRSVDWORD */
     output wire                  interrupt
     /* verilator lint_on SYMRSVDWORD */
@@ -77,11 +82,11 @@ endgenerate
 
 localparam [5:0] A_CTRL = 6'h00, A_GIE = 6'h04, A_IER = 6'h08, A_ISR = 6'h0C,
                  A_IN_LO = 6'h10, A_IN_HI = 6'h14, A_OUT_LO = 6'h1C, A_OUT_HI = 6'h20,
-                 A_N = 6'h28, A_STATUS = 6'h30;
+                 A_N = 6'h28, A_STATUS = 6'h30, A_WGT_LO = 6'h34, A_WGT_HI = 6'h38;
 
 reg        start_reg, done_reg, ready_reg, auto_reg, gie_reg;
 reg [1:0]  ier_reg, isr_reg;
-reg [63:0] in_reg, out_reg;
+reg [63:0] in_reg, out_reg, wgt_reg;
 reg [31:0] n_reg;
 
 // ---- write channel: take AW and W (any order), then answer on B --------------------------
@@ -132,6 +137,8 @@ always @* begin
         A_OUT_HI: rd_mux = out_reg[63:32];
         A_N:      rd_mux = n_reg;
         A_STATUS: rd_mux = {30'd0, status};
+        A_WGT_LO: rd_mux = wgt_reg[31:0];
+        A_WGT_HI: rd_mux = wgt_reg[63:32];
         default:  rd_mux = 32'd0;
     endcase
 end
@@ -161,6 +168,8 @@ always @(posedge clk) begin
             A_OUT_LO: out_reg[31:0]  <= merge(out_reg[31:0], w_data, w_strb);
             A_OUT_HI: out_reg[63:32] <= merge(out_reg[63:32], w_data, w_strb);
             A_N:      n_reg <= merge(n_reg, w_data, w_strb);
+            A_WGT_LO: wgt_reg[31:0]  <= merge(wgt_reg[31:0], w_data, w_strb);
+            A_WGT_HI: wgt_reg[63:32] <= merge(wgt_reg[63:32], w_data, w_strb);
             default:  ;
         endcase
         if (wr_ctrl) auto_reg <= w_data[7];
@@ -204,6 +213,7 @@ always @(posedge clk) begin
         in_reg    <= 64'd0;
         out_reg   <= 64'd0;
         n_reg     <= 32'd0;
+        wgt_reg   <= 64'd0;
     end
 end
 
@@ -211,6 +221,7 @@ assign ap_start  = start_reg;
 assign in_addr   = in_reg;
 assign out_addr  = out_reg;
 assign n_frames  = n_reg;
+assign wgt_addr  = wgt_reg;
 assign interrupt = gie_reg && (isr_reg != 2'd0);
 
 endmodule

@@ -15,6 +15,13 @@
  *   3. when every read beat has arrived and every write response is in, ap_done pulses and
  *      the core is idle again (with auto_restart set, the next run starts at once).
  *
+ * External weights (docs/kernel.md): the generated top adds one kernel_weight_stream per layer
+ * with external weights, reading the weight buffer (WGT_LO/WGT_HI, latched at ap_start like
+ * the other addresses: wgt_addr) for run_frames frames from the run_start pulse on; their
+ * reads share the read channels with the input (kernel_read_mux). A run ends only when they
+ * are idle too (ext_idle), and their error responses count as read errors (ext_error).
+ * Without external weights tie ext_idle high and ext_error low.
+ *
  * AXI error responses are recorded in STATUS (bit 0 read, bit 1 write; cleared at the next
  * start) and the run still completes. Buffer addresses must be aligned to BUS_BITS / 8 bytes
  * (their low bits are ignored). ap_rst_n is active low and synchronous; core_rst is the
@@ -120,7 +127,14 @@ module kernel_shell #
     input  wire [OUT_AXIS_BITS-1:0] core_out_tdata,   // bits above OUT_BITS are padding
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire                    core_out_tvalid,
-    output wire                    core_out_tready
+    output wire                    core_out_tready,
+
+    // external weight streamers (see above)
+    output reg  [63:0]             wgt_addr,
+    output wire [31:0]             run_frames,
+    output wire                    run_start,
+    input  wire                    ext_idle,
+    input  wire                    ext_error
 );
 
 localparam CB = 48;   // word and beat counters
@@ -150,7 +164,7 @@ assign m_axi_gmem_arid = 1'b0;
 // ---- control registers ---------------------------------------------------------------------
 wire        ap_start, ap_ready, ap_idle;
 reg         ap_done;
-wire [63:0] in_addr, out_addr;
+wire [63:0] in_addr, out_addr, wgt_reg_addr;
 wire [31:0] n_frames;
 wire        rd_error, wr_error;
 
@@ -178,10 +192,11 @@ kernel_ctrl #(.ADDR_BITS(6)) control_inst (
     .ap_ready(ap_ready),
     .ap_done(ap_done),
     .ap_idle(ap_idle),
-    .status({wr_error, rd_error}),
+    .status({wr_error, rd_error || ext_error}),
     .in_addr(in_addr),
     .out_addr(out_addr),
     .n_frames(n_frames),
+    .wgt_addr(wgt_reg_addr),
     .interrupt(interrupt)
 );
 
@@ -195,6 +210,8 @@ wire          go = state == S_GO;
 wire          rd_idle, wr_idle;
 
 assign ap_idle  = state == S_IDLE;
+assign run_frames = run_n;
+assign run_start  = go;
 assign ap_ready = state == S_IDLE && ap_start;
 
 /* verilator lint_off WIDTHEXPAND */
@@ -217,6 +234,7 @@ always @(posedge ap_clk) begin
             run_in  <= in_addr;
             run_out <= out_addr;
             run_n   <= n_frames;
+            wgt_addr <= wgt_reg_addr;
             state   <= S_CALC;
         end
         S_CALC: begin
@@ -227,7 +245,7 @@ always @(posedge ap_clk) begin
             state     <= S_GO;
         end
         S_GO: state <= S_RUN;
-        default: if (rd_idle && wr_idle) begin
+        default: if (rd_idle && wr_idle && ext_idle) begin
             ap_done <= 1'b1;
             state   <= S_IDLE;
         end

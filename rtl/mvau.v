@@ -44,6 +44,12 @@
  * Latency: an output word is valid 4 cycles after the rising edge that issued the last step of
  * its fold, i.e. it can be accepted 5 cycles after that edge; when the compute side is waiting
  * for input this is the handshake of the fold's last input word (bypass), as without buffer.
+ *
+ * External weights (RAM_STYLE = "external"): no weight ROM; the weights arrive on s_wgt, one
+ * memory line per step in the order the ROM would be read (lines 0..NF*SF-1 once per input
+ * vector), and a step issues only when its weight word is there too (s_wgt_tready is the issue
+ * of the step, so it may depend on s_wgt_tvalid and s_axis_tvalid). Otherwise s_wgt is unused
+ * (tie s_wgt_tvalid low; s_wgt_tready stays low).
  */
 
 `timescale 1ns / 1ps
@@ -83,7 +89,8 @@ module mvau #
     parameter WEIGHT_FILE = "weights.mem",
     // $readmemh file of the thresholds: NF lines of PE*N_THRES*ACC_BITS bits
     parameter THRES_FILE = "thresholds.mem",
-    // weight memory implementation: "auto", "block" or "distributed"
+    // weight memory implementation: "auto", "block" or "distributed"; "external": no weight
+    // memory, the weight words stream in on s_wgt (see above)
     parameter RAM_STYLE = "auto",
     // bits of an unsigned group multiplier; 0: no multipliers (plain MVAU)
     parameter MULT_BITS = 0,
@@ -106,7 +113,14 @@ module mvau #
     // output stream: PE elements of OUT_BITS bits
     output wire [PE*OUT_BITS-1:0]   m_axis_tdata,
     output wire                     m_axis_tvalid,
-    input  wire                     m_axis_tready
+    input  wire                     m_axis_tready,
+
+    // weight stream (RAM_STYLE = "external" only): PE*SIMD weights, weight memory layout
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [PE*SIMD*W_BITS-1:0] s_wgt_tdata,
+    input  wire                     s_wgt_tvalid,
+    /* verilator lint_on UNUSEDSIGNAL */
+    output wire                     s_wgt_tready
 );
 
 localparam SF = MW / SIMD;
@@ -183,12 +197,16 @@ wire en;
 
 reg [SFW-1:0] sf_reg;
 reg [NFW-1:0] nf_reg;
-reg [WAW-1:0] wa_reg;   // weight line nf*SF + sf
+/* verilator lint_off UNUSEDSIGNAL */
+reg [WAW-1:0] wa_reg;   // weight line nf*SF + sf (unused with external weights)
+/* verilator lint_on UNUSEDSIGNAL */
 
 // this step takes its input word straight from the stream (else from the input buffer)
 wire from_stream;
+// the step's weight word is available (always, except for external weights)
+wire wgt_ok;
 // a step issues when its input word is available (needed only from the stream)
-wire issue = en && (!from_stream || s_axis_tvalid);
+wire issue = en && (!from_stream || s_axis_tvalid) && wgt_ok;
 
 always @(posedge clk) begin
     if (issue) begin
@@ -322,23 +340,42 @@ generate
     end else begin : g_no_buffer
         // one fold: every step takes its word from the stream
         assign from_stream = 1'b1;
-        assign s_axis_tready = en;
+        assign s_axis_tready = en && wgt_ok;
         assign x1 = xs1_reg;
     end
 endgenerate
 
-rom_sync #(
-    .WIDTH(WW),
-    .DEPTH(NF * SF),
-    .INIT_FILE(WEIGHT_FILE),
-    .RAM_STYLE(RAM_STYLE),
-    .AW(WAW)
-) weight_rom (
-    .clk(clk),
-    .en(en),
-    .addr(wa_reg),
-    .data(w1)
-);
+/* verilator lint_off WIDTHEXPAND */
+localparam EXT_W = RAM_STYLE == "external";
+/* verilator lint_on WIDTHEXPAND */
+
+generate
+    if (EXT_W) begin : g_wgt_stream
+        // external weights: the step's word is taken from s_wgt when the step issues
+        reg [WW-1:0] w1_reg;
+        always @(posedge clk) begin
+            if (issue) w1_reg <= s_wgt_tdata;
+        end
+        assign w1 = w1_reg;
+        assign wgt_ok = s_wgt_tvalid;
+        assign s_wgt_tready = issue;
+    end else begin : g_wgt_rom
+        rom_sync #(
+            .WIDTH(WW),
+            .DEPTH(NF * SF),
+            .INIT_FILE(WEIGHT_FILE),
+            .RAM_STYLE(RAM_STYLE),
+            .AW(WAW)
+        ) weight_rom (
+            .clk(clk),
+            .en(en),
+            .addr(wa_reg),
+            .data(w1)
+        );
+        assign wgt_ok = 1'b1;
+        assign s_wgt_tready = 1'b0;
+    end
+endgenerate
 
 // group multipliers (grouped MVAU): read like the weights, registered once more in stage 2
 /* verilator lint_off UNUSEDSIGNAL */

@@ -27,6 +27,11 @@
  *   -> 3: accumulator (written back), threshold ROM read -> 4: thresholds -> skid buffer.
  * Latency: an output word is valid 4 cycles after the handshake of the last input word of its
  * channel group's window, i.e. it can be accepted 5 cycles after that handshake.
+ *
+ * External weights (RAM_STYLE = "external"): no weight ROM; the weight lines arrive on s_wgt
+ * in the order the ROM would be read (lines 0..K*CF-1 once per output pixel), one with each
+ * input word: an input word is accepted only together with its weight word (s_axis_tready
+ * also needs s_wgt_tvalid, s_wgt_tready = en && s_axis_tvalid). Otherwise s_wgt is unused.
  */
 
 `timescale 1ns / 1ps
@@ -64,7 +69,8 @@ module vvau #
     parameter WEIGHT_FILE = "weights.mem",
     // $readmemh file of the thresholds: CF lines of PE*N_THRES*ACC_BITS bits
     parameter THRES_FILE = "thresholds.mem",
-    // weight memory implementation: "auto", "block" or "distributed"
+    // weight memory implementation: "auto", "block" or "distributed"; "external": no weight
+    // memory, the weight words stream in on s_wgt (see above)
     parameter RAM_STYLE = "auto"
 )
 (
@@ -79,7 +85,14 @@ module vvau #
     // output stream: PE elements of OUT_BITS bits
     output wire [PE*OUT_BITS-1:0]   m_axis_tdata,
     output wire                     m_axis_tvalid,
-    input  wire                     m_axis_tready
+    input  wire                     m_axis_tready,
+
+    // weight stream (RAM_STYLE = "external" only): PE weights, weight memory layout
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [PE*W_BITS-1:0]     s_wgt_tdata,
+    input  wire                     s_wgt_tvalid,
+    /* verilator lint_on UNUSEDSIGNAL */
+    output wire                     s_wgt_tready
 );
 
 localparam CF = CH / PE;
@@ -139,10 +152,14 @@ wire en;
 
 reg [CFW-1:0] cg_reg;
 reg [KW-1:0]  k_reg;
-reg [WAW-1:0] wa_reg;   // weight line k*CF + cg
-wire          accept = en && s_axis_tvalid;
+/* verilator lint_off UNUSEDSIGNAL */
+reg [WAW-1:0] wa_reg;   // weight line k*CF + cg (unused with external weights)
+/* verilator lint_on UNUSEDSIGNAL */
+// the word's weight line is available (always, except for external weights)
+wire          wgt_ok;
+wire          accept = en && s_axis_tvalid && wgt_ok;
 
-assign s_axis_tready = en;
+assign s_axis_tready = en && wgt_ok;
 
 always @(posedge clk) begin
     if (accept) begin
@@ -174,7 +191,7 @@ wire [WW-1:0] w1;
 
 always @(posedge clk) begin
     if (en) begin
-        v1_reg     <= s_axis_tvalid;
+        v1_reg     <= s_axis_tvalid && wgt_ok;
         first1_reg <= (k_reg == {KW{1'b0}});
         last1_reg  <= (k_reg == K_LAST);
         cg1_reg    <= cg_reg;
@@ -185,18 +202,37 @@ always @(posedge clk) begin
     end
 end
 
-rom_sync #(
-    .WIDTH(WW),
-    .DEPTH(K * CF),
-    .INIT_FILE(WEIGHT_FILE),
-    .RAM_STYLE(RAM_STYLE),
-    .AW(WAW)
-) weight_rom (
-    .clk(clk),
-    .en(en),
-    .addr(wa_reg),
-    .data(w1)
-);
+/* verilator lint_off WIDTHEXPAND */
+localparam EXT_W = RAM_STYLE == "external";
+/* verilator lint_on WIDTHEXPAND */
+
+generate
+    if (EXT_W) begin : g_wgt_stream
+        // external weights: the word's weight line is taken from s_wgt with the input word
+        reg [WW-1:0] w1_reg;
+        always @(posedge clk) begin
+            if (accept) w1_reg <= s_wgt_tdata;
+        end
+        assign w1 = w1_reg;
+        assign wgt_ok = s_wgt_tvalid;
+        assign s_wgt_tready = en && s_axis_tvalid;
+    end else begin : g_wgt_rom
+        rom_sync #(
+            .WIDTH(WW),
+            .DEPTH(K * CF),
+            .INIT_FILE(WEIGHT_FILE),
+            .RAM_STYLE(RAM_STYLE),
+            .AW(WAW)
+        ) weight_rom (
+            .clk(clk),
+            .en(en),
+            .addr(wa_reg),
+            .data(w1)
+        );
+        assign wgt_ok = 1'b1;
+        assign s_wgt_tready = 1'b0;
+    end
+endgenerate
 
 // one product per PE
 wire [PE*P_BITS-1:0] prod1;

@@ -25,7 +25,16 @@ offset name         meaning
 0x30   STATUS       RTL kernel only: bit 0 a read response was SLVERR/DECERR, bit 1 a
                     write response was; cleared by ap_start. Vitis HLS kernels have no
                     such register (reads return 0), so drivers treat it as optional.
+0x34   WGT_LO       weight buffer address, bits 31..0 (kernels with external weights;
+0x38   WGT_HI       bits 63..32; a plain register otherwise). Latched at ap_start.
 ====== ============ =============================================================
+
+Weight buffer (kernels with external weights, design.json "weights"): the image file
+``deploy/weights.bin`` (:data:`WEIGHTS_FILE`) copied once into a buffer the driver allocates
+at load time; its address goes to WGT_LO/WGT_HI before every start. One region per layer with
+external weights at a 4 KB aligned offset, each holding the layer's weight words in the
+order the layer consumes them, packed densely like the other buffers, repeated so that the
+region is a whole number of bus words (docs/kernel.md "External weights").
 
 Buffers (see docs/conventions.md, "Memory buffers of the kernel"): the stream words of all
 frames of a batch are concatenated bit by bit, word 0 of frame 0 in the least significant bits
@@ -61,6 +70,8 @@ REG_OUT_LO = 0x1C
 REG_OUT_HI = 0x20
 REG_N = 0x28
 REG_STATUS = 0x30
+REG_WGT_LO = 0x34
+REG_WGT_HI = 0x38
 
 # -- CTRL bits ---------------------------------------------------------------------------------
 CTRL_START = 1 << 0
@@ -77,6 +88,7 @@ STATUS_WRITE_ERROR = 1 << 1
 DEPLOY_DIR = "deploy"
 DESIGN_FILE = "design.json"  # metadata written by `fpgagen build`
 BITSTREAM_BASE = "accel"  # deploy/accel.bit + accel.hwh (Zynq), accel.xclbin / accel.awsxclbin (F1)
+WEIGHTS_FILE = "weights.bin"  # the weight buffer's image (kernels with external weights)
 BITSTREAM_FILE = "bitstream.json"  # written by the vendor flow: design hash + sha256 of the files
 
 

@@ -532,9 +532,18 @@ def _check_meta(meta, path) -> None:
         bad("layers", "a list of objects with a 'name'")
     fl = meta["folding"].get("layers", meta["folding"])
     if not isinstance(fl, dict) or not all(
-        isinstance(v, dict) and all(_is_int(x) and x >= 1 for x in v.values()) for v in fl.values()
+        isinstance(v, dict)
+        and all(
+            (isinstance(x, str) and k == "ram_style") or (_is_int(x) and x >= 1)
+            for k, x in v.items()
+        )
+        for v in fl.values()
     ):
-        bad("folding", '{"layers": {"<layer>": {"PE": n, "SIMD": n}}} with integers >= 1')
+        bad(
+            "folding",
+            '{"layers": {"<layer>": {"PE": n, "SIMD": n}}} with integers >= 1 (and a '
+            "ram_style string)",
+        )
     c = meta.get("clock_mhz")
     if c is not None and not (_is_num(c) and math.isfinite(c) and c > 0):
         bad("clock_mhz", "a positive number")

@@ -158,7 +158,7 @@ def layer_context(l) -> dict:
     """Template context of layer ``l``'s HLS process: its configuration struct (``cfg``),
     its memories as tables, and the library function it calls."""
     l.check_hw()
-    check_buildable(l)
+    check_buildable(l, "hls")
     hw = l.hw_params()
     tables = {k: _memory_table(v) for k, v in hw.items() if isinstance(v, Memory)}
     cfg = []

@@ -22,13 +22,93 @@ from ..errors import FpgagenError
 from .rtl import module_files, top_name
 from .templates import render
 
-__all__ = ["HLS_TB_FRAMES", "burst_beats", "kernel_geometry", "write_kernel", "write_kernel_hls"]
+__all__ = [
+    "HLS_TB_FRAMES",
+    "burst_beats",
+    "kernel_geometry",
+    "weight_layout",
+    "write_kernel",
+    "write_kernel_hls",
+]
 
 #: frames of the HLS kernel's C simulation testbench vectors (kernel_tb_input.bin)
 HLS_TB_FRAMES = 5
 
 #: bursts in flight at most (read and write side each)
 MAX_OUTSTANDING = 4
+#: alignment of each layer's region in the weight buffer (bytes)
+WEIGHT_REGION_ALIGN = 4096
+
+
+def weight_layout(df, bus_bits: int) -> tuple[list, bytes]:
+    """The weight buffer of the layers with external weights: ``(regions, image)``.
+
+    One region per such layer (dataflow order) at a :data:`WEIGHT_REGION_ALIGN` aligned
+    offset: ``copies`` back-to-back copies of the layer's weight memory words (the order it
+    consumes them, once per input vector), packed densely (:func:`fpgagen.packing.pack_buffer`),
+    ``copies`` the smallest count that fills whole bus words, so that the kernel can read the
+    region as a ring without a gap in the bit stream (rtl/kernel_weight_stream.v). Each region
+    is a dict (name, offset, bytes, word_bits, words, repeats, copies, ring_beats)."""
+    import math
+
+    import numpy as np
+
+    regions, parts, offset = [], [], 0
+    for l in df.layers:
+        if not getattr(l, "external_weights", False):
+            continue
+        ws = l.weight_stream()
+        words = l.weight_words()
+        bits, depth = ws["word_bits"], ws["words"]
+        assert words.shape[0] == depth, (l.name, words.shape, depth)
+        copies = bus_bits // math.gcd(depth * bits, bus_bits)
+        ring_bits = copies * depth * bits
+        img = packing.pack_buffer(np.tile(words, (copies, 1)), bits, bus_bits)
+        assert len(img) * 8 == ring_bits
+        regions.append(
+            {
+                "name": l.name,
+                "offset": offset,
+                "bytes": ring_bits // 8,
+                "word_bits": bits,
+                "words": depth,
+                "repeats": ws["repeats"],
+                "copies": copies,
+                "ring_beats": ring_bits // bus_bits,
+                "bits_per_frame": ws["bits_per_frame"],
+            }
+        )
+        parts.append((offset, bytes(img)))
+        offset = -(-(offset + ring_bits // 8) // WEIGHT_REGION_ALIGN) * WEIGHT_REGION_ALIGN
+    image = bytearray(offset if regions else 0)
+    for off, b in parts:
+        image[off : off + len(b)] = b
+    # the last region need not be padded to the alignment
+    end = regions[-1]["offset"] + regions[-1]["bytes"] if regions else 0
+    return regions, bytes(image[:end])
+
+
+def _read_ports(ext: bool) -> dict:
+    """What the shell's read-channel ports connect to: the kernel's m_axi_gmem ports, or
+    source 0 of kernel_read_mux when weight streamers share them."""
+    names = "arid araddr arlen arsize arburst arlock arcache arprot arqos arvalid arready"
+    names += " rid rdata rresp rlast rvalid rready"
+    if not ext:
+        return {n: f"m_axi_gmem_{n}" for n in names.split()}
+    m = {n: f"shell_rd_{n}" for n in "arid arsize arburst arlock arcache arprot arqos".split()}
+    m.update(
+        araddr="src_araddr[63:0]",
+        arlen="src_arlen[7:0]",
+        arvalid="src_arvalid[0]",
+        arready="src_arready[0]",
+        rid="m_axi_gmem_rid",
+        rdata="src_rdata",
+        rresp="src_rresp",
+        rlast="src_rlast",
+        rvalid="src_rvalid[0]",
+        rready="src_rready[0]",
+    )
+    return m
 
 
 def burst_beats(bus_bits: int) -> int:
@@ -77,6 +157,8 @@ def write_kernel(df, outdir, bus_bits: int) -> dict:
         raise FpgagenError(f"{outdir}: no {core_top}.v in rtl/; write_rtl must run first")
     geo = kernel_geometry(df)
     beats = burst_beats(bus_bits)
+    regions, image = weight_layout(df, bus_bits)
+    ext = [{**r, "fifo_depth": 4 * beats} for r in regions]
     ctx = {
         "top": core_top,
         "bus_bits": bus_bits,
@@ -89,12 +171,26 @@ def write_kernel(df, outdir, bus_bits: int) -> dict:
         "burst_beats": beats,
         "read_fifo_depth": 4 * beats,
         "max_outstanding": MAX_OUTSTANDING,
+        "ext": ext,
+        "weight_bytes": len(image),
+        "order_depth": MAX_OUTSTANDING * (1 + len(ext)),
+        "rdmap": _read_ports(bool(ext)),
     }
-    for p in module_files("kernel_shell"):
+    mods = ["kernel_shell"] + (["kernel_weight_stream", "kernel_read_mux"] if ext else [])
+    for p in [f for m in mods for f in module_files(m)]:
         shutil.copyfile(p, rtl / p.name)
     top_path = rtl / f"{abi.KERNEL_NAME}.v"
     top_path.write_text(render("kernel.v.j2", **ctx))
     sources = sorted(p for p in rtl.glob("*.v") if p != top_path) + [top_path]
+    weights = None
+    if regions:
+        (rtl / abi.WEIGHTS_FILE).write_bytes(image)
+        weights = {
+            "file": f"rtl/{abi.WEIGHTS_FILE}",
+            "bytes": len(image),
+            "bits_per_frame": sum(r["bits_per_frame"] for r in regions),
+            "layers": regions,
+        }
     return {
         "top": abi.KERNEL_NAME,
         "core_top": core_top,
@@ -104,6 +200,7 @@ def write_kernel(df, outdir, bus_bits: int) -> dict:
         "burst_beats": beats,
         "read_fifo_depth": 4 * beats,
         "max_outstanding": MAX_OUTSTANDING,
+        "weights": weights,
     }
 
 

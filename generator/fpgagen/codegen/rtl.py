@@ -68,6 +68,10 @@ def write_rtl(dataflow, outdir) -> dict:
         for s in l.outs:
             streams.append({"name": s, "width": l.out_width})
         ports = list(zip(l.in_ports, l.ins)) + list(zip(l.out_ports, l.outs))
+        wgt = None
+        if hasattr(l, "weight_stream"):  # MVAU/VVAU: the weight stream port
+            ws = l.weight_stream()
+            wgt = {"external": l.external_weights, "bits": ws["word_bits"], "words": ws["words"]}
         ctx_layers.append(
             {
                 "name": l.name,
@@ -75,6 +79,7 @@ def write_rtl(dataflow, outdir) -> dict:
                 "module": l.rtl_module,
                 "params": list(l.rtl_params(MEM_DIR).items()),
                 "ports": ports,
+                "wgt": wgt,
                 "comment": f"{l.in_vectors()}x{l.in_channels} {l.in_dtype} -> "
                 f"{l.num_vectors}x{l.out_channels} {l.out_dtype}"
                 + (f", {l.folding()}" if l.folding() else "")
@@ -108,6 +113,16 @@ def write_rtl(dataflow, outdir) -> dict:
     top_path.write_text(render("top.v.j2", **ctx))
     sources.append(top_path)
     # the harness watches every FIFO's fill level (hierarchical references into the top)
+    ctx["ext_layers"] = [
+        {
+            "name": c["name"],
+            "bits": c["wgt"]["bits"],
+            "words": c["wgt"]["words"],
+            "file": f"{MEM_DIR}/{c['name']}_weights.mem",
+        }
+        for c in ctx_layers
+        if c["wgt"] and c["wgt"]["external"]
+    ]
     ctx["fifos"] = [
         {"name": l.name, "depth": d, "bits": max(1, (d + 1).bit_length())}
         for l in layers

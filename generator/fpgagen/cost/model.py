@@ -114,11 +114,14 @@ def map_memory(depth: int, width: int, rom: bool, style: str = "auto") -> dict:
     ``rom``: no write port (contents from ``$readmemh``). ``style``: the ``ram_style``
     attribute: ``auto``, ``block``, ``distributed`` (a distributed ROM is soft logic),
     ``ultra`` (URAM288 blocks, :func:`fpgagen.layers.memory.uram_blocks`; a ROM too),
-    ``logic``/``registers``. Returns ``{"kind": "logic"|"lutram"|"bram"|"uram", "bram18",
+    ``logic``/``registers``, ``external`` (no memory: the weights stream in from DDR; kind
+    ``external``, whose only cost is the word register, :func:`mem_ffs`). Returns ``{"kind": "logic"|"lutram"|"bram"|"uram", "bram18",
     "uram", "lutram_luts", "cells"}``.
     """
     depth, width = int(depth), int(width)
     res = {"kind": "logic", "bram18": 0, "uram": 0, "lutram_luts": 0, "cells": 0}
+    if style == "external":  # weights streamed from DDR: no memory (a word register)
+        return {**res, "kind": "external"}
     if depth <= 0 or width <= 0:
         return res
     if rom and style == "distributed":

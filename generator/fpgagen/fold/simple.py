@@ -2,7 +2,7 @@
 
 Folding JSON: ``{"layers": {"<layer name>": {"PE": 4, "SIMD": 8}, ...}}`` (the ``layers``
 wrapper is optional). Layers not listed keep the rule's choice. An MVAU or VVAU may also set
-its weight memory style, ``"ram_style": "auto" | "distributed" | "block" | "ultra"``
+its weight memory style, ``"ram_style": "auto" | "distributed" | "block" | "ultra" | "external"``
 (:mod:`fpgagen.layers.memory`).
 """
 

@@ -11,7 +11,7 @@ from ..errors import FpgagenError
 from . import npkernels
 from .base import thresholds_apply
 from .hw import Memory, SignedInt, dtype_fields
-from .memory import memory_style
+from .memory import EXTERNAL, memory_style
 
 __all__ = ["AccumulatorMixin"]
 
@@ -258,6 +258,24 @@ class AccumulatorMixin:
             "bops": macs * wbits * abits,
             "weight_bits": weight_bits,
             "threshold_bits": threshold_bits,
+        }
+
+    @property
+    def external_weights(self) -> bool:
+        """The weights stream in from DDR (``ram_style = "external"``), no weight memory."""
+        return self.ram_style == EXTERNAL
+
+    def weight_stream(self) -> dict:
+        """What the layer consumes on its weight stream when external: ``word_bits`` (its
+        weight memory width), ``words`` (memory lines, read in order once per input vector),
+        ``repeats`` (input vectors per frame) and ``bits_per_frame``."""
+        words = self.expected_cycles() // self.num_vectors
+        bits = self.weight_word_bits
+        return {
+            "word_bits": int(bits),
+            "words": int(words),
+            "repeats": int(self.num_vectors),
+            "bits_per_frame": int(bits) * int(words) * int(self.num_vectors),
         }
 
     def accumulator_dict(self) -> dict:

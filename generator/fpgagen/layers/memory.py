@@ -5,10 +5,13 @@ Yosys does); this module only makes the style decision both backends are generat
 
 Weight memory styles of the MVAU/VVAU (settable per layer as ``"ram_style"`` in the folding
 file): ``auto`` (by size: LUTs up to :data:`LUTRAM_MAX_BITS`, else block RAM),
-``distributed``, ``block`` and ``ultra`` (UltraRAM). UltraRAM is costed and planned
+``distributed``, ``block``, ``ultra`` (UltraRAM) and ``external`` (no weight memory on chip:
+the memory-mapped kernel streams the layer's weight words from a weight buffer in DDR, once
+per input vector; docs/kernel.md "External weights"). UltraRAM is costed and planned
 (:func:`uram_blocks`) but not generated: UltraScale+ URAM288 has no configuration-time
 initialisation (docs/rtl.md "Weights in UltraRAM"), so a weight ROM in URAM needs a load path
-that the generator does not build yet; :func:`check_buildable` refuses it at build time.
+that the generator does not build yet; :func:`check_buildable` refuses it at build time, and
+refuses ``external`` for the HLS backend (its kernel has no weight streamer yet).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import math
 from ..errors import FpgagenError
 
 __all__ = [
+    "EXTERNAL",
     "LUTRAM_MAX_BITS",
     "URAM_DEPTH",
     "URAM_WORD_BITS",
@@ -32,16 +36,19 @@ __all__ = [
 #: up to this many bits a ROM/RAM is placed in LUTs (distributed memory)
 LUTRAM_MAX_BITS = 4096
 #: weight memory styles a folding file may set
-WEIGHT_STYLES = ("auto", "distributed", "block", "ultra")
+WEIGHT_STYLES = ("auto", "distributed", "block", "ultra", "external")
+#: styles whose weights are not in a memory initialised by the bitstream
+EXTERNAL = "external"
 #: one URAM288 block: 4096 words of 72 bits (its only aspect ratio on UltraScale+)
 URAM_DEPTH = 4096
 URAM_WORD_BITS = 72
 
 
 def memory_style(depth: int, width: int, style: str = "auto") -> str:
-    """``"distributed"``, ``"block"`` or ``"ultra"``: an explicit style, or by size when
-    ``"auto"`` (``auto`` never picks UltraRAM; the optimiser sets ``ultra`` explicitly)."""
-    if style in ("distributed", "block", "ultra"):
+    """``"distributed"``, ``"block"``, ``"ultra"`` or ``"external"``: an explicit style, or
+    by size when ``"auto"`` (``auto`` never picks UltraRAM or external weights; the optimiser
+    sets those explicitly)."""
+    if style in ("distributed", "block", "ultra", "external"):
         return style
     return "distributed" if depth * width <= LUTRAM_MAX_BITS else "block"
 
@@ -78,8 +85,15 @@ def check_board(dataflow, board) -> None:
             )
 
 
-def check_buildable(layer) -> None:
-    """Refuse generating RTL/HLS for an ``ultra`` weight memory (no URAM init; see module)."""
+def check_buildable(layer, backend: str = "rtl") -> None:
+    """Refuse generating RTL/HLS for an ``ultra`` weight memory (no URAM init; see module),
+    and HLS for ``external`` weights."""
+    if backend == "hls" and getattr(layer, "ram_style", None) == EXTERNAL:
+        raise FpgagenError(
+            f"layer {layer.name} ({layer.op_type}): external weights (ram_style 'external') "
+            "are built by the RTL backend only; the HLS kernel has no weight streamer yet; "
+            "use --backend rtl, or ram_style block/ultra for this layer"
+        )
     if getattr(layer, "ram_style", None) == "ultra":
         raise FpgagenError(
             f"layer {layer.name} ({layer.op_type}): weights in UltraRAM cannot be generated: "

@@ -295,11 +295,12 @@ class MVAU(AccumulatorMixin, HWLayer):
         n_thr = 0 if l.thresholds is None else int(l.thresholds.shape[1])
         ob = l.out_dtype.bits
         sum_bits = pb + cm.clog2(simd)
-        const_w = depth == 1
         style = l.weight_ram_style
+        # NF*SF = 1 with on-chip weights: constants (streamed weights are not)
+        const_w = depth == 1 and style != "external"
         # Yosys drops constant bit columns of a ROM before mapping it
         wvar = cm.varying_bits(cm.mvau_weight_fields(l)) if depth > 1 else 0
-        if style == "ultra":  # a loaded RAM keeps every bit column
+        if style in ("ultra", "external"):  # a loaded RAM / streamed word keeps every bit
             wvar = l.weight_word_bits
         wmem = cm.map_memory(depth, wvar, True, style)
         ctrl = cm.counter_bits(sf) + cm.counter_bits(nf) + cm.counter_bits(depth)

@@ -24,6 +24,8 @@ ARGS = (
     ("out", 1, abi.REG_OUT_LO, 8, "void*"),
     ("n", 0, abi.REG_N, 4, "uint"),
 )
+#: the 4th argument of a kernel with external weights: the weight buffer (WGT_LO/WGT_HI)
+WEIGHTS_ARG = ("w", 1, abi.REG_WGT_LO, 8, "void*")
 
 
 def compute_units(df, board, cap: float) -> tuple[int, str]:
@@ -77,7 +79,12 @@ class F1Backend(VendorBackend):
             part=b.part,
             platform=b.kernel.platform,
             bus_bits=b.kernel.bus_bits,
-            args=ARGS,
+            args=ARGS
+            + (
+                (WEIGHTS_ARG,)
+                if any(getattr(l, "external_weights", False) for l in self.df.layers)
+                else ()
+            ),
             cus=names,
             banks=list(b.kernel.memory_banks[: self.cus]),
             project="kernel_pack",

@@ -71,6 +71,9 @@ class Accelerator:
         self.timeout_s = float(timeout_s or self.device.default_timeout_s)
         self._buffers: list = [None] * self.device.compute_units  # (frames, in, out) per CU
         self.last_timing: dict = {}
+        self._weights: list = []
+        if self.design.weights:
+            self._load_weights()
 
     # -- public API ---------------------------------------------------------------------------
     def run(self, x) -> np.ndarray:
@@ -169,6 +172,9 @@ class Accelerator:
 
     def close(self) -> None:
         """Free the buffers and release the device."""
+        for b in self._weights:
+            self.device.free(b)
+        self._weights = []
         for b in self._buffers:
             if b is not None:
                 self.device.free(b[1])
@@ -183,6 +189,17 @@ class Accelerator:
         self.close()
 
     # -- buffers --------------------------------------------------------------------------------
+    def _load_weights(self) -> None:
+        """External weights: one weight buffer per compute unit, filled with the design's
+        weight image once (its address goes to WGT_LO/WGT_HI at every start)."""
+        image = np.frombuffer(self.design.weight_image(), dtype=np.uint8)
+        for cu in range(self.device.compute_units):
+            buf = self.device.alloc(image.size, cu, 3)
+            buf.host[: image.size] = image
+            self.device.to_device(buf, image.size)
+            self.device.set_weights(cu, buf)
+            self._weights.append(buf)
+
     def _ensure_buffers(self, cu: int, frames: int):
         """Buffers of compute unit ``cu`` holding at least ``frames`` frames (reused)."""
         cur = self._buffers[cu]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +171,7 @@ def design_dict(df, board, clock_mhz: float, outdir, meta: dict | None = None) -
         "design_hash": design_hash(outdir),
         "build_dir": "..",
         "kernel": kernel,
+        "weights": _weights(geo, outdir),
         "packing": "dense: stream words concatenated bit by bit, word 0 in the least "
         "significant bits of byte 0, the batch padded to bus_bits (docs/conventions.md)",
         "input": {
@@ -191,6 +193,22 @@ def design_dict(df, board, clock_mhz: float, outdir, meta: dict | None = None) -
         },
     }
     return d, consts
+
+
+def _weights(geo: dict, outdir: Path) -> dict | None:
+    """design.json "weights": the weight buffer image of a kernel with external weights (file
+    in deploy/, bytes, sha256, the per-layer regions), or None."""
+    w = geo.get("weights")
+    if not w:
+        return None
+    data = (Path(outdir) / w["file"]).read_bytes()
+    return {
+        "file": abi.WEIGHTS_FILE,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bits_per_frame": int(w["bits_per_frame"]),
+        "layers": w["layers"],
+    }
 
 
 def _json_default(o):
@@ -221,6 +239,8 @@ def write_deploy(df, outdir, board, clock_mhz: float, meta: dict | None = None) 
     )
     for name, text in vendored_sources().items():
         (pkg / name).write_text(text)
+    if d.get("weights"):
+        shutil.copyfile(outdir / (meta or {})["kernel"]["weights"]["file"], dep / abi.WEIGHTS_FILE)
     (dep / "run_example.py").write_text(EXAMPLE.format(version=__version__, name=df.name))
     (dep / "README.md").write_text(
         README.format(version=__version__, name=df.name, board=board.name)

@@ -115,6 +115,8 @@ class Design:
             const_keys = d["host"]["consts"]
         except (KeyError, TypeError, ValueError) as e:
             raise DeployError(f"{path}: missing or bad field ({type(e).__name__}: {e})") from None
+        #: the weight buffer of a kernel with external weights (design.json "weights"), or None
+        self.weights = d.get("weights") or None
         self.input = StreamLayout(d["input"], self.bus_bits, f"{path}: input")
         self.output = StreamLayout(d["output"], self.bus_bits, f"{path}: output")
         for n in [*self.head["nodes"], self.head["quant"], *self.tail["post"]]:
@@ -130,6 +132,24 @@ class Design:
             raise DeployError(f"{npz}: no such file (the host head/tail constants)")
         with np.load(npz, allow_pickle=False) as z:
             self.consts = {name: z[key] for name, key in const_keys.items()}
+
+    def weight_image(self) -> bytes:
+        """The weight buffer's contents (deploy/weights.bin), checked against design.json's
+        size and sha256; the driver copies it to the device once at load time."""
+        w = self.weights
+        path = self.dir / w["file"]
+        if Path(w["file"]).name != w["file"] or not path.is_file():
+            raise DeployError(
+                f"{path}: the weight image of this design is missing; copy the whole deploy "
+                "folder, or rebuild with `fpgagen build`"
+            )
+        data = path.read_bytes()
+        if len(data) != int(w["bytes"]) or hashlib.sha256(data).hexdigest() != w["sha256"]:
+            raise DeployError(
+                f"{path}: {len(data)} bytes that do not match design.json ({w['bytes']} bytes, "
+                "sha256 recorded there); the deploy folder is damaged, rebuild with `fpgagen build`"
+            )
+        return data
 
     # -- host side ----------------------------------------------------------------------------
     @property

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from typing import ClassVar
 
 import numpy as np
 
@@ -64,6 +65,12 @@ class Device:
     compute_units = 1
     #: wall-clock seconds one kernel run may take before it counts as hung
     default_timeout_s = 10.0
+    #: the weight buffer of each compute unit (kernels with external weights), by cu
+    weight_buffers: ClassVar[dict] = {}
+
+    def set_weights(self, cu: int, buf: Buffer) -> None:
+        """Use ``buf`` (already filled and synced) as compute unit ``cu``'s weight buffer."""
+        self.weight_buffers = {**self.weight_buffers, cu: buf}
 
     def alloc(self, nbytes: int, cu: int = 0, arg: int = 0) -> Buffer:
         """A buffer of ``nbytes`` bytes for kernel argument ``arg`` (0 in, 1 out) of ``cu``."""
@@ -126,6 +133,10 @@ class RegisterDevice(Device):
         self.write_reg(cu, abi.REG_OUT_LO, outbuf.addr & 0xFFFFFFFF)
         self.write_reg(cu, abi.REG_OUT_HI, outbuf.addr >> 32)
         self.write_reg(cu, abi.REG_N, int(n))
+        wbuf = self.weight_buffers.get(cu)
+        if wbuf is not None:
+            self.write_reg(cu, abi.REG_WGT_LO, wbuf.addr & 0xFFFFFFFF)
+            self.write_reg(cu, abi.REG_WGT_HI, wbuf.addr >> 32)
         self.write_reg(cu, abi.REG_CTRL, abi.CTRL_START)
         return (cu, int(n))
 
@@ -147,7 +158,12 @@ class RegisterDevice(Device):
             what = [
                 w
                 for bit, w in (
-                    (abi.STATUS_READ_ERROR, "reading the input buffer"),
+                    (
+                        abi.STATUS_READ_ERROR,
+                        "reading the input or weight buffer"
+                        if self.weight_buffers.get(cu) is not None
+                        else "reading the input buffer",
+                    ),
                     (abi.STATUS_WRITE_ERROR, "writing the output buffer"),
                 )
                 if status & bit
@@ -325,7 +341,11 @@ class XrtDevice(Device):
         buf.handle.sync(sync, int(nbytes), 0)
 
     def start(self, cu: int, inbuf: Buffer, outbuf: Buffer, n: int):
-        return (cu, int(n), self.kernels[cu](inbuf.handle, outbuf.handle, int(n)))
+        wbuf = self.weight_buffers.get(cu)
+        args = (inbuf.handle, outbuf.handle, int(n))
+        if wbuf is not None:  # external weights: the kernel's 4th argument (WGT_LO/WGT_HI)
+            args += (wbuf.handle,)
+        return (cu, int(n), self.kernels[cu](*args))
 
     def wait(self, handle, timeout_s: float) -> None:
         cu, n, run = handle

@@ -82,6 +82,7 @@ class GoldenKernel:
         self.regs = {r: 0 for r in (abi.REG_GIE, abi.REG_IER, abi.REG_ISR, abi.REG_N)}
         self.regs.update(dict.fromkeys((abi.REG_IN_LO, abi.REG_IN_HI, abi.REG_OUT_LO), 0))
         self.regs[abi.REG_OUT_HI] = 0
+        self.regs.update(dict.fromkeys((abi.REG_WGT_LO, abi.REG_WGT_HI), 0))
         self.status = 0
         self.idle, self.done, self.auto_restart = True, False, False
         self._finish_at = None
@@ -160,6 +161,7 @@ class GoldenKernel:
         self.idle, self.done, self.status = False, False, 0
         in_addr = self._addr(abi.REG_IN_LO, abi.REG_IN_HI)
         out_addr = self._addr(abi.REG_OUT_LO, abi.REG_OUT_HI)
+        self._check_weights()
         dt, elems, width, wpf = self._in
         in_bytes = abi.buffer_bytes(n, wpf, width, self.bus_bits)
         if self._hits_error(in_addr, in_bytes):
@@ -178,6 +180,23 @@ class GoldenKernel:
             self.status |= abi.STATUS_WRITE_ERROR
         self._pending = (out_addr, buf)
         self._finish_at = self.cycles + n * self.cycles_per_frame + 1
+
+    def _check_weights(self) -> None:
+        """External weights: the golden model does not read them, so check instead that the
+        weight buffer at WGT_LO/WGT_HI holds exactly the design's weight image (as the RTL
+        kernel needs it)."""
+        if not any(getattr(l, "external_weights", False) for l in self.df.layers):
+            return
+        from ..codegen.kernel import weight_layout
+
+        _, image = weight_layout(self.df, self.bus_bits)
+        addr = self._addr(abi.REG_WGT_LO, abi.REG_WGT_HI)
+        if self.mem.read(addr, len(image)) != image:
+            raise DeployError(
+                f"golden: the weight buffer at WGT 0x{addr:x} does not hold the design's weight "
+                f"image ({len(image)} bytes): the driver must copy deploy/{abi.WEIGHTS_FILE} to "
+                "a device buffer and program WGT_LO/WGT_HI before ap_start"
+            )
 
     def _finish(self) -> None:
         out_addr, buf = self._pending

@@ -37,6 +37,7 @@ _MAIN = Path(__file__).with_name("kernel_emu_main.cpp")
 #: buffers of run_batch (aligned to 4 KB, far apart)
 IN_BASE = 0x1_0000_0000
 OUT_BASE = 0x2_0000_0000
+WGT_BASE = 0x3_0000_0000
 
 
 def _kernel_meta(outdir: Path) -> dict:
@@ -306,10 +307,12 @@ def run_batch(
     in_addr: int = IN_BASE,
     out_addr: int = OUT_BASE,
     max_cycles: int | None = None,
+    wgt_addr: int = WGT_BASE,
 ) -> KernelRun:
     """One batch through the kernel as a driver does it: pack the input words
-    (``packing.pack_buffer``), write the buffer, program IN/OUT/N, write ap_start, poll CTRL
-    until ap_done, read STATUS and the output buffer and unpack it."""
+    (``packing.pack_buffer``), write the buffer, program IN/OUT/N (and, for a kernel with
+    external weights, write the weight image to ``wgt_addr`` and program WGT_LO/WGT_HI), write
+    ap_start, poll CTRL until ap_done, read STATUS and the output buffer and unpack it."""
     k = emu.meta
     bus = k["bus_bits"]
     buf = packing.pack_buffer(in_words, k["in_word_bits"], bus) if n_frames else b""
@@ -321,11 +324,19 @@ def run_batch(
     emu.write_reg(abi.REG_OUT_LO, out_addr & 0xFFFFFFFF)
     emu.write_reg(abi.REG_OUT_HI, out_addr >> 32)
     emu.write_reg(abi.REG_N, n_frames)
+    wts = k.get("weights")
+    if wts:
+        emu.write_mem(wgt_addr, (emu.outdir / wts["file"]).read_bytes())
+        emu.write_reg(abi.REG_WGT_LO, wgt_addr & 0xFFFFFFFF)
+        emu.write_reg(abi.REG_WGT_HI, wgt_addr >> 32)
     t0 = emu.cycles
     emu.write_reg(abi.REG_CTRL, abi.CTRL_START)
     if max_cycles is None:
         in_bits = n_frames * k["in_words_per_frame"] * k["in_word_bits"]
-        max_cycles = 200_000 + 400 * (in_bits // bus + out_bytes * 8 // bus + n_frames)
+        w_bits = n_frames * (wts["bits_per_frame"] if wts else 0)
+        max_cycles = 200_000 + 400 * (
+            in_bits // bus + out_bytes * 8 // bus + w_bits // bus + n_frames
+        )
     t1 = emu.wait_done(max_cycles)
     status = emu.read_reg(abi.REG_STATUS)
     raw = emu.read_mem(out_addr, out_bytes)

@@ -98,7 +98,16 @@ LINT = {
             "OUT_WORDS": 5,
         },
     ],
+    # external weights: the weight streamer, the shared read port, the MVAU/VVAU stream ports
+    "kernel_weight_stream": [
+        {},
+        {"BUS_BITS": 512, "WORD_BITS": 600, "WORDS": 3, "REPEATS": 169, "RING_BEATS": 225},
+    ],
+    "kernel_read_mux": [{}, {"N": 1, "ORDER_DEPTH": 1}, {"N": 5, "ORDER_DEPTH": 20}],
 }
+LINT["kernel_axi_read"].append({"WRAP_BEATS": 7})
+LINT["mvau"] += [{"RAM_STYLE": "external"}, {"RAM_STYLE": "external", "SIMD": 1, "PE": 1}]
+LINT.setdefault("vvau", [{}]).append({"RAM_STYLE": "external"})
 
 # module, illegal parameters, expected piece of the error
 ILLEGAL = [
@@ -123,6 +132,8 @@ ILLEGAL = [
     ("kernel_pack", {"BUS_BITS": 4}, "kernel_pack_parameters"),
     ("kernel_shell", {"IN_BITS": 9, "IN_AXIS_BITS": 8}, "at_most_their_AXIS_width"),
     ("kernel_shell", {"OUT_WORDS": 0}, "IN_WORDS_and_OUT_WORDS_must_be_at_least_1"),
+    ("kernel_weight_stream", {"OFFSET": 8}, "OFFSET_bus_aligned"),
+    ("kernel_read_mux", {"N": 0}, "N_and_ORDER_DEPTH_must_be_at_least_1"),
 ]
 
 
