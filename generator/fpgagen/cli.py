@@ -131,7 +131,14 @@ def _parser() -> argparse.ArgumentParser:
         "--weights-uram",
         action="store_true",
         help="plan: move weight memories to UltraRAM while BRAM binds (boards with URAM; "
-        "such a design cannot be built yet, see docs/cost_model.md)",
+        "such a design cannot be built yet, see docs/cost_model.md); same as --weights uram",
+    )
+    e.add_argument(
+        "--weights",
+        choices=("onchip", "uram", "external", "auto"),
+        help="where the optimiser may put weight memories while on-chip memory binds: "
+        "onchip (BRAM/LUTs only), uram, external (streamed from DDR, costs bandwidth), auto "
+        "(URAM, then external); docs/cost_model.md",
     )
     _fold_args(e)
     _cpu_arg(e)
@@ -457,6 +464,7 @@ def _run(args) -> int:
             cpu_layers=args.cpu_layers,
             io=args.io,
             weights_uram=args.weights_uram,
+            weights=args.weights,
         )
         from .report import format_table, write_report
 

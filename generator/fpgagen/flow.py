@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import shutil
@@ -20,7 +21,7 @@ from .errors import FoldingError, FpgagenError, VerificationError
 from .fold import apply_folding_file, fold_to_cycles, folding_dict, target_cycles
 from .fold.fifo import SizeSkipFIFOs
 from .fold.optimize import DEFAULT_CAP, optimize
-from .fold.uram import optimize_uram
+from .fold.uram import WEIGHT_MODES, optimize_weights
 from .frontend import load_model
 from .layers.memory import check_board
 from .outdir import check_output_folder, commit_build, os_error, staging_folder
@@ -69,6 +70,7 @@ def make_dataflow(
     refuse_unreachable: bool = False,
     io: str = "memory",
     weights_uram: bool = False,
+    weights: str | None = None,
 ) -> Dataflow:
     """Frontend + lowering + CPU/FPGA partition + folding + stream plumbing.
 
@@ -122,7 +124,15 @@ def make_dataflow(
         goal = "fps" if fps is not None else "budget"
         res = None
         # planning with weights in UltraRAM (estimate --weights-uram; never a build)
-        opt = optimize_uram if weights_uram else optimize
+        # --weights (fold.uram.optimize_weights): onchip, uram, external or auto
+        mode = weights or ("uram" if weights_uram else None)
+        if mode is not None and mode not in WEIGHT_MODES:
+            raise FpgagenError(
+                f"--weights {mode!r} is not a weight placement; use {', '.join(WEIGHT_MODES)}"
+            )
+        opt = optimize
+        if mode is not None:
+            opt = functools.partial(optimize_weights, mode=mode)
         if target is None and bounds["io_fps"] is not None:
             # the default: the cheapest design that reaches the I/O bound, if it fits
             res = opt(
@@ -141,8 +151,10 @@ def make_dataflow(
             "target_fps": fps,
             "goal": goal,
         }
-        if weights_uram:
+        if mode is not None:
+            df.meta["optimizer"]["weights"] = mode
             df.meta["optimizer"]["uram_layers"] = res.get("uram_layers", [])
+            df.meta["optimizer"]["external_layers"] = res.get("external_layers", [])
     else:
         raise FpgagenError(f"unknown folding strategy {strategy!r}; use optimize or simple")
     add_plumbing(df)
@@ -766,6 +778,7 @@ def estimate(
     cpu_layers: str | None = None,
     io: str = "memory",
     weights_uram: bool = False,
+    weights: str | None = None,
 ) -> dict:
     """``fpgagen estimate``: per-layer cycles and resources without writing anything.
 
@@ -785,6 +798,7 @@ def estimate(
         refuse_unreachable=True,
         io=io,
         weights_uram=weights_uram,
+        weights=weights,
     )
     d = df.to_dict(clock_mhz=df.meta["clock_mhz"])
     if "optimizer" in df.meta:

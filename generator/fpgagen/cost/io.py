@@ -9,8 +9,11 @@ A build's throughput is the minimum of its bounds (a roofline):
   kernel clock (capped at the port's ``max_mhz``), times the burst efficiency
   ``min(1, outstanding x beats / (beats + read latency in cycles))`` of its
   ``MAX_OUTSTANDING`` bursts of ``burst_beats`` beats;
-* ``DDR`` — input and output bytes together against the sustained bandwidth of the memory
-  (one bank: one compute unit);
+* ``DDR`` — input, output and external-weight bytes together against the sustained
+  bandwidth of the memory (one bank: one compute unit); a layer with external weights
+  (``ram_style: external``) reads its weight memory once per input vector, i.e.
+  ``weight bits x vectors per frame`` per frame (:func:`weight_bytes`), on the kernel bus's
+  read direction together with the input;
 * ``PCIe`` (cards) — input host->card and output card->host, each against the link's
   sustained bandwidth per direction;
 * ``host`` — the processor packing the input and unpacking the output with the runtime's
@@ -40,6 +43,7 @@ __all__ = [
     "io_target_cycles",
     "predict",
     "roofline",
+    "weight_bytes",
 ]
 
 IO_MODES = ("memory", "stream")
@@ -70,6 +74,16 @@ def frame_bytes(df, bus_bits: int, batch: int = DEFAULT_BATCH) -> tuple[float, f
     return fin / batch, fout / batch
 
 
+def weight_bytes(df) -> float:
+    """Bytes per frame the layers with external weights read from DDR (0 without any)."""
+    bits = sum(
+        l.weight_stream()["bits_per_frame"]
+        for l in df.layers
+        if getattr(l, "external_weights", False)
+    )
+    return bits / 8
+
+
 def _si(x: float) -> str:
     for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(x) >= div:
@@ -97,11 +111,13 @@ def io_bounds(df, board, clock_mhz: float, io: str = "memory", batch: int = DEFA
 
     bus = board.kernel.bus_bits
     fin, fout = frame_bytes(df, bus, batch)
+    fw = weight_bytes(df)
     res = {
         "mode": io,
         "batch_frames": batch,
         "in_bytes_per_frame": fin,
         "out_bytes_per_frame": fout,
+        "weight_bytes_per_frame": fw,
         "bounds": [],
         "io_fps": None,
         "binding": None,
@@ -128,7 +144,8 @@ def io_bounds(df, board, clock_mhz: float, io: str = "memory", batch: int = DEFA
     lat = p.read_latency_ns * mhz / 1e3
     eff = min(1.0, MAX_OUTSTANDING * beats / (beats + lat))
     per_s = mhz * 1e6 * width / 8 * eff  # bytes per second per direction
-    worst = max(fin, fout)
+    worst = max(fin + fw, fout)
+    wtxt = f" (+ {fw:.4g} B external weights)" if fw else ""
     bounds.append(
         {
             "name": "kernel bus",
@@ -138,7 +155,7 @@ def io_bounds(df, board, clock_mhz: float, io: str = "memory", batch: int = DEFA
                 f"{width}-bit AXI4 master at {mhz:g} MHz, burst efficiency {eff:.2f} "
                 f"({MAX_OUTSTANDING} x {beats}-beat bursts vs {lat:.0f} cycles latency): "
                 f"{per_s / 1e9:.3g} GB/s per direction for {worst:.4g} B/frame "
-                f"{'in' if fin >= fout else 'out'}"
+                f"{'in' + wtxt if fin + fw >= fout else 'out'}"
             ),
         }
     )
@@ -148,11 +165,11 @@ def io_bounds(df, board, clock_mhz: float, io: str = "memory", batch: int = DEFA
         {
             "name": "DDR",
             "kind": "memory",
-            "fps": ddr / (fin + fout),
+            "fps": ddr / (fin + fout + fw),
             "why": (
                 f"{p.ddr_kind.upper()} {p.ddr_bits}-bit at {p.ddr_mt_s:g} MT/s x "
-                f"{p.ddr_efficiency:g} = {p.ddr_gbps:.3g} GB/s for {fin + fout:.4g} B/frame "
-                "in + out"
+                f"{p.ddr_efficiency:g} = {p.ddr_gbps:.3g} GB/s for {fin + fout + fw:.4g} "
+                f"B/frame in + out{' + external weights' if fw else ''}"
             ),
         }
     )

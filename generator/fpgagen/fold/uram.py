@@ -17,7 +17,7 @@ from __future__ import annotations
 from ..cost.model import estimate
 from .optimize import DEFAULT_CAP, optimize
 
-__all__ = ["optimize_uram"]
+__all__ = ["WEIGHT_MODES", "optimize_uram", "optimize_weights"]
 
 
 def _weight_bram(l) -> int:
@@ -69,4 +69,62 @@ def optimize_uram(df, board, target_cycles=None, cap: float = DEFAULT_CAP, plumb
         if f:
             layers[name].set_folding(**f)
     res["uram_layers"] = sorted(keep)
+    return res
+
+
+#: ``--weights`` modes of :func:`optimize_weights`
+WEIGHT_MODES = ("onchip", "uram", "external", "auto")
+
+
+def _onchip_weight_bits(l) -> int:
+    """Bits of the layer's weight memory if it is in BRAM or URAM (0 otherwise)."""
+    if getattr(l, "ram_style", None) is None or l.weight_ram_style not in ("block", "ultra"):
+        return 0
+    ws = l.weight_stream()
+    return ws["word_bits"] * ws["words"]
+
+
+def optimize_weights(
+    df, board, target_cycles=None, cap: float = DEFAULT_CAP, plumbing=None, mode: str = "auto"
+) -> dict:
+    """Where the weights go, by the cost model (``--weights``): ``onchip`` (plain
+    :func:`optimize`), ``uram`` (:func:`optimize_uram`), ``external`` (while block RAM or
+    UltraRAM binds, the largest on-chip weight memory streams from DDR instead) or ``auto``
+    (UltraRAM first where the board has it, then external). Keeps the best result (a fit first,
+    then the fewest cycles per frame) and returns the summary with ``"uram_layers"`` and
+    ``"external_layers"``."""
+    if mode == "onchip":
+        res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
+        return {**res, "uram_layers": [], "external_layers": []}
+    if mode in ("uram", "auto"):
+        res = optimize_uram(df, board, target_cycles, cap=cap, plumbing=plumbing)
+    else:
+        res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
+        res["uram_layers"] = []
+    if mode == "uram":
+        res["external_layers"] = []
+        return res
+    best = (res, {}, {l.name: l.folding() for l in df.layers})
+    moved = {}
+    while res["limiting"].startswith(("bram18", "uram")) or not res["fits"]:
+        cand = max(df.layers, key=_onchip_weight_bits)
+        if _onchip_weight_bits(cand) <= 0:
+            break
+        moved[cand.name] = cand.ram_style
+        cand.ram_style = "external"
+        res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
+        if (not res["fits"], res["cycles"]) < (not best[0]["fits"], best[0]["cycles"]):
+            best = (res, dict(moved), {l.name: l.folding() for l in df.layers})
+    res, keep, folding = best
+    layers = {l.name: l for l in df.layers}
+    for name, old in moved.items():
+        if name not in keep:
+            layers[name].ram_style = old
+    for name, f in folding.items():
+        if f:
+            layers[name].set_folding(**f)
+    res["uram_layers"] = sorted(
+        l.name for l in df.layers if getattr(l, "ram_style", None) == "ultra"
+    )
+    res["external_layers"] = sorted(keep)
     return res
