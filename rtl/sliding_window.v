@@ -19,6 +19,16 @@
  * ahead far enough that reading and writing overlap, also across frame boundaries:
  * about max(input words, output words) cycles per frame (docs/rtl_cnn.md has measurements).
  *
+ * Window-parallel mode (PAR > 1): an output word carries PAR consecutive words of the
+ * window order above (lane i at bits [i*WIDTH +: WIDTH], so the element order is the same as
+ * PAR = 1), i.e. a window leaves in K_H*K_W*CF/PAR cycles. PAR either divides K_W*CF (the
+ * words of one kernel row: a lane group lies inside one kernel row) or is K_W*CF times a
+ * divisor of K_H (a group is PAR/(K_W*CF) whole kernel rows); either way lane i sits at a
+ * constant offset from the group's first word, and the buffer memory is replicated PAR
+ * times (one read port per lane, every copy written with each input word). A group is
+ * issued when its last word is written. About max(input words, output words) cycles per
+ * frame, output words = OFM_H*OFM_W*K_H*K_W*CF/PAR.
+ *
  * Pipeline: read issue (counters, fill compare) -> registered memory read -> output skid
  * buffer, clock-enabled by the skid's registered ready. s_axis_tready is a register.
  * Latency: an output word is valid 2 cycles after the rising edge that accepted the last
@@ -48,6 +58,9 @@ module sliding_window #
     parameter STRIDE_W = 1,
     // bits of an element
     parameter ELEM_BITS = 4,
+    // window words per output word (window-parallel mode): divides K_W*CH/SIMD, or is
+    // K_W*CH/SIMD times a divisor of K_H
+    parameter PAR = 1,
     // buffer words; 0: (K_H + min(STRIDE_H, K_H)) * IFM_W * CH/SIMD, otherwise at least
     // (K_H - 1) * IFM_W * CH/SIMD + K_W * CH/SIMD (smaller buffers cost throughput)
     parameter BUF_WORDS = 0,
@@ -63,8 +76,8 @@ module sliding_window #
     input  wire                        s_axis_tvalid,
     output wire                        s_axis_tready,
 
-    // output stream: SIMD elements of ELEM_BITS bits
-    output wire [SIMD*ELEM_BITS-1:0]   m_axis_tdata,
+    // output stream: PAR*SIMD elements of ELEM_BITS bits
+    output wire [PAR*SIMD*ELEM_BITS-1:0] m_axis_tdata,
     output wire                        m_axis_tvalid,
     input  wire                        m_axis_tready
 );
@@ -83,9 +96,16 @@ localparam DEPTH = BUF_WORDS > 0 ? BUF_WORDS : (K_H + SH_BUF) * ROW_WORDS;
 localparam STEP_X = STRIDE_W * CF;
 localparam STEP_Y = (STRIDE_H * IFM_W - (OFM_W - 1) * STRIDE_W) * CF;
 localparam STEP_F = FRAME_WORDS - ((OFM_H - 1) * STRIDE_H * IFM_W + (OFM_W - 1) * STRIDE_W) * CF;
-// offset increment from the last word of a kernel row to the first word of the next
-localparam ROW_JUMP = (IFM_W - K_W) * CF + 1;
 localparam KROW = K_W * CF;
+// lane groups: GR words of a kernel row per group (kr step), RS kernel rows per group (ky step)
+localparam GR = PAR <= KROW ? PAR : KROW;
+localparam RS = PAR <= KROW ? 1 : PAR / KROW;
+// offset increment from the first word of a row's last group to the first word of the
+// group RS rows down
+localparam ROW_JUMP = RS * ROW_WORDS - KROW + GR;
+// offset of the last lane from the group's first word
+localparam DMAX = (RS - 1) * ROW_WORDS + GR - 1;
+localparam OWIDTH = PAR * WIDTH;
 
 localparam AW = DEPTH > 1 ? $clog2(DEPTH) : 1;
 localparam OW = SPAN > 1 ? $clog2(SPAN) : 1;
@@ -107,8 +127,12 @@ localparam [FW-1:0]  STEP_X_F  = STEP_X;
 localparam [FW-1:0]  STEP_Y_F  = STEP_Y;
 localparam [FW-1:0]  STEP_F_F  = STEP_F;
 localparam [OW-1:0]  ROW_JUMP_O = ROW_JUMP;
-localparam [KRW-1:0] KROW_LAST = KROW - 1;
-localparam [KYW-1:0] KY_LAST   = K_H - 1;
+localparam [OW-1:0]  GR_O      = GR;
+localparam [KRW-1:0] GR_K      = GR;
+localparam [KRW-1:0] KROW_LAST = KROW - GR;
+localparam [KYW-1:0] KY_LAST   = K_H - RS;
+localparam [KYW-1:0] RS_K      = RS;
+localparam [FW-1:0]  DMAX_F    = DMAX;
 localparam [OXW-1:0] OX_LAST   = OFM_W - 1;
 localparam [OYW-1:0] OY_LAST   = OFM_H - 1;
 /* verilator lint_on WIDTHTRUNC */
@@ -130,6 +154,9 @@ generate
     end
     if (ELEM_BITS < 1) begin : g_bad_bits
         sliding_window_parameter_ELEM_BITS_must_be_at_least_1 invalid_parameter ();
+    end
+    if (PAR < 1 || !((KROW % PAR == 0) || (PAR % KROW == 0 && K_H % (PAR / KROW) == 0))) begin : g_bad_par
+        sliding_window_parameter_PAR_must_divide_K_W_CH_SIMD_or_be_whole_kernel_rows invalid_parameter ();
     end
     if (BUF_WORDS != 0 && BUF_WORDS < SPAN) begin : g_bad_buf
         sliding_window_parameter_BUF_WORDS_must_be_0_or_at_least_the_window_span invalid_parameter ();
@@ -156,21 +183,29 @@ assign s_axis_tready = wr_ok_reg;
 
 reg [AW-1:0]  base_reg;    // memory address of the window base
 reg [OW-1:0]  off_reg;     // offset of the next word from the window base
-reg [KRW-1:0] kr_reg;      // word within the kernel row (kx*CF + cg)
+reg [KRW-1:0] kr_reg;      // word within the kernel row (kx*CF + cg) of the group's first lane
 reg [KYW-1:0] ky_reg;
 reg [OXW-1:0] ox_reg;
 reg [OYW-1:0] oy_reg;
 
-wire issue   = en && ($signed({{(FW-OW){1'b0}}, off_reg}) < fill_reg);
+wire issue   = en && ($signed({{(FW-OW){1'b0}}, off_reg} + DMAX_F) < fill_reg);
 wire row_end = (kr_reg == KROW_LAST);
 wire win_end = row_end && (ky_reg == KY_LAST);
 wire adv     = issue && win_end;
 
-// read address: base + off modulo DEPTH (off < SPAN <= DEPTH)
-wire [AW:0]   raddr_sum = {1'b0, base_reg} + {{(AW+1-OW){1'b0}}, off_reg};
-/* verilator lint_off WIDTHTRUNC */
-wire [AW-1:0] raddr = (raddr_sum >= DEPTH_A) ? raddr_sum - DEPTH_A : raddr_sum;
-/* verilator lint_on WIDTHTRUNC */
+// read address of lane i: base + off + (i / GR) * ROW_WORDS + i % GR modulo DEPTH
+// (off + that < SPAN <= DEPTH)
+wire [PAR*AW-1:0] raddr;
+genvar li;
+generate
+    for (li = 0; li < PAR; li = li + 1) begin : g_raddr
+        /* verilator lint_off WIDTHTRUNC */
+        localparam [AW:0] DELTA = (li / GR) * ROW_WORDS + li % GR;
+        wire [AW:0] sum = {1'b0, base_reg} + {{(AW+1-OW){1'b0}}, off_reg} + DELTA;
+        assign raddr[li*AW +: AW] = (sum >= DEPTH_A) ? sum - DEPTH_A : sum;
+        /* verilator lint_on WIDTHTRUNC */
+    end
+endgenerate
 
 // base step of this advance (actual and modulo DEPTH)
 reg  [FW-1:0] step_f;
@@ -215,12 +250,12 @@ always @(posedge clk) begin
                     oy_reg <= (oy_reg == OY_LAST) ? {OYW{1'b0}} : oy_reg + 1'b1;
                 end
             end else begin
-                ky_reg  <= ky_reg + 1'b1;
+                ky_reg  <= ky_reg + RS_K;
                 off_reg <= off_reg + ROW_JUMP_O;
             end
         end else begin
-            kr_reg  <= kr_reg + 1'b1;
-            off_reg <= off_reg + 1'b1;
+            kr_reg  <= kr_reg + GR_K;
+            off_reg <= off_reg + GR_O;
         end
     end
 
@@ -241,36 +276,44 @@ end
 // buffer memory (separate always blocks so that tools infer RAM) and read stage
 // ------------------------------------------------------------------------------------------
 
-reg [WIDTH-1:0] rd_data_reg;
-reg             rd_valid_reg;
+wire [OWIDTH-1:0] rd_data;
+reg              rd_valid_reg;
 
+// one buffer copy per lane, all written with every input word
+genvar mi;
 generate
-    if (STYLE == 1) begin : g_block
-        (* ram_style = "block" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
-        always @(posedge clk) begin
-            if (wr) mem[wr_addr_reg] <= s_axis_tdata;
-            if (en) rd_data_reg <= mem[raddr];
-        end
-    end else if (STYLE == 2) begin : g_distributed
-        (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
-        always @(posedge clk) begin
-            if (wr) mem[wr_addr_reg] <= s_axis_tdata;
-            if (en) rd_data_reg <= mem[raddr];
-        end
-    end else if (STYLE == 3) begin : g_registers
-        (* ram_style = "registers" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
-        always @(posedge clk) begin
-            if (wr) mem[wr_addr_reg] <= s_axis_tdata;
-            if (en) rd_data_reg <= mem[raddr];
-        end
-    end else if (STYLE == 0) begin : g_auto
-        reg [WIDTH-1:0] mem [0:DEPTH-1];
-        always @(posedge clk) begin
-            if (wr) mem[wr_addr_reg] <= s_axis_tdata;
-            if (en) rd_data_reg <= mem[raddr];
-        end
-    end else begin : g_bad_style
+    if (STYLE < 0 || STYLE > 3) begin : g_bad_style
         sliding_window_parameter_RAM_STYLE_must_be_auto_block_distributed_or_registers invalid_parameter ();
+    end
+    for (mi = 0; mi < PAR; mi = mi + 1) begin : g_lane
+        wire [AW-1:0] ra = raddr[mi*AW +: AW];
+        reg  [WIDTH-1:0] rd_lane;
+        assign rd_data[mi*WIDTH +: WIDTH] = rd_lane;
+        if (STYLE == 1) begin : g_block
+            (* ram_style = "block" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+            always @(posedge clk) begin
+                if (wr) mem[wr_addr_reg] <= s_axis_tdata;
+                if (en) rd_lane <= mem[ra];
+            end
+        end else if (STYLE == 2) begin : g_distributed
+            (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+            always @(posedge clk) begin
+                if (wr) mem[wr_addr_reg] <= s_axis_tdata;
+                if (en) rd_lane <= mem[ra];
+            end
+        end else if (STYLE == 3) begin : g_registers
+            (* ram_style = "registers" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+            always @(posedge clk) begin
+                if (wr) mem[wr_addr_reg] <= s_axis_tdata;
+                if (en) rd_lane <= mem[ra];
+            end
+        end else begin : g_auto
+            reg [WIDTH-1:0] mem [0:DEPTH-1];
+            always @(posedge clk) begin
+                if (wr) mem[wr_addr_reg] <= s_axis_tdata;
+                if (en) rd_lane <= mem[ra];
+            end
+        end
     end
 endgenerate
 
@@ -284,10 +327,10 @@ always @(posedge clk) begin
 end
 
 // output register slice; its registered ready enables the read pipeline
-axis_skid #(.WIDTH(WIDTH)) out_skid (
+axis_skid #(.WIDTH(OWIDTH)) out_skid (
     .clk(clk),
     .rst(rst),
-    .s_axis_tdata(rd_data_reg),
+    .s_axis_tdata(rd_data),
     .s_axis_tvalid(rd_valid_reg),
     .s_axis_tready(en),
     .m_axis_tdata(m_axis_tdata),

@@ -17,12 +17,15 @@ namespace fpgagen {
 /*! Sliding window (im2col) over n_frames frames, dilation 1, no padding.
  *
  * C provides (unsigned): IFM_H, IFM_W, CH, SIMD (divides CH), K_H, K_W, S_H, S_W, BITS (bits of
- * an element) and DEPTH (buffer words, at least the window span
+ * an element), PAR (window words per output word: divides K_W*CF, or is K_W*CF times a
+ * divisor of K_H) and DEPTH (buffer words, at least the window span
  * (K_H-1)*IFM_W*CF + K_W*CF with CF = CH/SIMD).
  *
  * Output order: for each output pixel (oy, ox) row-major, each kernel position (ky, kx)
- * row-major, each channel group cg: input word cg of pixel (oy*S_H + ky, ox*S_W + kx). Input
- * words after the last full window are read and dropped.
+ * row-major, each channel group cg: input word cg of pixel (oy*S_H + ky, ox*S_W + kx); an
+ * output word carries PAR consecutive such words (lane i at bits [i*SIMD*BITS +: SIMD*BITS]),
+ * read from PAR copies of the buffer as the RTL does. Input words after the last full window
+ * are read and dropped.
  *
  * Like the RTL, every input word is written in stream order into a circular buffer of DEPTH
  * words; the reader keeps the buffer address of the current window's first word (the base)
@@ -36,15 +39,21 @@ namespace fpgagen {
  */
 template <class C>
 void sliding_window(hls::stream<ap_uint<C::SIMD * C::BITS> >& in,
-                    hls::stream<ap_uint<C::SIMD * C::BITS> >& out, unsigned n_frames) {
+                    hls::stream<ap_uint<C::PAR * C::SIMD * C::BITS> >& out, unsigned n_frames) {
     FPGAGEN_HLS(INLINE)
     const unsigned W = C::SIMD * C::BITS;
     const unsigned CF = C::CH / C::SIMD;
+    const unsigned KROW = C::K_W * CF;
+    // lane groups: GR words of a kernel row per output word, RS whole kernel rows per word
+    const unsigned GR = C::PAR <= KROW ? C::PAR : KROW;
+    const unsigned RS = C::PAR <= KROW ? 1 : C::PAR / KROW;
+    static_assert(KROW % C::PAR == 0 || (C::PAR % KROW == 0 && C::K_H % RS == 0),
+                  "sliding_window: PAR must divide K_W*CH/SIMD or be whole kernel rows");
     const unsigned OFM_H = (C::IFM_H - C::K_H) / C::S_H + 1;
     const unsigned OFM_W = (C::IFM_W - C::K_W) / C::S_W + 1;
     const unsigned IN_WORDS = C::IFM_H * C::IFM_W * CF;
-    const unsigned ROW_RUN = C::K_W * CF;               // contiguous words of a kernel row
-    const unsigned ROW_SKIP = (C::IFM_W - C::K_W) * CF;  // from one kernel row to the next
+    const unsigned ROW_WORDS = C::IFM_W * CF;
+    const unsigned DMAX = (RS - 1) * ROW_WORDS + GR - 1;  // last lane's offset in a group
     // base steps (words): next window in the row, first window of the next row, next frame
     const unsigned STEP_X = C::S_W * CF;
     const unsigned STEP_Y = (C::S_H * C::IFM_W - (OFM_W - 1) * C::S_W) * CF;
@@ -55,7 +64,8 @@ void sliding_window(hls::stream<ap_uint<C::SIMD * C::BITS> >& in,
     const unsigned STEP_Y_M = STEP_Y % C::DEPTH;
     const unsigned STEP_F_M = STEP_F % C::DEPTH;
 
-    static ap_uint<W> buf[C::DEPTH];
+    static ap_uint<W> buf[C::PAR][C::DEPTH];  // one copy per lane (one read port each)
+    FPGAGEN_HLS(ARRAY_PARTITION variable=buf complete dim=1)
     FPGAGEN_HLS(DEPENDENCE variable=buf inter false)
 
     int fill = 0;            // words written - base
@@ -63,25 +73,30 @@ void sliding_window(hls::stream<ap_uint<C::SIMD * C::BITS> >& in,
     unsigned baddr = 0;      // address of the window's first word
     unsigned in_f = 0, in_i = 0;   // frame, word of the next input word
     unsigned out_f = 0;            // frame of the next output word
-    unsigned off = 0;        // offset of the next output word within the window
-    unsigned run = 0;        // position within the current kernel row run (0..ROW_RUN-1)
+    unsigned off = 0;        // offset of the next group's first word within the window
+    unsigned run = 0;        // its word within the kernel row (0..KROW-GR, step GR)
     unsigned ky = 0, ox = 0, oy = 0;
 
     while (out_f < n_frames || in_f < n_frames) {
         FPGAGEN_HLS(PIPELINE II=1)
         bool progress = false;
         // reader: the next output word, if written already
-        if (out_f < n_frames && static_cast<int>(off) < fill && !out.full()) {
-            unsigned raddr = baddr + off;
-            if (raddr >= C::DEPTH) {
-                raddr -= C::DEPTH;
+        if (out_f < n_frames && static_cast<int>(off + DMAX) < fill && !out.full()) {
+            ap_uint<C::PAR * W> y = 0;
+            for (unsigned i = 0; i < C::PAR; i++) {
+                FPGAGEN_HLS(UNROLL)
+                unsigned raddr = baddr + off + (i / GR) * ROW_WORDS + i % GR;
+                if (raddr >= C::DEPTH) {
+                    raddr -= C::DEPTH;
+                }
+                y(i * W + W - 1, i * W) = buf[i][raddr];
             }
-            out.write(buf[raddr]);
+            out.write(y);
             progress = true;
             unsigned step = 0, step_m = 0;
-            if (run == ROW_RUN - 1) {
+            if (run == KROW - GR) {
                 run = 0;
-                if (ky == C::K_H - 1) {  // the window is complete: move the base
+                if (ky == C::K_H - RS) {  // the window is complete: move the base
                     ky = 0;
                     off = 0;
                     if (ox == OFM_W - 1) {
@@ -102,12 +117,12 @@ void sliding_window(hls::stream<ap_uint<C::SIMD * C::BITS> >& in,
                         step_m = STEP_X_M;
                     }
                 } else {
-                    ky++;
-                    off += ROW_SKIP + 1;
+                    ky += RS;
+                    off += RS * ROW_WORDS - KROW + GR;
                 }
             } else {
-                run++;
-                off++;
+                run += GR;
+                off += GR;
             }
             fill -= static_cast<int>(step);
             baddr += step_m;
@@ -117,7 +132,11 @@ void sliding_window(hls::stream<ap_uint<C::SIMD * C::BITS> >& in,
         }
         // writer: the next input word, while the buffer has room
         if (in_f < n_frames && fill < static_cast<int>(C::DEPTH) && !in.empty()) {
-            buf[waddr] = in.read();
+            const ap_uint<W> x = in.read();
+            for (unsigned i = 0; i < C::PAR; i++) {
+                FPGAGEN_HLS(UNROLL)
+                buf[i][waddr] = x;
+            }
             progress = true;
             waddr = (waddr == C::DEPTH - 1) ? 0 : waddr + 1;
             fill++;

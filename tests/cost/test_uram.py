@@ -125,12 +125,13 @@ def test_build_refuses_ultra(tmp_path):
 
 
 def test_optimiser_moves_weights_to_uram_when_bram_binds():
-    """Two big-weight MVAUs on a ZCU104 shrunk to 8 BRAM18: BRAM binds, so the optimiser
-    puts the weights in URAM and reaches a faster folding than BRAM alone allows."""
+    """Two big-weight MVAUs (weights pinned to block RAM, so that the folding search does not
+    move them to LUTs) on a ZCU104 shrunk to 8 BRAM18: BRAM binds, so the optimiser puts the
+    weights in URAM and reaches a faster folding than BRAM alone allows."""
     z = load_board("zcu104")
     small = dataclasses.replace(z, resources=dataclasses.replace(z.resources, bram36=4))
     layers = [
-        _mvau(256, 256, 1, 1, "INT8", style="auto", name=n, seed=i) for i, n in enumerate("ab")
+        _mvau(256, 256, 1, 1, "INT8", style="block", name=n, seed=i) for i, n in enumerate("ab")
     ]
     df = _df(*layers)
     from fpgagen.fold.optimize import optimize
@@ -152,14 +153,14 @@ def test_optimiser_moves_weights_to_uram_when_bram_binds():
 
 
 def test_estimate_cli_weights_uram(tmp_path, preset_onnx):
-    """`fpgagen estimate --weights-uram` on a ZCU104 cut to 6 BRAM18 and 20k LUTs: TFC's
-    weights cannot all sit in BRAM or LUTs, so URAM takes the first layer and the planned
+    """`fpgagen estimate --weights-uram` on a ZCU104 cut to 6 BRAM18 and 6k LUTs: TFC's
+    weights cannot all sit in BRAM or LUTs (the folding search also tries LUTs for them), so URAM takes the first layer and the planned
     design is twice as fast; the JSON names the layer and the URAM utilisation."""
     import subprocess
     import sys
 
     text = (load_board("zcu104").path).read_text()
-    text = text.replace("bram36: 312", "bram36: 3").replace("lut: 230400", "lut: 20000")
+    text = text.replace("bram36: 312", "bram36: 3").replace("lut: 230400", "lut: 6000")
     board = tmp_path / "small.yaml"
     board.write_text(text.replace("name: zcu104", "name: zcu104_small"))
     model = preset_onnx("tfc_w1a1")

@@ -87,13 +87,17 @@ def _pick(options, frac):
 
 
 def _cnn_folding(path, kind):
-    """ "fast" (every PE/SIMD at its maximum) or "mixed" (mid-range PE/SIMD, DWCs)."""
+    """ "fast" (every PE/SIMD at its maximum, whole windows per word) or "mixed" (mid-range
+    PE/SIMD and window-parallel words, DWCs)."""
     df = make_dataflow(path, load_board("zcu104"))
     fold = {}
     for i, l in enumerate(df.compute_layers):
         opts = l.folding_options()
         fr = (1.0, 1.0) if kind == "fast" else (0.5, 0.35) if i % 2 == 0 else (0.35, 0.7)
-        fold[l.name] = {k: _pick(v, fr[j % 2]) for j, (k, v) in enumerate(sorted(opts.items()))}
+        f = {k: _pick(v, fr[j % 2]) for j, (k, v) in enumerate(sorted(opts.items()))}
+        if not l.folding_valid(**f):  # a sliding window's PAR depends on its SIMD
+            f["PAR"] = _pick(l.par_options(f["SIMD"]), fr[0])
+        fold[l.name] = f
     return {"folding": fold}
 
 

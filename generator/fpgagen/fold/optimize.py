@@ -40,6 +40,9 @@ class Option:
     folding: tuple  # ((param, value), ...)
     cycles: int
     resources: tuple  # values for RESOURCE_KEYS (+ ff)
+    #: weight memory style (``ram_style``) of a layer with weights whose style the optimiser
+    #: chooses; None: the layer's own style is kept
+    style: str | None = None
 
 
 def _budget(board, cap: float) -> dict:
@@ -53,27 +56,58 @@ def _budget(board, cap: float) -> dict:
     }
 
 
+def _styles(layer) -> tuple:
+    """Weight memory styles the optimiser tries for a layer whose style is free (``auto``, or
+    chosen by an earlier run of the optimiser): ``auto`` and, if ``auto`` puts the weights in
+    block RAM, ``distributed`` (LUTs) too. Wide, shallow weight memories of unrolled layers
+    cost a BRAM18 per 36 bits of width in block RAM and fewer resources in LUTs. A style set
+    by the user (folding file, URAM planning) is kept: ``(None,)``."""
+    if not hasattr(layer, "weight_ram_style"):
+        return (None,)
+    if layer.ram_style != "auto" and not getattr(layer, "ram_style_by_optimizer", False):
+        return (None,)
+    saved = layer.ram_style
+    layer.ram_style = "auto"
+    try:
+        block = layer.weight_ram_style == "block"
+    finally:
+        layer.ram_style = saved
+    return ("auto", "distributed") if block else ("auto",)
+
+
 def layer_options(layer) -> list:
     """Every folding of a layer with its cycles and resources (folding left unchanged)."""
     opts = layer.folding_options()
     if not opts:
         return []
     saved = layer.folding()
+    saved_style = getattr(layer, "ram_style", None)
     out = []
     combos = [dict(zip(opts, vs)) for vs in itertools.product(*opts.values())]
     try:
         for c in combos:
+            if not layer.folding_valid(**c):
+                continue
             layer.set_folding(**c)
-            r = estimate(layer)
-            out.append(
-                Option(
-                    tuple(sorted(c.items())),
-                    int(layer.expected_cycles()),
-                    tuple(int(r.get(k, 0)) for k in RESOURCE_KEYS + ("ff",)),
+            styles = _styles(layer)
+            for st in styles:
+                if st is not None:
+                    layer.ram_style = st
+                r = estimate(layer)
+                out.append(
+                    Option(
+                        tuple(sorted(c.items())),
+                        int(layer.expected_cycles()),
+                        tuple(int(r.get(k, 0)) for k in RESOURCE_KEYS + ("ff",)),
+                        st,
+                    )
                 )
-            )
+            if saved_style is not None:
+                layer.ram_style = saved_style
     finally:
         layer.set_folding(**saved)
+        if saved_style is not None:
+            layer.ram_style = saved_style
     return out
 
 
@@ -111,6 +145,9 @@ def _apply(df, pick: dict) -> None:
     for l in df.layers:
         if l.name in pick:
             l.set_folding(**dict(pick[l.name].folding))
+            if pick[l.name].style is not None:
+                l.ram_style = pick[l.name].style
+                l.ram_style_by_optimizer = True
 
 
 def optimize(
@@ -220,7 +257,15 @@ def _refine(df, options, pick, cycles, budget, plumbing, top: int = 4) -> dict:
     layers = {l.name: l for l in df.layers}
     saved = {n: layers[n].folding() for n in options}
     greedy_fold(df, cycles)
-    g = {n: next(o for o in options[n] if dict(o.folding) == layers[n].folding()) for n in options}
+    g = {
+        n: next(
+            o
+            for o in options[n]
+            if dict(o.folding) == layers[n].folding()
+            and o.style in (None, getattr(layers[n], "ram_style", None))
+        )
+        for n in options
+    }
     if _total_cost(plumbing(df), budget) < best - 1e-12:
         return g
     for n, f in saved.items():
@@ -246,6 +291,8 @@ def greedy_fold(df, target_cycles: int) -> None:
         for param in reversed(list(opts)):
             done = False
             for v in opts[param]:
+                if not l.folding_valid(**{param: v}):
+                    continue
                 l.set_folding(**{param: v})
                 if l.expected_cycles() <= target_cycles:
                     done = True

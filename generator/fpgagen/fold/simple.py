@@ -41,12 +41,20 @@ def _fold_least(l, cycles: int) -> None:
     best = None
     for vs in itertools.product(*opts.values()):
         f = dict(zip(opts, vs))
+        if not l.folding_valid(**f):
+            continue
         l.set_folding(**f)
         if l.expected_cycles() <= cycles:
             key = (math.prod(vs), *vs[:-1], -vs[-1])
             if best is None or key < best[0]:
                 best = (key, f)
-    l.set_folding(**(best[1] if best else {p: max(v) for p, v in opts.items()}))
+    if best is None:  # the fastest buildable folding
+        f = max(
+            (dict(zip(opts, vs)) for vs in itertools.product(*opts.values())),
+            key=lambda f: (l.folding_valid(**f), math.prod(f.values())),
+        )
+        best = (None, f)
+    l.set_folding(**best[1])
 
 
 def fold_to_cycles(dataflow, cycles: int) -> None:
@@ -96,6 +104,7 @@ def apply_folding_file(dataflow, path) -> None:
                     f"weight memory style; allowed: {', '.join(WEIGHT_STYLES)}"
                 )
             layer.ram_style = style
+            layer.ram_style_by_optimizer = False
         allowed = layer.folding_options()
         for k in params:
             if k not in allowed:

@@ -55,6 +55,7 @@ def optimize_uram(df, board, target_cycles=None, cap: float = DEFAULT_CAP, plumb
             break
         moved[cand.name] = cand.ram_style
         cand.ram_style = "ultra"
+        cand.ram_style_by_optimizer = False  # planned here: the folding search keeps it
         res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
         if res["totals"].get("uram", 0) > cap * board.resources.uram and not res["fits"]:
             break

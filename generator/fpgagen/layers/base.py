@@ -186,6 +186,11 @@ class HWLayer(abc.ABC):
             return {}
         return {self.fold_param: divisors(self.fold_total())}
 
+    def folding_valid(self, **kw) -> bool:
+        """Whether a combination of the values of :meth:`folding_options` can be built
+        (layers whose parameters constrain each other override it)."""
+        return True
+
     def set_folding(self, **kw) -> None:
         p = self.fold_param
         unknown = sorted(k for k in kw if k != p)
@@ -256,6 +261,11 @@ class HWLayer(abc.ABC):
         return np.full(self.out_words_per_frame, self.in_words_per_frame, dtype=np.int64)
 
     # -- report ------------------------------------------------------------------------------
+    def limit_reason(self) -> str:
+        """Why the layer cannot go faster than its fastest folding, for reports naming what
+        binds a design (e.g. "one output vector per cycle: 784 vectors")."""
+        return f"{self.expected_cycles()} cycles per frame at its fastest folding"
+
     def work(self) -> dict:
         """Per frame: multiply-accumulates, bit operations (MACs x weight bits x activation
         bits), weight and threshold memory bits (docs/report.md)."""

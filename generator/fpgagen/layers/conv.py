@@ -6,8 +6,8 @@ import numpy as np
 
 from .. import packing
 from ..datatypes import DataType
-from ..errors import FpgagenError
-from .base import HWLayer
+from ..errors import FoldingError, FpgagenError
+from .base import HWLayer, check_divides, divisors
 
 __all__ = ["FMPadding", "SlidingWindow"]
 
@@ -17,15 +17,22 @@ class SlidingWindow(HWLayer):
 
     Output vector of output pixel (oy, ox): elements ordered (ky, kx, c). Dilation 1, no
     padding (see :class:`FMPadding`).
+
+    Folding: ``SIMD`` channels per input word (divides the channels) and ``PAR`` window words
+    per output word (window-parallel mode: an output word carries ``PAR * SIMD`` elements, a
+    window leaves in ``K_H * K_W * CF / PAR`` cycles, ``CF = channels / SIMD``). ``PAR``
+    divides the words of a kernel row, ``K_W * CF``, or is ``K_W * CF`` times a divisor of
+    ``K_H`` (whole kernel rows); the buffer memory is replicated ``PAR`` times.
     """
 
     op_type = "SlidingWindow"
     rtl_module = "sliding_window"
-    fold_param = "SIMD"
     feeds_next = True
     cpu_op = "window"
 
-    def __init__(self, name, dtype: DataType, ifm_hw, channels, kernel, stride, simd=1):
+    def __init__(
+        self, name, dtype: DataType, ifm_hw, channels, kernel, stride, simd=1, par: int = 1
+    ):
         super().__init__(name)
         self.in_dtype = self.out_dtype = dtype
         self.ifm_h, self.ifm_w = map(int, ifm_hw)
@@ -34,8 +41,50 @@ class SlidingWindow(HWLayer):
         self.s_h, self.s_w = map(int, stride)
         if self.k_h > self.ifm_h or self.k_w > self.ifm_w:
             raise ValueError(f"{name}: kernel {kernel} larger than the input {ifm_hw}")
-        self.simd = 1
-        self.set_folding(SIMD=simd)
+        self.simd, self.par = 1, 1
+        self.set_folding(SIMD=simd, PAR=par)
+
+    # -- folding: SIMD (input word) and PAR (window words per output word) ----------------
+    def folding(self) -> dict:
+        return {"SIMD": self.simd, "PAR": self.par}
+
+    def par_options(self, simd: int | None = None) -> list:
+        """Allowed ``PAR`` for ``simd`` (default: the current SIMD): the divisors of the
+        kernel row's words ``K_W * CF`` and ``K_W * CF`` times each divisor of ``K_H``."""
+        krow = self.k_w * (self.ch // (self.simd if simd is None else simd))
+        return sorted(set(divisors(krow)) | {krow * m for m in divisors(self.k_h)})
+
+    def folding_options(self) -> dict:
+        simds = divisors(self.ch)
+        return {"SIMD": simds, "PAR": sorted({p for s in simds for p in self.par_options(s)})}
+
+    def folding_valid(self, SIMD=None, PAR=None) -> bool:
+        """Whether the combination can be built (``PAR`` depends on ``SIMD``)."""
+        simd = self.simd if SIMD is None else SIMD
+        par = self.par if PAR is None else PAR
+        return self.ch % simd == 0 and par in self.par_options(simd)
+
+    def set_folding(self, SIMD=None, PAR=None, **kw) -> None:
+        if kw:
+            raise FoldingError(
+                f"layer {self.name} ({self.op_type}) has no folding parameters "
+                f"{sorted(kw)}; allowed: SIMD, PAR"
+            )
+        simd = self.simd if SIMD is None else SIMD
+        if SIMD is not None:
+            check_divides(self, "SIMD", SIMD, self.ch, self.fold_what)
+        par = self.par if PAR is None else PAR
+        if PAR is None and par not in self.par_options(simd):
+            par = 1  # a new SIMD alone keeps PAR only where it is still allowed
+        ok = self.par_options(simd)
+        if isinstance(par, bool) or not isinstance(par, (int, np.integer)) or par not in ok:
+            krow = self.k_w * (self.ch // simd)
+            raise FoldingError(
+                f"layer {self.name} ({self.op_type}): PAR={par!r} is not a window-parallel "
+                f"factor for SIMD={simd} (a kernel row is {krow} words, the kernel "
+                f"{self.k_h} rows); allowed: {ok}"
+            )
+        self.simd, self.par = int(simd), int(par)
 
     def cpu_spec(self, consts: dict, prefix: str) -> dict:
         return {
@@ -62,7 +111,7 @@ class SlidingWindow(HWLayer):
     in_channels = property(lambda self: self.ch)
     out_channels = property(lambda self: self.k_h * self.k_w * self.ch)
     in_elems = property(lambda self: self.simd)
-    out_elems = property(lambda self: self.simd)
+    out_elems = property(lambda self: self.simd * self.par)
 
     @property
     def num_vectors(self):  # output vectors; the input has ifm_h*ifm_w pixels
@@ -107,6 +156,7 @@ class SlidingWindow(HWLayer):
             "STRIDE_H": self.s_h,
             "STRIDE_W": self.s_w,
             "ELEM_BITS": self.in_dtype.bits,
+            "PAR": self.par,
             "DEPTH": self.hls_buffer_words(),
         }
 
@@ -120,6 +170,7 @@ class SlidingWindow(HWLayer):
         "STRIDE_H",
         "STRIDE_W",
         "ELEM_BITS",
+        "PAR",
     )
     hls_names = (
         "IFM_H",
@@ -131,6 +182,7 @@ class SlidingWindow(HWLayer):
         "S_H=STRIDE_H",
         "S_W=STRIDE_W",
         "BITS=ELEM_BITS",
+        "PAR",
         "DEPTH",
     )
     hls_lib = "window.h"
@@ -145,12 +197,15 @@ class SlidingWindow(HWLayer):
             )
 
     def hls_extra(self) -> dict:
-        return {"extra": f"buffer of {self.hls_buffer_words()} words of {self.in_width} bits"}
+        copies = f" x {self.par} copies" if self.par > 1 else ""
+        return {
+            "extra": f"buffer of {self.hls_buffer_words()} words of {self.in_width} bits{copies}"
+        }
 
     def need(self) -> np.ndarray:
-        """Output word ``j`` needs the input word of its window element (and every earlier
-        one: the input is read in order)."""
-        j = np.arange(self.out_words_per_frame, dtype=np.int64)
+        """Output word ``j`` needs the input word of its last window element (and every
+        earlier one: the input is read in order)."""
+        j = np.arange(self.out_words_per_frame * self.par, dtype=np.int64)
         cf = self.ch // self.simd
         kk = self.k_h * self.k_w
         o, rem = np.divmod(j, kk * cf)
@@ -158,14 +213,31 @@ class SlidingWindow(HWLayer):
         oy, ox = np.divmod(o, self.ofm_w)
         ky, kx = np.divmod(kpos, self.k_w)
         iy, ix = oy * self.s_h + ky, ox * self.s_w + kx
-        return np.maximum.accumulate(((iy * self.ifm_w + ix) * cf + cg) + 1)
+        words = np.maximum.accumulate(((iy * self.ifm_w + ix) * cf + cg) + 1)
+        return words[self.par - 1 :: self.par]
+
+    def limit_reason(self) -> str:
+        cf = self.ch // self.simd
+        n_in, n_out = self.in_words_per_frame, self.out_words_per_frame
+        if n_in >= n_out:
+            return (
+                f"reads one input word per cycle: {self.ifm_h}x{self.ifm_w} pixels x {cf} "
+                f"words = {n_in} (SIMD {self.simd} of {self.ch} channels)"
+            )
+        return (
+            f"writes one output word per cycle: {self.ofm_h}x{self.ofm_w} windows x "
+            f"{self.k_h * self.k_w * cf // self.par} words = {n_out} (PAR {self.par})"
+        )
 
     def cost_features(self, cm) -> dict:
+        """The buffer memory once per lane (``PAR`` copies), a read-address adder per lane,
+        the ``PAR * SIMD``-element read register and output register slice."""
         l = self
         width = l.simd * l.in_dtype.bits
         depth = l.buffer_words()
         m = cm.map_memory(depth, width, False, "auto")
         cf = l.ch // l.simd
+        par = l.par
         cnt = (
             cm.counter_bits(cf)
             + cm.counter_bits(l.k_w)
@@ -175,14 +247,21 @@ class SlidingWindow(HWLayer):
             + 2 * cm.counter_bits(depth)
             + cm.counter_bits(l.ifm_w)
             + cm.counter_bits(l.ifm_h)
+            + 2 * (par - 1) * cm.counter_bits(depth)
         )
-        f = {"const": 1.0, "ctrl": cnt, "mem": cm.mem_luts(m, depth, width, False), "width": width}
+        f = {
+            "const": 1.0,
+            "ctrl": cnt,
+            "mem": par * cm.mem_luts(m, depth, width, False),
+            "width": par * width,
+        }
         ff = {
             "const": 1.0,
             "ctrl": cnt,
-            "data": 2 * width + (depth * width if m["kind"] == "logic" else 0),
+            "data": par * (2 * width + (depth * width if m["kind"] == "logic" else 0)),
         }
-        return {"lut": f, "ff": ff, "mem": {"bram18": m["bram18"], "uram": m["uram"], "dsp": 0}}
+        mem = {"bram18": par * m["bram18"], "uram": par * m["uram"], "dsp": 0}
+        return {"lut": f, "ff": ff, "mem": mem}
 
     def to_dict(self):
         d = super().to_dict()

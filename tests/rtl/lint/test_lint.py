@@ -68,6 +68,14 @@ LINT = {
             "GROUPS": 8,
         },
     ],
+    # window-parallel sliding windows: lanes inside a kernel row, whole rows, CNV's first layer
+    "sliding_window": [
+        {},
+        {"CH": 4, "SIMD": 2, "PAR": 3},
+        {"CH": 4, "SIMD": 2, "PAR": 18, "RAM_STYLE": "block"},
+        {"IFM_H": 32, "IFM_W": 32, "CH": 3, "SIMD": 3, "PAR": 9, "ELEM_BITS": 8},
+        {"K_H": 4, "K_W": 4, "CH": 1, "SIMD": 1, "PAR": 8, "STRIDE_H": 2},
+    ],
     # the memory-mapped kernel's modules
     "kernel_ctrl": [{}, {"ADDR_BITS": 12}],
     "kernel_axi_read": [
@@ -121,6 +129,8 @@ ILLEGAL = [
     ("mvau", {"MULT_BITS": 4, "GROUPS": 8}, "GROUPS_must_divide_MW_and_SIMD_the_group_size"),
     ("mvau", {"MULT_BITS": 4, "GROUPS": 3}, "GROUPS_must_divide_MW_and_SIMD_the_group_size"),
     ("mvau", {"GROUPS": 2}, "MULT_BITS_out_of_range_or_GROUPS_without_MULT_BITS"),
+    ("sliding_window", {"CH": 4, "SIMD": 2, "PAR": 4}, "PAR_must_divide_K_W_CH_SIMD"),
+    ("sliding_window", {"CH": 4, "SIMD": 2, "PAR": 12}, "PAR_must_divide_K_W_CH_SIMD"),
     ("kernel_axi_read", {"DATA_BITS": 96}, "DATA_BITS_must_be_a_power_of_two_32_to_1024"),
     ("kernel_axi_read", {"DATA_BITS": 512, "BURST_BEATS": 128}, "BURST_BEATS_must_be_1_to_256"),
     ("kernel_axi_read", {"BURST_BEATS": 64, "FIFO_DEPTH": 32}, "FIFO_DEPTH_must_be_at_least"),

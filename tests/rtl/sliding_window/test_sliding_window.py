@@ -1,7 +1,8 @@
 """RTL test of rtl/sliding_window.v against an explicit-loop im2col reference: square and
 non-square maps and kernels, strides that do not divide (IFM - K), folded channels, the
-minimum buffer size; idle and back-pressure; frames back to back; cycles per frame close to
-max(input words, output words)."""
+minimum buffer size, window-parallel words (PAR window words per output word, inside a kernel
+row and whole kernel rows); idle and back-pressure; frames back to back; cycles per frame close
+to max(input words, output words)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,19 @@ CONFIGS = {
     "7x11_k2x3_s3x2_minbuf": dict(
         IFM=(7, 11), CH=2, SIMD=1, K=(2, 3), S=(3, 2), DT="UINT1", BUF=28, PERF=False
     ),
+    # window-parallel: 3 of the 6 words of a kernel row per output word
+    "8x8_k3s1_simd2_par3": dict(
+        IFM=(8, 8), CH=4, SIMD=2, K=(3, 3), S=(1, 1), DT="INT4", BUF=0, PERF=True, PAR=3
+    ),
+    # window-parallel: the whole 3x3 window of a 3-channel map in one word (the CNV first
+    # layer's geometry, smaller), minimum buffer
+    "9x7_k3s1_par9_minbuf": dict(
+        IFM=(9, 7), CH=3, SIMD=3, K=(3, 3), S=(1, 1), DT="UINT2", BUF=17, PERF=False, PAR=9
+    ),
+    # window-parallel: two whole kernel rows of four (K_H = 4) per word, stride 2
+    "10x9_k4x2_s2_par2rows": dict(
+        IFM=(10, 9), CH=2, SIMD=1, K=(4, 2), S=(2, 2), DT="INT3", BUF=0, PERF=True, PAR=8
+    ),
 }
 N_FRAMES = 3
 
@@ -39,7 +53,7 @@ def _case(cfg: dict, seed: int = 0):
     """(parameters, input words, expected output words, words per frame in/out)."""
     rng = np.random.default_rng(seed)
     (ih, iw), (kh, kw), (sh, sw) = cfg["IFM"], cfg["K"], cfg["S"]
-    ch, simd = cfg["CH"], cfg["SIMD"]
+    ch, simd, par = cfg["CH"], cfg["SIMD"], cfg.get("PAR", 1)
     dt = DataType(cfg["DT"])
     cf = ch // simd
     oh, ow = _geometry(cfg)
@@ -55,7 +69,7 @@ def _case(cfg: dict, seed: int = 0):
                                 x[f, oy * sh + ky, ox * sw + kx, cg * simd : (cg + 1) * simd]
                             )
     in_words = packing.words_to_ints(packing.pack(x, dt, simd))
-    out_words = packing.words_to_ints(packing.pack(np.concatenate(out), dt, simd))
+    out_words = packing.words_to_ints(packing.pack(np.concatenate(out), dt, simd * par))
     params = {
         "IFM_H": ih,
         "IFM_W": iw,
@@ -67,8 +81,9 @@ def _case(cfg: dict, seed: int = 0):
         "STRIDE_W": sw,
         "ELEM_BITS": dt.bits,
         "BUF_WORDS": cfg["BUF"],
+        "PAR": par,
     }
-    return params, in_words, out_words, (ih * iw * cf, oh * ow * kh * kw * cf)
+    return params, in_words, out_words, (ih * iw * cf, oh * ow * kh * kw * cf // par)
 
 
 @pytest.mark.rtl
