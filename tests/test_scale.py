@@ -34,7 +34,15 @@ def test_scale_all_boards(models, name):
     by = {r["board"]: r for r in rows}
     for r in rows:
         assert r["fits"], r
-        assert r["limiting"] and r["limiting"].split()[0] in ("lut", "ff", "bram18", "uram", "dsp")
+        # what binds: a resource the next faster design would exceed, or a layer's structure
+        b = r["binding"]
+        if b["kind"] == "resource":
+            assert r["limiting"].split()[0] == b["resource"]
+            assert b["resource"] in ("lut", "ff", "bram18", "uram", "dsp")
+            assert "over the 70% cap" in b["detail"]
+        else:
+            assert b["kind"] == "structure" and r["limiting"] == f"layer {b['layer']}"
+            assert "at its fastest folding" in b["detail"]
         assert r["clock_mhz"] == load_board(r["board"]).default_mhz
         assert r["fps"] == pytest.approx(r["clock_mhz"] * 1e6 / r["cycles"])
         assert r["latency_us"] == pytest.approx(r["latency_cycles"] / r["clock_mhz"])

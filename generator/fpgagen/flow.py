@@ -151,6 +151,8 @@ def make_dataflow(
             "target_fps": fps,
             "goal": goal,
         }
+        if res.get("binding"):
+            df.meta["optimizer"]["binding"] = res["binding"]
         if mode is not None:
             df.meta["optimizer"]["weights"] = mode
             df.meta["optimizer"]["uram_layers"] = res.get("uram_layers", [])
@@ -216,6 +218,8 @@ def _fastest(df) -> tuple[int, object]:
             best = None
             try:
                 for combo in _product(opts):
+                    if not l.folding_valid(**combo):
+                        continue
                     l.set_folding(**combo)
                     c = l.expected_cycles()
                     best = c if best is None else min(best, c)

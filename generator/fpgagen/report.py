@@ -203,6 +203,8 @@ def make_report(df, board, clock_mhz: float | None = None, cap: float | None = N
         "utilisation": _utilisation(tot, board),
         "fits_cap": ok,
         "limiting": limiting,
+        # what stopped the optimiser's next faster step (fastest-within-budget builds only)
+        "binding": (df.meta.get("optimizer") or {}).get("binding"),
         "compute_fps": fps,
         "predicted_fps": rf["predicted_fps"],
         "binds": rf["binds"],
@@ -382,9 +384,14 @@ def render_html(report: dict) -> str:
             f"{report['bottleneck']['type']}, {report['cycles_per_frame']:,} cycles",
         ),
         (
-            "Limiting resource",
+            "Most used resource",
             report["limiting"] or "-",
             ("within" if report["fits_cap"] else "ABOVE") + f" the {100 * report['cap']:g}% cap",
+        ),
+        *(
+            [("What binds", report["binding"]["limiting"], report["binding"]["detail"])]
+            if report.get("binding")
+            else []
         ),
         (
             "LUT / BRAM18 / DSP",

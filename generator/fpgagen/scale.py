@@ -66,6 +66,7 @@ def _board_row(base_df, board, cap: float, clock_mhz, io: str = "memory") -> dic
         "utilisation": None,
         "resources": None,
         "limiting": None,
+        "binding": None,
         "macs_per_cycle": None,
         "folding": None,
         "folding_summary": None,
@@ -95,6 +96,7 @@ def _board_row(base_df, board, cap: float, clock_mhz, io: str = "memory") -> dic
     df.meta["optimizer"] = {"max_util": cap, "limiting": res["limiting"], "target_fps": None}
     row["fits"] = bool(res["fits"])
     row["limiting"] = res["limiting"]
+    row["binding"] = res.get("binding")
     add_plumbing(df)
     rep = make_report(df, board, clock, cap=cap)
     row["utilisation"] = rep["utilisation"]
@@ -300,6 +302,9 @@ def format_scale_table(results: list[dict]) -> str:
                 f"{r['limiting'] or ''}"
                 + (f"  ({r['error']})" if r["error"] and not r["utilisation"] else "")
             )
+    for r in results:
+        if r.get("binding"):
+            rows.append(f"{r['board']}: binds {r['binding']['detail']}")
     cap = results[0]["cap"] if results else 0.7
     rows.append(
         f"cap {100 * cap:g}% of LUT/FF/BRAM/URAM/DSP; best folding per board by the "

@@ -218,14 +218,67 @@ def optimize(
         ok, worst = fits(tot, board, cap)
         return {"cycles": slowest, "fits": ok, "limiting": worst, "totals": tot, "pick": pick}
     cyc, pick, tot, worst = best
+    # what stops the next faster step: a layer's structure or the resource it would exceed
+    i = cands.index(cyc)
+    if i == 0:
+        name = _limiting(options, cands[0])
+        binding = _structure(df, options, name)
+    else:
+        nxt = cands[i - 1]
+        over = totals_for(_choose(options, nxt, budget))
+        binding = _resource(over, tot, board, cap, nxt)
     _apply(df, pick)
     return {
         "cycles": max(o.cycles for o in pick.values()),
         "fits": True,
-        "limiting": worst,
+        "limiting": binding["limiting"],
+        "binding": binding,
         "totals": tot,
         "pick": pick,
     }
+
+
+def _structure(df, options: dict, name: str) -> dict:
+    """The layer ``name`` is at its fastest folding: it binds by its structure."""
+    layer = next(l for l in df.layers if l.name == name)
+    saved = layer.folding()
+    fastest = min(options[name], key=lambda o: o.cycles)
+    layer.set_folding(**dict(fastest.folding))
+    try:
+        reason = layer.limit_reason()
+    finally:
+        layer.set_folding(**saved)
+    return {
+        "kind": "structure",
+        "layer": name,
+        "limiting": f"layer {name}",
+        "detail": f"layer {name} ({layer.op_type}) at its fastest folding "
+        f"{_fold_text(fastest.folding)}: {reason}",
+    }
+
+
+def _resource(over: dict, tot: dict, board, cap: float, cycles: int) -> dict:
+    """The next faster step (``cycles``) needs ``over``: the resource most over the cap binds
+    (named with its utilisation in the chosen design ``tot``)."""
+    r = board.resources
+    full = {"lut": r.lut, "bram18": r.bram18, "uram": r.uram, "dsp": r.dsp, "ff": r.ff}
+    frac = {
+        k: over.get(k, 0) / full[k] if full[k] else (float("inf") if over.get(k) else 0.0)
+        for k in full
+    }
+    k = max(frac, key=frac.get)
+    used = tot.get(k, 0) / full[k] if full[k] else 0.0
+    return {
+        "kind": "resource",
+        "resource": k,
+        "limiting": f"{k} {100 * used:.1f}%",
+        "detail": f"{k}: the next faster design ({cycles} cycles/frame) needs "
+        f"{100 * frac[k]:.1f}% of the board's {k}, over the {100 * cap:g}% cap",
+    }
+
+
+def _fold_text(folding: tuple) -> str:
+    return ",".join(f"{k}={v}" for k, v in folding) or "-"
 
 
 def _total_cost(tot: dict, budget: dict) -> float:
