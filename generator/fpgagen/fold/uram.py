@@ -113,6 +113,7 @@ def optimize_weights(
             break
         moved[cand.name] = cand.ram_style
         cand.ram_style = "external"
+        cand.ram_style_by_optimizer = False  # planned here: the folding search keeps it
         res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
         if (not res["fits"], res["cycles"]) < (not best[0]["fits"], best[0]["cycles"]):
             best = (res, dict(moved), {l.name: l.folding() for l in df.layers})
