@@ -5,8 +5,8 @@ model of ``fpgagen.cost.io`` (``ns per element + ns per bit``, per direction).
     python benchmarks/io/host_pack.py --write    # also write generator/fpgagen/cost/_host_coef.py
 
 What is timed is exactly what ``fpgagen.runtime`` does per batch (``StreamLayout.pack`` /
-``StreamLayout.unpack``: ``packing.pack`` + ``pack_buffer``, ``unpack_buffer`` +
-``packing.unpack``), on batches of about 256k elements (``ELEMENTS_PER_BATCH``; at least 16 frames), best of
+``StreamLayout.unpack``: ``packing.pack_values_buffer`` / ``packing.unpack_values_buffer``,
+checked against ``packing.pack`` + ``pack_buffer``), on batches of about 256k elements (``ELEMENTS_PER_BATCH``; at least 16 frames), best of
 5 runs. The fit is a non-negative least squares over the geometries below.
 """
 
@@ -61,15 +61,15 @@ def measure() -> list[dict]:
             codes = rng.integers(int(dt.min), int(dt.max) + 1, size=(frames, n_el))
         wbits = elems * dt.bits
 
-        def pack(codes=codes, dt=dt, elems=elems, wbits=wbits):
-            words = packing.pack(codes.reshape(-1), dt, elems)
-            return packing.pack_buffer(words, wbits, BUS)
+        def pack(codes=codes, dt=dt):
+            return packing.pack_values_buffer(codes, dt, BUS)
 
         buf = pack()
+        words = packing.pack(codes.reshape(-1), dt, elems)
+        assert np.array_equal(buf, packing.pack_buffer(words, wbits, BUS))
 
-        def unpack(buf=buf, n=frames * wpf, dt=dt, elems=elems, wbits=wbits, frames=frames):
-            words = packing.unpack_buffer(buf, n, wbits)
-            return packing.unpack(words, dt, elems).reshape(frames, -1)
+        def unpack(buf=buf, n=frames * n_el, dt=dt, frames=frames):
+            return packing.unpack_values_buffer(buf, n, dt).reshape(frames, -1)
 
         assert np.array_equal(unpack(), codes)
         rows.append(

@@ -24,14 +24,61 @@ innermost); :func:`run_layers` returns int64. The products use float32 BLAS when
 magnitude (``exact: f32``, decided from the weights and input range at build time), else
 float64 (below 2^53), else int64: always exact.
 
+A convolution (``[pad,] window, matmul``) runs fused, in bands of output rows: each band's
+windows are built in the product's own type (float32 for ``f32``) straight from the padded
+image, multiplied and thresholded while they are in cache, and the bands run on
+:func:`cpu_threads` threads (numpy's BLAS and ufuncs release the GIL, so the board's four
+cores share the work). Every output integer is computed exactly as the unfused layers
+compute it, so the result is the same whatever the banding and the thread count.
+
 Numpy only: this module is vendored into a build's ``deploy/`` folder.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 
-__all__ = ["CpuLayerError", "run_layers", "spec_const_names"]
+__all__ = ["CpuLayerError", "cpu_threads", "run_layers", "spec_const_names"]
+
+#: output rows per band of a fused convolution (a 416-wide 3x3x3 layer: ~180 kB of float32
+#: windows per band, within a Cortex-A53's 1 MB L2 with four bands in flight)
+BAND_ROWS = 8
+_POOL: list = [None, 0]
+_POOL_LOCK = threading.Lock()
+
+
+def cpu_threads() -> int:
+    """Threads of the fused convolutions: ``FPGAGEN_CPU_THREADS`` if set, else the CPUs this
+    process may use, at most 4 (the boards' quad Cortex-A53)."""
+    env = os.environ.get("FPGAGEN_CPU_THREADS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise CpuLayerError(
+                f"FPGAGEN_CPU_THREADS={env!r} is not a thread count; give an integer >= 1"
+            ) from None
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(4, n))
+
+
+def _pool(n: int):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _POOL_LOCK:
+        if _POOL[0] is None or _POOL[1] != n:
+            if _POOL[0] is not None:
+                _POOL[0].shutdown(wait=False)
+            _POOL[0] = ThreadPoolExecutor(n, thread_name_prefix="fpgagen-cpu")
+            _POOL[1] = n
+        return _POOL[0]
+
 
 OPS = ("pad", "window", "matmul", "threshold", "pool")
 
@@ -122,11 +169,114 @@ def run_layer(v: np.ndarray, s: dict, consts: dict) -> np.ndarray:
     raise CpuLayerError(f"CPU layer {s.get('name', '?')}: op {op!r} is not one of {OPS}")
 
 
-def run_layers(v, layers, consts: dict) -> np.ndarray:
-    """Run a list of layer specs on integer codes ``(N, elements)``; returns ``(N, elements)``."""
+_COMPUTE_DTYPE = {"f32": np.float32, "f64": np.float64}
+
+
+def _fused_conv(v, pad, win, mm, consts, threads):
+    """``[pad,] window, matmul`` in bands of output rows on ``threads`` threads; the same
+    integers as running the three layers one after the other."""
+    n = v.shape[0]
+    exact = mm.get("exact", "f64")
+    ct = _COMPUTE_DTYPE.get(exact, np.int64)
+    w = consts[mm["weights"]]
+    mh, mw = w.shape
+    kh, kw = win["kernel"]
+    sh, sw = win["stride"]
+    h, wd, c = win["ifm_h"], win["ifm_w"], win["ch"]
+    if mw != kh * kw * c:
+        raise CpuLayerError(
+            f"CPU layer {mm.get('name', '?')}: {mw} weight columns for {kh}x{kw}x{c} windows"
+        )
+    oh, ow = (h - kh) // sh + 1, (wd - kw) // sw + 1
+    if pad is not None:
+        t, l, b, r = pad["pads"]
+        src = v.reshape(n, pad["ifm_h"], pad["ifm_w"], pad["ch"]).astype(ct)
+        img = np.pad(src, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=pad["value"])
+    else:
+        img = v.reshape(n, h, wd, c).astype(ct)
+    thr = consts[mm["thresholds"]] if mm.get("thresholds") else None
+    if thr is not None and ct is np.float32:
+        thr = np.clip(thr, -(2**24), 2**24).astype(np.float32)
+    out = np.empty((n, oh, ow, mh), dtype=np.int64)
+
+    # channel-major inside a band: windows (K, P), accumulators (MH, P), so that each
+    # threshold level is one long compare per channel rather than rows of MH elements
+    wt = np.ascontiguousarray(w.astype(ct))
+    if thr is not None:
+        nt = thr.shape[1]
+        cnt_t = np.int8 if nt < 127 else (np.int16 if nt < 2**15 else np.int64)
+        levels = [np.ascontiguousarray(thr[:, k])[:, None] for k in range(nt)]
+    xnor = bool(mm.get("xnor_popcount"))
+
+    def band(job):
+        i, r0, r1 = job
+        rows = img[i, r0 * sh : (r1 - 1) * sh + kh]
+        nr = r1 - r0
+        x = np.empty((kh, kw, c, nr, ow), dtype=ct)
+        for a in range(kh):
+            for b in range(kw):
+                sl = rows[a : a + (nr - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw]
+                x[a, b] = sl.transpose(2, 0, 1)
+        acc = wt @ x.reshape(mw, nr * ow)  # (MH, P)
+        if exact == "f64":
+            acc = np.rint(acc)
+        if xnor:
+            acc = (mw + acc) // 2
+        if thr is not None:
+            cnt = np.zeros(acc.shape, dtype=cnt_t)
+            for lv in levels:  # ascending thresholds: one compare per level
+                np.add(cnt, acc >= lv, out=cnt, casting="unsafe")
+            res = cnt.astype(np.int64)
+            if mm["bipolar_out"]:
+                res = 2 * res - 1
+            elif int(mm["out_bias"]):
+                res += int(mm["out_bias"])
+        else:
+            res = acc if acc.dtype == np.int64 else np.rint(acc)
+        out[i, r0:r1] = res.T.reshape(nr, ow, mh)
+
+    jobs = [(i, r0, min(oh, r0 + BAND_ROWS)) for i in range(n) for r0 in range(0, oh, BAND_ROWS)]
+    if threads > 1 and len(jobs) > 1:
+        for f in [_pool(threads).submit(band, j) for j in jobs]:
+            f.result()
+    else:
+        for j in jobs:
+            band(j)
+    return out.reshape(n, -1)
+
+
+def run_layers(v, layers, consts: dict, threads: int | None = None) -> np.ndarray:
+    """Run a list of layer specs on integer codes ``(N, elements)``; returns ``(N, elements)``.
+
+    ``[pad,] window, matmul`` sequences run fused in bands on ``threads`` threads (default
+    :func:`cpu_threads`); the result does not depend on it."""
     v = np.asarray(v)
     if v.ndim != 2:
         raise CpuLayerError(f"CPU layers take codes of shape (N, elements), got {v.shape}")
-    for s in layers:
+    threads = cpu_threads() if threads is None else max(1, int(threads))
+    i = 0
+    while i < len(layers):
+        s = layers[i]
+        pad = s if s["op"] == "pad" else None
+        j = i + (pad is not None)
+        if (
+            j + 1 < len(layers)
+            and layers[j]["op"] == "window"
+            and layers[j + 1]["op"] == "matmul"
+            and (pad is None or _pad_feeds(pad, layers[j]))
+        ):
+            v = _fused_conv(v, pad, layers[j], layers[j + 1], consts, threads)
+            i = j + 2
+            continue
         v = run_layer(v, s, consts)
+        i += 1
     return np.asarray(v, dtype=np.int64)
+
+
+def _pad_feeds(pad: dict, win: dict) -> bool:
+    t, l, b, r = pad["pads"]
+    return (
+        pad["ifm_h"] + t + b == win["ifm_h"]
+        and pad["ifm_w"] + l + r == win["ifm_w"]
+        and pad["ch"] == win["ch"]
+    )

@@ -11,7 +11,11 @@ streams and memories here (docs/conventions.md has the rules):
 * AXI-Stream TDATA is the word padded with zero bits up to a multiple of 8;
 * a memory buffer of the accelerator kernel concatenates words bit by bit (no padding between
   words, word 0 in the least significant bits of byte 0) and pads only the end, to a multiple
-  of the bus width (:func:`pack_buffer`, :func:`unpack_buffer`).
+  of the bus width (:func:`pack_buffer`, :func:`unpack_buffer`); since a stream word of
+  ``elems`` elements has exactly ``elems * bits`` bits, that buffer is the elements' bit fields
+  concatenated, which :func:`pack_values_buffer` / :func:`unpack_values_buffer` build
+  directly (8 fields per 64-bit integer for types of up to 8 bits, the bus-width padding
+  included): the same bytes, without a bit per byte in between.
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ __all__ = [
     "ints_to_words",
     "pack",
     "pack_buffer",
+    "pack_values_buffer",
     "to_hex",
     "unpack",
     "unpack_buffer",
+    "unpack_values_buffer",
     "words_to_ints",
 ]
 
@@ -184,3 +190,109 @@ def unpack_buffer(buf, n_words: int, word_bits: int) -> np.ndarray:
     if pad:
         bits = np.concatenate([bits, np.zeros((n_words, pad), np.uint8)], axis=1)
     return np.packbits(bits, axis=1, bitorder="little")
+
+
+def _group(bits: int) -> int:
+    """Fields per group whose bits fill whole bytes (``lcm(bits, 8) / bits``); groups of up
+    to 64 bits (types of 1-8, 16, 24, 32, 40, 48 and 56 bits) are packed as integers."""
+    from math import gcd
+
+    return 8 // gcd(bits, 8)
+
+
+def pack_values_buffer(values, dtype: DataType, bus_bits: int) -> np.ndarray:
+    """Values -> the dense kernel buffer (flat uint8): the same bytes as
+    ``pack_buffer(pack(values, dtype, elems), elems * dtype.bits, bus_bits)`` for every
+    ``elems`` dividing the number of values."""
+    if bus_bits < 8 or bus_bits % 8:
+        raise ValueError(f"bad bus width: bus_bits={bus_bits}")
+    v = np.asarray(values).ravel()
+    bits = dtype.bits
+    n = v.size
+    total = -(-(n * bits) // bus_bits) * bus_bits // 8  # bytes, padded to the bus
+    g = _group(bits)
+    if bits >= 64 or g * bits > 64:
+        return _pack_slow(encode(v, dtype), bits, bus_bits)
+    nb = g * bits // 8  # bytes per group
+    wt = np.uint32 if nb <= 4 else np.uint64
+    if v.dtype.kind in "iu" and n:
+        # integers: the range check alone, then the low bits (two's complement)
+        lo, hi = v.min(), v.max()
+        if dtype.is_bipolar:
+            if lo < -1 or hi > 1 or np.any(v == 0):
+                bad = lo if lo < -1 else hi if hi > 1 else 0
+                raise ValueError(f"value {bad} is not a valid {dtype}")
+            fields = ((v + 1) >> 1).astype(wt)
+        else:
+            if lo < dtype.min or hi > dtype.max:
+                bad = lo if lo < dtype.min else hi
+                raise ValueError(f"value {bad} is not a valid {dtype}")
+            fields = v.astype(wt if v.dtype.itemsize <= np.dtype(wt).itemsize else v.dtype)
+            fields = (fields & ((1 << bits) - 1)).astype(wt)
+    else:
+        fields = encode(v, dtype).astype(wt)
+    if bits == 1:  # one bit per value: numpy's own bit packing
+        out = np.zeros(total, dtype=np.uint8)
+        body = np.packbits(fields.astype(np.uint8), bitorder="little")
+        out[: body.size] = body
+        return out
+    ng = -(-n // g)
+    if ng * g != n:
+        fields = np.concatenate([fields, np.zeros(ng * g - n, wt)])
+    f = fields.reshape(ng, g)
+    word = f[:, 0].copy()
+    for j in range(1, g):
+        word |= f[:, j] << wt(j * bits)
+    out = np.zeros(total, dtype=np.uint8)
+    isz = np.dtype(wt).itemsize
+    body = word.astype(np.dtype(wt).newbyteorder("<")).view(np.uint8).reshape(ng, isz)
+    body = body[:, :nb].reshape(-1)
+    used = (n * bits + 7) // 8
+    out[:used] = body[:used]
+    return out
+
+
+def _pack_slow(fields, bits, bus_bits):
+    shifts = np.arange(bits, dtype=np.uint64)
+    flat = ((fields[:, None] >> shifts[None, :]) & np.uint64(1)).astype(np.uint8).ravel()
+    total = -(-flat.size // bus_bits) * bus_bits
+    if total > flat.size:
+        flat = np.concatenate([flat, np.zeros(total - flat.size, np.uint8)])
+    return np.packbits(flat, bitorder="little")
+
+
+def unpack_values_buffer(buf, n_values: int, dtype: DataType) -> np.ndarray:
+    """Inverse of :func:`pack_values_buffer`: the first ``n_values`` values of a dense buffer
+    (flat uint8) -> int64 values (the same as ``unpack(unpack_buffer(...), dtype, elems)``)."""
+    buf = np.asarray(buf, dtype=np.uint8).ravel()
+    bits = dtype.bits
+    if buf.size * 8 < n_values * bits:
+        raise ValueError(f"a buffer of {buf.size} bytes cannot hold {n_values} x {bits} bits")
+    if bits == 1:  # one bit per value: numpy's own bit unpacking
+        f = np.unpackbits(buf[: (n_values + 7) // 8], bitorder="little")[:n_values]
+        return f.astype(np.int64) * 2 - 1 if dtype.is_bipolar else f.astype(np.int64)
+    g = _group(bits)
+    if bits >= 64 or g * bits > 64:
+        flat = np.unpackbits(buf, bitorder="little")[: n_values * bits].reshape(-1, bits)
+        f = (flat.astype(np.uint64) << np.arange(bits, dtype=np.uint64)).sum(
+            axis=1, dtype=np.uint64
+        )
+        return decode(f, dtype)
+    nb = g * bits // 8
+    ng = -(-n_values // g)
+    raw = np.zeros(ng * nb, dtype=np.uint8)
+    m = min(raw.size, buf.size)
+    raw[:m] = buf[:m]
+    b8 = np.zeros((ng, 8), dtype=np.uint8)
+    b8[:, :nb] = raw.reshape(ng, nb)
+    word = b8.view("<u8").reshape(ng)
+    mask = np.uint64((1 << bits) - 1)
+    f = np.empty((ng, g), dtype=np.uint64)
+    for j in range(g):
+        f[:, j] = (word >> np.uint64(j * bits)) & mask
+    f = f.reshape(-1)[:n_values]
+    if dtype.is_bipolar:
+        return f.astype(np.int64) * 2 - 1
+    if not dtype.signed:
+        return f.astype(np.int64)
+    return decode(f, dtype)

@@ -103,3 +103,40 @@ def test_train_tinier_yolo_bad_arguments(args, msg, tmp_path, capsys):
 def test_detector_options_refused_for_other_models(tmp_path, capsys):
     rc = main(["train", "--model", "tfc", "--width", "0.5", "-o", str(tmp_path / "m.onnx")])
     assert rc == 2 and "--width applies to --model tinier_yolo only" in capsys.readouterr().err
+
+
+@pytest.mark.torch
+def test_float_pretraining_then_binary_fine_tuning(tmp_path):
+    """pretrain_epochs: float hidden weights first, then the binary quantizer (latent weights
+    scaled into [-1, 1]); fresh data per epoch; the export is the binary network (the golden
+    hardware model gives the float model's mAP) and the checkpoint holds every epoch."""
+    pytest.importorskip("torch")
+    pytest.importorskip("skimage")
+    import onnx
+    import torch
+    from fpgagen.models.cli_detector import train_detector_and_export
+
+    out, ck = tmp_path / "d.onnx", tmp_path / "d.pt"
+    r = train_detector_and_export(
+        out,
+        epochs=3,
+        input_size=32,
+        width=0.25,
+        num_classes=2,
+        n_train=16,
+        n_test=8,
+        pretrain_epochs=2,
+        eval_every=1,
+        checkpoint=ck,
+        progress=False,
+        evaluate=("float", "golden"),
+    )
+    assert [h["phase"] for h in r["history"]] == ["float", "float", "binary"]
+    assert all("map_float" in h for h in r["history"])
+    assert r["map_golden"] == pytest.approx(r["map_float"], abs=1e-6)
+    ops = {n.op_type for n in onnx.load(str(out)).graph.node}
+    assert "BipolarQuant" in ops
+    state = torch.load(ck, weights_only=False)
+    assert len(state["history"]) == 3
+    w = [v for k, v in state["state"].items() if k.startswith("body.") and k.endswith("0.weight")]
+    assert w and all(float(t.abs().max()) <= 1.0 for t in w)

@@ -98,6 +98,50 @@ def test_cpu_layer_products_stay_exact_in_every_precision():
     assert np.array_equal(outs[2], want)
 
 
+@pytest.mark.parametrize(
+    "stride, pads, exact, thresholds, threads",
+    [
+        (2, [1, 1, 1, 1], "f32", True, 3),
+        (1, [1, 1, 1, 1], "f64", True, 2),
+        (1, [0, 0, 1, 1], "int", False, 4),
+        (2, None, "f32", False, 1),
+    ],
+)
+def test_fused_banded_convolution_equals_layer_by_layer(stride, pads, exact, thresholds, threads):
+    """``pad, window, matmul`` run fused in bands of output rows on several threads: the same
+    integers as the three layers one after the other (band edges inside the image: 19 rows)."""
+    from fpgagen.cpulayers import BAND_ROWS, run_layer
+
+    rng = np.random.default_rng(stride * 7 + threads)
+    h, w, c, oc, k = 37, 23, 3, 5, 3
+    ph, pw = (h + pads[0] + pads[2], w + pads[1] + pads[3]) if pads else (h, w)
+    assert ((ph - k) // stride + 1) % BAND_ROWS  # a partial last band
+    consts = {
+        "w": rng.integers(-128, 128, (oc, k * k * c)),
+        "t": np.sort(rng.integers(-30000, 30000, (oc, 7)), axis=1),
+    }
+    layers = [] if pads is None else [dict(op="pad", ifm_h=h, ifm_w=w, ch=c, pads=pads, value=3)]
+    layers += [
+        dict(op="window", ifm_h=ph, ifm_w=pw, ch=c, kernel=[k, k], stride=[stride, stride]),
+        dict(
+            op="matmul",
+            weights="w",
+            thresholds="t" if thresholds else None,
+            out_bias=1 if thresholds else 0,
+            bipolar_out=False,
+            exact=exact,
+        ),
+    ]
+    x = rng.integers(0, 256, (2, h * w * c))
+    want = x
+    for s in layers:
+        want = run_layer(want, s, consts)
+    got = run_layers(x, layers, consts, threads=threads)
+    assert got.dtype == np.int64 and np.array_equal(got, want)
+    if not thresholds:  # raw accumulators: a real check of the products, not only the counts
+        assert np.abs(want).max() > 1000
+
+
 def _cli(capsys, *argv):
     rc = main(list(argv))
     return rc, capsys.readouterr()
@@ -144,9 +188,10 @@ def test_bad_cpu_layers_are_one_line_errors(det_build, capsys, choice, words):
 @pytest.mark.rtl
 @pytest.mark.slow
 def test_fpga_block_of_the_detector_verifies_in_rtl(det_build, tmp_path, capsys):
-    """The accelerator part (layers 1-7) of the split detector: RTL simulation bit-exact with
-    the golden model (also under random idle cycles and back-pressure), and the whole split
-    model against the ONNX outputs."""
+    """The accelerator part (layers 1-7) of the split detector: RTL simulation (``--backend
+    rtl``, also under random idle cycles and back-pressure) and the memory-mapped kernel
+    (``--backend kernel``) bit-exact with the golden model, and the whole split model against
+    the ONNX outputs."""
     outdir, onnx_path = det_build
     from fpgagen.models.export import qonnx_execute
 
@@ -167,3 +212,18 @@ def test_fpga_block_of_the_detector_verifies_in_rtl(det_build, tmp_path, capsys)
     assert rc == 0, out.err
     assert "rtl: 2/2 frames bit-exact" in out.out
     assert "back-pressure: 2/2 frames bit-exact" in out.out
+    # the same block as the memory-mapped kernel (AXI masters, packing on the bus, control
+    # registers) under nominal and stressed memory
+    rc, out = _cli(
+        capsys,
+        "verify",
+        str(outdir),
+        "--inputs",
+        str(tmp_path / "x.npy"),
+        "--outputs",
+        str(tmp_path / "y.npy"),
+        "--backend",
+        "kernel",
+    )
+    assert rc == 0, out.err
+    assert "kernel: 2/2 frames bit-exact" in out.out

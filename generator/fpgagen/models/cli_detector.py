@@ -58,15 +58,119 @@ def _class_names(num_classes: int) -> list[str]:
 SHAPE_CLASS_NAMES = tuple(_class_names(12))
 
 
-def shapes_split(input_size: int, n_train: int, n_test: int, num_classes: int, seed: int = 0):
-    """``(train, test)``, each ``(images, boxes, labels)`` of shapes on photos (disjoint seeds)."""
+def shapes_split(
+    input_size: int, n_train: int, n_test: int, num_classes: int, seed: int = 0, which="both"
+):
+    """``(train, test)``, each ``(images, boxes, labels)`` of shapes on photos (disjoint seeds:
+    the training split's is odd, the test split's even; ``which="train"`` leaves test None)."""
     from .datasets import synthetic_shapes_detection
 
     kw = dict(size=input_size, num_classes=num_classes, background="photos", max_objects=3)
     kw.update(min_frac=0.2, max_frac=0.6)
     train = synthetic_shapes_detection(n_train, seed=2 * seed + 1, **kw)
-    test = synthetic_shapes_detection(n_test, seed=2 * seed + 2, **kw)
+    test = None if which == "train" else synthetic_shapes_detection(n_test, seed=2 * seed + 2, **kw)
     return train, test
+
+
+def warmup_steps(n_train: int, batch_size: int) -> int:
+    """Linear learning-rate warm-up of each training phase: half an epoch, at most 200 steps."""
+    return max(1, min(200, n_train // batch_size // 2))
+
+
+def _warmup_cosine(opt, total: int, warmup: int):
+    import torch
+
+    def f(s):
+        if s < warmup:
+            return (s + 1) / warmup
+        t = min(s - warmup, total - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * t))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, f)
+
+
+def _train_epoch(net, opt, sched, x, boxes, labels, batch_size, anchors, gen) -> float:
+    """One epoch of region-loss training with horizontal flips; returns the mean loss."""
+    import torch
+
+    from ..yolo import region_targets
+    from .detector import region_loss
+
+    n, size = len(x), x.shape[-1]
+    x_all = torch.as_tensor(x)
+    steps = max(1, n // batch_size)
+    order = torch.randperm(n, generator=gen)
+    total = 0.0
+    net.train()
+    for s in range(steps):
+        idx = order[s * batch_size : (s + 1) * batch_size].tolist()
+        xb = x_all[idx]
+        bb = [np.asarray(boxes[i], dtype=np.float32).copy() for i in idx]
+        flip = torch.rand(len(idx), generator=gen) < 0.5  # horizontal flip
+        if flip.any():
+            xb = xb.clone()
+            xb[flip] = xb[flip].flip(-1)
+            for j in np.flatnonzero(flip.numpy()):
+                bb[j][:, [0, 2]] = size - bb[j][:, [2, 0]]
+        tgt = region_targets(
+            bb,
+            [labels[i] for i in idx],
+            grid=net.grid,
+            input_size=size,
+            anchors=anchors,
+            num_classes=net.num_classes,
+        )
+        loss = region_loss(net(xb), tgt, anchors=anchors, num_classes=net.num_classes)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        net.clip_weights(-1.0, 1.0)
+        total += float(loss.detach())
+    return total / steps
+
+
+def _float_map(net, x, boxes, labels, meta) -> float:
+    """mAP@0.5 of the PyTorch model ``net`` on ``x`` (eval mode, restored afterwards)."""
+    from .export import torch_predict
+
+    was = net.training
+    net.eval()
+    y = np.concatenate([torch_predict(net, x[i : i + 64]) for i in range(0, len(x), 64)])
+    net.train(was)
+    return mean_ap_of(y, (boxes, labels), meta)["map"]
+
+
+def _requantize(net, weights, abits, input_size, width, num_classes, anchors):
+    """A copy of the float-pretrained ``net`` whose hidden layers quantize with ``weights``:
+    each hidden convolution's latent weights scaled so that max |w| = 1 (the binary/ternary
+    quantizers clip latent weights to [-1, 1]; the BatchNorm after it cancels the scale),
+    the hidden BatchNorm running statistics reset (batch statistics drive training)."""
+    import torch
+
+    from .detector import TinierYOLO
+
+    q = TinierYOLO(
+        weights=weights,
+        abits=abits,
+        input_hw=input_size,
+        width=width,
+        num_classes=num_classes,
+        anchors=anchors,
+    )
+    src = net.state_dict()
+    dst = q.state_dict()
+    with torch.no_grad():
+        for k, v in dst.items():
+            if k in src and src[k].shape == v.shape:
+                v.copy_(src[k])
+        for m in q.body.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.weight.div_(m.weight.abs().max().clamp_min(1e-12))
+            elif isinstance(m, torch.nn.BatchNorm2d):
+                m.reset_running_stats()
+    q.clip_weights(-1.0, 1.0)
+    return q
 
 
 def kmeans_anchors(boxes, cell: float, k: int = 5, seed: int = 0, iters: int = 50) -> np.ndarray:
@@ -187,10 +291,23 @@ def train_detector_and_export(
     seed: int = 0,
     progress: bool = True,
     evaluate: tuple = ("float",),
+    fresh_data: bool = True,
+    pretrain_epochs: int = 0,
+    eval_every: int = 0,
+    checkpoint=None,
 ) -> dict:
     """Train the detector, export it to ``output`` (QONNX with the detector metadata) and
     return the summary (losses, seconds, mAP@0.5 on the held-out split for each of
-    ``evaluate`` in ``float``, ``qonnx``, ``golden``)."""
+    ``evaluate`` in ``float``, ``qonnx``, ``golden``).
+
+    Each epoch sees ``n_train`` images: with ``fresh_data`` a newly drawn set every epoch
+    (the synthetic generator is cheap next to a training step), else the same set.  The first
+    ``pretrain_epochs`` train with float hidden weights (activations quantized already); then
+    the hidden layers get their ``weights`` quantizer (latent weights scaled to [-1, 1] per
+    layer, BatchNorm statistics reset) and training continues quantisation-aware.  Every phase
+    runs Adam with a linear warm-up (:func:`warmup_steps`) and cosine decay.  ``eval_every``
+    epochs the float mAP@0.5 on the held-out split is printed; ``checkpoint`` (a path) gets
+    the state after every epoch."""
     if model not in DETECTOR_MODELS:
         raise FpgagenError(f"unknown detector {model!r}; available: {', '.join(DETECTOR_MODELS)}")
     if dataset not in DETECTOR_DATASETS:
@@ -220,8 +337,7 @@ def train_detector_and_export(
         raise FpgagenError(
             "training needs torch and brevitas: pip install 'fpgagen[train]' (or make setup)"
         ) from None
-    from ..yolo import region_targets
-    from .detector import TinierYOLO, region_loss
+    from .detector import TinierYOLO
     from .quantizers import optimizer_param_groups
 
     t0 = time.time()
@@ -229,7 +345,7 @@ def train_detector_and_export(
     anchors = kmeans_anchors(b_tr, 32.0, num_anchors, seed)
     torch.manual_seed(seed)
     net = TinierYOLO(
-        weights=weights,
+        weights="float" if pretrain_epochs else weights,
         abits=abits,
         input_hw=input_size,
         width=width,
@@ -246,50 +362,42 @@ def train_detector_and_export(
         abits=int(abits),
         width=float(width),
     )
-    x_all = torch.as_tensor(x_tr)
-    steps_per_epoch = max(1, n_train // batch_size)
-    total = epochs * steps_per_epoch
-    opt = torch.optim.Adam(optimizer_param_groups(net), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
-    )
+    x_te, b_te, l_te = test
     gen = torch.Generator().manual_seed(seed)
-    losses = []
-    net.train()
-    for ep in range(epochs):
-        order = torch.randperm(n_train, generator=gen)
-        ep_loss = 0.0
-        for s in range(steps_per_epoch):
-            idx = order[s * batch_size : (s + 1) * batch_size].tolist()
-            xb = x_all[idx]
-            bb = [b_tr[i].copy() for i in idx]
-            flip = torch.rand(len(idx), generator=gen) < 0.5  # horizontal flip
-            if flip.any():
-                xb = xb.clone()
-                xb[flip] = xb[flip].flip(-1)
-                for j in np.flatnonzero(flip.numpy()):
-                    bb[j][:, [0, 2]] = input_size - bb[j][:, [2, 0]]
-            tgt = region_targets(
-                bb,
-                [l_tr[i] for i in idx],
-                grid=net.grid,
-                input_size=input_size,
-                anchors=anchors,
-                num_classes=num_classes,
-            )
-            loss = region_loss(net(xb), tgt, anchors=anchors, num_classes=num_classes)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            net.clip_weights(-1.0, 1.0)
-            ep_loss += float(loss.detach())
-        losses.append(ep_loss / steps_per_epoch)
-        if progress:
-            print(
-                f"epoch {ep + 1}/{epochs}: loss {losses[-1]:.3f} ({time.time() - t0:.0f} s)",
-                flush=True,
-            )
+    losses, history = [], []
+    ckpt = Path(checkpoint) if checkpoint else None
+    pre = min(int(pretrain_epochs), epochs - 1) if pretrain_epochs else 0
+    phases = [("float", pre), (weights, epochs - pre)] if pre else [(weights, epochs)]
+    ep = 0
+    for phase, (kind, n_ep) in enumerate(phases):
+        if phase:  # float pre-training done: the hidden layers get their quantizer
+            net = _requantize(net, weights, abits, input_size, width, num_classes, anchors)
+        opt = torch.optim.Adam(optimizer_param_groups(net), lr=lr)
+        sched = _warmup_cosine(
+            opt, n_ep * (n_train // batch_size), warmup_steps(n_train, batch_size)
+        )
+        for _ in range(n_ep):
+            if ep == 0 or not fresh_data:
+                xs, bs, ls = x_tr, b_tr, l_tr
+            else:  # a fresh training set every epoch (odd seeds; the test split's are even)
+                xs, bs, ls = shapes_split(
+                    input_size, n_train, 0, num_classes, seed + 1000 * ep, which="train"
+                )[0]
+            loss = _train_epoch(net, opt, sched, xs, bs, ls, batch_size, anchors, gen)
+            losses.append(loss)
+            ep += 1
+            row = dict(epoch=ep, phase=kind, loss=round(loss, 4), seconds=round(time.time() - t0))
+            if eval_every and (ep % eval_every == 0 or ep == epochs):
+                row["map_float"] = round(_float_map(net, x_te, b_te, l_te, meta), 4)
+            history.append(row)
+            if progress:
+                extra = f", held-out mAP@0.5 {row['map_float']:.3f}" if "map_float" in row else ""
+                print(
+                    f"epoch {ep}/{epochs} ({kind}): loss {loss:.3f}{extra} ({row['seconds']} s)",
+                    flush=True,
+                )
+            if ckpt is not None:
+                torch.save(dict(state=net.state_dict(), meta=meta, history=history), ckpt)
     net.eval()
     res = dict(
         losses=losses,
@@ -298,12 +406,9 @@ def train_detector_and_export(
         test_size=n_test,
         meta=meta,
     )
-    x_te, b_te, l_te = test
+    res["history"] = history
     if "float" in evaluate:
-        from .export import torch_predict
-
-        y = np.concatenate([torch_predict(net, x_te[i : i + 64]) for i in range(0, n_test, 64)])
-        res["map_float"] = mean_ap_of(y, (b_te, l_te), meta)["map"]
+        res["map_float"] = _float_map(net, x_te, b_te, l_te, meta)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     try:

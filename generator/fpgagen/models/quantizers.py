@@ -305,6 +305,8 @@ def weight_quant_kwargs(
     ``eta_frac`` applies to the threshold quantizers (ternary, syq, syq_binary); ``group`` and
     ``alpha_init`` ("one" or "mean") to the SYQ ones.
     """
+    if kind == "float":  # unquantized (float pre-training before quantisation-aware training)
+        return dict(weight_quant=None)
     if kind == "binary":
         return dict(weight_quant=BinaryWeightUnitScale)
     if kind == "ternary":

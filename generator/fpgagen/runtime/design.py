@@ -69,13 +69,12 @@ class StreamLayout:
 
     def pack(self, values: np.ndarray) -> np.ndarray:
         """Integers ``(N, elements_per_frame)`` -> the dense buffer (flat uint8)."""
-        words = packing.pack(np.asarray(values).reshape(-1), self.dtype, self.elems)
-        return packing.pack_buffer(words, self.word_bits, self.bus_bits)
+        return packing.pack_values_buffer(np.asarray(values), self.dtype, self.bus_bits)
 
     def unpack(self, buf: np.ndarray, n_frames: int) -> np.ndarray:
         """The first ``n_frames`` frames of a dense buffer -> integers ``(N, elements)``."""
-        words = packing.unpack_buffer(buf, n_frames * self.words_per_frame, self.word_bits)
-        return packing.unpack(words, self.dtype, self.elems).reshape(n_frames, -1)
+        n = n_frames * self.elements_per_frame
+        return packing.unpack_values_buffer(buf, n, self.dtype).reshape(n_frames, -1)
 
 
 class Design:
