@@ -14,8 +14,10 @@
  *   0x1C/0x20    output buffer address (low/high word)
  *   0x28 N       number of frames
  *   0x30 STATUS  read only: the core's error bits (bit 0 read error, bit 1 write error)
- *   0x34/0x38    weight buffer address (low/high word; used by kernels with external
- *                weights, a plain register otherwise)
+ *   0x34/0x38    weight buffer address (low/high word; used by kernels with external or
+ *                UltraRAM weights, a plain register otherwise); writing either word (and
+ *                reset) sets wgt_new, which wgt_loaded clears: the kernel loads its UltraRAM
+ *                weights at the first start after a new weight address
  *
  * Other offsets read 0 and ignore writes. Byte strobes are honoured. One write and one read
  * transaction in flight (AWREADY/WREADY/ARREADY drop until the response is taken); writes
@@ -68,7 +70,9 @@ module kernel_ctrl #
     output wire [31:0]           n_frames,
     /* verilator lint_off UNUSEDSIGNAL */
     output wire [63:0]           wgt_addr,
+    output reg                   wgt_new,
     /* verilator lint_on UNUSEDSIGNAL */
+    input  wire                  wgt_loaded,
     /* verilator lint_off SYMRSVDWORD */
     output wire                  interrupt
     /* verilator lint_on SYMRSVDWORD */
@@ -175,6 +179,9 @@ always @(posedge clk) begin
         if (wr_ctrl) auto_reg <= w_data[7];
     end
     if (b_valid && s_axi_bready) b_valid <= 1'b0;
+    // a new weight address: load the UltraRAM weights at the next start
+    if (wgt_loaded) wgt_new <= 1'b0;
+    if (do_write && (aw_addr == A_WGT_LO || aw_addr == A_WGT_HI)) wgt_new <= 1'b1;
 
     // read channel
     if (ar_hs) begin
@@ -214,6 +221,7 @@ always @(posedge clk) begin
         out_reg   <= 64'd0;
         n_reg     <= 32'd0;
         wgt_reg   <= 64'd0;
+        wgt_new   <= 1'b1;
     end
 end
 

@@ -22,6 +22,11 @@
  * are idle too (ext_idle), and their error responses count as read errors (ext_error).
  * Without external weights tie ext_idle high and ext_error low.
  *
+ * UltraRAM weights (HAS_LOAD = 1): at the first start after a new weight address (WGT_LO/HI
+ * written, or reset) the run begins with a load: load_start pulses, the loaders (one
+ * kernel_weight_stream per URAM layer, one pass over its region) write the layers' URAMs, and
+ * when load_done is high the input, output and external streams start as usual.
+ *
  * AXI error responses are recorded in STATUS (bit 0 read, bit 1 write; cleared at the next
  * start) and the run still completes. Buffer addresses must be aligned to BUS_BITS / 8 bytes
  * (their low bits are ignored). ap_rst_n is active low and synchronous; core_rst is the
@@ -46,7 +51,9 @@ module kernel_shell #
     // AXI4 bursts: beats at most (1..256, <= 4 KB), read FIFO words, bursts in flight
     parameter BURST_BEATS = 64,
     parameter READ_FIFO_DEPTH = 256,
-    parameter MAX_OUTSTANDING = 4
+    parameter MAX_OUTSTANDING = 4,
+    // 1: layers with UltraRAM weights are loaded before the first run (see above)
+    parameter HAS_LOAD = 0
 )
 (
     input  wire                    ap_clk,
@@ -134,7 +141,12 @@ module kernel_shell #
     output wire [31:0]             run_frames,
     output wire                    run_start,
     input  wire                    ext_idle,
-    input  wire                    ext_error
+    input  wire                    ext_error,
+    // UltraRAM weight loaders (HAS_LOAD): start pulse, all loaded (tie high without)
+    output wire                    load_start,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire                    load_done
+    /* verilator lint_on UNUSEDSIGNAL */
 );
 
 localparam CB = 48;   // word and beat counters
@@ -167,6 +179,10 @@ reg         ap_done;
 wire [63:0] in_addr, out_addr, wgt_reg_addr;
 wire [31:0] n_frames;
 wire        rd_error, wr_error;
+/* verilator lint_off UNUSEDSIGNAL */
+wire        wgt_new;
+/* verilator lint_on UNUSEDSIGNAL */
+wire        wgt_loaded;
 
 kernel_ctrl #(.ADDR_BITS(6)) control_inst (
     .clk(ap_clk),
@@ -197,12 +213,15 @@ kernel_ctrl #(.ADDR_BITS(6)) control_inst (
     .out_addr(out_addr),
     .n_frames(n_frames),
     .wgt_addr(wgt_reg_addr),
+    .wgt_new(wgt_new),
+    .wgt_loaded(wgt_loaded),
     .interrupt(interrupt)
 );
 
 // ---- run sequencer -----------------------------------------------------------------------------
-localparam [1:0] S_IDLE = 2'd0, S_CALC = 2'd1, S_GO = 2'd2, S_RUN = 2'd3;
-reg  [1:0]    state;
+localparam [2:0] S_IDLE = 3'd0, S_CALC = 3'd1, S_GO = 3'd2, S_RUN = 3'd3, S_LOAD0 = 3'd4,
+                 S_LOAD = 3'd5;
+reg  [2:0]    state;
 reg  [63:0]   run_in, run_out;
 reg  [31:0]   run_n;
 reg  [CB-1:0] in_words, out_words, in_beats, out_beats;
@@ -212,6 +231,8 @@ wire          rd_idle, wr_idle;
 assign ap_idle  = state == S_IDLE;
 assign run_frames = run_n;
 assign run_start  = go;
+assign load_start = state == S_LOAD0;
+assign wgt_loaded = state == S_LOAD && load_done;
 assign ap_ready = state == S_IDLE && ap_start;
 
 /* verilator lint_off WIDTHEXPAND */
@@ -242,8 +263,10 @@ always @(posedge ap_clk) begin
             out_words <= out_words_total[CB-1:0];
             in_beats  <= in_beats_total[CB-1:0];
             out_beats <= out_beats_total[CB-1:0];
-            state     <= S_GO;
+            state     <= (HAS_LOAD != 0 && wgt_new) ? S_LOAD0 : S_GO;
         end
+        S_LOAD0: state <= S_LOAD;
+        S_LOAD: if (load_done) state <= S_GO;
         S_GO: state <= S_RUN;
         default: if (rd_idle && wr_idle && ext_idle) begin
             ap_done <= 1'b1;

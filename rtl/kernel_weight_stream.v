@@ -14,7 +14,9 @@
  * requested) and MAX_OUTSTANDING bursts in flight hide the memory latency.
  *
  * `start` (a pulse, while idle) begins a run of `frames` frames; `idle` is high when every
- * beat of the run has arrived; `error` as in kernel_axi_read.
+ * beat of the run has arrived, `drained` when every word of the run has also left on m_axis
+ * (both high after reset); `error` as in kernel_axi_read. Loading UltraRAM weights is a run of
+ * one frame with REPEATS = 1.
  */
 
 `timescale 1ns / 1ps
@@ -51,6 +53,7 @@ module kernel_weight_stream #
     input  wire [ADDR_BITS-1:0]    addr,      // the weight buffer
     input  wire [31:0]             frames,
     output wire                    idle,
+    output wire                    drained,
     output wire                    error,
 
     // AXI4 read address and data channels
@@ -97,6 +100,15 @@ wire [63:0] n64 = {32'd0, frames};
 wire [63:0] words_total = n64 * PER_FRAME_WORDS;
 wire [63:0] beats_total = (words_total * WORD_BITS_C + BUS_M1) >> LOG_BUS;
 /* verilator lint_on UNUSEDSIGNAL */
+
+// words of the run not yet out
+reg [COUNT_BITS-1:0] out_left;
+assign drained = out_left == {COUNT_BITS{1'b0}};
+always @(posedge clk) begin
+    if (m_axis_tvalid && m_axis_tready) out_left <= out_left - 1'b1;
+    if (start) out_left <= words_total[COUNT_BITS-1:0];
+    if (rst) out_left <= {COUNT_BITS{1'b0}};
+end
 
 wire [BUS_BITS-1:0] rd_data;
 wire                rd_valid, rd_ready;

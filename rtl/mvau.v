@@ -50,6 +50,12 @@
  * vector), and a step issues only when its weight word is there too (s_wgt_tready is the issue
  * of the step, so it may depend on s_wgt_tvalid and s_axis_tvalid). Otherwise s_wgt is unused
  * (tie s_wgt_tvalid low; s_wgt_tready stays low).
+ *
+ * UltraRAM weights (RAM_STYLE = "ultra"): the weight memory is a RAM in URAM (UltraScale+ URAM
+ * has no bitstream initialisation), written from s_wgt: every s_wgt word (always accepted,
+ * s_wgt_tready = 1) is written to the next line, lines 0..NF*SF-1 and then 0 again. The kernel
+ * loads all lines once before the first run (docs/kernel.md "Weights in UltraRAM"); the steps
+ * then read it exactly like the ROM. Do not stream while vectors are computed.
  */
 
 `timescale 1ns / 1ps
@@ -90,7 +96,7 @@ module mvau #
     // $readmemh file of the thresholds: NF lines of PE*N_THRES*ACC_BITS bits
     parameter THRES_FILE = "thresholds.mem",
     // weight memory implementation: "auto", "block" or "distributed"; "external": no weight
-    // memory, the weight words stream in on s_wgt (see above)
+    // memory, the weight words stream in on s_wgt; "ultra": a URAM loaded from s_wgt (above)
     parameter RAM_STYLE = "auto",
     // bits of an unsigned group multiplier; 0: no multipliers (plain MVAU)
     parameter MULT_BITS = 0,
@@ -347,6 +353,7 @@ endgenerate
 
 /* verilator lint_off WIDTHEXPAND */
 localparam EXT_W = RAM_STYLE == "external";
+localparam ULTRA_W = RAM_STYLE == "ultra";
 /* verilator lint_on WIDTHEXPAND */
 
 generate
@@ -359,6 +366,22 @@ generate
         assign w1 = w1_reg;
         assign wgt_ok = s_wgt_tvalid;
         assign s_wgt_tready = issue;
+    end else if (ULTRA_W) begin : g_wgt_uram
+        // UltraRAM weights: written line after line from s_wgt (the load), read like the ROM
+        (* ram_style = "ultra" *) reg [WW-1:0] wmem [0:NF*SF-1];
+        reg [WW-1:0]  w1_reg;
+        reg [WAW-1:0] ld_addr;
+        always @(posedge clk) begin
+            if (s_wgt_tvalid) wmem[ld_addr] <= s_wgt_tdata;
+            if (en) w1_reg <= wmem[wa_reg];
+        end
+        always @(posedge clk) begin
+            if (s_wgt_tvalid) ld_addr <= (ld_addr == WA_LAST) ? {WAW{1'b0}} : ld_addr + 1'b1;
+            if (rst) ld_addr <= {WAW{1'b0}};
+        end
+        assign w1 = w1_reg;
+        assign wgt_ok = 1'b1;
+        assign s_wgt_tready = 1'b1;
     end else begin : g_wgt_rom
         rom_sync #(
             .WIDTH(WW),

@@ -32,6 +32,10 @@
  * in the order the ROM would be read (lines 0..K*CF-1 once per output pixel), one with each
  * input word: an input word is accepted only together with its weight word (s_axis_tready
  * also needs s_wgt_tvalid, s_wgt_tready = en && s_axis_tvalid). Otherwise s_wgt is unused.
+ *
+ * UltraRAM weights (RAM_STYLE = "ultra"): the weight memory is a URAM written from s_wgt
+ * (always accepted), line after line (0..K*CF-1, then 0 again): the kernel loads it once before
+ * the first run; it is then read like the ROM.
  */
 
 `timescale 1ns / 1ps
@@ -70,7 +74,7 @@ module vvau #
     // $readmemh file of the thresholds: CF lines of PE*N_THRES*ACC_BITS bits
     parameter THRES_FILE = "thresholds.mem",
     // weight memory implementation: "auto", "block" or "distributed"; "external": no weight
-    // memory, the weight words stream in on s_wgt (see above)
+    // memory, the weight words stream in on s_wgt; "ultra": a URAM loaded from s_wgt (above)
     parameter RAM_STYLE = "auto"
 )
 (
@@ -204,6 +208,7 @@ end
 
 /* verilator lint_off WIDTHEXPAND */
 localparam EXT_W = RAM_STYLE == "external";
+localparam ULTRA_W = RAM_STYLE == "ultra";
 /* verilator lint_on WIDTHEXPAND */
 
 generate
@@ -216,6 +221,22 @@ generate
         assign w1 = w1_reg;
         assign wgt_ok = s_wgt_tvalid;
         assign s_wgt_tready = en && s_axis_tvalid;
+    end else if (ULTRA_W) begin : g_wgt_uram
+        // UltraRAM weights: written line after line from s_wgt (the load), read like the ROM
+        (* ram_style = "ultra" *) reg [WW-1:0] wmem [0:K*CF-1];
+        reg [WW-1:0]  w1_reg;
+        reg [WAW-1:0] ld_addr;
+        always @(posedge clk) begin
+            if (s_wgt_tvalid) wmem[ld_addr] <= s_wgt_tdata;
+            if (en) w1_reg <= wmem[wa_reg];
+        end
+        always @(posedge clk) begin
+            if (s_wgt_tvalid) ld_addr <= (ld_addr == WA_LAST) ? {WAW{1'b0}} : ld_addr + 1'b1;
+            if (rst) ld_addr <= {WAW{1'b0}};
+        end
+        assign w1 = w1_reg;
+        assign wgt_ok = 1'b1;
+        assign s_wgt_tready = 1'b1;
     end else begin : g_wgt_rom
         rom_sync #(
             .WIDTH(WW),

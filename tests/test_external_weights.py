@@ -107,3 +107,63 @@ def test_external_weights_hls_refused(ext_build, capsys):
     err = capsys.readouterr().err
     assert "external weights (ram_style 'external') are built by the RTL backend only" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def uram_build(ext_build):
+    """The same CNN with two MVAUs in UltraRAM (loaded by the kernel) and one external."""
+    tmp, _ = ext_build
+    fold = json.loads((tmp / "fold.json").read_text())
+    names = list(fold["layers"])
+    for n in (names[0], names[2]):
+        fold["layers"][n]["ram_style"] = "ultra"
+    (tmp / "fold_uram.json").write_text(json.dumps(fold))
+    out = tmp / "build_uram"
+    args = ["build", str(tmp / "m.onnx"), "--board", "zcu104", "-o", str(out)]
+    assert main([*args, "--folding", str(tmp / "fold_uram.json"), "--backend", "rtl"]) == 0
+    return tmp, out, names
+
+
+def test_uram_weights_verify_rtl_and_kernel(uram_build, capsys):
+    tmp, out, names = uram_build
+    meta = json.loads((out / "dataflow.json").read_text())
+    regions = {r["name"]: r for r in meta["kernel"]["weights"]["layers"]}
+    assert regions[names[0]]["load"] and regions[names[2]]["load"]
+    assert not regions[names[1]]["load"] and regions[names[1]]["bits_per_frame"] > 0
+    assert meta["kernel"]["weights"]["bits_per_frame"] == regions[names[1]]["bits_per_frame"]
+    top = (out / "rtl" / f"{meta['rtl']['top']}.v").read_text()
+    assert top.count('.RAM_STYLE("ultra")') == 2
+    capsys.readouterr()
+    x = str(tmp / "x.npy")
+    # rtl: the testbench loads the URAMs through s_wgt before the input starts
+    assert main(["verify", str(out), "--inputs", x, "--backend", "rtl"]) == 0
+    assert "rtl: 3/3 frames bit-exact" in capsys.readouterr().out
+    # kernel: the kernel loads them from the weight buffer at its first start
+    assert main(["verify", str(out), "--inputs", x, "--backend", "kernel"]) == 0
+    text = capsys.readouterr().out
+    assert "kernel: 3/3 frames bit-exact" in text
+    assert "30% random pauses on every AXI channel: 3/3 frames bit-exact" in text
+
+
+def test_uram_weights_load_once_per_weight_address(uram_build):
+    """The emu device: the first start loads the URAMs (their regions are read: more read
+    bursts), the next start does not (the runtime programs WGT once), every run is bit-exact;
+    the golden device sees WGT written once."""
+    from fpgagen.runtime import Accelerator
+
+    tmp, out, _ = uram_build
+    x = np.load(tmp / "x.npy")[:2]
+    with Accelerator(out / "deploy", device="golden") as acc:
+        ref = acc.run(x)
+        acc.run(x)
+        wr = [a for a in acc.device.kernel.log if a[0] == "write" and a[1] == abi.REG_WGT_LO]
+        assert len(wr) == 1
+    with Accelerator(out / "deploy", device="emu") as acc:
+        k = acc.device.kernel
+        runs = []
+        for _ in range(3):
+            before = k.stats()["ar_bursts"]
+            np.testing.assert_array_equal(acc.run(x), ref)
+            runs.append(k.stats()["ar_bursts"] - before)
+    # two URAM regions of one burst each are read at the first start only
+    assert runs[0] == runs[1] + 2 and runs[1] == runs[2], runs

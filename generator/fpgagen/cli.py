@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=["rtl", "hls", "both"],
         help="what to generate (default: both)",
     )
+    _weights_arg(b)
     _cpu_arg(b)
 
     v = sub.add_parser("verify", help="check a build against the golden model")
@@ -130,16 +131,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--weights-uram",
         action="store_true",
-        help="plan: move weight memories to UltraRAM while BRAM binds (boards with URAM; "
-        "such a design cannot be built yet, see docs/cost_model.md); same as --weights uram",
+        help="move weight memories to UltraRAM while BRAM binds (boards with URAM); same as "
+        "--weights uram",
     )
-    e.add_argument(
-        "--weights",
-        choices=("onchip", "uram", "external", "auto"),
-        help="where the optimiser may put weight memories while on-chip memory binds: "
-        "onchip (BRAM/LUTs only), uram, external (streamed from DDR, costs bandwidth), auto "
-        "(URAM, then external); docs/cost_model.md",
-    )
+    _weights_arg(e)
     _fold_args(e)
     _cpu_arg(e)
 
@@ -344,6 +339,16 @@ def _cache_arg(args):
     return False if args.no_cache else (args.cache_dir or True)
 
 
+def _weights_arg(p) -> None:
+    p.add_argument(
+        "--weights",
+        choices=("onchip", "uram", "external", "auto"),
+        help="where the optimiser may put weight memories while on-chip memory binds: "
+        "onchip (BRAM/LUTs only), uram, external (streamed from DDR, costs bandwidth), auto "
+        "(URAM, then external); docs/cost_model.md",
+    )
+
+
 def _fold_args(p) -> None:
     _io_arg(p)
     p.add_argument("--target-cycles", type=_COUNT, help="throughput target in cycles per frame")
@@ -446,6 +451,7 @@ def _run(args) -> int:
             target_cycles_=args.target_cycles,
             cpu_layers=args.cpu_layers,
             io=args.io,
+            weights=args.weights,
         )
         return 0
     if args.cmd == "video":

@@ -313,13 +313,16 @@ def build(
     target_cycles_: int | None = None,
     cpu_layers: str | None = None,
     io: str = "memory",
+    weights: str | None = None,
 ) -> Dataflow:
     """``fpgagen build``: write OUTDIR atomically (a temporary folder moved into place).
 
     ``cpu_layers``: see :func:`make_dataflow`; a partitioned build or a detector also gets
     ``network.cfg`` (Darknet-style, the split marked) and its deploy folder runs the CPU
     layers. ``io``: ``"memory"`` (the kernel reads and writes DDR: the I/O bound applies) or
-    ``"stream"`` (input and output on chip); see :func:`make_dataflow`."""
+    ``"stream"`` (input and output on chip); see :func:`make_dataflow`. ``weights``: where the
+    optimiser may put weight memories (``onchip``, ``uram``, ``external``, ``auto``;
+    :func:`fpgagen.fold.uram.optimize_weights`)."""
     t0 = time.perf_counter()
     board = load_board(board_name)
     _check_clock(board, clock_mhz)
@@ -343,6 +346,7 @@ def build(
         cpu_layers=cpu_layers,
         refuse_unreachable=True,
         io=io,
+        weights=weights,
     )
     part = df.meta.get("partition")
     if part and (part["cpu_head"] or part["cpu_tail"]):

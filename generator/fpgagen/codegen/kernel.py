@@ -41,21 +41,24 @@ WEIGHT_REGION_ALIGN = 4096
 
 
 def weight_layout(df, bus_bits: int) -> tuple[list, bytes]:
-    """The weight buffer of the layers with external weights: ``(regions, image)``.
+    """The weight buffer of the layers with external or UltraRAM weights: ``(regions, image)``.
 
     One region per such layer (dataflow order) at a :data:`WEIGHT_REGION_ALIGN` aligned
     offset: ``copies`` back-to-back copies of the layer's weight memory words (the order it
     consumes them, once per input vector), packed densely (:func:`fpgagen.packing.pack_buffer`),
     ``copies`` the smallest count that fills whole bus words, so that the kernel can read the
     region as a ring without a gap in the bit stream (rtl/kernel_weight_stream.v). Each region
-    is a dict (name, offset, bytes, word_bits, words, repeats, copies, ring_beats)."""
+    is a dict (name, offset, bytes, word_bits, words, repeats, copies, ring_beats,
+    bits_per_frame, load). ``load``: an UltraRAM layer, whose region is read once per new
+    weight address (``repeats`` 1, no traffic per frame) to load its URAM."""
     import math
 
     import numpy as np
 
     regions, parts, offset = [], [], 0
     for l in df.layers:
-        if not getattr(l, "external_weights", False):
+        load = getattr(l, "ram_style", None) is not None and l.weight_ram_style == "ultra"
+        if not (getattr(l, "external_weights", False) or load):
             continue
         ws = l.weight_stream()
         words = l.weight_words()
@@ -72,10 +75,11 @@ def weight_layout(df, bus_bits: int) -> tuple[list, bytes]:
                 "bytes": ring_bits // 8,
                 "word_bits": bits,
                 "words": depth,
-                "repeats": ws["repeats"],
+                "repeats": 1 if load else ws["repeats"],
                 "copies": copies,
                 "ring_beats": ring_bits // bus_bits,
-                "bits_per_frame": ws["bits_per_frame"],
+                "bits_per_frame": 0 if load else ws["bits_per_frame"],
+                "load": load,
             }
         )
         parts.append((offset, bytes(img)))
@@ -174,6 +178,7 @@ def write_kernel(df, outdir, bus_bits: int) -> dict:
         "ext": ext,
         "weight_bytes": len(image),
         "order_depth": MAX_OUTSTANDING * (1 + len(ext)),
+        "has_load": any(r["load"] for r in ext),
         "rdmap": _read_ports(bool(ext)),
     }
     mods = ["kernel_shell"] + (["kernel_weight_stream", "kernel_read_mux"] if ext else [])

@@ -71,7 +71,13 @@ def write_rtl(dataflow, outdir) -> dict:
         wgt = None
         if hasattr(l, "weight_stream"):  # MVAU/VVAU: the weight stream port
             ws = l.weight_stream()
-            wgt = {"external": l.external_weights, "bits": ws["word_bits"], "words": ws["words"]}
+            load = l.weight_ram_style == "ultra"
+            wgt = {
+                "streamed": l.external_weights or load,
+                "load": load,
+                "bits": ws["word_bits"],
+                "words": ws["words"],
+            }
         ctx_layers.append(
             {
                 "name": l.name,
@@ -119,9 +125,10 @@ def write_rtl(dataflow, outdir) -> dict:
             "bits": c["wgt"]["bits"],
             "words": c["wgt"]["words"],
             "file": f"{MEM_DIR}/{c['name']}_weights.mem",
+            "load": c["wgt"]["load"],
         }
         for c in ctx_layers
-        if c["wgt"] and c["wgt"]["external"]
+        if c["wgt"] and c["wgt"]["streamed"]
     ]
     ctx["fifos"] = [
         {"name": l.name, "depth": d, "bits": max(1, (d + 1).bit_length())}

@@ -8,8 +8,9 @@ first, then the fewest cycles per frame, then the fewest URAM) and leaves the da
 and styled that way. A layer's URAM cost is ``ceil(depth/4096) * ceil(width/72)`` blocks for
 every folding, so the optimiser trades folding for URAM exactly like for BRAM.
 
-Planning only: ``ultra`` weight memories are not generated yet (see
-:func:`fpgagen.layers.memory.check_buildable`); ``fpgagen build`` never calls this.
+``ultra`` weight memories are built by the RTL backend (a URAM loaded by the kernel's
+weight streamer, docs/kernel.md); :func:`optimize_weights` (``--weights``) adds external
+weights streamed from DDR.
 """
 
 from __future__ import annotations

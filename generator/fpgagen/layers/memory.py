@@ -7,11 +7,11 @@ Weight memory styles of the MVAU/VVAU (settable per layer as ``"ram_style"`` in 
 file): ``auto`` (by size: LUTs up to :data:`LUTRAM_MAX_BITS`, else block RAM),
 ``distributed``, ``block``, ``ultra`` (UltraRAM) and ``external`` (no weight memory on chip:
 the memory-mapped kernel streams the layer's weight words from a weight buffer in DDR, once
-per input vector; docs/kernel.md "External weights"). UltraRAM is costed and planned
-(:func:`uram_blocks`) but not generated: UltraScale+ URAM288 has no configuration-time
-initialisation (docs/rtl.md "Weights in UltraRAM"), so a weight ROM in URAM needs a load path
-that the generator does not build yet; :func:`check_buildable` refuses it at build time, and
-refuses ``external`` for the HLS backend (its kernel has no weight streamer yet).
+per input vector; docs/kernel.md "External weights"). UltraScale+ URAM288 has no
+configuration-time initialisation, so an ``ultra`` weight memory is a RAM that the kernel
+loads through the same weight streamer at the first start after a new weight address
+(docs/kernel.md "Weights in UltraRAM"); :func:`uram_blocks` costs it. The HLS backend has
+no weight streamer: :func:`check_buildable` refuses ``external`` and ``ultra`` there.
 """
 
 from __future__ import annotations
@@ -86,18 +86,14 @@ def check_board(dataflow, board) -> None:
 
 
 def check_buildable(layer, backend: str = "rtl") -> None:
-    """Refuse generating RTL/HLS for an ``ultra`` weight memory (no URAM init; see module),
-    and HLS for ``external`` weights."""
-    if backend == "hls" and getattr(layer, "ram_style", None) == EXTERNAL:
-        raise FpgagenError(
-            f"layer {layer.name} ({layer.op_type}): external weights (ram_style 'external') "
-            "are built by the RTL backend only; the HLS kernel has no weight streamer yet; "
-            "use --backend rtl, or ram_style block/ultra for this layer"
-        )
-    if getattr(layer, "ram_style", None) == "ultra":
-        raise FpgagenError(
-            f"layer {layer.name} ({layer.op_type}): weights in UltraRAM cannot be generated: "
-            "UltraScale+ URAM288 is not initialised by the bitstream (UG573; only Versal URAM "
-            "takes $readmemh contents, UG1273) and the weight load path is not built yet; "
-            "ram_style 'ultra' is for planning (estimate/fits/scale); use block to build"
-        )
+    """Refuse generating HLS for ``external`` and ``ultra`` weight memories: both need the
+    weight streamer of the RTL kernel (URAM has no bitstream initialisation; see module)."""
+    style = getattr(layer, "ram_style", None)
+    if backend != "hls" or style not in (EXTERNAL, "ultra"):
+        return
+    what = "external weights" if style == EXTERNAL else "weights in UltraRAM"
+    raise FpgagenError(
+        f"layer {layer.name} ({layer.op_type}): {what} (ram_style {style!r}) are built by "
+        "the RTL backend only: the HLS kernel has no weight streamer yet; use --backend rtl, "
+        "or ram_style block for this layer"
+    )

@@ -109,6 +109,8 @@ class RegisterDevice(Device):
 
     #: seconds between two polls of CTRL (0: poll as fast as the bus allows)
     poll_interval_s = 0.0
+    #: the weight buffer address written to WGT_LO/WGT_HI of each compute unit
+    _wgt_programmed: ClassVar[dict] = {}
 
     def write_reg(self, cu: int, offset: int, value: int) -> None:
         raise NotImplementedError
@@ -134,9 +136,12 @@ class RegisterDevice(Device):
         self.write_reg(cu, abi.REG_OUT_HI, outbuf.addr >> 32)
         self.write_reg(cu, abi.REG_N, int(n))
         wbuf = self.weight_buffers.get(cu)
-        if wbuf is not None:
+        if wbuf is not None and self._wgt_programmed.get(cu) != wbuf.addr:
+            # written once per buffer: a new weight address makes the kernel (re)load its
+            # UltraRAM weights at this start (docs/kernel.md)
             self.write_reg(cu, abi.REG_WGT_LO, wbuf.addr & 0xFFFFFFFF)
             self.write_reg(cu, abi.REG_WGT_HI, wbuf.addr >> 32)
+            self._wgt_programmed = {**self._wgt_programmed, cu: wbuf.addr}
         self.write_reg(cu, abi.REG_CTRL, abi.CTRL_START)
         return (cu, int(n))
 
