@@ -114,8 +114,14 @@ LINT = {
     "kernel_read_mux": [{}, {"N": 1, "ORDER_DEPTH": 1}, {"N": 5, "ORDER_DEPTH": 20}],
 }
 LINT["kernel_axi_read"].append({"WRAP_BEATS": 7})
-LINT["mvau"] += [{"RAM_STYLE": "external"}, {"RAM_STYLE": "external", "SIMD": 1, "PE": 1}]
-LINT.setdefault("vvau", [{}]).append({"RAM_STYLE": "external"})
+LINT["mvau"] += [
+    {"RAM_STYLE": "external"},
+    {"RAM_STYLE": "external", "SIMD": 1, "PE": 1},
+    {"RAM_STYLE": "ultra"},
+    {"RAM_STYLE": "ultra", "MW": 4, "MH": 2, "SIMD": 4, "PE": 2},
+]
+LINT.setdefault("vvau", [{}]).extend([{"RAM_STYLE": "external"}, {"RAM_STYLE": "ultra"}])
+LINT["kernel_shell"].append({"HAS_LOAD": 1})
 
 # module, illegal parameters, expected piece of the error
 ILLEGAL = [
