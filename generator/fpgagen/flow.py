@@ -14,7 +14,7 @@ import numpy as np
 
 from . import __version__
 from .boards import Board, load_board
-from .cost.io import io_bounds, io_target_cycles, roofline
+from .cost.io import io_bounds, io_target_cycles, predict, roofline
 from .cost.model import estimate as layer_estimate
 from .dataflow import Dataflow
 from .errors import FoldingError, FpgagenError, VerificationError
@@ -132,7 +132,11 @@ def make_dataflow(
             )
         opt = optimize
         if mode is not None:
-            opt = functools.partial(optimize_weights, mode=mode)
+            # external weights cost bandwidth: compare placements by the predicted fps
+            def rate(r, df=df):
+                return predict(clock * 1e6 / r["cycles"], io_bounds(df, board, clock, io))["fps"]
+
+            opt = functools.partial(optimize_weights, mode=mode, rate=rate)
         if target is None and bounds["io_fps"] is not None:
             # the default: the cheapest design that reaches the I/O bound, if it fits
             res = opt(

@@ -87,14 +87,22 @@ def _onchip_weight_bits(l) -> int:
 
 
 def optimize_weights(
-    df, board, target_cycles=None, cap: float = DEFAULT_CAP, plumbing=None, mode: str = "auto"
+    df,
+    board,
+    target_cycles=None,
+    cap: float = DEFAULT_CAP,
+    plumbing=None,
+    mode: str = "auto",
+    rate=None,
 ) -> dict:
     """Where the weights go, by the cost model (``--weights``): ``onchip`` (plain
     :func:`optimize`), ``uram`` (:func:`optimize_uram`), ``external`` (while block RAM or
     UltraRAM binds, the largest on-chip weight memory streams from DDR instead) or ``auto``
-    (UltraRAM first where the board has it, then external). Keeps the best result (a fit first,
-    then the fewest cycles per frame) and returns the summary with ``"uram_layers"`` and
-    ``"external_layers"``."""
+    (UltraRAM first where the board has it, then external). Keeps the best result: a fit first,
+    then the highest ``rate(summary)`` (frames per second of the dataflow as it is folded and
+    styled, e.g. the roofline's predicted fps, where the external weights' bandwidth counts),
+    or without ``rate`` the fewest cycles per frame. Returns the summary with
+    ``"uram_layers"`` and ``"external_layers"``."""
     if mode == "onchip":
         res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
         return {**res, "uram_layers": [], "external_layers": []}
@@ -106,7 +114,11 @@ def optimize_weights(
     if mode == "uram":
         res["external_layers"] = []
         return res
-    best = (res, {}, {l.name: l.folding() for l in df.layers})
+
+    def key(r):
+        return (not r["fits"], -rate(r) if rate is not None else r["cycles"])
+
+    best = (res, {}, {l.name: l.folding() for l in df.layers}, key(res))
     moved = {}
     while res["limiting"].startswith(("bram18", "uram")) or not res["fits"]:
         cand = max(df.layers, key=_onchip_weight_bits)
@@ -116,9 +128,10 @@ def optimize_weights(
         cand.ram_style = "external"
         cand.ram_style_by_optimizer = False  # planned here: the folding search keeps it
         res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
-        if (not res["fits"], res["cycles"]) < (not best[0]["fits"], best[0]["cycles"]):
-            best = (res, dict(moved), {l.name: l.folding() for l in df.layers})
-    res, keep, folding = best
+        k = key(res)
+        if k < best[3]:
+            best = (res, dict(moved), {l.name: l.folding() for l in df.layers}, k)
+    res, keep, folding, _ = best
     layers = {l.name: l for l in df.layers}
     for name, old in moved.items():
         if name not in keep:

@@ -59,7 +59,7 @@ async def read_mux_three_masters(dut):
     image = bytes(rng.getrandbits(8) for _ in range(1 << 16))
     ram.write(0, image)
     reqs, expect = [], []
-    for i in range(N):
+    for _ in range(N):
         lst, beats = [], []
         for _ in range(12):
             length = rng.randint(1, 16)

@@ -1,0 +1,71 @@
+"""External weights in the cost model (issue 20): no on-chip memory, their bandwidth
+(weight bits x vectors per frame) in the I/O bounds, and the optimiser's --weights modes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from fpgagen.boards import load_board
+from fpgagen.cost.io import io_bounds, weight_bytes
+from fpgagen.cost.model import estimate
+from fpgagen.dataflow import Dataflow
+from fpgagen.datatypes import DataType
+from fpgagen.fold.uram import optimize_weights
+from fpgagen.layers.mvau import MVAU
+
+
+def _mvau(mw, mh, style, name="m", seed=0, nv=1):
+    w = np.random.default_rng(seed).integers(-128, 128, size=(mh, mw))
+    return MVAU(name, w, DataType("UINT4"), DataType("INT8"), ram_style=style, num_vectors=nv)
+
+
+def _df(*layers):
+    return Dataflow("t", "t.onnx", None, list(layers), None)
+
+
+def test_external_costs_no_memory_but_bandwidth():
+    on, ext = _mvau(256, 256, "block"), _mvau(256, 256, "external", nv=9)
+    assert estimate(on)["bram18"] > 0
+    e = estimate(ext)
+    assert e["bram18"] == 0 and e.get("uram", 0) == 0
+    # read once per input vector: 256 x 256 x 8 bits x 9 vectors
+    assert weight_bytes(_df(ext)) == 256 * 256 * 8 * 9 / 8
+    assert weight_bytes(_df(on)) == 0
+    board = load_board("ultra96")
+    b_on = io_bounds(_df(_mvau(256, 256, "block", nv=9)), board, 150.0)
+    b_ext = io_bounds(_df(ext), board, 150.0)
+    assert b_ext["weight_bytes_per_frame"] == 256 * 256 * 9
+    ddr = {b["name"]: b for b in b_ext["bounds"]}["DDR"]
+    fin, fout = b_ext["in_bytes_per_frame"], b_ext["out_bytes_per_frame"]
+    assert ddr["fps"] == pytest.approx(board.io.ddr_gbps * 1e9 / (fin + fout + 256 * 256 * 9))
+    assert "external weights" in ddr["why"]
+    assert b_ext["memory_fps"] < b_on["memory_fps"] / 100
+
+
+def test_optimiser_moves_largest_weights_off_chip_when_bram_binds():
+    """Two big-weight MVAUs on an Ultra96 shrunk to 8 BRAM18 (no URAM): with --weights onchip
+    BRAM binds; with external the largest weight memory streams from DDR and the design
+    folds faster; the predicted fps (rate) picks the placement."""
+    u = load_board("ultra96")
+    small = dataclasses.replace(u, resources=dataclasses.replace(u.resources, bram36=4))
+    a = _mvau(256, 256, "block", "a", 0)
+    b = _mvau(512, 256, "block", "b", 1)
+    df = _df(a, b)
+    plain = optimize_weights(df, small, None, cap=0.7, mode="onchip")
+    assert plain["limiting"].startswith("bram18") and plain["external_layers"] == []
+    for l in (a, b):
+        l.set_folding(PE=1, SIMD=1)
+        l.ram_style = "block"
+    seen = []
+
+    def rate(r):
+        seen.append(weight_bytes(df))
+        return 200e6 / r["cycles"]
+
+    res = optimize_weights(df, small, None, cap=0.7, mode="external", rate=rate)
+    assert res["fits"] and "b" in res["external_layers"]  # the largest goes first
+    assert b.ram_style == "external" and res["cycles"] < plain["cycles"]
+    assert max(seen) > 0  # the rate saw the weights' bandwidth
+    assert res["uram_layers"] == []
