@@ -149,7 +149,9 @@ def test_format_table(models):
     lines = txt.splitlines()
     assert lines[0].split()[:4] == ["layer", "type", "folding", "cycles"]
     assert "BOPs" in lines[0] and "LUT" in lines[0]
-    assert len(lines) == len(df.layers) + 5
+    # header, one line per layer, total, LUT band (docs/cost_model.md), board, roofline, latency
+    assert len(lines) == len(df.layers) + 6
+    assert any(l.startswith("LUT ") and "+-" in l and "Vivado" in l for l in lines)
     assert f"bottleneck {rep['bottleneck']['name']}" in txt
     roof = next(x for x in lines if x.startswith("roofline: "))
     assert f"compute bound {rep['compute_fps']:,.0f} fps" in roof

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import hostops
-from .cost.model import estimate
+from .cost.model import estimate, top_glue, total_lut_band
 from .datatypes import DataType
 from .errors import FpgagenError
 from .ir import Node
@@ -217,10 +217,19 @@ class Dataflow:
         return max(self.layers, key=lambda l: l.expected_cycles())
 
     def total_resources(self) -> dict:
+        """Summed estimates of the layers, plus ``lut_glue`` (the LUTs the stitched top adds
+        to its layers, :func:`fpgagen.cost.model.top_glue`) and ``lut_band`` (the half-width of
+        the LUT uncertainty band, :func:`fpgagen.cost.model.total_lut_band`); the optimiser
+        counts ``lut + lut_glue + lut_band`` against the board budget."""
         tot = {"lut": 0, "ff": 0, "bram18": 0, "uram": 0, "dsp": 0}
+        luts = []
         for l in self.layers:
-            for k, v in estimate(l).items():
+            r = estimate(l)
+            luts.append(r["lut"])
+            for k, v in r.items():
                 tot[k] = tot.get(k, 0) + v
+        tot["lut_glue"] = top_glue(tot["lut"])
+        tot["lut_band"] = total_lut_band(self.layers, luts)
         return tot
 
     def to_dict(self, clock_mhz: float | None = None) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .charts import BAR, HOT, PLUMB, gauge_chart, hbar_chart, render_page, si, span_chart
-from .cost.model import estimate
+from .cost.model import estimate, lut_band, top_glue, total_lut_band
 
 __all__ = [
     "REPORT_VERSION",
@@ -145,6 +145,7 @@ def make_report(df, board, clock_mhz: float | None = None, cap: float | None = N
             "cycles": int(l.expected_cycles()),
             "latency": lat["layers"][l.name],
             "resources": {k: int(r.get(k, 0)) for k in RESOURCES},
+            "lut_band": lut_band(l, r["lut"]),
             "in_dtype": str(l.in_dtype),
             "out_dtype": str(l.out_dtype),
             "plumbing": bool(l.plumbing),
@@ -156,12 +157,14 @@ def make_report(df, board, clock_mhz: float | None = None, cap: float | None = N
         d.update(w)
         layers.append(d)
     tot = {k: sum(x["resources"][k] for x in layers) for k in RESOURCES}
+    band = total_lut_band(df.layers, [x["resources"]["lut"] for x in layers])
+    glue = top_glue(tot["lut"])
     cycles = max(x["cycles"] for x in layers)
     bn = next(x for x in layers if x["cycles"] == cycles)
     fps = clock * 1e6 / cycles
     macs = sum(x["macs"] for x in layers)
     bops = sum(x["bops"] for x in layers)
-    ok, limiting = fits(tot, board, cap)
+    ok, limiting = fits(tot | {"lut_band": band, "lut_glue": glue}, board, cap)
     from .cost.io import roofline
 
     rf = roofline(df, board, clock)
@@ -200,6 +203,8 @@ def make_report(df, board, clock_mhz: float | None = None, cap: float | None = N
         "weight_bits": sum(x["weight_bits"] for x in layers),
         "threshold_bits": sum(x["threshold_bits"] for x in layers),
         "resources": tot,
+        "lut_glue": glue,
+        "lut_band": band,
         "utilisation": _utilisation(tot, board),
         "fits_cap": ok,
         "limiting": limiting,
@@ -248,6 +253,12 @@ def format_table(report: dict) -> str:
         f"{report['latency']['cycles']:8d} {r['lut']:8d} {r['ff']:8d} {r['bram18']:7d} "
         f"{r['dsp']:5d} {report['bops_per_frame']:10d}"
     )
+    if "lut_band" in report:
+        rows.append(
+            f"LUT {r['lut']:,} + {report.get('lut_glue', 0):,} stitching +- "
+            f"{report['lut_band']:,} (95% band of the cost model against Yosys, kept by the "
+            "optimiser as a margin; Vivado has the last word)"
+        )
     u = report["utilisation"]
     rows.append(
         f"board {report['board']['name']}: LUT {_pct(u['lut'])}, FF {_pct(u['ff'])}, "

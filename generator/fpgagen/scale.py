@@ -101,6 +101,7 @@ def _board_row(base_df, board, cap: float, clock_mhz, io: str = "memory") -> dic
     rep = make_report(df, board, clock, cap=cap)
     row["utilisation"] = rep["utilisation"]
     row["resources"] = rep["resources"]
+    row["lut_band"] = rep.get("lut_band")
     if not row["fits"]:  # the most folded design: its size, but no performance figures
         row["error"] = (
             f"does not fit: even the most folded design needs {res['limiting']} "

@@ -158,6 +158,66 @@ def test_finn_formulas_match_hand_computation():
     assert finn_mvau_bram18(big) == 4
 
 
+def test_lut_band_per_layer_and_total():
+    """Every layer has a LUT band from its type's held-out residuals (docs/cost_model.md); it
+    grows with the estimate; a total's band lies between the root sum of squares and the
+    plain sum of the layer bands."""
+    small = _mvau(pe=1, simd=4)
+    big = _mvau(pe=8, simd=16)
+    bs, bb = model.lut_band(small), model.lut_band(big)
+    assert 0 < bs < bb
+    assert bb == math.ceil(model.BAND["MVAU"] * (model.estimate(big)["lut"] + model.BAND_SOFT))
+    layers = [small, big, FIFO("f", DataType("UINT4"), 8, 8, 64)]
+    bands = [model.lut_band(l) for l in layers]
+    tot = model.total_lut_band(layers)
+    assert math.sqrt(sum(b * b for b in bands)) <= tot <= sum(bands) + 1
+    # a type without its own band takes the pooled one
+    f = FIFO("f2", DataType("UINT4"), 8, 8, 64)
+    f.op_type = "NoSuchType"
+    f.cost_coef = "FIFO"
+    assert model.lut_band(f) == math.ceil(
+        model.BAND["_pooled"] * (model.estimate(f)["lut"] + model.BAND_SOFT)
+    )
+
+
+def test_lanes_dead_constant_varying():
+    """mvau_lanes: a lane whose weight is zero in every weight word is dead, one with the same
+    nonzero weight in every word is a constant product; dead lanes shrink the estimate."""
+    w = np.zeros((4, 8), dtype=np.int64)  # MH=4, MW=8; PE=2, SIMD=4 -> NF=2, SF=2
+    w[0, 0] = w[2, 0] = 1  # lane (p=0, s=0): +1 in both NF words of sf=0 ...
+    w[0, 4] = w[2, 4] = 1  # ... and of sf=1: constant
+    w[1, 1] = 1  # lane (p=1, s=1): 1 in one word only: varying
+    l = MVAU("m", w, DataType("UINT2"), DataType("TERNARY"), pe=2, simd=4)
+    live, n_var, n_const = model.mvau_lanes(l)
+    assert list(live) == [1, 1] and (n_var, n_const) == (1, 1)
+    dense = MVAU("d", np.where(w == 0, 1, w), DataType("UINT2"), DataType("TERNARY"), pe=2, simd=4)
+    assert model.mvau_lanes(dense)[0].tolist() == [4, 4]
+    assert model.estimate(l)["lut"] < model.estimate(dense)["lut"]
+
+
+def test_comparator_features():
+    # value + address bits within one LUT6: one LUT per comparator; else a carry chain
+    assert model.comparators(10, 4, 2) == {"thr_cmp": 0.0, "thr_cmp_const": 0.0, "thr_cmp1": 10.0}
+    assert model.comparators(10, 8, 3)["thr_cmp"] == 80.0
+    assert model.comparators(10, 8, 0)["thr_cmp_const"] == 80.0
+    # adder trees are capped at the accumulator width
+    assert model.tree_bits(4, 6) == 2 * 7 + 8 and model.tree_bits(4, 6, cap=7) == 2 * 7 + 7
+
+
+def test_optimizer_keeps_the_lut_band_as_margin():
+    """fits() counts LUTs with their band: a total whose estimate fits the cap but whose
+    estimate + band does not is refused, and the limiting line says LUT."""
+    from fpgagen.boards import load_board
+    from fpgagen.fold.optimize import fits
+
+    b = load_board("zcu104")
+    cap = 0.7
+    lut = int(0.69 * b.resources.lut)
+    assert fits({"lut": lut, "ff": 0, "bram18": 0, "dsp": 0}, b, cap)[0]
+    ok, limiting = fits({"lut": lut, "lut_band": lut // 10, "ff": 0, "bram18": 0, "dsp": 0}, b, cap)
+    assert not ok and limiting.startswith("lut")
+
+
 def test_unknown_layer_type_is_an_error():
     class Odd:
         op_type, name = "Odd", "odd"

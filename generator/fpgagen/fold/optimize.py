@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from ..cost.model import estimate
+from ..cost.model import estimate, top_glue, total_lut_band
 from ..errors import FpgagenError
 
 __all__ = [
@@ -130,9 +130,16 @@ def _choose(options: dict, cycles: int, budget: dict) -> dict | None:
 
 
 def fits(totals: dict, board, cap: float) -> tuple[bool, str]:
-    """Whether resource totals fit the cap; the limiting resource and its utilisation."""
+    """Whether resource totals fit the cap; the limiting resource and its utilisation.
+
+    LUTs count with the stitching glue and their uncertainty band (``totals["lut_glue"]``,
+    ``totals["lut_band"]``, from :meth:`fpgagen.dataflow.Dataflow.total_resources`): the
+    estimate plus glue plus band must fit, so a design the model cannot place within the
+    budget with ~95% confidence is refused."""
     budget = _budget(board, cap)
     worst, frac = None, 0.0
+    totals = dict(totals)
+    totals["lut"] = totals.get("lut", 0) + totals.get("lut_glue", 0) + totals.get("lut_band", 0)
     for k in RESOURCE_KEYS + ("ff",):
         full = budget[k] / cap if cap else 0
         f = totals.get(k, 0) / full if full else (0.0 if totals.get(k, 0) == 0 else float("inf"))
@@ -168,10 +175,14 @@ def optimize(
         _apply(df, pick)
         if plumbing is not None:
             return plumbing(df)
-        tot = {}
+        tot, luts = {}, []
         for l in df.layers:
-            for k, v in estimate(l).items():
+            r = estimate(l)
+            luts.append(r["lut"])
+            for k, v in r.items():
                 tot[k] = tot.get(k, 0) + v
+        tot["lut_glue"] = top_glue(tot["lut"])
+        tot["lut_band"] = total_lut_band(df.layers, luts)
         return tot
 
     slowest = max(max(o.cycles for o in opts) for opts in options.values())

@@ -313,12 +313,14 @@ class MVAU(AccumulatorMixin, HWLayer):
             bmem = dict(cm.NO_MEMORY)
             buf_luts = buf_ctrl = 0
         dsp = cm.mvau_dsp(l, products_only=True)
-        per_pe_tree = cm.tree_bits(simd, pb)
         f = {
             "const": 1.0,
             "ctrl": ctrl + buf_ctrl,
             "ibuf": buf_luts + (iw if nf > 1 else 0),
-            "wrom": cm.mem_luts(wmem, depth, wvar, True) if depth <= 64 else 0.0,
+            # a ROM of <= 4 words is a function of <= 2 address bits that synthesis merges
+            # into the logic it feeds (no read port of its own)
+            "wrom_small": cm.mem_luts(wmem, depth, wvar, True) if depth <= 4 else 0.0,
+            "wrom": cm.mem_luts(wmem, depth, wvar, True) if 4 < depth <= 64 else 0.0,
             # deeper soft-logic ROMs: LUT6 banks plus a mux tree
             "wrom_deep": cm.mem_luts(wmem, depth, wvar, True) if depth > 64 else 0.0,
             "pop": 0.0,
@@ -335,53 +337,72 @@ class MVAU(AccumulatorMixin, HWLayer):
             "acc": pe * acc if not const_w else 0.0,
             "thr_cmp": 0.0,
             "thr_cmp_const": 0.0,
+            "thr_cmp1": 0.0,
             "thr_rom": 0.0,
+            "thr_rom_small": 0.0,
             "thr_cnt": 0.0,
+            # output register + skid buffer: a 2:1 mux per output bit
+            "out": pe * ob,
+            # DSP48E2 products: operand/sign-extension glue per DSP (adders the DSP absorbs
+            # are not in tree_dsp's count)
+            "dsp": float(dsp),
         }
+        # sums are truncated to ACC_BITS (not in a grouped MVAU, whose dot product is
+        # multiplied first): synthesis removes adder bits above it, and the products and
+        # adders of lanes whose weight is always zero (cm.mvau_lanes)
+        cap = None if getattr(l, "grouped", False) else acc
+        pbc = pb if cap is None else min(pb, cap)
+        live, n_var, n_const = cm.mvau_lanes(l)
+        trees = float(sum(cm.tree_bits(int(n), pbc, cap) for n in live))
         if const_w and (kind != "mul" or not dsp):
             # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs). A zero
             # weight (pruned ternary) is a constant-0 product: synthesis drops it and its adder,
             # so the products and each PE's adder tree count only the nonzero weights
-            nz = cm.nonzero_mask(l)
-            tree_const = float(sum(cm.tree_bits(int(n), pb) for n in nz.sum(axis=1)))
-            nnz = float(nz.sum())
+            nnz = float(n_const)
             if kind == "mul" and l.w_dtype.name == "TERNARY":
                 # x * (+1) is a wire, x * (-1) a negation that synthesis folds into the adder as a
                 # subtraction (a feature counting the negative weights was fitted to 0 LUTs and
                 # dropped): the adder tree of the nonzero weights is the cost
-                f["tree_const"] = tree_const
+                f["tree_const"] = trees
             elif kind == "mul":
                 f["mul_const"] = nnz * xe * we
                 # signed x signed constant products need sign extension of the partial products
                 both_signed = l.in_dtype.signed and l.w_dtype.signed
                 f["mul_const_ss"] = f["mul_const"] if both_signed else 0.0
-                f["tree_const"] = tree_const
+                f["tree_const"] = trees
             else:
-                f["mac_const"] = nnz * (pb if kind != "xnor" else 1) + tree_const
+                f["mac_const"] = nnz * (pbc if kind != "xnor" else 1) + trees
         elif kind == "xnor":
-            f["pop"] = pe * (simd + per_pe_tree)
+            f["pop"] = pe * simd + trees
         elif kind == "neg":
-            f["neg"] = pe * simd * pb
-            f["tree"] = pe * per_pe_tree
+            f["neg"] = float(n_var + n_const) * pbc
+            f["tree"] = trees
         elif dsp:
-            f["tree_dsp"] = pe * per_pe_tree
+            f["tree_dsp"] = trees
         else:
             # narrow products (<= 6 partial-product bits: ternary, 2-bit) map to a LUT or two;
             # wider ones grow with the partial-product array; a TERNARY weight is a conditional
-            # negation and a zero mask of the input, never a partial-product array
-            f["mul_small" if cm.small_product(l, xe, we) else "mul"] = pe * simd * xe * we
-            f["tree"] = pe * per_pe_tree
+            # negation and a zero mask of the input, never a partial-product array. Lanes with
+            # a constant weight are products by a constant
+            small = cm.small_product(l, xe, we)
+            if small:  # each product bit is one LUT of the (few) operand bits
+                f["mul_small"] = float(n_var + n_const) * pbc
+            else:
+                f["mul"] = float(n_var) * xe * we
+                f["mul_const"] = float(n_const) * xe * we
+            f["tree"] = trees
         tmem = dict(cm.NO_MEMORY)
         tvar = 0
         if n_thr:
             if nf > 1:
                 tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
                 tmem = cm.map_memory(nf, tvar, True, "auto")
-                f["thr_rom"] = cm.mem_luts(tmem, nf, tvar, True)
-                f["thr_cmp"] = pe * n_thr * acc
+                f["thr_rom_small" if nf <= 4 else "thr_rom"] = cm.mem_luts(tmem, nf, tvar, True)
+                f.update(cm.comparators(pe * n_thr, acc, cm.clog2(nf)))
             else:
-                f["thr_cmp_const"] = pe * n_thr * acc
-            f["thr_cnt"] = pe * n_thr
+                f.update(cm.comparators(pe * n_thr, acc, 0))
+            # the count of the N comparator outputs: an adder tree of N 1-bit operands
+            f["thr_cnt"] = pe * cm.tree_bits(n_thr, 1)
         ff = {
             "const": 1.0,
             "ctrl": ctrl + buf_ctrl,

@@ -144,6 +144,9 @@ class Thresholding(HWLayer):
     )
     hls_lib = "thresholding.h"
     hls_func = "thresholding"
+    # the threshold ROM, comparators and count are the MVAU's (rtl/mt_count.v): one
+    # coefficient set for both, fitted on all their designs (docs/cost_model.md)
+    cost_coef = "MVAU"
     hls_template = "hls_layer_thresholding.h.j2"
 
     def check_hw(self) -> None:
@@ -178,19 +181,21 @@ class Thresholding(HWLayer):
             "const": 1.0,
             "ctrl": cm.counter_bits(nf),
             "thr_rom": 0.0,
+            "thr_rom_small": 0.0,
             "thr_cmp": 0.0,
             "thr_cmp_const": 0.0,
-            "thr_cnt": pe * n,
+            "thr_cmp1": 0.0,
+            "thr_cnt": pe * cm.tree_bits(n, 1),
         }
         tmem = dict(cm.NO_MEMORY)
         tvar = 0
         if nf > 1:
             tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, tb))
             tmem = cm.map_memory(nf, tvar, True, "auto")
-            f["thr_rom"] = cm.mem_luts(tmem, nf, tvar, True)
-            f["thr_cmp"] = pe * n * cmpw
+            f["thr_rom_small" if nf <= 4 else "thr_rom"] = cm.mem_luts(tmem, nf, tvar, True)
+            f.update(cm.comparators(pe * n, cmpw, cm.clog2(nf)))
         else:
-            f["thr_cmp_const"] = pe * n * cmpw
+            f.update(cm.comparators(pe * n, cmpw, 0))
         ff = {
             "const": 1.0,
             "ctrl": cm.counter_bits(nf),

@@ -139,7 +139,8 @@ class VVAU(AccumulatorMixin, HWLayer):
             "const": 1.0,
             "ctrl": cm.counter_bits(cf) + cm.counter_bits(k) + cm.counter_bits(depth),
             "ibuf": 0.0,
-            "wrom": cm.mem_luts(wmem, depth, ww, True) if depth <= 64 else 0.0,
+            "wrom_small": cm.mem_luts(wmem, depth, ww, True) if depth <= 4 else 0.0,
+            "wrom": cm.mem_luts(wmem, depth, ww, True) if 4 < depth <= 64 else 0.0,
             "wrom_deep": cm.mem_luts(wmem, depth, ww, True) if depth > 64 else 0.0,
             "pop": 0.0,
             "neg": 0.0,
@@ -151,8 +152,12 @@ class VVAU(AccumulatorMixin, HWLayer):
             "acc": pe * acc + (cm.mem_luts(pmem, cf, pe * acc, False) if cf > 1 else 0),
             "thr_cmp": 0.0,
             "thr_cmp_const": 0.0,
+            "thr_cmp1": 0.0,
             "thr_rom": 0.0,
+            "thr_rom_small": 0.0,
             "thr_cnt": 0.0,
+            "out": pe * l.out_dtype.bits,
+            "dsp": float(dsp),
         }
         if kind == "xnor":
             f["pop"] = pe
@@ -165,11 +170,11 @@ class VVAU(AccumulatorMixin, HWLayer):
             tw = pe * n_thr * acc
             if cf > 1:
                 tmem = cm.map_memory(cf, tw, True, "auto")
-                f["thr_rom"] = cm.mem_luts(tmem, cf, tw, True)
-                f["thr_cmp"] = pe * n_thr * acc
+                f["thr_rom_small" if cf <= 4 else "thr_rom"] = cm.mem_luts(tmem, cf, tw, True)
+                f.update(cm.comparators(pe * n_thr, acc, cm.clog2(cf)))
             else:
-                f["thr_cmp_const"] = pe * n_thr * acc
-            f["thr_cnt"] = pe * n_thr
+                f.update(cm.comparators(pe * n_thr, acc, 0))
+            f["thr_cnt"] = pe * cm.tree_bits(n_thr, 1)
         ff = {
             "const": 1.0,
             "ctrl": cm.counter_bits(cf) + cm.counter_bits(k) + cm.counter_bits(depth),
