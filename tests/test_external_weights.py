@@ -167,3 +167,13 @@ def test_uram_weights_load_once_per_weight_address(uram_build):
             runs.append(k.stats()["ar_bursts"] - before)
     # two URAM regions of one burst each are read at the first start only
     assert runs[0] == runs[1] + 2 and runs[1] == runs[2], runs
+
+
+def test_external_weights_f1_kernel_argument(ext_build):
+    """On F1 the weight buffer is the RTL kernel's 4th argument (kernel.xml, WGT_LO)."""
+    tmp, _ = ext_build
+    out = tmp / "f1"
+    args = ["build", str(tmp / "m.onnx"), "--board", "aws-f1", "-o", str(out)]
+    assert main([*args, "--folding", str(tmp / "fold.json"), "--backend", "rtl"]) == 0
+    xml = (out / "project" / "kernel.xml").read_text()
+    assert 'name="w" addressQualifier="1" id="3"' in xml and 'offset="0x34"' in xml
