@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from fpgagen.boards import load_board
 from fpgagen.cost.io import io_bounds, weight_bytes
-from fpgagen.cost.model import estimate
+from fpgagen.cost.model import estimate, weight_streamer_bram18
 from fpgagen.dataflow import Dataflow
 from fpgagen.datatypes import DataType
 from fpgagen.fold.uram import optimize_weights
@@ -29,7 +29,9 @@ def test_external_costs_no_memory_but_bandwidth():
     on, ext = _mvau(256, 256, "block"), _mvau(256, 256, "external", nv=9)
     assert estimate(on)["bram18"] > 0
     e = estimate(ext)
-    assert e["bram18"] == 0 and e.get("uram", 0) == 0
+    # no weight memory: only the kernel's weight streamer FIFO (4 bursts of 128-bit words)
+    assert e["bram18"] == weight_streamer_bram18("external") == 4 and e.get("uram", 0) == 0
+    assert weight_streamer_bram18("block") == 0
     # read once per input vector: 256 x 256 x 8 bits x 9 vectors
     assert weight_bytes(_df(ext)) == 256 * 256 * 8 * 9 / 8
     assert weight_bytes(_df(on)) == 0
@@ -45,11 +47,11 @@ def test_external_costs_no_memory_but_bandwidth():
 
 
 def test_optimiser_moves_largest_weights_off_chip_when_bram_binds():
-    """Two big-weight MVAUs on an Ultra96 shrunk to 8 BRAM18 (no URAM): with --weights onchip
+    """Two big-weight MVAUs on an Ultra96 shrunk to 16 BRAM18 (no URAM): with --weights onchip
     BRAM binds; with external the largest weight memory streams from DDR and the design
     folds faster; the predicted fps (rate) picks the placement."""
     u = load_board("ultra96")
-    small = dataclasses.replace(u, resources=dataclasses.replace(u.resources, bram36=4))
+    small = dataclasses.replace(u, resources=dataclasses.replace(u.resources, bram36=8))
     a = _mvau(256, 256, "block", "a", 0)
     b = _mvau(512, 256, "block", "b", 1)
     df = _df(a, b)

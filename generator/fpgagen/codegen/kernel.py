@@ -36,6 +36,8 @@ HLS_TB_FRAMES = 5
 
 #: bursts in flight at most (read and write side each)
 MAX_OUTSTANDING = 4
+#: read FIFO (bus words) and longest burst of an UltraRAM loader
+LOADER_FIFO = 16
 #: alignment of each layer's region in the weight buffer (bytes)
 WEIGHT_REGION_ALIGN = 4096
 
@@ -162,7 +164,13 @@ def write_kernel(df, outdir, bus_bits: int) -> dict:
     geo = kernel_geometry(df)
     beats = burst_beats(bus_bits)
     regions, image = weight_layout(df, bus_bits)
-    ext = [{**r, "fifo_depth": 4 * beats} for r in regions]
+    # weight streamers: 4 bursts of FIFO to hide DDR latency; UltraRAM loaders run once, so
+    # short bursts and a 16-word FIFO (LUTs) do
+    ext = [
+        {**r, "fifo_depth": LOADER_FIFO if r["load"] else 4 * beats}
+        | {"burst_beats": min(LOADER_FIFO, beats) if r["load"] else beats}
+        for r in regions
+    ]
     ctx = {
         "top": core_top,
         "bus_bits": bus_bits,

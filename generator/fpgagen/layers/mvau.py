@@ -414,7 +414,10 @@ class MVAU(AccumulatorMixin, HWLayer):
             "out": pe * ob,
         }
         mem = {
-            "bram18": wmem["bram18"] + bmem["bram18"] + tmem["bram18"],
+            "bram18": wmem["bram18"]
+            + bmem["bram18"]
+            + tmem["bram18"]
+            + cm.weight_streamer_bram18(style),
             "uram": wmem["uram"] + bmem.get("uram", 0),
             "dsp": dsp,
         }

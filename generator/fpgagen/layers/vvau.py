@@ -186,7 +186,10 @@ class VVAU(AccumulatorMixin, HWLayer):
             "out": pe * l.out_dtype.bits,
         }
         mem = {
-            "bram18": wmem["bram18"] + pmem["bram18"] + tmem["bram18"],
+            "bram18": wmem["bram18"]
+            + pmem["bram18"]
+            + tmem["bram18"]
+            + cm.weight_streamer_bram18(style),
             "uram": wmem["uram"] + pmem.get("uram", 0),
             "dsp": dsp,
         }
