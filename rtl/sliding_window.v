@@ -29,6 +29,14 @@
  * issued when its last word is written. About max(input words, output words) cycles per
  * frame, output words = OFM_H*OFM_W*K_H*K_W*CF/PAR.
  *
+ * Multi-pixel mode: MMV > 1 emits MMV horizontally adjacent windows per output word (window m
+ * at bits [m*PAR*WIDTH +: PAR*WIDTH]); it needs whole windows (PAR = K_H*K_W*CF), so the
+ * stream keeps the order above, and MMV dividing OFM_W. IPAR > 1 (a power of two dividing
+ * the frame's IFM_H*IFM_W*CF words) takes IPAR consecutive input words per input word
+ * (word k at bits [k*WIDTH +: WIDTH]); each buffer copy is then IPAR banks of DEPTH/IPAR
+ * words (stream word a in bank a % IPAR), one write port each, and a lane reads its word from
+ * the bank it falls in. Lanes: MMV*PAR buffer copies.
+ *
  * Pipeline: read issue (counters, fill compare) -> registered memory read -> output skid
  * buffer, clock-enabled by the skid's registered ready. s_axis_tready is a register.
  * Latency: an output word is valid 2 cycles after the rising edge that accepted the last
@@ -61,8 +69,14 @@ module sliding_window #
     // window words per output word (window-parallel mode): divides K_W*CH/SIMD, or is
     // K_W*CH/SIMD times a divisor of K_H
     parameter PAR = 1,
-    // buffer words; 0: (K_H + min(STRIDE_H, K_H)) * IFM_W * CH/SIMD, otherwise at least
-    // (K_H - 1) * IFM_W * CH/SIMD + K_W * CH/SIMD (smaller buffers cost throughput)
+    // output pixels (horizontally adjacent windows) per output word; > 1 needs PAR to be the
+    // whole window (K_H*K_W*CH/SIMD) and must divide OFM_W
+    parameter MMV = 1,
+    // input words per input beat (a power of two dividing IFM_H*IFM_W*CH/SIMD)
+    parameter IPAR = 1,
+    // buffer words; 0: (K_H + min(STRIDE_H, K_H)) * IFM_W * CH/SIMD rounded up to a multiple
+    // of IPAR, otherwise a multiple of IPAR, at least (K_H - 1) * IFM_W * CH/SIMD + K_W *
+    // CH/SIMD + (MMV - 1) * STRIDE_W * CH/SIMD + IPAR - 1 (smaller buffers cost throughput)
     parameter BUF_WORDS = 0,
     // buffer memory implementation: "auto", "block", "distributed" or "registers"
     parameter RAM_STYLE = "auto"
@@ -71,13 +85,13 @@ module sliding_window #
     input  wire                        clk,
     input  wire                        rst,
 
-    // input stream: SIMD elements of ELEM_BITS bits
-    input  wire [SIMD*ELEM_BITS-1:0]   s_axis_tdata,
+    // input stream: IPAR*SIMD elements of ELEM_BITS bits
+    input  wire [IPAR*SIMD*ELEM_BITS-1:0] s_axis_tdata,
     input  wire                        s_axis_tvalid,
     output wire                        s_axis_tready,
 
-    // output stream: PAR*SIMD elements of ELEM_BITS bits
-    output wire [PAR*SIMD*ELEM_BITS-1:0] m_axis_tdata,
+    // output stream: MMV*PAR*SIMD elements of ELEM_BITS bits
+    output wire [MMV*PAR*SIMD*ELEM_BITS-1:0] m_axis_tdata,
     output wire                        m_axis_tvalid,
     input  wire                        m_axis_tready
 );
@@ -91,11 +105,17 @@ localparam FRAME_WORDS = IFM_H * ROW_WORDS;
 // words from the first to the last word of a window, inclusive
 localparam SPAN = (K_H - 1) * ROW_WORDS + K_W * CF;
 localparam SH_BUF = STRIDE_H < K_H ? STRIDE_H : K_H;
-localparam DEPTH = BUF_WORDS > 0 ? BUF_WORDS : (K_H + SH_BUF) * ROW_WORDS;
-// window base steps: next column, next output row, next frame
-localparam STEP_X = STRIDE_W * CF;
-localparam STEP_Y = (STRIDE_H * IFM_W - (OFM_W - 1) * STRIDE_W) * CF;
-localparam STEP_F = FRAME_WORDS - ((OFM_H - 1) * STRIDE_H * IFM_W + (OFM_W - 1) * STRIDE_W) * CF;
+localparam DEPTH0 = (K_H + SH_BUF) * ROW_WORDS;
+localparam DEPTH = BUF_WORDS > 0 ? BUF_WORDS : ((DEPTH0 + IPAR - 1) / IPAR) * IPAR;
+// span of the MMV windows of an output word
+localparam SPAN_M = SPAN + (MMV - 1) * STRIDE_W * CF;
+localparam LG = IPAR > 1 ? $clog2(IPAR) : 0;
+localparam BANK_DEPTH = DEPTH / IPAR;
+// window base steps (base: first window of a group of MMV): next group in the row, first
+// group of the next output row, next frame
+localparam STEP_X = MMV * STRIDE_W * CF;
+localparam STEP_Y = (STRIDE_H * IFM_W - (OFM_W - MMV) * STRIDE_W) * CF;
+localparam STEP_F = FRAME_WORDS - ((OFM_H - 1) * STRIDE_H * IFM_W + (OFM_W - MMV) * STRIDE_W) * CF;
 localparam KROW = K_W * CF;
 // lane groups: GR words of a kernel row per group (kr step), RS kernel rows per group (ky step)
 localparam GR = PAR <= KROW ? PAR : KROW;
@@ -104,14 +124,16 @@ localparam RS = PAR <= KROW ? 1 : PAR / KROW;
 // group RS rows down
 localparam ROW_JUMP = RS * ROW_WORDS - KROW + GR;
 // offset of the last lane from the group's first word
-localparam DMAX = (RS - 1) * ROW_WORDS + GR - 1;
-localparam OWIDTH = PAR * WIDTH;
+localparam DMAX = (MMV - 1) * STRIDE_W * CF + (RS - 1) * ROW_WORDS + GR - 1;
+localparam LANES = MMV * PAR;
+localparam OWIDTH = LANES * WIDTH;
 
 localparam AW = DEPTH > 1 ? $clog2(DEPTH) : 1;
 localparam OW = SPAN > 1 ? $clog2(SPAN) : 1;
 localparam KRW = KROW > 1 ? $clog2(KROW) : 1;
 localparam KYW = K_H > 1 ? $clog2(K_H) : 1;
 localparam OXW = OFM_W > 1 ? $clog2(OFM_W) : 1;
+localparam BW = BANK_DEPTH > 1 ? $clog2(BANK_DEPTH) : 1;
 localparam OYW = OFM_H > 1 ? $clog2(OFM_H) : 1;
 // fill is in [-FRAME_WORDS, DEPTH]: signed
 localparam FW = $clog2(FRAME_WORDS + DEPTH + 2) + 1;
@@ -121,8 +143,10 @@ localparam [AW:0]    DEPTH_A   = DEPTH;
 localparam [AW:0]    STEP_X_M  = STEP_X % DEPTH;
 localparam [AW:0]    STEP_Y_M  = STEP_Y % DEPTH;
 localparam [AW:0]    STEP_F_M  = STEP_F % DEPTH;
-localparam [AW-1:0]  LAST_ADDR = DEPTH - 1;
-localparam [FW-1:0]  DEPTH_F   = DEPTH;
+localparam [BW-1:0]  LAST_ROW  = BANK_DEPTH - 1;
+localparam [FW-1:0]  ROOM_F    = DEPTH - IPAR + 1;
+localparam [FW-1:0]  IPAR_F    = IPAR;
+localparam [OXW-1:0] MMV_X     = MMV;
 localparam [FW-1:0]  STEP_X_F  = STEP_X;
 localparam [FW-1:0]  STEP_Y_F  = STEP_Y;
 localparam [FW-1:0]  STEP_F_F  = STEP_F;
@@ -133,7 +157,7 @@ localparam [KRW-1:0] KROW_LAST = KROW - GR;
 localparam [KYW-1:0] KY_LAST   = K_H - RS;
 localparam [KYW-1:0] RS_K      = RS;
 localparam [FW-1:0]  DMAX_F    = DMAX;
-localparam [OXW-1:0] OX_LAST   = OFM_W - 1;
+localparam [OXW-1:0] OX_LAST   = OFM_W - MMV;
 localparam [OYW-1:0] OY_LAST   = OFM_H - 1;
 /* verilator lint_on WIDTHTRUNC */
 /* verilator lint_off WIDTHEXPAND */
@@ -158,6 +182,15 @@ generate
     if (PAR < 1 || !((KROW % PAR == 0) || (PAR % KROW == 0 && K_H % (PAR / KROW) == 0))) begin : g_bad_par
         sliding_window_parameter_PAR_must_divide_K_W_CH_SIMD_or_be_whole_kernel_rows invalid_parameter ();
     end
+    if (MMV < 1 || OFM_W % MMV != 0 || (MMV > 1 && PAR != K_H * KROW)) begin : g_bad_mmv
+        sliding_window_parameter_MMV_must_divide_OFM_W_and_needs_PAR_the_whole_window invalid_parameter ();
+    end
+    if (IPAR < 1 || (IPAR & (IPAR - 1)) != 0 || FRAME_WORDS % IPAR != 0) begin : g_bad_ipar
+        sliding_window_parameter_IPAR_must_be_a_power_of_two_dividing_the_frame_words invalid_parameter ();
+    end
+    if (DEPTH % IPAR != 0 || DEPTH < SPAN_M + IPAR - 1) begin : g_bad_depth
+        sliding_window_parameter_BUF_WORDS_must_be_a_multiple_of_IPAR_and_hold_the_span invalid_parameter ();
+    end
     if (BUF_WORDS != 0 && BUF_WORDS < SPAN) begin : g_bad_buf
         sliding_window_parameter_BUF_WORDS_must_be_0_or_at_least_the_window_span invalid_parameter ();
     end
@@ -170,7 +203,7 @@ wire en;
 // write side
 // ------------------------------------------------------------------------------------------
 
-reg  [AW-1:0]        wr_addr_reg;
+reg  [BW-1:0]        wr_addr_reg;  // bank row of the next input beat
 reg  signed [FW-1:0] fill_reg;
 reg                  wr_ok_reg;
 wire                 wr = s_axis_tvalid && wr_ok_reg;
@@ -193,14 +226,15 @@ wire row_end = (kr_reg == KROW_LAST);
 wire win_end = row_end && (ky_reg == KY_LAST);
 wire adv     = issue && win_end;
 
-// read address of lane i: base + off + (i / GR) * ROW_WORDS + i % GR modulo DEPTH
-// (off + that < SPAN <= DEPTH)
-wire [PAR*AW-1:0] raddr;
+// read address of lane (m, i), m = li / PAR, i = li % PAR: base + m*STRIDE_W*CF +
+// (i / GR) * ROW_WORDS + i % GR + off modulo DEPTH (that sum - base < SPAN_M <= DEPTH)
+wire [LANES*AW-1:0] raddr;
 genvar li;
 generate
-    for (li = 0; li < PAR; li = li + 1) begin : g_raddr
+    for (li = 0; li < LANES; li = li + 1) begin : g_raddr
         /* verilator lint_off WIDTHTRUNC */
-        localparam [AW:0] DELTA = (li / GR) * ROW_WORDS + li % GR;
+        localparam [AW:0] DELTA = (li / PAR) * STRIDE_W * CF + ((li % PAR) / GR) * ROW_WORDS
+                                  + (li % PAR) % GR;
         wire [AW:0] sum = {1'b0, base_reg} + {{(AW+1-OW){1'b0}}, off_reg} + DELTA;
         assign raddr[li*AW +: AW] = (sum >= DEPTH_A) ? sum - DEPTH_A : sum;
         /* verilator lint_on WIDTHTRUNC */
@@ -227,14 +261,15 @@ wire [AW:0]   base_sum = {1'b0, base_reg} + step_m;
 wire [AW-1:0] base_next = (base_sum >= DEPTH_A) ? base_sum - DEPTH_A : base_sum;
 /* verilator lint_on WIDTHTRUNC */
 
-wire signed [FW-1:0] fill_next = fill_reg + {{(FW-1){1'b0}}, wr} - (adv ? $signed(step_f) : $signed({FW{1'b0}}));
+wire signed [FW-1:0] fill_next = fill_reg + (wr ? $signed(IPAR_F) : $signed({FW{1'b0}}))
+                                 - (adv ? $signed(step_f) : $signed({FW{1'b0}}));
 
 always @(posedge clk) begin
     if (wr) begin
-        wr_addr_reg <= (wr_addr_reg == LAST_ADDR) ? {AW{1'b0}} : wr_addr_reg + 1'b1;
+        wr_addr_reg <= (wr_addr_reg == LAST_ROW) ? {BW{1'b0}} : wr_addr_reg + 1'b1;
     end
     fill_reg  <= fill_next;
-    wr_ok_reg <= fill_next < $signed(DEPTH_F);
+    wr_ok_reg <= fill_next < $signed(ROOM_F);
 
     if (issue) begin
         if (row_end) begin
@@ -244,7 +279,7 @@ always @(posedge clk) begin
                 off_reg <= {OW{1'b0}};
                 base_reg <= base_next;
                 if (ox_reg != OX_LAST) begin
-                    ox_reg <= ox_reg + 1'b1;
+                    ox_reg <= ox_reg + MMV_X;
                 end else begin
                     ox_reg <= {OXW{1'b0}};
                     oy_reg <= (oy_reg == OY_LAST) ? {OYW{1'b0}} : oy_reg + 1'b1;
@@ -260,7 +295,7 @@ always @(posedge clk) begin
     end
 
     if (rst) begin
-        wr_addr_reg <= {AW{1'b0}};
+        wr_addr_reg <= {BW{1'b0}};
         fill_reg    <= {FW{1'b0}};
         wr_ok_reg   <= 1'b0;
         base_reg    <= {AW{1'b0}};
@@ -279,40 +314,57 @@ end
 wire [OWIDTH-1:0] rd_data;
 reg              rd_valid_reg;
 
-// one buffer copy per lane, all written with every input word
-genvar mi;
+// one buffer copy per lane, all written with every input beat; a copy is IPAR banks of
+// BANK_DEPTH words (stream word a in bank a % IPAR, row a / IPAR)
+genvar mi, bi;
 generate
     if (STYLE < 0 || STYLE > 3) begin : g_bad_style
         sliding_window_parameter_RAM_STYLE_must_be_auto_block_distributed_or_registers invalid_parameter ();
     end
-    for (mi = 0; mi < PAR; mi = mi + 1) begin : g_lane
+    for (mi = 0; mi < LANES; mi = mi + 1) begin : g_lane
         wire [AW-1:0] ra = raddr[mi*AW +: AW];
-        reg  [WIDTH-1:0] rd_lane;
-        assign rd_data[mi*WIDTH +: WIDTH] = rd_lane;
-        if (STYLE == 1) begin : g_block
-            (* ram_style = "block" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
-            always @(posedge clk) begin
-                if (wr) mem[wr_addr_reg] <= s_axis_tdata;
-                if (en) rd_lane <= mem[ra];
+        /* verilator lint_off WIDTHTRUNC */
+        wire [BW-1:0] rrow = ra >> LG;
+        /* verilator lint_on WIDTHTRUNC */
+        wire [IPAR*WIDTH-1:0] rd_banks;
+        for (bi = 0; bi < IPAR; bi = bi + 1) begin : g_bank
+            reg [WIDTH-1:0] rd_bank;
+            assign rd_banks[bi*WIDTH +: WIDTH] = rd_bank;
+            if (STYLE == 1) begin : g_block
+                (* ram_style = "block" *) reg [WIDTH-1:0] mem [0:BANK_DEPTH-1];
+                always @(posedge clk) begin
+                    if (wr) mem[wr_addr_reg] <= s_axis_tdata[bi*WIDTH +: WIDTH];
+                    if (en) rd_bank <= mem[rrow];
+                end
+            end else if (STYLE == 2) begin : g_distributed
+                (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:BANK_DEPTH-1];
+                always @(posedge clk) begin
+                    if (wr) mem[wr_addr_reg] <= s_axis_tdata[bi*WIDTH +: WIDTH];
+                    if (en) rd_bank <= mem[rrow];
+                end
+            end else if (STYLE == 3) begin : g_registers
+                (* ram_style = "registers" *) reg [WIDTH-1:0] mem [0:BANK_DEPTH-1];
+                always @(posedge clk) begin
+                    if (wr) mem[wr_addr_reg] <= s_axis_tdata[bi*WIDTH +: WIDTH];
+                    if (en) rd_bank <= mem[rrow];
+                end
+            end else begin : g_auto
+                reg [WIDTH-1:0] mem [0:BANK_DEPTH-1];
+                always @(posedge clk) begin
+                    if (wr) mem[wr_addr_reg] <= s_axis_tdata[bi*WIDTH +: WIDTH];
+                    if (en) rd_bank <= mem[rrow];
+                end
             end
-        end else if (STYLE == 2) begin : g_distributed
-            (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+        end
+        if (IPAR > 1) begin : g_sel
+            // the bank of the word read, registered with the read
+            reg [LG-1:0] sel_reg;
             always @(posedge clk) begin
-                if (wr) mem[wr_addr_reg] <= s_axis_tdata;
-                if (en) rd_lane <= mem[ra];
+                if (en) sel_reg <= ra[LG-1:0];
             end
-        end else if (STYLE == 3) begin : g_registers
-            (* ram_style = "registers" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
-            always @(posedge clk) begin
-                if (wr) mem[wr_addr_reg] <= s_axis_tdata;
-                if (en) rd_lane <= mem[ra];
-            end
-        end else begin : g_auto
-            reg [WIDTH-1:0] mem [0:DEPTH-1];
-            always @(posedge clk) begin
-                if (wr) mem[wr_addr_reg] <= s_axis_tdata;
-                if (en) rd_lane <= mem[ra];
-            end
+            assign rd_data[mi*WIDTH +: WIDTH] = rd_banks[sel_reg*WIDTH +: WIDTH];
+        end else begin : g_nosel
+            assign rd_data[mi*WIDTH +: WIDTH] = rd_banks;
         end
     end
 endgenerate

@@ -205,3 +205,40 @@ def test_watchdog_names_full_and_empty_fifos(cnn_models, tmp_path):
         rf"{skip.name} \(3/3\)",
     ):
         simulate(out, df, codes)
+
+
+@pytest.mark.rtl
+def test_rtl_multi_pixel_bit_exact_and_on_time(cnn_models, tmp_path):
+    """MMV and IPAR (issue 21): the first window takes two input words per cycle and emits two
+    whole windows per word, its MVAU computes two pixels per cycle in two lanes, the pool's
+    window takes four words and emits two windows; bit-exact with and without back-pressure,
+    on time."""
+    path = cnn_models["plain"]
+    fold = tmp_path / "fold.json"
+    fold.write_text(
+        json.dumps(
+            {
+                "layers": {
+                    "Conv_10_swu": {"SIMD": 3, "PAR": 9, "MMV": 2, "IPAR": 2},
+                    "Conv_10": {"PE": 4, "SIMD": 27, "MMV": 2},
+                    "MaxPool_21_swu": {"SIMD": 4, "PAR": 4, "MMV": 2, "IPAR": 4},
+                }
+            }
+        )
+    )
+    out = tmp_path / "b"
+    args = ["build", str(path), "--board", "zcu104", "-o", str(out), "--backend", "rtl"]
+    assert main(args + ["--folding", str(fold)]) == 0
+    top = next((out / "rtl").glob("*_top.v")).read_text()
+    assert "Conv_10_inst_lane1" in top
+    d = json.loads((out / "dataflow.json").read_text())
+    swu = next(l for l in d["layers"] if l["name"] == "Conv_10_swu")
+    assert (swu["in_width"], swu["out_width"]) == (2 * 3 * 4, 2 * 27 * 4)
+    x = np.random.default_rng(5).uniform(-1, 1, (4, 3, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", qonnx_reference(path, x))
+    rep = verify(
+        out, tmp_path / "x.npy", backend="rtl", outputs=tmp_path / "y.npy", progress=lambda s: None
+    )
+    assert rep["mismatched_frames"] == 0 and rep["stress_mismatched_frames"] == 0
+    assert abs(rep["cycles_error"]) <= 0.05, rep

@@ -132,6 +132,36 @@ void split_chunks(const CT chunks[NC], ap_uint<BITS> out[N]) {
 
 //! Boundary adapter: AXI-Stream TDATA (AXIS_W bits, zero padded) -> internal words of W bits,
 //! WORDS per frame.
+/*! Lanes of a process (a layer with MMV lanes): word i of `in` (L * W bits) is cut into L
+ * slices of W bits, slice m (bits [m*W +: W]) going to lanes[m]; `words` words in all. */
+template <int W, int L>
+void split_lanes(hls::stream<ap_uint<L * W> >& in, hls::stream<ap_uint<W> > lanes[L],
+                 unsigned long words) {
+    for (unsigned long i = 0; i < words; i++) {
+        FPGAGEN_HLS(PIPELINE II=1)
+        const ap_uint<L * W> x = in.read();
+        for (int m = 0; m < L; m++) {
+            FPGAGEN_HLS(UNROLL)
+            lanes[m].write(x(m * W + W - 1, m * W));
+        }
+    }
+}
+
+/*! The inverse of split_lanes: one word of L * W bits from one word of every lane. */
+template <int W, int L>
+void merge_lanes(hls::stream<ap_uint<W> > lanes[L], hls::stream<ap_uint<L * W> >& out,
+                 unsigned long words) {
+    for (unsigned long i = 0; i < words; i++) {
+        FPGAGEN_HLS(PIPELINE II=1)
+        ap_uint<L * W> y = 0;
+        for (int m = 0; m < L; m++) {
+            FPGAGEN_HLS(UNROLL)
+            y(m * W + W - 1, m * W) = lanes[m].read();
+        }
+        out.write(y);
+    }
+}
+
 template <int AXIS_W, int W, unsigned WORDS>
 void axis_to_stream(hls::stream<ap_uint<AXIS_W> >& in, hls::stream<ap_uint<W> >& out,
                     unsigned n_frames) {

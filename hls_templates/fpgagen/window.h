@@ -18,14 +18,17 @@ namespace fpgagen {
  *
  * C provides (unsigned): IFM_H, IFM_W, CH, SIMD (divides CH), K_H, K_W, S_H, S_W, BITS (bits of
  * an element), PAR (window words per output word: divides K_W*CF, or is K_W*CF times a
- * divisor of K_H) and DEPTH (buffer words, at least the window span
- * (K_H-1)*IFM_W*CF + K_W*CF with CF = CH/SIMD).
+ * divisor of K_H), MMV (output pixels per output word: MMV > 1 needs PAR = K_H*K_W*CF and
+ * divides the output width), IPAR (input words per input word, a power of two dividing the
+ * frame's words) and DEPTH (buffer words, a multiple of IPAR, at least the span of the MMV
+ * windows (K_H-1)*IFM_W*CF + K_W*CF + (MMV-1)*S_W*CF plus IPAR-1, CF = CH/SIMD).
  *
  * Output order: for each output pixel (oy, ox) row-major, each kernel position (ky, kx)
  * row-major, each channel group cg: input word cg of pixel (oy*S_H + ky, ox*S_W + kx); an
  * output word carries PAR consecutive such words (lane i at bits [i*SIMD*BITS +: SIMD*BITS]),
- * read from PAR copies of the buffer as the RTL does. Input words after the last full window
- * are read and dropped.
+ * read from PAR copies of the buffer as the RTL does; with MMV > 1 window m of a word sits at
+ * bits [m*PAR*SIMD*BITS +: PAR*SIMD*BITS] (MMV*PAR copies). An input word carries IPAR
+ * consecutive stream words. Input words after the last full window are read and dropped.
  *
  * Like the RTL, every input word is written in stream order into a circular buffer of DEPTH
  * words; the reader keeps the buffer address of the current window's first word (the base)
@@ -38,8 +41,9 @@ namespace fpgagen {
  * frame, like the RTL.
  */
 template <class C>
-void sliding_window(hls::stream<ap_uint<C::SIMD * C::BITS> >& in,
-                    hls::stream<ap_uint<C::PAR * C::SIMD * C::BITS> >& out, unsigned n_frames) {
+void sliding_window(hls::stream<ap_uint<C::IPAR * C::SIMD * C::BITS> >& in,
+                    hls::stream<ap_uint<C::MMV * C::PAR * C::SIMD * C::BITS> >& out,
+                    unsigned n_frames) {
     FPGAGEN_HLS(INLINE)
     const unsigned W = C::SIMD * C::BITS;
     const unsigned CF = C::CH / C::SIMD;
@@ -53,19 +57,26 @@ void sliding_window(hls::stream<ap_uint<C::SIMD * C::BITS> >& in,
     const unsigned OFM_W = (C::IFM_W - C::K_W) / C::S_W + 1;
     const unsigned IN_WORDS = C::IFM_H * C::IFM_W * CF;
     const unsigned ROW_WORDS = C::IFM_W * CF;
-    const unsigned DMAX = (RS - 1) * ROW_WORDS + GR - 1;  // last lane's offset in a group
-    // base steps (words): next window in the row, first window of the next row, next frame
-    const unsigned STEP_X = C::S_W * CF;
-    const unsigned STEP_Y = (C::S_H * C::IFM_W - (OFM_W - 1) * C::S_W) * CF;
-    const unsigned LAST_BASE = ((OFM_H - 1) * C::S_H * C::IFM_W + (OFM_W - 1) * C::S_W) * CF;
+    const unsigned LANES = C::MMV * C::PAR;
+    // last lane's offset in a group
+    const unsigned DMAX = (C::MMV - 1) * C::S_W * CF + (RS - 1) * ROW_WORDS + GR - 1;
+    static_assert(C::MMV == 1 || C::PAR == C::K_H * KROW, "sliding_window: MMV needs whole windows");
+    static_assert(C::DEPTH % C::IPAR == 0, "sliding_window: DEPTH must be a multiple of IPAR");
+    // base steps (words): next group of MMV windows in the row, first group of the next row,
+    // next frame
+    const unsigned STEP_X = C::MMV * C::S_W * CF;
+    const unsigned STEP_Y = (C::S_H * C::IFM_W - (OFM_W - C::MMV) * C::S_W) * CF;
+    const unsigned LAST_BASE =
+        ((OFM_H - 1) * C::S_H * C::IFM_W + (OFM_W - C::MMV) * C::S_W) * CF;
     const unsigned STEP_F = IN_WORDS - LAST_BASE;
     // the same steps modulo DEPTH (buffer addresses)
     const unsigned STEP_X_M = STEP_X % C::DEPTH;
     const unsigned STEP_Y_M = STEP_Y % C::DEPTH;
     const unsigned STEP_F_M = STEP_F % C::DEPTH;
 
-    static ap_uint<W> buf[C::PAR][C::DEPTH];  // one copy per lane (one read port each)
+    static ap_uint<W> buf[LANES][C::DEPTH];  // one copy per lane (one read port each)
     FPGAGEN_HLS(ARRAY_PARTITION variable=buf complete dim=1)
+    FPGAGEN_HLS(ARRAY_PARTITION variable=buf cyclic factor=C::IPAR dim=2)
     FPGAGEN_HLS(DEPENDENCE variable=buf inter false)
 
     int fill = 0;            // words written - base
@@ -82,14 +93,16 @@ void sliding_window(hls::stream<ap_uint<C::SIMD * C::BITS> >& in,
         bool progress = false;
         // reader: the next output word, if written already
         if (out_f < n_frames && static_cast<int>(off + DMAX) < fill && !out.full()) {
-            ap_uint<C::PAR * W> y = 0;
-            for (unsigned i = 0; i < C::PAR; i++) {
+            ap_uint<LANES * W> y = 0;
+            for (unsigned j = 0; j < LANES; j++) {
                 FPGAGEN_HLS(UNROLL)
-                unsigned raddr = baddr + off + (i / GR) * ROW_WORDS + i % GR;
+                const unsigned i = j % C::PAR;
+                unsigned raddr =
+                    baddr + off + (j / C::PAR) * C::S_W * CF + (i / GR) * ROW_WORDS + i % GR;
                 if (raddr >= C::DEPTH) {
                     raddr -= C::DEPTH;
                 }
-                y(i * W + W - 1, i * W) = buf[i][raddr];
+                y(j * W + W - 1, j * W) = buf[j][raddr];
             }
             out.write(y);
             progress = true;
@@ -99,7 +112,7 @@ void sliding_window(hls::stream<ap_uint<C::SIMD * C::BITS> >& in,
                 if (ky == C::K_H - RS) {  // the window is complete: move the base
                     ky = 0;
                     off = 0;
-                    if (ox == OFM_W - 1) {
+                    if (ox == OFM_W - C::MMV) {
                         ox = 0;
                         if (oy == OFM_H - 1) {
                             oy = 0;
@@ -112,7 +125,7 @@ void sliding_window(hls::stream<ap_uint<C::SIMD * C::BITS> >& in,
                             step_m = STEP_Y_M;
                         }
                     } else {
-                        ox++;
+                        ox += C::MMV;
                         step = STEP_X;
                         step_m = STEP_X_M;
                     }
@@ -131,20 +144,24 @@ void sliding_window(hls::stream<ap_uint<C::SIMD * C::BITS> >& in,
             }
         }
         // writer: the next input word, while the buffer has room
-        if (in_f < n_frames && fill < static_cast<int>(C::DEPTH) && !in.empty()) {
-            const ap_uint<W> x = in.read();
-            for (unsigned i = 0; i < C::PAR; i++) {
+        if (in_f < n_frames && fill + static_cast<int>(C::IPAR) <= static_cast<int>(C::DEPTH) &&
+            !in.empty()) {
+            const ap_uint<C::IPAR * W> x = in.read();
+            for (unsigned j = 0; j < LANES; j++) {
                 FPGAGEN_HLS(UNROLL)
-                buf[i][waddr] = x;
+                for (unsigned k = 0; k < C::IPAR; k++) {
+                    FPGAGEN_HLS(UNROLL)
+                    buf[j][waddr + k] = x(k * W + W - 1, k * W);
+                }
             }
             progress = true;
-            waddr = (waddr == C::DEPTH - 1) ? 0 : waddr + 1;
-            fill++;
-            if (in_i == IN_WORDS - 1) {
+            waddr = (waddr + C::IPAR == C::DEPTH) ? 0 : waddr + C::IPAR;
+            fill += C::IPAR;
+            if (in_i + C::IPAR == IN_WORDS) {
                 in_i = 0;
                 in_f++;
             } else {
-                in_i++;
+                in_i += C::IPAR;
             }
         }
 #ifndef __SYNTHESIS__

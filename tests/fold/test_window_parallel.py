@@ -25,8 +25,8 @@ from fpgagen.transforms.lower import lower
 from tests.support.qonnx_graphs import small_cnn
 
 
-def _swu(ch=4, simd=2, par=1, k=(3, 3), s=(1, 1), hw=(8, 8)):
-    return SlidingWindow("w", int_type(4), hw, ch, k, s, simd=simd, par=par)
+def _swu(ch=4, simd=2, par=1, k=(3, 3), s=(1, 1), hw=(8, 8), mmv=1, ipar=1):
+    return SlidingWindow("w", int_type(4), hw, ch, k, s, simd=simd, par=par, mmv=mmv, ipar=ipar)
 
 
 def test_par_options_follow_simd():
@@ -36,12 +36,23 @@ def test_par_options_follow_simd():
     assert w.par_options(2) == [1, 2, 3, 6, 18]
     assert w.par_options(4) == [1, 3, 9]
     assert w.par_options(1) == [1, 2, 3, 4, 6, 12, 36]
-    assert w.folding_options() == {"SIMD": [1, 2, 4], "PAR": [1, 2, 3, 4, 6, 9, 12, 18, 36]}
+    assert w.folding_options() == {
+        "SIMD": [1, 2, 4],
+        "PAR": [1, 2, 3, 4, 6, 9, 12, 18, 36],
+        "MMV": [1, 2, 3, 6],  # divisors of the output width 6
+        "IPAR": [1, 2, 4, 8],  # powers of two dividing the frame's words
+    }
     assert w.folding_valid(SIMD=4, PAR=9) and not w.folding_valid(SIMD=4, PAR=18)
-    # every option the optimiser sees can be built, and they are all the valid pairs
+    # MMV > 1 needs whole windows
+    assert w.folding_valid(SIMD=4, PAR=9, MMV=3) and not w.folding_valid(SIMD=4, PAR=3, MMV=3)
+    # every option the optimiser sees can be built, and they are all the valid combinations
     opts = layer_options(w)
-    pairs = {tuple(sorted(dict(o.folding).items())) for o in opts}
-    assert len(pairs) == sum(len(w.par_options(s)) for s in (1, 2, 4))
+    combos = {tuple(sorted(dict(o.folding).items())) for o in opts}
+    single = [c for c in combos if dict(c)["MMV"] == 1 and dict(c)["IPAR"] == 1]
+    assert len(single) == sum(len(w.par_options(s)) for s in (1, 2, 4))
+    assert all(w.folding_valid(**dict(c)) for c in combos)
+    # at SIMD 4 (CF 1): 3 PAR x 4 IPAR, plus 3 more MMV for the whole window x 4 IPAR
+    assert sum(dict(c)["SIMD"] == 4 for c in combos) == 3 * 4 + 3 * 4
 
 
 def test_bad_par_is_one_line():
@@ -51,13 +62,19 @@ def test_bad_par_is_one_line():
     msg = str(e.value)
     assert "\n" not in msg
     assert "layer w (SlidingWindow): PAR=18" in msg and "allowed: [1, 3, 9]" in msg
-    assert w.folding() == {"SIMD": 2, "PAR": 1}  # unchanged
+    assert w.folding() == {"SIMD": 2, "PAR": 1, "MMV": 1, "IPAR": 1}  # unchanged
     with pytest.raises(FoldingError, match="no folding parameters"):
         w.set_folding(PE=2)
     # a new SIMD alone drops a PAR it no longer allows
-    w.set_folding(SIMD=2, PAR=18)
+    w.set_folding(SIMD=2, PAR=18, MMV=2)
     w.set_folding(SIMD=4)
-    assert w.folding() == {"SIMD": 4, "PAR": 1}
+    assert w.folding() == {"SIMD": 4, "PAR": 1, "MMV": 1, "IPAR": 1}
+    with pytest.raises(FoldingError, match=r"MMV=2 needs whole windows per output pixel, PAR=9"):
+        w.set_folding(PAR=3, MMV=2)
+    with pytest.raises(FoldingError, match=r"MMV=4 does not divide the output width 6"):
+        w.set_folding(PAR=9, MMV=4)
+    with pytest.raises(FoldingError, match=r"IPAR=3 is not a power of two dividing the 64"):
+        w.set_folding(IPAR=3)
 
 
 def test_cycles_words_and_need():
@@ -72,9 +89,40 @@ def test_cycles_words_and_need():
     w.set_folding(SIMD=2, PAR=18)  # whole windows: one word per output pixel
     assert w.out_words_per_frame == 36 and w.expected_cycles() == 128
     np.testing.assert_array_equal(w.need(), n1[17::18])
-    assert "64 pixels" not in w.limit_reason() and "8x8 pixels x 2 words = 128" in (
-        w.limit_reason()
-    )
+    assert "8x8 pixels x 2 words / IPAR 1 = 128" in w.limit_reason()
+
+
+def test_multi_pixel_words_cycles_and_need():
+    w = _swu(simd=2, par=18, mmv=3, ipar=4)
+    assert (w.in_elems, w.out_elems) == (8, 2 * 18 * 3)
+    assert (w.in_words_per_frame, w.out_words_per_frame) == (32, 12)
+    assert w.expected_cycles() == 32
+    n1 = _swu(simd=2).need()  # in words of 2 elements, per window word
+    # an output word needs the last word of its third window, in input words of 4 words
+    np.testing.assert_array_equal(w.need(), -(-n1[53::54] // 4))
+
+
+def test_mvau_mmv():
+    from fpgagen.datatypes import BIPOLAR
+    from fpgagen.layers import MVAU
+
+    rng = np.random.default_rng(0)
+    m = MVAU("m", rng.choice([-1, 1], (8, 18)), BIPOLAR, BIPOLAR, num_vectors=36, pe=8, simd=18)
+    assert m.folding_options()["MMV"] == [1, 2, 3, 4, 6, 9, 12]
+    m.set_folding(MMV=4)
+    assert (m.in_elems, m.out_elems, m.lanes, m.expected_cycles()) == (72, 32, 4, 9)
+    assert m.hw_params()["NV"] == 9  # per lane
+    one = MVAU("o", m.weights, BIPOLAR, BIPOLAR, num_vectors=36, pe=8, simd=18)
+    assert m.resources()["lut"] >= 3 * one.resources()["lut"]  # the datapath per pixel
+    with pytest.raises(FoldingError, match=r"MMV=4 needs the layer fully unrolled"):
+        m.set_folding(PE=4, SIMD=18, MMV=4)
+    m.set_folding(PE=4)  # PE alone drops the MMV it no longer allows
+    assert m.folding() == {"PE": 4, "SIMD": 18, "MMV": 1}
+    with pytest.raises(FoldingError, match=r"MMV=5 does not divide the 36 vectors"):
+        m.set_folding(PE=8, MMV=5)
+    # a single vector per frame (fully connected): no MMV parameter
+    fc = MVAU("f", m.weights, BIPOLAR, BIPOLAR)
+    assert fc.folding() == {"PE": 1, "SIMD": 1} and "MMV" not in fc.folding_options()
 
 
 def test_golden_unchanged_by_par():
@@ -94,7 +142,7 @@ def test_folding_file_par_errors(tmp_path):
         apply_folding_file(df, f)
     f.write_text(json.dumps({"layers": {swu.name: {"SIMD": 3, "PAR": 9}}}))
     apply_folding_file(df, f)
-    assert swu.folding() == {"SIMD": 3, "PAR": 9} and swu.out_elems == 27
+    assert swu.folding() == {"SIMD": 3, "PAR": 9, "MMV": 1, "IPAR": 1} and swu.out_elems == 27
 
 
 def test_cli_bad_par_exit_2(tmp_path, capsys):

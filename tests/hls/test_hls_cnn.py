@@ -95,8 +95,13 @@ def _cnn_folding(path, kind):
         opts = l.folding_options()
         fr = (1.0, 1.0) if kind == "fast" else (0.5, 0.35) if i % 2 == 0 else (0.35, 0.7)
         f = {k: _pick(v, fr[j % 2]) for j, (k, v) in enumerate(sorted(opts.items()))}
-        if not l.folding_valid(**f):  # a sliding window's PAR depends on its SIMD
-            f["PAR"] = _pick(l.par_options(f["SIMD"]), fr[0])
+        if not l.folding_valid(**f):  # PAR, MMV and IPAR depend on each other and on SIMD
+            from fpgagen.fold.optimize import layer_options
+
+            ok = sorted(
+                {o.folding: o.cycles for o in layer_options(l)}.items(), key=lambda x: -x[1]
+            )
+            f = dict(_pick(ok, fr[0])[0])
         fold[l.name] = f
     return {"folding": fold}
 

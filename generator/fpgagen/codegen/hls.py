@@ -170,7 +170,14 @@ def layer_context(l) -> dict:
             ctype, value = _cfg_value(hw[key])
             cfg.append((ctype, name, value))
     max_bits = max([l.max_word_bits()] + [t["bits"] for t in tables.values()])
+    lanes = l.lanes
     return {
+        # lanes: identical processes on slices of the words (MVAU with MMV)
+        "lanes": lanes,
+        "lane_in": l.in_width // lanes,
+        "lane_out": l.out_width // lanes,
+        "lane_words_in": l.in_words_per_frame,
+        "lane_words_out": l.out_words_per_frame,
         **l.hls_extra(),
         **tables,
         "cfg": cfg,

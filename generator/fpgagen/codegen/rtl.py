@@ -86,6 +86,10 @@ def write_rtl(dataflow, outdir) -> dict:
                 "params": list(l.rtl_params(MEM_DIR).items()),
                 "ports": ports,
                 "wgt": wgt,
+                # lanes: identical module copies on slices of the words, in lockstep
+                "lanes": l.lanes,
+                "lane_in": l.in_width // l.lanes,
+                "lane_out": l.out_width // l.lanes,
                 "comment": f"{l.in_vectors()}x{l.in_channels} {l.in_dtype} -> "
                 f"{l.num_vectors}x{l.out_channels} {l.out_dtype}"
                 + (f", {l.folding()}" if l.folding() else "")

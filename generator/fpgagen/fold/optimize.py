@@ -352,7 +352,9 @@ def greedy_fold(df, target_cycles: int) -> None:
             continue
         # innermost parameter first (SIMD before PE), each from its smallest value
         l.set_folding(**{p: v[0] for p, v in opts.items()})
-        for param in reversed(list(opts)):
+        # multi-pixel parameters last: they only help once a layer is unrolled
+        multi = [p for p in ("MMV", "IPAR") if p in opts]
+        for param in [p for p in reversed(list(opts)) if p not in multi] + multi:
             done = False
             for v in opts[param]:
                 if not l.folding_valid(**{param: v}):

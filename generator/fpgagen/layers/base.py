@@ -137,6 +137,13 @@ class HWLayer(abc.ABC):
     def out_words_per_frame(self) -> int:
         return self.num_vectors * self.out_channels // self.out_elems
 
+    @property
+    def lanes(self) -> int:
+        """Identical copies of the layer's RTL module / HLS process side by side, each on
+        ``1/lanes`` of every input and output word, in lockstep (an MVAU taking ``MMV``
+        whole vectors per word); ``hw_params`` describe one lane."""
+        return 1
+
     #: stream ports of the RTL module: input prefixes, output prefixes
     in_ports: tuple = ("s_axis",)
     out_ports: tuple = ("m_axis",)

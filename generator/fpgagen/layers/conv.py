@@ -23,7 +23,16 @@ class SlidingWindow(HWLayer):
     window leaves in ``K_H * K_W * CF / PAR`` cycles, ``CF = channels / SIMD``). ``PAR``
     divides the words of a kernel row, ``K_W * CF``, or is ``K_W * CF`` times a divisor of
     ``K_H`` (whole kernel rows); the buffer memory is replicated ``PAR`` times.
+
+    Multi-pixel folding: ``MMV`` horizontally adjacent output pixels per output word (whole
+    windows only: ``PAR`` is the window's words; ``MMV`` divides the output width) and
+    ``IPAR`` input words per input word (a power of two dividing the frame's words). The
+    stream order never changes; only the words get wider.
     """
+
+    #: largest MMV / IPAR the optimiser considers
+    MAX_MMV = 16
+    MAX_IPAR = 8
 
     op_type = "SlidingWindow"
     rtl_module = "sliding_window"
@@ -31,7 +40,17 @@ class SlidingWindow(HWLayer):
     cpu_op = "window"
 
     def __init__(
-        self, name, dtype: DataType, ifm_hw, channels, kernel, stride, simd=1, par: int = 1
+        self,
+        name,
+        dtype: DataType,
+        ifm_hw,
+        channels,
+        kernel,
+        stride,
+        simd=1,
+        par: int = 1,
+        mmv: int = 1,
+        ipar: int = 1,
     ):
         super().__init__(name)
         self.in_dtype = self.out_dtype = dtype
@@ -41,12 +60,25 @@ class SlidingWindow(HWLayer):
         self.s_h, self.s_w = map(int, stride)
         if self.k_h > self.ifm_h or self.k_w > self.ifm_w:
             raise ValueError(f"{name}: kernel {kernel} larger than the input {ifm_hw}")
-        self.simd, self.par = 1, 1
-        self.set_folding(SIMD=simd, PAR=par)
+        self.simd, self.par, self.mmv, self.ipar = 1, 1, 1, 1
+        self.set_folding(SIMD=simd, PAR=par, MMV=mmv, IPAR=ipar)
 
-    # -- folding: SIMD (input word) and PAR (window words per output word) ----------------
+    # -- folding: SIMD (input word), PAR (window words per output word), MMV (output pixels
+    # per output word), IPAR (input words per input word) ---------------------------------
     def folding(self) -> dict:
-        return {"SIMD": self.simd, "PAR": self.par}
+        return {"SIMD": self.simd, "PAR": self.par, "MMV": self.mmv, "IPAR": self.ipar}
+
+    def _window_words(self, simd: int) -> int:
+        return self.k_h * self.k_w * (self.ch // simd)
+
+    def mmv_options(self) -> list:
+        """Allowed ``MMV`` (with ``PAR`` the whole window): the divisors of the output width."""
+        return [d for d in divisors(self.ofm_w) if d <= max(1, self.MAX_MMV)]
+
+    def ipar_options(self, simd: int | None = None) -> list:
+        """Allowed ``IPAR`` for ``simd``: powers of two dividing the frame's input words."""
+        words = self.ifm_h * self.ifm_w * (self.ch // (self.simd if simd is None else simd))
+        return [p for p in (1, 2, 4, 8, 16) if p <= self.MAX_IPAR and words % p == 0]
 
     def par_options(self, simd: int | None = None) -> list:
         """Allowed ``PAR`` for ``simd`` (default: the current SIMD): the divisors of the
@@ -56,35 +88,76 @@ class SlidingWindow(HWLayer):
 
     def folding_options(self) -> dict:
         simds = divisors(self.ch)
-        return {"SIMD": simds, "PAR": sorted({p for s in simds for p in self.par_options(s)})}
+        return {
+            "SIMD": simds,
+            "PAR": sorted({p for s in simds for p in self.par_options(s)}),
+            "MMV": self.mmv_options(),
+            "IPAR": sorted({p for s in simds for p in self.ipar_options(s)}),
+        }
 
-    def folding_valid(self, SIMD=None, PAR=None) -> bool:
-        """Whether the combination can be built (``PAR`` depends on ``SIMD``)."""
+    def folding_valid(self, SIMD=None, PAR=None, MMV=None, IPAR=None) -> bool:
+        """Whether the combination can be built (``PAR`` and ``IPAR`` depend on ``SIMD``,
+        ``MMV > 1`` needs ``PAR`` to be the whole window)."""
         simd = self.simd if SIMD is None else SIMD
         par = self.par if PAR is None else PAR
-        return self.ch % simd == 0 and par in self.par_options(simd)
+        mmv = self.mmv if MMV is None else MMV
+        ipar = self.ipar if IPAR is None else IPAR
+        return (
+            self.ch % simd == 0
+            and par in self.par_options(simd)
+            and ipar in self.ipar_options(simd)
+            and (mmv == 1 or (mmv in self.mmv_options() and par == self._window_words(simd)))
+        )
 
-    def set_folding(self, SIMD=None, PAR=None, **kw) -> None:
+    def set_folding(self, SIMD=None, PAR=None, MMV=None, IPAR=None, **kw) -> None:
         if kw:
             raise FoldingError(
                 f"layer {self.name} ({self.op_type}) has no folding parameters "
-                f"{sorted(kw)}; allowed: SIMD, PAR"
+                f"{sorted(kw)}; allowed: SIMD, PAR, MMV, IPAR"
             )
         simd = self.simd if SIMD is None else SIMD
         if SIMD is not None:
             check_divides(self, "SIMD", SIMD, self.ch, self.fold_what)
         par = self.par if PAR is None else PAR
+        mmv = self.mmv if MMV is None else MMV
+        ipar = self.ipar if IPAR is None else IPAR
+        # a new SIMD (or PAR) alone keeps the others only where they are still allowed
         if PAR is None and par not in self.par_options(simd):
-            par = 1  # a new SIMD alone keeps PAR only where it is still allowed
+            par = 1
+        if IPAR is None and ipar not in self.ipar_options(simd):
+            ipar = 1
+        if MMV is None and mmv > 1 and par != self._window_words(simd):
+            mmv = 1
+        where = f"layer {self.name} ({self.op_type})"
+
+        def bad(v) -> bool:
+            return isinstance(v, bool) or not isinstance(v, (int, np.integer))
+
         ok = self.par_options(simd)
-        if isinstance(par, bool) or not isinstance(par, (int, np.integer)) or par not in ok:
+        if bad(par) or par not in ok:
             krow = self.k_w * (self.ch // simd)
             raise FoldingError(
-                f"layer {self.name} ({self.op_type}): PAR={par!r} is not a window-parallel "
-                f"factor for SIMD={simd} (a kernel row is {krow} words, the kernel "
-                f"{self.k_h} rows); allowed: {ok}"
+                f"{where}: PAR={par!r} is not a window-parallel factor for SIMD={simd} (a "
+                f"kernel row is {krow} words, the kernel {self.k_h} rows); allowed: {ok}"
             )
-        self.simd, self.par = int(simd), int(par)
+        ok = self.ipar_options(simd)
+        if bad(ipar) or ipar not in ok:
+            raise FoldingError(
+                f"{where}: IPAR={ipar!r} is not a power of two dividing the "
+                f"{self.ifm_h * self.ifm_w * (self.ch // simd)} input words of a frame at "
+                f"SIMD={simd}; allowed: {ok}"
+            )
+        if bad(mmv) or mmv < 1 or (mmv > 1 and mmv not in self.mmv_options()):
+            raise FoldingError(
+                f"{where}: MMV={mmv!r} does not divide the output width {self.ofm_w}; "
+                f"allowed: {self.mmv_options()}"
+            )
+        if mmv > 1 and par != self._window_words(simd):
+            raise FoldingError(
+                f"{where}: MMV={mmv} needs whole windows per output pixel, "
+                f"PAR={self._window_words(simd)} at SIMD={simd} (got PAR={par})"
+            )
+        self.simd, self.par, self.mmv, self.ipar = int(simd), int(par), int(mmv), int(ipar)
 
     def cpu_spec(self, consts: dict, prefix: str) -> dict:
         return {
@@ -110,8 +183,8 @@ class SlidingWindow(HWLayer):
 
     in_channels = property(lambda self: self.ch)
     out_channels = property(lambda self: self.k_h * self.k_w * self.ch)
-    in_elems = property(lambda self: self.simd)
-    out_elems = property(lambda self: self.simd * self.par)
+    in_elems = property(lambda self: self.simd * self.ipar)
+    out_elems = property(lambda self: self.simd * self.par * self.mmv)
 
     @property
     def num_vectors(self):  # output vectors; the input has ifm_h*ifm_w pixels
@@ -137,13 +210,15 @@ class SlidingWindow(HWLayer):
 
     def buffer_words(self):
         cf = self.ch // self.simd
-        return (self.k_h + min(self.s_h, self.k_h)) * self.ifm_w * cf
+        words = (self.k_h + min(self.s_h, self.k_h)) * self.ifm_w * cf
+        return -(-words // self.ipar) * self.ipar  # a whole number of bank rows
 
     def hls_buffer_words(self) -> int:
         """Line buffer words of the HLS process: the RTL buffer, at least one window span."""
         cf = self.ch // self.simd
         span = (self.k_h - 1) * self.ifm_w * cf + self.k_w * cf
-        return max(int(self.buffer_words()), span)
+        span += (self.mmv - 1) * self.s_w * cf + self.ipar - 1
+        return max(int(self.buffer_words()), -(-span // self.ipar) * self.ipar)
 
     def hw_params(self) -> dict:
         return {
@@ -157,6 +232,8 @@ class SlidingWindow(HWLayer):
             "STRIDE_W": self.s_w,
             "ELEM_BITS": self.in_dtype.bits,
             "PAR": self.par,
+            "MMV": self.mmv,
+            "IPAR": self.ipar,
             "DEPTH": self.hls_buffer_words(),
         }
 
@@ -171,6 +248,8 @@ class SlidingWindow(HWLayer):
         "STRIDE_W",
         "ELEM_BITS",
         "PAR",
+        "MMV",
+        "IPAR",
     )
     hls_names = (
         "IFM_H",
@@ -183,6 +262,8 @@ class SlidingWindow(HWLayer):
         "S_W=STRIDE_W",
         "BITS=ELEM_BITS",
         "PAR",
+        "MMV",
+        "IPAR",
         "DEPTH",
     )
     hls_lib = "window.h"
@@ -197,7 +278,8 @@ class SlidingWindow(HWLayer):
             )
 
     def hls_extra(self) -> dict:
-        copies = f" x {self.par} copies" if self.par > 1 else ""
+        lanes = self.par * self.mmv
+        copies = f" x {lanes} copies" if lanes > 1 else ""
         return {
             "extra": f"buffer of {self.hls_buffer_words()} words of {self.in_width} bits{copies}"
         }
@@ -205,7 +287,7 @@ class SlidingWindow(HWLayer):
     def need(self) -> np.ndarray:
         """Output word ``j`` needs the input word of its last window element (and every
         earlier one: the input is read in order)."""
-        j = np.arange(self.out_words_per_frame * self.par, dtype=np.int64)
+        j = np.arange(self.out_words_per_frame * self.par * self.mmv, dtype=np.int64)
         cf = self.ch // self.simd
         kk = self.k_h * self.k_w
         o, rem = np.divmod(j, kk * cf)
@@ -214,7 +296,8 @@ class SlidingWindow(HWLayer):
         ky, kx = np.divmod(kpos, self.k_w)
         iy, ix = oy * self.s_h + ky, ox * self.s_w + kx
         words = np.maximum.accumulate(((iy * self.ifm_w + ix) * cf + cg) + 1)
-        return words[self.par - 1 :: self.par]
+        lanes = self.par * self.mmv
+        return -(-words[lanes - 1 :: lanes] // self.ipar)  # input words of IPAR words
 
     def limit_reason(self) -> str:
         cf = self.ch // self.simd
@@ -222,22 +305,26 @@ class SlidingWindow(HWLayer):
         if n_in >= n_out:
             return (
                 f"reads one input word per cycle: {self.ifm_h}x{self.ifm_w} pixels x {cf} "
-                f"words = {n_in} (SIMD {self.simd} of {self.ch} channels)"
+                f"words / IPAR {self.ipar} = {n_in} (SIMD {self.simd} of {self.ch} channels)"
             )
         return (
             f"writes one output word per cycle: {self.ofm_h}x{self.ofm_w} windows x "
-            f"{self.k_h * self.k_w * cf // self.par} words = {n_out} (PAR {self.par})"
+            f"{self.k_h * self.k_w * cf // self.par} words / MMV {self.mmv} = {n_out} "
+            f"(PAR {self.par})"
         )
 
     def cost_features(self, cm) -> dict:
-        """The buffer memory once per lane (``PAR`` copies), a read-address adder per lane,
-        the ``PAR * SIMD``-element read register and output register slice."""
+        """The buffer memory once per read lane (``PAR * MMV`` copies, each ``IPAR`` banks of
+        ``DEPTH / IPAR`` words with an ``IPAR``:1 read mux), a read-address adder per lane,
+        the lanes' read register and the output register slice."""
         l = self
         width = l.simd * l.in_dtype.bits
         depth = l.buffer_words()
-        m = cm.map_memory(depth, width, False, "auto")
+        bank = depth // l.ipar
+        m = cm.map_memory(bank, width, False, "auto")
         cf = l.ch // l.simd
-        par = l.par
+        lanes = l.par * l.mmv  # read lanes: one buffer copy each
+        banks = lanes * l.ipar
         cnt = (
             cm.counter_bits(cf)
             + cm.counter_bits(l.k_w)
@@ -247,20 +334,20 @@ class SlidingWindow(HWLayer):
             + 2 * cm.counter_bits(depth)
             + cm.counter_bits(l.ifm_w)
             + cm.counter_bits(l.ifm_h)
-            + 2 * (par - 1) * cm.counter_bits(depth)
+            + 2 * (lanes - 1) * cm.counter_bits(depth)
         )
         f = {
             "const": 1.0,
             "ctrl": cnt,
-            "mem": par * cm.mem_luts(m, depth, width, False),
-            "width": par * width,
+            "mem": banks * cm.mem_luts(m, bank, width, False),
+            "width": lanes * width * (1 + (l.ipar - 1) / 2),
         }
         ff = {
             "const": 1.0,
             "ctrl": cnt,
-            "data": par * (2 * width + (depth * width if m["kind"] == "logic" else 0)),
+            "data": lanes * 2 * width + banks * (bank * width if m["kind"] == "logic" else 0),
         }
-        mem = {"bram18": par * m["bram18"], "uram": par * m["uram"], "dsp": 0}
+        mem = {"bram18": banks * m["bram18"], "uram": banks * m["uram"], "dsp": 0}
         return {"lut": f, "ff": ff, "mem": mem}
 
     def to_dict(self):

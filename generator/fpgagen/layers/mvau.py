@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import packing
 from ..datatypes import DataType, uint_type
+from ..errors import FoldingError
 from .accum import AccumulatorMixin
 from .base import HWLayer, check_divides, divisors
 from .hw import Memory
@@ -28,7 +29,14 @@ class MVAU(AccumulatorMixin, HWLayer):
       layer's accumulator is the signed, scaled sum, not a popcount). SIMD must divide the
       group size, so that every fold step lies inside one group: the hardware multiplies each
       step's SIMD-lane dot product by one multiplier per PE.
+    * ``MMV`` (folding): whole input vectors per input word and whole output vectors per
+      output word, for a fully unrolled layer (``SIMD = MW``, ``PE = MH``): ``MMV`` copies of
+      the datapath (the constant weights of an unrolled layer are logic, shared by nothing
+      else) process ``MMV`` consecutive pixels per cycle; ``MMV`` divides ``num_vectors``.
     """
+
+    #: largest MMV the optimiser considers
+    MAX_MMV = 16
 
     op_type = "MVAU"
     rtl_module = "mvau"
@@ -106,7 +114,7 @@ class MVAU(AccumulatorMixin, HWLayer):
             if m.min() < 1 or m.max() >= 2**32:
                 raise ValueError(f"{name}: group multipliers must be in 1..2^32-1")
             self.group_mult = m
-        self.pe, self.simd = 1, 1
+        self.pe, self.simd, self.mmv = 1, 1, 1
         self.set_thresholds(thresholds, out_bias, out_dtype)
         self.set_folding(PE=pe, SIMD=simd)
 
@@ -115,8 +123,9 @@ class MVAU(AccumulatorMixin, HWLayer):
     mh = property(lambda self: self.weights.shape[0])
     in_channels = property(lambda self: self.mw)
     out_channels = property(lambda self: self.mh)
-    in_elems = property(lambda self: self.simd)
-    out_elems = property(lambda self: self.pe)
+    in_elems = property(lambda self: self.simd * self.mmv)
+    out_elems = property(lambda self: self.pe * self.mmv)
+    lanes = property(lambda self: self.mmv)
 
     # -- groups (SYQ per-kernel-pixel scales) ---------------------------------------------
     @property
@@ -163,13 +172,58 @@ class MVAU(AccumulatorMixin, HWLayer):
 
     # -- folding ----------------------------------------------------------------------------
     def folding(self):
-        return {"PE": self.pe, "SIMD": self.simd}
+        f = {"PE": self.pe, "SIMD": self.simd}
+        if len(self.mmv_options()) > 1:  # several vectors per frame: MMV is a parameter
+            f["MMV"] = self.mmv
+        return f
+
+    def mmv_options(self) -> list:
+        return [d for d in divisors(self.num_vectors) if d <= self.MAX_MMV]
 
     def folding_options(self):
-        return {"PE": divisors(self.mh), "SIMD": divisors(self.group_size)}
+        f = {"PE": divisors(self.mh), "SIMD": divisors(self.group_size)}
+        if len(self.mmv_options()) > 1:
+            f["MMV"] = self.mmv_options()
+        return f
 
-    def set_folding(self, PE=None, SIMD=None, **kw):
+    def folding_valid(self, PE=None, SIMD=None, MMV=None) -> bool:
+        """``MMV > 1`` only for a fully unrolled layer (``PE = MH``, ``SIMD = MW``) whose
+        weights are on chip, and dividing the vectors per frame."""
+        pe = self.pe if PE is None else PE
+        simd = self.simd if SIMD is None else SIMD
+        mmv = self.mmv if MMV is None else MMV
+        if mmv == 1:
+            return True
+        return (
+            pe == self.mh
+            and simd == self.mw
+            and mmv in self.mmv_options()
+            and getattr(self, "ram_style", "auto") not in ("external", "ultra")
+        )
+
+    def set_folding(self, PE=None, SIMD=None, MMV=None, **kw):
         super().set_folding(**kw)
+        if MMV is None and self.mmv > 1 and not self.folding_valid(PE, SIMD, self.mmv):
+            self.mmv = 1  # a new PE or SIMD alone drops an MMV it no longer allows
+        if MMV is not None or self.mmv > 1:
+            mmv = self.mmv if MMV is None else MMV
+            if (
+                isinstance(mmv, bool)
+                or not isinstance(mmv, (int, np.integer))
+                or mmv < 1
+                or (mmv > 1 and mmv not in self.mmv_options())
+            ):
+                raise FoldingError(
+                    f"layer {self.name} (MVAU): MMV={mmv!r} does not divide the "
+                    f"{self.num_vectors} vectors per frame; allowed: {self.mmv_options()}"
+                )
+            if not self.folding_valid(PE, SIMD, mmv):
+                raise FoldingError(
+                    f"layer {self.name} (MVAU): MMV={mmv} needs the layer fully unrolled "
+                    f"(PE={self.mh}, SIMD={self.mw}) with on-chip weights; got "
+                    f"PE={self.pe if PE is None else PE}, SIMD={self.simd if SIMD is None else SIMD}"
+                )
+            self.mmv = int(mmv)
         if PE is not None:
             check_divides(self, "PE", PE, self.mh, "MH (output features)")
             self.pe = int(PE)
@@ -196,7 +250,7 @@ class MVAU(AccumulatorMixin, HWLayer):
 
     # -- costs --------------------------------------------------------------------------------
     def expected_cycles(self) -> int:
-        return self.num_vectors * self.nf * self.sf
+        return self.num_vectors // self.mmv * self.nf * self.sf
 
     @property
     def weight_ram_style(self) -> str:
@@ -226,7 +280,7 @@ class MVAU(AccumulatorMixin, HWLayer):
             "MH": self.mh,
             "SIMD": self.simd,
             "PE": self.pe,
-            "NV": self.num_vectors,
+            "NV": self.num_vectors // self.mmv,  # per lane
             **self.accumulator_hw(),
         }
         if self.grouped:
@@ -282,7 +336,14 @@ class MVAU(AccumulatorMixin, HWLayer):
         return (j // self.nf + 1) * self.sf
 
     def mac_lanes(self) -> tuple[int, str]:
-        return self.pe * self.simd, f"{self.pe}x{self.simd}"
+        mmv = f"x{self.mmv}px" if self.mmv > 1 else ""
+        return self.pe * self.simd * self.mmv, f"{self.pe}x{self.simd}{mmv}"
+
+    def limit_reason(self) -> str:
+        return (
+            f"{self.num_vectors} vectors per frame at NF*SF = {self.nf * self.sf} cycles each, "
+            f"{self.mmv} per cycle (MMV)"
+        )
 
     def cost_features(self, cm) -> dict:
         l = self
@@ -427,6 +488,8 @@ class MVAU(AccumulatorMixin, HWLayer):
             mem["bram18"] += g.pop("bram18")
             mem["dsp"] += g.pop("dsp")
             out["group"] = g
+        if l.mmv > 1:  # MMV lanes: the whole datapath once per pixel
+            out = {k: {n: v * l.mmv for n, v in d.items()} for k, d in out.items()}
         return out
 
     @property

@@ -40,6 +40,34 @@ CONFIGS = {
     "10x9_k4x2_s2_par2rows": dict(
         IFM=(10, 9), CH=2, SIMD=1, K=(4, 2), S=(2, 2), DT="INT3", BUF=0, PERF=True, PAR=8
     ),
+    # multi-pixel: two whole windows per output word, two input words per input beat
+    "8x8_k3s1_mmv2_ipar2": dict(
+        IFM=(8, 8),
+        CH=4,
+        SIMD=2,
+        K=(3, 3),
+        S=(1, 1),
+        DT="INT4",
+        BUF=0,
+        PERF=True,
+        PAR=18,
+        MMV=2,
+        IPAR=2,
+    ),
+    # multi-pixel: a whole output row (5 windows, stride 2) per word, four input words per beat
+    "7x10_k3x2_s2_mmv5_ipar4": dict(
+        IFM=(7, 10),
+        CH=2,
+        SIMD=1,
+        K=(3, 2),
+        S=(2, 2),
+        DT="UINT2",
+        BUF=0,
+        PERF=True,
+        PAR=12,
+        MMV=5,
+        IPAR=4,
+    ),
 }
 N_FRAMES = 3
 
@@ -54,6 +82,7 @@ def _case(cfg: dict, seed: int = 0):
     rng = np.random.default_rng(seed)
     (ih, iw), (kh, kw), (sh, sw) = cfg["IFM"], cfg["K"], cfg["S"]
     ch, simd, par = cfg["CH"], cfg["SIMD"], cfg.get("PAR", 1)
+    mmv, ipar = cfg.get("MMV", 1), cfg.get("IPAR", 1)
     dt = DataType(cfg["DT"])
     cf = ch // simd
     oh, ow = _geometry(cfg)
@@ -68,8 +97,8 @@ def _case(cfg: dict, seed: int = 0):
                             out.append(
                                 x[f, oy * sh + ky, ox * sw + kx, cg * simd : (cg + 1) * simd]
                             )
-    in_words = packing.words_to_ints(packing.pack(x, dt, simd))
-    out_words = packing.words_to_ints(packing.pack(np.concatenate(out), dt, simd * par))
+    in_words = packing.words_to_ints(packing.pack(x, dt, simd * ipar))
+    out_words = packing.words_to_ints(packing.pack(np.concatenate(out), dt, simd * par * mmv))
     params = {
         "IFM_H": ih,
         "IFM_W": iw,
@@ -82,8 +111,10 @@ def _case(cfg: dict, seed: int = 0):
         "ELEM_BITS": dt.bits,
         "BUF_WORDS": cfg["BUF"],
         "PAR": par,
+        "MMV": mmv,
+        "IPAR": ipar,
     }
-    return params, in_words, out_words, (ih * iw * cf, oh * ow * kh * kw * cf // par)
+    return params, in_words, out_words, (ih * iw * cf // ipar, oh * ow * kh * kw * cf // par // mmv)
 
 
 @pytest.mark.rtl
