@@ -295,6 +295,7 @@ def train_detector_and_export(
     pretrain_epochs: int = 0,
     eval_every: int = 0,
     checkpoint=None,
+    latent_scale: float = 0.1,
 ) -> dict:
     """Train the detector, export it to ``output`` (QONNX with the detector metadata) and
     return the summary (losses, seconds, mAP@0.5 on the held-out split for each of
@@ -307,7 +308,10 @@ def train_detector_and_export(
     layer, BatchNorm statistics reset) and training continues quantisation-aware.  Every phase
     runs Adam with a linear warm-up (:func:`warmup_steps`) and cosine decay.  ``eval_every``
     epochs the float mAP@0.5 on the held-out split is printed; ``checkpoint`` (a path) gets
-    the state after every epoch."""
+    the state after every epoch.  ``latent_scale`` scales the initial latent weights of the
+    binarised/ternarised hidden layers (the model initialises them uniform in [-1, 1]; 0.1
+    here): small latent weights flip sign after fewer optimizer steps, which a short
+    training needs."""
     if model not in DETECTOR_MODELS:
         raise FpgagenError(f"unknown detector {model!r}; available: {', '.join(DETECTOR_MODELS)}")
     if dataset not in DETECTOR_DATASETS:
@@ -372,6 +376,11 @@ def train_detector_and_export(
     for phase, (kind, n_ep) in enumerate(phases):
         if phase:  # float pre-training done: the hidden layers get their quantizer
             net = _requantize(net, weights, abits, input_size, width, num_classes, anchors)
+        if kind != "float" and latent_scale != 1.0:
+            with torch.no_grad():
+                for m in net.body.modules():
+                    if isinstance(m, torch.nn.Conv2d):
+                        m.weight.mul_(latent_scale)
         opt = torch.optim.Adam(optimizer_param_groups(net), lr=lr)
         sched = _warmup_cosine(
             opt, n_ep * (n_train // batch_size), warmup_steps(n_train, batch_size)
