@@ -71,3 +71,51 @@ def test_optimiser_moves_largest_weights_off_chip_when_bram_binds():
     assert b.ram_style == "external" and res["cycles"] < plain["cycles"]
     assert max(seen) > 0  # the rate saw the weights' bandwidth
     assert res["uram_layers"] == []
+
+
+def test_estimate_cli_weights_external(tmp_path, preset_onnx):
+    """`fpgagen estimate --weights external --io stream` (the fastest design within the cap) on
+    a ZCU104 cut to 16 BRAM18 and 6k LUTs: TFC's weights do not fit on chip (BRAM or LUTs) at
+    the fast foldings, so weight memories stream from DDR, whose bandwidth (the only I/O bound
+    with --io stream) still allows more fps; the JSON names the layers, the design is faster,
+    and the I/O record carries the weights' bytes per frame. On the Ultra96's slower LPDDR4
+    the same move would lose (DDR bound below the on-chip design): nothing moves."""
+    import json
+    import subprocess
+    import sys
+
+    text = load_board("zcu104").path.read_text()
+    text = text.replace("bram36: 312", "bram36: 8").replace("lut: 230400", "lut: 6000")
+    board = tmp_path / "small.yaml"
+    board.write_text(text.replace("name: zcu104", "name: zcu104_small"))
+    model = preset_onnx("tfc_w1a1")
+    out = {}
+    for mode in ("onchip", "external"):
+        p = subprocess.run(
+            [sys.executable, "-m", "fpgagen", "estimate", str(model), "--board", str(board)]
+            + ["--weights", mode, "--io", "stream", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert p.returncode == 0, p.stderr
+        out[mode] = json.loads(p.stdout)
+    plain, ext = out["onchip"], out["external"]
+    assert plain["optimizer"]["external_layers"] == []
+    assert ext["optimizer"]["external_layers"] and ext["optimizer"]["weights"] == "external"
+    assert ext["expected_cycles_per_frame"] < plain["expected_cycles_per_frame"]
+    assert ext["report"]["io"]["weight_bytes_per_frame"] > 0
+    assert plain["report"]["io"]["weight_bytes_per_frame"] == 0
+    assert ext["report"]["predicted_fps"] > plain["report"]["predicted_fps"]
+    text = load_board("ultra96").path.read_text()
+    text = text.replace("bram36: 216", "bram36: 8").replace("lut: 70560", "lut: 6000")
+    board.write_text(text.replace("name: ultra96", "name: ultra96_small"))
+    p = subprocess.run(
+        [sys.executable, "-m", "fpgagen", "estimate", str(model), "--board", str(board)]
+        + ["--weights", "external", "--io", "stream", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["optimizer"]["external_layers"] == []

@@ -24,7 +24,7 @@ A build's throughput is the minimum of its bounds (a roofline):
 Bytes per frame come from the dense buffer layout of the kernel (``abi.buffer_bytes`` of a
 batch of ``batch`` frames, divided by ``batch``): they do not depend on the folding. With
 ``io="stream"`` (the input comes from another core on chip) there is no memory path and only
-the compute bound applies.
+the compute bound applies, except for external weights: their bytes against the DDR bandwidth.
 """
 
 from __future__ import annotations
@@ -126,8 +126,27 @@ def io_bounds(df, board, clock_mhz: float, io: str = "memory", batch: int = DEFA
         "reason": None,
         "sources": {},
     }
-    if io == "stream":
+    if io == "stream" and not (fw and board.io is not None):
         res["reason"] = "input and output on chip (--io stream): no memory path"
+        return res
+    if io == "stream":  # the external weights still come from DDR
+        ddr = board.io.ddr_gbps * 1e9
+        b = {
+            "name": "DDR",
+            "kind": "memory",
+            "fps": ddr / fw,
+            "why": f"{board.io.ddr_gbps:.3g} GB/s for {fw:.4g} B/frame of external weights "
+            "(input and output on chip, --io stream)",
+        }
+        res.update(
+            bounds=[b],
+            io_fps=b["fps"],
+            binding="DDR",
+            memory_fps=b["fps"],
+            memory_binding="DDR",
+            reason=f"DDR: {_si(b['fps'])} fps ({b['why']})",
+            sources=dict(board.io.sources),
+        )
         return res
     p = board.io
     if p is None:

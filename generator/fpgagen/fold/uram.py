@@ -79,8 +79,10 @@ WEIGHT_MODES = ("onchip", "uram", "external", "auto")
 
 
 def _onchip_weight_bits(l) -> int:
-    """Bits of the layer's weight memory if it is in BRAM or URAM (0 otherwise)."""
-    if getattr(l, "ram_style", None) is None or l.weight_ram_style not in ("block", "ultra"):
+    """Bits of the layer's weight memory if it is on chip in BRAM, URAM or LUTs (0 otherwise)."""
+    if getattr(l, "ram_style", None) is None:
+        return 0
+    if l.weight_ram_style not in ("block", "ultra", "distributed"):
         return 0
     ws = l.weight_stream()
     return ws["word_bits"] * ws["words"]
@@ -97,7 +99,8 @@ def optimize_weights(
 ) -> dict:
     """Where the weights go, by the cost model (``--weights``): ``onchip`` (plain
     :func:`optimize`), ``uram`` (:func:`optimize_uram`), ``external`` (while block RAM or
-    UltraRAM binds, the largest on-chip weight memory streams from DDR instead) or ``auto``
+    UltraRAM or LUTs bind, the largest on-chip weight memory streams from DDR instead, until
+    two moves in a row bring nothing) or ``auto``
     (UltraRAM first where the board has it, then external). Keeps the best result: a fit first,
     then the highest ``rate(summary)`` (frames per second of the dataflow as it is folded and
     styled, e.g. the roofline's predicted fps, where the external weights' bandwidth counts),
@@ -120,7 +123,8 @@ def optimize_weights(
 
     best = (res, {}, {l.name: l.folding() for l in df.layers}, key(res))
     moved = {}
-    while res["limiting"].startswith(("bram18", "uram")) or not res["fits"]:
+    misses = 0
+    while misses < 2 and (res["limiting"].startswith(("bram18", "uram", "lut")) or not res["fits"]):
         cand = max(df.layers, key=_onchip_weight_bits)
         if _onchip_weight_bits(cand) <= 0:
             break
@@ -131,6 +135,9 @@ def optimize_weights(
         k = key(res)
         if k < best[3]:
             best = (res, dict(moved), {l.name: l.folding() for l in df.layers}, k)
+            misses = 0
+        else:
+            misses += 1
     res, keep, folding, _ = best
     layers = {l.name: l for l in df.layers}
     for name, old in moved.items():
