@@ -217,7 +217,9 @@ def _parser() -> argparse.ArgumentParser:
         help="activation bits (1 = bipolar; default 1, tinier_yolo 3)",
     )
     t.add_argument("--dataset", help="mnist5k or digits (default mnist5k); shapes for tinier_yolo")
-    t.add_argument("--epochs", type=_COUNT, default=5)
+    t.add_argument(
+        "--epochs", type=_COUNT, help="training epochs (default 5; tinier_yolo 24, docs/video.md)"
+    )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
         "--lr",
@@ -399,7 +401,7 @@ def _run(args) -> int:
             args.weights,
             args.abits,
             args.dataset,
-            args.epochs,
+            args.epochs or 5,
             args.output,
             seed=args.seed,
             lr=args.lr,

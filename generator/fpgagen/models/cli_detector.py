@@ -45,7 +45,9 @@ DETECTOR_DATASETS = ("shapes",)
 from ..video.darknet import META_KEY, detector_meta  # noqa: E402
 
 #: default configuration (what docs/video.md reports)
-DEFAULTS = dict(input_size=96, width=0.5, num_classes=6, anchors=5, n_train=1536, n_test=256)
+DEFAULTS = dict(
+    input_size=96, width=0.5, num_classes=6, anchors=5, n_train=1536, n_test=256, epochs=24
+)
 
 
 def _class_names(num_classes: int) -> list[str]:
@@ -444,7 +446,7 @@ def run_train_command(args) -> int:
             raise FpgagenError(f"--{opt.replace('_', '-')} does not apply to --model tinier_yolo")
     r = train_detector_and_export(
         args.output,
-        epochs=args.epochs,
+        epochs=args.epochs or DEFAULTS["epochs"],
         input_size=args.input_size or DEFAULTS["input_size"],
         width=args.width or DEFAULTS["width"],
         weights=args.weights,
