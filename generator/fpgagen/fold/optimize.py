@@ -206,37 +206,31 @@ def optimize(
             "totals": tot,
             "pick": pick,
         }
-    # no target: the smallest T whose folding fits the budget
-    cands = sorted({o.cycles for opts in options.values() for o in opts if o.cycles <= slowest})
-    cands = [c for c in cands if c >= max(min(o.cycles for o in opts) for opts in options.values())]
-    lo, hi = 0, len(cands) - 1
-    best = None
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        pick = _choose(options, cands[mid], budget)
-        ok = False
-        if pick is not None:
-            tot = totals_for(pick)
-            ok, worst = fits(tot, board, cap)
-        if ok:
-            best = (cands[mid], pick, tot, worst)
-            hi = mid - 1
-        else:
-            lo = mid + 1
-    if best is None:
+    # no target: the smallest T whose folding fits the budget. Fit is not monotone in T (the
+    # FIFOs and width converters between layers depend on the neighbours' word widths), so
+    # the bisection is followed by a descent while the next faster candidate fits, and the
+    # search runs twice: over every option and over single-pixel options only (MMV = IPAR =
+    # 1), keeping the faster result.
+    single = {
+        n: [o for o in opts if all(v == 1 for k, v in o.folding if k in ("MMV", "IPAR"))]
+        for n, opts in options.items()
+    }
+    runs = [_search(options, budget, board, cap, totals_for, slowest)]
+    if single != options:
+        runs.append(_search(single, budget, board, cap, totals_for, slowest))
+    found = [r for r in runs if r is not None]
+    if not found:
         pick = _choose(options, slowest, budget)
         tot = totals_for(pick)
         ok, worst = fits(tot, board, cap)
         return {"cycles": slowest, "fits": ok, "limiting": worst, "totals": tot, "pick": pick}
-    cyc, pick, tot, worst = best
+    cyc, pick, tot, nxt, opts = min(found, key=lambda r: r[0])
     # what stops the next faster step: a layer's structure or the resource it would exceed
-    i = cands.index(cyc)
-    if i == 0:
-        name = _limiting(options, cands[0])
-        binding = _structure(df, options, name)
+    if nxt is None:
+        name = _limiting(opts, cyc)
+        binding = _structure(df, opts, name)
     else:
-        nxt = cands[i - 1]
-        over = totals_for(_choose(options, nxt, budget))
+        over = totals_for(_choose(opts, nxt, budget))
         binding = _resource(over, tot, board, cap, nxt)
     _apply(df, pick)
     return {
@@ -247,6 +241,41 @@ def optimize(
         "totals": tot,
         "pick": pick,
     }
+
+
+def _search(options, budget, board, cap, totals_for, slowest):
+    """Bisection over the candidate cycle counts, then descent while the next faster one
+    fits: ``(cycles, pick, totals, next faster candidate or None, options)`` or None."""
+    cands = sorted({o.cycles for opts in options.values() for o in opts if o.cycles <= slowest})
+    floor = max(min(o.cycles for o in opts) for opts in options.values())
+    cands = [c for c in cands if c >= floor]
+
+    def trial(i):
+        pick = _choose(options, cands[i], budget)
+        if pick is None:
+            return None
+        tot = totals_for(pick)
+        return (pick, tot) if fits(tot, board, cap)[0] else None
+
+    lo, hi = 0, len(cands) - 1
+    best = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        t = trial(mid)
+        if t is not None:
+            best = (mid, *t)
+            hi = mid - 1
+        else:
+            lo = mid + 1
+    if best is None:
+        return None
+    i, pick, tot = best
+    while i > 0:
+        t = trial(i - 1)
+        if t is None:
+            break
+        i, (pick, tot) = i - 1, t
+    return cands[i], pick, tot, (cands[i - 1] if i > 0 else None), options
 
 
 def _structure(df, options: dict, name: str) -> dict:
@@ -273,6 +302,13 @@ def _resource(over: dict, tot: dict, board, cap: float, cycles: int) -> dict:
     (named with its utilisation in the chosen design ``tot``)."""
     r = board.resources
     full = {"lut": r.lut, "bram18": r.bram18, "uram": r.uram, "dsp": r.dsp, "ff": r.ff}
+
+    def with_band(t: dict) -> dict:  # LUTs as fits() counts them: + glue + band
+        t = dict(t)
+        t["lut"] = t.get("lut", 0) + t.get("lut_glue", 0) + t.get("lut_band", 0)
+        return t
+
+    over, tot = with_band(over), with_band(tot)
     frac = {
         k: over.get(k, 0) / full[k] if full[k] else (float("inf") if over.get(k) else 0.0)
         for k in full
