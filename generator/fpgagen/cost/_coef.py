@@ -15,19 +15,19 @@ COEF = {
             "width": 2.0
         },
         "lut": {
-            "const": 5.9355,
-            "width": 1.9032
+            "const": 7.5396,
+            "width": 1.8921
         }
     },
     "DWC": {
         "ff": {
-            "buf": 1.0,
-            "const": 5.0
+            "buf": 1.0083,
+            "const": 4.9007
         },
         "lut": {
-            "const": 0.5472,
-            "ctrl": 3.2013,
-            "slots": 0.9811
+            "const": 0.9676,
+            "ctrl": 2.9273,
+            "slots": 1.0209
         }
     },
     "DuplicateStreams": {
@@ -53,115 +53,116 @@ COEF = {
     },
     "FMPadding": {
         "ff": {
-            "ctrl": 1.6667,
-            "width": 1.5
+            "const": 1.5714,
+            "ctrl": 1.1429,
+            "width": 1.8929
         },
         "lut": {
-            "const": 8.5,
-            "ctrl": 2.8333
+            "const": 14.6667,
+            "width": 2.4167
         }
     },
     "GlobalAccPool": {
-        "ff": {
-            "ctrl": 1.3116,
-            "data": 1.0093
-        },
-        "lut": {
-            "ctrl": 1.3095,
-            "op": 3.5976
-        }
-    },
-    "LabelSelect": {
-        "ff": {
-            "const": 3.5561,
-            "ctrl": 0.6075,
-            "data": 1.0234
-        },
-        "lut": {
-            "const": 7.6667,
-            "sort": 2.0667
-        }
-    },
-    "MVAU": {
-        "ff": {
-            "acc": 1.5286,
-            "const": 14.5739,
-            "ctrl": 1.8542,
-            "dot": 0.2454,
-            "in": 0.8703,
-            "out": 2.6897,
-            "thr": 0.2767,
-            "wreg": 0.774
-        },
-        "lut": {
-            "acc": 1.0003,
-            "const": 3.121,
-            "ctrl": 1.6014,
-            "dsp": 2.5751,
-            "ibuf": 0.6953,
-            "mac_const": 0.4298,
-            "mul": 1.9118,
-            "mul_const": 0.1708,
-            "mul_const_ss": 0.2188,
-            "mul_small": 0.1985,
-            "out": 0.2881,
-            "pop": 0.4797,
-            "thr_cmp": 0.6586,
-            "thr_cmp1": 0.2821,
-            "thr_cmp_const": 0.1935,
-            "thr_rom": 1.3794,
-            "thr_rom_small": 0.1592,
-            "tree": 1.9531,
-            "tree_const": 1.1453,
-            "tree_dsp": 0.9327,
-            "wrom": 2.5235,
-            "wrom_deep": 3.0458
-        }
-    },
-    "Pool": {
         "ff": {
             "const": 6.0,
             "ctrl": 1.0,
             "data": 1.0
         },
         "lut": {
-            "ctrl": 3.7137,
-            "op": 3.7916
+            "ctrl": 0.0331,
+            "mem": 6.5706
+        }
+    },
+    "LabelSelect": {
+        "ff": {
+            "const": 0.7515,
+            "ctrl": 1.003,
+            "data": 1.009
+        },
+        "lut": {
+            "const": 2.1009,
+            "ctrl": 0.7156,
+            "sort": 2.0587
+        }
+    },
+    "MVAU": {
+        "ff": {
+            "acc": 1.7051,
+            "const": 10.958,
+            "ctrl": 1.739,
+            "dot": 0.0019,
+            "in": 0.9414,
+            "out": 2.8774,
+            "thr": 0.1856,
+            "wreg": 1.0125
+        },
+        "lut": {
+            "acc": 1.1275,
+            "const": 13.5726,
+            "ctrl": 0.7425,
+            "dsp": 2.5556,
+            "ibuf": 0.9186,
+            "mac_const": 0.3562,
+            "mul": 1.8811,
+            "mul_const_ss": 0.4728,
+            "mul_small": 0.2465,
+            "out": 0.6569,
+            "pop": 0.4935,
+            "thr_cmp": 0.5827,
+            "thr_cmp_const": 0.1071,
+            "thr_rom": 1.3169,
+            "thr_rom_small": 0.1566,
+            "tree": 2.203,
+            "tree_const": 1.1753,
+            "tree_dsp": 0.9335,
+            "wrom": 1.8633,
+            "wrom_deep": 3.7329
+        }
+    },
+    "Pool": {
+        "ff": {
+            "const": 2.8371,
+            "ctrl": 1.4073,
+            "data": 0.9999
+        },
+        "lut": {
+            "ctrl": 3.3895,
+            "mem": 0.0576,
+            "op": 3.8829
         }
     },
     "SlidingWindow": {
         "ff": {
-            "const": 17.8789,
-            "ctrl": 0.9926,
-            "data": 1.0135
+            "const": 9.7173,
+            "ctrl": 1.1839,
+            "data": 1.0114
         },
         "lut": {
-            "const": 3.4419,
-            "ctrl": 1.4052,
-            "mem": 1.2751,
-            "width": 1.1535
+            "ctrl": 1.4631,
+            "mem": 1.2709,
+            "width": 1.1458
         }
     }
 }
 
 BAND = {
-    "AddStreams": 0.7254,
-    "DWC": 0.121,
-    "DuplicateStreams": 0.7254,
-    "FIFO": 0.3056,
-    "FMPadding": 0.7254,
-    "GlobalAccPool": 0.7254,
-    "LabelSelect": 0.6703,
-    "MVAU": 0.3594,
-    "Pool": 0.6374,
-    "SlidingWindow": 0.6988,
-    "Thresholding": 0.8367,
-    "VVAU": 0.7254,
-    "_pooled": 0.4249
+    "AddStreams": 0.709,
+    "DWC": 0.1882,
+    "DuplicateStreams": 0.709,
+    "FIFO": 0.3848,
+    "FMPadding": 0.709,
+    "GlobalAccPool": 0.709,
+    "LabelSelect": 0.6743,
+    "MVAU": 0.4045,
+    "Pool": 0.1853,
+    "SlidingWindow": 0.5117,
+    "Thresholding": 1.5214,
+    "VVAU": 0.2666,
+    "_pooled": 0.4495
 }
 
 BAND_SOFT = 20
 
 BAND_CORR = 1.0
 
-TOP_GLUE = 0.0387
+TOP_GLUE = 0.0404
