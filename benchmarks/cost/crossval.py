@@ -174,7 +174,12 @@ def cnv_rows() -> list[Row]:
                 continue
             # FIFO depths and DWC shapes are not recorded in those files (the plumbing of
             # today's code may differ): compute layers with their recorded folding only
-            if l.plumbing or l.folding() != e["folding"]:
+            # (folding parameters added since, e.g. PAR/MMV, must be at their default 1)
+            fo = l.folding()
+            same = all(fo.get(k) == v for k, v in e["folding"].items()) and all(
+                v == 1 for k, v in fo.items() if k not in e["folding"]
+            )
+            if l.plumbing or not same:
                 continue
             rows.append(Row(f"{path.stem}/{e['name']}", "cnv", l, e["actual"]))
     return rows
