@@ -218,7 +218,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--dataset", help="mnist5k or digits (default mnist5k); shapes for tinier_yolo")
     t.add_argument(
-        "--epochs", type=_COUNT, help="training epochs (default 5; tinier_yolo 24, docs/video.md)"
+        "--epochs", type=_COUNT, help="training epochs (default 5; tinier_yolo 30, docs/video.md)"
     )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(

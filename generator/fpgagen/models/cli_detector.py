@@ -46,7 +46,7 @@ from ..video.darknet import META_KEY, detector_meta  # noqa: E402
 
 #: default configuration (what docs/video.md reports)
 DEFAULTS = dict(
-    input_size=96, width=0.5, num_classes=6, anchors=5, n_train=1536, n_test=256, epochs=24
+    input_size=96, width=0.5, num_classes=6, anchors=5, n_train=1536, n_test=256, epochs=30
 )
 
 
