@@ -15,19 +15,19 @@ COEF = {
             "width": 2.0
         },
         "lut": {
-            "const": 7.5396,
-            "width": 1.8921
+            "const": 5.9355,
+            "width": 1.9032
         }
     },
     "DWC": {
         "ff": {
-            "buf": 1.0083,
-            "const": 4.9007
+            "buf": 1.0069,
+            "const": 4.6449,
+            "ctrl": 0.1264
         },
         "lut": {
-            "const": 0.9676,
-            "ctrl": 2.9273,
-            "slots": 1.0209
+            "ctrl": 3.626,
+            "slots": 0.9967
         }
     },
     "DuplicateStreams": {
@@ -42,123 +42,126 @@ COEF = {
     },
     "FIFO": {
         "ff": {
-            "const": 11.0667,
-            "ctrl": 0.7333
+            "const": 18.1119,
+            "ctrl": 0.4393,
+            "data": 0.0399
         },
         "lut": {
-            "const": 8.2319,
-            "ctrl": 0.4638,
-            "mem": 0.9891
+            "const": 7.7662,
+            "ctrl": 0.6649,
+            "mem": 0.9645
         }
     },
     "FMPadding": {
         "ff": {
-            "const": 1.5714,
-            "ctrl": 1.1429,
-            "width": 1.8929
+            "ctrl": 1.1935,
+            "width": 1.9435
         },
         "lut": {
-            "const": 14.6667,
-            "width": 2.4167
+            "const": 13.0,
+            "width": 2.5
         }
     },
     "GlobalAccPool": {
         "ff": {
-            "const": 6.0,
-            "ctrl": 1.0,
-            "data": 1.0
+            "const": 2.4609,
+            "ctrl": 1.1898,
+            "data": 1.003
         },
         "lut": {
-            "ctrl": 0.0331,
-            "mem": 6.5706
+            "ctrl": 0.9088,
+            "mem": 1.6819,
+            "op": 2.7723
         }
     },
     "LabelSelect": {
         "ff": {
-            "const": 0.7515,
-            "ctrl": 1.003,
-            "data": 1.009
+            "const": 0.8312,
+            "ctrl": 0.9975,
+            "data": 1.0089
         },
         "lut": {
-            "const": 2.1009,
-            "ctrl": 0.7156,
-            "sort": 2.0587
+            "const": 4.2313,
+            "ctrl": 0.649,
+            "sort": 1.9788
         }
     },
     "MVAU": {
         "ff": {
-            "acc": 1.7051,
-            "const": 10.958,
-            "ctrl": 1.739,
-            "dot": 0.0019,
-            "in": 0.9414,
-            "out": 2.8774,
-            "thr": 0.1856,
-            "wreg": 1.0125
+            "acc": 1.4453,
+            "const": 12.2743,
+            "ctrl": 1.9683,
+            "dot": 0.2171,
+            "in": 0.9597,
+            "out": 2.8833,
+            "thr": 0.1641,
+            "wreg": 0.8205
         },
         "lut": {
-            "acc": 1.1275,
-            "const": 13.5726,
-            "ctrl": 0.7425,
-            "dsp": 2.5556,
-            "ibuf": 0.9186,
-            "mac_const": 0.3562,
-            "mul": 1.8811,
-            "mul_const_ss": 0.4728,
-            "mul_small": 0.2465,
-            "out": 0.6569,
-            "pop": 0.4935,
-            "thr_cmp": 0.5827,
-            "thr_cmp_const": 0.1071,
-            "thr_rom": 1.3169,
-            "thr_rom_small": 0.1566,
-            "tree": 2.203,
-            "tree_const": 1.1753,
-            "tree_dsp": 0.9335,
-            "wrom": 1.8633,
-            "wrom_deep": 3.7329
+            "acc": 1.1061,
+            "const": 17.3396,
+            "ctrl": 0.9146,
+            "dsp": 3.8658,
+            "ibuf": 0.8861,
+            "mac_const": 0.3526,
+            "mul": 2.0187,
+            "mul_const_ss": 0.3453,
+            "mul_small": 0.0633,
+            "out": 0.3741,
+            "pop": 0.4622,
+            "thr_cmp": 0.3975,
+            "thr_cmp1": 0.2217,
+            "thr_cmp_const": 0.1332,
+            "thr_rom": 1.4851,
+            "thr_rom_small": 1.0494,
+            "tree": 2.1258,
+            "tree_const": 1.1611,
+            "tree_dsp": 0.9111,
+            "wrom": 2.1559,
+            "wrom_deep": 3.5305
         }
     },
     "Pool": {
         "ff": {
-            "const": 2.8371,
-            "ctrl": 1.4073,
-            "data": 0.9999
+            "const": 3.2503,
+            "ctrl": 1.2927,
+            "data": 1.0023
         },
         "lut": {
-            "ctrl": 3.3895,
-            "mem": 0.0576,
-            "op": 3.8829
+            "const": 2.0864,
+            "ctrl": 2.5677,
+            "op": 4.0765
         }
     },
     "SlidingWindow": {
         "ff": {
-            "const": 9.7173,
-            "ctrl": 1.1839,
-            "data": 1.0114
+            "const": 22.8207,
+            "ctrl": 0.8765,
+            "data": 1.0311
         },
         "lut": {
-            "ctrl": 1.4631,
-            "mem": 1.2709,
-            "width": 1.1458
+            "const": 8.1584,
+            "ctrl": 1.2887,
+            "mem": 1.3466,
+            "width": 1.1486
         }
     }
 }
 
 BAND = {
-    "AddStreams": 0.709,
-    "DWC": 0.1882,
-    "DuplicateStreams": 0.709,
-    "FIFO": 0.3848,
-    "FMPadding": 0.709,
-    "GlobalAccPool": 0.709,
-    "LabelSelect": 0.6743,
-    "MVAU": 0.4045,
-    "Pool": 0.1853,
-    "SlidingWindow": 0.5117,
-    "Thresholding": 1.5214,
-    "VVAU": 0.2666,
-    "_pooled": 0.4495
+    "AddStreams": 0.5229,
+    "DWC": 0.2177,
+    "DuplicateStreams": 0.5229,
+    "FIFO": 0.3102,
+    "FMPadding": 0.5229,
+    "GlobalAccPool": 0.5229,
+    "LabelSelect": 0.6377,
+    "MVAU": 0.3718,
+    "Pool": 0.2858,
+    "SlidingWindow": 0.2749,
+    "Thresholding": 1.2287,
+    "VVAU": 0.2864,
+    "_pooled": 0.3486
 }
 
 BAND_SOFT = 20
