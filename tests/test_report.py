@@ -138,7 +138,7 @@ def test_html_svg_and_escaping(models, tmp_path):
     assert "<script" not in page
     assert str(markupsafe.escape(hostile + "_layer")) in page  # Jinja2's autoescape
     assert "cap 70%" in page
-    assert rep["bottleneck"]["name"] in page
+    assert str(markupsafe.escape(rep["bottleneck"]["name"])) in page  # named, escaped
 
 
 def test_format_table(models):
