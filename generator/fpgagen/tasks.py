@@ -438,6 +438,16 @@ class _Dask:
         if busy:
             with contextlib.suppress(Exception):
                 self.client.run(_exit_worker, workers=busy, wait=False)
+            # until the scheduler has dropped the dead worker, calls that reach every worker
+            # (the caller's next client.run, say) would still be sent to it and fail
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if not set(busy) & set(self.client.nthreads()):
+                        break
+                except Exception:
+                    break
+                time.sleep(0.2)
 
     def close(self) -> None:
         if self.own:

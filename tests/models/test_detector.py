@@ -290,9 +290,12 @@ def test_full_416_detector_structure_and_estimate(full416):
     rep = d["report"]
     assert rep["macs_per_frame"] == sum(MACS_416)  # 2.2 GMAC = 4.4 GOp per frame
     assert rep["fits_cap"]
-    # never faster than the first layer's sliding window: 208*208 windows x 9 pixels of 3
-    # channels, one pixel per cycle (the optimiser reaches it: 514 fps at 200 MHz)
-    assert 208 * 208 * 9 <= d["expected_cycles_per_frame"] < 2 * 208 * 208 * 9
+    # faster than the old wall of the first sliding window (208*208 windows x 9 pixels, one
+    # pixel per cycle): its window-parallel mode emits several window pixels per cycle (259,584
+    # cycles here, LUTs with their band binding); several whole windows per cycle (MMV) would
+    # need the layer fully unrolled, which this LUT budget does not allow
+    d_cycles = d["expected_cycles_per_frame"]
+    assert 208 * 208 <= d_cycles < 208 * 208 * 9
     assert 0 < d["resources"]["dsp"] and d["resources"]["bram18"] > 300  # ~6 Mbit of weights
     io = estimate(full416["path"], "zcu102")["report"]
     assert io["binds"] == "host" and io["predicted_fps"] == io["io"]["io_fps"] < rep["fps"]
