@@ -11,6 +11,9 @@ layer's name) or by the top module:
 * ``hang``: both scripts sleep for a minute (the caller's time-out must kill them);
 * anything else or no rule: success.
 
+A module read with ``read_verilog -lib`` (a black box) is one more cell of its own type, as
+in Yosys' statistics.
+
 Success writes a ``stat -json`` file with 10 LUT6 (13 with ``-dff``, a different mapping) and
 4 FDRE. Every call appends ``<workdir name> <top> <default|dff> <pid>`` to ``$FAKE_YOSYS_CALLS``.
 """
@@ -49,6 +52,9 @@ def main(argv) -> int:
         )
         return 1
     cells = {"LUT6": 13 if dff else 10, "FDRE": 4}
+    for lib in re.findall(r'read_verilog -lib "([^"]+)"', text):  # black boxes stay cells
+        box = re.search(r"module\s+(\w+)", Path(lib).read_text()).group(1)
+        cells[f"$paramod$0123\\{box}"] = 1
     Path(stat).write_text(json.dumps({"modules": {"\\" + top: {"num_cells_by_type": cells}}}))
     return 0
 

@@ -114,15 +114,27 @@ def test_one_crash_one_failure_and_a_crashing_top_leave_a_partial_result(
         r["estimate"]["lut"] for r in res["layers"] if r["name"] != "MatMul_26"
     )
     assert res["sum_estimate_all"]["lut"] == sum(r["estimate"]["lut"] for r in res["layers"])
-    # the stitched top contains MatMul_10: it goes straight to the fallback script
-    assert res["top"]["status"] == "fallback" and res["top"]["lut"] == 13
-    assert res["top"]["reason"].startswith("not tried: MatMul_10 needed the fallback")
+    # the stitched top contains MatMul_10: the top is synthesized with the default script and
+    # MatMul_10's instance as a black box (a copy of its module read with -lib), then
+    # MatMul_10's fallback counts are added; marked as a fallback result
+    t = res["top"]
+    assert (t["status"], t["boxed"], t["lut"], t["ff"]) == ("fallback", ["MatMul_10"], 23, 8)
+    assert t["reason"].startswith("MatMul_10 mapped with the fallback script and added")
+    boxed = mlp_build / "synth" / "_top" / "boxed"
+    top_text = (boxed / "src" / f"{t['name']}.v").read_text()
+    assert "\nmvau__fpgagen_box_MatMul_10 #(" in top_text and "\nmvau #(" in top_text
+    box_v = (boxed / "src" / "mvau__fpgagen_box_MatMul_10.v").read_text()
+    assert "module mvau__fpgagen_box_MatMul_10" in box_v
+    assert (
+        'read_verilog -lib "src/mvau__fpgagen_box_MatMul_10.v"'
+        in (boxed / f"{t['name']}_synth.ys").read_text()
+    )
     assert failed(res)
     # the top level is synthesized from the stitched design's own sources, not rtl/*.v
     meta = json.loads((mlp_build / "dataflow.json").read_text())
-    assert {p.name for p in (mlp_build / "synth" / "_top" / "src").iterdir()} == {
+    assert {p.name for p in (boxed / "src").iterdir()} == {
         Path(p).name for p in meta["rtl"]["sources"]
-    }
+    } | {"mvau__fpgagen_box_MatMul_10.v"}
     assert json.loads((mlp_build / "synth" / "synth.json").read_text())["n_failed"] == 1
 
     # progress: layer i of n with running counts, and the top level
@@ -135,6 +147,7 @@ def test_one_crash_one_failure_and_a_crashing_top_leave_a_partial_result(
     assert "1 of 5 layers failed with both scripts (not in the sums):" in txt
     assert f"MatMul_26 (MVAU): {bad['reason']} (log {bad['log']})" in txt
     assert f"* 2 mapped with the fallback script ({SCRIPTS[FALLBACK]})" in txt
+    assert f"stitched top {t['name']}: default script, MatMul_10 mapped with the" in txt
     row = next(line for line in txt.splitlines() if line.startswith("MatMul_10"))
     assert row.endswith("*") and " 13 " in row
     row = next(line for line in txt.splitlines() if line.startswith("MatMul_26"))
@@ -146,6 +159,7 @@ def test_one_crash_one_failure_and_a_crashing_top_leave_a_partial_result(
     res2 = synth_build(mlp_build, cache_dir=tmp_path / "cache", jobs=1)
     assert fake_yosys.calls() == []
     assert [r["status"] for r in res2["layers"]] == [r["status"] for r in res["layers"]]
+    assert res2["top"]["lut"] == 23 and res2["top"]["cached"]
     assert all(r["cached"] for r in res2["layers"] if r["status"] != "failed")
     # ... unless asked to retry: then only the failed runs run again
     fake_yosys.reset()
@@ -169,6 +183,32 @@ def test_one_crash_one_failure_and_a_crashing_top_leave_a_partial_result(
     assert f"stitched top {tname}: default script: wasmtime._trap.Trap: wasm trap" in (
         format_table(res3)
     )
+
+    # when the boxed top fails too, the whole top goes to the fallback script
+    fake_yosys.rules({"MatMul_10": "trap", "boxed": "fail"})
+    fake_yosys.reset()
+    res4 = synth_build(mlp_build, cache_dir=tmp_path / "cache4", jobs=1)
+    t4 = res4["top"]
+    assert (t4["status"], t4["lut"], t4.get("boxed")) == ("fallback", 13, None)
+    assert t4["reason"].startswith("with the fallback layers boxed: wasmtime._trap.Trap")
+    assert "; not tried: MatMul_10 needed the fallback" in t4["reason"]
+    assert fake_yosys.calls()[-2:] == [("boxed", tname, "default"), ("_top", tname, "dff")]
+
+
+def test_a_layer_of_several_lanes_counts_its_module_once_per_lane(fake_yosys, tmp_path):
+    import numpy as np
+    from fpgagen.datatypes import int_type
+    from fpgagen.layers.mvau import MVAU
+
+    w = np.random.default_rng(0).integers(-1, 2, size=(4, 8))
+    l = MVAU("m", w, int_type(2), int_type(2), num_vectors=4, pe=4, simd=8)
+    one = synth_layer(l, tmp_path / "one", cache_dir=tmp_path / "cache")
+    l.set_folding(MMV=2)
+    assert l.lanes == 2
+    two = synth_layer(l, tmp_path / "two", cache_dir=tmp_path / "cache")
+    assert (one["lut"], one["ff"], one.get("lanes")) == (10, 4, None)
+    assert (two["lut"], two["ff"], two["lut_logic"], two["lanes"]) == (20, 8, 20, 2)
+    assert two["cached"]  # the same module: one Yosys run, counted twice
 
 
 def test_a_hanging_run_is_killed_at_the_time_out_and_retried(fake_yosys, tmp_path):

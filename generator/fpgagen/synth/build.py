@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -64,7 +65,9 @@ def synth_layer(
     BRAM is counted in RAMB18 equivalents (a RAMB36E2 counts 2). With ``fallback`` a failed
     run is retried with the fallback script (the result's ``script`` is then ``"dff"``);
     without it (the default, used by the cost-model calibration) only the default script
-    runs. Raises :class:`SynthRunError` when synthesis fails, :class:`SynthError` when the
+    runs. A layer of ``lanes > 1`` (identical copies of its module in lockstep, e.g. an MVAU
+    with ``MMV``) synthesizes one copy and counts it ``lanes`` times (``lanes`` in the
+    result). Raises :class:`SynthRunError` when synthesis fails, :class:`SynthError` when the
     layer cannot be handed to Yosys.
     """
     workdir = Path(workdir)
@@ -77,7 +80,7 @@ def synth_layer(
     except FileNotFoundError as e:
         raise SynthError(f"{label}: RTL module {layer.rtl_module!r} not found: {e}") from None
     run = synth_with_fallback if fallback else synth_verilog
-    return run(
+    res = run(
         sources,
         layer.rtl_module,
         layer.rtl_params("mem"),
@@ -88,6 +91,12 @@ def synth_layer(
         timeout=timeout,
         retry_failed=retry_failed,
     )
+    lanes = layer.lanes
+    if lanes > 1:  # identical copies of the module side by side (one synthesized)
+        for k in (*RESOURCE_KEYS, "lut_logic", "lutram"):
+            res[k] *= lanes
+        res["lanes"] = lanes
+    return res
 
 
 def _outcome(fn) -> dict:
@@ -118,9 +127,34 @@ def _layer_task(layer, workdir: str, cache_dir, timeout, retry_failed) -> dict:
     )
 
 
-def _top_task(srcs, tname, twork, mems, cache_dir, timeout, retry_failed, skip) -> dict:
-    """The stitched top's synthesis with the fallback as a task: its :func:`_outcome`."""
-    return _outcome(
+def _top_task(srcs, tname, twork, mems, cache_dir, timeout, retry_failed, skip, boxed=None) -> dict:
+    """The stitched top's synthesis with the fallback as a task: its :func:`_outcome`.
+
+    ``boxed`` (``{"srcs", "lib"}``: the top's sources with the instances of the layers that
+    needed the fallback retargeted to black boxes, and those boxes) is tried first with the
+    default script; its result has ``boxed_ok``. When it fails, or without it, the whole top
+    goes through :func:`synth_with_fallback` (``skip`` sends it straight to the fallback)."""
+    first = None
+    if boxed:
+        try:
+            res = synth_verilog(
+                boxed["srcs"],
+                tname,
+                {},
+                Path(twork) / "boxed",
+                mem_files=mems,
+                cache_dir=cache_dir,
+                label=f"top level {tname} (fallback layers boxed)",
+                timeout=timeout,
+                retry_failed=retry_failed,
+                lib_sources=boxed["lib"],
+            )
+            return {"ok": res | {"boxed_ok": True}}
+        except SynthRunError as e:
+            first = e
+        except FpgagenError as e:
+            first = SynthRunError(f"top level {tname}", " ".join(str(e).split()))
+    out = _outcome(
         lambda: synth_with_fallback(
             srcs,
             tname,
@@ -134,6 +168,14 @@ def _top_task(srcs, tname, twork, mems, cache_dir, timeout, retry_failed, skip) 
             skip_primary=skip,
         )
     )
+    if first is not None:
+        why = f"with the fallback layers boxed: {first.reason}"
+        if "ok" in out:
+            prev = out["ok"].get("primary_error")
+            out["ok"]["primary_error"] = why + (f"; {prev}" if prev else "")
+        else:
+            out["reason"] = f"{why}; whole top: {out['reason']}"
+    return out
 
 
 def _run_one_or_more(tasks, jobs, scheduler, client, on_done=None) -> list[dict]:
@@ -191,7 +233,9 @@ def _summary(name: str, e: dict) -> str:
     s = f"{name}: {a['lut']} LUT, {a['ff']} FF, {a['bram18']} BRAM18, {a['dsp']} DSP" + (
         " (cached)" if e["cached"] else f" in {a['seconds']:.1f} s"
     )
-    if e["status"] == "fallback":
+    if e.get("boxed"):
+        s += f" ({e['reason']})"
+    elif e["status"] == "fallback":
         s += f" with the fallback script -{FALLBACK} (default script: {e['reason']})"
     return s
 
@@ -309,11 +353,11 @@ def synth_build(
 
     top_entry = None
     if top:
-        fell_back = [r["name"] for r in rows if r["status"] == "fallback"]
+        fell_back = {r["name"]: r for r in rows if r["status"] == "fallback"}
         skip = None
         if fell_back:  # the top contains those modules: the default script would fail again
             skip = (
-                f"not tried: {', '.join(fell_back[:3])}"
+                f"not tried: {', '.join(list(fell_back)[:3])}"
                 + (f" and {len(fell_back) - 3} more" if len(fell_back) > 3 else "")
                 + " needed the fallback and the top level contains them"
             )
@@ -330,6 +374,7 @@ def synth_build(
             say,
             t0,
             (scheduler, client),
+            {l.name: (l.rtl_module, fell_back[l.name]) for l in layers if l.name in fell_back},
         )
 
     res = {
@@ -351,10 +396,74 @@ def synth_build(
     return res
 
 
+#: suffix of the black-box copy of a module standing for one layer in the stitched top
+BOX_SUFFIX = "__fpgagen_box_"
+
+
+def box_instances(top_text: str, boxes: dict, sources) -> tuple[str, dict]:
+    """The stitched top's Verilog ``top_text`` with every instance of the layers of ``boxes``
+    (``{layer name: module}``; instances ``<name>_inst`` and ``<name>_inst_lane<m>``)
+    retargeted to a copy of its module named ``<module>__fpgagen_box_<name>``, and those
+    copies (``{file name: text}``, from the module's definition in ``sources``), to be read as
+    black boxes. Raises :class:`SynthError` when an instance or a definition is missing."""
+    texts = {Path(p).name: Path(p).read_text() for p in sources}
+    copies = {}
+    for name, module in boxes.items():
+        box = f"{module}{BOX_SUFFIX}{name}"
+        n = 0
+        for m in reversed(list(re.finditer(rf"^\)\s*{name}_inst(_lane\d+)?\s*\(", top_text, re.M))):
+            head = top_text.rfind(f"\n{module} #(", 0, m.start())
+            if head < 0:
+                raise SynthError(f"stitched top: no `{module} #(` before instance {name}_inst")
+            top_text = top_text[: head + 1] + box + top_text[head + 1 + len(module) :]
+            n += 1
+        if not n:
+            raise SynthError(f"stitched top: layer {name} has no instance {name}_inst")
+        pat = re.compile(rf"^(\s*module\s+){module}\b", re.M)
+        src = next(((f, t) for f, t in texts.items() if pat.search(t)), None)
+        if src is None:
+            raise SynthError(f"stitched top: no definition of module {module} for layer {name}")
+        copies[f"{box}.v"] = pat.sub(rf"\g<1>{box}", src[1], count=1)
+    return top_text, copies
+
+
+def _boxed_sources(top_v: Path, srcs, boxes: dict, bwork: Path) -> dict:
+    """Write the boxed top (:func:`box_instances`) and its black boxes into ``bwork/src``:
+    ``{"srcs", "lib"}`` for :func:`_top_task`."""
+    text, copies = box_instances(top_v.read_text(), boxes, srcs)
+    d = bwork / "src"
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    (d / top_v.name).write_text(text)
+    lib = []
+    for fname, t in copies.items():
+        (d / fname).write_text(t)
+        lib.append(str(d / fname))
+    others = [str(p) for p in srcs if Path(p).name != top_v.name]
+    return {"srcs": [*others, str(d / top_v.name)], "lib": lib}
+
+
 def _synth_top(
-    outdir, df, meta, work, cache_dir, timeout, top_timeout, retry_failed, skip, say, t0, where
+    outdir,
+    df,
+    meta,
+    work,
+    cache_dir,
+    timeout,
+    top_timeout,
+    retry_failed,
+    skip,
+    say,
+    t0,
+    where,
+    fell_back=None,
 ):
-    """The stitched top level, in ``work/_top`` with copies of rtl/*.v and rtl/mem."""
+    """The stitched top level, in ``work/_top`` with copies of rtl/*.v and rtl/mem.
+
+    ``fell_back`` (``{layer name: (module, row)}``) are the layers that needed the fallback
+    script: the top is first synthesized with the default script and those layers' instances
+    as black boxes, and their fallback results are added (status ``fallback``, ``boxed`` the
+    layer names); only if that fails does the whole top go to the fallback script."""
     rtl = outdir / "rtl"
     tname = (meta.get("rtl") or {}).get("top") or top_name(df)
     top_v = rtl / f"{tname}.v"
@@ -375,7 +484,21 @@ def _synth_top(
         if base is None:
             base = float(os.environ.get("FPGAGEN_YOSYS_TIMEOUT", 900))
         top_timeout = TOP_TIMEOUT_FACTOR * base
-    say(f"[top] synthesizing the stitched top level {tname} (time-out {top_timeout:g} s) ...")
+    boxed = None
+    if fell_back:
+        try:
+            boxed = _boxed_sources(
+                top_v, srcs, {n: m for n, (m, _) in fell_back.items()}, twork / "boxed"
+            )
+            if mems:  # $readmemh paths are relative to the Yosys working directory
+                shutil.copytree(rtl / MEM_DIR, twork / "boxed" / MEM_DIR, dirs_exist_ok=True)
+        except (SynthError, OSError) as e:
+            say(f"[top] cannot box the fallback layers ({e}); the whole top takes the fallback")
+    say(
+        f"[top] synthesizing the stitched top level {tname} (time-out {top_timeout:g} s)"
+        + (f", with {', '.join(fell_back)} as black boxes" if boxed else "")
+        + " ..."
+    )
     from ..tasks import Task
 
     top_task = Task(
@@ -389,6 +512,7 @@ def _synth_top(
             "timeout": top_timeout,
             "retry_failed": retry_failed,
             "skip": skip,
+            "boxed": boxed,
         },
         label=f"stitched top {tname}",
         kind="synth.top",
@@ -399,6 +523,18 @@ def _synth_top(
         kill_running()
         raise
     e = _entry(outcome)
+    if outcome.get("ok", {}).get("boxed_ok"):
+        # the default script's top without the boxed layers, plus their fallback results
+        names = list(fell_back)
+        for _, row in fell_back.values():
+            for k in RESOURCE_KEYS:
+                e["actual"][k] += row["actual"][k]
+        e.update(
+            status="fallback",
+            boxed=names,
+            reason=f"{', '.join(names)} mapped with the fallback script and added "
+            "(black boxes in the top's default-script run)",
+        )
     say(f"[top] {_summary(f'stitched top {tname}', e)}  [{_elapsed(t0)} elapsed]")
     top_entry = {"name": tname} | e
     if e["actual"] is not None:
@@ -485,7 +621,12 @@ def format_table(result: dict) -> str:
             f"* {len(fb)} mapped with the fallback script ({SCRIPTS[FALLBACK]}) after the "
             "default script failed; not used to fit the cost model:"
         )
-        notes += [f"    {r['name']}: default script: {r.get('reason')}" for r in fb]
+        notes += [
+            f"    {r['name']}: "
+            + ("default script, " if r.get("boxed") else "default script: ")
+            + str(r.get("reason"))
+            for r in fb
+        ]
     failed = [r for r in rows if r.get("status") == "failed"]
     if failed:
         notes.append(

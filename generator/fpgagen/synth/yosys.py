@@ -312,8 +312,11 @@ def _param_value(v) -> str:
     return f'"{s}"'
 
 
-def _script(sources, top, params, stat_file, script: str) -> str:
-    lines = ["read_verilog -defer " + " ".join(f'"{p}"' for p in sources)]
+def _script(sources, top, params, stat_file, script: str, lib_sources=()) -> str:
+    # black boxes first: ``read_verilog -lib`` keeps a module's ports (sized per instance by
+    # its parameters) and drops its body
+    lines = [f'read_verilog -lib "{p}"' for p in lib_sources]
+    lines.append("read_verilog -defer " + " ".join(f'"{p}"' for p in sources))
     if params:
         lines.append(
             "chparam "
@@ -356,6 +359,7 @@ def synth_verilog(
     script: str = PRIMARY,
     timeout: float | None = None,
     retry_failed: bool = False,
+    lib_sources=(),
 ) -> dict:
     """Synthesize Verilog ``sources`` with top module ``top`` and ``params`` in ``workdir``.
 
@@ -364,7 +368,9 @@ def synth_verilog(
     ``timeout`` (seconds; default ``FPGAGEN_YOSYS_TIMEOUT`` or 900) bounds the run. Returns
     :func:`parse_stat`'s dict plus ``seconds`` (of the Yosys run; 0 when cached), ``cached``,
     ``script`` and ``log``. A run that fails raises :class:`SynthRunError`; a cached failure
-    is raised again without running Yosys unless ``retry_failed``.
+    is raised again without running Yosys unless ``retry_failed``. Modules of
+    ``lib_sources`` are black boxes (``read_verilog -lib``): their instances stay cells of
+    the module's name, which :func:`parse_stat` does not count.
     """
     if script not in SCRIPTS:
         raise SynthError(f"unknown synthesis script {script!r}; use one of {sorted(SCRIPTS)}")
@@ -372,6 +378,7 @@ def synth_verilog(
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     sources = [Path(s).resolve() for s in sources]
+    lib_sources = [Path(s).resolve() for s in lib_sources]
     key_data = {
         "v": _SCRIPT_VERSION,
         "yosys": yosys_version(),
@@ -382,6 +389,9 @@ def synth_verilog(
         key_data["script"] = script
     h = hashlib.sha256(json.dumps(key_data, sort_keys=True).encode())
     _hash_files(h, sources)
+    if lib_sources:  # (an empty list adds nothing: the keys of existing caches hold)
+        h.update(b"lib\0")
+        _hash_files(h, lib_sources)
     _hash_files(h, mem_files)
     key = h.hexdigest()[:32]
     cache = _cache_root(cache_dir)
@@ -406,16 +416,19 @@ def synth_verilog(
     # the WebAssembly Yosys sees only its working directory reliably: pass paths relative to
     # it, copying sources that live elsewhere into workdir/src
     wd = workdir.resolve()
-    rel = []
-    for src in sources:
+
+    def local(src: Path) -> str:
         try:
-            rel.append(src.relative_to(wd).as_posix())
+            return src.relative_to(wd).as_posix()
         except ValueError:
             dst = wd / "src" / src.name
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
-            rel.append(dst.relative_to(wd).as_posix())
-    ys.write_text(_script(rel, top, params, stat_file.name, script))
+            return dst.relative_to(wd).as_posix()
+
+    rel = [local(src) for src in sources]
+    rel_lib = [local(src) for src in lib_sources]
+    ys.write_text(_script(rel, top, params, stat_file.name, script, rel_lib))
     limit = _timeout(timeout)
     t0 = time.perf_counter()
     try:
