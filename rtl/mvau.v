@@ -47,9 +47,10 @@
  *
  * External weights (RAM_STYLE = "external"): no weight ROM; the weights arrive on s_wgt, one
  * memory line per step in the order the ROM would be read (lines 0..NF*SF-1 once per input
- * vector), and a step issues only when its weight word is there too (s_wgt_tready is the issue
- * of the step, so it may depend on s_wgt_tvalid and s_axis_tvalid). Otherwise s_wgt is unused
- * (tie s_wgt_tvalid low; s_wgt_tready stays low).
+ * vector), and a step issues only when its weight word is there too (s_wgt_tready is high
+ * when the step would issue, so it may depend on s_axis_tvalid, not on s_wgt_tvalid). Otherwise
+ * s_wgt is unused (tie s_wgt_tvalid low; s_wgt_tready stays low). The weight memory of every
+ * style is rtl/weight_mem.v.
  *
  * UltraRAM weights (RAM_STYLE = "ultra"): the weight memory is a RAM in URAM (UltraScale+ URAM
  * has no bitstream initialisation), written from s_wgt: every s_wgt word (always accepted,
@@ -159,7 +160,6 @@ localparam GP_BITS = DOT_BITS + MB + 1;           // signed product width
 /* verilator lint_off WIDTHTRUNC */
 localparam [SFW-1:0] SF_LAST = SF - 1;
 localparam [NFW-1:0] NF_LAST = NF - 1;
-localparam [WAW-1:0] WA_LAST = NF * SF - 1;
 /* verilator lint_on WIDTHTRUNC */
 
 // reject illegal parameters at elaboration (the missing module name is the message)
@@ -203,9 +203,6 @@ wire en;
 
 reg [SFW-1:0] sf_reg;
 reg [NFW-1:0] nf_reg;
-/* verilator lint_off UNUSEDSIGNAL */
-reg [WAW-1:0] wa_reg;   // weight line nf*SF + sf (unused with external weights)
-/* verilator lint_on UNUSEDSIGNAL */
 
 // this step takes its input word straight from the stream (else from the input buffer)
 wire from_stream;
@@ -222,12 +219,10 @@ always @(posedge clk) begin
         end else begin
             sf_reg <= sf_reg + 1'b1;
         end
-        wa_reg <= (wa_reg == WA_LAST) ? {WAW{1'b0}} : wa_reg + 1'b1;
     end
     if (rst) begin
         sf_reg <= {SFW{1'b0}};
         nf_reg <= {NFW{1'b0}};
-        wa_reg <= {WAW{1'b0}};
     end
 end
 
@@ -351,54 +346,25 @@ generate
     end
 endgenerate
 
-/* verilator lint_off WIDTHEXPAND */
-localparam EXT_W = RAM_STYLE == "external";
-localparam ULTRA_W = RAM_STYLE == "ultra";
-/* verilator lint_on WIDTHEXPAND */
-
-generate
-    if (EXT_W) begin : g_wgt_stream
-        // external weights: the step's word is taken from s_wgt when the step issues
-        reg [WW-1:0] w1_reg;
-        always @(posedge clk) begin
-            if (issue) w1_reg <= s_wgt_tdata;
-        end
-        assign w1 = w1_reg;
-        assign wgt_ok = s_wgt_tvalid;
-        assign s_wgt_tready = issue;
-    end else if (ULTRA_W) begin : g_wgt_uram
-        // UltraRAM weights: written line after line from s_wgt (the load), read like the ROM
-        (* ram_style = "ultra" *) reg [WW-1:0] wmem [0:NF*SF-1];
-        reg [WW-1:0]  w1_reg;
-        reg [WAW-1:0] ld_addr;
-        always @(posedge clk) begin
-            if (s_wgt_tvalid) wmem[ld_addr] <= s_wgt_tdata;
-            if (en) w1_reg <= wmem[wa_reg];
-        end
-        always @(posedge clk) begin
-            if (s_wgt_tvalid) ld_addr <= (ld_addr == WA_LAST) ? {WAW{1'b0}} : ld_addr + 1'b1;
-            if (rst) ld_addr <= {WAW{1'b0}};
-        end
-        assign w1 = w1_reg;
-        assign wgt_ok = 1'b1;
-        assign s_wgt_tready = 1'b1;
-    end else begin : g_wgt_rom
-        rom_sync #(
-            .WIDTH(WW),
-            .DEPTH(NF * SF),
-            .INIT_FILE(WEIGHT_FILE),
-            .RAM_STYLE(RAM_STYLE),
-            .AW(WAW)
-        ) weight_rom (
-            .clk(clk),
-            .en(en),
-            .addr(wa_reg),
-            .data(w1)
-        );
-        assign wgt_ok = 1'b1;
-        assign s_wgt_tready = 1'b0;
-    end
-endgenerate
+// weight memory (ROM, URAM loaded from s_wgt, or the external stream s_wgt): the line of
+// the step issued in the previous enabled cycle
+weight_mem #(
+    .WIDTH(WW),
+    .DEPTH(NF * SF),
+    .INIT_FILE(WEIGHT_FILE),
+    .RAM_STYLE(RAM_STYLE),
+    .AW(WAW)
+) weights (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .step(en && (!from_stream || s_axis_tvalid)),
+    .ok(wgt_ok),
+    .data(w1),
+    .s_wgt_tdata(s_wgt_tdata),
+    .s_wgt_tvalid(s_wgt_tvalid),
+    .s_wgt_tready(s_wgt_tready)
+);
 
 // group multipliers (grouped MVAU): read like the weights, registered once more in stage 2
 /* verilator lint_off UNUSEDSIGNAL */

@@ -35,7 +35,8 @@
  *
  * UltraRAM weights (RAM_STYLE = "ultra"): the weight memory is a URAM written from s_wgt
  * (always accepted), line after line (0..K*CF-1, then 0 again): the kernel loads it once before
- * the first run; it is then read like the ROM.
+ * the first run; it is then read like the ROM. The weight memory of every style is
+ * rtl/weight_mem.v.
  */
 
 `timescale 1ns / 1ps
@@ -119,7 +120,6 @@ localparam P_BITS = XNOR ? 1 :
 /* verilator lint_off WIDTHTRUNC */
 localparam [CFW-1:0] CF_LAST = CF - 1;
 localparam [KW-1:0]  K_LAST  = K - 1;
-localparam [WAW-1:0] WA_LAST = K * CF - 1;
 /* verilator lint_on WIDTHTRUNC */
 
 // reject illegal parameters at elaboration (the missing module name is the message)
@@ -156,9 +156,6 @@ wire en;
 
 reg [CFW-1:0] cg_reg;
 reg [KW-1:0]  k_reg;
-/* verilator lint_off UNUSEDSIGNAL */
-reg [WAW-1:0] wa_reg;   // weight line k*CF + cg (unused with external weights)
-/* verilator lint_on UNUSEDSIGNAL */
 // the word's weight line is available (always, except for external weights)
 wire          wgt_ok;
 wire          accept = en && s_axis_tvalid && wgt_ok;
@@ -173,12 +170,10 @@ always @(posedge clk) begin
         end else begin
             cg_reg <= cg_reg + 1'b1;
         end
-        wa_reg <= (wa_reg == WA_LAST) ? {WAW{1'b0}} : wa_reg + 1'b1;
     end
     if (rst) begin
         cg_reg <= {CFW{1'b0}};
         k_reg  <= {KW{1'b0}};
-        wa_reg <= {WAW{1'b0}};
     end
 end
 
@@ -206,54 +201,25 @@ always @(posedge clk) begin
     end
 end
 
-/* verilator lint_off WIDTHEXPAND */
-localparam EXT_W = RAM_STYLE == "external";
-localparam ULTRA_W = RAM_STYLE == "ultra";
-/* verilator lint_on WIDTHEXPAND */
-
-generate
-    if (EXT_W) begin : g_wgt_stream
-        // external weights: the word's weight line is taken from s_wgt with the input word
-        reg [WW-1:0] w1_reg;
-        always @(posedge clk) begin
-            if (accept) w1_reg <= s_wgt_tdata;
-        end
-        assign w1 = w1_reg;
-        assign wgt_ok = s_wgt_tvalid;
-        assign s_wgt_tready = en && s_axis_tvalid;
-    end else if (ULTRA_W) begin : g_wgt_uram
-        // UltraRAM weights: written line after line from s_wgt (the load), read like the ROM
-        (* ram_style = "ultra" *) reg [WW-1:0] wmem [0:K*CF-1];
-        reg [WW-1:0]  w1_reg;
-        reg [WAW-1:0] ld_addr;
-        always @(posedge clk) begin
-            if (s_wgt_tvalid) wmem[ld_addr] <= s_wgt_tdata;
-            if (en) w1_reg <= wmem[wa_reg];
-        end
-        always @(posedge clk) begin
-            if (s_wgt_tvalid) ld_addr <= (ld_addr == WA_LAST) ? {WAW{1'b0}} : ld_addr + 1'b1;
-            if (rst) ld_addr <= {WAW{1'b0}};
-        end
-        assign w1 = w1_reg;
-        assign wgt_ok = 1'b1;
-        assign s_wgt_tready = 1'b1;
-    end else begin : g_wgt_rom
-        rom_sync #(
-            .WIDTH(WW),
-            .DEPTH(K * CF),
-            .INIT_FILE(WEIGHT_FILE),
-            .RAM_STYLE(RAM_STYLE),
-            .AW(WAW)
-        ) weight_rom (
-            .clk(clk),
-            .en(en),
-            .addr(wa_reg),
-            .data(w1)
-        );
-        assign wgt_ok = 1'b1;
-        assign s_wgt_tready = 1'b0;
-    end
-endgenerate
+// weight memory (ROM, URAM loaded from s_wgt, or the external stream s_wgt): the line of
+// the word accepted in the previous enabled cycle
+weight_mem #(
+    .WIDTH(WW),
+    .DEPTH(K * CF),
+    .INIT_FILE(WEIGHT_FILE),
+    .RAM_STYLE(RAM_STYLE),
+    .AW(WAW)
+) weights (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .step(en && s_axis_tvalid),
+    .ok(wgt_ok),
+    .data(w1),
+    .s_wgt_tdata(s_wgt_tdata),
+    .s_wgt_tvalid(s_wgt_tvalid),
+    .s_wgt_tready(s_wgt_tready)
+);
 
 // one product per PE
 wire [PE*P_BITS-1:0] prod1;

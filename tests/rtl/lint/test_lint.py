@@ -16,6 +16,13 @@ LINT = {
         {"N": n, "IN_W": w, "SIGNED": sg} for n in (1, 2, 7) for w, sg in ((1, 0), (5, 1))
     ],
     "rom_sync": [{}, {"DEPTH": 1, "RAM_STYLE": "distributed"}],
+    "weight_mem": [
+        {},
+        {"DEPTH": 1, "RAM_STYLE": "block"},
+        {"RAM_STYLE": "external"},
+        {"DEPTH": 1, "WIDTH": 1, "RAM_STYLE": "external"},
+        {"DEPTH": 37, "WIDTH": 72, "RAM_STYLE": "ultra"},
+    ],
     "mt_count": [
         {},
         {"N_THRES": 1, "V_SIGNED": 0, "OUT_BITS": 1},
@@ -128,6 +135,8 @@ ILLEGAL = [
     ("axis_fifo", {"DEPTH": 1}, "axis_fifo_parameter_DEPTH_must_be_at_least_2"),
     ("axis_fifo", {"RAM_STYLE": "fast"}, "RAM_STYLE_must_be"),
     ("thresholding", {"C": 5, "PE": 2}, "PE_must_divide_C"),
+    ("weight_mem", {"DEPTH": 0}, "weight_mem_parameters_DEPTH_and_WIDTH_must_be_at_least_1"),
+    ("weight_mem", {"RAM_STYLE": "lutram"}, "RAM_STYLE_must_be_auto_block_or_distributed"),
     ("mvau", {"MW": 10, "SIMD": 4}, "mvau_parameter_SIMD_must_divide_MW"),
     ("mvau", {"MH": 9, "PE": 2}, "mvau_parameter_PE_must_divide_MH"),
     ("mvau", {"IN_BIPOLAR": 1, "IN_BITS": 2}, "IN_BIPOLAR_needs_IN_BITS_1"),

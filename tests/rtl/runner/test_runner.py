@@ -42,7 +42,9 @@ def test_build_failure_names_the_problem(tmp_path):
         SimulationError, match=r"Verilator build of mvau failed: .*SIMD_must_divide_MW"
     ):
         runner.run_cocotb(
-            runner.rtl_sources("mvau", "mt_count", "adder_tree", "rom_sync", "axis_skid"),
+            runner.rtl_sources(
+                "mvau", "act_out", "mt_count", "adder_tree", "weight_mem", "rom_sync", "axis_skid"
+            ),
             "mvau",
             {"MW": 10, "SIMD": 4},
             "no_such_test_module",
