@@ -137,16 +137,16 @@ def make_dataflow(
                 return predict(clock * 1e6 / r["cycles"], io_bounds(df, board, clock, io))["fps"]
 
             opt = functools.partial(optimize_weights, mode=mode, rate=rate)
+        # the layers' folding options are computed once for every optimiser run below
+        opt = functools.partial(opt, cap=max_util, plumbing=plumbed_totals, options_cache={})
         if target is None and bounds["io_fps"] is not None:
             # the default: the cheapest design that reaches the I/O bound, if it fits
-            res = opt(
-                df, board, io_target_cycles(bounds, clock), cap=max_util, plumbing=plumbed_totals
-            )
+            res = opt(df, board, io_target_cycles(bounds, clock))
             goal = "io"
             if not res["fits"]:
                 res, goal = None, "budget"
         if res is None:
-            res = opt(df, board, target, cap=max_util, plumbing=plumbed_totals)
+            res = opt(df, board, target)
         if not res["fits"]:
             _refuse(df, board, clock, max_util, res)
         df.meta["optimizer"] = {

@@ -156,6 +156,43 @@ def test_optimiser_moves_weights_to_uram_when_bram_binds():
     assert optimize_uram(df, none, None, cap=0.7)["uram_layers"] == []
 
 
+def test_uram_planning_computes_each_layers_options_once_per_style(monkeypatch):
+    """optimize_uram re-optimises after every move; the layers' folding options (costly for
+    big weight matrices) are computed once per layer and weight style, and the result is the
+    one without the memo."""
+    from fpgagen.fold import optimize as opt_mod
+
+    z = load_board("zcu104")
+    small = dataclasses.replace(z, resources=dataclasses.replace(z.resources, bram36=4))
+
+    def net():
+        return _df(
+            *[
+                _mvau(256, 256, 1, 1, "INT8", style="block", name=n, seed=i)
+                for i, n in enumerate("ab")
+            ]
+        )
+
+    calls = []
+    real = opt_mod.layer_options
+    monkeypatch.setattr(opt_mod, "layer_options", lambda l: calls.append(l.name) or real(l))
+    df = net()
+    res = optimize_uram(df, small, None, cap=0.7)
+    assert len(res["uram_layers"]) >= 1
+    # each layer: once as "block", once more for each layer moved to "ultra"
+    assert sorted(calls) == sorted(["a", "b", *res["uram_layers"]]), calls
+    # the memo changes nothing: same result as separate optimize calls without it
+    monkeypatch.setattr(opt_mod, "cached_options", lambda l, cache: real(l))
+    ref_df = net()
+    ref = optimize_uram(ref_df, small, None, cap=0.7)
+    assert (ref["cycles"], ref["uram_layers"], ref["totals"]) == (
+        res["cycles"],
+        res["uram_layers"],
+        res["totals"],
+    )
+    assert [l.folding() for l in ref_df.layers] == [l.folding() for l in df.layers]
+
+
 def test_estimate_cli_weights_uram(tmp_path, preset_onnx):
     """`fpgagen estimate --weights-uram` on a ZCU104 cut to 6 BRAM18 and 6k LUTs: TFC's
     weights cannot all sit in BRAM or LUTs (the folding search also tries LUTs for them), so URAM takes the first layer and the planned

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_CAP",
     "RESOURCE_KEYS",
     "Option",
+    "cached_options",
     "fits",
     "greedy_fold",
     "layer_options",
@@ -157,18 +158,43 @@ def _apply(df, pick: dict) -> None:
                 l.ram_style_by_optimizer = True
 
 
+def cached_options(layer, cache: dict | None) -> list:
+    """:func:`layer_options` of ``layer``, memoised in ``cache`` (a dict the caller owns) per
+    layer object and weight memory style: the options of a layer depend only on the layer and
+    its ``ram_style`` (the weight-dependent ROM features make them costly to compute for big
+    layers, and the weight placement search re-optimises after every move). ``cache=None``:
+    no memo. The caller must not change a cached layer's weights or shapes."""
+    if cache is None:
+        return layer_options(layer)
+    style = getattr(layer, "ram_style", None)
+    if style == "auto" or getattr(layer, "ram_style_by_optimizer", False):
+        style = "free"  # the optimiser tries the styles itself (_styles): same options
+    key = (id(layer), style)
+    hit = cache.get(key)
+    if hit is None or hit[0] is not layer:
+        hit = cache[key] = (layer, layer_options(layer))
+    return hit[1]
+
+
 def optimize(
-    df, board, target_cycles: int | None = None, cap: float = DEFAULT_CAP, plumbing=None
+    df,
+    board,
+    target_cycles: int | None = None,
+    cap: float = DEFAULT_CAP,
+    plumbing=None,
+    options_cache: dict | None = None,
 ) -> dict:
     """Fold ``df`` (compute layers only; before FIFO/DWC insertion).
 
     ``plumbing(df) -> totals`` gives the full resource totals of a folded dataflow (FIFOs and
-    DWCs included); without it only the compute layers count. Returns a summary dict.
+    DWCs included); without it only the compute layers count. ``options_cache``: a dict
+    shared by repeated calls on the same dataflow (:func:`cached_options`). Returns a
+    summary dict.
     """
     if not 0 < cap <= 1:
         raise FpgagenError(f"utilisation cap {cap} must be in (0, 1]")
     budget = _budget(board, cap)
-    options = {l.name: layer_options(l) for l in df.layers if l.folding_options()}
+    options = {l.name: cached_options(l, options_cache) for l in df.layers if l.folding_options()}
     options = {k: v for k, v in options.items() if v}
 
     def totals_for(pick):

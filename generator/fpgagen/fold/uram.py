@@ -39,12 +39,21 @@ def _key(res: dict) -> tuple:
     return (not res["fits"], res["cycles"], res["totals"].get("uram", 0))
 
 
-def optimize_uram(df, board, target_cycles=None, cap: float = DEFAULT_CAP, plumbing=None) -> dict:
+def optimize_uram(
+    df,
+    board,
+    target_cycles=None,
+    cap: float = DEFAULT_CAP,
+    plumbing=None,
+    options_cache: dict | None = None,
+) -> dict:
     """:func:`optimize` with weights moved to UltraRAM while BRAM binds (see module).
 
     The returned summary also has ``"uram_layers"``: the layers whose weights went to URAM.
+    ``options_cache`` as in :func:`optimize` (one is made for this call if None).
     """
-    res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
+    cache = {} if options_cache is None else options_cache
+    res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing, options_cache=cache)
     res["uram_layers"] = []
     if board.resources.uram <= 0:
         return res
@@ -57,7 +66,7 @@ def optimize_uram(df, board, target_cycles=None, cap: float = DEFAULT_CAP, plumb
         moved[cand.name] = cand.ram_style
         cand.ram_style = "ultra"
         cand.ram_style_by_optimizer = False  # planned here: the folding search keeps it
-        res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
+        res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing, options_cache=cache)
         if res["totals"].get("uram", 0) > cap * board.resources.uram and not res["fits"]:
             break
         if _key(res) < _key(best[0]):
@@ -96,6 +105,7 @@ def optimize_weights(
     plumbing=None,
     mode: str = "auto",
     rate=None,
+    options_cache: dict | None = None,
 ) -> dict:
     """Where the weights go, by the cost model (``--weights``): ``onchip`` (plain
     :func:`optimize`), ``uram`` (:func:`optimize_uram`), ``external`` (while block RAM or
@@ -105,14 +115,17 @@ def optimize_weights(
     then the highest ``rate(summary)`` (frames per second of the dataflow as it is folded and
     styled, e.g. the roofline's predicted fps, where the external weights' bandwidth counts),
     or without ``rate`` the fewest cycles per frame. Returns the summary with
-    ``"uram_layers"`` and ``"external_layers"``."""
+    ``"uram_layers"`` and ``"external_layers"``. ``options_cache`` as in :func:`optimize` (one
+    is made for this call if None)."""
+    cache = {} if options_cache is None else options_cache
+    kw = {"cap": cap, "plumbing": plumbing, "options_cache": cache}
     if mode == "onchip":
-        res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
+        res = optimize(df, board, target_cycles, **kw)
         return {**res, "uram_layers": [], "external_layers": []}
     if mode in ("uram", "auto"):
-        res = optimize_uram(df, board, target_cycles, cap=cap, plumbing=plumbing)
+        res = optimize_uram(df, board, target_cycles, **kw)
     else:
-        res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
+        res = optimize(df, board, target_cycles, **kw)
         res["uram_layers"] = []
     if mode == "uram":
         res["external_layers"] = []
@@ -131,7 +144,7 @@ def optimize_weights(
         moved[cand.name] = cand.ram_style
         cand.ram_style = "external"
         cand.ram_style_by_optimizer = False  # planned here: the folding search keeps it
-        res = optimize(df, board, target_cycles, cap=cap, plumbing=plumbing)
+        res = optimize(df, board, target_cycles, **kw)
         k = key(res)
         if k < best[3]:
             best = (res, dict(moved), {l.name: l.folding() for l in df.layers}, k)
