@@ -24,9 +24,8 @@ def tfc(preset_onnx):
 
 @pytest.mark.parametrize("name", ["tfc_w1a1", "sfc_w1a1"])
 def test_default_zcu104_build_is_the_cheapest_fold_reaching_the_io_bound(name, preset_onnx):
-    """TFC-W1A1: the host bound (~12.9 kfps) lies below the fps of the cheapest design of
-    all (7168 cycles, 27.9 kfps), so no slower fold is cheaper; SFC-W1A1 (256 wide): the next
-    cheaper fold exists and falls short of the bound."""
+    """The chosen fold reaches the host bound of the board; the next cheaper fold exists and
+    falls short of it (TFC-W1A1: 3,584 cycles, 55.8 kfps at 200 MHz)."""
     tfc = preset_onnx(name)
     board = load_board("zcu104")
     clock = board.default_mhz
@@ -70,10 +69,7 @@ def test_default_zcu104_build_is_the_cheapest_fold_reaching_the_io_bound(name, p
         if cost < chosen_cost - 1e-9:
             cheaper = (c, cost, clock * 1e6 / res["cycles"])
             break
-    if name == "tfc_w1a1":  # every slower fold costs the same: the chosen one is the cheapest
-        assert cheaper is None
-    else:
-        assert cheaper is not None and cheaper[2] < rf["io_fps"], cheaper  # falls short
+    assert cheaper is not None and cheaper[2] < rf["io_fps"], (cheaper, rf["io_fps"])
 
 
 def test_fps_above_the_memory_path_is_refused_unless_stream(tfc, capsys):
@@ -92,9 +88,9 @@ def test_fps_above_the_memory_path_is_refused_unless_stream(tfc, capsys):
 def test_fps_above_the_host_bound_is_built_and_reported(tfc, tmp_path, capsys):
     out = tmp_path / "b"
     args = ["build", str(tfc), "--board", "zcu104", "-o", str(out), "--backend", "rtl"]
-    assert main(args + ["--fps", "20000"]) == 0
+    assert main(args + ["--fps", "200000"]) == 0
     rep = json.loads((out / "report.json").read_text())
-    assert rep["compute_fps"] >= 20000 > rep["io"]["io_fps"]
+    assert rep["compute_fps"] >= 200000 > rep["io"]["io_fps"]
     assert rep["predicted_fps"] == rep["io"]["io_fps"] and rep["binds"] == "host"
     assert "bound by host" in capsys.readouterr().out
 

@@ -13,6 +13,7 @@ checked against ``packing.pack`` + ``pack_buffer``), on batches of about 256k el
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import time
 from pathlib import Path
@@ -126,8 +127,8 @@ def main() -> None:
         path = Path(__file__).resolve().parents[2] / "generator/fpgagen/cost/_host_coef.py"
         path.write_text(
             '"""Host packing cost, measured by benchmarks/io/host_pack.py (do not edit)."""\n\n'
-            f"MACHINE = {cpu!r}\n"
-            f"NUMPY = {np.__version__!r}\n"
+            f"MACHINE = {json.dumps(cpu)}\n"  # double quotes: the file stays ruff-formatted
+            f"NUMPY = {json.dumps(np.__version__)}\n"
             f"PACK_NS_PER_ELEMENT = {pe:.4f}\n"
             f"PACK_NS_PER_BIT = {pb:.4f}\n"
             f"UNPACK_NS_PER_ELEMENT = {ue:.4f}\n"
