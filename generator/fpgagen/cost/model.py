@@ -447,9 +447,33 @@ NO_MEMORY = {"kind": "none", "bram18": 0, "uram": 0}
 
 #: the kernel's weight streamer of an external layer (rtl/kernel_weight_stream.v): its read
 #: FIFO of 4 bursts of 64 beats on the Zynq UltraScale+ 128-bit bus (F1's 512-bit bus needs 4x
-#: the width; its gearbox and counters are not counted). An UltraRAM layer's loader has a
-#: 16-word FIFO in LUTs (codegen.kernel.LOADER_FIFO): no BRAM.
+#: the width: 15 BRAM18 measured, counted as 4 here). An UltraRAM layer's loader has a 16-word
+#: FIFO in LUTs (codegen.kernel.LOADER_FIFO): no BRAM.
 STREAMER_FIFO_WORDS, STREAMER_BUS_BITS = 256, 128
+
+#: LUT/FF of a weight streamer besides its gearbox (kernel_unpack's axis_dwc, costed with the
+#: DWC model): kernel_axi_read's 48-bit beat counters, 64-bit burst/ring addresses, credit and
+#: burst counters and FIFO control, kernel_unpack's and the streamer's 48-bit word counters
+#: (Yosys, 128-bit bus, docs/cost_model.md "External weights"). A loader ("ultra": one frame,
+#: 16-word LUTRAM FIFO, no multipliers) has fewer LUTs, and FFs for its FIFO's output word.
+STREAMER_REST = {"external": {"lut": 440, "ff": 479}, "ultra": {"lut": 298, "ff": 591}}
+#: per streamed layer, its source on kernel_read_mux: one more input of the 72-bit address +
+#: burst length multiplexer (0.9 LUT per bit; 65 LUT and ~1.5 FF per source measured from 2 to
+#: 9 sources; the mux's own ~43 LUT / ~94 FF, present once per kernel, are not counted)
+STREAMER_MUX = {"lut": 65, "ff": 2}
+
+
+def dwc_features(in_bits: int, out_bits: int) -> dict:
+    """Structural features of an axis_dwc from ``in_bits`` to ``out_bits`` (the DWC layer's
+    cost model): its shift buffer, write slots x input width and fill counter."""
+    g = math.gcd(in_bits, out_bits)
+    buf = in_bits + out_bits + min(in_bits, out_bits) - g
+    slots = (buf - in_bits) // g + 1
+    cw = clog2(buf + 1)
+    return {
+        "lut": {"const": 1.0, "buf": buf, "slots": slots * in_bits, "ctrl": cw},
+        "ff": {"const": 1.0, "buf": buf, "ctrl": cw},
+    }
 
 
 def weight_streamer_bram18(style: str) -> int:
@@ -458,6 +482,52 @@ def weight_streamer_bram18(style: str) -> int:
     if style != "external":
         return 0
     return map_memory(STREAMER_FIFO_WORDS - 1, STREAMER_BUS_BITS, False, "auto")["bram18"]
+
+
+def weight_streamer(style: str, stream: dict) -> dict:
+    """``{"lut", "ff", "bram18", "dsp"}`` the RTL kernel adds for a layer whose weights are
+    ``external`` (a weight streamer: rtl/kernel_weight_stream.v = kernel_axi_read + read FIFO
+    + kernel_unpack, and a source on kernel_read_mux) or ``ultra`` (the same streamer as the
+    URAM loader); zeros for every other style. ``stream``: the layer's ``weight_stream()``.
+
+    LUT/FF: :data:`STREAMER_REST` + the gearbox from the 128-bit bus to ``word_bits`` (DWC
+    model, :func:`dwc_features`) + :data:`STREAMER_MUX`. DSP (external only): the run's word
+    and beat counts are ``frames x words x repeats`` and ``x word_bits``; Yosys maps each
+    product by a constant that is not a power of two to 2 DSP48E2."""
+    if style not in ("external", "ultra"):
+        return {"lut": 0, "ff": 0, "bram18": 0, "dsp": 0}
+    dwc = dwc_features(STREAMER_BUS_BITS, int(stream["word_bits"]))
+    out = {}
+    for res in ("lut", "ff"):
+        c = COEF["DWC"][res]
+        gear = sum(c.get(k, 0.0) * v for k, v in dwc[res].items())
+        out[res] = int(round(STREAMER_REST[style][res] + gear + STREAMER_MUX[res]))
+    out["bram18"] = weight_streamer_bram18(style)
+
+    def pow2(n: int) -> bool:
+        return n > 0 and n & (n - 1) == 0
+
+    per_frame = int(stream["words"]) * int(stream["repeats"])
+    out["dsp"] = (
+        0
+        if style == "ultra"
+        else 2 * (not pow2(per_frame)) + 2 * (not pow2(int(stream["word_bits"])))
+    )
+    return out
+
+
+def add_weight_streamer(mem: dict, style: str, layer) -> None:
+    """Add :func:`weight_streamer` of ``layer`` (weights in ``style``) to its ``mem``
+    features: BRAM18 and DSP to theirs, LUT/FF as ``stream_lut``/``stream_ff``, which
+    :func:`estimate` adds after the fitted LUT/FF model (the calibration synthesizes the
+    layer's module alone, without the kernel)."""
+    if style not in ("external", "ultra"):
+        return
+    ws = weight_streamer(style, layer.weight_stream())
+    mem["bram18"] += ws["bram18"]
+    mem["dsp"] += ws["dsp"]
+    mem["stream_lut"] = ws["lut"]
+    mem["stream_ff"] = ws["ff"]
 
 
 #: fitted coefficients and LUT bands (benchmarks/cost/crossval.py fit --write); keys as in
@@ -498,6 +568,8 @@ def estimate(layer) -> dict:
         if "group" in f:  # grouped MVAU: multiplier ROM, counters, per-PE multipliers
             tot += sum(GROUP_COEF[res][k] * v for k, v in f["group"][res].items())
         out[res] = max(1, int(round(tot)))
+    for res in ("lut", "ff"):  # the kernel's weight streamer (external/ultra), not fitted
+        out[res] += int(f["mem"].get(f"stream_{res}", 0))
     out["bram18"] = int(f["mem"]["bram18"])
     out["uram"] = int(f["mem"].get("uram", 0))
     out["dsp"] = int(f["mem"]["dsp"])

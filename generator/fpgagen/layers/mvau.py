@@ -475,10 +475,7 @@ class MVAU(AccumulatorMixin, HWLayer):
             "out": pe * ob,
         }
         mem = {
-            "bram18": wmem["bram18"]
-            + bmem["bram18"]
-            + tmem["bram18"]
-            + cm.weight_streamer_bram18(style),
+            "bram18": wmem["bram18"] + bmem["bram18"] + tmem["bram18"],
             "uram": wmem["uram"] + bmem.get("uram", 0),
             "dsp": dsp,
         }
@@ -490,6 +487,7 @@ class MVAU(AccumulatorMixin, HWLayer):
             out["group"] = g
         if l.mmv > 1:  # MMV lanes: the whole datapath once per pixel
             out = {k: {n: v * l.mmv for n, v in d.items()} for k, d in out.items()}
+        cm.add_weight_streamer(out["mem"], style, l)
         return out
 
     @property

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..datatypes import DataType
@@ -146,12 +144,7 @@ class DWC(HWLayer):
         return -(-(j + 1) * self.out_elems // self.in_elems)
 
     def cost_features(self, cm) -> dict:
-        l = self
-        i, o = l.in_width, l.out_width
-        g = math.gcd(i, o)
-        buf = i + o + min(i, o) - g
-        slots = (buf - i) // g + 1
-        cw = cm.clog2(buf + 1)
-        f = {"const": 1.0, "buf": buf, "slots": slots * i, "ctrl": cw}
-        ff = {"const": 1.0, "buf": buf, "ctrl": cw}
-        return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}
+        return {
+            **cm.dwc_features(self.in_width, self.out_width),
+            "mem": {"bram18": 0, "uram": 0, "dsp": 0},
+        }

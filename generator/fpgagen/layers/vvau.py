@@ -186,13 +186,11 @@ class VVAU(AccumulatorMixin, HWLayer):
             "out": pe * l.out_dtype.bits,
         }
         mem = {
-            "bram18": wmem["bram18"]
-            + pmem["bram18"]
-            + tmem["bram18"]
-            + cm.weight_streamer_bram18(style),
+            "bram18": wmem["bram18"] + pmem["bram18"] + tmem["bram18"],
             "uram": wmem["uram"] + pmem.get("uram", 0),
             "dsp": dsp,
         }
+        cm.add_weight_streamer(mem, style, l)
         return {"lut": f, "ff": ff, "mem": mem}
 
     def to_dict(self):
