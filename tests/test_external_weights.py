@@ -76,6 +76,8 @@ def test_external_weights_layout(ext_build):
     assert "INTERFACE m_axi port=w offset=slave bundle=gmem" in src
     assert "int n, int* status, const fpgagen_bus_t* w)" in src
     assert src.count("read_weights(w, b0, b1, b2, frames)") == 1
+    tcl = (out / "hls" / "run_hls_kernel.tcl").read_text()  # Vitis csim gets the image too
+    assert "add_files -tb weights.bin" in tcl and "kernel_tb_output.bin [pwd]/weights.bin" in tcl
 
 
 def test_external_weights_verify_kernel_and_rtl(ext_build, capsys):
