@@ -225,3 +225,22 @@ def test_uram_and_external_weights_hls(uram_build, capsys, tmp_path):
         got[name] = o.read_bytes()
     expected = (hls / "kernel_tb_expected.bin").read_bytes()
     assert got["right"] == expected and got["zero"] != expected
+
+
+def test_hls_only_build_deploys_the_weight_image(uram_build, tmp_path):
+    """--backend hls alone: design.json and deploy/weights.bin come from the HLS kernel (the
+    same image as the RTL kernel's), and the runtime loads and programs it."""
+    from fpgagen.runtime import Accelerator
+
+    tmp, out_both, _ = uram_build
+    out = tmp_path / "hls"
+    args = ["build", str(tmp / "m.onnx"), "--board", "zcu104", "-o", str(out)]
+    assert main([*args, "--folding", str(tmp / "fold_uram.json"), "--backend", "hls"]) == 0
+    design = json.loads((out / "deploy" / abi.DESIGN_FILE).read_text())
+    assert [r["load"] for r in design["weights"]["layers"]] == [True, False, True]
+    image = (out_both / "rtl" / abi.WEIGHTS_FILE).read_bytes()
+    assert (out / "deploy" / abi.WEIGHTS_FILE).read_bytes() == image
+    with Accelerator(out / "deploy", device="golden") as acc:
+        acc.run(np.load(tmp / "x.npy")[:1])
+        k = acc.device.kernel
+        assert k.regs[abi.REG_WGT_LO] | k.regs[abi.REG_WGT_HI] << 32 == acc._weights[0].addr
