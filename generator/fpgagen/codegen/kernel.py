@@ -255,6 +255,7 @@ def write_kernel_hls(df, outdir, bus_bits: int, part: str, clock_mhz: float) -> 
     for r in regions:  # first beat of the region; the FIFO of its reader (as in the RTL)
         r["beat0"] = r["offset"] * 8 // bus_bits
         r["fifo_depth"] = LOADER_FIFO if r["load"] else 4 * beats
+        r["burst"] = min(LOADER_FIFO, beats) if r["load"] else beats
     need = max([need] + [bus_bits + r["word_bits"] for r in regions])
     width = max(int(m.group(1)) if m else 1024, -(-need // 1024) * 1024)
     ctx = {
@@ -301,7 +302,8 @@ def write_kernel_hls(df, outdir, bus_bits: int, part: str, clock_mhz: float) -> 
             "bytes": len(image),
             "bits_per_frame": sum(r["bits_per_frame"] for r in regions),
             "layers": [
-                {k: v for k, v in r.items() if k not in ("beat0", "fifo_depth")} for r in regions
+                {k: v for k, v in r.items() if k not in ("beat0", "fifo_depth", "burst")}
+                for r in regions
             ],
         }
     return {
