@@ -3,7 +3,7 @@
 
     python benchmarks/cost/random_sweep.py list [--set train|holdout|regime]
     python benchmarks/cost/random_sweep.py sweep [--set ...] [--limit N] [-j 1]   # layers
-    python benchmarks/cost/random_sweep.py tops  [-j 1]                            # stitched tops
+    python benchmarks/cost/random_sweep.py tops  [--set holdout] [-j 1]            # stitched tops
     python benchmarks/cost/random_sweep.py issue [-j 1]                            # the issue's 2 MLPs
 
 Every layer type with a LUT cost is sampled by a Latin hypercube (one stratum per design in
@@ -52,7 +52,10 @@ RANDOM = RESULTS / "cost_random.json"
 TOPS = RESULTS / "cost_tops.json"
 
 #: committed before the first fit; never change them (the hold-out set is defined by them)
-SEEDS = {"train": 18001, "holdout": 18002, "regime": 18003, "tops": 18004}
+SEEDS = {"train": 18001, "holdout": 18002, "regime": 18003, "tops": 18004, "tops_holdout": 18006}
+#: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
+#: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
+TOP_COUNTS = {"tops": 10, "tops_holdout": 12}
 
 #: designs drawn per layer type and set
 COUNTS = {
@@ -459,12 +462,13 @@ ISSUE = [
 ]
 
 
-def top_specs() -> list[dict]:
-    """Random MLPs (seed :data:`SEEDS` ``tops``) for stitched-top checks; kept small."""
-    rng = np.random.default_rng(SEEDS["tops"])
-    n = 10
+def top_specs(set_name: str = "tops") -> list[dict]:
+    """Random MLPs (seed :data:`SEEDS` ``[set_name]``) for stitched-top checks; kept small."""
+    rng = np.random.default_rng(SEEDS[set_name])
+    n = TOP_COUNTS[set_name]
     pts = lhs(rng, n, 6)
     out = []
+    prefix = "r_top" if set_name == "tops" else "r_toph"
     for i in range(n):
         u = pts[i]
         depth = pick(u[0], [2, 2, 3])
@@ -474,7 +478,7 @@ def top_specs() -> list[dict]:
         ab = pick(u[2], [1, 2, 3, 4])
         out.append(
             {
-                "id": f"r_top_{i:02d}",
+                "id": f"{prefix}_{i:02d}",
                 "sizes": sizes,
                 "in_bits": pick(u[3], [2, 4, 8]),
                 "in_signed": bool(u[4] < 0.5),
@@ -482,7 +486,7 @@ def top_specs() -> list[dict]:
                 "act_bits": max(2, ab),
                 "act_signed": bool(u[5] < 0.3),
                 "target_cycles": int(pick(u[5], [32, 64, 128, 256, 512])),
-                "seed": 18100 + i,
+                "seed": (18100 if set_name == "tops" else 18200) + i,
             }
         )
     return out
@@ -527,7 +531,10 @@ def run_top(spec: dict, work: Path, jobs: int, top: bool = True) -> dict:
 
 
 def cmd_tops(args) -> int:
-    specs = ISSUE if args.cmd == "issue" else top_specs()
+    if args.cmd == "issue":
+        specs = ISSUE
+    else:
+        specs = top_specs("tops_holdout" if args.set == "holdout" else "tops")
     if args.only:
         specs = [s for s in specs if args.only in s["id"]]
     data = _load(TOPS)

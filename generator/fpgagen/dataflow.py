@@ -228,7 +228,7 @@ class Dataflow:
             luts.append(r["lut"])
             for k, v in r.items():
                 tot[k] = tot.get(k, 0) + v
-        tot["lut_glue"] = top_glue(tot["lut"])
+        tot["lut_glue"] = top_glue(self.layers)
         tot["lut_band"] = total_lut_band(self.layers, luts)
         return tot
 

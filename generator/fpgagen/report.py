@@ -158,7 +158,7 @@ def make_report(df, board, clock_mhz: float | None = None, cap: float | None = N
         layers.append(d)
     tot = {k: sum(x["resources"][k] for x in layers) for k in RESOURCES}
     band = total_lut_band(df.layers, [x["resources"]["lut"] for x in layers])
-    glue = top_glue(tot["lut"])
+    glue = top_glue(df.layers)
     cycles = max(x["cycles"] for x in layers)
     bn = next(x for x in layers if x["cycles"] == cycles)
     fps = clock * 1e6 / cycles

@@ -180,6 +180,15 @@ def test_lut_band_per_layer_and_total():
     )
 
 
+def test_stitching_glue_scales_with_the_pes():
+    """top_glue: TOP_GLUE_PE LUTs per PE of the MVAUs/VVAUs; FIFOs and other layers add none."""
+    a, b = _mvau(pe=2, simd=4), _mvau(pe=8, simd=4)
+    f = FIFO("f", DataType("UINT4"), 8, 8, 64)
+    assert model.stitched_pes([a, b, f]) == 10
+    assert model.top_glue([a, b, f]) == round(model.TOP_GLUE_PE * 10)
+    assert model.top_glue([f]) == 0
+
+
 def test_lanes_dead_constant_varying():
     """mvau_lanes: a lane whose weight is zero in every weight word is dead, one with the same
     nonzero weight in every word is a constant product; dead lanes shrink the estimate."""
@@ -195,11 +204,33 @@ def test_lanes_dead_constant_varying():
     assert model.estimate(l)["lut"] < model.estimate(dense)["lut"]
 
 
-def test_comparator_features():
-    # value + address bits within one LUT6: one LUT per comparator; else a carry chain
-    assert model.comparators(10, 4, 2) == {"thr_cmp": 0.0, "thr_cmp_const": 0.0, "thr_cmp1": 10.0}
-    assert model.comparators(10, 8, 3)["thr_cmp"] == 80.0
-    assert model.comparators(10, 8, 0)["thr_cmp_const"] == 80.0
+def test_sub_block_tables_are_interpolated():
+    """dot_luts / act_luts return the Yosys table at its grid points, lie between neighbours in
+    between, extrapolate linearly beyond the grid, and map TERNARY to the INT2 hardware pair."""
+    b, t, i2, u2 = (DataType(n) for n in ("BIPOLAR", "TERNARY", "INT2", "UINT2"))
+    key = model.dot_key(b, b)
+    tab = model.DOT[key]
+    assert model.dot_luts(b, b, 16) == tab[16] and model.dot_luts(b, b, 0) == 0
+    assert tab[8] <= model.dot_luts(b, b, 12) <= tab[16]
+    # beyond 64 lanes: the slope of the last grid interval
+    assert model.dot_luts(b, b, 96) == pytest.approx(tab[64] + (tab[64] - tab[32]) * 32 / 32)
+    assert model.dot_key(t, t) == model.dot_key(i2, i2) == "i2s_w2s"
+    assert model.dot_luts(u2, t, 8) == model.DOT["i2u_w2s"][8]
+    # a sum truncated to the accumulator costs less
+    assert model.dot_luts(u2, t, 64, cap=6) < model.dot_luts(u2, t, 64)
+    for const in (True, False):
+        row = model.ACT["const" if const else "rom"][8]
+        assert model.act_luts(7, 8, const) == row[7]
+        assert row[3] <= model.act_luts(5, 8, const) <= row[7]
+    assert model.act_luts(0, 8, True) == 0
+    # one fold: constant thresholds; a small soft-logic ROM whose address bits fit the
+    # comparator's LUT6 with the value merges into it; else the memory costs its own LUTs
+    assert model.act_features(7, 4, 1, 0.0, "none")["act"] == model.act_luts(7, 4, True)
+    small = model.act_features(7, 4, 4, 100.0, "logic")
+    assert small["act"] == model.act_luts(7, 6, True) and small["thr_rom_small"] == 0
+    deep = model.act_features(7, 8, 64, 100.0, "logic")
+    assert deep["act"] == model.act_luts(7, 8, False) and deep["thr_rom_deep"] == 100
+    assert model.act_features(7, 8, 16, 50.0, "logic")["thr_rom"] == 50
     # adder trees are capped at the accumulator width
     assert model.tree_bits(4, 6) == 2 * 7 + 8 and model.tree_bits(4, 6, cap=7) == 2 * 7 + 7
 

@@ -79,8 +79,11 @@ def test_budget_mode_is_the_fastest_design_that_fits():
     combos = _all_combos(df)
 
     def lut_with_band(c):
+        # the stitching glue scales with the PEs of the combination's folding
+        for l, o in zip(df.layers, c):
+            l.set_folding(**dict(o.folding))
         luts = [o.resources[0] for o in c]
-        return sum(luts) + top_glue(sum(luts)) + total_lut_band(df.layers, luts)
+        return sum(luts) + top_glue(df.layers) + total_lut_band(df.layers, luts)
 
     luts = sorted(lut_with_band(c) for c in combos)
     for lut_budget in (luts[len(luts) // 4], luts[len(luts) // 2], luts[-1]):

@@ -42,14 +42,14 @@ COEF = {
     },
     "FIFO": {
         "ff": {
-            "const": 18.1119,
-            "ctrl": 0.4393,
-            "data": 0.0399
+            "const": 11.3333,
+            "ctrl": 0.6667
         },
         "lut": {
-            "const": 7.7662,
-            "ctrl": 0.6649,
-            "mem": 0.9645
+            "const": 7.914,
+            "ctrl": 0.4731,
+            "mem": 0.9919,
+            "wrap": 0.9618
         }
     },
     "FMPadding": {
@@ -88,37 +88,31 @@ COEF = {
     },
     "MVAU": {
         "ff": {
-            "acc": 1.4453,
-            "const": 12.2743,
-            "ctrl": 1.9683,
-            "dot": 0.2171,
-            "in": 0.9597,
-            "out": 2.8833,
-            "thr": 0.1641,
-            "wreg": 0.8205
+            "acc": 1.6946,
+            "const": 11.1951,
+            "ctrl": 1.778,
+            "in": 0.9413,
+            "out": 2.8729,
+            "thr": 0.1275,
+            "wreg": 0.9901
         },
         "lut": {
-            "acc": 1.1061,
-            "const": 17.3396,
-            "ctrl": 0.9146,
-            "dsp": 3.8658,
-            "ibuf": 0.8861,
-            "mac_const": 0.3526,
-            "mul": 2.0187,
-            "mul_const_ss": 0.3453,
-            "mul_small": 0.0633,
-            "out": 0.3741,
-            "pop": 0.4622,
-            "thr_cmp": 0.3975,
-            "thr_cmp1": 0.2217,
-            "thr_cmp_const": 0.1332,
-            "thr_rom": 1.4851,
-            "thr_rom_small": 1.0494,
-            "tree": 2.1258,
-            "tree_const": 1.1611,
-            "tree_dsp": 0.9111,
-            "wrom": 2.1559,
-            "wrom_deep": 3.5305
+            "acc": 0.4636,
+            "act": 1.0,
+            "const": 2.4326,
+            "ctrl": 1.4301,
+            "dot": 1.0,
+            "ibuf": 0.7368,
+            "mac_const": 0.3347,
+            "mul_const_ss": 0.4911,
+            "out": 1.4397,
+            "thr_rom": 1.3736,
+            "thr_rom_deep": 1.4815,
+            "thr_rom_small": 0.3416,
+            "tree_const": 1.1085,
+            "wrom": 2.2343,
+            "wrom_deep": 3.6477,
+            "wrom_small": 2.5143
         }
     },
     "Pool": {
@@ -149,23 +143,23 @@ COEF = {
 }
 
 BAND = {
-    "AddStreams": 0.5229,
+    "AddStreams": 0.5906,
     "DWC": 0.2177,
-    "DuplicateStreams": 0.5229,
-    "FIFO": 0.3102,
-    "FMPadding": 0.5229,
-    "GlobalAccPool": 0.5229,
+    "DuplicateStreams": 0.5906,
+    "FIFO": 0.1157,
+    "FMPadding": 0.5906,
+    "GlobalAccPool": 0.5906,
     "LabelSelect": 0.6377,
-    "MVAU": 0.3718,
+    "MVAU": 0.4241,
     "Pool": 0.2858,
     "SlidingWindow": 0.2749,
-    "Thresholding": 1.2287,
-    "VVAU": 0.2864,
-    "_pooled": 0.3486
+    "Thresholding": 0.6666,
+    "VVAU": 0.299,
+    "_pooled": 0.3937
 }
 
 BAND_SOFT = 20
 
-BAND_CORR = 1.0
+BAND_CORR = 0.0
 
-TOP_GLUE = 0.0404
+TOP_GLUE_PE = 7.381

@@ -207,7 +207,7 @@ def optimize(
             luts.append(r["lut"])
             for k, v in r.items():
                 tot[k] = tot.get(k, 0) + v
-        tot["lut_glue"] = top_glue(tot["lut"])
+        tot["lut_glue"] = top_glue(df.layers)
         tot["lut_band"] = total_lut_band(df.layers, luts)
         return tot
 

@@ -384,28 +384,24 @@ class MVAU(AccumulatorMixin, HWLayer):
             "wrom": cm.mem_luts(wmem, depth, wvar, True) if 4 < depth <= 64 else 0.0,
             # deeper soft-logic ROMs: LUT6 banks plus a mux tree
             "wrom_deep": cm.mem_luts(wmem, depth, wvar, True) if depth > 64 else 0.0,
-            "pop": 0.0,
-            "neg": 0.0,
-            "mul": 0.0,
-            "mul_small": 0.0,
-            "tree": 0.0,
-            "tree_dsp": 0.0,
+            # one PE's products and adder tree, summed over the PEs (cm.dot_luts: Yosys on the
+            # block in isolation)
+            "dot": 0.0,
             "mac_const": 0.0,
             "mul_const": 0.0,
             "mul_const_ss": 0.0,
             "tree_const": 0.0,
             # NF*SF = 1: no accumulator, the dot product goes straight to the thresholds
             "acc": pe * acc if not const_w else 0.0,
-            "thr_cmp": 0.0,
-            "thr_cmp_const": 0.0,
-            "thr_cmp1": 0.0,
+            # comparator bank, count, output register and skid buffer per PE
+            # (cm.act_luts: Yosys on rtl/thresholding.v in isolation)
+            "act": 0.0,
             "thr_rom": 0.0,
             "thr_rom_small": 0.0,
-            "thr_cnt": 0.0,
-            # output register + skid buffer: a 2:1 mux per output bit
-            "out": pe * ob,
-            # DSP48E2 products: operand/sign-extension glue per DSP (adders the DSP absorbs
-            # are not in tree_dsp's count)
+            "thr_rom_deep": 0.0,
+            # no thresholds: output register + skid buffer, a 2:1 mux per output bit
+            "out": pe * ob if not n_thr else 0.0,
+            # DSP48E2 products: operand/sign-extension glue per DSP beyond the dot block's
             "dsp": float(dsp),
         }
         # sums are truncated to ACC_BITS (not in a grouped MVAU, whose dot product is
@@ -415,11 +411,15 @@ class MVAU(AccumulatorMixin, HWLayer):
         pbc = pb if cap is None else min(pb, cap)
         live, n_var, n_const = cm.mvau_lanes(l)
         trees = float(sum(cm.tree_bits(int(n), pbc, cap) for n in live))
-        if const_w and (kind != "mul" or not dsp):
+        # a soft-logic weight ROM of <= 4 words is a function of <= 2 address bits that
+        # synthesis merges into multi-bit products: like constant weights, not the general
+        # block (an XNOR or +-x lane stays a conditional negation)
+        merged = const_w or (kind == "mul" and depth <= 4 and wmem["kind"] == "logic")
+        if merged and (kind != "mul" or not dsp):
             # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs). A zero
             # weight (pruned ternary) is a constant-0 product: synthesis drops it and its adder,
             # so the products and each PE's adder tree count only the nonzero weights
-            nnz = float(n_const)
+            nnz = float(n_const if const_w else n_var + n_const)
             if kind == "mul" and l.w_dtype.name == "TERNARY":
                 # x * (+1) is a wire, x * (-1) a negation that synthesis folds into the adder as a
                 # subtraction (a feature counting the negative weights was fitted to 0 LUTs and
@@ -433,37 +433,22 @@ class MVAU(AccumulatorMixin, HWLayer):
                 f["tree_const"] = trees
             else:
                 f["mac_const"] = nnz * (pbc if kind != "xnor" else 1) + trees
-        elif kind == "xnor":
-            f["pop"] = pe * simd + trees
-        elif kind == "neg":
-            f["neg"] = float(n_var + n_const) * pbc
-            f["tree"] = trees
-        elif dsp:
-            f["tree_dsp"] = trees
         else:
-            # narrow products (<= 6 partial-product bits: ternary, 2-bit) map to a LUT or two;
-            # wider ones grow with the partial-product array; a TERNARY weight is a conditional
-            # negation and a zero mask of the input, never a partial-product array. Lanes with
-            # a constant weight are products by a constant
-            small = cm.small_product(l, xe, we)
-            if small:  # each product bit is one LUT of the (few) operand bits
-                f["mul_small"] = float(n_var + n_const) * pbc
-            else:
-                f["mul"] = float(n_var) * xe * we
-                f["mul_const"] = float(n_const) * xe * we
-            f["tree"] = trees
+            # the products and adder tree of each PE over its live lanes (a lane whose weight
+            # is zero in every word is removed), as Yosys maps the block on its own
+            f["dot"] = float(sum(cm.dot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
         tmem = dict(cm.NO_MEMORY)
         tvar = 0
         if n_thr:
             if nf > 1:
                 tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
                 tmem = cm.map_memory(nf, tvar, True, "auto")
-                f["thr_rom_small" if nf <= 4 else "thr_rom"] = cm.mem_luts(tmem, nf, tvar, True)
-                f.update(cm.comparators(pe * n_thr, acc, cm.clog2(nf)))
-            else:
-                f.update(cm.comparators(pe * n_thr, acc, 0))
-            # the count of the N comparator outputs: an adder tree of N 1-bit operands
-            f["thr_cnt"] = pe * cm.tree_bits(n_thr, 1)
+            # comparator bank and threshold memory (NF = 1: constant thresholds, no memory)
+            a = cm.act_features(
+                n_thr, acc, nf, cm.mem_luts(tmem, nf, tvar, True) if nf > 1 else 0.0, tmem["kind"]
+            )
+            f["act"] = pe * a.pop("act")
+            f.update(a)
         ff = {
             "const": 1.0,
             "ctrl": ctrl + buf_ctrl,

@@ -175,27 +175,27 @@ class Thresholding(HWLayer):
         pe, n = l.pe, int(l.thresholds.shape[1])
         nf = l.in_channels // pe
         tb, ib, ob = l.t_bits, l.in_dtype.bits, l.out_dtype.bits
-        vx = ib + (0 if (l.in_dtype.signed and not l.in_dtype.is_bipolar) else 1)
-        cmpw = max(vx, tb)
         f = {
             "const": 1.0,
             "ctrl": cm.counter_bits(nf),
             "thr_rom": 0.0,
             "thr_rom_small": 0.0,
-            "thr_cmp": 0.0,
-            "thr_cmp_const": 0.0,
-            "thr_cmp1": 0.0,
-            "thr_cnt": pe * cm.tree_bits(n, 1),
+            "thr_rom_deep": 0.0,
+            # comparator bank, count, output register and skid per PE (cm.act_features: Yosys
+            # on this module in isolation, INT<b> inputs, and the threshold memory); the
+            # table's width is the value's bits (a UINT5 value is a function of 5 bits)
+            "act": 0.0,
         }
         tmem = dict(cm.NO_MEMORY)
         tvar = 0
         if nf > 1:
             tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, tb))
             tmem = cm.map_memory(nf, tvar, True, "auto")
-            f["thr_rom_small" if nf <= 4 else "thr_rom"] = cm.mem_luts(tmem, nf, tvar, True)
-            f.update(cm.comparators(pe * n, cmpw, cm.clog2(nf)))
-        else:
-            f.update(cm.comparators(pe * n, cmpw, 0))
+        a = cm.act_features(
+            n, ib, nf, cm.mem_luts(tmem, nf, tvar, True) if nf > 1 else 0.0, tmem["kind"]
+        )
+        f["act"] = pe * a.pop("act")
+        f.update(a)
         ff = {
             "const": 1.0,
             "ctrl": cm.counter_bits(nf),

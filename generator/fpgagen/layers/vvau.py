@@ -142,39 +142,27 @@ class VVAU(AccumulatorMixin, HWLayer):
             "wrom_small": cm.mem_luts(wmem, depth, ww, True) if depth <= 4 else 0.0,
             "wrom": cm.mem_luts(wmem, depth, ww, True) if 4 < depth <= 64 else 0.0,
             "wrom_deep": cm.mem_luts(wmem, depth, ww, True) if depth > 64 else 0.0,
-            "pop": 0.0,
-            "neg": 0.0,
-            "mul": 0.0,
-            "mul_small": 0.0,
-            "tree": 0.0,
-            "tree_dsp": 0.0,
-            "mac_const": 0.0,
+            # one product per PE (cm.dot_luts with one lane: Yosys on the block in isolation)
+            "dot": pe * cm.dot_luts(l.in_dtype, l.w_dtype, 1, acc),
             "acc": pe * acc + (cm.mem_luts(pmem, cf, pe * acc, False) if cf > 1 else 0),
-            "thr_cmp": 0.0,
-            "thr_cmp_const": 0.0,
-            "thr_cmp1": 0.0,
+            # comparator bank, count, output register and skid per PE (cm.act_features)
+            "act": 0.0,
             "thr_rom": 0.0,
             "thr_rom_small": 0.0,
-            "thr_cnt": 0.0,
-            "out": pe * l.out_dtype.bits,
+            "thr_rom_deep": 0.0,
+            "out": pe * l.out_dtype.bits if not n_thr else 0.0,
             "dsp": float(dsp),
         }
-        if kind == "xnor":
-            f["pop"] = pe
-        elif kind == "neg":
-            f["neg"] = pe * pb
-        elif not dsp:
-            f["mul_small" if cm.small_product(l, xe, we) else "mul"] = pe * xe * we
         tmem = dict(cm.NO_MEMORY)
         if n_thr:
             tw = pe * n_thr * acc
             if cf > 1:
                 tmem = cm.map_memory(cf, tw, True, "auto")
-                f["thr_rom_small" if cf <= 4 else "thr_rom"] = cm.mem_luts(tmem, cf, tw, True)
-                f.update(cm.comparators(pe * n_thr, acc, cm.clog2(cf)))
-            else:
-                f.update(cm.comparators(pe * n_thr, acc, 0))
-            f["thr_cnt"] = pe * cm.tree_bits(n_thr, 1)
+            a = cm.act_features(
+                n_thr, acc, cf, cm.mem_luts(tmem, cf, tw, True) if cf > 1 else 0.0, tmem["kind"]
+            )
+            f["act"] = pe * a.pop("act")
+            f.update(a)
         ff = {
             "const": 1.0,
             "ctrl": cm.counter_bits(cf) + cm.counter_bits(k) + cm.counter_bits(depth),

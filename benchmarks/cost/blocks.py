@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Sub-block characterisation of the cost model (issue 18): Yosys on the blocks the MVAU,
+VVAU and Thresholding RTL are built from, over a grid of their own parameters.
+
+    python benchmarks/cost/blocks.py sweep [--only dot|act] [--timeout S]   # synthesize (cached)
+    python benchmarks/cost/blocks.py table                                # write cost/_blocks.py
+
+Blocks (each synthesized out of context with the default script of :mod:`fpgagen.synth`):
+
+* ``dot``: one PE's products and adder tree (``blocks/dot_pe.v``, the stage 2 of rtl/mvau.v
+  with the stage registers as ports) for every hardware operand pair the MVAU/VVAU designs
+  use (TERNARY is INT2 in hardware) and SIMD = 1, 2, 4, ..., 32 (64 for the narrower
+  pairs; DSP pairs 1, 4, 16), the sum untruncated;
+* ``act``: the comparator bank (rtl/thresholding.v: ``PE`` x ``N`` comparators of a ``b``-bit
+  value, the count of their outputs, the output register and skid buffer) for
+  b = 3..20, N = 1, 2, 3, 7, 15 and thresholds that are constants (one fold, as in an MVAU
+  with NF = 1) or come from a threshold memory (forced to block RAM, so that the LUTs are the
+  comparators' and not the memory's; the memory's LUTs are the model's ROM term).
+
+The grids are fixed (no seed but the thresholds' values: ``BLOCK_SEED``); no design of the
+calibration, hold-out or regime sets is among them. Results go to
+``benchmarks/results/cost_blocks.json``; ``table`` turns them into the LUT tables of
+``generator/fpgagen/cost/_blocks.py`` that :mod:`fpgagen.cost.model` interpolates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pprint
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "generator"))
+
+RESULTS = ROOT / "benchmarks" / "results"
+BLOCKS = RESULTS / "cost_blocks.json"
+TABLE_PY = ROOT / "generator" / "fpgagen" / "cost" / "_blocks.py"
+BLOCK_SEED = 18010
+
+#: hardware operand pairs (input, weight) of the dot block: TERNARY is INT2 in rtl/mvau.v
+DOT_PAIRS = [
+    ("BIPOLAR", "BIPOLAR"),
+    ("BIPOLAR", "INT4"),
+    ("UINT4", "BIPOLAR"),
+    ("INT2", "INT2"),
+    ("UINT2", "INT2"),
+    ("UINT3", "INT2"),
+    ("INT4", "INT2"),
+    ("INT3", "INT3"),
+    ("INT4", "INT4"),
+    ("UINT4", "INT4"),
+    ("UINT6", "INT2"),
+    ("INT8", "INT4"),
+    ("UINT8", "INT8"),
+]
+DOT_SIMD = [1, 2, 4, 8, 16, 32]
+#: 64-lane blocks measured as well (the slowest runs: only the narrower pairs)
+DOT_SIMD_64 = [
+    ("BIPOLAR", "BIPOLAR"),
+    ("BIPOLAR", "INT4"),
+    ("UINT4", "BIPOLAR"),
+    ("INT2", "INT2"),
+    ("UINT2", "INT2"),
+    ("UINT3", "INT2"),
+    ("INT4", "INT2"),
+]
+#: DSP products (Yosys mul2dsp): the LUTs are the adder tree's and the DSP glue, close to
+#: linear in SIMD: a coarser grid
+DSP_PAIRS = [("UINT4", "INT4"), ("UINT6", "INT2"), ("INT8", "INT4"), ("UINT8", "INT8")]
+DOT_SIMD_DSP = [1, 4, 16]
+ACT_BITS = [3, 4, 5, 6, 8, 11, 16, 20]
+ACT_N = [1, 2, 3, 7, 15]
+#: PE of the act designs (the table is per PE)
+ACT_PE = {"const": 8, "rom": 4}
+
+
+def dtype_params(name: str, prefix: str) -> dict:
+    from fpgagen.datatypes import DataType
+
+    d = DataType(name)
+    return {
+        f"{prefix}_BITS": d.bits,
+        f"{prefix}_SIGNED": int(d.signed and not d.is_bipolar),
+        f"{prefix}_BIPOLAR": int(d.is_bipolar),
+    }
+
+
+def pair_key(ind: str, wd: str) -> str:
+    """Table key of an operand pair as the hardware sees it (bits, signed, bipolar)."""
+    p = {**dtype_params(ind, "IN"), **dtype_params(wd, "W")}
+    return (
+        f"i{p['IN_BITS']}{'b' if p['IN_BIPOLAR'] else 's' if p['IN_SIGNED'] else 'u'}"
+        f"_w{p['W_BITS']}{'b' if p['W_BIPOLAR'] else 's' if p['W_SIGNED'] else 'u'}"
+    )
+
+
+def designs(only: str | None = None) -> list[dict]:
+    out = []
+    if only in (None, "dot"):
+        for ind, wd in DOT_PAIRS:
+            grid = DOT_SIMD if (ind, wd) not in DSP_PAIRS else DOT_SIMD_DSP
+            for s in grid + ([64] if (ind, wd) in DOT_SIMD_64 else []):
+                out.append(
+                    {
+                        "id": f"dot_{pair_key(ind, wd)}_s{s}",
+                        "block": "dot",
+                        "in": ind,
+                        "w": wd,
+                        "simd": s,
+                    }
+                )
+    if only in (None, "act"):
+        for mode in ("const", "rom"):
+            for b in ACT_BITS:
+                for n in ACT_N:
+                    if n > 2**b - 2:
+                        continue
+                    out.append(
+                        {
+                            "id": f"act_{mode}_b{b}_n{n}",
+                            "block": "act",
+                            "mode": mode,
+                            "bits": b,
+                            "n": n,
+                            "pe": ACT_PE[mode],
+                        }
+                    )
+    # small first: a sweep stopped early has the whole grid at its small end
+    return sorted(out, key=lambda s: s.get("simd", 0) * 4 + s.get("bits", 0) * s.get("n", 0) / 8)
+
+
+def synth(spec: dict, work: Path, timeout: float) -> dict:
+    from fpgagen.synth import RESOURCE_KEYS
+    from fpgagen.synth.yosys import synth_verilog
+
+    d = work / spec["id"]
+    if spec["block"] == "dot":
+        from fpgagen.datatypes import DataType
+
+        p = {**dtype_params(spec["in"], "IN"), **dtype_params(spec["w"], "W"), "SIMD": spec["simd"]}
+        xe = p["IN_BITS"] + (0 if p["IN_SIGNED"] else 1)
+        we = p["W_BITS"] + (0 if p["W_SIGNED"] else 1)
+        xnor = p["IN_BIPOLAR"] and p["W_BIPOLAR"]
+        pb = (
+            1
+            if xnor
+            else (
+                p["W_BITS"] + 1
+                if p["IN_BIPOLAR"]
+                else p["IN_BITS"] + 1
+                if p["W_BIPOLAR"]
+                else xe + we
+            )
+        )
+        p["OUT_W"] = pb + (spec["simd"] - 1).bit_length()
+        del DataType
+        srcs = [HERE / "blocks" / "dot_pe.v", ROOT / "rtl" / "adder_tree.v"]
+        r = synth_verilog(srcs, "dot_pe", p, d, label=spec["id"], timeout=timeout)
+    else:
+        from fpgagen.datatypes import DataType
+        from fpgagen.layers import thresholding
+        from fpgagen.synth.build import module_files
+
+        b, n, pe = spec["bits"], spec["n"], spec["pe"]
+        nf = 1 if spec["mode"] == "const" else 2
+        ind = DataType(f"INT{b}")
+        rng = np.random.default_rng([BLOCK_SEED, b, n, nf])
+        thr = np.sort(rng.integers(ind.min, ind.max + 1, size=(pe * nf, n)), axis=1)
+        out = DataType("BIPOLAR") if n == 1 else DataType(f"UINT{int(np.ceil(np.log2(n + 1)))}")
+        l = thresholding.Thresholding(spec["id"], thr, ind, out, 0, pe=pe)
+        (d / "mem").mkdir(parents=True, exist_ok=True)
+        mems = [Path(x) for x in l.write_memories(d / "mem")]
+        params = dict(l.rtl_params("mem"))
+        if spec["mode"] == "rom":  # the memory in block RAM: the LUTs are the comparators'
+            params["RAM_STYLE"] = "block"
+        r = synth_verilog(
+            module_files(l.rtl_module),
+            l.rtl_module,
+            params,
+            d,
+            mem_files=mems,
+            label=spec["id"],
+            timeout=timeout,
+        )
+    return {"spec": spec, "yosys": {k: r[k] for k in RESOURCE_KEYS + ("seconds",)}}
+
+
+def _load() -> dict:
+    return json.loads(BLOCKS.read_text()) if BLOCKS.is_file() else {"designs": {}}
+
+
+def cmd_sweep(a) -> int:
+    from fpgagen.synth import yosys_version
+
+    specs = designs(a.only)
+    data = _load()
+    todo = [s for s in specs if s["id"] not in data["designs"]]
+    print(f"{len(specs)} blocks, {len(todo)} to synthesize", flush=True)
+    work = Path(tempfile.mkdtemp(prefix="fpgagen_blocks_"))
+    for s in todo:
+        t0 = time.time()
+        try:
+            r = synth(s, work, a.timeout)
+        except Exception as e:  # report and go on
+            print(f"FAILED {s['id']}: {type(e).__name__}: {e}", flush=True)
+            continue
+        data = _load()
+        data["yosys_version"] = yosys_version()
+        data["designs"][s["id"]] = r
+        tmp = BLOCKS.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, BLOCKS)
+        print(
+            f"{s['id']}: LUT {r['yosys']['lut']} DSP {r['yosys']['dsp']} "
+            f"BRAM18 {r['yosys']['bram18']} ({time.time() - t0:.0f} s, "
+            f"{time.strftime('%H:%M:%S')})",
+            flush=True,
+        )
+    return 0
+
+
+def tables(data: dict | None = None) -> dict:
+    """``{"dot": {pair key: {simd: LUTs}}, "act": {mode: {bits: {n: LUTs per PE}}}}``."""
+    data = data or _load()
+    dot: dict = {}
+    act: dict = {"const": {}, "rom": {}}
+    for r in data["designs"].values():
+        s, y = r["spec"], r["yosys"]
+        if s["block"] == "dot":
+            dot.setdefault(pair_key(s["in"], s["w"]), {})[s["simd"]] = y["lut"]
+        else:
+            act[s["mode"]].setdefault(s["bits"], {})[s["n"]] = round(y["lut"] / s["pe"], 3)
+    sort = lambda d: {k: sort(v) if isinstance(v, dict) else v for k, v in sorted(d.items())}  # noqa: E731
+    return {"dot": sort(dot), "act": sort(act)}
+
+
+def cmd_table(_a) -> int:
+    t = tables()
+    TABLE_PY.write_text(
+        '"""Yosys LUTs of the sub-blocks of the MVAU / VVAU / Thresholding RTL.\n\n'
+        "Generated by `python benchmarks/cost/blocks.py table` from\n"
+        "benchmarks/results/cost_blocks.json (Yosys synth_xilinx -family xcup, out of context):\n"
+        "DOT[pair][SIMD]: one PE's products and adder tree (benchmarks/cost/blocks/dot_pe.v);\n"
+        "ACT[mode][bits][N]: LUTs per PE of N comparators of a bits-wide value against constant\n"
+        "('const') or memory-fed ('rom') thresholds, their count, output register and skid.\n"
+        'Do not edit.\n"""\n\n# fmt: off\n'
+        f"DOT = {pprint.pformat(t['dot'], width=96)}\n\nACT = {pprint.pformat(t['act'], width=96)}\n"
+    )
+    print(f"wrote {TABLE_PY}")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("sweep")
+    p.add_argument("--only", choices=["dot", "act"], default=None)
+    p.add_argument("--timeout", type=float, default=600)
+    sub.add_parser("table")
+    sub.add_parser("list")
+    a = ap.parse_args(argv)
+    if a.cmd == "list":
+        for s in designs():
+            print(s)
+        return 0
+    return cmd_sweep(a) if a.cmd == "sweep" else cmd_table(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
