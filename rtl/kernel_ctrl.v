@@ -1,6 +1,7 @@
 /*
  * kernel_ctrl: AXI4-Lite control slave of the memory-mapped kernel, with the register map
- * Vitis HLS gives a function top(in*, out*, n) (generator/fpgagen/abi.py, docs/kernel.md):
+ * Vitis HLS gives a function top(in*, out*, n, status*, w*) (generator/fpgagen/abi.py,
+ * docs/kernel.md; the HLS kernel has the same map):
  *
  *   0x00 CTRL    bit 0 ap_start (write 1 to start; stays 1 until the core takes it, i.e.
  *                until ap_ready, or forever with auto_restart), bit 1 ap_done (set when a
@@ -14,7 +15,9 @@
  *   0x1C/0x20    output buffer address (low/high word)
  *   0x28 N       number of frames
  *   0x30 STATUS  read only: the core's error bits (bit 0 read error, bit 1 write error)
- *   0x34/0x38    weight buffer address (low/high word; used by kernels with external or
+ *   0x34 STATUS_CTRL bit 0 status_ap_vld: set when a run ends, cleared when read (the
+ *                control word Vitis HLS gives an output scalar)
+ *   0x40/0x44    weight buffer address (low/high word; used by kernels with external or
  *                UltraRAM weights, a plain register otherwise); writing either word (and
  *                reset) sets wgt_new, which wgt_loaded clears: the kernel loads its UltraRAM
  *                weights at the first start after a new weight address
@@ -29,8 +32,8 @@
 
 module kernel_ctrl #
 (
-    // AXI4-Lite address bits (the register map needs 6)
-    parameter ADDR_BITS = 6
+    // AXI4-Lite address bits (the register map needs 7)
+    parameter ADDR_BITS = 7
 )
 (
     input  wire                  clk,
@@ -38,7 +41,7 @@ module kernel_ctrl #
 
     // AXI4-Lite slave
     /* verilator lint_off UNUSEDSIGNAL */
-    input  wire [ADDR_BITS-1:0]  s_axi_awaddr,   // bits 1..0 and above 5 ignored
+    input  wire [ADDR_BITS-1:0]  s_axi_awaddr,   // bits 1..0 and above 6 ignored
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire                  s_axi_awvalid,
     output wire                  s_axi_awready,
@@ -50,7 +53,7 @@ module kernel_ctrl #
     output wire                  s_axi_bvalid,
     input  wire                  s_axi_bready,
     /* verilator lint_off UNUSEDSIGNAL */
-    input  wire [ADDR_BITS-1:0]  s_axi_araddr,   // bits 1..0 and above 5 ignored
+    input  wire [ADDR_BITS-1:0]  s_axi_araddr,   // bits 1..0 and above 6 ignored
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire                  s_axi_arvalid,
     output wire                  s_axi_arready,
@@ -79,23 +82,24 @@ module kernel_ctrl #
 );
 
 generate
-    if (ADDR_BITS < 6) begin : g_bad_addr
-        kernel_ctrl_parameter_ADDR_BITS_must_be_at_least_6 invalid_parameter ();
+    if (ADDR_BITS < 7) begin : g_bad_addr
+        kernel_ctrl_parameter_ADDR_BITS_must_be_at_least_7 invalid_parameter ();
     end
 endgenerate
 
-localparam [5:0] A_CTRL = 6'h00, A_GIE = 6'h04, A_IER = 6'h08, A_ISR = 6'h0C,
-                 A_IN_LO = 6'h10, A_IN_HI = 6'h14, A_OUT_LO = 6'h1C, A_OUT_HI = 6'h20,
-                 A_N = 6'h28, A_STATUS = 6'h30, A_WGT_LO = 6'h34, A_WGT_HI = 6'h38;
+localparam [6:0] A_CTRL = 7'h00, A_GIE = 7'h04, A_IER = 7'h08, A_ISR = 7'h0C,
+                 A_IN_LO = 7'h10, A_IN_HI = 7'h14, A_OUT_LO = 7'h1C, A_OUT_HI = 7'h20,
+                 A_N = 7'h28, A_STATUS = 7'h30, A_STATUS_CTRL = 7'h34, A_WGT_LO = 7'h40,
+                 A_WGT_HI = 7'h44;
 
-reg        start_reg, done_reg, ready_reg, auto_reg, gie_reg;
+reg        start_reg, done_reg, ready_reg, auto_reg, gie_reg, svld_reg;
 reg [1:0]  ier_reg, isr_reg;
 reg [63:0] in_reg, out_reg, wgt_reg;
 reg [31:0] n_reg;
 
 // ---- write channel: take AW and W (any order), then answer on B --------------------------
 reg        aw_full, w_full, b_valid;
-reg [5:0]  aw_addr;
+reg [6:0]  aw_addr;
 reg [31:0] w_data;
 reg [3:0]  w_strb;
 
@@ -120,8 +124,9 @@ endfunction
 reg        r_valid;
 reg [31:0] r_data;
 wire       ar_hs = s_axi_arvalid && !r_valid;
-wire [5:0] ar_a  = {s_axi_araddr[5:2], 2'b00};
+wire [6:0] ar_a  = {s_axi_araddr[6:2], 2'b00};
 wire       read_ctrl = ar_hs && ar_a == A_CTRL;
+wire       read_svld = ar_hs && ar_a == A_STATUS_CTRL;
 
 assign s_axi_arready = !r_valid;
 assign s_axi_rvalid  = r_valid;
@@ -141,6 +146,7 @@ always @* begin
         A_OUT_HI: rd_mux = out_reg[63:32];
         A_N:      rd_mux = n_reg;
         A_STATUS: rd_mux = {30'd0, status};
+        A_STATUS_CTRL: rd_mux = {31'd0, svld_reg};
         A_WGT_LO: rd_mux = wgt_reg[31:0];
         A_WGT_HI: rd_mux = wgt_reg[63:32];
         default:  rd_mux = 32'd0;
@@ -153,7 +159,7 @@ always @(posedge clk) begin
     // write channel handshakes
     if (s_axi_awvalid && s_axi_awready) begin
         aw_full <= 1'b1;
-        aw_addr <= {s_axi_awaddr[5:2], 2'b00};
+        aw_addr <= {s_axi_awaddr[6:2], 2'b00};
     end
     if (s_axi_wvalid && s_axi_wready) begin
         w_full <= 1'b1;
@@ -199,6 +205,9 @@ always @(posedge clk) begin
         ready_reg <= 1'b0;
     end
     if (ap_done) done_reg <= 1'b1;
+    // status_ap_vld: STATUS was written (a run ended); cleared by reading it
+    if (read_svld) svld_reg <= 1'b0;
+    if (ap_done) svld_reg <= 1'b1;
     if (ap_ready) ready_reg <= 1'b1;
     // interrupt status: set by enabled events, toggled by writing 1
     if (do_write && aw_addr == A_ISR && w_strb[0]) isr_reg <= isr_reg ^ w_data[1:0];
@@ -215,6 +224,7 @@ always @(posedge clk) begin
         ready_reg <= 1'b0;
         auto_reg  <= 1'b0;
         gie_reg   <= 1'b0;
+        svld_reg  <= 1'b0;
         ier_reg   <= 2'd0;
         isr_reg   <= 2'd0;
         in_reg    <= 64'd0;

@@ -103,7 +103,7 @@ module kernel_shell #
     output wire                    m_axi_gmem_rready,
 
     // AXI4-Lite slave (control registers, abi.py)
-    input  wire [5:0]              s_axi_control_awaddr,
+    input  wire [6:0]              s_axi_control_awaddr,
     input  wire                    s_axi_control_awvalid,
     output wire                    s_axi_control_awready,
     input  wire [31:0]             s_axi_control_wdata,
@@ -113,7 +113,7 @@ module kernel_shell #
     output wire [1:0]              s_axi_control_bresp,
     output wire                    s_axi_control_bvalid,
     input  wire                    s_axi_control_bready,
-    input  wire [5:0]              s_axi_control_araddr,
+    input  wire [6:0]              s_axi_control_araddr,
     input  wire                    s_axi_control_arvalid,
     output wire                    s_axi_control_arready,
     output wire [31:0]             s_axi_control_rdata,
@@ -184,7 +184,7 @@ wire        wgt_new;
 /* verilator lint_on UNUSEDSIGNAL */
 wire        wgt_loaded;
 
-kernel_ctrl #(.ADDR_BITS(6)) control_inst (
+kernel_ctrl #(.ADDR_BITS(7)) control_inst (
     .clk(ap_clk),
     .rst(rst),
     .s_axi_awaddr(s_axi_control_awaddr),

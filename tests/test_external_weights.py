@@ -2,8 +2,10 @@
 from DDR passes ``fpgagen verify --backend kernel`` bit-exactly (nominal memory, random
 latency with 30% pauses on every AXI channel, injected SLVERR) and ``--backend rtl`` (the
 testbench feeds the weight streams); the runtime loads the weight image once and runs on the
-emu and golden devices; the golden device refuses a run without the weight buffer; HLS is
-refused with one line."""
+emu and golden devices; the golden device refuses a run without the weight buffer. The HLS
+kernel reads the same weight image through its argument ``w`` (0x40, as the RTL kernel's
+WGT): the CNN with two URAM MVAUs and one external MVAU passes ``verify --backend hls``
+(stream top and kernel, g++ C simulation) and computes garbage from a wrong image."""
 
 from __future__ import annotations
 
@@ -64,7 +66,18 @@ def test_external_weights_layout(ext_build):
     assert (out / "deploy" / abi.WEIGHTS_FILE).read_bytes() == (
         out / "rtl" / abi.WEIGHTS_FILE
     ).read_bytes()
-    assert "HLS backend skipped" not in meta.get("backends", []) and "hls" not in meta["backends"]
+    # --backend both: the HLS kernel too, with the same weight image and regions
+    assert "hls" in meta["backends"]
+    assert (out / "hls" / abi.WEIGHTS_FILE).read_bytes() == (
+        out / "rtl" / abi.WEIGHTS_FILE
+    ).read_bytes()
+    assert meta["kernel_hls"]["weights"]["layers"] == w["layers"]
+    src = (out / "hls" / "fpgagen_kernel.cpp").read_text()
+    assert "INTERFACE m_axi port=w offset=slave bundle=gmem" in src
+    assert "int n, int* status, const fpgagen_bus_t* w)" in src
+    assert src.count("read_weights(w, b0, b1, b2, frames)") == 1
+    tcl = (out / "hls" / "run_hls_kernel.tcl").read_text()  # Vitis csim gets the image too
+    assert "add_files -tb weights.bin" in tcl and "kernel_tb_output.bin [pwd]/weights.bin" in tcl
 
 
 def test_external_weights_verify_kernel_and_rtl(ext_build, capsys):
@@ -100,15 +113,6 @@ def test_external_weights_runtime(ext_build):
     np.testing.assert_array_equal(y, ref[:2])
 
 
-def test_external_weights_hls_refused(ext_build, capsys):
-    tmp, out = ext_build
-    args = ["build", str(tmp / "m.onnx"), "--board", "zcu104", "-o", str(tmp / "hls")]
-    assert main([*args, "--folding", str(tmp / "fold.json"), "--backend", "hls"]) == 2
-    err = capsys.readouterr().err
-    assert "external weights (ram_style 'external') are built by the RTL backend only" in err
-    assert len(err.strip().splitlines()) == 1
-
-
 @pytest.fixture(scope="module")
 def uram_build(ext_build):
     """The same CNN with two MVAUs in UltraRAM (loaded by the kernel) and one external."""
@@ -120,7 +124,7 @@ def uram_build(ext_build):
     (tmp / "fold_uram.json").write_text(json.dumps(fold))
     out = tmp / "build_uram"
     args = ["build", str(tmp / "m.onnx"), "--board", "zcu104", "-o", str(out)]
-    assert main([*args, "--folding", str(tmp / "fold_uram.json"), "--backend", "rtl"]) == 0
+    assert main([*args, "--folding", str(tmp / "fold_uram.json"), "--backend", "both"]) == 0
     return tmp, out, names
 
 
@@ -170,10 +174,128 @@ def test_uram_weights_load_once_per_weight_address(uram_build):
 
 
 def test_external_weights_f1_kernel_argument(ext_build):
-    """On F1 the weight buffer is the RTL kernel's 4th argument (kernel.xml, WGT_LO)."""
+    """On F1 the weight buffer is the RTL kernel's argument 4 at WGT_LO (0x40), after the
+    output scalar status at 0x30 (kernel.xml), as Vitis HLS numbers the HLS kernel's."""
     tmp, _ = ext_build
     out = tmp / "f1"
     args = ["build", str(tmp / "m.onnx"), "--board", "aws-f1", "-o", str(out)]
     assert main([*args, "--folding", str(tmp / "fold.json"), "--backend", "rtl"]) == 0
     xml = (out / "project" / "kernel.xml").read_text()
-    assert 'name="w" addressQualifier="1" id="3"' in xml and 'offset="0x34"' in xml
+    assert 'name="status" addressQualifier="0" id="3"' in xml and 'offset="0x30"' in xml
+    assert 'name="w" addressQualifier="1" id="4"' in xml and 'offset="0x40"' in xml
+
+
+@pytest.mark.hls
+@pytest.mark.usefixtures("ap_types")
+def test_uram_and_external_weights_hls(uram_build, capsys, tmp_path):
+    """HLS: the two URAM MVAUs load their tables from their weight streams, the external one
+    takes a memory line per step; the stream top (testbench feeding the weight streams) and
+    the kernel (reading weights.bin through w, round robin over the three regions) are
+    bit-exact, and a zeroed weight image changes the kernel's outputs."""
+    import subprocess
+
+    from fpgagen.sim.hls_kernel_csim import compile_hls_kernel
+
+    tmp, out, names = uram_build
+    hls = out / "hls"
+    layers = "".join(p.read_text() for p in (hls / "layers").glob("*.h"))
+    assert layers.count("BIND_STORAGE variable=weights type=ram_1p impl=uram") == 2
+    assert layers.count("fpgagen::load_weights<") == 2 and "(in, out, wgt, thresholds" in layers
+    capsys.readouterr()
+    assert main(["verify", str(out), "--inputs", str(tmp / "x.npy"), "--backend", "hls"]) == 0
+    text = capsys.readouterr().out
+    assert "hls (g++ C simulation): 3/3 frames bit-exact" in text
+    assert "hls kernel fpgagen_kernel (g++ C simulation, dense buffers): 3/3 frames" in text
+    # the shipped testbench vectors, with the right and with a zeroed weight image
+    meta = json.loads((out / "dataflow.json").read_text())["kernel_hls"]
+    exe = compile_hls_kernel(hls, meta["core_top"])  # cached by verify
+    zero = tmp_path / "zero.bin"
+    zero.write_bytes(bytes(len((hls / abi.WEIGHTS_FILE).read_bytes())))
+    got = {}
+    for name, wfile in (("right", hls / abi.WEIGHTS_FILE), ("zero", zero)):
+        o = tmp_path / f"{name}.bin"
+        r = subprocess.run(
+            [str(exe), "kernel_tb_input.bin", "5", str(o), str(wfile)],
+            cwd=hls,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert r.returncode == 0, r.stderr
+        got[name] = o.read_bytes()
+    expected = (hls / "kernel_tb_expected.bin").read_bytes()
+    assert got["right"] == expected and got["zero"] != expected
+
+
+def test_hls_only_build_deploys_the_weight_image(uram_build, tmp_path):
+    """--backend hls alone: design.json and deploy/weights.bin come from the HLS kernel (the
+    same image as the RTL kernel's), and the runtime loads and programs it."""
+    from fpgagen.runtime import Accelerator
+
+    tmp, out_both, _ = uram_build
+    out = tmp_path / "hls"
+    args = ["build", str(tmp / "m.onnx"), "--board", "zcu104", "-o", str(out)]
+    assert main([*args, "--folding", str(tmp / "fold_uram.json"), "--backend", "hls"]) == 0
+    design = json.loads((out / "deploy" / abi.DESIGN_FILE).read_text())
+    assert [r["load"] for r in design["weights"]["layers"]] == [True, False, True]
+    image = (out_both / "rtl" / abi.WEIGHTS_FILE).read_bytes()
+    assert (out / "deploy" / abi.WEIGHTS_FILE).read_bytes() == image
+    with Accelerator(out / "deploy", device="golden") as acc:
+        acc.run(np.load(tmp / "x.npy")[:1])
+        k = acc.device.kernel
+        assert k.regs[abi.REG_WGT_LO] | k.regs[abi.REG_WGT_HI] << 32 == acc._weights[0].addr
+
+
+@pytest.fixture(scope="module")
+def dw_model(tmp_path_factory):
+    """The depthwise CNN (3x3 conv, depthwise 3x3 = the VVAU, pointwise, GAP, FC) and 2
+    frames; the VVAU's folding from the ZCU104 plan."""
+    tmp = tmp_path_factory.mktemp("dw")
+    onnx.save(small_cnn("depthwise"), tmp / "m.onnx")
+    from fpgagen.boards import load_board
+    from fpgagen.flow import make_dataflow
+
+    df = make_dataflow(tmp / "m.onnx", load_board("zcu104"))
+    (vvau,) = [l for l in df.layers if l.op_type == "VVAU"]
+    x = np.random.default_rng(5).uniform(-1, 1, (2, 3, 8, 8)).astype(np.float32)
+    np.save(tmp / "x.npy", x)
+    return tmp, vvau.name, vvau.folding()
+
+
+def _dw_build(tmp, vvau, folding, style):
+    (tmp / f"fold_{style}.json").write_text(
+        json.dumps({"layers": {vvau: {**folding, "ram_style": style}}})
+    )
+    out = tmp / f"build_{style}"
+    args = ["build", str(tmp / "m.onnx"), "--board", "zcu104", "-o", str(out)]
+    assert main([*args, "--folding", str(tmp / f"fold_{style}.json"), "--backend", "rtl"]) == 0
+    meta = json.loads((out / "dataflow.json").read_text())
+    (region,) = meta["kernel"]["weights"]["layers"]
+    assert region["name"] == vvau
+    top = (out / "rtl" / f"{meta['rtl']['top']}.v").read_text()
+    assert top.count(f'.RAM_STYLE("{style}")') == 1
+    return out, region
+
+
+def test_vvau_external_weights_verify_kernel(dw_model, capsys):
+    """A VVAU whose weights stream from DDR (one line per input word, re-read every output
+    pixel) passes the kernel verification bit-exactly, also under random AXI pauses."""
+    tmp, vvau, folding = dw_model
+    out, region = _dw_build(tmp, vvau, folding, "external")
+    assert not region["load"] and region["bits_per_frame"] > 0
+    capsys.readouterr()
+    assert main(["verify", str(out), "--inputs", str(tmp / "x.npy"), "--backend", "kernel"]) == 0
+    text = capsys.readouterr().out
+    assert "kernel: 2/2 frames bit-exact" in text
+    assert "30% random pauses on every AXI channel: 2/2 frames bit-exact" in text
+
+
+def test_vvau_uram_weights_verify_rtl(dw_model, capsys):
+    """A VVAU with its weights in UltraRAM, loaded through s_wgt before the input starts,
+    passes the RTL verification bit-exactly."""
+    tmp, vvau, folding = dw_model
+    out, region = _dw_build(tmp, vvau, folding, "ultra")
+    assert region["load"]
+    capsys.readouterr()
+    assert main(["verify", str(out), "--inputs", str(tmp / "x.npy"), "--backend", "rtl"]) == 0
+    assert "rtl: 2/2 frames bit-exact" in capsys.readouterr().out

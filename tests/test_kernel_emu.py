@@ -122,6 +122,9 @@ def test_register_map_and_interrupt(mlp_build):
             emu.write_reg(reg, val)
             assert emu.read_reg(reg) == val
         assert emu.read_reg(0x3C) == 0  # unmapped offsets read 0
+        emu.write_reg(abi.REG_WGT_HI, 0x7)  # the weight address: 0x40/0x44 in both backends
+        assert emu.read_reg(abi.REG_WGT_HI) == 7 and emu.read_reg(0x38) == 0
+        assert emu.read_reg(abi.REG_STATUS_CTRL) == 0  # no run has ended yet
         emu.write_mem(0x9_1234_5000, packing.pack_buffer(words, df.layers[0].in_width, 128))
         emu.write_reg(abi.REG_GIE, 1)
         emu.write_reg(abi.REG_IER, 1)
@@ -132,6 +135,9 @@ def test_register_map_and_interrupt(mlp_build):
         ctrl = emu.read_reg(abi.REG_CTRL)
         assert ctrl & abi.CTRL_DONE and ctrl & abi.CTRL_IDLE and not ctrl & abi.CTRL_START
         assert not emu.read_reg(abi.REG_CTRL) & abi.CTRL_DONE  # cleared on read
+        # STATUS was written at the end of the run (status_ap_vld, cleared on read)
+        assert emu.read_reg(abi.REG_STATUS) == 0 and emu.read_reg(abi.REG_STATUS_CTRL) == 1
+        assert emu.read_reg(abi.REG_STATUS_CTRL) == 0
         emu.write_reg(abi.REG_ISR, 1)  # toggle on write clears it
         assert emu.read_reg(abi.REG_ISR) == 0
         emu.step(50)

@@ -5,9 +5,14 @@ backend or board made it. This module is the single source of the numbers the ge
 the HLS top, the vendor projects and the runtime agree on. It imports nothing from fpgagen, so
 that the runtime vendored into a build's ``deploy/`` folder can carry an identical copy.
 
-Register map (AXI4-Lite slave ``s_axi_control``), as Vitis HLS gives a function
-``fpgagen_kernel(const ap_uint<BUS>* in, ap_uint<BUS>* out, int n)`` with all three arguments
-on ``s_axilite`` and both pointers on the ``m_axi`` bundle ``gmem``:
+Register map (AXI4-Lite slave ``s_axi_control``, 7 address bits), as Vitis HLS lays out a
+function ``fpgagen_kernel(const ap_uint<BUS>* in, ap_uint<BUS>* out, int n, int* status[,
+const ap_uint<BUS>* w])`` with every argument on ``s_axilite`` and the pointers on the
+``m_axi`` bundle ``gmem``. Vitis HLS gives each 64-bit pointer three words (low, high,
+reserved), a 32-bit input two (data, reserved) and an output scalar with its default
+``ap_vld`` protocol a 16-byte aligned slot of data + control word, the next argument starting
+at the following 16-byte boundary (UG1399 "S_AXILITE Control Register Map"; the ``*_hw.h``
+headers Vitis HLS 2020.2 and 2022.2 write). So the one map of both backends is:
 
 ====== ============ =============================================================
 offset name         meaning
@@ -22,11 +27,13 @@ offset name         meaning
 0x1C   OUT_LO       output buffer address, bits 31..0
 0x20   OUT_HI       output buffer address, bits 63..32
 0x28   N            number of frames
-0x30   STATUS       RTL kernel only: bit 0 a read response was SLVERR/DECERR, bit 1 a
-                    write response was; cleared by ap_start. Vitis HLS kernels have no
-                    such register (reads return 0), so drivers treat it as optional.
-0x34   WGT_LO       weight buffer address, bits 31..0 (kernels with external weights;
-0x38   WGT_HI       bits 63..32; a plain register otherwise). Latched at ap_start.
+0x30   STATUS       read only, written by the kernel at the end of every run: bit 0 a read
+                    response was SLVERR/DECERR, bit 1 a write response was (RTL kernel);
+                    always 0 on the HLS kernel (HLS m_axi hides response codes)
+0x34   STATUS_CTRL  bit 0 status_ap_vld: set when a run ends (STATUS written), cleared
+                    when read
+0x40   WGT_LO       weight buffer address, bits 31..0 (kernels with external or UltraRAM
+0x44   WGT_HI       weights; bits 63..32; a plain register otherwise on the RTL kernel)
 ====== ============ =============================================================
 
 Weight buffer (kernels with external weights, design.json "weights"): the image file
@@ -53,7 +60,7 @@ MEMORY_PORT = (
     "m_axi_gmem"  # one AXI4 master: read channels fetch input, write channels store output
 )
 INTERRUPT_PORT = "interrupt"
-CONTROL_ADDR_BITS = 6
+CONTROL_ADDR_BITS = 7
 ADDR_BITS = 64  # AXI4 master address width
 BUS_BITS = {"zynq": 128, "f1": 512}  # AXI4 master data width per platform kind
 MAX_BURST_BEATS = 256  # AXI4 INCR burst limit
@@ -70,8 +77,12 @@ REG_OUT_LO = 0x1C
 REG_OUT_HI = 0x20
 REG_N = 0x28
 REG_STATUS = 0x30
-REG_WGT_LO = 0x34
-REG_WGT_HI = 0x38
+REG_STATUS_CTRL = 0x34  # bit 0: status_ap_vld (set when a run ends, clear on read)
+REG_WGT_LO = 0x40
+REG_WGT_HI = 0x44
+
+# -- kernel arguments: their indices for XRT (Vitis numbers the C arguments in order) ---------
+ARG_IN, ARG_OUT, ARG_N, ARG_STATUS, ARG_W = range(5)  # status: output scalar, never set
 
 # -- CTRL bits ---------------------------------------------------------------------------------
 CTRL_START = 1 << 0
@@ -80,7 +91,7 @@ CTRL_IDLE = 1 << 2
 CTRL_READY = 1 << 3
 CTRL_AUTO_RESTART = 1 << 7
 
-# -- STATUS bits (RTL kernel only) ---------------------------------------------------------------
+# -- STATUS bits (RTL kernel; 0 on the HLS kernel) ---------------------------------------------------------------
 STATUS_READ_ERROR = 1 << 0
 STATUS_WRITE_ERROR = 1 << 1
 

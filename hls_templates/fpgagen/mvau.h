@@ -139,6 +139,55 @@ struct MvauPe<C, true> {
     }
 };
 
+/*! Weight sources of an MVAU/VVAU step: the weight memory line the step uses, as PE slices of
+ * W_NC chunks (C::w_chunk_t, LSBs first), from
+ *   - a table (the ROM of on-chip weights, or the URAM loaded by load_weights): line widx;
+ *   - a weight stream (ram_style external): the next word of the stream, which carries the
+ *     memory lines in the order the steps use them, once per input vector (the stream the
+ *     kernel reads from the weight buffer; docs/kernel.md "External weights").
+ * A stream word is the memory line of B = PE * slice bits, PE p at bits [p*slice +: slice].
+ */
+template <class C, class T>
+void fetch_weights(T (*table)[C::PE][C::W_NC], unsigned widx,
+                   typename C::w_chunk_t w[C::PE][C::W_NC]) {
+    FPGAGEN_HLS(INLINE)
+    for (unsigned p = 0; p < C::PE; p++) {
+        FPGAGEN_HLS(UNROLL)
+        for (unsigned j = 0; j < C::W_NC; j++) {
+            FPGAGEN_HLS(UNROLL)
+            w[p][j] = table[widx][p][j];
+        }
+    }
+}
+
+template <class C, int B>
+void fetch_weights(hls::stream<ap_uint<B> >& s, unsigned,
+                   typename C::w_chunk_t w[C::PE][C::W_NC]) {
+    FPGAGEN_HLS(INLINE)
+    const int SLICE = B / C::PE;
+    const ap_uint<B> word = s.read();
+    for (int p = 0; p < int(C::PE); p++) {
+        FPGAGEN_HLS(UNROLL)
+        for (int j = 0; j < int(C::W_NC); j++) {
+            FPGAGEN_HLS(UNROLL)
+            const int lo = p * SLICE + j * int(C::W_CB);
+            const int end = lo + int(C::W_CB) < (p + 1) * SLICE ? lo + int(C::W_CB) : (p + 1) * SLICE;
+            w[p][j] = static_cast<typename C::w_chunk_t>(word(end - 1, lo).to_uint64());
+        }
+    }
+}
+
+/*! Load the D lines of a weight table (the UltraRAM of a ram_style ultra layer) from the
+ * weight stream, line 0 first: what the RTL kernel's loader writes through s_wgt. */
+template <class C, int D, int B>
+void load_weights(hls::stream<ap_uint<B> >& s, typename C::w_chunk_t table[D][C::PE][C::W_NC]) {
+    FPGAGEN_HLS(INLINE)
+    for (int i = 0; i < D; i++) {
+        FPGAGEN_HLS(PIPELINE II=1)
+        fetch_weights<C, B>(s, 0, table[i]);
+    }
+}
+
 //! Bits of one PE's slice of a threshold memory word (1 when the MVAU has no thresholds).
 template <class C>
 struct MvauThresholdWord {
@@ -198,11 +247,9 @@ struct MvauGroups<C, false> {
 };
 
 //! The schedule shared by mvau and mvau_grouped (see there).
-template <class C, bool GROUPED>
+template <class C, bool GROUPED, class WS>
 void mvau_run(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
-              hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out,
-              const typename C::w_chunk_t weights[(C::MH / C::PE) * (C::MW / C::SIMD)][C::PE]
-                                                 [C::W_NC],
+              hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out, WS& weights,
               const typename MvauGroups<C, GROUPED>::chunk_t
                   mults[MvauGroups<C, GROUPED>::ROWS][C::PE][MvauGroups<C, GROUPED>::NC],
               const typename C::t_chunk_t thresholds[C::T_ROWS][C::PE][C::T_NC],
@@ -232,10 +279,13 @@ void mvau_run(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
             ap_uint<C::IN_BITS> xe[MvauPe<C>::SPLIT];  // the input elements (non-XNOR modes)
             FPGAGEN_HLS(ARRAY_PARTITION variable=xe complete)
             MvauPe<C>::split(x, xe);
+            typename C::w_chunk_t wl[C::PE][C::W_NC];  // this step's weight memory line
+            FPGAGEN_HLS(ARRAY_PARTITION variable=wl complete dim=0)
+            fetch_weights<C>(weights, widx, wl);
             for (unsigned p = 0; p < C::PE; p++) {
                 FPGAGEN_HLS(UNROLL)
                 const ap_int<C::ACC_BITS> part =
-                    G::scale(MvauPe<C>::dot(x, xe, weights[widx][p]), mults[midx][p]);
+                    G::scale(MvauPe<C>::dot(x, xe, wl[p]), mults[midx][p]);
                 if (sf == 0) {
                     acc[p] = part;
                 } else {
@@ -274,11 +324,12 @@ void mvau_run(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
  * ACC_BITS, N_THRES (0: raw accumulator out), OUT_BITS; OUT_BIAS (int); W_CB, W_NC and
  * typedef w_chunk_t (one PE's weight slice as W_NC chunks of W_CB bits); T_ROWS (NF, or 1
  * without thresholds), T_CB, T_NC and typedef t_chunk_t (one PE's thresholds as chunks).
+ * weights: the NF*SF-line weight table w_chunk_t[NF*SF][PE][W_NC] (ROM or loaded URAM), or
+ * the weight stream of an external layer (see fetch_weights).
  */
-template <class C>
+template <class C, class WS>
 void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
-          hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out,
-          const typename C::w_chunk_t weights[(C::MH / C::PE) * (C::MW / C::SIMD)][C::PE][C::W_NC],
+          hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out, WS& weights,
           const typename C::t_chunk_t thresholds[C::T_ROWS][C::PE][C::T_NC], unsigned n_frames) {
     FPGAGEN_HLS(INLINE)
     static const uint8_t no_mults[1][C::PE][1] = {};
@@ -291,11 +342,9 @@ void mvau(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
  * m_chunk_t: mults[nf*GROUPS + g][p] is the multiplier of output nf*PE + p and group g as
  * M_NC chunks of M_CB bits (the RTL's <layer>_mults.mem line for line).
  */
-template <class C>
+template <class C, class WS>
 void mvau_grouped(hls::stream<ap_uint<C::SIMD * C::IN_BITS> >& in,
-                  hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out,
-                  const typename C::w_chunk_t weights[(C::MH / C::PE) * (C::MW / C::SIMD)]
-                                                     [C::PE][C::W_NC],
+                  hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out, WS& weights,
                   const typename C::m_chunk_t mults[(C::MH / C::PE) * C::GROUPS][C::PE][C::M_NC],
                   const typename C::t_chunk_t thresholds[C::T_ROWS][C::PE][C::T_NC],
                   unsigned n_frames) {

@@ -35,12 +35,13 @@ struct VvauDot {
  * C provides: CH, PE, K, NV (unsigned); IN_KIND, W_KIND (Kind); IN_BITS, W_BITS, ACC_BITS,
  * N_THRES (0: raw accumulator out), OUT_BITS; OUT_BIAS (int); W_CB, W_NC and typedef
  * w_chunk_t (one PE's weight as chunks); T_ROWS (CF, or 1 without thresholds), T_CB, T_NC and
- * typedef t_chunk_t (one PE's thresholds as chunks).
+ * typedef t_chunk_t (one PE's thresholds as chunks). weights: the K*CF-line table
+ * w_chunk_t[K*CF][PE][W_NC] (ROM or loaded URAM) or an external weight stream (mvau.h
+ * fetch_weights).
  */
-template <class C>
+template <class C, class WS>
 void vvau(hls::stream<ap_uint<C::PE * C::IN_BITS> >& in,
-          hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out,
-          const typename C::w_chunk_t weights[C::K * (C::CH / C::PE)][C::PE][C::W_NC],
+          hls::stream<ap_uint<C::PE * C::OUT_BITS> >& out, WS& weights,
           const typename C::t_chunk_t thresholds[C::T_ROWS][C::PE][C::T_NC], unsigned n_frames) {
     FPGAGEN_HLS(INLINE)
     const unsigned CF = C::CH / C::PE;
@@ -56,10 +57,12 @@ void vvau(hls::stream<ap_uint<C::PE * C::IN_BITS> >& in,
             const ap_uint<C::PE * C::IN_BITS> x = in.read();
             const unsigned row = C::N_THRES > 0 ? cg : 0;
             ap_uint<C::PE * C::OUT_BITS> y = 0;
+            typename C::w_chunk_t wl[C::PE][C::W_NC];  // this step's weight memory line
+            FPGAGEN_HLS(ARRAY_PARTITION variable=wl complete dim=0)
+            fetch_weights<C>(weights, widx, wl);
             for (unsigned p = 0; p < C::PE; p++) {
                 FPGAGEN_HLS(UNROLL)
-                const ap_uint<C::W_BITS> w =
-                    load_word<C::W_BITS, C::W_CB, C::W_NC>(weights[widx][p]);
+                const ap_uint<C::W_BITS> w = load_word<C::W_BITS, C::W_CB, C::W_NC>(wl[p]);
                 const ap_int<C::ACC_BITS> part =
                     mvau_dot<VvauDot<C> >(element<C::IN_BITS>(x, p), w);
                 const ap_int<C::ACC_BITS> a =

@@ -114,18 +114,16 @@ def test_refused_on_board_without_uram(board, preset_onnx):
     assert "\n" not in str(e.value) and name in str(e.value)
 
 
-def test_ultra_is_rtl_only():
-    """URAM weights are a RAM the RTL kernel loads through its weight streamer; HLS has no
-    weight streamer and refuses them with one line."""
+def test_ultra_in_both_backends():
+    """URAM weights are a RAM the kernel loads through its weight stream, in RTL (RAM_STYLE
+    ultra) and in HLS (a URAM-bound table loaded from the layer's weight stream)."""
     from fpgagen.codegen.hls import layer_context
-    from fpgagen.layers.memory import check_buildable
 
-    with pytest.raises(FpgagenError, match=r"weights in UltraRAM .*RTL backend only") as e:
-        layer_context(_mvau(64, 64, 2, 4))
-    assert "\n" not in str(e.value)
     m = _mvau(64, 64, 2, 4)
-    check_buildable(m, "rtl")  # no error: the RTL kernel loads the URAM
     assert m.rtl_params("mem")["RAM_STYLE"] == "ultra"
+    ctx = layer_context(m)
+    assert ctx["wstream"]["load"] and ctx["wstream"]["bits"] == m.weight_word_bits
+    assert ctx["weights"]["depth"] == m.nf * m.sf
 
 
 def test_optimiser_moves_weights_to_uram_when_bram_binds():

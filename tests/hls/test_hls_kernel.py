@@ -1,4 +1,5 @@
-"""The HLS kernel top ``fpgagen_kernel(const ap_uint<BUS>* in, ap_uint<BUS>* out, int n)``:
+"""The HLS kernel top ``fpgagen_kernel(const ap_uint<BUS>* in, ap_uint<BUS>* out, int n,
+int* status)``:
 bit-exact in g++ C simulation on dense buffers (as drivers call the Vitis kernel) for an MLP
 on a 128-bit and a CNN on a 512-bit bus, its testbench vectors, the interface directives that
 give the abi.py register map, and the Vitis HLS script exporting IP catalog IP and .xo."""
@@ -68,11 +69,16 @@ def test_hls_kernel_interface_and_script(tmp_path):
         "INTERFACE s_axilite port=in bundle=control",
         "INTERFACE s_axilite port=out bundle=control",
         "INTERFACE s_axilite port=n bundle=control",
+        "INTERFACE s_axilite port=status bundle=control",
         "INTERFACE s_axilite port=return bundle=control",
         "DATAFLOW",
     ):
         assert directive in src
-    assert "void fpgagen_kernel(const fpgagen_bus_t* in, fpgagen_bus_t* out, int n)" in src
+    # the output scalar status puts STATUS at 0x30 (abi.py); no weights: no argument w
+    assert (
+        "void fpgagen_kernel(const fpgagen_bus_t* in, fpgagen_bus_t* out, int n, int* status)"
+        in src
+    )
     tcl = (out / "hls" / "run_hls_kernel.tcl").read_text()
     assert "set_top fpgagen_kernel" in tcl
     assert "export_design -format ip_catalog" in tcl and "export_design -format xo" in tcl

@@ -31,8 +31,8 @@ from .. import packing
 from ..errors import FpgagenError
 from ..layers.base import LAYER_TYPES, check_identifier, sanitize
 from ..layers.hw import Kind, Memory, SignedInt, parse_names
-from ..layers.memory import check_buildable
 from ..resources import data_dir
+from .kernel import uses_weight_buffer
 from .rtl import top_name
 from .templates import HEADER, render
 
@@ -158,9 +158,21 @@ def layer_context(l) -> dict:
     """Template context of layer ``l``'s HLS process: its configuration struct (``cfg``),
     its memories as tables, and the library function it calls."""
     l.check_hw()
-    check_buildable(l, "hls")
     hw = l.hw_params()
+    wstream = None
+    if uses_weight_buffer(l):  # weights from the kernel's weight buffer: no ROM rows
+        ws = l.weight_stream()
+        wstream = {
+            "bits": ws["word_bits"],
+            "load": not l.external_weights,
+            "words": ws["words"],
+            "repeats": ws["repeats"],
+        }
+        w = hw["weights"]
+        hw = {**hw, "weights": Memory(w.name, w.words[:1], w.bits, w.pe, w.style)}
     tables = {k: _memory_table(v) for k, v in hw.items() if isinstance(v, Memory)}
+    if wstream is not None:  # the table's shape is the weight memory's
+        tables["weights"]["depth"] = wstream["words"]
     cfg = []
     for name, key in parse_names(l.hls_names):
         mem, _, attr = key.partition(".")
@@ -184,7 +196,8 @@ def layer_context(l) -> dict:
         "lib": l.hls_lib,
         "func": l.hls_func,
         "template": l.hls_template,
-        "max_bits": max_bits,
+        "max_bits": max(max_bits, wstream["bits"] if wstream else 0),
+        "wstream": wstream,
     }
 
 
@@ -376,6 +389,7 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
 
     new_stream(edges[0][0][0], layers[0].in_width, "the accelerator input")
     procs = []
+    wstreams: list = []  # weight streams of layers with external/UltraRAM weights, in order
     max_bits = max(packing.axis_width(layers[0].in_width), packing.axis_width(layers[-1].out_width))
     for i, (l, (ins, outs)) in enumerate(zip(layers, edges)):
         for s in ins:
@@ -401,6 +415,17 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
         p_in, p_out = _ports(l)
         ports = [(l.in_width, p) for p in p_in] + [(l.out_width, p) for p in p_out]
         args = [alias[s] for s in ins] + [alias[s] for s in outs]
+        if ctx["wstream"] is not None:  # a weight stream: an argument of the top function
+            wname = unique(f"s_wgt_{ident}")
+            args.append(wname)
+            wstreams.append(
+                {
+                    **ctx["wstream"],
+                    "name": wname,
+                    "layer": l.name,
+                    "hex": packing.to_hex(l.weight_words(), ctx["wstream"]["bits"]),
+                }
+            )
         procs.append(
             {
                 "ident": ident,
@@ -445,6 +470,7 @@ def write_hls(dataflow, outdir, part: str, clock_mhz: float) -> dict:
         "ap_int_max_w": max_bits if max_bits > 1024 else 0,
         "layers": procs,
         "streams": list(streams.values()),
+        "wstreams": wstreams,
         "tb_frames": TB_FRAMES,
         "s_first": s_first,
         "s_last": s_last,

@@ -26,6 +26,7 @@ __all__ = [
     "HLS_TB_FRAMES",
     "burst_beats",
     "kernel_geometry",
+    "uses_weight_buffer",
     "weight_layout",
     "write_kernel",
     "write_kernel_hls",
@@ -40,6 +41,14 @@ MAX_OUTSTANDING = 4
 LOADER_FIFO = 16
 #: alignment of each layer's region in the weight buffer (bytes)
 WEIGHT_REGION_ALIGN = 4096
+
+
+def uses_weight_buffer(layer) -> bool:
+    """The layer's weights come from the kernel's weight buffer: streamed every frame
+    (``ram_style: external``) or loaded into UltraRAM (``ultra``)."""
+    if getattr(layer, "external_weights", False):
+        return True
+    return getattr(layer, "ram_style", None) is not None and layer.weight_ram_style == "ultra"
 
 
 def weight_layout(df, bus_bits: int) -> tuple[list, bytes]:
@@ -59,9 +68,9 @@ def weight_layout(df, bus_bits: int) -> tuple[list, bytes]:
 
     regions, parts, offset = [], [], 0
     for l in df.layers:
-        load = getattr(l, "ram_style", None) is not None and l.weight_ram_style == "ultra"
-        if not (getattr(l, "external_weights", False) or load):
+        if not uses_weight_buffer(l):
             continue
+        load = not l.external_weights
         ws = l.weight_stream()
         words = l.weight_words()
         bits, depth = ws["word_bits"], ws["words"]
@@ -240,8 +249,15 @@ def write_kernel_hls(df, outdir, bus_bits: int, part: str, clock_mhz: float) -> 
     geo = kernel_geometry(df)
     m = re.search(r"#define AP_INT_MAX_W (\d+)", top_h.read_text())
     need = bus_bits + max(geo["in_word_bits"], geo["out_word_bits"])
-    width = max(int(m.group(1)) if m else 1024, -(-need // 1024) * 1024)
     first, last = df.layers[0], df.layers[-1]
+    regions, image = weight_layout(df, bus_bits)
+    beats = burst_beats(bus_bits)
+    for r in regions:  # first beat of the region; the FIFO of its reader (as in the RTL)
+        r["beat0"] = r["offset"] * 8 // bus_bits
+        r["fifo_depth"] = LOADER_FIFO if r["load"] else 4 * beats
+        r["burst"] = min(LOADER_FIFO, beats) if r["load"] else beats
+    need = max([need] + [bus_bits + r["word_bits"] for r in regions])
+    width = max(int(m.group(1)) if m else 1024, -(-need // 1024) * 1024)
     ctx = {
         "top": core_top,
         "bus_bits": bus_bits,
@@ -255,6 +271,8 @@ def write_kernel_hls(df, outdir, bus_bits: int, part: str, clock_mhz: float) -> 
         "clock_mhz": clock_mhz,
         "period_ns": f"{1000.0 / clock_mhz:.3f}",
         "tb_frames": HLS_TB_FRAMES,
+        "regions": regions,
+        "weight_bytes": len(image),
     }
     files = []
     for name, tmpl in (
@@ -275,6 +293,19 @@ def write_kernel_hls(df, outdir, bus_bits: int, part: str, clock_mhz: float) -> 
     ):
         (hls / name).write_bytes(bytes(packing.pack_buffer(words, bits, bus_bits)))
         files.append(hls / name)
+    weights = None
+    if regions:  # the weight buffer image, the same file the RTL kernel reads
+        (hls / abi.WEIGHTS_FILE).write_bytes(image)
+        files.append(hls / abi.WEIGHTS_FILE)
+        weights = {
+            "file": f"{HLS_DIR}/{abi.WEIGHTS_FILE}",
+            "bytes": len(image),
+            "bits_per_frame": sum(r["bits_per_frame"] for r in regions),
+            "layers": [
+                {k: v for k, v in r.items() if k not in ("beat0", "fifo_depth", "burst")}
+                for r in regions
+            ],
+        }
     return {
         "top": abi.KERNEL_NAME,
         "core_top": core_top,
@@ -282,4 +313,5 @@ def write_kernel_hls(df, outdir, bus_bits: int, part: str, clock_mhz: float) -> 
         **geo,
         "files": [str(p.relative_to(outdir)) for p in files],
         "script": f"{HLS_DIR}/run_hls_kernel.tcl",
+        "weights": weights,
     }

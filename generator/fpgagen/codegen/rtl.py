@@ -18,7 +18,6 @@ from pathlib import Path
 
 from .. import packing
 from ..layers.base import sanitize
-from ..layers.memory import check_buildable
 from ..resources import data_dir
 from .templates import render
 
@@ -63,7 +62,6 @@ def write_rtl(dataflow, outdir) -> dict:
     modules = []
     for l in layers:
         l.check_hw()
-        check_buildable(l)
         l.write_memories(mem)
         for s in l.outs:
             streams.append({"name": s, "width": l.out_width})

@@ -10,8 +10,8 @@ the memory-mapped kernel streams the layer's weight words from a weight buffer i
 per input vector; docs/kernel.md "External weights"). UltraScale+ URAM288 has no
 configuration-time initialisation, so an ``ultra`` weight memory is a RAM that the kernel
 loads through the same weight streamer at the first start after a new weight address
-(docs/kernel.md "Weights in UltraRAM"); :func:`uram_blocks` costs it. The HLS backend has
-no weight streamer: :func:`check_buildable` refuses ``external`` and ``ultra`` there.
+(docs/kernel.md "Weights in UltraRAM"); :func:`uram_blocks` costs it. Both backends build
+every style: the HLS kernel streams and loads the weights the same way (docs/hls.md).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ __all__ = [
     "URAM_WORD_BITS",
     "WEIGHT_STYLES",
     "check_board",
-    "check_buildable",
     "check_style",
     "memory_style",
     "uram_blocks",
@@ -83,17 +82,3 @@ def check_board(dataflow, board) -> None:
                 f"layer {l.name} ({l.op_type}): ram_style 'ultra' needs UltraRAM, but board "
                 f"{board.name} has {board.resources.uram} URAM; use block, distributed or auto"
             )
-
-
-def check_buildable(layer, backend: str = "rtl") -> None:
-    """Refuse generating HLS for ``external`` and ``ultra`` weight memories: both need the
-    weight streamer of the RTL kernel (URAM has no bitstream initialisation; see module)."""
-    style = getattr(layer, "ram_style", None)
-    if backend != "hls" or style not in (EXTERNAL, "ultra"):
-        return
-    what = "external weights" if style == EXTERNAL else "weights in UltraRAM"
-    raise FpgagenError(
-        f"layer {layer.name} ({layer.op_type}): {what} (ram_style {style!r}) are built by "
-        "the RTL backend only: the HLS kernel has no weight streamer yet; use --backend rtl, "
-        "or ram_style block for this layer"
-    )

@@ -13,18 +13,23 @@ import math
 from typing import ClassVar
 
 from .. import abi
+from ..codegen.kernel import uses_weight_buffer
 from ..errors import FpgagenError
 from .base import VendorBackend
 
 __all__ = ["F1Backend", "compute_units"]
 
-# kernel arguments in register order (abi: in at 0x10, out at 0x1C, n at 0x28)
+# kernel arguments in register order, as Vitis HLS numbers them for the HLS twin (abi: in at
+# 0x10, out at 0x1C, n at 0x28, the output scalar status at 0x30), so that one driver calls
+# both kernels with the same argument indices
 ARGS = (
     ("in", 1, abi.REG_IN_LO, 8, "void*"),
     ("out", 1, abi.REG_OUT_LO, 8, "void*"),
     ("n", 0, abi.REG_N, 4, "uint"),
+    ("status", 0, abi.REG_STATUS, 4, "int*"),
 )
-#: the 4th argument of a kernel with external weights: the weight buffer (WGT_LO/WGT_HI)
+#: the 5th argument (index 4) of a kernel with external or UltraRAM weights: the weight
+#: buffer (WGT_LO/WGT_HI at 0x40/0x44)
 WEIGHTS_ARG = ("w", 1, abi.REG_WGT_LO, 8, "void*")
 
 
@@ -80,11 +85,7 @@ class F1Backend(VendorBackend):
             platform=b.kernel.platform,
             bus_bits=b.kernel.bus_bits,
             args=ARGS
-            + (
-                (WEIGHTS_ARG,)
-                if any(getattr(l, "external_weights", False) for l in self.df.layers)
-                else ()
-            ),
+            + ((WEIGHTS_ARG,) if any(uses_weight_buffer(l) for l in self.df.layers) else ()),
             cus=names,
             banks=list(b.kernel.memory_banks[: self.cus]),
             project="kernel_pack",

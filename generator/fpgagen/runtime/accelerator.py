@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from .. import abi
 from ..errors import DeployError
 from .design import Design
 from .devices import Device, PynqDevice, XrtDevice
@@ -190,11 +191,11 @@ class Accelerator:
 
     # -- buffers --------------------------------------------------------------------------------
     def _load_weights(self) -> None:
-        """External weights: one weight buffer per compute unit, filled with the design's
+        """External or UltraRAM weights: one weight buffer per compute unit, filled with the design's
         weight image once (its address goes to WGT_LO/WGT_HI at every start)."""
         image = np.frombuffer(self.design.weight_image(), dtype=np.uint8)
         for cu in range(self.device.compute_units):
-            buf = self.device.alloc(image.size, cu, 3)
+            buf = self.device.alloc(image.size, cu, abi.ARG_W)
             buf.host[: image.size] = image
             self.device.to_device(buf, image.size)
             self.device.set_weights(cu, buf)

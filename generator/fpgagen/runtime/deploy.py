@@ -146,7 +146,7 @@ def design_dict(df, board, clock_mhz: float, outdir, meta: dict | None = None) -
     kernel["pl_clock_mhz"] = float((project.get("pl_clk0") or {}).get("actual_mhz") or clock_mhz)
     if board.flow.startswith("aws"):
         kernel["compute_units"] = sorted(project.get("compute_units") or [f"{abi.KERNEL_NAME}_1"])
-    geo = meta.get("kernel") or {}
+    geo = meta.get("kernel") or meta.get("kernel_hls") or {}  # RTL kernel, else the HLS one
     for key, want in (
         ("bus_bits", k.bus_bits),
         ("in_word_bits", first.in_width),
@@ -240,7 +240,8 @@ def write_deploy(df, outdir, board, clock_mhz: float, meta: dict | None = None) 
     for name, text in vendored_sources().items():
         (pkg / name).write_text(text)
     if d.get("weights"):
-        shutil.copyfile(outdir / (meta or {})["kernel"]["weights"]["file"], dep / abi.WEIGHTS_FILE)
+        geo = (meta or {}).get("kernel") or (meta or {})["kernel_hls"]
+        shutil.copyfile(outdir / geo["weights"]["file"], dep / abi.WEIGHTS_FILE)
     (dep / "run_example.py").write_text(EXAMPLE.format(version=__version__, name=df.name))
     (dep / "README.md").write_text(
         README.format(version=__version__, name=df.name, board=board.name)

@@ -308,8 +308,9 @@ def _find_kernel_ip(ip_dict: dict, hwh) -> tuple:
 class XrtDevice(Device):
     """An XRT device (AWS F1): ``pyxrt.device``, the design's ``.awsxclbin``/``.xclbin``
     loaded, one ``pyxrt.kernel`` per compute unit named in the design's metadata, buffers as
-    ``pyxrt.bo`` in each argument's memory bank (``kernel.group_id``), runs started by calling
-    the kernel with (input bo, output bo, n) and awaited with ``run.wait``."""
+    ``pyxrt.bo`` in each argument's memory bank (``kernel.group_id``), runs started as a
+    ``pyxrt.run`` whose arguments are set by index (in, out, n and, with a weight buffer, w;
+    never the output scalar status: abi.ARG_*) and awaited with ``run.wait``."""
 
     name = "xrt"
 
@@ -347,10 +348,14 @@ class XrtDevice(Device):
 
     def start(self, cu: int, inbuf: Buffer, outbuf: Buffer, n: int):
         wbuf = self.weight_buffers.get(cu)
-        args = (inbuf.handle, outbuf.handle, int(n))
-        if wbuf is not None:  # external weights: the kernel's 4th argument (WGT_LO/WGT_HI)
-            args += (wbuf.handle,)
-        return (cu, int(n), self.kernels[cu](*args))
+        run = self._xrt.run(self.kernels[cu])
+        run.set_arg(abi.ARG_IN, inbuf.handle)
+        run.set_arg(abi.ARG_OUT, outbuf.handle)
+        run.set_arg(abi.ARG_N, int(n))
+        if wbuf is not None:  # external/URAM weights: argument w (WGT_LO/WGT_HI)
+            run.set_arg(abi.ARG_W, wbuf.handle)
+        run.start()
+        return (cu, int(n), run)
 
     def wait(self, handle, timeout_s: float) -> None:
         cu, n, run = handle

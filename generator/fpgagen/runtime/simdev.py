@@ -84,6 +84,7 @@ class GoldenKernel:
         self.regs[abi.REG_OUT_HI] = 0
         self.regs.update(dict.fromkeys((abi.REG_WGT_LO, abi.REG_WGT_HI), 0))
         self.status = 0
+        self.status_vld = False  # STATUS_CTRL bit 0: set when a run ends, cleared on read
         self.idle, self.done, self.auto_restart = True, False, False
         self._finish_at = None
         self._pending = None
@@ -112,6 +113,8 @@ class GoldenKernel:
             self.done = False  # clear on read
         elif offset == abi.REG_STATUS:
             v = self.status
+        elif offset == abi.REG_STATUS_CTRL:
+            v, self.status_vld = int(self.status_vld), False
         else:
             v = self.regs.get(offset, 0)
         self.log.append(("read", offset, v))
@@ -182,12 +185,13 @@ class GoldenKernel:
         self._finish_at = self.cycles + n * self.cycles_per_frame + 1
 
     def _check_weights(self) -> None:
-        """External weights: the golden model does not read them, so check instead that the
+        """External or UltraRAM weights: the golden model does not read them, so check instead that the
         weight buffer at WGT_LO/WGT_HI holds exactly the design's weight image (as the RTL
         kernel needs it)."""
-        if not any(getattr(l, "external_weights", False) for l in self.df.layers):
+        from ..codegen.kernel import uses_weight_buffer, weight_layout
+
+        if not any(uses_weight_buffer(l) for l in self.df.layers):
             return
-        from ..codegen.kernel import weight_layout
 
         _, image = weight_layout(self.df, self.bus_bits)
         addr = self._addr(abi.REG_WGT_LO, abi.REG_WGT_HI)
@@ -203,7 +207,7 @@ class GoldenKernel:
         if not self.status & abi.STATUS_WRITE_ERROR:
             self.mem.write(out_addr, buf)
         self._pending, self._finish_at = None, None
-        self.idle, self.done = True, True
+        self.idle, self.done, self.status_vld = True, True, True
         if self.regs[abi.REG_IER] & 1:
             self.regs[abi.REG_ISR] |= 1
 

@@ -4,8 +4,9 @@
 ``hls/<design>_top.cpp`` and ``hls/kernel_tb.cpp`` (with the flags and the ap_types headers of
 :mod:`fpgagen.sim.hls_csim`; cached under ``$FPGAGEN_CACHE/hls_csim`` by a hash of every
 source), packs the input codes into a dense buffer (``packing.pack_buffer``), runs the
-testbench, which calls ``fpgagen_kernel(in, out, n)`` as the Vitis kernel is called, and
-unpacks the dense output buffer.
+testbench, which calls ``fpgagen_kernel(in, out, n, &status[, w])`` as the Vitis kernel is
+called (``w``: the weight buffer image ``hls/weights.bin`` of a design with external or
+UltraRAM weights), and unpacks the dense output buffer.
 """
 
 from __future__ import annotations
@@ -87,9 +88,12 @@ def simulate_hls_kernel(outdir, dataflow, codes: np.ndarray, meta: dict) -> np.n
     (run_dir / "in.bin").write_bytes(bytes(buf))
     out_path = run_dir / "out.bin"
     out_path.unlink(missing_ok=True)
+    args = [str(exe), "in.bin", str(n), "out.bin"]
+    if meta.get("weights"):  # the weight buffer image the kernel reads through `w`
+        args.append(str(outdir / meta["weights"]["file"]))
     try:
         res = subprocess.run(
-            [str(exe), "in.bin", str(n), "out.bin"],
+            args,
             cwd=run_dir,
             capture_output=True,
             text=True,

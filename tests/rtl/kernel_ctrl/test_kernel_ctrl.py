@@ -1,6 +1,7 @@
 """rtl/kernel_ctrl.v under cocotb with cocotbext-axi's AxiLiteMaster: 64-bit buffer addresses
-and the frame count land in the outputs the shell reads, read back as written, ap_idle after
-reset. (The whole kernel is checked in the C++ harness: tests/test_kernel_emu.py.)"""
+(input and weights) and the frame count land in the outputs the shell reads, read back as
+written, ap_idle after reset; STATUS_CTRL's status_ap_vld is set by ap_done and cleared by
+reading it, as Vitis HLS does for an output scalar (the register map both backends share). (The whole kernel is checked in the C++ harness: tests/test_kernel_emu.py.)"""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from cocotb.triggers import RisingEdge
 def test_kernel_ctrl(tmp_path, rtl_build_root):
     from fpgagen.sim.runner import run_module_test
 
-    run_module_test("kernel_ctrl", {"ADDR_BITS": 6}, __file__, tmp_path, rtl_build_root, {})
+    run_module_test("kernel_ctrl", {"ADDR_BITS": 7}, __file__, tmp_path, rtl_build_root, {})
 
 
 @cocotb.test()
 async def ctrl_registers(dut):
     from cocotb.clock import Clock
     from cocotbext.axi import AxiLiteBus, AxiLiteMaster
+    from fpgagen import abi
 
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.rst.value = 1
@@ -38,3 +40,17 @@ async def ctrl_registers(dut):
     assert int(dut.n_frames.value) == 77
     assert await m.read_dword(0x28) == 77
     assert await m.read_dword(0x00) & 0x4  # idle
+    await m.write_dword(abi.REG_WGT_LO, 0x00004000)
+    await m.write_dword(abi.REG_WGT_HI, 0x00000003)
+    assert int(dut.wgt_addr.value) == 0x3_0000_4000
+    assert await m.read_dword(abi.REG_WGT_HI) == 3
+    assert await m.read_dword(abi.REG_IN_LO) == 0x12345678  # the old 0x34/0x38 moved away
+    # status_ap_vld: 0 until a run ends, then 1 until read
+    assert await m.read_dword(abi.REG_STATUS_CTRL) == 0
+    dut.status.value = 2
+    dut.ap_done.value = 1
+    await RisingEdge(dut.clk)
+    dut.ap_done.value = 0
+    assert await m.read_dword(abi.REG_STATUS) == 2
+    assert await m.read_dword(abi.REG_STATUS_CTRL) == 1
+    assert await m.read_dword(abi.REG_STATUS_CTRL) == 0

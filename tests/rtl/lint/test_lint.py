@@ -152,7 +152,7 @@ ILLEGAL = [
     ("kernel_axi_read", {"MAX_OUTSTANDING": 0}, "MAX_OUTSTANDING_must_be_at_least_1"),
     ("kernel_axi_write", {"DATA_BITS": 16}, "DATA_BITS_must_be_a_power_of_two_32_to_1024"),
     ("kernel_axi_write", {"BURST_BEATS": 257, "DATA_BITS": 32}, "BURST_BEATS_must_be_1_to_256"),
-    ("kernel_ctrl", {"ADDR_BITS": 5}, "ADDR_BITS_must_be_at_least_6"),
+    ("kernel_ctrl", {"ADDR_BITS": 6}, "ADDR_BITS_must_be_at_least_7"),
     ("kernel_unpack", {"WORD_BITS": 0}, "kernel_unpack_parameters"),
     ("kernel_pack", {"BUS_BITS": 4}, "kernel_pack_parameters"),
     ("kernel_shell", {"IN_BITS": 9, "IN_AXIS_BITS": 8}, "at_most_their_AXIS_width"),

@@ -2,8 +2,8 @@
 
 Documented API surface only (XRT "XRT Python Bindings"): ``device(index)``,
 ``device.load_xclbin(path_or_xclbin) -> uuid``, ``xclbin(path)``,
-``kernel(device, uuid, "name" | "name:{cu}")`` with ``group_id(arg)`` and ``__call__(*args)
--> run``, ``run.wait(timeout_ms) -> ert_cmd_state``, ``bo(device, size, flags, group)`` with
+``kernel(device, uuid, "name" | "name:{cu}")`` with ``group_id(arg)``, ``run(kernel)`` with
+``set_arg(index, value)``, ``start()`` and ``wait(timeout_ms) -> ert_cmd_state``, ``bo(device, size, flags, group)`` with
 ``map()``, ``address()``, ``size()``, ``sync(direction, size, offset)``,
 ``xclBOSyncDirection``, ``ert_cmd_state``.
 
@@ -94,9 +94,30 @@ class bo:
             self._host[offset : offset + size] = self._dev[offset : offset + size]
 
 
+#: the kernel's arguments by index, as Vitis numbers them (abi.ARG_*): status is an output
+#: scalar, which XRT cannot set
+ARG_NAMES = ("in", "out", "n", "status", "w")
+
+
 class run:
-    def __init__(self, state):
-        self._state = state
+    """``run(kernel)``: arguments by ``set_arg(index, value)``, then ``start()``, ``wait()``."""
+
+    def __init__(self, krnl):
+        self._k = krnl
+        self._args: dict = {}
+        self._state = ert_cmd_state.ERT_CMD_STATE_NEW
+
+    def set_arg(self, index, value):
+        index = int(index)
+        if not 0 <= index < len(ARG_NAMES) or ARG_NAMES[index] == "status":
+            raise RuntimeError(f"kernel argument {index} cannot be set")
+        self._args[ARG_NAMES[index]] = value
+
+    def start(self):
+        missing = {"in", "out", "n"} - set(self._args)
+        if missing:
+            raise RuntimeError(f"kernel arguments {sorted(missing)} are not set")
+        self._state = self._k._execute(self._args)
 
     def wait(self, timeout_ms=0):
         return self._state
@@ -115,29 +136,33 @@ class kernel:
         TRACE.append(("kernel", name))
 
     def group_id(self, argno):
-        return 0 if int(argno) < 2 else -1
+        return 0 if int(argno) in (0, 1, 4) else -1
 
-    def __call__(self, in_bo, out_bo, n):
+    def _execute(self, args):
+        in_bo, out_bo, n, w_bo = args["in"], args["out"], args["n"], args.get("w")
         cu = self.cus[0]
         TRACE.append(("run", cu, in_bo.address(), out_bo.address(), int(n)))
         k = KERNELS.get(cu)
         if k is None:
-            return run(ert_cmd_state.ERT_CMD_STATE_COMPLETED)
+            return ert_cmd_state.ERT_CMD_STATE_COMPLETED
         k.write_mem(in_bo.address(), bytes(in_bo._dev))
-        for off, v in (
+        regs = [
             (0x10, in_bo.address() & 0xFFFFFFFF),
             (0x14, in_bo.address() >> 32),
             (0x1C, out_bo.address() & 0xFFFFFFFF),
             (0x20, out_bo.address() >> 32),
             (0x28, int(n)),
-            (0x00, 1),
-        ):
+        ]
+        if w_bo is not None:  # WGT_LO/WGT_HI
+            k.write_mem(w_bo.address(), bytes(w_bo._dev))
+            regs += [(0x40, w_bo.address() & 0xFFFFFFFF), (0x44, w_bo.address() >> 32)]
+        for off, v in [*regs, (0x00, 1)]:
             k.write_reg(off, v)
         for _ in range(1_000_000):
             if k.read_reg(0x00) & 0x2:
                 break
             k.step(64)
         else:
-            return run(ert_cmd_state.ERT_CMD_STATE_ERROR)
+            return ert_cmd_state.ERT_CMD_STATE_ERROR
         out_bo._dev[:] = bytes(k.read_mem(out_bo.address(), out_bo.size()))
-        return run(ert_cmd_state.ERT_CMD_STATE_COMPLETED)
+        return ert_cmd_state.ERT_CMD_STATE_COMPLETED
