@@ -33,15 +33,17 @@ offset name         meaning
 0x34   STATUS_CTRL  bit 0 status_ap_vld: set when a run ends (STATUS written), cleared
                     when read
 0x40   WGT_LO       weight buffer address, bits 31..0 (kernels with external or UltraRAM
-0x44   WGT_HI       weights; bits 63..32; a plain register otherwise on the RTL kernel)
+0x44   WGT_HI       weights: the HLS kernel's argument ``w``), bits 63..32; a plain
+                    register otherwise on the RTL kernel, absent on the HLS kernel
 ====== ============ =============================================================
 
-Weight buffer (kernels with external weights, design.json "weights"): the image file
-``deploy/weights.bin`` (:data:`WEIGHTS_FILE`) copied once into a buffer the driver allocates
-at load time; its address goes to WGT_LO/WGT_HI before every start. One region per layer with
-external weights at a 4 KB aligned offset, each holding the layer's weight words in the
-order the layer consumes them, packed densely like the other buffers, repeated so that the
-region is a whole number of bus words (docs/kernel.md "External weights").
+Weight buffer (kernels with external or UltraRAM weights, design.json "weights"): the image
+file ``deploy/weights.bin`` (:data:`WEIGHTS_FILE`, the same for both backends) copied once
+into a buffer the driver allocates at load time; its address goes to WGT_LO/WGT_HI (XRT:
+argument :data:`ARG_W`). One region per such layer at a 4 KB aligned offset, each holding the
+layer's weight words in the order the layer consumes them, packed densely like the other
+buffers, repeated so that the region is a whole number of bus words (docs/kernel.md
+"External weights", "Weights in UltraRAM").
 
 Buffers (see docs/conventions.md, "Memory buffers of the kernel"): the stream words of all
 frames of a batch are concatenated bit by bit, word 0 of frame 0 in the least significant bits
