@@ -634,12 +634,13 @@ def run(cnv: bool = False) -> dict:
             }
         )
     result["tops"] = tl
-    ho = [t for t in tl if t["lut_yosys"]]
-    result["tops_held_out"] = {
-        "n": len(ho),
-        "within_10pct": sum(abs(t["err_pct"]) <= 10 for t in ho),
-        "in_band": sum(t["in_band"] for t in ho),
-    }
+    for key, sel in (("tops_held_out", True), ("tops_calibration_loo", False)):
+        ho = [t for t in tl if t["lut_yosys"] and t["held_out"] == sel]
+        result[key] = {
+            "n": len(ho),
+            "within_10pct": sum(abs(t["err_pct"]) <= 10 for t in ho),
+            "in_band": sum(t["in_band"] for t in ho),
+        }
     return result
 
 
@@ -668,10 +669,10 @@ def _summary_lines(r) -> list[str]:
     if "cnv_layers" in r:
         line("CNV build layers", r["cnv_layers"])
     line("top layers", r["top_layers"])
-    h = r["tops_held_out"]
+    h, c = r["tops_held_out"], r["tops_calibration_loo"]
     out.append(
-        f"stitched tops (calibration tops leave-one-out): {h['within_10pct']}/{h['n']} within 10%, "
-        f"{h['in_band']} in band; "
+        f"held-out stitched tops: {h['within_10pct']}/{h['n']} within 10%, {h['in_band']} in band; "
+        f"calibration tops (leave one out): {c['within_10pct']}/{c['n']}, {c['in_band']} in band; "
         f"stitching {r['top_glue_pe']} LUT per PE"
     )
     for t in r["tops"]:
