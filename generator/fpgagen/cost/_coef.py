@@ -88,31 +88,32 @@ COEF = {
     },
     "MVAU": {
         "ff": {
-            "acc": 1.6946,
-            "const": 11.1951,
-            "ctrl": 1.778,
-            "in": 0.9413,
-            "out": 2.8729,
-            "thr": 0.1275,
-            "wreg": 0.9901
+            "acc": 1.4453,
+            "const": 12.2743,
+            "ctrl": 1.9683,
+            "dot": 0.2171,
+            "in": 0.9597,
+            "out": 2.8833,
+            "thr": 0.1641,
+            "wreg": 0.8205
         },
         "lut": {
-            "acc": 0.4636,
+            "acc": 0.4253,
             "act": 1.0,
-            "const": 2.4326,
-            "ctrl": 1.4301,
+            "ctrl": 1.6201,
             "dot": 1.0,
-            "ibuf": 0.7368,
-            "mac_const": 0.3347,
-            "mul_const_ss": 0.4911,
-            "out": 1.4397,
-            "thr_rom": 1.3736,
-            "thr_rom_deep": 1.4815,
-            "thr_rom_small": 0.3416,
-            "tree_const": 1.1085,
-            "wrom": 2.2343,
-            "wrom_deep": 3.6477,
-            "wrom_small": 2.5143
+            "dsp": 0.4843,
+            "ibuf": 0.7342,
+            "mac_const": 0.3366,
+            "mul_const_ss": 0.2649,
+            "out": 1.4183,
+            "thr_rom": 1.0168,
+            "thr_rom_deep": 1.9552,
+            "thr_rom_small": 0.1414,
+            "tree_const": 1.0842,
+            "wrom": 2.0953,
+            "wrom_deep": 3.4885,
+            "wrom_small": 0.8329
         }
     },
     "Pool": {
@@ -143,19 +144,19 @@ COEF = {
 }
 
 BAND = {
-    "AddStreams": 0.5906,
+    "AddStreams": 0.5104,
     "DWC": 0.2177,
-    "DuplicateStreams": 0.5906,
+    "DuplicateStreams": 0.5104,
     "FIFO": 0.1157,
-    "FMPadding": 0.5906,
-    "GlobalAccPool": 0.5906,
+    "FMPadding": 0.5104,
+    "GlobalAccPool": 0.5104,
     "LabelSelect": 0.6377,
-    "MVAU": 0.4241,
+    "MVAU": 0.3763,
     "Pool": 0.2858,
     "SlidingWindow": 0.2749,
-    "Thresholding": 0.6666,
-    "VVAU": 0.299,
-    "_pooled": 0.3937
+    "Thresholding": 0.5377,
+    "VVAU": 0.3321,
+    "_pooled": 0.3403
 }
 
 BAND_SOFT = 20

@@ -44,6 +44,9 @@ class Option:
     #: weight memory style (``ram_style``) of a layer with weights whose style the optimiser
     #: chooses; None: the layer's own style is kept
     style: str | None = None
+    #: LUTs the stitched top adds for this layer (cost.model.top_glue: per PE), counted with
+    #: its LUTs in the cost, as fits() counts the design's glue
+    glue: int = 0
 
 
 def _budget(board, cap: float) -> dict:
@@ -101,6 +104,7 @@ def layer_options(layer) -> list:
                         int(layer.expected_cycles()),
                         tuple(int(r.get(k, 0)) for k in RESOURCE_KEYS + ("ff",)),
                         st,
+                        top_glue([layer]),
                     )
                 )
             if saved_style is not None:
@@ -115,7 +119,7 @@ def layer_options(layer) -> list:
 def _cost(opt: Option, budget: dict) -> float:
     return sum(
         v / budget[k] if budget[k] else (0.0 if v == 0 else 1e9)
-        for k, v in zip(RESOURCE_KEYS, opt.resources)
+        for k, v in zip(RESOURCE_KEYS, (opt.resources[0] + opt.glue,) + opt.resources[1:])
     )
 
 
@@ -355,6 +359,8 @@ def _fold_text(folding: tuple) -> str:
 
 
 def _total_cost(tot: dict, budget: dict) -> float:
+    # LUTs with the stitching glue, as in _cost
+    tot = {**tot, "lut": tot.get("lut", 0) + tot.get("lut_glue", 0)}
     return sum(
         tot.get(k, 0) / budget[k] if budget[k] else (0.0 if not tot.get(k) else 1e9)
         for k in RESOURCE_KEYS

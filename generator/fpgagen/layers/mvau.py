@@ -411,10 +411,17 @@ class MVAU(AccumulatorMixin, HWLayer):
         pbc = pb if cap is None else min(pb, cap)
         live, n_var, n_const = cm.mvau_lanes(l)
         trees = float(sum(cm.tree_bits(int(n), pbc, cap) for n in live))
-        # a soft-logic weight ROM of <= 4 words is a function of <= 2 address bits that
-        # synthesis merges into multi-bit products: like constant weights, not the general
-        # block (an XNOR or +-x lane stays a conditional negation)
-        merged = const_w or (kind == "mul" and depth <= 4 and wmem["kind"] == "logic")
+        # a soft-logic weight ROM of <= 4 words is a function of <= 2 address bits; when two
+        # products' input bits and those address bits fit the adder's LUT6 (2 x IN_BITS +
+        # log2(depth) <= 6), synthesis merges the ROM and the products into the adder tree:
+        # like constant weights, not the general block (an XNOR or +-x lane stays a
+        # conditional negation)
+        merged = const_w or (
+            kind == "mul"
+            and depth <= 4
+            and wmem["kind"] == "logic"
+            and 2 * l.in_dtype.bits + cm.clog2(depth) <= 6
+        )
         if merged and (kind != "mul" or not dsp):
             # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs). A zero
             # weight (pruned ternary) is a constant-0 product: synthesis drops it and its adder,
