@@ -221,6 +221,15 @@ def _entry(outcome: dict) -> dict:
     return e
 
 
+def _folding(layer) -> dict:
+    """The layer's entry of the build's folding.json (``--folding`` recreates the layer):
+    its folding, with ``ram_style`` when that is not ``auto``."""
+    f = dict(layer.folding())
+    if getattr(layer, "ram_style", "auto") != "auto":
+        f["ram_style"] = layer.ram_style
+    return f
+
+
 def _elapsed(t0: float) -> str:
     s = int(time.perf_counter() - t0)
     return f"{s // 60}m{s % 60:02d}s"
@@ -340,7 +349,7 @@ def synth_build(
         est = {k: r.get(k, 0) for k in EST_KEYS}
         e = entries[layer.name]
         rows.append(
-            {"name": layer.name, "type": layer.op_type, "folding": layer.folding(), "estimate": est}
+            {"name": layer.name, "type": layer.op_type, "folding": _folding(layer), "estimate": est}
             | e
         )
         for k in EST_KEYS:
