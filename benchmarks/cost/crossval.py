@@ -175,14 +175,17 @@ def cnv_rows() -> list[Row]:
             # FIFO depths and DWC shapes are not recorded in those files (the plumbing of
             # today's code may differ): compute layers with their recorded folding only
             # (folding parameters added since, e.g. PAR/MMV, must be at their default 1)
-            fo = l.folding()
+            fo = dict(l.folding())
+            if getattr(l, "ram_style", "auto") != "auto":  # recorded like folding.json
+                fo["ram_style"] = l.ram_style
             same = all(fo.get(k) == v for k, v in e["folding"].items()) and all(
                 v == 1 for k, v in fo.items() if k not in e["folding"]
             )
             if l.plumbing or not same:
                 continue
-            # the weight memory style the build's optimiser chose is not recorded either: a
-            # layer whose re-created memory differs from the build's estimate is another design
+            # files written before the synth rows recorded ram_style lack the style the
+            # build's optimiser chose: a layer whose re-created memory differs from the
+            # build's estimate is another design
             from fpgagen.cost import model
 
             if e.get("estimate") and e["estimate"]["bram18"] != model.estimate(l)["bram18"]:
