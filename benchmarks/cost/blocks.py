@@ -11,6 +11,11 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
   with the stage registers as ports) for every hardware operand pair the MVAU/VVAU designs
   use (TERNARY is INT2 in hardware) and SIMD = 1, 2, 4, ..., 32 (64 for the narrower
   pairs; DSP pairs 1, 4, 16), the sum untruncated;
+* ``cdot``: ``CDOT_PE`` PEs of the same block with CONSTANT weights (``blocks/cdot_pe.v``: a
+  fully unrolled layer, NF*SF = 1, whose weights synthesis folds into the products and adder
+  trees), every weight nonzero and drawn uniformly from the type's nonzero values (a TERNARY
+  weight is +-1), for the multi-bit pairs of the sweeps at n = 1, 2, 4, ..., 32 weights per PE;
+  the table holds LUTs per PE;
 * ``act``: the comparator bank (rtl/thresholding.v: ``PE`` x ``N`` comparators of a ``b``-bit
   value, the count of their outputs, the output register and skid buffer) for
   b = 3..20, N = 1, 2, 3, 7, 15 and thresholds that are constants (one fold, as in an MVAU
@@ -76,6 +81,19 @@ DOT_SIMD_64 = [
 #: linear in SIMD: a coarser grid
 DSP_PAIRS = [("UINT4", "INT4"), ("UINT6", "INT2"), ("INT8", "INT4"), ("UINT8", "INT8")]
 DOT_SIMD_DSP = [1, 4, 16]
+#: constant-weight blocks (``cdot``): multi-bit product pairs of the sweeps (TERNARY weights
+#: are +-1 constants, not INT2), nonzero weights per PE, PEs per design (the table is per PE)
+CDOT_PAIRS = [
+    ("INT2", "INT2"),
+    ("UINT2", "INT2"),
+    ("INT3", "INT3"),
+    ("INT4", "INT4"),
+    ("INT2", "TERNARY"),
+    ("UINT2", "TERNARY"),
+    ("UINT3", "TERNARY"),
+]
+CDOT_N = [1, 2, 4, 8, 16, 32]
+CDOT_PE = 4
 ACT_BITS = [3, 4, 5, 6, 8, 11, 16, 20]
 ACT_N = [1, 2, 3, 7, 15]
 #: PE of the act designs (the table is per PE)
@@ -102,6 +120,58 @@ def pair_key(ind: str, wd: str) -> str:
     )
 
 
+def cdot_key(ind: str, wd: str) -> str:
+    """Table key of a constant-weight pair: :func:`pair_key`, with ``wt`` for TERNARY weights
+    (+-1 constants, cheaper than INT2's -2, -1, 1)."""
+    k = pair_key(ind, wd)
+    return k.rsplit("_", 1)[0] + "_wt" if wd == "TERNARY" else k
+
+
+def _dot_params(ind: str, wd: str, simd: int) -> dict:
+    p = {**dtype_params(ind, "IN"), **dtype_params(wd, "W"), "SIMD": simd}
+    xe = p["IN_BITS"] + (0 if p["IN_SIGNED"] else 1)
+    we = p["W_BITS"] + (0 if p["W_SIGNED"] else 1)
+    xnor = p["IN_BIPOLAR"] and p["W_BIPOLAR"]
+    pb = (
+        1
+        if xnor
+        else (
+            p["W_BITS"] + 1 if p["IN_BIPOLAR"] else p["IN_BITS"] + 1 if p["W_BIPOLAR"] else xe + we
+        )
+    )
+    p["OUT_W"] = pb + (simd - 1).bit_length()
+    return p
+
+
+def _cdot_source(spec: dict, d: Path) -> Path:
+    """A top module ``cdot_top`` instantiating blocks/cdot_pe.v with this design's constant
+    weights (drawn with ``BLOCK_SEED``; every weight nonzero)."""
+    from fpgagen.datatypes import DataType
+
+    wd = DataType(spec["w"])
+    pe, n = spec["pe"], spec["simd"]
+    vals = [-1, 1] if spec["w"] == "TERNARY" else [v for v in range(wd.min, wd.max + 1) if v]
+    rng = np.random.default_rng([BLOCK_SEED, pe, n, wd.bits, len(vals), 7])
+    w = rng.choice(vals, size=pe * n)
+    word = 0
+    for i, v in enumerate(w):  # weight i at bits [i*W_BITS +: W_BITS], PE-major
+        word |= (int(v) & ((1 << wd.bits) - 1)) << (i * wd.bits)
+    p = {**_dot_params(spec["in"], spec["w"], n), "PE": pe}
+    nbits = pe * n * wd.bits
+    ps = ", ".join(f".{k}({v})" for k, v in p.items())
+    src = (
+        "`default_nettype none\n"
+        f"module cdot_top (input wire [{n * p['IN_BITS']}-1:0] x1,\n"
+        f"                 output wire [{pe * p['OUT_W']}-1:0] dot);\n"
+        f"cdot_pe #({ps}, .WCONST({nbits}'h{word:x})) u (.x1(x1), .dot(dot));\n"
+        "endmodule\n`default_nettype wire\n"
+    )
+    d.mkdir(parents=True, exist_ok=True)
+    f = d / "cdot_top.v"
+    f.write_text(src)
+    return f
+
+
 def designs(only: str | None = None) -> list[dict]:
     out = []
     if only in (None, "dot"):
@@ -115,6 +185,19 @@ def designs(only: str | None = None) -> list[dict]:
                         "in": ind,
                         "w": wd,
                         "simd": s,
+                    }
+                )
+    if only in (None, "cdot"):
+        for ind, wd in CDOT_PAIRS:
+            for n in CDOT_N:
+                out.append(
+                    {
+                        "id": f"cdot_{cdot_key(ind, wd)}_n{n}",
+                        "block": "cdot",
+                        "in": ind,
+                        "w": wd,
+                        "simd": n,
+                        "pe": CDOT_PE,
                     }
                 )
     if only in (None, "act"):
@@ -142,7 +225,15 @@ def synth(spec: dict, work: Path, timeout: float) -> dict:
     from fpgagen.synth.yosys import synth_verilog
 
     d = work / spec["id"]
-    if spec["block"] == "dot":
+    if spec["block"] == "cdot":
+        srcs = [
+            _cdot_source(spec, d),
+            HERE / "blocks" / "cdot_pe.v",
+            HERE / "blocks" / "dot_pe.v",
+            ROOT / "rtl" / "adder_tree.v",
+        ]
+        r = synth_verilog(srcs, "cdot_top", {}, d, label=spec["id"], timeout=timeout)
+    elif spec["block"] == "dot":
         from fpgagen.datatypes import DataType
 
         p = {**dtype_params(spec["in"], "IN"), **dtype_params(spec["w"], "W"), "SIMD": spec["simd"]}
@@ -228,18 +319,22 @@ def cmd_sweep(a) -> int:
 
 
 def tables(data: dict | None = None) -> dict:
-    """``{"dot": {pair key: {simd: LUTs}}, "act": {mode: {bits: {n: LUTs per PE}}}}``."""
+    """``{"dot": {pair key: {simd: LUTs}}, "cdot": {pair key: {n: LUTs per PE}},
+    "act": {mode: {bits: {n: LUTs per PE}}}}``."""
     data = data or _load()
     dot: dict = {}
+    cdot: dict = {}
     act: dict = {"const": {}, "rom": {}}
     for r in data["designs"].values():
         s, y = r["spec"], r["yosys"]
         if s["block"] == "dot":
             dot.setdefault(pair_key(s["in"], s["w"]), {})[s["simd"]] = y["lut"]
+        elif s["block"] == "cdot":
+            cdot.setdefault(cdot_key(s["in"], s["w"]), {})[s["simd"]] = round(y["lut"] / s["pe"], 3)
         else:
             act[s["mode"]].setdefault(s["bits"], {})[s["n"]] = round(y["lut"] / s["pe"], 3)
     sort = lambda d: {k: sort(v) if isinstance(v, dict) else v for k, v in sorted(d.items())}  # noqa: E731
-    return {"dot": sort(dot), "act": sort(act)}
+    return {"dot": sort(dot), "cdot": sort(cdot), "act": sort(act)}
 
 
 def cmd_table(_a) -> int:
@@ -249,10 +344,13 @@ def cmd_table(_a) -> int:
         "Generated by `python benchmarks/cost/blocks.py table` from\n"
         "benchmarks/results/cost_blocks.json (Yosys synth_xilinx -family xcup, out of context):\n"
         "DOT[pair][SIMD]: one PE's products and adder tree (benchmarks/cost/blocks/dot_pe.v);\n"
+        "CDOT[pair][n]: the same per PE with n constant nonzero weights (blocks/cdot_pe.v);\n"
         "ACT[mode][bits][N]: LUTs per PE of N comparators of a bits-wide value against constant\n"
         "('const') or memory-fed ('rom') thresholds, their count, output register and skid.\n"
         'Do not edit.\n"""\n\n# fmt: off\n'
-        f"DOT = {pprint.pformat(t['dot'], width=96)}\n\nACT = {pprint.pformat(t['act'], width=96)}\n"
+        f"DOT = {pprint.pformat(t['dot'], width=96)}\n\n"
+        f"CDOT = {pprint.pformat(t['cdot'], width=96)}\n\n"
+        f"ACT = {pprint.pformat(t['act'], width=96)}\n"
     )
     print(f"wrote {TABLE_PY}")
     return 0
@@ -262,7 +360,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("sweep")
-    p.add_argument("--only", choices=["dot", "act"], default=None)
+    p.add_argument("--only", choices=["dot", "cdot", "act"], default=None)
     p.add_argument("--timeout", type=float, default=600)
     sub.add_parser("table")
     sub.add_parser("list")

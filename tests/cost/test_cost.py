@@ -231,6 +231,14 @@ def test_sub_block_tables_are_interpolated():
     deep = model.act_features(7, 8, 64, 100.0, "logic")
     assert deep["act"] == model.act_luts(7, 8, False) and deep["thr_rom_deep"] == 100
     assert model.act_features(7, 8, 16, 50.0, "logic")["thr_rom"] == 50
+    # constant weights: their own table, TERNARY weights (+-1) apart from INT2 ones; a
+    # missing pair takes the nearest one of its kind scaled by the product width
+    assert model.cdot_key(u2, t) == "i2u_wt" and model.cdot_key(u2, i2) == "i2u_w2s"
+    assert model.cdot_luts(u2, t, 8) == model.CDOT["i2u_wt"][8]
+    assert model.cdot_luts(i2, i2, 0) == 0
+    i4, i8 = DataType("INT4"), DataType("INT8")
+    assert model.cdot_luts(i4, t, 8) == model.CDOT["i3u_wt"][8]  # both 4 x 2 operand bits
+    assert model.cdot_luts(i8, i8, 8) == pytest.approx(model.CDOT["i4s_w4s"][8] * 16 / 8)
     # adder trees are capped at the accumulator width
     assert model.tree_bits(4, 6) == 2 * 7 + 8 and model.tree_bits(4, 6, cap=7) == 2 * 7 + 7
 

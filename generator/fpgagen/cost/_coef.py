@@ -88,32 +88,31 @@ COEF = {
     },
     "MVAU": {
         "ff": {
-            "acc": 1.4453,
-            "const": 12.2743,
-            "ctrl": 1.9683,
-            "dot": 0.2171,
-            "in": 0.9597,
-            "out": 2.8833,
-            "thr": 0.1641,
-            "wreg": 0.8205
+            "acc": 1.6946,
+            "const": 11.1951,
+            "ctrl": 1.778,
+            "in": 0.9413,
+            "out": 2.8729,
+            "thr": 0.1275,
+            "wreg": 0.9901
         },
         "lut": {
-            "acc": 0.4253,
+            "acc": 0.4687,
             "act": 1.0,
-            "ctrl": 1.6201,
+            "cdot": 1.3649,
+            "const": 3.059,
+            "ctrl": 1.3904,
             "dot": 1.0,
-            "dsp": 0.4843,
-            "ibuf": 0.7342,
-            "mac_const": 0.3366,
-            "mul_const_ss": 0.2649,
-            "out": 1.4183,
-            "thr_rom": 1.0168,
-            "thr_rom_deep": 1.9552,
-            "thr_rom_small": 0.1414,
-            "tree_const": 1.0842,
-            "wrom": 2.0953,
-            "wrom_deep": 3.4885,
-            "wrom_small": 0.8329
+            "ibuf": 0.7613,
+            "mac_const": 0.3341,
+            "out": 1.4355,
+            "thr_rom": 1.3688,
+            "thr_rom_deep": 1.4704,
+            "thr_rom_small": 0.3357,
+            "tree_const": 1.1078,
+            "wrom": 2.188,
+            "wrom_deep": 3.6565,
+            "wrom_small": 1.8524
         }
     },
     "Pool": {
@@ -144,19 +143,19 @@ COEF = {
 }
 
 BAND = {
-    "AddStreams": 0.5104,
+    "AddStreams": 0.5189,
     "DWC": 0.2177,
-    "DuplicateStreams": 0.5104,
+    "DuplicateStreams": 0.5189,
     "FIFO": 0.1157,
-    "FMPadding": 0.5104,
-    "GlobalAccPool": 0.5104,
+    "FMPadding": 0.5189,
+    "GlobalAccPool": 0.5189,
     "LabelSelect": 0.6377,
-    "MVAU": 0.3763,
+    "MVAU": 0.339,
     "Pool": 0.2858,
     "SlidingWindow": 0.2749,
-    "Thresholding": 0.5377,
-    "VVAU": 0.3321,
-    "_pooled": 0.3403
+    "Thresholding": 0.6839,
+    "VVAU": 0.2974,
+    "_pooled": 0.3459
 }
 
 BAND_SOFT = 20

@@ -387,6 +387,7 @@ class MVAU(AccumulatorMixin, HWLayer):
             # one PE's products and adder tree, summed over the PEs (cm.dot_luts: Yosys on the
             # block in isolation)
             "dot": 0.0,
+            "cdot": 0.0,
             "mac_const": 0.0,
             "mul_const": 0.0,
             "mul_const_ss": 0.0,
@@ -422,7 +423,12 @@ class MVAU(AccumulatorMixin, HWLayer):
             and wmem["kind"] == "logic"
             and 2 * l.in_dtype.bits + cm.clog2(depth) <= 6
         )
-        if merged and (kind != "mul" or not dsp):
+        if const_w and kind == "mul" and not dsp and l.w_dtype.name != "TERNARY":
+            # NF*SF = 1, multi-bit products by constants: each PE's products by its nonzero
+            # weights and their adder tree, as Yosys maps them in isolation (cm.cdot_luts);
+            # zero weights (pruned) are dropped with their adders
+            f["cdot"] = float(sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
+        elif merged and (kind != "mul" or not dsp):
             # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs). A zero
             # weight (pruned ternary) is a constant-0 product: synthesis drops it and its adder,
             # so the products and each PE's adder tree count only the nonzero weights
