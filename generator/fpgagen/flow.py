@@ -20,7 +20,7 @@ from .dataflow import Dataflow
 from .errors import FoldingError, FpgagenError, VerificationError
 from .fold import apply_folding_file, fold_to_cycles, folding_dict, target_cycles
 from .fold.fifo import SizeSkipFIFOs
-from .fold.optimize import DEFAULT_CAP, optimize
+from .fold.optimize import DEFAULT_CAP, UnreachableTarget, optimize
 from .fold.uram import WEIGHT_MODES, optimize_weights
 from .frontend import load_model
 from .layers.memory import check_board
@@ -140,10 +140,14 @@ def make_dataflow(
         # the layers' folding options are computed once for every optimiser run below
         opt = functools.partial(opt, cap=max_util, plumbing=plumbed_totals, options_cache={})
         if target is None and bounds["io_fps"] is not None:
-            # the default: the cheapest design that reaches the I/O bound, if it fits
-            res = opt(df, board, io_target_cycles(bounds, clock))
-            goal = "io"
-            if not res["fits"]:
+            # the default: the cheapest design that reaches the I/O bound, if it fits; when
+            # no folding is that fast, compute binds: the fastest design within the budget
+            try:
+                res = opt(df, board, io_target_cycles(bounds, clock))
+                goal = "io"
+            except UnreachableTarget:
+                res = None
+            if res is not None and not res["fits"]:
                 res, goal = None, "budget"
         if res is None:
             res = opt(df, board, target)

@@ -738,11 +738,7 @@ from ._coef import BAND_CORR, TOP_GLUE_PE  # noqa: E402
 def stitched_pes(layers) -> int:
     """Processing elements of the MVAU and VVAU layers of a design (every MMV copy and lane
     counted): what :func:`top_glue` scales with."""
-    return sum(
-        getattr(l, "pe", 0) * getattr(l, "mmv", 1) * getattr(l, "lanes", 1)
-        for l in layers
-        if l.op_type in ("MVAU", "VVAU")
-    )
+    return sum(l.stitched_pes for l in layers)
 
 
 def top_glue(layers) -> int:

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_CAP",
     "RESOURCE_KEYS",
     "Option",
+    "UnreachableTarget",
     "cached_options",
     "fits",
     "greedy_fold",
@@ -34,6 +35,10 @@ __all__ = [
 
 DEFAULT_CAP = 0.70
 RESOURCE_KEYS = ("lut", "bram18", "uram", "dsp")
+
+
+class UnreachableTarget(FpgagenError):
+    """A cycles-per-frame target below what the fastest folding of the design reaches."""
 
 
 @dataclass(frozen=True)
@@ -220,7 +225,7 @@ def optimize(
         pick = _choose(options, target_cycles, budget)
         if pick is None:
             fastest = max(min(o.cycles for o in opts) for opts in options.values())
-            raise FpgagenError(
+            raise UnreachableTarget(
                 f"{df.name}: {target_cycles} cycles per frame cannot be reached; the fastest "
                 f"folding needs {fastest} cycles per frame (limited by the layer "
                 f"{_limiting(options, fastest)})"

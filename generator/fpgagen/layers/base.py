@@ -283,6 +283,13 @@ class HWLayer(abc.ABC):
         layer without multiply-accumulates."""
         return 0, ""
 
+    @property
+    def stitched_pes(self) -> int:
+        """Processing elements whose logic a stitched top maps differently from the layer
+        out of context (the cost model's glue term, ``cost.model.top_glue``): every PE of
+        every copy; 0 for a layer without PEs."""
+        return 0
+
     # -- backends ----------------------------------------------------------------------------
     @abc.abstractmethod
     def hw_params(self) -> dict:

@@ -126,6 +126,7 @@ class MVAU(AccumulatorMixin, HWLayer):
     in_elems = property(lambda self: self.simd * self.mmv)
     out_elems = property(lambda self: self.pe * self.mmv)
     lanes = property(lambda self: self.mmv)
+    stitched_pes = property(lambda self: self.pe * self.mmv)
 
     # -- groups (SYQ per-kernel-pixel scales) ---------------------------------------------
     @property

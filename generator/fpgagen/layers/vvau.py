@@ -114,6 +114,8 @@ class VVAU(AccumulatorMixin, HWLayer):
         j = np.arange(self.out_words_per_frame, dtype=np.int64)
         return (j // self.cf + 1) * self.k * self.cf
 
+    stitched_pes = property(lambda self: self.pe)
+
     def mac_lanes(self) -> tuple[int, str]:
         return self.pe, f"{self.pe}"
 
