@@ -124,3 +124,26 @@ def test_every_board_report_has_compute_and_io_bounds(tfc, board):
     assert "roofline: compute bound" in format_table(rep)
     if board == "aws-f1":
         assert "PCIe" in [x["name"] for x in rep["io"]["bounds"]]
+
+
+def test_io_bound_faster_than_any_folding_builds_the_fastest_design(tmp_path):
+    """A small CNN on F1: its I/O bound lies above the fastest folding (98 cycles would be
+    needed, 100 is the least the 8x8 image's padding layer allows), so the default build
+    takes the fastest design within the budget and reports that compute binds; an explicit
+    target that fast is still refused."""
+    import onnx
+    from fpgagen.errors import FpgagenError
+    from fpgagen.flow import estimate
+
+    from tests.support.qonnx_graphs import small_cnn
+
+    p = tmp_path / "m.onnx"
+    onnx.save(small_cnn("plain"), p)
+    d = estimate(p, "aws-f1")
+    rep = d["report"]
+    assert rep["io"]["io_fps"] > rep["compute_fps"] and rep["binds"] == "compute"
+    assert d["optimizer"]["goal"] == "budget" and rep["predicted_fps"] == rep["compute_fps"]
+    fastest = d["expected_cycles_per_frame"]
+    need = rf"cannot be reached on aws-f1: the fastest foldable design needs {fastest} cycles"
+    with pytest.raises(FpgagenError, match=need):
+        estimate(p, "aws-f1", target_cycles_=fastest - 1)
