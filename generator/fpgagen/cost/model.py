@@ -22,6 +22,7 @@ It follows the structure of each module in ``rtl/``:
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 
@@ -401,6 +402,7 @@ def dot_key(in_dtype, w_dtype) -> str:
     return f"i{ib}{ic}_w{wb}{wc}"
 
 
+@functools.cache
 def _pair_of(key: str) -> tuple:
     """(XE, WE, P_BITS, kind) of a :data:`DOT` key, as :func:`mvau_operands` gives them."""
     a, b = key.split("_")
@@ -415,6 +417,19 @@ def _pair_of(key: str) -> tuple:
     return xe, we, xe + we, "dsp" if dsp_per_product(xe, we) else "mul"
 
 
+@functools.cache
+def _dot_entry(key: str) -> tuple[str, float]:
+    """(the :data:`DOT` key to read, its scale) for operand pair ``key``: itself, or the
+    nearest pair of the same kind scaled by the product width (see :func:`dot_luts`); the
+    table is a module constant, so the answer is cached."""
+    if key in DOT:
+        return key, 1.0
+    xe, we, pb, kind = _pair_of(key)
+    same = [k for k in DOT if _pair_of(k)[3] == kind] or list(DOT)
+    near = min(same, key=lambda k: (abs(_pair_of(k)[0] - xe) + abs(_pair_of(k)[1] - we), k))
+    return near, pb / _pair_of(near)[2]
+
+
 def dot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
     """LUTs of one PE's ``n`` products and their adder tree (stage 2 of rtl/mvau.v), from the
     Yosys table :data:`DOT` (benchmarks/cost/blocks/dot_pe.v at SIMD = 1..64), interpolated in
@@ -425,13 +440,8 @@ def dot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
     if n <= 0:
         return 0.0
     key = dot_key(in_dtype, w_dtype)
-    xe, we, pb, kind = _pair_of(key)
-    scale = 1.0
-    if key not in DOT:
-        same = [k for k in DOT if _pair_of(k)[3] == kind] or list(DOT)
-        near = min(same, key=lambda k: (abs(_pair_of(k)[0] - xe) + abs(_pair_of(k)[1] - we), k))
-        scale = pb / _pair_of(near)[2]
-        key = near
+    pb = _pair_of(key)[2]
+    key, scale = _dot_entry(key)
     cost = _interp(DOT[key], n) * scale
     if cap is not None and pb + clog2(n) > cap:
         pbc = min(pb, cap)
@@ -525,13 +535,13 @@ def mvau_lanes(layer) -> tuple[np.ndarray, int, int]:
     ``(live lanes per PE, varying lanes, constant nonzero lanes)``; a fully unrolled layer
     (``NF*SF = 1``) has only dead and constant lanes."""
     pe, simd, nf, sf = layer.pe, layer.simd, layer.nf, layer.sf
+    # row nf*PE + p, column sf*SIMD + s: lane (p, s) sees the (nf, sf) slice (a view, no copy)
     w = np.asarray(layer.weights, dtype=np.int64).reshape(nf, pe, sf, simd)
-    w = w.transpose(1, 3, 0, 2).reshape(pe, simd, nf * sf)
     if layer.w_dtype.is_bipolar:
         dead = np.zeros((pe, simd), dtype=bool)
     else:
-        dead = ~np.any(w != 0, axis=2)
-    const = np.all(w == w[:, :, :1], axis=2) & ~dead
+        dead = ~np.any(w != 0, axis=(0, 2))
+    const = np.all(w == w[:1, :, :1, :], axis=(0, 2)) & ~dead
     live = (~dead).sum(axis=1)
     return live, int((~dead & ~const).sum()), int(const.sum())
 
