@@ -292,6 +292,9 @@ class _Serial:
     def lost(self, exc, fut) -> bool:
         return False
 
+    def forget(self, fut) -> None:  # a local future holds nothing elsewhere
+        pass
+
     def abandon(self, fut) -> None:
         pass
 
@@ -318,6 +321,9 @@ class _Threads:
 
     def lost(self, exc, fut) -> bool:
         return False
+
+    def forget(self, fut) -> None:  # a local future holds nothing elsewhere
+        pass
 
     def abandon(self, fut) -> None:  # a thread cannot be stopped: its tool's time-out does it
         pass
@@ -377,6 +383,9 @@ class _Pool:
         self._ex = self._new()
         old.shutdown(wait=False, cancel_futures=True)
 
+    def forget(self, fut) -> None:  # a local future holds nothing elsewhere
+        pass
+
     def abandon(self, fut) -> None:
         """A timed-out task: the pool's processes are killed (the others are resubmitted)."""
         old = self._ex
@@ -423,6 +432,13 @@ class _Dask:
 
     def lost(self, exc, fut) -> bool:
         return type(exc).__name__ in ("KilledWorker", "CancelledError", "FutureCancelledError")
+
+    def forget(self, fut) -> None:
+        """A finished future's result has been read: release its key on the cluster. A key
+        still held would be recomputed on another worker when its worker is restarted (as a
+        time-out does), a task run for nothing while others wait for the slot."""
+        with contextlib.suppress(Exception):
+            fut.release()
 
     def abandon(self, fut) -> None:
         """A timed-out task: cancel it, then end the worker process running it at once (its
@@ -597,6 +613,7 @@ def run_tasks(
                 try:
                     env = fut.result()
                 except BaseException as exc:
+                    ex.forget(fut)
                     if isinstance(exc, KeyboardInterrupt):
                         raise
                     gone = ex.lost(exc, fut)
@@ -609,6 +626,7 @@ def run_tasks(
                         why = f"its worker was lost {lost[i] + 1} times" if gone else ""
                         retry_or_fail(i, why or f"{type(exc).__name__}: {exc}")
                     continue
+                ex.forget(fut)
                 if env["ok"]:
                     if store is not None and t.key and store.get(t.key) is None:
                         store.put(
