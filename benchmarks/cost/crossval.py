@@ -6,8 +6,8 @@
 
 Data (all Yosys 0.70 ``synth_xilinx -family xcup`` through :func:`fpgagen.synth.synth_layer`):
 
-* fit set: the regular sweep of ``calibrate.py`` (``cost_sweep.json``) and the ``train`` and
-  ``regime`` sets of ``random_sweep.py`` (``cost_random.json``);
+* fit set: the regular sweep of ``calibrate.py`` (``cost_sweep.json``) and the ``train``,
+  ``train2`` and ``regime`` sets of ``random_sweep.py`` (``cost_random.json``);
 * hold-out set: the ``holdout`` set of ``random_sweep.py`` (seed committed before any fit),
   never in any fit;
 * left-out regimes (``random_sweep.regime_of``: PE >= 32, more than 3 thresholds): the fit
@@ -48,6 +48,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 OUT = RESULTS / "cost_crossval.json"
 COEF_PY = ROOT / "generator" / "fpgagen" / "cost" / "_coef.py"
 
+#: sets of the fit: the regular sweep, the random ``train`` and ``train2`` (more streaming
+#: layers) sets and the ``regime`` set; never ``holdout``/``holdout2``/``regime2``
+FIT_SOURCES = ("regular", "train", "train2", "regime")
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
 #: LUTs added to the denominator of a relative residual (tiny layers: a few LUTs of error
@@ -94,7 +97,7 @@ def layer_rows() -> list[Row]:
     for did, d in sorted(_load(calibrate.SWEEP)["designs"].items()):
         rows.append(Row(did, "regular", calibrate.build(d["spec"]), d["yosys"], d["spec"]))
     for did, d in sorted(_load(random_sweep.RANDOM)["designs"].items()):
-        src = did.split("_")[1]  # train / holdout / regime
+        src = did.split("_")[1]  # train / train2 / holdout / regime / holdout2 / regime2
         rows.append(Row(did, src, calibrate.build(d["spec"]), d["yosys"], d["spec"]))
     return rows
 
@@ -280,7 +283,21 @@ PRIOR = {
         "thr_rom": 0.5,
         "thr_rom_deep": 1.0,
         "out": 0.5,
-    }
+    },
+    # streaming layers (rtl/pool.v, global_acc_pool.v, sliding_window.v, axis_fifo.v): a
+    # mux, adder, comparator or counter bit is about one LUT (a LUT6 is a 4:1 mux), the
+    # LUTs of LUTRAM cells count as they are; pool.v's ``sel`` is two muxes per output bit
+    # (bypass + first element, skid buffer)
+    "Pool": {"ctrl": 1.0, "sel": 2.0, "carry": 1.0, "cmp": 1.0, "mem": 1.0},
+    "GlobalAccPool": {"ctrl": 1.0, "sel": 2.0, "carry": 1.0, "mem": 1.0},
+    "SlidingWindow": {
+        "walk": 1.0,
+        "addr": 1.0,
+        "lutram": 1.0,
+        "rdmux": 1.0,
+        "width": 1.0,
+    },
+    "FIFO": {"ctrl": 1.0, "mem": 1.0, "wrap": 1.0},
 }
 
 #: features whose coefficient is not fitted: the sub-block costs that Yosys measured on the
@@ -549,8 +566,8 @@ def run(cnv: bool = False) -> dict:
     rows = layer_rows()
     brows, tops = build_rows()
     # the regime set is fitted too (the regime check refits without each regime); the
-    # hold-out set, the builds and the CNVs never are
-    fitset = [r for r in rows if r.source in ("regular", "train", "regime") and not r.grouped]
+    # hold-out sets, the builds and the CNVs never are
+    fitset = [r for r in rows if r.source in FIT_SOURCES and not r.grouped]
     hold = [r for r in rows if r.source == "holdout"]
     reg = [r for r in rows if r.source == "regime"]
     print(

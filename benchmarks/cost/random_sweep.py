@@ -21,7 +21,9 @@ The seeds are fixed and committed (:data:`SEEDS`) before any fit:
   and regular design of that regime;
 * ``holdout2``, ``regime2`` (seeds 18012, 18013): a second hold-out and regime set drawn
   like the first, committed (c. 2026-12-06) after the sub-block features had been chosen
-  with the first hold-out set in view; neither is ever fitted.
+  with the first hold-out set in view; neither is ever fitted;
+* ``train2`` (seed 18014): more training designs of the streaming layers (sliding window,
+  pool, DWC, FIFO, global pool), drawn like ``train`` and fitted with it.
 
 Layer results go to ``benchmarks/results/cost_random.json`` (keyed by design id, spec + Yosys
 counts as in ``cost_sweep.json``); stitched tops and the issue's MLPs to
@@ -63,6 +65,7 @@ SEEDS = {
     "tops_holdout": 18006,
     "holdout2": 18012,
     "regime2": 18013,
+    "train2": 18014,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -104,6 +107,9 @@ COUNTS = {
 # sub-block model's features were chosen with the first hold-out set in view: the clean check
 COUNTS["holdout2"] = dict(COUNTS["holdout"])
 COUNTS["regime2"] = dict(COUNTS["regime"])
+# more training designs of the streaming layers (seed 18014), whose first training set had
+# 4-5 designs per type: drawn like ``train``, fitted like it
+COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
 
 #: the largest design (current model's LUT estimate) a draw may be
 MAX_LUT = 2500

@@ -398,3 +398,58 @@ def test_synth_build_of_a_tiny_mlp(tmp_path):
     assert res["top"]["lut"] <= 1.1 * res["sum_actual"]["lut"] + 20
     assert res["top"]["bram18"] == res["sum_actual"]["bram18"]
     assert "stitched top" in format_table(res)
+
+
+# ------------------------------------------------------------------------------------------
+# streaming layers: features that follow the RTL
+# ------------------------------------------------------------------------------------------
+def test_mux_luts_follow_the_slice():
+    """A LUT6 is a 4:1 mux, MUXF7/F8 join up to four of them: 16:1 in 4 LUTs, wider in a tree."""
+    assert [model.mux_luts(n) for n in (1, 2, 4, 5, 8, 9, 16)] == [0, 1, 1, 2, 2, 3, 4]
+    assert model.mux_luts(17) == 4 * 2 + 1 and model.mux_luts(64) == 4 * 4 + 1
+
+
+def test_pool_features_carry_chain_and_compare():
+    """rtl/pool.v: a sum of at most 2 bits is plain logic (Yosys maps narrower adders to LUTs),
+    wider sums and compares take a carry chain; only max pooling has the compare's select."""
+    from fpgagen.layers.pool import Pool
+
+    def feats(k, mode, dt="UINT1"):
+        return model.features(Pool("p", DataType(dt), 8, k, mode, 4, pe=4))["lut"]
+
+    narrow, wide = feats(2, "sum"), feats(4, "sum")  # UINT2 / UINT3 sums
+    assert narrow["carry"] == 0 and narrow["sel"] == 4 * 2
+    assert wide["carry"] == wide["sel"] == 4 * 3 and wide["cmp"] == 0
+    mx = feats(4, "max", "UINT4")
+    assert mx["cmp"] == mx["carry"] == mx["sel"] == 4 * 4
+    assert (
+        model.estimate(Pool("p", DataType("UINT1"), 8, 4, "sum", 4, pe=4))["lut"]
+        > (model.estimate(Pool("p", DataType("UINT1"), 8, 2, "sum", 4, pe=4))["lut"])
+    )
+
+
+def test_sliding_window_features_follow_the_buffer():
+    """rtl/sliding_window.v: a one-word window needs no per-lane address adder; a buffer deeper
+    than one LUTRAM cell has a read mux over its banks; PAR lanes copy the buffer."""
+    one = model.features(
+        SlidingWindow("s", DataType("UINT2"), (10, 10), 15, (1, 1), (1, 1), simd=15)
+    )
+    three = model.features(
+        SlidingWindow("s", DataType("UINT3"), (17, 17), 2, (5, 5), (2, 2), simd=2)
+    )
+    # modulo DEPTH: an add of AW + 1 bits, then a compare and a subtract over the bits from
+    # DEPTH's lowest set bit up: 20 = 0b10100 words (one adder, no lane adder for a 1x1
+    # window): 6 + 2 x 4; 119 words (odd): 2 x (8 + 2 x 8)
+    assert one["lut"]["addr"] == 6 + 2 * 4 and three["lut"]["addr"] == 2 * (8 + 2 * 8)
+    # a power of two: the compare and the subtract are one bit each
+    pow2 = SlidingWindow("s", DataType("UINT2"), (8, 8), 8, (2, 2), (2, 2), simd=8)
+    assert pow2.buffer_words() == 32 and model.features(pow2)["lut"]["addr"] == 2 * (6 + 2)
+    # 119 words x 6 bits: two RAM64M8 banks and a 2:1 read mux per bit
+    assert three["lut"]["lutram"] == 2 * 8 and three["lut"]["rdmux"] == 6
+    assert one["lut"]["rdmux"] == 0  # 20 words: one RAM32M16 bank per 14 bits
+    s = SlidingWindow("s", DataType("UINT8"), (32, 32), 3, (3, 3), (1, 1), simd=3)
+    f1 = model.features(s)["lut"]
+    s.set_folding(SIMD=3, PAR=3)
+    f3 = model.features(s)["lut"]
+    assert f3["lutram"] == 3 * f1["lutram"] > 0 and f3["width"] == 3 * f1["width"]
+    assert f3["addr"] == 2 * f1["addr"]  # base + 3 lanes against base + 1 lane

@@ -21,13 +21,14 @@ COEF = {
     },
     "DWC": {
         "ff": {
-            "buf": 1.0069,
-            "const": 4.6449,
-            "ctrl": 0.1264
+            "buf": 1.0055,
+            "const": 4.1657,
+            "ctrl": 0.2689
         },
         "lut": {
-            "ctrl": 3.626,
-            "slots": 0.9967
+            "buf": 0.033,
+            "ctrl": 3.257,
+            "slots": 0.9642
         }
     },
     "DuplicateStreams": {
@@ -42,14 +43,15 @@ COEF = {
     },
     "FIFO": {
         "ff": {
-            "const": 11.3333,
-            "ctrl": 0.6667
+            "const": 15.0171,
+            "ctrl": 0.5456,
+            "data": 0.0327
         },
         "lut": {
-            "const": 7.914,
-            "ctrl": 0.4731,
-            "mem": 0.9919,
-            "wrap": 0.9618
+            "const": 6.4642,
+            "ctrl": 0.5155,
+            "mem": 1.0216,
+            "wrap": 0.7773
         }
     },
     "FMPadding": {
@@ -64,14 +66,15 @@ COEF = {
     },
     "GlobalAccPool": {
         "ff": {
-            "const": 2.4609,
-            "ctrl": 1.1898,
-            "data": 1.003
+            "const": 3.5358,
+            "ctrl": 1.1256,
+            "data": 1.0008
         },
         "lut": {
-            "ctrl": 0.9088,
-            "mem": 1.6819,
-            "op": 2.7723
+            "carry": 1.0756,
+            "ctrl": 1.3006,
+            "mem": 0.9917,
+            "sel": 2.0756
         }
     },
     "LabelSelect": {
@@ -117,45 +120,50 @@ COEF = {
     },
     "Pool": {
         "ff": {
-            "const": 3.2503,
-            "ctrl": 1.2927,
-            "data": 1.0023
+            "const": 4.3142,
+            "ctrl": 1.1242,
+            "data": 1.0017
         },
         "lut": {
-            "const": 2.0864,
-            "ctrl": 2.5677,
-            "op": 4.0765
+            "carry": 0.9432,
+            "cmp": 0.9916,
+            "const": 11.0523,
+            "ctrl": 0.356,
+            "mem": 1.0313,
+            "sel": 2.0058
         }
     },
     "SlidingWindow": {
         "ff": {
-            "const": 22.8207,
-            "ctrl": 0.8765,
-            "data": 1.0311
+            "const": 2.6808,
+            "ctrl": 1.0033,
+            "data": 1.0081
         },
         "lut": {
-            "const": 8.1584,
-            "ctrl": 1.2887,
-            "mem": 1.3466,
-            "width": 1.1486
+            "addr": 1.1567,
+            "const": 8.7817,
+            "lutram": 1.0839,
+            "rdmux": 1.2162,
+            "walk": 0.8664,
+            "width": 1.011
         }
     }
 }
 
 BAND = {
-    "AddStreams": 0.5189,
-    "DWC": 0.2177,
-    "DuplicateStreams": 0.5189,
-    "FIFO": 0.1157,
-    "FMPadding": 0.5189,
-    "GlobalAccPool": 0.5189,
-    "LabelSelect": 0.6377,
-    "MVAU": 0.339,
-    "Pool": 0.2858,
-    "SlidingWindow": 0.2749,
-    "Thresholding": 0.6839,
-    "VVAU": 0.2974,
-    "_pooled": 0.3459
+    "AddStreams": 0.4492,
+    "DWC": 0.1828,
+    "DuplicateStreams": 0.4492,
+    "FIFO": 0.1448,
+    "FMPadding": 0.4492,
+    "GlobalAccPool": 0.3194,
+    "LabelSelect": 0.6327,
+    "MVAU": 0.3465,
+    "Pool": 0.1447,
+    "SlidingWindow": 0.2012,
+    "Thresholding": 0.7214,
+    "VVAU": 0.4062,
+    "_pooled": 0.2994
 }
 
 BAND_SOFT = 20

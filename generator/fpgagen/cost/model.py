@@ -63,6 +63,25 @@ def counter_bits(n: int) -> int:
     return clog2(n) if n > 1 else 1
 
 
+#: Yosys ``synth_xilinx`` maps an adder or comparator (``$alu``/``$lcu``) of at most this many
+#: result bits to plain LUT logic (techlibs/xilinx/arith_map.v: ``_TECHMAP_FAIL_ = WIDTH <=
+#: 2``), wider ones to a carry chain with one LUT per bit
+CARRY_MIN_BITS = 3
+
+
+def mux_luts(n: int) -> int:
+    """LUTs per bit of an ``n``:1 multiplexer on UltraScale+: a LUT6 is a 4:1 mux and the
+    MUXF7/MUXF8 of its slice (not LUTs) join two and four of them, so up to 16 inputs take
+    ``ceil(n / 4)`` LUTs; wider muxes are trees of those."""
+    n = int(n)
+    if n <= 1:
+        return 0
+    if n <= 16:
+        return -(-n // 4)
+    k = -(-n // 16)
+    return 4 * k + mux_luts(k)
+
+
 # ------------------------------------------------------------------------------------------
 # memories: a replica of Yosys' memory_libmap choice for single-clock SDP RAMs and ROMs
 # ------------------------------------------------------------------------------------------
@@ -611,8 +630,11 @@ def dwc_features(in_bits: int, out_bits: int) -> dict:
     buf = in_bits + out_bits + min(in_bits, out_bits) - g
     slots = (buf - in_bits) // g + 1
     cw = clog2(buf + 1)
+    # LUT: the slot mux (about a LUT per input bit and slot) and the fill count's adders and
+    # compares; the handshake logic is a few LUTs of the count's (no constant term, which a
+    # fit on a handful of tiny converters would set at random)
     return {
-        "lut": {"const": 1.0, "buf": buf, "slots": slots * in_bits, "ctrl": cw},
+        "lut": {"buf": buf, "slots": slots * in_bits, "ctrl": cw},
         "ff": {"const": 1.0, "buf": buf, "ctrl": cw},
     }
 

@@ -316,7 +316,17 @@ class SlidingWindow(HWLayer):
     def cost_features(self, cm) -> dict:
         """The buffer memory once per read lane (``PAR * MMV`` copies, each ``IPAR`` banks of
         ``DEPTH / IPAR`` words with an ``IPAR``:1 read mux), a read-address adder per lane,
-        the lanes' read register and the output register slice."""
+        the lanes' read register and the output register slice.
+
+        LUT features, as rtl/sliding_window.v builds them: ``walk``, the bits of the window
+        walk's counters (word in the kernel row, kernel row, output column and row, offset
+        in the window, write row); ``addr``, the bits of the modulo-``DEPTH`` address adders
+        (the window base, and per read lane base + offset, which a one-word window does not
+        need), each followed by a compare with and a subtract of ``DEPTH`` over the bits from
+        its lowest set bit up;
+        ``lutram``, the LUTs of the LUTRAM cells (:func:`map_memory`); ``rdmux``, the read mux
+        over the LUTRAM (or register) banks of one buffer copy (:func:`mux_luts` per bit);
+        ``width``, the output skid buffer's and the ``IPAR`` bank select's mux bits."""
         l = self
         width = l.simd * l.in_dtype.bits
         depth = l.buffer_words()
@@ -325,27 +335,45 @@ class SlidingWindow(HWLayer):
         cf = l.ch // l.simd
         lanes = l.par * l.mmv  # read lanes: one buffer copy each
         banks = lanes * l.ipar
-        cnt = (
-            cm.counter_bits(cf)
-            + cm.counter_bits(l.k_w)
+        span = (l.k_h - 1) * l.ifm_w * cf + l.k_w * cf
+        walk = (
+            cm.counter_bits(l.k_w * cf)
             + cm.counter_bits(l.k_h)
             + cm.counter_bits(l.ofm_w)
             + cm.counter_bits(l.ofm_h)
-            + 2 * cm.counter_bits(depth)
-            + cm.counter_bits(l.ifm_w)
-            + cm.counter_bits(l.ifm_h)
-            + 2 * (lanes - 1) * cm.counter_bits(depth)
+            + cm.counter_bits(span)
+            + cm.counter_bits(bank)
         )
+        # an address add of AW + 1 bits, then `>= DEPTH` and `- DEPTH`: both only touch the
+        # bits from DEPTH's lowest set bit up (one bit for a power of two)
+        aw = cm.counter_bits(depth)
+        mod_bits = aw + 1 - min((depth & -depth).bit_length() - 1, aw)
+        addr = ((lanes if span > 1 else 0) + 1) * (aw + 1 + 2 * mod_bits)
+        if m["kind"] == "lutram":
+            lutram, rdmux = banks * m["lutram_luts"], banks * width * cm.mux_luts(m["mult_a"])
+        elif m["kind"] == "logic":  # registers and a word mux
+            lutram, rdmux = 0, banks * width * cm.mux_luts(bank)
+        else:
+            lutram = rdmux = 0
         f = {
             "const": 1.0,
-            "ctrl": cnt,
-            "mem": banks * cm.mem_luts(m, bank, width, False),
-            "width": lanes * width * (1 + (l.ipar - 1) / 2),
+            "walk": walk,
+            "addr": addr,
+            "lutram": lutram,
+            "rdmux": rdmux,
+            "width": lanes * width * (1 + cm.mux_luts(l.ipar)),
         }
+        # FF: the walk's registers, the window base, the signed fill level (it spans a frame
+        # and the buffer) and the data registers
+        fill_bits = cm.clog2(l.ifm_h * l.ifm_w * cf + depth + 2) + 1
         ff = {
             "const": 1.0,
-            "ctrl": cnt,
-            "data": lanes * 2 * width + banks * (bank * width if m["kind"] == "logic" else 0),
+            "ctrl": walk + cm.counter_bits(depth) + fill_bits,
+            # output skid (2 words per lane), the read register of every LUTRAM/register bank
+            # (a block RAM's is its own), a register buffer's words
+            "data": lanes * 2 * width
+            + (banks * width if m["kind"] in ("lutram", "logic") else 0)
+            + banks * (bank * width if m["kind"] == "logic" else 0),
         }
         mem = {"bram18": banks * m["bram18"], "uram": banks * m["uram"], "dsp": 0}
         return {"lut": f, "ff": ff, "mem": mem}

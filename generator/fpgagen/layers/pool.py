@@ -21,8 +21,14 @@ def _check_widening(l) -> None:
         )
 
 
-def _pool_cost(l, cm, k) -> dict:
-    """Cost features of rtl/pool.v and rtl/global_acc_pool.v (same structure)."""
+def _pool_cost(l, cm, k, mode: str = "sum") -> dict:
+    """Cost features of rtl/pool.v and rtl/global_acc_pool.v (same structure; the global pool
+    sums). LUT: ``ctrl`` (channel-group and window counters), ``sel`` (per output bit: the
+    partial result's bypass mux, the first-element mux and the skid buffer's mux), ``carry``
+    (per output bit of the adder or comparator when it has at least
+    :data:`~fpgagen.cost.model.CARRY_MIN_BITS` bits: Yosys maps narrower ones to plain logic,
+    wider ones to a carry chain with a LUT per bit), ``cmp`` (max: the select after the
+    comparison, per output bit) and ``mem`` (the partial-result LUTRAM)."""
     pe = l.pe
     ib = 1 if l.in_dtype.is_bipolar else l.in_dtype.bits
     ob = l.out_dtype.bits
@@ -32,7 +38,9 @@ def _pool_cost(l, cm, k) -> dict:
     f = {
         "const": 1.0,
         "ctrl": cm.counter_bits(cf) + cm.counter_bits(k),
-        "op": owd,
+        "sel": owd,
+        "carry": owd if ob >= cm.CARRY_MIN_BITS else 0,
+        "cmp": owd if mode == "max" else 0,
         "mem": cm.mem_luts(m, cf, owd, False),
     }
     ff = {
@@ -148,7 +156,7 @@ class Pool(HWLayer):
         return (j // cf + 1) * self.k * cf
 
     def cost_features(self, cm) -> dict:
-        return _pool_cost(self, cm, self.k)
+        return _pool_cost(self, cm, self.k, self.mode)
 
     def to_dict(self):
         d = super().to_dict()

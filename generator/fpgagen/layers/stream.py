@@ -64,9 +64,9 @@ class FIFO(HWLayer):
         w, d = l.in_width, l.depth
         m = cm.map_memory(d, w, False, "auto")
         aw, cw = cm.counter_bits(d), cm.clog2(d + 2)
-        # a pointer wraps at DEPTH - 1: free at a power of two, else a compare per pointer (a
-        # LUT6 up to 6 address bits; wider, the wrap no longer merges into the increment)
-        wrap = 0 if d & (d - 1) == 0 else 2 * (1 if aw <= 6 else aw)
+        # a pointer wraps at DEPTH - 1: free at a power of two, else a compare with DEPTH - 1
+        # and a clear of every pointer bit (rtl/axis_fifo.v next_ptr), for both pointers
+        wrap = 0 if d & (d - 1) == 0 else 2 * aw
         f = {"const": 1.0, "ctrl": 2 * aw + cw, "mem": cm.mem_luts(m, d, w, False), "wrap": wrap}
         ff = {"const": 1.0, "ctrl": 2 * aw + cw, "data": w + (d * w if m["kind"] == "logic" else 0)}
         return {"lut": f, "ff": ff, "mem": {"bram18": m["bram18"], "uram": m["uram"], "dsp": 0}}
