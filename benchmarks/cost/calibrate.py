@@ -140,6 +140,9 @@ def build(spec: dict):
             (spec["k"], spec["k"]),
             (spec["stride"], spec["stride"]),
             simd=spec["simd"],
+            par=spec.get("par", 1),
+            mmv=spec.get("mmv", 1),
+            ipar=spec.get("ipar", 1),
         )
     if t == "FMPadding":
         return conv.FMPadding(

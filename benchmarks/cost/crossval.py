@@ -293,6 +293,7 @@ PRIOR = {
     "SlidingWindow": {
         "walk": 1.0,
         "addr": 1.0,
+        "lane": 1.0,
         "lutram": 1.0,
         "rdmux": 1.0,
         "width": 1.0,

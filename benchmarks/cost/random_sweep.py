@@ -23,7 +23,8 @@ The seeds are fixed and committed (:data:`SEEDS`) before any fit:
   like the first, committed (c. 2026-12-06) after the sub-block features had been chosen
   with the first hold-out set in view; neither is ever fitted;
 * ``train2`` (seed 18014): more training designs of the streaming layers (sliding window,
-  pool, DWC, FIFO, global pool), drawn like ``train`` and fitted with it.
+  pool, DWC, FIFO, global pool), drawn like ``train`` and fitted with it, and sliding windows
+  with ``PAR``/``MMV``/``IPAR`` > 1 (kind ``SlidingWindowPar``).
 
 Layer results go to ``benchmarks/results/cost_random.json`` (keyed by design id, spec + Yosys
 counts as in ``cost_sweep.json``); stitched tops and the issue's MLPs to
@@ -110,6 +111,10 @@ COUNTS["regime2"] = dict(COUNTS["regime"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
+# ... and sliding windows with several read lanes or input words per beat (PAR, MMV, IPAR > 1),
+# which no other set has (added after the first 52: a kind of its own, so that their draws,
+# seeded per kind, leave the others unchanged)
+COUNTS["train2"]["SlidingWindowPar"] = 12
 
 #: the largest design (current model's LUT estimate) a draw may be
 MAX_LUT = 2500
@@ -225,6 +230,29 @@ def _spec(kind: str, u, set_name: str, i: int, regime: bool) -> dict:
             "stride": st,
             "bits": b,
         }
+    if kind == "SlidingWindowPar":
+        # a window of 2x2 .. 3x3 whose PAR (a divisor of the kernel row's words, or whole
+        # kernel rows), MMV (with PAR the whole window) and IPAR are drawn from the layer's
+        # own options
+        from fpgagen.datatypes import DataType
+        from fpgagen.layers.conv import SlidingWindow
+
+        ifm = logint(u[0], 4, 24)
+        k = pick(u[1], [2, 3, 3])
+        ch = logint(u[2], 1, 32)
+        simd = divisor_near(ch, logint(u[3], 1, 16))
+        st = pick(u[4], [1, 1, 2])
+        b = pick(u[5], [1, 2, 4, 8])
+        l = SlidingWindow("s", DataType(f"UINT{b}"), (ifm, ifm), ch, (k, k), (st, st), simd=simd)
+        pars = [p for p in l.par_options() if p > 1] or [1]
+        par = pick(u[6], pars)
+        mmv = 1
+        if par == l._window_words(simd) and u[7] < 0.5:
+            mmv = pick(u[7] / 0.5, l.mmv_options())
+        ipar = pick(u[8], l.ipar_options()) if u[8] < 0.5 else 1
+        s = {"id": sid, "type": "SlidingWindow", "ifm": ifm, "ch": ch, "simd": simd, "k": k}
+        s.update({"stride": st, "bits": b, "par": par, "mmv": mmv, "ipar": ipar})
+        return s
     if kind == "Pool":
         ch = logint(u[0], 2, 64)
         pe = divisor_near(ch, logint(u[1], 1, 32))

@@ -429,8 +429,9 @@ def test_pool_features_carry_chain_and_compare():
 
 
 def test_sliding_window_features_follow_the_buffer():
-    """rtl/sliding_window.v: a one-word window needs no per-lane address adder; a buffer deeper
-    than one LUTRAM cell has a read mux over its banks; PAR lanes copy the buffer."""
+    """rtl/sliding_window.v: modulo-DEPTH address adders (a one-word window needs no base +
+    offset one); a buffer deeper than one LUTRAM cell has a read mux over its banks; PAR lanes
+    copy the buffer."""
     one = model.features(
         SlidingWindow("s", DataType("UINT2"), (10, 10), 15, (1, 1), (1, 1), simd=15)
     )
@@ -452,4 +453,18 @@ def test_sliding_window_features_follow_the_buffer():
     s.set_folding(SIMD=3, PAR=3)
     f3 = model.features(s)["lut"]
     assert f3["lutram"] == 3 * f1["lutram"] > 0 and f3["width"] == 3 * f1["width"]
-    assert f3["addr"] == 2 * f1["addr"]  # base + 3 lanes against base + 1 lane
+    # the lanes share base + offset (synthesis merges the identical adders); each adds its own
+    # constant; with PAR the whole window the offset is constant: no base + offset adder
+    assert f3["addr"] == f1["addr"] and f3["lane"] == 3 * f1["lane"] > 0
+    s.set_folding(SIMD=3, PAR=9)
+    assert 2 * model.features(s)["lut"]["addr"] == f1["addr"]
+
+
+def test_dwc_count_arithmetic_touches_bits_from_the_lowest_set_bit():
+    """axis_dwc's fill count (CW bits) adds and compares constants: count - OUT, + IN, >= OUT,
+    <= BUF - IN; each only touches the bits from the constant's lowest set bit up."""
+    # 12 -> 3: BUF 15, CW 4; OUT = 3 touches 4 bits (twice), IN = 12 two, BUF - IN + 1 = 4 two
+    f = model.dwc_features(12, 3)["lut"]
+    assert (f["ctrl"], f["slots"], f["buf"]) == (2 * 4 + 2 + 2, 2 * 12, 15)
+    # 32 -> 8: BUF 40, CW 6; OUT = 8: 3 bits (twice), IN = 32: 1, BUF - IN + 1 = 9: 6
+    assert model.dwc_features(32, 8)["lut"]["ctrl"] == 2 * 3 + 1 + 6

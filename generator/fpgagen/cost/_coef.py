@@ -21,14 +21,14 @@ COEF = {
     },
     "DWC": {
         "ff": {
-            "buf": 1.0055,
-            "const": 4.1657,
-            "ctrl": 0.2689
+            "buf": 1.0099,
+            "const": 4.1188,
+            "ctrl": 0.2617
         },
         "lut": {
-            "buf": 0.033,
-            "ctrl": 3.257,
-            "slots": 0.9642
+            "buf": 0.0666,
+            "ctrl": 1.3619,
+            "slots": 0.9781
         }
     },
     "DuplicateStreams": {
@@ -135,35 +135,35 @@ COEF = {
     },
     "SlidingWindow": {
         "ff": {
-            "const": 2.6808,
-            "ctrl": 1.0033,
-            "data": 1.0081
+            "ctrl": 1.0337,
+            "data": 1.0099
         },
         "lut": {
-            "addr": 1.1567,
-            "const": 8.7817,
-            "lutram": 1.0839,
-            "rdmux": 1.2162,
-            "walk": 0.8664,
-            "width": 1.011
+            "addr": 1.0272,
+            "const": 8.9402,
+            "lane": 0.6565,
+            "lutram": 1.0413,
+            "rdmux": 1.3173,
+            "walk": 0.8377,
+            "width": 1.0191
         }
     }
 }
 
 BAND = {
-    "AddStreams": 0.4492,
-    "DWC": 0.1828,
-    "DuplicateStreams": 0.4492,
+    "AddStreams": 0.4235,
+    "DWC": 0.1392,
+    "DuplicateStreams": 0.4235,
     "FIFO": 0.1448,
-    "FMPadding": 0.4492,
+    "FMPadding": 0.4235,
     "GlobalAccPool": 0.3194,
     "LabelSelect": 0.6327,
     "MVAU": 0.3465,
     "Pool": 0.1447,
-    "SlidingWindow": 0.2012,
+    "SlidingWindow": 0.2595,
     "Thresholding": 0.7214,
     "VVAU": 0.4062,
-    "_pooled": 0.2994
+    "_pooled": 0.2823
 }
 
 BAND_SOFT = 20

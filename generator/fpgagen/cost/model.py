@@ -630,11 +630,17 @@ def dwc_features(in_bits: int, out_bits: int) -> dict:
     buf = in_bits + out_bits + min(in_bits, out_bits) - g
     slots = (buf - in_bits) // g + 1
     cw = clog2(buf + 1)
-    # LUT: the slot mux (about a LUT per input bit and slot) and the fill count's adders and
-    # compares; the handshake logic is a few LUTs of the count's (no constant term, which a
-    # fit on a handful of tiny converters would set at random)
+
+    def touched(c: int) -> int:  # bits of the count that adding or comparing ``c`` touches
+        return max(0, cw - min((c & -c).bit_length() - 1, cw))
+
+    # LUT: the slot mux (about a LUT per input bit and slot) and the fill count's arithmetic
+    # with constants: count - OUT, + IN, compares with OUT and BUF - IN + 1, each over the
+    # bits from the constant's lowest set bit up; the handshake logic is a few LUTs of the
+    # count's (no constant term, which a fit on a handful of tiny converters sets at random)
+    ctrl = 2 * touched(out_bits) + touched(in_bits) + touched(buf - in_bits + 1)
     return {
-        "lut": {"buf": buf, "slots": slots * in_bits, "ctrl": cw},
+        "lut": {"buf": buf, "slots": slots * in_bits, "ctrl": ctrl},
         "ff": {"const": 1.0, "buf": buf, "ctrl": cw},
     }
 

@@ -320,10 +320,11 @@ class SlidingWindow(HWLayer):
 
         LUT features, as rtl/sliding_window.v builds them: ``walk``, the bits of the window
         walk's counters (word in the kernel row, kernel row, output column and row, offset
-        in the window, write row); ``addr``, the bits of the modulo-``DEPTH`` address adders
-        (the window base, and per read lane base + offset, which a one-word window does not
-        need), each followed by a compare with and a subtract of ``DEPTH`` over the bits from
-        its lowest set bit up;
+        in the window, write row); ``addr``, the bits of the modulo-``DEPTH`` adders of the
+        window base and, when a window takes several output words, of base + offset (shared
+        by the lanes), each followed by a compare with and a subtract of ``DEPTH`` over the
+        bits from its lowest set bit up; ``lane``, ``AW + 1`` bits per read lane (its
+        constant offset modulo ``DEPTH``);
         ``lutram``, the LUTs of the LUTRAM cells (:func:`map_memory`); ``rdmux``, the read mux
         over the LUTRAM (or register) banks of one buffer copy (:func:`mux_luts` per bit);
         ``width``, the output skid buffer's and the ``IPAR`` bank select's mux bits."""
@@ -344,11 +345,15 @@ class SlidingWindow(HWLayer):
             + cm.counter_bits(span)
             + cm.counter_bits(bank)
         )
-        # an address add of AW + 1 bits, then `>= DEPTH` and `- DEPTH`: both only touch the
-        # bits from DEPTH's lowest set bit up (one bit for a power of two)
+        # a modulo-DEPTH add: AW + 1 bits, then `>= DEPTH` and `- DEPTH`, both only over the
+        # bits from DEPTH's lowest set bit up (one bit for a power of two); the window base
+        # has one, base + offset another when the window takes several output words (every
+        # lane computes the same sum, which synthesis shares), and each lane adds its constant
+        # offset within the group modulo DEPTH
         aw = cm.counter_bits(depth)
         mod_bits = aw + 1 - min((depth & -depth).bit_length() - 1, aw)
-        addr = ((lanes if span > 1 else 0) + 1) * (aw + 1 + 2 * mod_bits)
+        steps = 2 if l.k_h * l.k_w * cf > l.par else 1
+        addr = steps * (aw + 1 + 2 * mod_bits)
         if m["kind"] == "lutram":
             lutram, rdmux = banks * m["lutram_luts"], banks * width * cm.mux_luts(m["mult_a"])
         elif m["kind"] == "logic":  # registers and a word mux
@@ -359,6 +364,7 @@ class SlidingWindow(HWLayer):
             "const": 1.0,
             "walk": walk,
             "addr": addr,
+            "lane": lanes * (aw + 1),
             "lutram": lutram,
             "rdmux": rdmux,
             "width": lanes * width * (1 + cm.mux_luts(l.ipar)),
