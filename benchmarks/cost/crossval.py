@@ -299,6 +299,7 @@ PRIOR = {
         "width": 1.0,
     },
     "FIFO": {"ctrl": 1.0, "mem": 1.0, "wrap": 1.0},
+    "LabelSelect": {"cmp": 1.0, "mux": 1.0, "out": 1.0, "ctrl": 1.0},
 }
 
 #: features whose coefficient is not fitted: the sub-block costs that Yosys measured on the

@@ -24,7 +24,8 @@ The seeds are fixed and committed (:data:`SEEDS`) before any fit:
   with the first hold-out set in view; neither is ever fitted;
 * ``train2`` (seed 18014): more training designs of the streaming layers (sliding window,
   pool, DWC, FIFO, global pool), drawn like ``train`` and fitted with it, and sliding windows
-  with ``PAR``/``MMV``/``IPAR`` > 1 (kind ``SlidingWindowPar``).
+  with ``PAR``/``MMV``/``IPAR`` > 1 (kind ``SlidingWindowPar``), add/duplicate streams,
+  padding and label select.
 
 Layer results go to ``benchmarks/results/cost_random.json`` (keyed by design id, spec + Yosys
 counts as in ``cost_sweep.json``); stitched tops and the issue's MLPs to
@@ -115,6 +116,9 @@ COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "Glob
 # which no other set has (added after the first 52: a kind of its own, so that their draws,
 # seeded per kind, leave the others unchanged)
 COUNTS["train2"]["SlidingWindowPar"] = 12
+# ... and the small stream layers, which had 2-3 random designs each (added after the above,
+# kinds of their own as well)
+COUNTS["train2"].update({"AddStreams": 6, "DuplicateStreams": 4, "FMPadding": 8, "LabelSelect": 8})
 
 #: the largest design (current model's LUT estimate) a draw may be
 MAX_LUT = 2500

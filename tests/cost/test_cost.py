@@ -468,3 +468,15 @@ def test_dwc_count_arithmetic_touches_bits_from_the_lowest_set_bit():
     assert (f["ctrl"], f["slots"], f["buf"]) == (2 * 4 + 2 + 2, 2 * 12, 15)
     # 32 -> 8: BUF 40, CW 6; OUT = 8: 3 bits (twice), IN = 32: 1, BUF - IN + 1 = 9: 6
     assert model.dwc_features(32, 8)["lut"]["ctrl"] == 2 * 3 + 1 + 6
+
+
+def test_label_select_features_follow_the_insertion_chain():
+    """rtl/label_select.v: PE insertion steps into K entries; with one word per frame the list
+    starts empty (step p compares with min(p, K) entries), the indices are constants and the
+    last step's scores are dropped."""
+    from fpgagen.layers.pool import LabelSelect
+
+    one = model.features(LabelSelect("l", DataType("INT8"), 8, 3, pe=8))["lut"]
+    assert one["cmp"] == (0 + 1 + 2 + 3 * 5) * 8 and one["mux"] == (2 + 3 * 5) * 8
+    two = model.features(LabelSelect("l", DataType("INT8"), 8, 3, pe=4))["lut"]  # 3-bit index
+    assert two["cmp"] == 4 * 3 * 8 and two["mux"] == 4 * 3 * (8 + 3) and two["out"] == 3 * 3

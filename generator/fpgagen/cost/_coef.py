@@ -15,8 +15,8 @@ COEF = {
             "width": 2.0
         },
         "lut": {
-            "const": 5.9355,
-            "width": 1.9032
+            "const": 7.3813,
+            "width": 1.8525
         }
     },
     "DWC": {
@@ -56,12 +56,14 @@ COEF = {
     },
     "FMPadding": {
         "ff": {
-            "ctrl": 1.1935,
-            "width": 1.9435
+            "const": 1.5835,
+            "ctrl": 0.9868,
+            "width": 2.0129
         },
         "lut": {
-            "const": 13.0,
-            "width": 2.5
+            "const": 9.4086,
+            "ctrl": 1.1756,
+            "width": 1.9321
         }
     },
     "GlobalAccPool": {
@@ -79,14 +81,13 @@ COEF = {
     },
     "LabelSelect": {
         "ff": {
-            "const": 0.8312,
-            "ctrl": 0.9975,
-            "data": 1.0089
+            "ctrl": 2.314,
+            "data": 0.192
         },
         "lut": {
-            "const": 4.2313,
-            "ctrl": 0.649,
-            "sort": 1.9788
+            "cmp": 0.8451,
+            "mux": 0.9172,
+            "out": 3.2726
         }
     },
     "MVAU": {
@@ -151,19 +152,19 @@ COEF = {
 }
 
 BAND = {
-    "AddStreams": 0.4235,
-    "DWC": 0.1392,
-    "DuplicateStreams": 0.4235,
-    "FIFO": 0.1448,
-    "FMPadding": 0.4235,
+    "AddStreams": 0.0462,
+    "DWC": 0.1554,
+    "DuplicateStreams": 0.0,
+    "FIFO": 0.1867,
+    "FMPadding": 0.1972,
     "GlobalAccPool": 0.3194,
-    "LabelSelect": 0.6327,
-    "MVAU": 0.3465,
-    "Pool": 0.1447,
-    "SlidingWindow": 0.2595,
-    "Thresholding": 0.7214,
-    "VVAU": 0.4062,
-    "_pooled": 0.2823
+    "LabelSelect": 0.2539,
+    "MVAU": 0.3763,
+    "Pool": 0.162,
+    "SlidingWindow": 0.2769,
+    "Thresholding": 0.6532,
+    "VVAU": 0.3661,
+    "_pooled": 0.2775
 }
 
 BAND_SOFT = 20

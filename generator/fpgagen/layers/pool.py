@@ -283,10 +283,29 @@ class LabelSelect(HWLayer):
         return self._need_all()
 
     def cost_features(self, cm) -> dict:
+        """rtl/label_select.v: ``PE`` insertion steps into a list of ``K`` entries, each step
+        ``K`` comparators of the score bits (``cmp``) and ``K`` entry muxes of the score and
+        index bits (``mux``); ``out``: the output shift register of ``K`` indices; ``ctrl``:
+        word counter and index base. With one word per frame (``PE = CH``) the list starts
+        empty in every frame: step ``p`` compares with ``min(p, K)`` entries, the indices are
+        constants (no index muxes) and the last step's scores are not kept."""
         l = self
         ib = l.in_dtype.bits
         idx = l.out_dtype.bits
         cf = l.ch // l.pe
-        f = {"const": 1.0, "sort": l.pe * l.k * (ib + idx), "ctrl": cm.counter_bits(cf) + idx}
+        pe, k = l.pe, l.k
+        if cf == 1:
+            cmp = sum(min(p, k) for p in range(pe)) * ib
+            mux = sum(min(p + 1, k) for p in range(1, pe - 1)) * ib
+        else:
+            cmp = pe * k * ib
+            mux = pe * k * (ib + idx)
+        f = {
+            "const": 1.0,
+            "cmp": cmp,
+            "mux": mux,
+            "out": k * idx,
+            "ctrl": cm.counter_bits(cf) + idx,
+        }
         ff = {"const": 1.0, "data": l.k * (ib + 2 * idx + 1), "ctrl": cm.counter_bits(cf) + idx}
         return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}
