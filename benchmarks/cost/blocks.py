@@ -2,7 +2,7 @@
 """Sub-block characterisation of the cost model (issue 18): Yosys on the blocks the MVAU,
 VVAU and Thresholding RTL are built from, over a grid of their own parameters.
 
-    python benchmarks/cost/blocks.py sweep [--only dot|act] [--timeout S]   # synthesize (cached)
+    python benchmarks/cost/blocks.py sweep [--only dot|cdot|act|soft|rom] [--timeout S]  # (cached)
     python benchmarks/cost/blocks.py table                                # write cost/_blocks.py
 
 Blocks (each synthesized out of context with the default script of :mod:`fpgagen.synth`):
@@ -20,7 +20,12 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
   value, the count of their outputs, the output register and skid buffer) for
   b = 3..20, N = 1, 2, 3, 7, 15 and thresholds that are constants (one fold, as in an MVAU
   with NF = 1) or come from a threshold memory (forced to block RAM, so that the LUTs are the
-  comparators' and not the memory's; the memory's LUTs are the model's ROM term).
+  comparators' and not the memory's; the memory's LUTs are the model's ROM term), and
+  (``soft``) the same fed by a soft-logic threshold ROM of 2..128 words (b = 4..16, PE 2):
+  comparators and ROM together, as the layer maps them;
+* ``rom``: a soft-logic ROM (rtl/rom_sync.v) of random contents, ``ROM_WIDTH`` bits wide,
+  addressed by a wrapping counter as in the layers (``blocks/rom_ctr.v``), at 2..1024 words;
+  the table holds LUTs per bit.
 
 The grids are fixed (no seed but the thresholds' values: ``BLOCK_SEED``); no design of the
 calibration, hold-out or regime sets is among them. Results go to
@@ -87,10 +92,18 @@ CDOT_PAIRS = [
 ]
 CDOT_N = [1, 2, 4, 8, 16, 32]
 CDOT_PE = 4
+#: soft-logic ROMs (rtl/rom_sync.v, random contents): words, and bits per word
+ROM_DEPTH = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+ROM_WIDTH = 32
 ACT_BITS = [3, 4, 5, 6, 8, 11, 16, 20]
 ACT_N = [1, 2, 3, 7, 15]
 #: PE of the act designs (the table is per PE)
 ACT_PE = {"const": 8, "rom": 4}
+#: comparator banks fed by a soft-logic threshold ROM of ``depth`` words (``soft``): the
+#: comparators, the ROM and their interplay together (a Thresholding layer of NF = depth)
+SOFT_BITS = [4, 6, 8, 11, 16]
+SOFT_DEPTH = [2, 4, 8, 16, 32, 64, 128]
+SOFT_PE = 2
 
 
 def dtype_params(name: str, prefix: str) -> dict:
@@ -209,8 +222,61 @@ def designs(only: str | None = None) -> list[dict]:
                             "pe": ACT_PE[mode],
                         }
                     )
+    if only in (None, "soft"):
+        for b in SOFT_BITS:
+            for n in ACT_N:
+                if n > 2**b - 2 or n == 2:
+                    continue
+                for dep in SOFT_DEPTH:
+                    out.append(
+                        {
+                            "id": f"act_soft_b{b}_n{n}_d{dep}",
+                            "block": "act",
+                            "mode": "soft",
+                            "bits": b,
+                            "n": n,
+                            "depth": dep,
+                            "pe": SOFT_PE,
+                        }
+                    )
+    if only in (None, "rom"):
+        for dep in ROM_DEPTH:
+            out.append(
+                {"id": f"rom_d{dep}_w{ROM_WIDTH}", "block": "rom", "depth": dep, "width": ROM_WIDTH}
+            )
     # small first: a sweep stopped early has the whole grid at its small end
-    return sorted(out, key=lambda s: s.get("simd", 0) * 4 + s.get("bits", 0) * s.get("n", 0) / 8)
+    return sorted(
+        out,
+        key=lambda s: (
+            s.get("simd", 0) * 4 + s.get("bits", 0) * s.get("n", 0) / 8 + s.get("depth", 0) / 16
+        ),
+    )
+
+
+def _act_layer(spec: dict):
+    """The Thresholding layer of an ``act`` block: ``PE`` channels per fold (one fold for
+    ``const``, two for ``rom``, ``depth`` for ``soft``), INT``bits`` values, ``n`` sorted
+    random thresholds per channel in the value's range (seeded by the grid point)."""
+    from fpgagen.datatypes import DataType
+    from fpgagen.layers import thresholding
+
+    b, n, pe = spec["bits"], spec["n"], spec["pe"]
+    nf = {"const": 1, "rom": 2}.get(spec["mode"]) or spec["depth"]
+    ind = DataType(f"INT{b}")
+    rng = np.random.default_rng([BLOCK_SEED, b, n, nf])
+    thr = np.sort(rng.integers(ind.min, ind.max + 1, size=(pe * nf, n)), axis=1)
+    out = DataType("BIPOLAR") if n == 1 else DataType(f"UINT{int(np.ceil(np.log2(n + 1)))}")
+    return thresholding.Thresholding(spec["id"], thr, ind, out, 0, pe=pe)
+
+
+def varying_fraction(l) -> float:
+    """The fraction of a Thresholding layer's threshold ROM bits that vary over its words (the
+    ROM's LUTs follow these: Yosys drops constant bit columns)."""
+    from fpgagen.cost import model
+
+    n, tb, nf = l.thresholds.shape[1], l.t_bits, l.in_channels // l.pe
+    tvar = model.varying_bits(model.threshold_fields(l.thresholds, l.pe, tb)) if nf > 1 else 0
+    return tvar / (l.pe * n * tb)
 
 
 def synth(spec: dict, work: Path, timeout: float) -> dict:
@@ -226,6 +292,24 @@ def synth(spec: dict, work: Path, timeout: float) -> dict:
             ROOT / "rtl" / "adder_tree.v",
         ]
         r = synth_verilog(srcs, "cdot_top", {}, d, label=spec["id"], timeout=timeout)
+    elif spec["block"] == "rom":
+        dep, w = spec["depth"], spec["width"]
+        rng = np.random.default_rng([BLOCK_SEED, dep, w, 5])
+        d.mkdir(parents=True, exist_ok=True)
+        init = d / "rom.mem"
+        nhex = (w + 3) // 4
+        words = rng.integers(0, 2, size=(dep, w))
+        init.write_text("".join(f"{int(''.join(map(str, r[::-1])), 2):0{nhex}x}\n" for r in words))
+        p = {"WIDTH": w, "DEPTH": dep, "INIT_FILE": init.name}
+        r = synth_verilog(
+            [HERE / "blocks" / "rom_ctr.v", ROOT / "rtl" / "rom_sync.v"],
+            "rom_ctr",
+            p,
+            d,
+            mem_files=[init],
+            label=spec["id"],
+            timeout=timeout,
+        )
     elif spec["block"] == "dot":
         from fpgagen.datatypes import DataType
 
@@ -249,22 +333,16 @@ def synth(spec: dict, work: Path, timeout: float) -> dict:
         srcs = [HERE / "blocks" / "dot_pe.v", ROOT / "rtl" / "adder_tree.v"]
         r = synth_verilog(srcs, "dot_pe", p, d, label=spec["id"], timeout=timeout)
     else:
-        from fpgagen.datatypes import DataType
-        from fpgagen.layers import thresholding
         from fpgagen.synth.build import module_files
 
-        b, n, pe = spec["bits"], spec["n"], spec["pe"]
-        nf = 1 if spec["mode"] == "const" else 2
-        ind = DataType(f"INT{b}")
-        rng = np.random.default_rng([BLOCK_SEED, b, n, nf])
-        thr = np.sort(rng.integers(ind.min, ind.max + 1, size=(pe * nf, n)), axis=1)
-        out = DataType("BIPOLAR") if n == 1 else DataType(f"UINT{int(np.ceil(np.log2(n + 1)))}")
-        l = thresholding.Thresholding(spec["id"], thr, ind, out, 0, pe=pe)
+        l = _act_layer(spec)
         (d / "mem").mkdir(parents=True, exist_ok=True)
         mems = [Path(x) for x in l.write_memories(d / "mem")]
         params = dict(l.rtl_params("mem"))
         if spec["mode"] == "rom":  # the memory in block RAM: the LUTs are the comparators'
             params["RAM_STYLE"] = "block"
+        elif spec["mode"] == "soft":  # the memory in soft logic: comparators and ROM together
+            params["RAM_STYLE"] = "distributed"
         r = synth_verilog(
             module_files(l.rtl_module),
             l.rtl_module,
@@ -313,21 +391,40 @@ def cmd_sweep(a) -> int:
 
 def tables(data: dict | None = None) -> dict:
     """``{"dot": {pair key: {simd: LUTs}}, "cdot": {pair key: {n: LUTs per PE}},
-    "act": {mode: {bits: {n: LUTs per PE}}}}``."""
+    "act": {mode: {bits: {n: LUTs per PE}}}, "act_soft": {bits: {n: {depth: LUTs per PE}}},
+    "act_soft_var": (the same keys: the fraction of the block's ROM bits that vary),
+    "rom": {depth: LUTs per bit}}``."""
     data = data or _load()
     dot: dict = {}
     cdot: dict = {}
     act: dict = {"const": {}, "rom": {}}
+    rom: dict = {}
+    soft: dict = {}
+    soft_var: dict = {}
     for r in data["designs"].values():
         s, y = r["spec"], r["yosys"]
-        if s["block"] == "dot":
+        if s["block"] == "rom":
+            rom[s["depth"]] = round(y["lut"] / s["width"], 4)
+        elif s["block"] == "dot":
             dot.setdefault(pair_key(s["in"], s["w"]), {})[s["simd"]] = y["lut"]
         elif s["block"] == "cdot":
             cdot.setdefault(cdot_key(s["in"], s["w"]), {})[s["simd"]] = round(y["lut"] / s["pe"], 3)
+        elif s["mode"] == "soft":
+            t = soft.setdefault(s["bits"], {}).setdefault(s["n"], {})
+            t[s["depth"]] = round(y["lut"] / s["pe"], 3)
+            v = soft_var.setdefault(s["bits"], {}).setdefault(s["n"], {})
+            v[s["depth"]] = round(varying_fraction(_act_layer(s)), 4)
         else:
             act[s["mode"]].setdefault(s["bits"], {})[s["n"]] = round(y["lut"] / s["pe"], 3)
     sort = lambda d: {k: sort(v) if isinstance(v, dict) else v for k, v in sorted(d.items())}  # noqa: E731
-    return {"dot": sort(dot), "cdot": sort(cdot), "act": sort(act)}
+    return {
+        "dot": sort(dot),
+        "cdot": sort(cdot),
+        "act": sort(act),
+        "act_soft": sort(soft),
+        "act_soft_var": sort(soft_var),
+        "rom": sort(rom),
+    }
 
 
 def cmd_table(_a) -> int:
@@ -339,11 +436,19 @@ def cmd_table(_a) -> int:
         "DOT[pair][SIMD]: one PE's products and adder tree (benchmarks/cost/blocks/dot_pe.v);\n"
         "CDOT[pair][n]: the same per PE with n constant nonzero weights (blocks/cdot_pe.v);\n"
         "ACT[mode][bits][N]: LUTs per PE of N comparators of a bits-wide value against constant\n"
-        "('const') or memory-fed ('rom') thresholds, their count, output register and skid.\n"
+        "('const') or memory-fed ('rom') thresholds, their count, output register and skid;\n"
+        "ACT_SOFT[bits][N][depth]: the same with a soft-logic threshold ROM of depth words\n"
+        "(comparators and ROM together, LUTs per PE), ACT_SOFT_VAR the fraction of\n"
+        "its ROM bits that vary over the words;\n"
+        "ROM[depth]: LUTs per bit of a soft-logic ROM of random contents addressed by a\n"
+        "wrapping counter (blocks/rom_ctr.v).\n"
         'Do not edit.\n"""\n\n# fmt: off\n'
         f"DOT = {pprint.pformat(t['dot'], width=96)}\n\n"
         f"CDOT = {pprint.pformat(t['cdot'], width=96)}\n\n"
-        f"ACT = {pprint.pformat(t['act'], width=96)}\n"
+        f"ACT = {pprint.pformat(t['act'], width=96)}\n\n"
+        f"ACT_SOFT = {pprint.pformat(t['act_soft'], width=96)}\n\n"
+        f"ACT_SOFT_VAR = {pprint.pformat(t['act_soft_var'], width=96)}\n\n"
+        f"ROM = {pprint.pformat(t['rom'], width=96)}\n"
     )
     print(f"wrote {TABLE_PY}")
     return 0
@@ -353,7 +458,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("sweep")
-    p.add_argument("--only", choices=["dot", "cdot", "act"], default=None)
+    p.add_argument("--only", choices=["dot", "cdot", "act", "soft", "rom"], default=None)
     p.add_argument("--timeout", type=float, default=600)
     sub.add_parser("table")
     sub.add_parser("list")

@@ -279,9 +279,6 @@ PRIOR = {
         "mul_const_ss": 0.25,
         "acc": 1.0,
         "act": 1.0,
-        "thr_rom_small": 0.0,
-        "thr_rom": 0.5,
-        "thr_rom_deep": 1.0,
         "out": 0.5,
     },
     # streaming layers (rtl/pool.v, global_acc_pool.v, sliding_window.v, axis_fifo.v): a

@@ -219,18 +219,28 @@ def test_sub_block_tables_are_interpolated():
     # a sum truncated to the accumulator costs less
     assert model.dot_luts(u2, t, 64, cap=6) < model.dot_luts(u2, t, 64)
     for const in (True, False):
+        # row b of the table: INT<b> values against (b+1)-bit thresholds, a comparison b+1 wide
         row = model.ACT["const" if const else "rom"][8]
-        assert model.act_luts(7, 8, const) == row[7]
-        assert row[3] <= model.act_luts(5, 8, const) <= row[7]
-    assert model.act_luts(0, 8, True) == 0
-    # one fold: constant thresholds; a small soft-logic ROM whose address bits fit the
-    # comparator's LUT6 with the value merges into it; else the memory costs its own LUTs
-    assert model.act_features(7, 4, 1, 0.0, "none")["act"] == model.act_luts(7, 4, True)
-    small = model.act_features(7, 4, 4, 100.0, "logic")
-    assert small["act"] == model.act_luts(7, 6, True) and small["thr_rom_small"] == 0
-    deep = model.act_features(7, 8, 64, 100.0, "logic")
-    assert deep["act"] == model.act_luts(7, 8, False) and deep["thr_rom_deep"] == 100
-    assert model.act_features(7, 8, 16, 50.0, "logic")["thr_rom"] == 50
+        assert model.act_luts(7, 9, const) == row[7]
+        assert row[3] <= model.act_luts(5, 9, const) <= row[7]
+    assert model.act_luts(0, 9, True) == 0
+    # up to 6 bits a comparison with constants is a LUT function, from 7 on a carry chain
+    assert model.act_luts(15, 7, True) > 1.5 * model.act_luts(15, 6, True)
+    assert model.mt_count_width(DataType("INT8")) == model.mt_count_width(DataType("UINT8")) == 9
+    # one fold: constant thresholds; block RAM: the comparators alone; a soft-logic ROM: the
+    # measured comparators-and-ROM table, its ROM share following the varying bits
+    assert model.act_features(7, 5, 1, 0.0, "none")["act"] == model.act_luts(7, 5, True)
+    assert model.act_features(7, 9, 64, 50.0, "bram")["act"] == model.act_luts(7, 9, False)
+    soft = model.ACT_SOFT[8][7][16]
+    ref = model.ACT_SOFT_VAR[8][7][16] * 7 * 9
+    assert model.act_features(7, 9, 16, ref, "logic")["act"] == pytest.approx(soft)
+    assert model.act_soft_luts(7, 9, 16, 0.0) == model.act_luts(7, 9, True)
+    assert model.act_soft_luts(7, 9, 16, ref / 2) < soft < model.act_soft_luts(7, 9, 16, 2 * ref)
+    # a deeper ROM costs more, and the ROM table grows with the depth beyond one LUT6 (64)
+    assert model.act_soft_luts(7, 9, 64, ref) > model.act_soft_luts(7, 9, 16, ref)
+    assert model.rom_logic_luts(1, 32) == 0
+    assert model.rom_logic_luts(64, 10) == pytest.approx(10 * model.ROM[64])
+    assert model.rom_logic_luts(128, 10) > 2 * model.rom_logic_luts(64, 10)
     # constant weights: their own table, TERNARY weights (+-1) apart from INT2 ones; a
     # missing pair takes the nearest one of its kind scaled by the product width
     assert model.cdot_key(u2, t) == "i2u_wt" and model.cdot_key(u2, i2) == "i2u_w2s"

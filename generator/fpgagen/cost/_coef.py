@@ -92,31 +92,29 @@ COEF = {
     },
     "MVAU": {
         "ff": {
-            "acc": 1.6946,
-            "const": 11.1951,
-            "ctrl": 1.778,
-            "in": 0.9413,
-            "out": 2.8729,
-            "thr": 0.1275,
-            "wreg": 0.9901
+            "acc": 1.3805,
+            "const": 13.7706,
+            "ctrl": 1.8797,
+            "dot": 0.3917,
+            "in": 0.9717,
+            "out": 2.781,
+            "thr": 0.1616,
+            "wreg": 0.776
         },
         "lut": {
-            "acc": 0.4687,
+            "acc": 0.6821,
             "act": 1.0,
-            "cdot": 1.3649,
-            "const": 3.059,
-            "ctrl": 1.3904,
+            "cdot": 1.4905,
+            "ctrl": 1.2657,
             "dot": 1.0,
-            "ibuf": 0.7613,
-            "mac_const": 0.3341,
-            "out": 1.4355,
-            "thr_rom": 1.3688,
-            "thr_rom_deep": 1.4704,
-            "thr_rom_small": 0.3357,
-            "tree_const": 1.1078,
-            "wrom": 2.188,
-            "wrom_deep": 3.6565,
-            "wrom_small": 1.8524
+            "dsp": 0.5303,
+            "ibuf": 0.7584,
+            "mac_const": 0.4727,
+            "out": 1.218,
+            "tree_const": 1.104,
+            "wrom": 1.3341,
+            "wrom_deep": 1.0985,
+            "wrom_small": 0.1797
         }
     },
     "Pool": {
@@ -159,12 +157,12 @@ BAND = {
     "FMPadding": 0.1972,
     "GlobalAccPool": 0.3194,
     "LabelSelect": 0.2539,
-    "MVAU": 0.3763,
+    "MVAU": 0.2397,
     "Pool": 0.162,
     "SlidingWindow": 0.2769,
-    "Thresholding": 0.6532,
-    "VVAU": 0.3661,
-    "_pooled": 0.2775
+    "Thresholding": 0.4125,
+    "VVAU": 0.1669,
+    "_pooled": 0.2051
 }
 
 BAND_SOFT = 20

@@ -395,12 +395,10 @@ class MVAU(AccumulatorMixin, HWLayer):
             "tree_const": 0.0,
             # NF*SF = 1: no accumulator, the dot product goes straight to the thresholds
             "acc": pe * acc if not const_w else 0.0,
-            # comparator bank, count, output register and skid buffer per PE
-            # (cm.act_luts: Yosys on rtl/thresholding.v in isolation)
+            # comparator bank, count, output register and skid buffer per PE, with the
+            # threshold memory when it is soft logic (cm.act_features: Yosys on
+            # rtl/thresholding.v in isolation)
             "act": 0.0,
-            "thr_rom": 0.0,
-            "thr_rom_small": 0.0,
-            "thr_rom_deep": 0.0,
             # no thresholds: output register + skid buffer, a 2:1 mux per output bit
             "out": pe * ob if not n_thr else 0.0,
             # DSP48E2 products: operand/sign-extension glue per DSP beyond the dot block's
@@ -458,11 +456,8 @@ class MVAU(AccumulatorMixin, HWLayer):
                 tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
                 tmem = cm.map_memory(nf, tvar, True, "auto")
             # comparator bank and threshold memory (NF = 1: constant thresholds, no memory)
-            a = cm.act_features(
-                n_thr, acc, nf, cm.mem_luts(tmem, nf, tvar, True) if nf > 1 else 0.0, tmem["kind"]
-            )
-            f["act"] = pe * a.pop("act")
-            f.update(a)
+            a = cm.act_features(n_thr, acc, nf, tvar / pe, tmem["kind"])
+            f["act"] = pe * a["act"]
         ff = {
             "const": 1.0,
             "ctrl": ctrl + buf_ctrl,

@@ -178,12 +178,9 @@ class Thresholding(HWLayer):
         f = {
             "const": 1.0,
             "ctrl": cm.counter_bits(nf),
-            "thr_rom": 0.0,
-            "thr_rom_small": 0.0,
-            "thr_rom_deep": 0.0,
-            # comparator bank, count, output register and skid per PE (cm.act_features: Yosys
-            # on this module in isolation, INT<b> inputs, and the threshold memory); the
-            # table's width is the value's bits (a UINT5 value is a function of 5 bits)
+            # comparator bank, count, output register and skid per PE with its share of a
+            # soft-logic threshold memory (cm.act_features: Yosys on this module in
+            # isolation), by the comparison's width (cm.mt_count_width)
             "act": 0.0,
         }
         tmem = dict(cm.NO_MEMORY)
@@ -191,11 +188,8 @@ class Thresholding(HWLayer):
         if nf > 1:
             tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, tb))
             tmem = cm.map_memory(nf, tvar, True, "auto")
-        a = cm.act_features(
-            n, ib, nf, cm.mem_luts(tmem, nf, tvar, True) if nf > 1 else 0.0, tmem["kind"]
-        )
-        f["act"] = pe * a.pop("act")
-        f.update(a)
+        a = cm.act_features(n, cm.mt_count_width(l.in_dtype), nf, tvar / pe, tmem["kind"])
+        f["act"] = pe * a["act"]
         ff = {
             "const": 1.0,
             "ctrl": cm.counter_bits(nf),

@@ -149,22 +149,17 @@ class VVAU(AccumulatorMixin, HWLayer):
             "acc": pe * acc + (cm.mem_luts(pmem, cf, pe * acc, False) if cf > 1 else 0),
             # comparator bank, count, output register and skid per PE (cm.act_features)
             "act": 0.0,
-            "thr_rom": 0.0,
-            "thr_rom_small": 0.0,
-            "thr_rom_deep": 0.0,
             "out": pe * l.out_dtype.bits if not n_thr else 0.0,
             "dsp": float(dsp),
         }
         tmem = dict(cm.NO_MEMORY)
         if n_thr:
-            tw = pe * n_thr * acc
+            tvar = 0
             if cf > 1:
-                tmem = cm.map_memory(cf, tw, True, "auto")
-            a = cm.act_features(
-                n_thr, acc, cf, cm.mem_luts(tmem, cf, tw, True) if cf > 1 else 0.0, tmem["kind"]
-            )
-            f["act"] = pe * a.pop("act")
-            f.update(a)
+                tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
+                tmem = cm.map_memory(cf, tvar, True, "auto")
+            a = cm.act_features(n_thr, acc, cf, tvar / pe, tmem["kind"])
+            f["act"] = pe * a["act"]
         ff = {
             "const": 1.0,
             "ctrl": cm.counter_bits(cf) + cm.counter_bits(k) + cm.counter_bits(depth),
