@@ -1067,8 +1067,12 @@ def test_case(c: Case, tmp_path, monkeypatch):
 
 
 # ================================================================ signals (subprocess)
+# the child starts as from a terminal: Python leaves SIGINT ignored when its parent ignored
+# it (pytest run in the background of a non-interactive shell), and a user's Ctrl-C is what
+# this stands for
 _STOP_IN_WRITE = """
 import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import fpgagen.codegen.rtl as rtl
 orig = rtl.write_rtl
 def stop(df, d):
