@@ -197,11 +197,20 @@ def test_lanes_dead_constant_varying():
     w[0, 4] = w[2, 4] = 1  # ... and of sf=1: constant
     w[1, 1] = 1  # lane (p=1, s=1): 1 in one word only: varying
     l = MVAU("m", w, DataType("UINT2"), DataType("TERNARY"), pe=2, simd=4)
-    live, n_var, n_const = model.mvau_lanes(l)
+    live, n_var, n_const, var_bits = model.mvau_lanes(l)
     assert list(live) == [1, 1] and (n_var, n_const) == (1, 1)
+    # the ROM bits that vary: lane (1, 1)'s low bit only (TERNARY is 2-bit two's complement)
+    assert var_bits == 1 == model.varying_bits(model.mvau_weight_fields(l))
     dense = MVAU("d", np.where(w == 0, 1, w), DataType("UINT2"), DataType("TERNARY"), pe=2, simd=4)
     assert model.mvau_lanes(dense)[0].tolist() == [4, 4]
     assert model.estimate(l)["lut"] < model.estimate(dense)["lut"]
+    # the varying bits agree with the ROM image's on random layers of every weight kind
+    rng = np.random.default_rng(3)
+    for wt, vals in (("TERNARY", [-1, 0, 1]), ("INT4", range(-8, 8)), ("BIPOLAR", [-1, 1])):
+        for pe, simd in ((1, 1), (2, 4), (4, 2), (4, 8)):
+            m = MVAU("r", rng.choice(list(vals), size=(8, 16)), DataType("INT2"), DataType(wt))
+            m.set_folding(PE=pe, SIMD=simd)
+            assert model.mvau_lanes(m)[3] == model.varying_bits(model.mvau_weight_fields(m))
 
 
 def test_sub_block_tables_are_interpolated():

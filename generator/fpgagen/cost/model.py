@@ -37,7 +37,6 @@ __all__ = [
     "ModelError",
     "act_luts",
     "act_soft_luts",
-    "mt_count_width",
     "dot_luts",
     "estimate",
     "features",
@@ -45,6 +44,7 @@ __all__ = [
     "finn_mvau_lut",
     "lut_band",
     "map_memory",
+    "mt_count_width",
     "mvau_dsp",
     "stitched_pes",
     "top_glue",
@@ -577,24 +577,49 @@ def mt_count_width(in_dtype) -> int:
     return in_dtype.bits + 1
 
 
-def mvau_lanes(layer) -> tuple[np.ndarray, int, int]:
-    """What synthesis keeps of an MVAU's ``PE x SIMD`` product lanes.
+def weight_codes(layer) -> np.ndarray:
+    """An MVAU's weights as ``(MH, MW)`` ROM field codes (:func:`mvau_weight_fields` before
+    its reordering: the w_dtype's two's complement bits, 1 for a BIPOLAR +1) in the narrowest
+    unsigned dtype. Kept on the layer while its weights are the same array: the optimiser
+    costs one layer at many foldings, and the codes do not depend on the folding."""
+    w = layer.weights
+    cached = getattr(layer, "_cost_codes", None)
+    if cached is not None and cached[0] is w:
+        return cached[1]
+    bits = layer.w_dtype.bits
+    a = np.asarray(w, dtype=np.int64)
+    codes = (a > 0) if layer.w_dtype.is_bipolar else (a & ((1 << bits) - 1))
+    codes = codes.astype(np.uint8 if bits <= 8 else np.uint16 if bits <= 16 else np.uint32)
+    layer._cost_codes = (w, codes)
+    return codes
+
+
+def mvau_lanes(layer) -> tuple[np.ndarray, int, int, int]:
+    """What synthesis keeps of an MVAU's ``PE x SIMD`` product lanes and its weight ROM.
 
     Lane ``(p, s)`` multiplies input ``s`` with weight words ``nf*SF + sf`` of PE ``p``; over
     all ``NF x SF`` words its weight is always zero (a dead lane: product and adder input are
     removed), always the same nonzero value (a constant coefficient) or varying. Returns
-    ``(live lanes per PE, varying lanes, constant nonzero lanes)``; a fully unrolled layer
-    (``NF*SF = 1``) has only dead and constant lanes."""
+    ``(live lanes per PE, varying lanes, constant nonzero lanes, varying ROM bits)``, the
+    last the ROM's bit columns that are not constant over its words (Yosys drops the others;
+    :func:`varying_bits` of :func:`mvau_weight_fields`); a fully unrolled layer
+    (``NF*SF = 1``) has only dead and constant lanes. A bit of a lane varies when the OR and
+    the AND of its codes over the words differ: two reductions over a view of the codes,
+    the optimiser's inner loop."""
     pe, simd, nf, sf = layer.pe, layer.simd, layer.nf, layer.sf
     # row nf*PE + p, column sf*SIMD + s: lane (p, s) sees the (nf, sf) slice (a view, no copy)
-    w = np.asarray(layer.weights, dtype=np.int64).reshape(nf, pe, sf, simd)
+    c = weight_codes(layer).reshape(nf, pe, sf, simd)
+    orr = np.bitwise_or.reduce(c, axis=(0, 2))
+    andd = np.bitwise_and.reduce(c, axis=(0, 2))
     if layer.w_dtype.is_bipolar:
         dead = np.zeros((pe, simd), dtype=bool)
     else:
-        dead = ~np.any(w != 0, axis=(0, 2))
-    const = np.all(w == w[:1, :, :1, :], axis=(0, 2)) & ~dead
+        dead = orr == 0
+    diff = orr ^ andd
+    const = (diff == 0) & ~dead
     live = (~dead).sum(axis=1)
-    return live, int((~dead & ~const).sum()), int(const.sum())
+    var_bits = int(np.unpackbits(np.ascontiguousarray(diff).view(np.uint8)).sum())
+    return live, int((~dead & ~const).sum()), int(const.sum()), var_bits
 
 
 # ------------------------------------------------------------------------------------------

@@ -360,8 +360,11 @@ class MVAU(AccumulatorMixin, HWLayer):
         style = l.weight_ram_style
         # NF*SF = 1 with on-chip weights: constants (streamed weights are not)
         const_w = depth == 1 and style != "external"
-        # Yosys drops constant bit columns of a ROM before mapping it
-        wvar = cm.varying_bits(cm.mvau_weight_fields(l)) if depth > 1 else 0
+        # what synthesis keeps of the lanes, and of the weight ROM: Yosys drops its constant
+        # bit columns before mapping it
+        live, n_var, n_const, wvar = cm.mvau_lanes(l)
+        if depth <= 1:
+            wvar = 0
         if style in ("ultra", "external"):  # a loaded RAM / streamed word keeps every bit
             wvar = l.weight_word_bits
         wmem = cm.map_memory(depth, wvar, True, style)
@@ -409,7 +412,6 @@ class MVAU(AccumulatorMixin, HWLayer):
         # adders of lanes whose weight is always zero (cm.mvau_lanes)
         cap = None if getattr(l, "grouped", False) else acc
         pbc = pb if cap is None else min(pb, cap)
-        live, n_var, n_const = cm.mvau_lanes(l)
         trees = float(sum(cm.tree_bits(int(n), pbc, cap) for n in live))
         # a soft-logic weight ROM of <= 4 words is a function of <= 2 address bits; when two
         # products' input bits and those address bits fit the adder's LUT6 (2 x IN_BITS +
