@@ -237,12 +237,18 @@ def test_sub_block_tables_are_interpolated():
     assert model.act_luts(15, 7, True) > 1.5 * model.act_luts(15, 6, True)
     assert model.mt_count_width(DataType("INT8")) == model.mt_count_width(DataType("UINT8")) == 9
     # one fold: constant thresholds; block RAM: the comparators alone; a soft-logic ROM: the
-    # measured comparators-and-ROM table, its ROM share following the varying bits
-    assert model.act_features(7, 5, 1, 0.0, "none")["act"] == model.act_luts(7, 5, True)
-    assert model.act_features(7, 9, 64, 50.0, "bram")["act"] == model.act_luts(7, 9, False)
+    # measured comparators-and-ROM table (act + act_rom), its ROM share following the
+    # varying bits
+    assert model.act_features(7, 5, 1, 0.0, "none") == {
+        "act": model.act_luts(7, 5, True),
+        "act_rom": 0.0,
+    }
+    bram = model.act_features(7, 9, 64, 50.0, "bram")
+    assert bram == {"act": model.act_luts(7, 9, False), "act_rom": 0.0}
     soft = model.ACT_SOFT[8][7][16]
     ref = model.ACT_SOFT_VAR[8][7][16] * 7 * 9
-    assert model.act_features(7, 9, 16, ref, "logic")["act"] == pytest.approx(soft)
+    a = model.act_features(7, 9, 16, ref, "logic")
+    assert a["act"] == bram["act"] and a["act"] + a["act_rom"] == pytest.approx(soft)
     assert model.act_soft_luts(7, 9, 16, 0.0) == model.act_luts(7, 9, True)
     assert model.act_soft_luts(7, 9, 16, ref / 2) < soft < model.act_soft_luts(7, 9, 16, 2 * ref)
     # a deeper ROM costs more, and the ROM table grows with the depth beyond one LUT6 (64)

@@ -92,29 +92,30 @@ COEF = {
     },
     "MVAU": {
         "ff": {
-            "acc": 1.3805,
-            "const": 13.7706,
-            "ctrl": 1.8797,
-            "dot": 0.3917,
-            "in": 0.9717,
-            "out": 2.781,
-            "thr": 0.1616,
-            "wreg": 0.776
+            "acc": 1.3057,
+            "const": 16.2,
+            "ctrl": 1.7399,
+            "dot": 0.6333,
+            "in": 0.9907,
+            "out": 2.5848,
+            "thr": 0.1583,
+            "wreg": 0.7159
         },
         "lut": {
-            "acc": 0.6821,
+            "acc": 0.9224,
             "act": 1.0,
-            "cdot": 1.4905,
-            "ctrl": 1.2657,
+            "act_rom": 0.7447,
+            "cdot": 1.4965,
+            "const": 2.1786,
+            "ctrl": 1.3924,
             "dot": 1.0,
-            "dsp": 0.5303,
-            "ibuf": 0.7584,
-            "mac_const": 0.4727,
-            "out": 1.218,
-            "tree_const": 1.104,
-            "wrom": 1.3341,
-            "wrom_deep": 1.0985,
-            "wrom_small": 0.1797
+            "dsp": 0.8933,
+            "ibuf": 0.788,
+            "mac_const": 0.4905,
+            "out": 0.9372,
+            "tree_const": 1.0596,
+            "wrom": 1.0,
+            "wrom_deep": 1.0
         }
     },
     "Pool": {
@@ -157,12 +158,12 @@ BAND = {
     "FMPadding": 0.1972,
     "GlobalAccPool": 0.3194,
     "LabelSelect": 0.2539,
-    "MVAU": 0.2397,
+    "MVAU": 0.2448,
     "Pool": 0.162,
     "SlidingWindow": 0.2769,
-    "Thresholding": 0.4125,
-    "VVAU": 0.1669,
-    "_pooled": 0.2051
+    "Thresholding": 0.4709,
+    "VVAU": 0.1746,
+    "_pooled": 0.215
 }
 
 BAND_SOFT = 20

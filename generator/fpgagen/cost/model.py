@@ -517,20 +517,24 @@ def _interp3(table: dict, b: float, n: float, d: float) -> float:
 
 
 def act_features(n_thres: int, width: int, depth: int, var_bits: float, rom_kind: str) -> dict:
-    """``{"act": LUTs of one PE's comparator bank, count, output register and skid, with its
-    share of a soft-logic threshold memory}`` (to be multiplied by PE). ``width``: the
-    comparison's width, rtl/mt_count.v's ``CMP_W`` (see :func:`act_luts`); ``depth``: the
-    threshold memory's words (one per fold); ``var_bits``: its bits per PE that vary over
-    the words; ``rom_kind``: how it is mapped (:func:`map_memory`).
+    """LUTs of one PE's comparator bank, count, output register and skid (``act``, Yosys
+    tables taken as they are) and of its share of a soft-logic threshold memory (``act_rom``,
+    whose coefficient is fitted: the tables were measured on random thresholds), both to be
+    multiplied by PE. ``width``: the comparison's width, rtl/mt_count.v's ``CMP_W`` (see
+    :func:`act_luts`); ``depth``: the threshold memory's words (one per fold); ``var_bits``:
+    its bits per PE that vary over the words; ``rom_kind``: how it is mapped
+    (:func:`map_memory`).
 
     One fold: constant thresholds (:func:`act_luts`, ``const``). A block-RAM memory: the
-    comparators alone (``rom``; the memory has no LUTs). A soft-logic memory:
-    :func:`act_soft_luts`, comparators and ROM as Yosys maps them together."""
+    comparators alone (``rom``; the memory has no LUTs). A soft-logic memory: the same
+    comparators plus the rest of :func:`act_soft_luts`, comparators and ROM as Yosys maps
+    them together (negative for the smallest ROMs, which merge into the comparators)."""
     if depth <= 1:
-        return {"act": act_luts(n_thres, width, True)}
+        return {"act": act_luts(n_thres, width, True), "act_rom": 0.0}
+    base = act_luts(n_thres, width, False)
     if rom_kind == "logic":
-        return {"act": act_soft_luts(n_thres, width, depth, var_bits)}
-    return {"act": act_luts(n_thres, width, False)}
+        return {"act": base, "act_rom": act_soft_luts(n_thres, width, depth, var_bits) - base}
+    return {"act": base, "act_rom": 0.0}
 
 
 def act_soft_luts(n_thres: int, width: int, depth: int, var_bits: float) -> float:

@@ -402,6 +402,7 @@ class MVAU(AccumulatorMixin, HWLayer):
             # threshold memory when it is soft logic (cm.act_features: Yosys on
             # rtl/thresholding.v in isolation)
             "act": 0.0,
+            "act_rom": 0.0,
             # no thresholds: output register + skid buffer, a 2:1 mux per output bit
             "out": pe * ob if not n_thr else 0.0,
             # DSP48E2 products: operand/sign-extension glue per DSP beyond the dot block's
@@ -460,6 +461,7 @@ class MVAU(AccumulatorMixin, HWLayer):
             # comparator bank and threshold memory (NF = 1: constant thresholds, no memory)
             a = cm.act_features(n_thr, acc, nf, tvar / pe, tmem["kind"])
             f["act"] = pe * a["act"]
+            f["act_rom"] = pe * a["act_rom"]
         ff = {
             "const": 1.0,
             "ctrl": ctrl + buf_ctrl,

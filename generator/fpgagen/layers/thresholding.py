@@ -182,6 +182,7 @@ class Thresholding(HWLayer):
             # soft-logic threshold memory (cm.act_features: Yosys on this module in
             # isolation), by the comparison's width (cm.mt_count_width)
             "act": 0.0,
+            "act_rom": 0.0,
         }
         tmem = dict(cm.NO_MEMORY)
         tvar = 0
@@ -190,6 +191,7 @@ class Thresholding(HWLayer):
             tmem = cm.map_memory(nf, tvar, True, "auto")
         a = cm.act_features(n, cm.mt_count_width(l.in_dtype), nf, tvar / pe, tmem["kind"])
         f["act"] = pe * a["act"]
+        f["act_rom"] = pe * a["act_rom"]
         ff = {
             "const": 1.0,
             "ctrl": cm.counter_bits(nf),

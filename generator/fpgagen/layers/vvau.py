@@ -149,6 +149,7 @@ class VVAU(AccumulatorMixin, HWLayer):
             "acc": pe * acc + (cm.mem_luts(pmem, cf, pe * acc, False) if cf > 1 else 0),
             # comparator bank, count, output register and skid per PE (cm.act_features)
             "act": 0.0,
+            "act_rom": 0.0,
             "out": pe * l.out_dtype.bits if not n_thr else 0.0,
             "dsp": float(dsp),
         }
@@ -160,6 +161,7 @@ class VVAU(AccumulatorMixin, HWLayer):
                 tmem = cm.map_memory(cf, tvar, True, "auto")
             a = cm.act_features(n_thr, acc, cf, tvar / pe, tmem["kind"])
             f["act"] = pe * a["act"]
+            f["act_rom"] = pe * a["act_rom"]
         ff = {
             "const": 1.0,
             "ctrl": cm.counter_bits(cf) + cm.counter_bits(k) + cm.counter_bits(depth),
