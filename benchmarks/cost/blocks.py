@@ -2,7 +2,7 @@
 """Sub-block characterisation of the cost model (issue 18): Yosys on the blocks the MVAU,
 VVAU and Thresholding RTL are built from, over a grid of their own parameters.
 
-    python benchmarks/cost/blocks.py sweep [--only dot|cdot|act|soft|rom] [--timeout S]  # (cached)
+    python benchmarks/cost/blocks.py sweep [--only dot|cdot|rdot|act|soft|rom] [--timeout S]  # (cached)
     python benchmarks/cost/blocks.py table                                # write cost/_blocks.py
 
 Blocks (each synthesized out of context with the default script of :mod:`fpgagen.synth`):
@@ -16,6 +16,10 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
   trees), every weight nonzero and drawn uniformly from the type's nonzero values (a TERNARY
   weight is +-1), for the multi-bit pairs of the sweeps at n = 1, 2, 4, ..., 32 weights per PE;
   the table holds LUTs per PE;
+* ``rdot``: ``RDOT_PE`` PEs of ``dot_pe.v`` whose weights come from a 2- or 4-word soft-logic
+  ROM addressed by a counter (``blocks/rdot_pe.v``), for the narrow pairs the MVAU's merge
+  rule covers (INT2 / UINT2 inputs, INT2 / TERNARY weights), SIMD 1..16; LUTs per PE of the
+  ROM, the products and the adder tree together;
 * ``act``: the comparator bank (rtl/thresholding.v: ``PE`` x ``N`` comparators of a ``b``-bit
   value, the count of their outputs, the output register and skid buffer) for
   b = 3..20, N = 1, 2, 3, 7, 15 and thresholds that are constants (one fold, as in an MVAU
@@ -95,6 +99,14 @@ CDOT_PE = 4
 #: soft-logic ROMs (rtl/rom_sync.v, random contents): words, and bits per word
 ROM_DEPTH = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 ROM_WIDTH = 32
+#: products fed by a merged 2-4-word weight ROM (``rdot``): the operand pairs whose two
+#: products' input bits and the ROM's address bits fit one LUT6 (the MVAU's merge rule),
+#: words, lanes per PE (32 lanes x 4 PEs took over 10 minutes a run: extrapolated), PEs per
+#: design (the table is per PE)
+RDOT_PAIRS = [("INT2", "INT2"), ("UINT2", "INT2"), ("INT2", "TERNARY"), ("UINT2", "TERNARY")]
+RDOT_DEPTH = [2, 4]
+RDOT_SIMD = [1, 2, 4, 8, 16]
+RDOT_PE = 4
 ACT_BITS = [3, 4, 5, 6, 8, 11, 16, 20]
 ACT_N = [1, 2, 3, 7, 15]
 #: PE of the act designs (the table is per PE)
@@ -178,6 +190,30 @@ def _cdot_source(spec: dict, d: Path) -> Path:
     return f
 
 
+def _rdot_rom(spec: dict, d: Path) -> Path:
+    """The weight ROM of an ``rdot`` block: ``depth`` words of ``PE x SIMD`` weights drawn
+    uniformly from the type's values (a TERNARY weight from -1, 0, 1), seeded by the grid
+    point; weight ``(p, s)`` at bits ``[(p*SIMD + s) * W_BITS +: W_BITS]``."""
+    from fpgagen.datatypes import DataType
+
+    wd = DataType(spec["w"])
+    vals = [-1, 0, 1] if spec["w"] == "TERNARY" else list(range(wd.min, wd.max + 1))
+    pe, n, dep = spec["pe"], spec["simd"], spec["depth"]
+    rng = np.random.default_rng([BLOCK_SEED, pe, n, dep, wd.bits, len(vals), 11])
+    w = rng.choice(vals, size=(dep, pe * n))
+    nhex = (pe * n * wd.bits + 3) // 4
+    lines = []
+    for row in w:
+        word = 0
+        for i, v in enumerate(row):
+            word |= (int(v) & ((1 << wd.bits) - 1)) << (i * wd.bits)
+        lines.append(f"{word:0{nhex}x}\n")
+    d.mkdir(parents=True, exist_ok=True)
+    f = d / "rom.mem"
+    f.write_text("".join(lines))
+    return f
+
+
 def designs(only: str | None = None) -> list[dict]:
     out = []
     if only in (None, "dot"):
@@ -220,6 +256,21 @@ def designs(only: str | None = None) -> list[dict]:
                             "bits": b,
                             "n": n,
                             "pe": ACT_PE[mode],
+                        }
+                    )
+    if only in (None, "rdot"):
+        for ind, wd in RDOT_PAIRS:
+            for dep in RDOT_DEPTH:
+                for n in RDOT_SIMD:
+                    out.append(
+                        {
+                            "id": f"rdot_{cdot_key(ind, wd)}_d{dep}_s{n}",
+                            "block": "rdot",
+                            "in": ind,
+                            "w": wd,
+                            "simd": n,
+                            "depth": dep,
+                            "pe": RDOT_PE,
                         }
                     )
     if only in (None, "soft"):
@@ -292,6 +343,19 @@ def synth(spec: dict, work: Path, timeout: float) -> dict:
             ROOT / "rtl" / "adder_tree.v",
         ]
         r = synth_verilog(srcs, "cdot_top", {}, d, label=spec["id"], timeout=timeout)
+    elif spec["block"] == "rdot":
+        srcs = [
+            _rdot_rom(spec, d),
+            HERE / "blocks" / "rdot_pe.v",
+            HERE / "blocks" / "dot_pe.v",
+            ROOT / "rtl" / "adder_tree.v",
+            ROOT / "rtl" / "rom_sync.v",
+        ]
+        p = {**_dot_params(spec["in"], spec["w"], spec["simd"]), "PE": spec["pe"]}
+        p.update({"DEPTH": spec["depth"], "INIT_FILE": "rom.mem"})
+        r = synth_verilog(
+            srcs[1:], "rdot_pe", p, d, mem_files=[srcs[0]], label=spec["id"], timeout=timeout
+        )
     elif spec["block"] == "rom":
         dep, w = spec["depth"], spec["width"]
         rng = np.random.default_rng([BLOCK_SEED, dep, w, 5])
@@ -401,10 +465,14 @@ def tables(data: dict | None = None) -> dict:
     rom: dict = {}
     soft: dict = {}
     soft_var: dict = {}
+    rdot: dict = {}
     for r in data["designs"].values():
         s, y = r["spec"], r["yosys"]
         if s["block"] == "rom":
             rom[s["depth"]] = round(y["lut"] / s["width"], 4)
+        elif s["block"] == "rdot":
+            t = rdot.setdefault(cdot_key(s["in"], s["w"]), {}).setdefault(s["depth"], {})
+            t[s["simd"]] = round(y["lut"] / s["pe"], 3)
         elif s["block"] == "dot":
             dot.setdefault(pair_key(s["in"], s["w"]), {})[s["simd"]] = y["lut"]
         elif s["block"] == "cdot":
@@ -424,6 +492,7 @@ def tables(data: dict | None = None) -> dict:
         "act_soft": sort(soft),
         "act_soft_var": sort(soft_var),
         "rom": sort(rom),
+        "rdot": sort(rdot),
     }
 
 
@@ -441,14 +510,17 @@ def cmd_table(_a) -> int:
         "(comparators and ROM together, LUTs per PE), ACT_SOFT_VAR the fraction of\n"
         "its ROM bits that vary over the words;\n"
         "ROM[depth]: LUTs per bit of a soft-logic ROM of random contents addressed by a\n"
-        "wrapping counter (blocks/rom_ctr.v).\n"
+        "wrapping counter (blocks/rom_ctr.v);\n"
+        "RDOT[pair][depth][SIMD]: LUTs per PE of products fed by a 2-4-word weight ROM, the\n"
+        "ROM, products and adder tree together (blocks/rdot_pe.v).\n"
         'Do not edit.\n"""\n\n# fmt: off\n'
         f"DOT = {pprint.pformat(t['dot'], width=96)}\n\n"
         f"CDOT = {pprint.pformat(t['cdot'], width=96)}\n\n"
         f"ACT = {pprint.pformat(t['act'], width=96)}\n\n"
         f"ACT_SOFT = {pprint.pformat(t['act_soft'], width=96)}\n\n"
         f"ACT_SOFT_VAR = {pprint.pformat(t['act_soft_var'], width=96)}\n\n"
-        f"ROM = {pprint.pformat(t['rom'], width=96)}\n"
+        f"ROM = {pprint.pformat(t['rom'], width=96)}\n\n"
+        f"RDOT = {pprint.pformat(t['rdot'], width=96)}\n"
     )
     print(f"wrote {TABLE_PY}")
     return 0
@@ -458,7 +530,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("sweep")
-    p.add_argument("--only", choices=["dot", "cdot", "act", "soft", "rom"], default=None)
+    p.add_argument("--only", choices=["dot", "cdot", "act", "soft", "rom", "rdot"], default=None)
     p.add_argument("--timeout", type=float, default=600)
     sub.add_parser("table")
     sub.add_parser("list")

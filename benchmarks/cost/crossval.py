@@ -303,7 +303,7 @@ PRIOR = {
 #: features whose coefficient is not fitted: the sub-block costs that Yosys measured on the
 #: blocks in isolation (benchmarks/cost/blocks.py) count as they are, the fit models the rest
 #: (control, memories, accumulators, constant-weight products) and what the blocks leave over
-FIXED = {"MVAU": {"dot": 1.0, "act": 1.0, "wrom": 1.0, "wrom_deep": 1.0}}
+FIXED = {"MVAU": {"dot": 1.0, "act": 1.0, "wrom": 1.0, "wrom_deep": 1.0, "rdot": 1.0}}
 
 
 def _fit_prior(lam: float, key: str, keys: list[str]):

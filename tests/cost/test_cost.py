@@ -256,6 +256,15 @@ def test_sub_block_tables_are_interpolated():
     assert model.rom_logic_luts(1, 32) == 0
     assert model.rom_logic_luts(64, 10) == pytest.approx(10 * model.ROM[64])
     assert model.rom_logic_luts(128, 10) > 2 * model.rom_logic_luts(64, 10)
+    # a merged 2-4-word weight ROM: ROM, products and adder tree measured together (RDOT),
+    # interpolated in lanes and words; TERNARY weights are their own pair
+    assert model.rdot_luts(u2, t, 4, 8) == model.RDOT["i2u_wt"][4][8]
+    assert model.rdot_luts(i2, i2, 2, 8) == model.RDOT["i2s_w2s"][2][8]
+    lo, hi = model.RDOT["i2s_w2s"][2][8], model.RDOT["i2s_w2s"][4][8]
+    assert min(lo, hi) <= model.rdot_luts(i2, i2, 3, 8) <= max(lo, hi)
+    assert model.rdot_luts(i2, i2, 4, 0) == 0
+    # a pair the table lacks (INT3 weights) takes the nearest non-TERNARY pair, scaled up
+    assert model.rdot_luts(i2, DataType("INT3"), 4, 8) > model.rdot_luts(i2, i2, 4, 8)
     # constant weights: their own table, TERNARY weights (+-1) apart from INT2 ones; a
     # missing pair takes the nearest one of its kind scaled by the product width
     assert model.cdot_key(u2, t) == "i2u_wt" and model.cdot_key(u2, i2) == "i2u_w2s"
@@ -505,3 +514,22 @@ def test_label_select_features_follow_the_insertion_chain():
     assert one["cmp"] == (0 + 1 + 2 + 3 * 5) * 8 and one["mux"] == (2 + 3 * 5) * 8
     two = model.features(LabelSelect("l", DataType("INT8"), 8, 3, pe=4))["lut"]  # 3-bit index
     assert two["cmp"] == 4 * 3 * 8 and two["mux"] == 4 * 3 * (8 + 3) and two["out"] == 3 * 3
+
+
+def test_merged_weight_rom_uses_the_rdot_block():
+    """An MVAU with a 4-word soft-logic weight ROM and 2-bit inputs (the ROM's address bits
+    and two products' inputs fit one LUT6) is costed by the ROM-fed block, the ROM included;
+    with 4-bit inputs it is not (the general dot block plus the ROM)."""
+    rng = np.random.default_rng(5)
+    w = rng.choice([-1, 0, 1], size=(8, 16))  # PE 4, SIMD 8: NF = 2, SF = 2
+    m = MVAU("m", w, DataType("UINT2"), DataType("TERNARY"), pe=4, simd=8, ram_style="distributed")
+    assert m.nf * m.sf == 4
+    f = model.features(m)["lut"]
+    assert f["rdot"] > 0 and f["dot"] == 0 and f["wrom_small"] == 0
+    live = model.mvau_lanes(m)[0]
+    assert f["rdot"] == pytest.approx(
+        sum(model.rdot_luts(m.in_dtype, m.w_dtype, 4, int(n), m.acc_bits) for n in live)
+    )
+    wide = MVAU("w", w, DataType("UINT4"), DataType("TERNARY"), pe=4, simd=8)
+    g = model.features(wide)["lut"]
+    assert g["rdot"] == 0 and g["dot"] > 0

@@ -10,7 +10,9 @@ ACT_SOFT[bits][N][depth]: the same with a soft-logic threshold ROM of depth word
 (comparators and ROM together, LUTs per PE), ACT_SOFT_VAR the fraction of
 its ROM bits that vary over the words;
 ROM[depth]: LUTs per bit of a soft-logic ROM of random contents addressed by a
-wrapping counter (blocks/rom_ctr.v).
+wrapping counter (blocks/rom_ctr.v);
+RDOT[pair][depth][SIMD]: LUTs per PE of products fed by a 2-4-word weight ROM, the
+ROM, products and adder tree together (blocks/rdot_pe.v).
 Do not edit.
 """
 
@@ -104,3 +106,12 @@ ROM = {2: 0.0,
  256: 17.7812,
  512: 35.375,
  1024: 67.9375}
+
+RDOT = {'i2s_w2s': {2: {1: 2.75, 2: 5.75, 4: 20.25, 8: 65.5, 16: 170.25},
+             4: {1: 5.0, 2: 9.0, 4: 39.5, 8: 100.0, 16: 213.25}},
+ 'i2s_wt': {2: {1: 1.5, 2: 4.75, 4: 20.5, 8: 54.0, 16: 144.25},
+            4: {1: 3.0, 2: 9.0, 4: 34.0, 8: 89.75, 16: 211.25}},
+ 'i2u_w2s': {2: {1: 2.5, 2: 6.25, 4: 20.0, 8: 51.25, 16: 124.5},
+             4: {1: 5.0, 2: 8.5, 4: 36.5, 8: 95.0, 16: 205.0}},
+ 'i2u_wt': {2: {1: 1.5, 2: 4.5, 4: 23.0, 8: 43.75, 16: 120.25},
+            4: {1: 3.0, 2: 10.0, 4: 33.0, 8: 82.25, 16: 195.25}}}

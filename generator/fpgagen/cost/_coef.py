@@ -102,18 +102,19 @@ COEF = {
             "wreg": 0.7159
         },
         "lut": {
-            "acc": 0.9224,
+            "acc": 0.8394,
             "act": 1.0,
-            "act_rom": 0.7447,
-            "cdot": 1.4965,
-            "const": 2.1786,
-            "ctrl": 1.3924,
+            "act_rom": 0.7389,
+            "cdot": 1.4982,
+            "const": 2.0997,
+            "ctrl": 1.4895,
             "dot": 1.0,
-            "dsp": 0.8933,
-            "ibuf": 0.788,
+            "dsp": 1.0651,
+            "ibuf": 0.7626,
             "mac_const": 0.4905,
-            "out": 0.9372,
-            "tree_const": 1.0596,
+            "out": 0.8987,
+            "rdot": 1.0,
+            "tree_const": 1.0505,
             "wrom": 1.0,
             "wrom_deep": 1.0
         }
@@ -158,12 +159,12 @@ BAND = {
     "FMPadding": 0.1972,
     "GlobalAccPool": 0.3194,
     "LabelSelect": 0.2539,
-    "MVAU": 0.2448,
+    "MVAU": 0.2462,
     "Pool": 0.162,
     "SlidingWindow": 0.2769,
-    "Thresholding": 0.4709,
-    "VVAU": 0.1746,
-    "_pooled": 0.215
+    "Thresholding": 0.4684,
+    "VVAU": 0.2062,
+    "_pooled": 0.2166
 }
 
 BAND_SOFT = 20

@@ -390,7 +390,7 @@ def tree_bits(n: int, w: int, cap: int | None = None) -> int:
 # from, measured in isolation over a grid of their own parameters (benchmarks/cost/blocks.py
 # writes _blocks.py) and interpolated here
 # ------------------------------------------------------------------------------------------
-from ._blocks import ACT, ACT_SOFT, ACT_SOFT_VAR, CDOT, DOT, ROM  # noqa: E402  (blocks.py table)
+from ._blocks import ACT, ACT_SOFT, ACT_SOFT_VAR, CDOT, DOT, RDOT, ROM  # noqa: E402  (blocks.py table)
 
 
 def _interp(table: dict, x: float) -> float:
@@ -499,6 +499,36 @@ def cdot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
         scale = pb / ops(near)[2]
         key = near
     cost = _interp(CDOT[key], n) * scale
+    if cap is not None and pb + clog2(n) > cap:
+        pbc = min(pb, cap)
+        cost *= (n * pbc + tree_bits(n, pbc, cap)) / (n * pb + tree_bits(n, pb))
+    return max(0.0, cost)
+
+
+def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None) -> float:
+    """LUTs of one PE's ``n`` products fed by a merged soft-logic weight ROM of ``depth``
+    (2-4) words, the ROM and the adder tree included, from the Yosys table :data:`RDOT`
+    (benchmarks/cost/blocks/rdot_pe.v: random weights, SIMD 1..32, LUTs per PE),
+    interpolated in ``n`` and ``depth``. A pair the table lacks takes the nearest pair with
+    the same kind of weight (TERNARY or not), scaled by the product width; ``cap`` as in
+    :func:`dot_luts`."""
+    if n <= 0:
+        return 0.0
+    key = cdot_key(in_dtype, w_dtype)
+    _, _, pb, _ = _pair_of(dot_key(in_dtype, w_dtype))
+    scale = 1.0
+    if key not in RDOT:
+        tern = key.endswith("_wt")
+
+        def ops(k):  # (XE, WE, P_BITS) of a key (a TERNARY weight is INT2 in hardware)
+            return _pair_of(k.replace("_wt", "_w2s"))[:3]
+
+        xe, we, _ = ops(key)
+        same = [k for k in RDOT if k.endswith("_wt") == tern] or list(RDOT)
+        near = min(same, key=lambda k: (abs(ops(k)[0] - xe) + abs(ops(k)[1] - we), k))
+        scale = pb / ops(near)[2]
+        key = near
+    cost = _interp({d: _interp(t, n) for d, t in RDOT[key].items()}, depth) * scale
     if cap is not None and pb + clog2(n) > cap:
         pbc = min(pb, cap)
         cost *= (n * pbc + tree_bits(n, pbc, cap)) / (n * pb + tree_bits(n, pb))

@@ -396,6 +396,7 @@ class MVAU(AccumulatorMixin, HWLayer):
             "mul_const": 0.0,
             "mul_const_ss": 0.0,
             "tree_const": 0.0,
+            "rdot": 0.0,
             # NF*SF = 1: no accumulator, the dot product goes straight to the thresholds
             "acc": pe * acc if not const_w else 0.0,
             # comparator bank, count, output register and skid buffer per PE, with the
@@ -425,7 +426,15 @@ class MVAU(AccumulatorMixin, HWLayer):
             and wmem["kind"] == "logic"
             and 2 * l.in_dtype.bits + cm.clog2(depth) <= 6
         )
-        if const_w and kind == "mul" and not dsp and l.w_dtype.name != "TERNARY":
+        if merged and not const_w and kind == "mul" and not dsp:
+            # a 2-4-word soft-logic weight ROM merged with the products and the first adder
+            # level: each PE's live lanes as Yosys maps that block (cm.rdot_luts: ROM, products
+            # and adder tree measured together), so the ROM has no term of its own
+            f["rdot"] = float(
+                sum(cm.rdot_luts(l.in_dtype, l.w_dtype, depth, int(n), cap) for n in live)
+            )
+            f["wrom_small"] = 0.0
+        elif const_w and kind == "mul" and not dsp and l.w_dtype.name != "TERNARY":
             # NF*SF = 1, multi-bit products by constants: each PE's products by its nonzero
             # weights and their adder tree, as Yosys maps them in isolation (cm.cdot_luts);
             # zero weights (pruned) are dropped with their adders
