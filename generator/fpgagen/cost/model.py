@@ -461,11 +461,7 @@ def dot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
     key = dot_key(in_dtype, w_dtype)
     pb = _pair_of(key)[2]
     key, scale = _dot_entry(key)
-    cost = _interp(DOT[key], n) * scale
-    if cap is not None and pb + clog2(n) > cap:
-        pbc = min(pb, cap)
-        cost *= (n * pbc + tree_bits(n, pbc, cap)) / (n * pb + tree_bits(n, pb))
-    return max(0.0, cost)
+    return max(0.0, _interp(DOT[key], n) * scale * _truncation(n, pb, cap))
 
 
 def cdot_key(in_dtype, w_dtype) -> str:
@@ -484,55 +480,50 @@ def cdot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
     product width; ``cap`` as in :func:`dot_luts`."""
     if n <= 0:
         return 0.0
-    key = cdot_key(in_dtype, w_dtype)
-    tern = key.endswith("_wt")
-    _, _, pb, _ = _pair_of(dot_key(in_dtype, w_dtype))
-    scale = 1.0
-    if key not in CDOT:
-
-        def ops(k):  # (XE, WE, P_BITS) of a CDOT key (a TERNARY weight is INT2 in hardware)
-            return _pair_of(k.replace("_wt", "_w2s"))[:3]
-
-        xe, we, _ = ops(key)
-        same = [k for k in CDOT if k.endswith("_wt") == tern] or list(CDOT)
-        near = min(same, key=lambda k: (abs(ops(k)[0] - xe) + abs(ops(k)[1] - we), k))
-        scale = pb / ops(near)[2]
-        key = near
-    cost = _interp(CDOT[key], n) * scale
-    if cap is not None and pb + clog2(n) > cap:
-        pbc = min(pb, cap)
-        cost *= (n * pbc + tree_bits(n, pbc, cap)) / (n * pb + tree_bits(n, pb))
-    return max(0.0, cost)
+    key, scale, pb = _weight_pair_entry(CDOT, in_dtype, w_dtype)
+    return max(0.0, _interp(CDOT[key], n) * scale * _truncation(n, pb, cap))
 
 
 def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None) -> float:
     """LUTs of one PE's ``n`` products fed by a merged soft-logic weight ROM of ``depth``
     (2-4) words, the ROM and the adder tree included, from the Yosys table :data:`RDOT`
-    (benchmarks/cost/blocks/rdot_pe.v: random weights, SIMD 1..32, LUTs per PE),
+    (benchmarks/cost/blocks/rdot_pe.v: random weights, SIMD 1..16, LUTs per PE),
     interpolated in ``n`` and ``depth``. A pair the table lacks takes the nearest pair with
     the same kind of weight (TERNARY or not), scaled by the product width; ``cap`` as in
     :func:`dot_luts`."""
     if n <= 0:
         return 0.0
-    key = cdot_key(in_dtype, w_dtype)
-    _, _, pb, _ = _pair_of(dot_key(in_dtype, w_dtype))
-    scale = 1.0
-    if key not in RDOT:
-        tern = key.endswith("_wt")
-
-        def ops(k):  # (XE, WE, P_BITS) of a key (a TERNARY weight is INT2 in hardware)
-            return _pair_of(k.replace("_wt", "_w2s"))[:3]
-
-        xe, we, _ = ops(key)
-        same = [k for k in RDOT if k.endswith("_wt") == tern] or list(RDOT)
-        near = min(same, key=lambda k: (abs(ops(k)[0] - xe) + abs(ops(k)[1] - we), k))
-        scale = pb / ops(near)[2]
-        key = near
+    key, scale, pb = _weight_pair_entry(RDOT, in_dtype, w_dtype)
     cost = _interp({d: _interp(t, n) for d, t in RDOT[key].items()}, depth) * scale
-    if cap is not None and pb + clog2(n) > cap:
-        pbc = min(pb, cap)
-        cost *= (n * pbc + tree_bits(n, pbc, cap)) / (n * pb + tree_bits(n, pb))
-    return max(0.0, cost)
+    return max(0.0, cost * _truncation(n, pb, cap))
+
+
+def _weight_pair_entry(table: dict, in_dtype, w_dtype) -> tuple[str, float, int]:
+    """``(key of table to read, its scale, P_BITS)`` for an operand pair keyed as in
+    :func:`cdot_key`: itself, or the nearest pair with the same kind of weight (TERNARY or
+    not) scaled by the product width."""
+    key = cdot_key(in_dtype, w_dtype)
+    pb = _pair_of(dot_key(in_dtype, w_dtype))[2]
+    if key in table:
+        return key, 1.0, pb
+
+    def ops(k):  # (XE, WE, P_BITS) of a key (a TERNARY weight is INT2 in hardware)
+        return _pair_of(k.replace("_wt", "_w2s"))[:3]
+
+    tern = key.endswith("_wt")
+    xe, we, _ = ops(key)
+    same = [k for k in table if k.endswith("_wt") == tern] or list(table)
+    near = min(same, key=lambda k: (abs(ops(k)[0] - xe) + abs(ops(k)[1] - we), k))
+    return near, pb / ops(near)[2], pb
+
+
+def _truncation(n: int, pb: int, cap: int | None) -> float:
+    """The share of ``n`` products of ``pb`` bits and their adder tree that synthesis keeps
+    when the sum is truncated to ``cap`` bits (the accumulator width; 1 without a cap)."""
+    if cap is None or pb + clog2(n) <= cap:
+        return 1.0
+    pbc = min(pb, cap)
+    return (n * pbc + tree_bits(n, pbc, cap)) / (n * pb + tree_bits(n, pb))
 
 
 def _interp3(table: dict, b: float, n: float, d: float) -> float:
