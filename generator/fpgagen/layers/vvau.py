@@ -154,8 +154,8 @@ class VVAU(AccumulatorMixin, HWLayer):
             "dsp": float(dsp),
         }
         tmem = dict(cm.NO_MEMORY)
+        tvar = 0
         if n_thr:
-            tvar = 0
             if cf > 1:
                 tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
                 tmem = cm.map_memory(cf, tvar, True, "auto")
@@ -169,7 +169,7 @@ class VVAU(AccumulatorMixin, HWLayer):
             "wreg": cm.mem_ffs(wmem, depth, ww, True),
             "dot": pe * min(acc, pb + 1),
             "acc": pe * acc + (pe * acc if cf > 1 and pmem["kind"] != "bram" else 0),
-            "thr": (cm.mem_ffs(tmem, cf, pe * n_thr * acc, True) if n_thr and cf > 1 else 0.0),
+            "thr": (cm.mem_ffs(tmem, cf, tvar, True) if n_thr and cf > 1 else 0.0),
             "out": pe * l.out_dtype.bits,
         }
         mem = {
