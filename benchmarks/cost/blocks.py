@@ -53,6 +53,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "generator"))
+sys.path.insert(0, str(HERE))
 
 RESULTS = ROOT / "benchmarks" / "results"
 BLOCKS = RESULTS / "cost_blocks.json"
@@ -161,6 +162,17 @@ def _dot_params(ind: str, wd: str, simd: int) -> dict:
     return p
 
 
+def _hex_words(values, dtype_name: str, elems: int) -> list[str]:
+    """``values`` packed ``elems`` to a word and written as hex, MSB first, the layers' memory
+    file format (:func:`fpgagen.packing.pack` / :func:`~fpgagen.packing.to_hex`,
+    docs/conventions.md): element ``i`` at bits ``[i*bits +: bits]``."""
+    from fpgagen.datatypes import DataType
+    from fpgagen.packing import pack, to_hex
+
+    dt = DataType(dtype_name)
+    return to_hex(pack(values, dt, elems), elems * dt.bits)
+
+
 def _cdot_source(spec: dict, d: Path) -> Path:
     """A top module ``cdot_top`` instantiating blocks/cdot_pe.v with this design's constant
     weights (drawn with ``BLOCK_SEED``; every weight nonzero)."""
@@ -171,9 +183,8 @@ def _cdot_source(spec: dict, d: Path) -> Path:
     vals = [-1, 1] if spec["w"] == "TERNARY" else [v for v in range(wd.min, wd.max + 1) if v]
     rng = np.random.default_rng([BLOCK_SEED, pe, n, wd.bits, len(vals), 7])
     w = rng.choice(vals, size=pe * n)
-    word = 0
-    for i, v in enumerate(w):  # weight i at bits [i*W_BITS +: W_BITS], PE-major
-        word |= (int(v) & ((1 << wd.bits) - 1)) << (i * wd.bits)
+    # weight i at bits [i*W_BITS +: W_BITS], PE-major
+    word = _hex_words(w, spec["w"], pe * n)[0].lstrip("0") or "0"
     p = {**_dot_params(spec["in"], spec["w"], n), "PE": pe}
     nbits = pe * n * wd.bits
     ps = ", ".join(f".{k}({v})" for k, v in p.items())
@@ -181,7 +192,7 @@ def _cdot_source(spec: dict, d: Path) -> Path:
         "`default_nettype none\n"
         f"module cdot_top (input wire [{n * p['IN_BITS']}-1:0] x1,\n"
         f"                 output wire [{pe * p['OUT_W']}-1:0] dot);\n"
-        f"cdot_pe #({ps}, .WCONST({nbits}'h{word:x})) u (.x1(x1), .dot(dot));\n"
+        f"cdot_pe #({ps}, .WCONST({nbits}'h{word})) u (.x1(x1), .dot(dot));\n"
         "endmodule\n`default_nettype wire\n"
     )
     d.mkdir(parents=True, exist_ok=True)
@@ -201,16 +212,9 @@ def _rdot_rom(spec: dict, d: Path) -> Path:
     pe, n, dep = spec["pe"], spec["simd"], spec["depth"]
     rng = np.random.default_rng([BLOCK_SEED, pe, n, dep, wd.bits, len(vals), 11])
     w = rng.choice(vals, size=(dep, pe * n))
-    nhex = (pe * n * wd.bits + 3) // 4
-    lines = []
-    for row in w:
-        word = 0
-        for i, v in enumerate(row):
-            word |= (int(v) & ((1 << wd.bits) - 1)) << (i * wd.bits)
-        lines.append(f"{word:0{nhex}x}\n")
     d.mkdir(parents=True, exist_ok=True)
     f = d / "rom.mem"
-    f.write_text("".join(lines))
+    f.write_text("".join(h + "\n" for h in _hex_words(w, spec["w"], pe * n)))
     return f
 
 
@@ -308,6 +312,7 @@ def _act_layer(spec: dict):
     """The Thresholding layer of an ``act`` block: ``PE`` channels per fold (one fold for
     ``const``, two for ``rom``, ``depth`` for ``soft``), INT``bits`` values, ``n`` sorted
     random thresholds per channel in the value's range (seeded by the grid point)."""
+    from calibrate import thr_out_dtype
     from fpgagen.datatypes import DataType
     from fpgagen.layers import thresholding
 
@@ -316,8 +321,7 @@ def _act_layer(spec: dict):
     ind = DataType(f"INT{b}")
     rng = np.random.default_rng([BLOCK_SEED, b, n, nf])
     thr = np.sort(rng.integers(ind.min, ind.max + 1, size=(pe * nf, n)), axis=1)
-    out = DataType("BIPOLAR") if n == 1 else DataType(f"UINT{int(np.ceil(np.log2(n + 1)))}")
-    return thresholding.Thresholding(spec["id"], thr, ind, out, 0, pe=pe)
+    return thresholding.Thresholding(spec["id"], thr, ind, thr_out_dtype(n), 0, pe=pe)
 
 
 def varying_fraction(l) -> float:
@@ -347,6 +351,7 @@ def synth(spec: dict, work: Path, timeout: float) -> dict:
         srcs = [
             _rdot_rom(spec, d),
             HERE / "blocks" / "rdot_pe.v",
+            HERE / "blocks" / "rom_ctr.v",
             HERE / "blocks" / "dot_pe.v",
             ROOT / "rtl" / "adder_tree.v",
             ROOT / "rtl" / "rom_sync.v",
@@ -361,9 +366,8 @@ def synth(spec: dict, work: Path, timeout: float) -> dict:
         rng = np.random.default_rng([BLOCK_SEED, dep, w, 5])
         d.mkdir(parents=True, exist_ok=True)
         init = d / "rom.mem"
-        nhex = (w + 3) // 4
         words = rng.integers(0, 2, size=(dep, w))
-        init.write_text("".join(f"{int(''.join(map(str, r[::-1])), 2):0{nhex}x}\n" for r in words))
+        init.write_text("".join(h + "\n" for h in _hex_words(words, "UINT1", w)))
         p = {"WIDTH": w, "DEPTH": dep, "INIT_FILE": init.name}
         r = synth_verilog(
             [HERE / "blocks" / "rom_ctr.v", ROOT / "rtl" / "rom_sync.v"],
@@ -375,25 +379,7 @@ def synth(spec: dict, work: Path, timeout: float) -> dict:
             timeout=timeout,
         )
     elif spec["block"] == "dot":
-        from fpgagen.datatypes import DataType
-
-        p = {**dtype_params(spec["in"], "IN"), **dtype_params(spec["w"], "W"), "SIMD": spec["simd"]}
-        xe = p["IN_BITS"] + (0 if p["IN_SIGNED"] else 1)
-        we = p["W_BITS"] + (0 if p["W_SIGNED"] else 1)
-        xnor = p["IN_BIPOLAR"] and p["W_BIPOLAR"]
-        pb = (
-            1
-            if xnor
-            else (
-                p["W_BITS"] + 1
-                if p["IN_BIPOLAR"]
-                else p["IN_BITS"] + 1
-                if p["W_BIPOLAR"]
-                else xe + we
-            )
-        )
-        p["OUT_W"] = pb + (spec["simd"] - 1).bit_length()
-        del DataType
+        p = _dot_params(spec["in"], spec["w"], spec["simd"])
         srcs = [HERE / "blocks" / "dot_pe.v", ROOT / "rtl" / "adder_tree.v"]
         r = synth_verilog(srcs, "dot_pe", p, d, label=spec["id"], timeout=timeout)
     else:

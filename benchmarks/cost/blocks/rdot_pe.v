@@ -1,7 +1,7 @@
 /*
  * rdot_pe: PE processing elements of rtl/mvau.v whose weights come from a small soft-logic
- * ROM (rtl/rom_sync.v, DEPTH words of PE*SIMD weights, addressed by a wrapping counter like
- * mvau.v's weight address), for the cost model's sub-block characterisation
+ * ROM (blocks/rom_ctr.v: rtl/rom_sync.v, DEPTH words of PE*SIMD weights, behind a wrapping
+ * address counter like mvau.v's weight address), for the cost model's sub-block characterisation
  * (benchmarks/cost/blocks.py, block "rdot"). With 2-4 words and narrow inputs synthesis
  * merges the ROM, the products and the first adder level, which neither dot_pe.v (weights on
  * a port) nor cdot_pe.v (constant weights) shows. The input word is registered as in
@@ -34,37 +34,26 @@ module rdot_pe #
     output reg  [PE*OUT_W-1:0]     dot_reg
 );
 
-localparam AW = DEPTH > 1 ? $clog2(DEPTH) : 1;
-/* verilator lint_off WIDTHTRUNC */
-localparam [AW-1:0] LAST = DEPTH - 1;
-/* verilator lint_on WIDTHTRUNC */
-
-reg [AW-1:0]           addr;
 reg [SIMD*IN_BITS-1:0] x1_reg;
 wire [PE*SIMD*W_BITS-1:0] w1;
 wire [PE*OUT_W-1:0]    dot;
 
 always @(posedge clk) begin
     if (en) begin
-        addr <= (addr == LAST) ? {AW{1'b0}} : addr + 1'b1;
         x1_reg <= x;
         dot_reg <= dot;
     end
-    if (rst) begin
-        addr <= {AW{1'b0}};
-    end
 end
 
-rom_sync #(
+// the weight ROM behind its wrapping address counter (blocks/rom_ctr.v)
+rom_ctr #(
     .WIDTH(PE * SIMD * W_BITS),
     .DEPTH(DEPTH),
-    .INIT_FILE(INIT_FILE),
-    .RAM_STYLE("distributed"),
-    .AW(AW)
+    .INIT_FILE(INIT_FILE)
 ) rom (
     .clk(clk),
+    .rst(rst),
     .en(en),
-    .addr(addr),
     .data(w1)
 );
 
