@@ -40,6 +40,7 @@ calibration, hold-out or regime sets is among them. Results go to
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import pprint
@@ -104,8 +105,17 @@ ROM_WIDTH = 32
 #: products' input bits and the ROM's address bits fit one LUT6 (the MVAU's merge rule),
 #: words, lanes per PE (32 lanes x 4 PEs took over 10 minutes a run: extrapolated), PEs per
 #: design (the table is per PE)
-RDOT_PAIRS = [("INT2", "INT2"), ("UINT2", "INT2"), ("INT2", "TERNARY"), ("UINT2", "TERNARY")]
-RDOT_DEPTH = [2, 4]
+RDOT_PAIRS = [
+    ("INT2", "INT2"),
+    ("UINT2", "INT2"),
+    ("INT2", "TERNARY"),
+    ("UINT2", "TERNARY"),
+    ("UINT3", "TERNARY"),
+    ("UINT3", "INT2"),
+    ("INT4", "TERNARY"),
+    ("INT4", "INT2"),
+]
+RDOT_DEPTH = [2, 4, 8]
 RDOT_SIMD = [1, 2, 4, 8, 16]
 RDOT_PE = 4
 ACT_BITS = [3, 4, 5, 6, 8, 11, 16, 20]
@@ -114,9 +124,19 @@ ACT_N = [1, 2, 3, 7, 15]
 ACT_PE = {"const": 8, "rom": 4}
 #: comparator banks fed by a soft-logic threshold ROM of ``depth`` words (``soft``): the
 #: comparators, the ROM and their interplay together (a Thresholding layer of NF = depth)
-SOFT_BITS = [4, 6, 8, 11, 16]
+SOFT_BITS = [2, 3, 4, 5, 6, 8, 11, 16]
 SOFT_DEPTH = [2, 4, 8, 16, 32, 64, 128]
 SOFT_PE = 2
+#: the activation stage of the MVAU / VVAU (rtl/act_out.v) fed by a soft-logic threshold ROM
+#: of ``depth`` words, addressed by a pipeline copy of the fold counter as in those layers
+#: (``fold``, blocks/act_fold.v): ``ACC_BITS = b + 1`` (row ``b`` of the tables, as in
+#: ``act``), sorted random thresholds over the accumulator's range
+FOLD_BITS = [3, 4, 6, 8, 11, 16]
+FOLD_DEPTH = [2, 4, 8, 16, 32, 64, 128, 256]
+FOLD_PE = 2
+#: the second PE count of the comparator blocks (``act``'s modes, ``soft``, ``fold``) measured
+#: for their slope (see :func:`designs`)
+SLOPE_PE = {"const": 16, "rom": 12, "soft": 6, "fold": 6}
 
 
 def dtype_params(name: str, prefix: str) -> dict:
@@ -250,7 +270,7 @@ def designs(only: str | None = None) -> list[dict]:
         for mode in ("const", "rom"):
             for b in ACT_BITS:
                 for n in ACT_N:
-                    if n > 2**b - 2:
+                    if n > 2**b - 1:  # INTb: at most 2**b - 1 distinct thresholds
                         continue
                     out.append(
                         {
@@ -280,7 +300,7 @@ def designs(only: str | None = None) -> list[dict]:
     if only in (None, "soft"):
         for b in SOFT_BITS:
             for n in ACT_N:
-                if n > 2**b - 2 or n == 2:
+                if n > 2**b - 1 or n == 2:
                     continue
                 for dep in SOFT_DEPTH:
                     out.append(
@@ -294,6 +314,35 @@ def designs(only: str | None = None) -> list[dict]:
                             "pe": SOFT_PE,
                         }
                     )
+    if only in (None, "fold"):
+        for b in FOLD_BITS:
+            for n in (1, 3, 7, 15):
+                if n > 2**b - 1:
+                    continue
+                for dep in FOLD_DEPTH:
+                    out.append(
+                        {
+                            "id": f"act_fold_b{b}_n{n}_d{dep}",
+                            "block": "fold",
+                            "bits": b,
+                            "n": n,
+                            "depth": dep,
+                            "pe": FOLD_PE,
+                        }
+                    )
+    # comparator blocks again at more PEs, where the block's own fixed part (fold counter,
+    # valid and skid control: 5-10 LUTs) is a sizeable share of its LUTs per PE: the tables
+    # then hold the cost of one more PE (the slope), the layers' own terms count the fixed part
+    out += [
+        {
+            **s,
+            "id": f"{s['id']}_p{SLOPE_PE[s.get('mode', 'fold')]}",
+            "pe": SLOPE_PE[s.get("mode", "fold")],
+        }
+        for s in list(out)
+        if s["block"] in ("act", "fold")
+        and ((s["block"] == "act" and s["mode"] != "soft") or s["n"] <= 3 or s["depth"] <= 8)
+    ]
     if only in (None, "rom"):
         for dep in ROM_DEPTH:
             out.append(
@@ -322,6 +371,27 @@ def _act_layer(spec: dict):
     rng = np.random.default_rng([BLOCK_SEED, b, n, nf])
     thr = np.sort(rng.integers(ind.min, ind.max + 1, size=(pe * nf, n)), axis=1)
     return thresholding.Thresholding(spec["id"], thr, ind, thr_out_dtype(n), 0, pe=pe)
+
+
+def _fold_thresholds(spec: dict) -> np.ndarray:
+    """The threshold ROM of a ``fold`` block: ``depth`` words of ``PE x N`` sorted random
+    thresholds over INT``bits+1`` (the accumulator's range), seeded by the grid point;
+    threshold ``i`` of PE ``p`` at field ``p*N + i`` (rtl/act_out.v)."""
+    from fpgagen.datatypes import DataType
+
+    b, n, pe, dep = spec["bits"], spec["n"], spec["pe"], spec["depth"]
+    acc = DataType(f"INT{b + 1}")
+    rng = np.random.default_rng([BLOCK_SEED, b, n, dep, 13])
+    thr = np.sort(rng.integers(acc.min, acc.max + 1, size=(dep * pe, n)), axis=1)
+    return thr.reshape(dep, pe * n)
+
+
+def fold_varying_fraction(spec: dict) -> float:
+    """The fraction of a ``fold`` block's threshold ROM bits that vary over its words."""
+    from fpgagen.cost import model
+
+    thr, b = _fold_thresholds(spec), spec["bits"] + 1
+    return model.varying_bits(thr & ((1 << b) - 1)) / (thr.shape[1] * b)
 
 
 def varying_fraction(l) -> float:
@@ -378,6 +448,29 @@ def synth(spec: dict, work: Path, timeout: float) -> dict:
             label=spec["id"],
             timeout=timeout,
         )
+    elif spec["block"] == "fold":
+        from calibrate import thr_out_dtype
+
+        b, n = spec["bits"], spec["n"]
+        d.mkdir(parents=True, exist_ok=True)
+        init = d / "thresholds.mem"
+        words = _fold_thresholds(spec)
+        init.write_text("".join(h + "\n" for h in _hex_words(words, f"INT{b + 1}", words.shape[1])))
+        p = {
+            "PE": spec["pe"],
+            "ACC_BITS": b + 1,
+            "N_THRES": n,
+            "OUT_BITS": thr_out_dtype(n).bits,
+            "DEPTH": spec["depth"],
+            "THRES_FILE": init.name,
+        }
+        srcs = [HERE / "blocks" / "act_fold.v"] + [
+            ROOT / "rtl" / f
+            for f in ("act_out.v", "rom_sync.v", "mt_count.v", "axis_skid.v", "adder_tree.v")
+        ]
+        r = synth_verilog(
+            srcs, "act_fold", p, d, mem_files=[init], label=spec["id"], timeout=timeout
+        )
     elif spec["block"] == "dot":
         p = _dot_params(spec["in"], spec["w"], spec["simd"])
         srcs = [HERE / "blocks" / "dot_pe.v", ROOT / "rtl" / "adder_tree.v"]
@@ -424,12 +517,16 @@ def cmd_sweep(a) -> int:
         except Exception as e:  # report and go on
             print(f"FAILED {s['id']}: {type(e).__name__}: {e}", flush=True)
             continue
-        data = _load()
-        data["yosys_version"] = yosys_version()
-        data["designs"][s["id"]] = r
-        tmp = BLOCKS.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-        os.replace(tmp, BLOCKS)
+        # two sweeps (say --only soft and --only fold) may run at once: read, add and write
+        # the results file under a lock so that neither loses the other's designs
+        with open(BLOCKS.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            data = _load()
+            data["yosys_version"] = yosys_version()
+            data["designs"][s["id"]] = r
+            tmp = BLOCKS.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+            os.replace(tmp, BLOCKS)
         print(
             f"{s['id']}: LUT {r['yosys']['lut']} DSP {r['yosys']['dsp']} "
             f"BRAM18 {r['yosys']['bram18']} ({time.time() - t0:.0f} s, "
@@ -437,6 +534,11 @@ def cmd_sweep(a) -> int:
             flush=True,
         )
     return 0
+
+
+def _soft_rom(spec: dict) -> bool:
+    """Whether a block's threshold ROM is meant to be soft logic (``soft`` and ``fold``)."""
+    return spec["block"] == "fold" or spec.get("mode") == "soft"
 
 
 def tables(data: dict | None = None) -> dict:
@@ -451,9 +553,37 @@ def tables(data: dict | None = None) -> dict:
     rom: dict = {}
     soft: dict = {}
     soft_var: dict = {}
+    fold: dict = {}
+    fold_var: dict = {}
     rdot: dict = {}
-    for r in data["designs"].values():
+    # comparator blocks measured at two PE counts: LUTs of one more PE (the slope)
+    lo_hi: dict = {}
+    designs = [
+        r
+        for r in data["designs"].values()
+        # a soft-logic ROM block that Yosys put in block RAM (act_out.v's ROM style is
+        # "auto": the widest 256-word ones) measures no soft ROM
+        if not (_soft_rom(r["spec"]) and r["yosys"].get("bram18", 0) > 0)
+    ]
+    for r in designs:
+        s = r["spec"]
+        if s["block"] in ("act", "fold"):
+            key = (s["block"], s.get("mode"), s["bits"], s["n"], s.get("depth"))
+            lo_hi.setdefault(key, {})[s["pe"]] = r["yosys"]["lut"]
+
+    def per_pe(s) -> float:
+        m = lo_hi[(s["block"], s.get("mode"), s["bits"], s["n"], s.get("depth"))]
+        if len(m) < 2:
+            return round(m[s["pe"]] / s["pe"], 3)
+        (p0, l0), (p1, l1) = sorted(m.items())[:2]
+        return round(max(0.0, (l1 - l0) / (p1 - p0)), 3)
+
+    for r in designs:
         s, y = r["spec"], r["yosys"]
+        if s["block"] in ("act", "fold") and s["pe"] != min(
+            lo_hi[(s["block"], s.get("mode"), s["bits"], s["n"], s.get("depth"))]
+        ):
+            continue  # the slope's second point
         if s["block"] == "rom":
             rom[s["depth"]] = round(y["lut"] / s["width"], 4)
         elif s["block"] == "rdot":
@@ -463,13 +593,16 @@ def tables(data: dict | None = None) -> dict:
             dot.setdefault(pair_key(s["in"], s["w"]), {})[s["simd"]] = y["lut"]
         elif s["block"] == "cdot":
             cdot.setdefault(cdot_key(s["in"], s["w"]), {})[s["simd"]] = round(y["lut"] / s["pe"], 3)
+        elif s["block"] == "fold":
+            fold.setdefault(s["bits"], {}).setdefault(s["n"], {})[s["depth"]] = per_pe(s)
+            v = fold_var.setdefault(s["bits"], {}).setdefault(s["n"], {})
+            v[s["depth"]] = round(fold_varying_fraction(s), 4)
         elif s["mode"] == "soft":
-            t = soft.setdefault(s["bits"], {}).setdefault(s["n"], {})
-            t[s["depth"]] = round(y["lut"] / s["pe"], 3)
+            soft.setdefault(s["bits"], {}).setdefault(s["n"], {})[s["depth"]] = per_pe(s)
             v = soft_var.setdefault(s["bits"], {}).setdefault(s["n"], {})
             v[s["depth"]] = round(varying_fraction(_act_layer(s)), 4)
         else:
-            act[s["mode"]].setdefault(s["bits"], {})[s["n"]] = round(y["lut"] / s["pe"], 3)
+            act[s["mode"]].setdefault(s["bits"], {})[s["n"]] = per_pe(s)
     sort = lambda d: {k: sort(v) if isinstance(v, dict) else v for k, v in sorted(d.items())}  # noqa: E731
     return {
         "dot": sort(dot),
@@ -477,6 +610,8 @@ def tables(data: dict | None = None) -> dict:
         "act": sort(act),
         "act_soft": sort(soft),
         "act_soft_var": sort(soft_var),
+        "act_fold": sort(fold),
+        "act_fold_var": sort(fold_var),
         "rom": sort(rom),
         "rdot": sort(rdot),
     }
@@ -493,11 +628,13 @@ def cmd_table(_a) -> int:
         "ACT[mode][bits][N]: LUTs per PE of N comparators of a bits-wide value against constant\n"
         "('const') or memory-fed ('rom') thresholds, their count, output register and skid;\n"
         "ACT_SOFT[bits][N][depth]: the same with a soft-logic threshold ROM of depth words\n"
-        "(comparators and ROM together, LUTs per PE), ACT_SOFT_VAR the fraction of\n"
-        "its ROM bits that vary over the words;\n"
+        "(comparators and ROM together, LUTs per PE; rtl/thresholding.v), ACT_SOFT_VAR the\n"
+        "fraction of its ROM bits that vary over the words;\n"
+        "ACT_FOLD[bits][N][depth], ACT_FOLD_VAR: the same for the MVAU / VVAU activation stage\n"
+        "(rtl/act_out.v, ROM addressed by a copy of the fold counter; blocks/act_fold.v);\n"
         "ROM[depth]: LUTs per bit of a soft-logic ROM of random contents addressed by a\n"
         "wrapping counter (blocks/rom_ctr.v);\n"
-        "RDOT[pair][depth][SIMD]: LUTs per PE of products fed by a 2-4-word weight ROM, the\n"
+        "RDOT[pair][depth][SIMD]: LUTs per PE of products fed by a 2-8-word weight ROM, the\n"
         "ROM, products and adder tree together (blocks/rdot_pe.v).\n"
         'Do not edit.\n"""\n\n# fmt: off\n'
         f"DOT = {pprint.pformat(t['dot'], width=96)}\n\n"
@@ -505,6 +642,8 @@ def cmd_table(_a) -> int:
         f"ACT = {pprint.pformat(t['act'], width=96)}\n\n"
         f"ACT_SOFT = {pprint.pformat(t['act_soft'], width=96)}\n\n"
         f"ACT_SOFT_VAR = {pprint.pformat(t['act_soft_var'], width=96)}\n\n"
+        f"ACT_FOLD = {pprint.pformat(t['act_fold'], width=96)}\n\n"
+        f"ACT_FOLD_VAR = {pprint.pformat(t['act_fold_var'], width=96)}\n\n"
         f"ROM = {pprint.pformat(t['rom'], width=96)}\n\n"
         f"RDOT = {pprint.pformat(t['rdot'], width=96)}\n"
     )
@@ -516,7 +655,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("sweep")
-    p.add_argument("--only", choices=["dot", "cdot", "act", "soft", "rom", "rdot"], default=None)
+    p.add_argument(
+        "--only", choices=["dot", "cdot", "act", "soft", "fold", "rom", "rdot"], default=None
+    )
     p.add_argument("--timeout", type=float, default=600)
     sub.add_parser("table")
     sub.add_parser("list")

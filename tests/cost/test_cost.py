@@ -253,6 +253,17 @@ def test_sub_block_tables_are_interpolated():
     assert model.act_soft_luts(7, 9, 16, ref / 2) < soft < model.act_soft_luts(7, 9, 16, 2 * ref)
     # a deeper ROM costs more, and the ROM table grows with the depth beyond one LUT6 (64)
     assert model.act_soft_luts(7, 9, 64, ref) > model.act_soft_luts(7, 9, 16, ref)
+    # the MVAU / VVAU activation stage (rtl/act_out.v) reads its threshold ROM through a copy
+    # of the fold counter, which Yosys maps at the counter's value: at 64 words it costs
+    # less than half of rtl/thresholding.v's ROM behind the counter itself
+    ref_t = model.ACT_SOFT_VAR[8][3][64] * 3 * 9
+    ref_f = model.ACT_FOLD_VAR[8][3][64] * 3 * 9
+    fold = model.act_soft_luts(3, 9, 64, ref_f, "act_out")
+    assert fold == pytest.approx(model.ACT_FOLD[8][3][64])
+    assert 2 * fold < model.act_soft_luts(3, 9, 64, ref_t, "thresholding")
+    assert model.act_features(3, 9, 64, ref_f, "logic", "act_out")["act_rom"] == pytest.approx(
+        fold - model.act_luts(3, 9, False)
+    )
     assert model.rom_logic_luts(1, 32) == 0
     assert model.rom_logic_luts(64, 10) == pytest.approx(10 * model.ROM[64])
     assert model.rom_logic_luts(128, 10) > 2 * model.rom_logic_luts(64, 10)
@@ -265,6 +276,12 @@ def test_sub_block_tables_are_interpolated():
     assert model.rdot_luts(i2, i2, 4, 0) == 0
     # a pair the table lacks (INT3 weights) takes the nearest non-TERNARY pair, scaled up
     assert model.rdot_luts(i2, DataType("INT3"), 4, 8) > model.rdot_luts(i2, i2, 4, 8)
+    # the table covers ROMs of up to 8 words and narrow multi-bit pairs only
+    assert model.RDOT_DEPTH == 8
+    assert model.rdot_covers(DataType("UINT3"), t) and model.rdot_covers(DataType("INT4"), i2)
+    assert not model.rdot_covers(DataType("INT8"), i2)
+    assert not model.rdot_covers(DataType("BIPOLAR"), i2)
+    assert not model.rdot_covers(i2, DataType("INT4"))
     # constant weights: their own table, TERNARY weights (+-1) apart from INT2 ones; a
     # missing pair takes the nearest one of its kind scaled by the product width
     assert model.cdot_key(u2, t) == "i2u_wt" and model.cdot_key(u2, i2) == "i2u_w2s"
@@ -516,20 +533,24 @@ def test_label_select_features_follow_the_insertion_chain():
     assert two["cmp"] == 4 * 3 * 8 and two["mux"] == 4 * 3 * (8 + 3) and two["out"] == 3 * 3
 
 
-def test_merged_weight_rom_uses_the_rdot_block():
-    """An MVAU with a 4-word soft-logic weight ROM and 2-bit inputs (the ROM's address bits
-    and two products' inputs fit one LUT6) is costed by the ROM-fed block, the ROM included;
-    with 4-bit inputs it is not (the general dot block plus the ROM)."""
+def test_small_weight_rom_uses_the_rdot_block():
+    """An MVAU with a soft-logic weight ROM of 2-8 words and narrow multi-bit products is
+    costed by the ROM-fed block (RDOT), the ROM included; with 8-bit inputs (beyond the
+    table) or a 16-word ROM it is not (the general dot block plus the ROM)."""
     rng = np.random.default_rng(5)
     w = rng.choice([-1, 0, 1], size=(8, 16))  # PE 4, SIMD 8: NF = 2, SF = 2
-    m = MVAU("m", w, DataType("UINT2"), DataType("TERNARY"), pe=4, simd=8, ram_style="distributed")
-    assert m.nf * m.sf == 4
-    f = model.features(m)["lut"]
-    assert f["rdot"] > 0 and f["dot"] == 0 and f["wrom_small"] == 0
-    live = model.mvau_lanes(m)[0]
-    assert f["rdot"] == pytest.approx(
-        sum(model.rdot_luts(m.in_dtype, m.w_dtype, 4, int(n), m.acc_bits) for n in live)
-    )
-    wide = MVAU("w", w, DataType("UINT4"), DataType("TERNARY"), pe=4, simd=8)
+    for ind in ("UINT2", "INT4"):
+        m = MVAU("m", w, DataType(ind), DataType("TERNARY"), pe=4, simd=8, ram_style="distributed")
+        assert m.nf * m.sf == 4
+        f = model.features(m)["lut"]
+        assert f["rdot"] > 0 and f["dot"] == 0 and f["wrom_small"] == 0
+        live = model.mvau_lanes(m)[0]
+        assert f["rdot"] == pytest.approx(
+            sum(model.rdot_luts(m.in_dtype, m.w_dtype, 4, int(n), m.acc_bits) for n in live)
+        )
+    wide = MVAU("w", w, DataType("INT8"), DataType("TERNARY"), pe=4, simd=8)
     g = model.features(wide)["lut"]
     assert g["rdot"] == 0 and g["dot"] > 0
+    deep = MVAU("d", w, DataType("UINT2"), DataType("TERNARY"), pe=1, simd=1)  # 128 words
+    h = model.features(deep)["lut"]
+    assert h["rdot"] == 0 and h["dot"] > 0 and h["wrom_deep"] > 0

@@ -390,7 +390,17 @@ def tree_bits(n: int, w: int, cap: int | None = None) -> int:
 # from, measured in isolation over a grid of their own parameters (benchmarks/cost/blocks.py
 # writes _blocks.py) and interpolated here
 # ------------------------------------------------------------------------------------------
-from ._blocks import ACT, ACT_SOFT, ACT_SOFT_VAR, CDOT, DOT, RDOT, ROM  # noqa: E402  (blocks.py table)
+from ._blocks import (  # noqa: E402  (blocks.py table)
+    ACT,
+    ACT_FOLD,
+    ACT_FOLD_VAR,
+    ACT_SOFT,
+    ACT_SOFT_VAR,
+    CDOT,
+    DOT,
+    RDOT,
+    ROM,
+)
 
 
 def _interp(table: dict, x: float) -> float:
@@ -484,13 +494,33 @@ def cdot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
     return max(0.0, _interp(CDOT[key], n) * scale * _truncation(n, pb, cap))
 
 
+#: the deepest weight ROM the table :data:`RDOT` covers (ROM-fed products, :func:`rdot_luts`)
+RDOT_DEPTH = max(max(t) for t in RDOT.values())
+
+
+def rdot_covers(in_dtype, w_dtype) -> bool:
+    """Whether :data:`RDOT` covers products of this operand pair: multi-bit (not BIPOLAR)
+    inputs and weights no wider than the table's widest, so that the nearest measured pair
+    is a neighbour and not a guess."""
+    if in_dtype.is_bipolar or w_dtype.is_bipolar:
+        return False
+    ins, ws = zip(*(_key_bits(k) for k in RDOT))
+    return in_dtype.bits <= max(ins) and w_dtype.bits <= max(ws)
+
+
+def _key_bits(key: str) -> tuple[int, int]:
+    """(input bits, weight bits) of a :func:`cdot_key` (a TERNARY weight ``wt`` has 2)."""
+    a, b = key.split("_")
+    return int(a[1:-1]), 2 if b == "wt" else int(b[1:-1])
+
+
 def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None) -> float:
-    """LUTs of one PE's ``n`` products fed by a merged soft-logic weight ROM of ``depth``
-    (2-4) words, the ROM and the adder tree included, from the Yosys table :data:`RDOT`
-    (benchmarks/cost/blocks/rdot_pe.v: random weights, SIMD 1..16, LUTs per PE),
-    interpolated in ``n`` and ``depth``. A pair the table lacks takes the nearest pair with
-    the same kind of weight (TERNARY or not), scaled by the product width; ``cap`` as in
-    :func:`dot_luts`."""
+    """LUTs of one PE's ``n`` products fed by a soft-logic weight ROM of ``depth`` (2 to
+    :data:`RDOT_DEPTH`) words, the ROM and the adder tree included, from the Yosys table
+    :data:`RDOT` (benchmarks/cost/blocks/rdot_pe.v: random weights, SIMD 1..16, LUTs per PE),
+    interpolated in ``n`` and ``depth``: synthesis merges so small a ROM with the products
+    it feeds. A pair the table lacks takes the nearest pair with the same kind of weight
+    (TERNARY or not), scaled by the product width; ``cap`` as in :func:`dot_luts`."""
     if n <= 0:
         return 0.0
     key, scale, pb = _weight_pair_entry(RDOT, in_dtype, w_dtype)
@@ -537,14 +567,22 @@ def _interp3(table: dict, b: float, n: float, d: float) -> float:
     )
 
 
-def act_features(n_thres: int, width: int, depth: int, var_bits: float, rom_kind: str) -> dict:
+def act_features(
+    n_thres: int,
+    width: int,
+    depth: int,
+    var_bits: float,
+    rom_kind: str,
+    stage: str = "thresholding",
+) -> dict:
     """LUTs of one PE's comparator bank, count, output register and skid (``act``, Yosys
-    tables taken as they are) and of its share of a soft-logic threshold memory (``act_rom``,
-    whose coefficient is fitted: the tables were measured on random thresholds), both to be
-    multiplied by PE. ``width``: the comparison's width, rtl/mt_count.v's ``CMP_W`` (see
-    :func:`act_luts`); ``depth``: the threshold memory's words (one per fold); ``var_bits``:
-    its bits per PE that vary over the words; ``rom_kind``: how it is mapped
-    (:func:`map_memory`).
+    tables taken as they are) and of its share of a soft-logic threshold memory (``act_rom``),
+    both to be multiplied by PE. ``width``: the comparison's width, rtl/mt_count.v's ``CMP_W``
+    (see :func:`act_luts`); ``depth``: the threshold memory's words (one per fold);
+    ``var_bits``: its bits per PE that vary over the words; ``rom_kind``: how it is mapped
+    (:func:`map_memory`); ``stage``: the module around the memory, ``"thresholding"``
+    (rtl/thresholding.v) or ``"act_out"`` (the MVAU's and VVAU's rtl/act_out.v), whose ROMs
+    Yosys maps differently (:func:`act_soft_luts`).
 
     One fold: constant thresholds (:func:`act_luts`, ``const``). A block-RAM memory: the
     comparators alone (``rom``; the memory has no LUTs). A soft-logic memory: the same
@@ -554,24 +592,42 @@ def act_features(n_thres: int, width: int, depth: int, var_bits: float, rom_kind
         return {"act": act_luts(n_thres, width, True), "act_rom": 0.0}
     base = act_luts(n_thres, width, False)
     if rom_kind == "logic":
-        return {"act": base, "act_rom": act_soft_luts(n_thres, width, depth, var_bits) - base}
+        soft = act_soft_luts(n_thres, width, depth, var_bits, stage)
+        return {"act": base, "act_rom": soft - base}
     return {"act": base, "act_rom": 0.0}
 
 
-def act_soft_luts(n_thres: int, width: int, depth: int, var_bits: float) -> float:
+#: the Yosys tables of a comparator bank fed by a soft-logic threshold ROM, per stage (see
+#: :func:`act_soft_luts`): (LUTs per PE, the fraction of the block's ROM bits that vary)
+_SOFT_TABLES = {"thresholding": (ACT_SOFT, ACT_SOFT_VAR), "act_out": (ACT_FOLD, ACT_FOLD_VAR)}
+
+
+def act_soft_luts(
+    n_thres: int, width: int, depth: int, var_bits: float, stage: str = "thresholding"
+) -> float:
     """LUTs per PE of ``n_thres`` comparators ``width`` bits wide fed by a soft-logic threshold
-    ROM of ``depth`` words, the ROM included, from the Yosys table :data:`ACT_SOFT`
-    (Thresholding layers of ``depth`` folds with sorted random thresholds, measured whole:
-    a small ROM merges into the comparators' LUTs, a deep one costs more than the ROM alone;
-    interpolated in width, count and depth). The ROM's share follows its varying bits: from
-    the constant-threshold cost (``var_bits = 0``: nothing varies) to the table's at the
-    block's own varying bits per PE (:data:`ACT_SOFT_VAR` x ``n_thres`` x ``width``, its
-    thresholds being ``width`` bits wide), in proportion to ``var_bits``."""
+    ROM of ``depth`` words, the ROM included, measured whole in Yosys (a small ROM merges into
+    the comparators' LUTs, a deep one costs more than the ROM alone; interpolated in width,
+    count and depth) on the module the layer uses:
+
+    * ``"thresholding"``: :data:`ACT_SOFT`, Thresholding layers (rtl/thresholding.v) of
+      ``depth`` folds with sorted random thresholds; the ROM's address is the fold counter
+      itself, and Yosys maps the ROM at the counter's next value (as blocks/rom_ctr.v);
+    * ``"act_out"``: :data:`ACT_FOLD`, the MVAU's and VVAU's activation stage (rtl/act_out.v,
+      benchmarks/cost/blocks/act_fold.v), whose ROM is addressed by a pipeline copy of the fold
+      counter: Yosys takes the copy as the ROM's address register and reads it at the
+      counter's value, which costs less than half as much at 64 words and more.
+
+    The ROM's share follows its varying bits: from the constant-threshold cost (``var_bits
+    = 0``: nothing varies) to the table's at the block's own varying bits per PE (the
+    ``*_VAR`` table x ``n_thres`` x ``width``, its thresholds being ``width`` bits wide), in
+    proportion to ``var_bits``."""
     if n_thres <= 0:
         return 0.0
+    table, var = _SOFT_TABLES[stage]
     b = width - 1
-    soft = _interp3(ACT_SOFT, b, n_thres, depth)
-    ref = _interp3(ACT_SOFT_VAR, b, n_thres, depth) * n_thres * width
+    soft = _interp3(table, b, n_thres, depth)
+    ref = _interp3(var, b, n_thres, depth) * n_thres * width
     const = act_luts(n_thres, width, True)
     return max(0.0, const + (soft - const) * (var_bits / ref if ref > 0 else 1.0))
 

@@ -415,35 +415,35 @@ class MVAU(AccumulatorMixin, HWLayer):
         cap = None if getattr(l, "grouped", False) else acc
         pbc = pb if cap is None else min(pb, cap)
         trees = float(sum(cm.tree_bits(int(n), pbc, cap) for n in live))
-        # a soft-logic weight ROM of <= 4 words is a function of <= 2 address bits; when two
-        # products' input bits and those address bits fit the adder's LUT6 (2 x IN_BITS +
-        # log2(depth) <= 6), synthesis merges the ROM and the products into the adder tree:
-        # like constant weights, not the general block (an XNOR or +-x lane stays a
-        # conditional negation)
-        merged = const_w or (
-            kind == "mul"
-            and depth <= 4
+        # a small soft-logic weight ROM (2..RDOT_DEPTH words: a function of <= 3 address bits)
+        # feeding narrow LUT products: synthesis merges ROM, products and the first adder
+        # level (at 2-4 words and two products' inputs in one LUT6 the ROM all but vanishes);
+        # the block rdot measures them together, so the ROM has no term of its own
+        rom_fed = (
+            not const_w
+            and kind == "mul"
+            and not dsp
+            and 1 < depth <= cm.RDOT_DEPTH
             and wmem["kind"] == "logic"
-            and 2 * l.in_dtype.bits + cm.clog2(depth) <= 6
+            and cm.rdot_covers(l.in_dtype, l.w_dtype)
         )
-        if merged and not const_w and kind == "mul" and not dsp:
-            # a 2-4-word soft-logic weight ROM merged with the products and the first adder
-            # level: each PE's live lanes as Yosys maps that block (cm.rdot_luts: ROM, products
-            # and adder tree measured together), so the ROM has no term of its own
+        if rom_fed:
+            # each PE's live lanes as Yosys maps the block (cm.rdot_luts: ROM, products and
+            # adder tree measured together)
             f["rdot"] = float(
                 sum(cm.rdot_luts(l.in_dtype, l.w_dtype, depth, int(n), cap) for n in live)
             )
-            f["wrom_small"] = 0.0
+            f["wrom_small"] = f["wrom"] = 0.0
         elif const_w and kind == "mul" and not dsp and l.w_dtype.name != "TERNARY":
             # NF*SF = 1, multi-bit products by constants: each PE's products by its nonzero
             # weights and their adder tree, as Yosys maps them in isolation (cm.cdot_luts);
             # zero weights (pruned) are dropped with their adders
             f["cdot"] = float(sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
-        elif merged and (kind != "mul" or not dsp):
+        elif const_w and (kind != "mul" or not dsp):
             # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs). A zero
             # weight (pruned ternary) is a constant-0 product: synthesis drops it and its adder,
             # so the products and each PE's adder tree count only the nonzero weights
-            nnz = float(n_const if const_w else n_var + n_const)
+            nnz = float(n_const)
             if kind == "mul" and l.w_dtype.name == "TERNARY":
                 # x * (+1) is a wire, x * (-1) a negation that synthesis folds into the adder as a
                 # subtraction (a feature counting the negative weights was fitted to 0 LUTs and
@@ -468,7 +468,7 @@ class MVAU(AccumulatorMixin, HWLayer):
                 tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
                 tmem = cm.map_memory(nf, tvar, True, "auto")
             # comparator bank and threshold memory (NF = 1: constant thresholds, no memory)
-            a = cm.act_features(n_thr, acc, nf, tvar / pe, tmem["kind"])
+            a = cm.act_features(n_thr, acc, nf, tvar / pe, tmem["kind"], "act_out")
             f["act"] = pe * a["act"]
             f["act_rom"] = pe * a["act_rom"]
         ff = {

@@ -159,7 +159,7 @@ class VVAU(AccumulatorMixin, HWLayer):
             if cf > 1:
                 tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
                 tmem = cm.map_memory(cf, tvar, True, "auto")
-            a = cm.act_features(n_thr, acc, cf, tvar / pe, tmem["kind"])
+            a = cm.act_features(n_thr, acc, cf, tvar / pe, tmem["kind"], "act_out")
             f["act"] = pe * a["act"]
             f["act_rom"] = pe * a["act_rom"]
         ff = {
