@@ -22,6 +22,9 @@ The seeds are fixed and committed (:data:`SEEDS`) before any fit:
 * ``holdout2``, ``regime2`` (seeds 18012, 18013): a second hold-out and regime set drawn
   like the first, committed (c. 2026-12-06) after the sub-block features had been chosen
   with the first hold-out set in view; neither is ever fitted;
+* ``holdout3`` (seed 18015): a third hold-out set drawn like the first, committed before it
+  was synthesized, once the first two had been looked at while features were chosen; never
+  fitted;
 * ``train2`` (seed 18014): more training designs of the streaming layers (sliding window,
   pool, DWC, FIFO, global pool), drawn like ``train`` and fitted with it, and sliding windows
   with ``PAR``/``MMV``/``IPAR`` > 1 (kind ``SlidingWindowPar``), add/duplicate streams,
@@ -68,6 +71,7 @@ SEEDS = {
     "holdout2": 18012,
     "regime2": 18013,
     "train2": 18014,
+    "holdout3": 18015,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -109,6 +113,10 @@ COUNTS = {
 # sub-block model's features were chosen with the first hold-out set in view: the clean check
 COUNTS["holdout2"] = dict(COUNTS["holdout"])
 COUNTS["regime2"] = dict(COUNTS["regime"])
+# a third hold-out set (seed 18015), committed (2026-12-06, third session) before it was
+# synthesized, after the first two had been looked at while the act_out / rdot tables and the
+# distinct-threshold count were chosen: scored once, with the final model of that session
+COUNTS["holdout3"] = dict(COUNTS["holdout"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
