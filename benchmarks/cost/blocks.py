@@ -134,9 +134,9 @@ SOFT_PE = 2
 FOLD_BITS = [3, 4, 6, 8, 11, 16]
 FOLD_DEPTH = [2, 4, 8, 16, 32, 64, 128, 256]
 FOLD_PE = 2
-#: the second PE count of the comparator blocks (``act``'s modes, ``soft``, ``fold``) measured
-#: for their slope (see :func:`designs`)
-SLOPE_PE = {"const": 16, "rom": 12, "soft": 6, "fold": 6}
+#: the second PE count of the small blocks (``act``'s modes, ``soft``, ``fold``, ``rdot``)
+#: measured for their slope (:func:`slope_pe`)
+SLOPE_PE = {"const": 16, "rom": 12, "soft": 6, "fold": 6, "rdot": 12}
 
 
 def dtype_params(name: str, prefix: str) -> dict:
@@ -330,19 +330,11 @@ def designs(only: str | None = None) -> list[dict]:
                             "pe": FOLD_PE,
                         }
                     )
-    # comparator blocks again at more PEs, where the block's own fixed part (fold counter,
-    # valid and skid control: 5-10 LUTs) is a sizeable share of its LUTs per PE: the tables
-    # then hold the cost of one more PE (the slope), the layers' own terms count the fixed part
-    out += [
-        {
-            **s,
-            "id": f"{s['id']}_p{SLOPE_PE[s.get('mode', 'fold')]}",
-            "pe": SLOPE_PE[s.get("mode", "fold")],
-        }
-        for s in list(out)
-        if s["block"] in ("act", "fold")
-        and ((s["block"] == "act" and s["mode"] != "soft") or s["n"] <= 3 or s["depth"] <= 8)
-    ]
+    # small blocks again at more PEs, where the block's own fixed part (fold counter, valid
+    # and skid control, the weight ROM's counter: 5-10 LUTs) is a sizeable share of its LUTs
+    # per PE: the tables then hold the cost of one more PE (the slope), the layers' own terms
+    # count the fixed part
+    out += [{**s, "id": f"{s['id']}_p{slope_pe(s)}", "pe": slope_pe(s)} for s in out if slope_pe(s)]
     if only in (None, "rom"):
         for dep in ROM_DEPTH:
             out.append(
@@ -536,6 +528,23 @@ def cmd_sweep(a) -> int:
     return 0
 
 
+def slope_pe(spec: dict) -> int:
+    """The second PE count a block is measured at (0: measured once, its LUTs per PE are the
+    table's): every comparator block (``act``, ``soft``, ``fold``; at 2 PEs a block of one
+    random ROM per PE also scatters more than at 6, and the wide ROMs of 14 PEs and more cost
+    more per PE than 2 PEs' at some depths), ``rdot`` blocks of up to 4 lanes."""
+    if spec["block"] == "rdot":
+        return SLOPE_PE["rdot"] if spec["simd"] <= 4 else 0
+    if spec["block"] not in ("act", "fold"):
+        return 0
+    return SLOPE_PE[spec.get("mode", "fold")]
+
+
+def _grid_key(spec: dict) -> tuple:
+    """A block's grid point: its spec without the id and the PE count."""
+    return tuple(sorted((k, v) for k, v in spec.items() if k not in ("id", "pe")))
+
+
 def _soft_rom(spec: dict) -> bool:
     """Whether a block's threshold ROM is meant to be soft logic (``soft`` and ``fold``)."""
     return spec["block"] == "fold" or spec.get("mode") == "soft"
@@ -566,13 +575,11 @@ def tables(data: dict | None = None) -> dict:
         if not (_soft_rom(r["spec"]) and r["yosys"].get("bram18", 0) > 0)
     ]
     for r in designs:
-        s = r["spec"]
-        if s["block"] in ("act", "fold"):
-            key = (s["block"], s.get("mode"), s["bits"], s["n"], s.get("depth"))
-            lo_hi.setdefault(key, {})[s["pe"]] = r["yosys"]["lut"]
+        if "pe" in r["spec"]:
+            lo_hi.setdefault(_grid_key(r["spec"]), {})[r["spec"]["pe"]] = r["yosys"]["lut"]
 
     def per_pe(s) -> float:
-        m = lo_hi[(s["block"], s.get("mode"), s["bits"], s["n"], s.get("depth"))]
+        m = lo_hi[_grid_key(s)]
         if len(m) < 2:
             return round(m[s["pe"]] / s["pe"], 3)
         (p0, l0), (p1, l1) = sorted(m.items())[:2]
@@ -580,15 +587,13 @@ def tables(data: dict | None = None) -> dict:
 
     for r in designs:
         s, y = r["spec"], r["yosys"]
-        if s["block"] in ("act", "fold") and s["pe"] != min(
-            lo_hi[(s["block"], s.get("mode"), s["bits"], s["n"], s.get("depth"))]
-        ):
+        if "pe" in s and s["pe"] != min(lo_hi[_grid_key(s)]):
             continue  # the slope's second point
         if s["block"] == "rom":
             rom[s["depth"]] = round(y["lut"] / s["width"], 4)
         elif s["block"] == "rdot":
             t = rdot.setdefault(cdot_key(s["in"], s["w"]), {}).setdefault(s["depth"], {})
-            t[s["simd"]] = round(y["lut"] / s["pe"], 3)
+            t[s["simd"]] = per_pe(s)
         elif s["block"] == "dot":
             dot.setdefault(pair_key(s["in"], s["w"]), {})[s["simd"]] = y["lut"]
         elif s["block"] == "cdot":

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "cost"))
 
-import blocks  # noqa: E402
+import blocks
 
 
 def _run(spec: dict, lut: int, bram18: int = 0) -> dict:

@@ -533,6 +533,22 @@ def test_label_select_features_follow_the_insertion_chain():
     assert two["cmp"] == 4 * 3 * 8 and two["mux"] == 4 * 3 * (8 + 3) and two["out"] == 3 * 3
 
 
+def test_equal_threshold_columns_share_a_comparator():
+    """Two of a PE's thresholds equal in every fold are one comparator: the model counts the
+    distinct columns per PE (sorted thresholds: equal columns are neighbours)."""
+    # PE 2, NF 2: channel c = nf*PE + p; PE 0 has columns (1,1) (1,1) (5,6), PE 1 all apart
+    t = np.array([[1, 1, 5], [0, 2, 4], [1, 1, 6], [0, 3, 7]])
+    assert model.distinct_thresholds(t, 2) == pytest.approx((2 + 3) / 2)
+    # one fold: equal values are equal columns
+    assert model.distinct_thresholds(np.array([[2, 2, 2, 9]]), 1) == 2
+    assert model.distinct_thresholds(np.zeros((4, 1)), 2) == 1
+    # an MVAU reads the comparator tables at that count
+    w = np.ones((4, 8), dtype=int)
+    m = MVAU("m", w, DataType("UINT2"), DataType("INT2"), pe=4, simd=8)
+    m.set_thresholds(np.tile([0, 0, 0, 5, 5, 9, 9], (4, 1)), 0, DataType("UINT3"))
+    assert model.features(m)["lut"]["act"] == pytest.approx(4 * model.act_luts(3, m.acc_bits, True))
+
+
 def test_small_weight_rom_uses_the_rdot_block():
     """An MVAU with a soft-logic weight ROM of 2-8 words and narrow multi-bit products is
     costed by the ROM-fed block (RDOT), the ROM included; with 8-bit inputs (beyond the

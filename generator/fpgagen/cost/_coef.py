@@ -92,31 +92,32 @@ COEF = {
     },
     "MVAU": {
         "ff": {
-            "acc": 1.3354,
-            "const": 16.0785,
-            "ctrl": 1.7268,
-            "dot": 0.6245,
-            "in": 0.986,
-            "out": 2.5666,
-            "thr": 0.1695,
-            "wreg": 0.7077
+            "acc": 1.419,
+            "const": 13.6213,
+            "ctrl": 1.8666,
+            "dot": 0.375,
+            "in": 0.9668,
+            "out": 2.7579,
+            "thr": 0.1729,
+            "wreg": 0.7688
         },
         "lut": {
-            "acc": 0.8397,
+            "acc": 1.0389,
             "act": 1.0,
-            "act_rom": 0.7389,
-            "cdot": 1.4981,
-            "const": 2.1039,
-            "ctrl": 1.4884,
+            "act_rom": 1.0,
+            "cdot": 1.5421,
+            "const": 6.6827,
+            "ctrl": 1.1486,
             "dot": 1.0,
-            "dsp": 1.0626,
-            "ibuf": 0.7629,
-            "mac_const": 0.4905,
-            "out": 0.9,
+            "dsp": 0.6262,
+            "ibuf": 0.885,
+            "mac_const": 0.4719,
+            "out": 0.948,
             "rdot": 1.0,
-            "tree_const": 1.0505,
+            "tree_const": 1.1016,
             "wrom": 1.0,
-            "wrom_deep": 1.0
+            "wrom_deep": 1.0,
+            "wrom_small": 0.5185
         }
     },
     "Pool": {
@@ -159,12 +160,12 @@ BAND = {
     "FMPadding": 0.1972,
     "GlobalAccPool": 0.3194,
     "LabelSelect": 0.2539,
-    "MVAU": 0.243,
+    "MVAU": 0.2245,
     "Pool": 0.162,
     "SlidingWindow": 0.2769,
-    "Thresholding": 0.4684,
-    "VVAU": 0.2062,
-    "_pooled": 0.2166
+    "Thresholding": 0.317,
+    "VVAU": 0.1266,
+    "_pooled": 0.1997
 }
 
 BAND_SOFT = 20

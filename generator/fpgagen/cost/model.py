@@ -37,6 +37,7 @@ __all__ = [
     "ModelError",
     "act_luts",
     "act_soft_luts",
+    "distinct_thresholds",
     "dot_luts",
     "estimate",
     "features",
@@ -292,6 +293,22 @@ def threshold_fields(thresholds, pe: int, t_bits: int) -> np.ndarray:
     t = np.asarray(thresholds, dtype=np.int64)
     nf = t.shape[0] // pe
     return (t.reshape(nf, pe * t.shape[1]) & ((1 << t_bits) - 1)).astype(np.uint64)
+
+
+def distinct_thresholds(thresholds, pe: int) -> float:
+    """Comparators per PE that synthesis keeps: a PE's thresholds ``i`` and ``j`` that are
+    equal in every fold compare the same value with the same bits, and Yosys merges the two
+    comparators (and their ROM columns); the mean over the PEs of the distinct threshold
+    columns (``N`` when no two are equal). Narrow accumulators with many thresholds, pruned
+    layers and constant thresholds (one fold) have many equal ones."""
+    t = np.asarray(thresholds, dtype=np.int64)
+    if t.ndim != 2 or t.shape[1] <= 1:
+        return float(t.shape[1]) if t.ndim == 2 else 0.0
+    n = t.shape[1]
+    cols = t.reshape(-1, pe, n).transpose(1, 2, 0)  # (PE, N, NF): column i of PE p
+    # sorted thresholds: equal columns are neighbours, so count the changes between them
+    diff = np.any(cols[:, 1:, :] != cols[:, :-1, :], axis=2)
+    return float(np.mean(1 + diff.sum(axis=1)))
 
 
 def mem_luts(m: dict, depth: int, width: int, rom: bool) -> float:

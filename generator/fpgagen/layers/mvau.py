@@ -397,8 +397,9 @@ class MVAU(AccumulatorMixin, HWLayer):
             "mul_const_ss": 0.0,
             "tree_const": 0.0,
             "rdot": 0.0,
-            # NF*SF = 1: no accumulator, the dot product goes straight to the thresholds
-            "acc": pe * acc if not const_w else 0.0,
+            # SF = 1 (a fold is one step, NF*SF = 1 included): every step is its fold's first,
+            # the accumulator only loads the dot product and synthesis removes its adder
+            "acc": pe * acc if sf > 1 else 0.0,
             # comparator bank, count, output register and skid buffer per PE, with the
             # threshold memory when it is soft logic (cm.act_features: Yosys on
             # rtl/thresholding.v in isolation)
@@ -468,7 +469,9 @@ class MVAU(AccumulatorMixin, HWLayer):
                 tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
                 tmem = cm.map_memory(nf, tvar, True, "auto")
             # comparator bank and threshold memory (NF = 1: constant thresholds, no memory)
-            a = cm.act_features(n_thr, acc, nf, tvar / pe, tmem["kind"], "act_out")
+            # equal threshold columns share a comparator (cm.distinct_thresholds)
+            n_eff = cm.distinct_thresholds(l.thresholds, pe)
+            a = cm.act_features(n_eff, acc, nf, tvar / pe * n_eff / n_thr, tmem["kind"], "act_out")
             f["act"] = pe * a["act"]
             f["act_rom"] = pe * a["act_rom"]
         ff = {

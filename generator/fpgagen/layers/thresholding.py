@@ -189,7 +189,9 @@ class Thresholding(HWLayer):
         if nf > 1:
             tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, tb))
             tmem = cm.map_memory(nf, tvar, True, "auto")
-        a = cm.act_features(n, cm.mt_count_width(l.in_dtype), nf, tvar / pe, tmem["kind"])
+        n_eff = cm.distinct_thresholds(l.thresholds, pe)  # equal columns share a comparator
+        width = cm.mt_count_width(l.in_dtype)
+        a = cm.act_features(n_eff, width, nf, tvar / pe * n_eff / n, tmem["kind"])
         f["act"] = pe * a["act"]
         f["act_rom"] = pe * a["act_rom"]
         ff = {

@@ -159,7 +159,8 @@ class VVAU(AccumulatorMixin, HWLayer):
             if cf > 1:
                 tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
                 tmem = cm.map_memory(cf, tvar, True, "auto")
-            a = cm.act_features(n_thr, acc, cf, tvar / pe, tmem["kind"], "act_out")
+            n_eff = cm.distinct_thresholds(l.thresholds, pe)  # equal columns share one
+            a = cm.act_features(n_eff, acc, cf, tvar / pe * n_eff / n_thr, tmem["kind"], "act_out")
             f["act"] = pe * a["act"]
             f["act_rom"] = pe * a["act_rom"]
         ff = {
