@@ -97,6 +97,11 @@ CDOT_PAIRS = [
     ("UINT3", "TERNARY"),
 ]
 CDOT_N = [1, 2, 4, 8, 16, 32]
+#: ... and the one-BIPOLAR and XNOR pairs (products by +-1 constants, conditional negations of
+#: a constant, XNOR lanes: the popcount of a fully unrolled binary layer), the XNOR pair up to
+#: 256 lanes (TFC's fully unrolled layers sum 64-784)
+CDOT_BIN_PAIRS = {("BIPOLAR", "BIPOLAR"): CDOT_N + [64, 128, 256], ("BIPOLAR", "INT4"): CDOT_N}
+CDOT_BIN_PAIRS[("UINT4", "BIPOLAR")] = CDOT_N
 CDOT_PE = 4
 #: soft-logic ROMs (rtl/rom_sync.v, random contents): words, and bits per word
 ROM_DEPTH = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
@@ -254,8 +259,9 @@ def designs(only: str | None = None) -> list[dict]:
                     }
                 )
     if only in (None, "cdot"):
-        for ind, wd in CDOT_PAIRS:
-            for n in CDOT_N:
+        grid = {p: CDOT_N for p in CDOT_PAIRS} | CDOT_BIN_PAIRS
+        for (ind, wd), ns in grid.items():
+            for n in ns:
                 out.append(
                     {
                         "id": f"cdot_{cdot_key(ind, wd)}_n{n}",

@@ -304,7 +304,15 @@ PRIOR = {
 #: blocks in isolation (benchmarks/cost/blocks.py) count as they are, the fit models the rest
 #: (control, memories, accumulators, constant-weight products) and what the blocks leave over
 FIXED = {
-    "MVAU": {"dot": 1.0, "act": 1.0, "act_rom": 1.0, "wrom": 1.0, "wrom_deep": 1.0, "rdot": 1.0}
+    "MVAU": {
+        "dot": 1.0,
+        "act": 1.0,
+        "act_rom": 1.0,
+        "wrom": 1.0,
+        "wrom_deep": 1.0,
+        "rdot": 1.0,
+        "xdot": 1.0,
+    }
 }
 
 

@@ -549,6 +549,21 @@ def test_equal_threshold_columns_share_a_comparator():
     assert model.features(m)["lut"]["act"] == pytest.approx(4 * model.act_luts(3, m.acc_bits, True))
 
 
+def test_fully_unrolled_binary_layer_uses_the_measured_popcount():
+    """NF*SF = 1 with XNOR lanes: each PE's popcount of its constant lanes is the measured
+    constant-weight block of the BIPOLAR pair (xdot), not the fitted mac_const term; a pair
+    the table lacks (BIPOLAR x INT2) stays on mac_const."""
+    rng = np.random.default_rng(3)
+    b = DataType("BIPOLAR")
+    m = MVAU("x", rng.choice([-1, 1], size=(8, 32)), b, b, pe=8, simd=32)
+    f = model.features(m)["lut"]
+    assert f["mac_const"] == 0
+    assert f["xdot"] == pytest.approx(8 * model.CDOT["i1b_w1b"][32])
+    n = MVAU("n", rng.choice([-2, -1, 1], size=(4, 8)), b, DataType("INT2"), pe=4, simd=8)
+    g = model.features(n)["lut"]
+    assert g["xdot"] == 0 and g["mac_const"] > 0
+
+
 def test_small_weight_rom_uses_the_rdot_block():
     """An MVAU with a soft-logic weight ROM of 2-8 words and narrow multi-bit products is
     costed by the ROM-fed block (RDOT), the ROM included; with 8-bit inputs (beyond the

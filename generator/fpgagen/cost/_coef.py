@@ -102,22 +102,22 @@ COEF = {
             "wreg": 0.7688
         },
         "lut": {
-            "acc": 1.0389,
+            "acc": 1.0347,
             "act": 1.0,
             "act_rom": 1.0,
-            "cdot": 1.5421,
-            "const": 6.6827,
-            "ctrl": 1.1486,
+            "cdot": 1.5373,
+            "const": 7.5496,
+            "ctrl": 1.1179,
             "dot": 1.0,
-            "dsp": 0.6262,
-            "ibuf": 0.885,
-            "mac_const": 0.4719,
-            "out": 0.948,
+            "dsp": 0.6136,
+            "ibuf": 0.887,
+            "out": 0.9492,
             "rdot": 1.0,
-            "tree_const": 1.1016,
+            "tree_const": 1.0997,
             "wrom": 1.0,
             "wrom_deep": 1.0,
-            "wrom_small": 0.5185
+            "wrom_small": 0.3718,
+            "xdot": 1.0
         }
     },
     "Pool": {
@@ -160,12 +160,12 @@ BAND = {
     "FMPadding": 0.1972,
     "GlobalAccPool": 0.3194,
     "LabelSelect": 0.2539,
-    "MVAU": 0.2245,
+    "MVAU": 0.2216,
     "Pool": 0.162,
     "SlidingWindow": 0.2769,
-    "Thresholding": 0.317,
-    "VVAU": 0.1266,
-    "_pooled": 0.1997
+    "Thresholding": 0.3203,
+    "VVAU": 0.1258,
+    "_pooled": 0.1953
 }
 
 BAND_SOFT = 20

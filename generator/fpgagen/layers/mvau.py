@@ -397,6 +397,7 @@ class MVAU(AccumulatorMixin, HWLayer):
             "mul_const_ss": 0.0,
             "tree_const": 0.0,
             "rdot": 0.0,
+            "xdot": 0.0,
             # SF = 1 (a fold is one step, NF*SF = 1 included): every step is its fold's first,
             # the accumulator only loads the dot product and synthesis removes its adder
             "acc": pe * acc if sf > 1 else 0.0,
@@ -440,6 +441,11 @@ class MVAU(AccumulatorMixin, HWLayer):
             # weights and their adder tree, as Yosys maps them in isolation (cm.cdot_luts);
             # zero weights (pruned) are dropped with their adders
             f["cdot"] = float(sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
+        elif const_w and kind != "mul" and cm.cdot_key(l.in_dtype, l.w_dtype) in cm.CDOT:
+            # NF*SF = 1, XNOR or one-BIPOLAR products by constants (a fully unrolled binary
+            # layer's popcount, or sums of +-constants): each PE's lanes as Yosys maps that
+            # block in isolation (cm.cdot_luts on the pair's own measured table)
+            f["xdot"] = float(sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
         elif const_w and (kind != "mul" or not dsp):
             # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs). A zero
             # weight (pruned ternary) is a constant-0 product: synthesis drops it and its adder,
