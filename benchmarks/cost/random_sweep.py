@@ -25,6 +25,8 @@ The seeds are fixed and committed (:data:`SEEDS`) before any fit:
 * ``holdout3`` (seed 18015): a third hold-out set drawn like the first, committed before it
   was synthesized, once the first two had been looked at while features were chosen; never
   fitted;
+* ``holdout4`` (seed 18016): a fourth, drawn and committed the same way after two changes
+  had been made on seeing the third; never fitted;
 * ``train2`` (seed 18014): more training designs of the streaming layers (sliding window,
   pool, DWC, FIFO, global pool), drawn like ``train`` and fitted with it, and sliding windows
   with ``PAR``/``MMV``/``IPAR`` > 1 (kind ``SlidingWindowPar``), add/duplicate streams,
@@ -72,6 +74,7 @@ SEEDS = {
     "regime2": 18013,
     "train2": 18014,
     "holdout3": 18015,
+    "holdout4": 18016,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -117,6 +120,9 @@ COUNTS["regime2"] = dict(COUNTS["regime"])
 # synthesized, after the first two had been looked at while the act_out / rdot tables and the
 # distinct-threshold count were chosen: scored once, with the final model of that session
 COUNTS["holdout3"] = dict(COUNTS["holdout"])
+# a fourth (seed 18016), committed before it was synthesized, after two changes had been made
+# on seeing the third: scored once, with the model of fcfe208
+COUNTS["holdout4"] = dict(COUNTS["holdout"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
