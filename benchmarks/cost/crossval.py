@@ -49,8 +49,12 @@ OUT = RESULTS / "cost_crossval.json"
 COEF_PY = ROOT / "generator" / "fpgagen" / "cost" / "_coef.py"
 
 #: sets of the fit: the regular sweep, the random ``train`` and ``train2`` (more streaming
-#: layers) sets and the ``regime`` set; never ``holdout``/``holdout2``/``regime2``/``holdout3``
+#: layers) sets and the ``regime`` set; never ``holdout``/``holdout2``/``regime2`` or the
+#: LATE_HOLDOUTS
 FIT_SOURCES = ("regular", "train", "train2", "regime")
+#: hold-out sets drawn after the second, each committed before it was synthesized: (number,
+#: word, seed)
+LATE_HOLDOUTS = {"holdout3": (3, "third", 18015), "holdout4": (4, "fourth", 18016)}
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
 #: LUTs added to the denominator of a relative residual (tiny layers: a few LUTs of error
@@ -584,9 +588,10 @@ def run(cnv: bool = False) -> dict:
     # the sub-block features were chosen with the first hold-out set in view, the clean check
     hold2 = [r for r in rows if r.source == "holdout2"]
     reg2 = [r for r in rows if r.source == "regime2"]
-    # the third hold-out set (seed 18015): committed before it was synthesized, scored once
+    # the later hold-out sets (seeds 18015, 18016): each committed before it was synthesized
+    # and scored once with the model of its time (docs/cost_model.md)
+    late = {name: [r for r in rows if r.source == name] for name in LATE_HOLDOUTS}
     # with the final model of the session that drew it
-    hold3 = [r for r in rows if r.source == "holdout3"]
     print(
         f"fit set {len(fitset)}, hold-out {len(hold)}, regime {len(reg)}, build layers {len(brows)}"
     )
@@ -618,12 +623,13 @@ def run(cnv: bool = False) -> dict:
         },
         "holdout": evaluate(hold, coef),
         "holdout2": evaluate(hold2, coef),
-        "holdout3": evaluate(hold3, coef),
+        **{name: evaluate(late[name], coef) for name in LATE_HOLDOUTS},
     }
     # left-out regimes: refit without every design of the regime
     result["regimes"] = {}
     result["regimes2"] = {}
-    result["regimes3"] = {}
+    for name in LATE_HOLDOUTS:
+        result[f"regimes_{name}"] = {}
     allrows = fitset + hold
     for name in ("pe32", "thr7"):
         sub = [r for r in fitset if name not in r.regimes]
@@ -636,8 +642,9 @@ def run(cnv: bool = False) -> dict:
         # the second sets' designs of the regime, with the same fit
         test2 = [r for r in reg2 + hold2 if name in r.regimes]
         result["regimes2"][name] = {"n_fit": len(sub), **evaluate(test2, c2)}
-        test3 = [r for r in hold3 if name in r.regimes]
-        result["regimes3"][name] = {"n_fit": len(sub), **evaluate(test3, c2)}
+        for h in LATE_HOLDOUTS:
+            test3 = [r for r in late[h] if name in r.regimes]
+            result[f"regimes_{h}"][name] = {"n_fit": len(sub), **evaluate(test3, c2)}
     # the issue's rows and the stitched tops: layers and totals
     result["issue_layers"] = evaluate([r for r in brows if r.source == "issue"], coef)
     if cnv:
@@ -714,9 +721,10 @@ def _summary_lines(r) -> list[str]:
     line("hold-out 2", r["holdout2"])
     for k, v in r["regimes2"].items():
         line(f"regime {k} (set 2)", v)
-    line("hold-out 3", r["holdout3"])
-    for k, v in r["regimes3"].items():
-        line(f"regime {k} (set 3)", v)
+    for h, (num, _word, _seed) in LATE_HOLDOUTS.items():
+        line(f"hold-out {num}", r[h])
+        for k, v in r[f"regimes_{h}"].items():
+            line(f"regime {k} (set {num})", v)
     line("issue layers", r["issue_layers"])
     if "cnv_layers" in r:
         line("CNV build layers", r["cnv_layers"])
@@ -764,9 +772,10 @@ def markdown(r) -> str:
     row("**second hold-out set** (seed 18012)", r["holdout2"])
     for k, v in r["regimes2"].items():
         row(f"left-out regime {k}, second sets (fit on {v['n_fit']})", v)
-    row("**third hold-out set** (seed 18015)", r["holdout3"])
-    for k, v in r["regimes3"].items():
-        row(f"left-out regime {k}, third set (fit on {v['n_fit']})", v)
+    for h, (_num, word, seed) in LATE_HOLDOUTS.items():
+        row(f"**{word} hold-out set** (seed {seed})", r[h])
+        for k, v in r[f"regimes_{h}"].items():
+            row(f"left-out regime {k}, {word} set (fit on {v['n_fit']})", v)
     row("issue 18 layers", r["issue_layers"])
     if "cnv_layers" in r:
         row("CNV builds' compute layers (3 builds)", r["cnv_layers"])
@@ -857,13 +866,14 @@ def main(argv=None) -> int:
             print(
                 f"   CV worst: {d['id']:<36} {d['type']:<14} est {d['est']:>6} yosys {d['y']:>6} ({100 * d['err']:+.1f}%)"
             )
-    for name in ("holdout", "holdout2", "holdout3"):
+    for name in ("holdout", "holdout2", *LATE_HOLDOUTS):
         bad = [d for d in r[name]["designs"] if abs(d["lut_err_pct"]) > 15]
         for d in bad:
             print(
                 f"   {name} > 15%: {d['id']} {d['type']} est {d['lut_est']} yosys {d['lut_yosys']} ({d['lut_err_pct']}%)"
             )
-    for tag, regs in (("", r["regimes"]), (" (set 2)", r["regimes2"]), (" (set 3)", r["regimes3"])):
+    late = [(f" (set {n})", r[f"regimes_{h}"]) for h, (n, _w, _s) in LATE_HOLDOUTS.items()]
+    for tag, regs in (("", r["regimes"]), (" (set 2)", r["regimes2"]), *late):
         for k, v in regs.items():
             for d in v["designs"]:
                 if abs(d["lut_err_pct"]) > 15:
