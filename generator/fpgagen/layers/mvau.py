@@ -402,8 +402,8 @@ class MVAU(AccumulatorMixin, HWLayer):
             # the accumulator only loads the dot product and synthesis removes its adder
             "acc": pe * acc if sf > 1 else 0.0,
             # comparator bank, count, output register and skid buffer per PE, with the
-            # threshold memory when it is soft logic (cm.act_features: Yosys on
-            # rtl/thresholding.v in isolation)
+            # threshold memory when it is soft logic (cm.act_features: Yosys on the
+            # comparators of rtl/thresholding.v and on rtl/act_out.v with its ROM, in isolation)
             "act": 0.0,
             "act_rom": 0.0,
             # no thresholds: output register + skid buffer, a 2:1 mux per output bit
