@@ -633,8 +633,8 @@ def act_soft_luts(
     * ``"act_out"``: :data:`ACT_FOLD`, the MVAU's and VVAU's activation stage (rtl/act_out.v,
       benchmarks/cost/blocks/act_fold.v), whose ROM is addressed by a pipeline copy of the fold
       counter: Yosys takes the copy as the ROM's address register and reads it at the
-      counter's value, which costs less: about half at 32-64 words (8-bit values, 3
-      thresholds, 64 words: 52.5 LUTs per PE against 123).
+      counter's value, which costs less (8-bit values, 3 thresholds, 64 words: 61 LUTs
+      per added PE against 125).
 
     The ROM's share follows its varying bits: from the constant-threshold cost (``var_bits
     = 0``: nothing varies) to the table's at the block's own varying bits per PE (the
