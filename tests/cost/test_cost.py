@@ -550,18 +550,23 @@ def test_equal_threshold_columns_share_a_comparator():
 
 
 def test_fully_unrolled_binary_layer_uses_the_measured_popcount():
-    """NF*SF = 1 with XNOR lanes: each PE's popcount of its constant lanes is the measured
-    constant-weight block of the BIPOLAR pair (xdot), not the fitted mac_const term; a pair
-    the table lacks (BIPOLAR x INT2) stays on mac_const."""
+    """NF*SF = 1 with XNOR or one-BIPOLAR lanes: each PE's products by constants and their sum
+    are the measured constant-weight block (xdot) of the pair, or of the measured pair of the
+    same kind scaled by the product width: a fully unrolled binary layer is never free."""
     rng = np.random.default_rng(3)
     b = DataType("BIPOLAR")
     m = MVAU("x", rng.choice([-1, 1], size=(8, 32)), b, b, pe=8, simd=32)
     f = model.features(m)["lut"]
-    assert f["mac_const"] == 0
     assert f["xdot"] == pytest.approx(8 * model.CDOT["i1b_w1b"][32])
-    n = MVAU("n", rng.choice([-2, -1, 1], size=(4, 8)), b, DataType("INT2"), pe=4, simd=8)
+    # UINT3 x BIPOLAR (Tinier-YOLO's middle layers): UINT4 x BIPOLAR's row, 4 product bits of 5
+    u3 = DataType("UINT3")
+    n = MVAU("n", rng.choice([-1, 1], size=(4, 16)), u3, b, pe=4, simd=16)
     g = model.features(n)["lut"]
-    assert g["xdot"] == 0 and g["mac_const"] > 0
+    assert g["xdot"] == pytest.approx(4 * model.CDOT["i4u_w1b"][16] * 4 / 5)
+    assert model.estimate(n)["lut"] > g["xdot"] > 0
+    # a BIPOLAR input by INT2 constants: BIPOLAR x INT4's row, scaled down
+    k = model.xdot_luts(b, DataType("INT2"), 16)
+    assert 0 < k < model.CDOT["i1b_w4s"][16]
 
 
 def test_small_weight_rom_uses_the_rdot_block():

@@ -50,6 +50,7 @@ __all__ = [
     "stitched_pes",
     "top_glue",
     "total_lut_band",
+    "xdot_luts",
 ]
 
 
@@ -508,6 +509,26 @@ def cdot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
     if n <= 0:
         return 0.0
     key, scale, pb = _weight_pair_entry(CDOT, in_dtype, w_dtype)
+    return max(0.0, _interp(CDOT[key], n) * scale * _truncation(n, pb, cap))
+
+
+def xdot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
+    """LUTs of one PE's ``n`` XNOR or one-BIPOLAR products by constants and their sum (a
+    fully unrolled binary layer's popcount; sums of +-constants selected by a BIPOLAR input;
+    +-x by BIPOLAR weights) from :data:`CDOT`: the pair's own measured row, else the measured
+    pair of the same kind (both BIPOLAR, a BIPOLAR input, a BIPOLAR weight) nearest in product
+    width, scaled by it; ``cap`` as in :func:`dot_luts`."""
+    if n <= 0:
+        return 0.0
+    key = cdot_key(in_dtype, w_dtype)
+    pb = _pair_of(dot_key(in_dtype, w_dtype))[2]
+    if key not in CDOT:
+        side = (in_dtype.is_bipolar, w_dtype.is_bipolar)
+        same = [k for k in CDOT if (k.startswith("i1b_"), k.endswith("_w1b")) == side]
+        if not same:
+            raise ModelError(f"no measured constant-weight block for {key} (CDOT)")
+        key = min(same, key=lambda k: (abs(_pair_of(k)[2] - pb), k))
+    scale = pb / _pair_of(key)[2]
     return max(0.0, _interp(CDOT[key], n) * scale * _truncation(n, pb, cap))
 
 

@@ -392,7 +392,6 @@ class MVAU(AccumulatorMixin, HWLayer):
             # block in isolation)
             "dot": 0.0,
             "cdot": 0.0,
-            "mac_const": 0.0,
             "mul_const": 0.0,
             "mul_const_ss": 0.0,
             "tree_const": 0.0,
@@ -441,29 +440,27 @@ class MVAU(AccumulatorMixin, HWLayer):
             # weights and their adder tree, as Yosys maps them in isolation (cm.cdot_luts);
             # zero weights (pruned) are dropped with their adders
             f["cdot"] = float(sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
-        elif const_w and kind != "mul" and cm.cdot_key(l.in_dtype, l.w_dtype) in cm.CDOT:
+        elif const_w and kind != "mul":
             # NF*SF = 1, XNOR or one-BIPOLAR products by constants (a fully unrolled binary
             # layer's popcount, or sums of +-constants): each PE's lanes as Yosys maps that
-            # block in isolation (cm.cdot_luts on the pair's own measured table)
-            f["xdot"] = float(sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
-        elif const_w and (kind != "mul" or not dsp):
-            # NF*SF = 1: the weights are constants (XNOR -> wire/inverter, x*c in LUTs). A zero
-            # weight (pruned ternary) is a constant-0 product: synthesis drops it and its adder,
-            # so the products and each PE's adder tree count only the nonzero weights
+            # block in isolation (cm.xdot_luts: the measured pair of the same kind)
+            f["xdot"] = float(sum(cm.xdot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
+        elif const_w and not dsp:
+            # NF*SF = 1: the weights are constants (x*c in LUTs). A zero weight (pruned ternary)
+            # is a constant-0 product: synthesis drops it and its adder, so the products and
+            # each PE's adder tree count only the nonzero weights
             nnz = float(n_const)
-            if kind == "mul" and l.w_dtype.name == "TERNARY":
+            if l.w_dtype.name == "TERNARY":
                 # x * (+1) is a wire, x * (-1) a negation that synthesis folds into the adder as a
                 # subtraction (a feature counting the negative weights was fitted to 0 LUTs and
                 # dropped): the adder tree of the nonzero weights is the cost
                 f["tree_const"] = trees
-            elif kind == "mul":
+            else:
                 f["mul_const"] = nnz * xe * we
                 # signed x signed constant products need sign extension of the partial products
                 both_signed = l.in_dtype.signed and l.w_dtype.signed
                 f["mul_const_ss"] = f["mul_const"] if both_signed else 0.0
                 f["tree_const"] = trees
-            else:
-                f["mac_const"] = nnz * (pbc if kind != "xnor" else 1) + trees
         else:
             # the products and adder tree of each PE over its live lanes (a lane whose weight
             # is zero in every word is removed), as Yosys maps the block on its own
