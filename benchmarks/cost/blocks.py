@@ -2,7 +2,7 @@
 """Sub-block characterisation of the cost model (issue 18): Yosys on the blocks the MVAU,
 VVAU and Thresholding RTL are built from, over a grid of their own parameters.
 
-    python benchmarks/cost/blocks.py sweep [--only dot|cdot|rdot|act|soft|rom] [--timeout S]  # (cached)
+    python benchmarks/cost/blocks.py sweep [--only dot|cdot|rdot|act|soft|fold|rom] [--timeout S]
     python benchmarks/cost/blocks.py table                                # write cost/_blocks.py
 
 Blocks (each synthesized out of context with the default script of :mod:`fpgagen.synth`):
@@ -14,22 +14,30 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
 * ``cdot``: ``CDOT_PE`` PEs of the same block with CONSTANT weights (``blocks/cdot_pe.v``: a
   fully unrolled layer, NF*SF = 1, whose weights synthesis folds into the products and adder
   trees), every weight nonzero and drawn uniformly from the type's nonzero values (a TERNARY
-  weight is +-1), for the multi-bit pairs of the sweeps at n = 1, 2, 4, ..., 32 weights per PE;
+  weight is +-1), for the multi-bit pairs of the sweeps and three binary ones (XNOR, a
+  BIPOLAR input, a BIPOLAR weight) at n = 1, 2, 4, ..., 32 weights per PE (XNOR up to 256);
   the table holds LUTs per PE;
-* ``rdot``: ``RDOT_PE`` PEs of ``dot_pe.v`` whose weights come from a 2- or 4-word soft-logic
-  ROM addressed by a counter (``blocks/rdot_pe.v``), for the narrow pairs the MVAU's merge
-  rule covers (INT2 / UINT2 inputs, INT2 / TERNARY weights), SIMD 1..16; LUTs per PE of the
-  ROM, the products and the adder tree together;
+* ``rdot``: ``RDOT_PE`` PEs of ``dot_pe.v`` whose weights come from a 2-, 4- or 8-word
+  soft-logic ROM addressed by a counter (``blocks/rdot_pe.v``), for 2-4-bit inputs by INT2 /
+  TERNARY weights, SIMD 1..16; LUTs per PE of the ROM, the products and the adder tree
+  together;
 * ``act``: the comparator bank (rtl/thresholding.v: ``PE`` x ``N`` comparators of a ``b``-bit
   value, the count of their outputs, the output register and skid buffer) for
   b = 3..20, N = 1, 2, 3, 7, 15 and thresholds that are constants (one fold, as in an MVAU
   with NF = 1) or come from a threshold memory (forced to block RAM, so that the LUTs are the
   comparators' and not the memory's; the memory's LUTs are the model's ROM term), and
-  (``soft``) the same fed by a soft-logic threshold ROM of 2..128 words (b = 4..16, PE 2):
+  (``soft``) the same fed by a soft-logic threshold ROM of 2..128 words (b = 2..16, PE 2):
   comparators and ROM together, as the layer maps them;
+* ``fold``: the MVAU's / VVAU's activation stage (rtl/act_out.v, ``blocks/act_fold.v``) with
+  its soft-logic threshold ROM of 2..256 words addressed by a pipeline copy of the fold
+  counter, as those layers address it (b = 3..16, PE 2);
 * ``rom``: a soft-logic ROM (rtl/rom_sync.v) of random contents, ``ROM_WIDTH`` bits wide,
   addressed by a wrapping counter as in the layers (``blocks/rom_ctr.v``), at 2..1024 words;
   the table holds LUTs per bit.
+
+The comparator blocks and the ``rdot`` blocks of up to 4 lanes are synthesized at a second PE
+count as well (:func:`slope_pe`): their tables hold the LUTs of one more PE, the block's fixed
+part being the layers' own terms.
 
 The grids are fixed (no seed but the thresholds' values: ``BLOCK_SEED``); no design of the
 calibration, hold-out or regime sets is among them. Results go to
@@ -106,10 +114,9 @@ CDOT_PE = 4
 #: soft-logic ROMs (rtl/rom_sync.v, random contents): words, and bits per word
 ROM_DEPTH = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 ROM_WIDTH = 32
-#: products fed by a merged 2-4-word weight ROM (``rdot``): the operand pairs whose two
-#: products' input bits and the ROM's address bits fit one LUT6 (the MVAU's merge rule),
-#: words, lanes per PE (32 lanes x 4 PEs took over 10 minutes a run: extrapolated), PEs per
-#: design (the table is per PE)
+#: products fed by a small soft-logic weight ROM (``rdot``): operand pairs (2-4-bit inputs,
+#: INT2 / TERNARY weights), words, lanes per PE (32 lanes x 4 PEs took over 10 minutes a run:
+#: extrapolated), PEs per design (the table is per PE)
 RDOT_PAIRS = [
     ("INT2", "INT2"),
     ("UINT2", "INT2"),
@@ -388,8 +395,9 @@ def fold_varying_fraction(spec: dict) -> float:
     """The fraction of a ``fold`` block's threshold ROM bits that vary over its words."""
     from fpgagen.cost import model
 
-    thr, b = _fold_thresholds(spec), spec["bits"] + 1
-    return model.varying_bits(thr & ((1 << b) - 1)) / (thr.shape[1] * b)
+    pe, n, b = spec["pe"], spec["n"], spec["bits"] + 1
+    fields = model.threshold_fields(_fold_thresholds(spec).reshape(-1, n), pe, b)
+    return model.varying_bits(fields) / (pe * n * b)
 
 
 def varying_fraction(l) -> float:
@@ -571,7 +579,7 @@ def tables(data: dict | None = None) -> dict:
     fold: dict = {}
     fold_var: dict = {}
     rdot: dict = {}
-    # comparator blocks measured at two PE counts: LUTs of one more PE (the slope)
+    # blocks measured at two PE counts (slope_pe): LUTs of one more PE
     lo_hi: dict = {}
     designs = [
         r

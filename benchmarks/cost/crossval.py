@@ -278,9 +278,6 @@ PRIOR = {
         "dot": 1.0,
         "tree_const": 1.0,
         "dsp": 1.0,
-        "mac_const": 0.5,
-        "mul_const": 0.5,
-        "mul_const_ss": 0.25,
         "acc": 1.0,
         "act": 1.0,
         "act_rom": 1.0,
@@ -591,7 +588,6 @@ def run(cnv: bool = False) -> dict:
     # the later hold-out sets (seeds 18015, 18016): each committed before it was synthesized
     # and scored once with the model of its time (docs/cost_model.md)
     late = {name: [r for r in rows if r.source == name] for name in LATE_HOLDOUTS}
-    # with the final model of the session that drew it
     print(
         f"fit set {len(fitset)}, hold-out {len(hold)}, regime {len(reg)}, build layers {len(brows)}"
     )

@@ -565,8 +565,13 @@ def test_fully_unrolled_binary_layer_uses_the_measured_popcount():
     assert g["xdot"] == pytest.approx(4 * model.CDOT["i4u_w1b"][16] * 4 / 5)
     assert model.estimate(n)["lut"] > g["xdot"] > 0
     # a BIPOLAR input by INT2 constants: BIPOLAR x INT4's row, scaled down
-    k = model.xdot_luts(b, DataType("INT2"), 16)
-    assert 0 < k < model.CDOT["i1b_w4s"][16]
+    k = model.cdot_luts(b, DataType("INT2"), 16)
+    assert k == pytest.approx(model.CDOT["i1b_w4s"][16] * 3 / 5)
+    # a missing multi-bit pair takes a multi-bit row, never a binary one: UINT4 x INT2 is one
+    # operand bit from UINT4 x BIPOLAR's row but reads UINT2 x INT2's (nearest multi-bit)
+    assert model._weight_pair_entry(model.CDOT, DataType("UINT4"), DataType("INT2"))[0] == (
+        "i2u_w2s"
+    )
 
 
 def test_small_weight_rom_uses_the_rdot_block():

@@ -50,7 +50,6 @@ __all__ = [
     "stitched_pes",
     "top_glue",
     "total_lut_band",
-    "xdot_luts",
 ]
 
 
@@ -504,31 +503,13 @@ def cdot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
     unrolled MVAU: synthesis folds the weights into the logic), from the Yosys table
     :data:`CDOT` (benchmarks/cost/blocks/cdot_pe.v, n = 1..32 random nonzero weights per PE,
     LUTs per PE), interpolated in ``n`` (linearly beyond the grid). A pair the table lacks
-    takes the nearest pair with the same kind of weight (TERNARY or not), scaled by the
-    product width; ``cap`` as in :func:`dot_luts`."""
+    takes the nearest pair of the same kind (multi-bit, TERNARY weights, XNOR, a BIPOLAR
+    input, a BIPOLAR weight: :func:`_pair_kind`), scaled by the product width; ``cap`` as in
+    :func:`dot_luts`. The binary kinds are a fully unrolled binary layer's popcount (XNOR)
+    and sums of +-constants or +-x."""
     if n <= 0:
         return 0.0
     key, scale, pb = _weight_pair_entry(CDOT, in_dtype, w_dtype)
-    return max(0.0, _interp(CDOT[key], n) * scale * _truncation(n, pb, cap))
-
-
-def xdot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
-    """LUTs of one PE's ``n`` XNOR or one-BIPOLAR products by constants and their sum (a
-    fully unrolled binary layer's popcount; sums of +-constants selected by a BIPOLAR input;
-    +-x by BIPOLAR weights) from :data:`CDOT`: the pair's own measured row, else the measured
-    pair of the same kind (both BIPOLAR, a BIPOLAR input, a BIPOLAR weight) nearest in product
-    width, scaled by it; ``cap`` as in :func:`dot_luts`."""
-    if n <= 0:
-        return 0.0
-    key = cdot_key(in_dtype, w_dtype)
-    pb = _pair_of(dot_key(in_dtype, w_dtype))[2]
-    if key not in CDOT:
-        side = (in_dtype.is_bipolar, w_dtype.is_bipolar)
-        same = [k for k in CDOT if (k.startswith("i1b_"), k.endswith("_w1b")) == side]
-        if not same:
-            raise ModelError(f"no measured constant-weight block for {key} (CDOT)")
-        key = min(same, key=lambda k: (abs(_pair_of(k)[2] - pb), k))
-    scale = pb / _pair_of(key)[2]
     return max(0.0, _interp(CDOT[key], n) * scale * _truncation(n, pb, cap))
 
 
@@ -557,8 +538,8 @@ def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None) -> 
     :data:`RDOT_DEPTH`) words, the ROM and the adder tree included, from the Yosys table
     :data:`RDOT` (benchmarks/cost/blocks/rdot_pe.v: random weights, SIMD 1..16, LUTs per PE),
     interpolated in ``n`` and ``depth``: synthesis merges so small a ROM with the products
-    it feeds. A pair the table lacks takes the nearest pair with the same kind of weight
-    (TERNARY or not), scaled by the product width; ``cap`` as in :func:`dot_luts`."""
+    it feeds. A pair the table lacks takes the nearest pair of the same kind
+    (:func:`_pair_kind`), scaled by the product width; ``cap`` as in :func:`dot_luts`."""
     if n <= 0:
         return 0.0
     key, scale, pb = _weight_pair_entry(RDOT, in_dtype, w_dtype)
@@ -566,10 +547,21 @@ def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None) -> 
     return max(0.0, cost * _truncation(n, pb, cap))
 
 
+def _pair_kind(key: str) -> str:
+    """Which measured rows may stand in for an operand pair keyed as in :func:`cdot_key`:
+    both BIPOLAR (XNOR), a BIPOLAR input, a BIPOLAR weight, a TERNARY weight, or multi-bit."""
+    a, b = key.split("_")
+    if a.endswith("b") or b.endswith("b"):
+        return {(True, True): "xnor", (True, False): "b_in", (False, True): "b_w"}[
+            (a.endswith("b"), b.endswith("b"))
+        ]
+    return "ternary" if b == "wt" else "multi"
+
+
 def _weight_pair_entry(table: dict, in_dtype, w_dtype) -> tuple[str, float, int]:
     """``(key of table to read, its scale, P_BITS)`` for an operand pair keyed as in
-    :func:`cdot_key`: itself, or the nearest pair with the same kind of weight (TERNARY or
-    not) scaled by the product width."""
+    :func:`cdot_key`: itself, or the nearest pair of the same kind (:func:`_pair_kind`)
+    scaled by the product width."""
     key = cdot_key(in_dtype, w_dtype)
     pb = _pair_of(dot_key(in_dtype, w_dtype))[2]
     if key in table:
@@ -578,9 +570,10 @@ def _weight_pair_entry(table: dict, in_dtype, w_dtype) -> tuple[str, float, int]
     def ops(k):  # (XE, WE, P_BITS) of a key (a TERNARY weight is INT2 in hardware)
         return _pair_of(k.replace("_wt", "_w2s"))[:3]
 
-    tern = key.endswith("_wt")
     xe, we, _ = ops(key)
-    same = [k for k in table if k.endswith("_wt") == tern] or list(table)
+    same = [k for k in table if _pair_kind(k) == _pair_kind(key)]
+    if not same:
+        raise ModelError(f"no measured block of the kind of {key} ({_pair_kind(key)})")
     near = min(same, key=lambda k: (abs(ops(k)[0] - xe) + abs(ops(k)[1] - we), k))
     return near, pb / ops(near)[2], pb
 

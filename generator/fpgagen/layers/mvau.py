@@ -350,7 +350,7 @@ class MVAU(AccumulatorMixin, HWLayer):
         l = self
         pe, simd, nf, sf = l.pe, l.simd, l.nf, l.sf
         acc = l.acc_bits
-        xe, we, pb, kind = cm.mvau_operands(l)
+        _xe, _we, pb, kind = cm.mvau_operands(l)
         ib = l.in_dtype.bits
         iw = simd * ib
         depth = nf * sf
@@ -362,7 +362,7 @@ class MVAU(AccumulatorMixin, HWLayer):
         const_w = depth == 1 and style != "external"
         # what synthesis keeps of the lanes, and of the weight ROM: Yosys drops its constant
         # bit columns before mapping it
-        live, n_var, n_const, wvar = cm.mvau_lanes(l)
+        live, _n_var, _n_const, wvar = cm.mvau_lanes(l)
         if depth <= 1:
             wvar = 0
         if style in ("ultra", "external"):  # a loaded RAM / streamed word keeps every bit
@@ -392,8 +392,6 @@ class MVAU(AccumulatorMixin, HWLayer):
             # block in isolation)
             "dot": 0.0,
             "cdot": 0.0,
-            "mul_const": 0.0,
-            "mul_const_ss": 0.0,
             "tree_const": 0.0,
             "rdot": 0.0,
             "xdot": 0.0,
@@ -414,8 +412,6 @@ class MVAU(AccumulatorMixin, HWLayer):
         # multiplied first): synthesis removes adder bits above it, and the products and
         # adders of lanes whose weight is always zero (cm.mvau_lanes)
         cap = None if getattr(l, "grouped", False) else acc
-        pbc = pb if cap is None else min(pb, cap)
-        trees = float(sum(cm.tree_bits(int(n), pbc, cap) for n in live))
         # a small soft-logic weight ROM (2..RDOT_DEPTH words: a function of <= 3 address bits)
         # feeding narrow LUT products: synthesis merges ROM, products and the first adder
         # level (at 2-4 words and two products' inputs in one LUT6 the ROM all but vanishes);
@@ -443,24 +439,15 @@ class MVAU(AccumulatorMixin, HWLayer):
         elif const_w and kind != "mul":
             # NF*SF = 1, XNOR or one-BIPOLAR products by constants (a fully unrolled binary
             # layer's popcount, or sums of +-constants): each PE's lanes as Yosys maps that
-            # block in isolation (cm.xdot_luts: the measured pair of the same kind)
-            f["xdot"] = float(sum(cm.xdot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
+            # block in isolation (cm.cdot_luts: the pair's measured row, or its kind's)
+            f["xdot"] = float(sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
         elif const_w and not dsp:
-            # NF*SF = 1: the weights are constants (x*c in LUTs). A zero weight (pruned ternary)
-            # is a constant-0 product: synthesis drops it and its adder, so the products and
-            # each PE's adder tree count only the nonzero weights
-            nnz = float(n_const)
-            if l.w_dtype.name == "TERNARY":
-                # x * (+1) is a wire, x * (-1) a negation that synthesis folds into the adder as a
-                # subtraction (a feature counting the negative weights was fitted to 0 LUTs and
-                # dropped): the adder tree of the nonzero weights is the cost
-                f["tree_const"] = trees
-            else:
-                f["mul_const"] = nnz * xe * we
-                # signed x signed constant products need sign extension of the partial products
-                both_signed = l.in_dtype.signed and l.w_dtype.signed
-                f["mul_const_ss"] = f["mul_const"] if both_signed else 0.0
-                f["tree_const"] = trees
+            # NF*SF = 1, TERNARY weights: x * (+1) is a wire, x * (-1) a negation that
+            # synthesis folds into the adder as a subtraction, and a zero weight (pruned) drops
+            # its adder: the adder tree of each PE's nonzero weights is the cost (a feature
+            # counting the negative weights was fitted to 0 LUTs and dropped)
+            pbc = pb if cap is None else min(pb, cap)
+            f["tree_const"] = float(sum(cm.tree_bits(int(n), pbc, cap) for n in live))
         else:
             # the products and adder tree of each PE over its live lanes (a lane whose weight
             # is zero in every word is removed), as Yosys maps the block on its own
