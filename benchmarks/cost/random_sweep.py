@@ -27,6 +27,9 @@ The seeds are fixed and committed (:data:`SEEDS`) before any fit:
   fitted;
 * ``holdout4`` (seed 18016): a fourth, drawn and committed the same way after two changes
   had been made on seeing the third; never fitted;
+* ``holdout5``, ``regime3`` (seeds 18017, 18018): a fifth hold-out set and a third regime
+  set, committed before they were synthesized and before any model change of the session
+  that scores them; never fitted;
 * ``train2`` (seed 18014): more training designs of the streaming layers (sliding window,
   pool, DWC, FIFO, global pool), drawn like ``train`` and fitted with it, and sliding windows
   with ``PAR``/``MMV``/``IPAR`` > 1 (kind ``SlidingWindowPar``), add/duplicate streams,
@@ -75,6 +78,8 @@ SEEDS = {
     "train2": 18014,
     "holdout3": 18015,
     "holdout4": 18016,
+    "holdout5": 18017,
+    "regime3": 18018,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -123,6 +128,11 @@ COUNTS["holdout3"] = dict(COUNTS["holdout"])
 # a fourth (seed 18016), committed before it was synthesized, after two changes had been made
 # on seeing the third: scored once, with the model of fcfe208
 COUNTS["holdout4"] = dict(COUNTS["holdout"])
+# a fifth hold-out set and a third regime set (seeds 18017, 18018), committed (fourth session,
+# 2026-12-06, at adccf1b) before they were synthesized and before any change of that session:
+# scored once, with the session's final model
+COUNTS["holdout5"] = dict(COUNTS["holdout"])
+COUNTS["regime3"] = dict(COUNTS["regime"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
