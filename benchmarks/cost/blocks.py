@@ -31,7 +31,7 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
 * ``fold``: the MVAU's / VVAU's activation stage (rtl/act_out.v, ``blocks/act_fold.v``) with
   its soft-logic threshold ROM of 2..256 words addressed by a pipeline copy of the fold
   counter, as those layers address it (b = 3..16, PE 2);
-* ``rom``: a soft-logic ROM (rtl/rom_sync.v) of random contents, ``ROM_WIDTH`` bits wide,
+* ``rom``: a soft-logic ROM (rtl/rom_sync.v) of random contents, ``ROM_WIDTHS`` bits wide,
   addressed by a wrapping counter as in the layers (``blocks/rom_ctr.v``), at 2..1024 words;
   the table holds LUTs per bit.
 
@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import itertools
 import json
 import os
 import pprint
@@ -111,9 +112,13 @@ CDOT_N = [1, 2, 4, 8, 16, 32]
 CDOT_BIN_PAIRS = {("BIPOLAR", "BIPOLAR"): CDOT_N + [64, 128, 256], ("BIPOLAR", "INT4"): CDOT_N}
 CDOT_BIN_PAIRS[("UINT4", "BIPOLAR")] = CDOT_N
 CDOT_PE = 4
-#: soft-logic ROMs (rtl/rom_sync.v, random contents): words, and bits per word
-ROM_DEPTH = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
-ROM_WIDTH = 32
+#: soft-logic ROMs (rtl/rom_sync.v, random contents): words, and bits per word. The cost of a
+#: ROM is far from linear between powers of two (one more address bit makes a 72-word ROM cost
+#: 1.6 times a 64-word one per bit; a 90-word one 2.1 times), so the grid has 4 points per
+#: octave from 16 words on; two widths (two random contents) halve the contents' noise
+ROM_DEPTH = [2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 72, 80, 96, 112]
+ROM_DEPTH += [128, 144, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024]
+ROM_WIDTHS = [32, 64]
 #: products fed by a small soft-logic weight ROM (``rdot``): operand pairs (2-4-bit inputs,
 #: INT2 / TERNARY weights), words, lanes per PE (32 lanes x 4 PEs took over 10 minutes a run:
 #: extrapolated), PEs per design (the table is per PE)
@@ -349,10 +354,8 @@ def designs(only: str | None = None) -> list[dict]:
     # count the fixed part
     out += [{**s, "id": f"{s['id']}_p{slope_pe(s)}", "pe": slope_pe(s)} for s in out if slope_pe(s)]
     if only in (None, "rom"):
-        for dep in ROM_DEPTH:
-            out.append(
-                {"id": f"rom_d{dep}_w{ROM_WIDTH}", "block": "rom", "depth": dep, "width": ROM_WIDTH}
-            )
+        for dep, w in itertools.product(ROM_DEPTH, ROM_WIDTHS):
+            out.append({"id": f"rom_d{dep}_w{w}", "block": "rom", "depth": dep, "width": w})
     # small first: a sweep stopped early has the whole grid at its small end
     return sorted(
         out,
@@ -573,7 +576,8 @@ def tables(data: dict | None = None) -> dict:
     dot: dict = {}
     cdot: dict = {}
     act: dict = {"const": {}, "rom": {}}
-    rom: dict = {}
+    rom_bits: dict = {}
+    fixed: dict = {"fold": {}, "soft": {}}
     soft: dict = {}
     soft_var: dict = {}
     fold: dict = {}
@@ -599,12 +603,23 @@ def tables(data: dict | None = None) -> dict:
         (p0, l0), (p1, l1) = sorted(m.items())[:2]
         return round(max(0.0, (l1 - l0) / (p1 - p0)), 3)
 
+    def intercept(s) -> float | None:
+        """The block's LUTs at its first PE count less that many slopes: its fixed part."""
+        m = lo_hi[_grid_key(s)]
+        if len(m) < 2:
+            return None
+        (p0, l0), (p1, l1) = sorted(m.items())[:2]
+        return l0 - p0 * (l1 - l0) / (p1 - p0)
+
     for r in designs:
         s, y = r["spec"], r["yosys"]
         if "pe" in s and s["pe"] != min(lo_hi[_grid_key(s)]):
             continue  # the slope's second point
         if s["block"] == "rom":
-            rom[s["depth"]] = round(y["lut"] / s["width"], 4)
+            # LUTs per bit over the widths measured (two random contents)
+            acc = rom_bits.setdefault(s["depth"], [0, 0])
+            acc[0] += y["lut"]
+            acc[1] += s["width"]
         elif s["block"] == "rdot":
             t = rdot.setdefault(cdot_key(s["in"], s["w"]), {}).setdefault(s["depth"], {})
             t[s["simd"]] = per_pe(s)
@@ -616,12 +631,28 @@ def tables(data: dict | None = None) -> dict:
             fold.setdefault(s["bits"], {}).setdefault(s["n"], {})[s["depth"]] = per_pe(s)
             v = fold_var.setdefault(s["bits"], {}).setdefault(s["n"], {})
             v[s["depth"]] = round(fold_varying_fraction(s), 4)
+            fixed["fold"][(s["bits"], s["n"], s["depth"])] = intercept(s)
         elif s["mode"] == "soft":
             soft.setdefault(s["bits"], {}).setdefault(s["n"], {})[s["depth"]] = per_pe(s)
             v = soft_var.setdefault(s["bits"], {}).setdefault(s["n"], {})
             v[s["depth"]] = round(varying_fraction(_act_layer(s)), 4)
+            fixed["soft"][(s["bits"], s["n"], s["depth"])] = intercept(s)
         else:
             act[s["mode"]].setdefault(s["bits"], {})[s["n"]] = per_pe(s)
+    rom = {d: round(lut / bits, 4) for d, (lut, bits) in rom_bits.items()}
+    # the fixed part of a comparator bank fed by a soft threshold ROM beyond its control:
+    # the intercept less the median intercept of the 2-word blocks (whose ROM is one LUT
+    # level merged into the comparators, so that their intercept is the fold counter and the
+    # valid and skid control, which the layers count themselves). Large at 4-8 words (the
+    # ROM's address logic, shared by the PEs), noisy at 64-128 words (either sign: the
+    # contents at the two PE counts differ)
+    fix: dict = {}
+    for kind, pts in fixed.items():
+        ctl = [v for (_b, _n, d), v in pts.items() if d == 2 and v is not None]
+        out_k = fix.setdefault(kind, {})
+        for (b, n, d), v in pts.items():
+            if v is not None and ctl:
+                out_k.setdefault(b, {}).setdefault(n, {})[d] = round(float(v - np.median(ctl)), 2)
     sort = lambda d: {k: sort(v) if isinstance(v, dict) else v for k, v in sorted(d.items())}  # noqa: E731
     return {
         "dot": sort(dot),
@@ -631,6 +662,8 @@ def tables(data: dict | None = None) -> dict:
         "act_soft_var": sort(soft_var),
         "act_fold": sort(fold),
         "act_fold_var": sort(fold_var),
+        "act_soft_fix": sort(fix.get("soft", {})),
+        "act_fold_fix": sort(fix.get("fold", {})),
         "rom": sort(rom),
         "rdot": sort(rdot),
     }
@@ -651,6 +684,9 @@ def cmd_table(_a) -> int:
         "fraction of its ROM bits that vary over the words;\n"
         "ACT_FOLD[bits][N][depth], ACT_FOLD_VAR: the same for the MVAU / VVAU activation stage\n"
         "(rtl/act_out.v, ROM addressed by a copy of the fold counter; blocks/act_fold.v);\n"
+        "ACT_SOFT_FIX, ACT_FOLD_FIX [bits][N][depth]: those blocks' LUTs at their first PE\n"
+        "count less that many slopes, less the 2-word blocks' median (their control): the\n"
+        "part of a layer's threshold ROM that its PEs share;\n"
         "ROM[depth]: LUTs per bit of a soft-logic ROM of random contents addressed by a\n"
         "wrapping counter (blocks/rom_ctr.v);\n"
         "RDOT[pair][depth][SIMD]: LUTs per PE of products fed by a 2-8-word weight ROM, the\n"
@@ -663,6 +699,8 @@ def cmd_table(_a) -> int:
         f"ACT_SOFT_VAR = {pprint.pformat(t['act_soft_var'], width=96)}\n\n"
         f"ACT_FOLD = {pprint.pformat(t['act_fold'], width=96)}\n\n"
         f"ACT_FOLD_VAR = {pprint.pformat(t['act_fold_var'], width=96)}\n\n"
+        f"ACT_SOFT_FIX = {pprint.pformat(t['act_soft_fix'], width=96)}\n\n"
+        f"ACT_FOLD_FIX = {pprint.pformat(t['act_fold_fix'], width=96)}\n\n"
         f"ROM = {pprint.pformat(t['rom'], width=96)}\n\n"
         f"RDOT = {pprint.pformat(t['rdot'], width=96)}\n"
     )

@@ -197,7 +197,7 @@ def test_lanes_dead_constant_varying():
     w[0, 4] = w[2, 4] = 1  # ... and of sf=1: constant
     w[1, 1] = 1  # lane (p=1, s=1): 1 in one word only: varying
     l = MVAU("m", w, DataType("UINT2"), DataType("TERNARY"), pe=2, simd=4)
-    live, n_var, n_const, var_bits = model.mvau_lanes(l)
+    live, n_var, n_const, var_bits, _per_pe = model.mvau_lanes(l)
     assert list(live) == [1, 1] and (n_var, n_const) == (1, 1)
     # the ROM bits that vary: lane (1, 1)'s low bit only (TERNARY is 2-bit two's complement)
     assert var_bits == 1 == model.varying_bits(model.mvau_weight_fields(l))
@@ -248,7 +248,9 @@ def test_sub_block_tables_are_interpolated():
     soft = model.ACT_SOFT[8][7][16]
     ref = model.ACT_SOFT_VAR[8][7][16] * 7 * 9
     a = model.act_features(7, 9, 16, ref, "logic")
-    assert a["act"] == bram["act"] and a["act"] + a["act_rom"] == pytest.approx(soft)
+    # (pe = 2, the default: the blocks' first PE count, with half their shared part)
+    shared = model.ACT_SOFT_FIX[8][7][16] / 2
+    assert a["act"] == bram["act"] and a["act"] + a["act_rom"] == pytest.approx(soft + shared)
     assert model.act_soft_luts(7, 9, 16, 0.0) == model.act_luts(7, 9, True)
     assert model.act_soft_luts(7, 9, 16, ref / 2) < soft < model.act_soft_luts(7, 9, 16, 2 * ref)
     # a deeper ROM costs more, and the ROM table grows with the depth beyond one LUT6 (64)
@@ -259,11 +261,18 @@ def test_sub_block_tables_are_interpolated():
     ref_t = model.ACT_SOFT_VAR[8][3][64] * 3 * 9
     ref_f = model.ACT_FOLD_VAR[8][3][64] * 3 * 9
     fold = model.act_soft_luts(3, 9, 64, ref_f, "act_out")
-    assert fold == pytest.approx(model.ACT_FOLD[8][3][64])
+    assert fold == pytest.approx(model.ACT_FOLD[8][3][64] + model.ACT_FOLD_FIX[8][3][64] / 2)
     assert 2 * fold < model.act_soft_luts(3, 9, 64, ref_t, "thresholding")
     assert model.act_features(3, 9, 64, ref_f, "logic", "act_out")["act_rom"] == pytest.approx(
         fold - model.act_luts(3, 9, False)
     )
+    # what the PEs share of a threshold ROM (its address logic: large at 4-8 words) is spread
+    # over them; below the blocks' first PE count (2) nothing is extrapolated
+    fix = model.ACT_FOLD_FIX[8][15][8]
+    ref8 = model.ACT_FOLD_VAR[8][15][8] * 15 * 9
+    per_pe = {p: model.act_soft_luts(15, 9, 8, ref8, "act_out", p) for p in (1, 2, 16)}
+    assert fix > 20 and per_pe[1] == per_pe[2]
+    assert per_pe[2] - per_pe[16] == pytest.approx(fix * (1 / 2 - 1 / 16))
     assert model.rom_logic_luts(1, 32) == 0
     assert model.rom_logic_luts(64, 10) == pytest.approx(10 * model.ROM[64])
     assert model.rom_logic_luts(128, 10) > 2 * model.rom_logic_luts(64, 10)

@@ -102,21 +102,21 @@ COEF = {
             "wreg": 0.7688
         },
         "lut": {
-            "acc": 1.0347,
+            "acc": 0.9971,
             "act": 1.0,
             "act_rom": 1.0,
-            "cdot": 1.5373,
-            "const": 7.5496,
-            "ctrl": 1.1179,
+            "cdot": 1.5306,
+            "const": 8.204,
+            "ctrl": 0.9645,
             "dot": 1.0,
-            "dsp": 0.6136,
-            "ibuf": 0.887,
-            "out": 0.9492,
+            "dsp": 0.5309,
+            "ibuf": 0.8824,
+            "out": 1.0213,
             "rdot": 1.0,
-            "tree_const": 1.0997,
+            "tree_const": 1.0991,
             "wrom": 1.0,
             "wrom_deep": 1.0,
-            "wrom_small": 0.3718,
+            "wrom_small": 0.0,
             "xdot": 1.0
         }
     },
@@ -160,12 +160,12 @@ BAND = {
     "FMPadding": 0.1972,
     "GlobalAccPool": 0.3194,
     "LabelSelect": 0.2539,
-    "MVAU": 0.2216,
+    "MVAU": 0.2102,
     "Pool": 0.162,
     "SlidingWindow": 0.2769,
-    "Thresholding": 0.3203,
-    "VVAU": 0.1258,
-    "_pooled": 0.1953
+    "Thresholding": 0.2022,
+    "VVAU": 0.0982,
+    "_pooled": 0.18
 }
 
 BAND_SOFT = 20

@@ -232,7 +232,8 @@ def map_memory(depth: int, width: int, rom: bool, style: str = "auto") -> dict:
 def rom_logic_luts(depth: int, width: int) -> float:
     """LUTs of a ``depth x width`` ROM in soft logic with random contents, addressed by a fold
     counter as in the layers: ``width`` x the Yosys table :data:`ROM` (LUTs per bit of
-    benchmarks/cost/blocks/rom_ctr.v at 2..1024 words, interpolated, linear beyond).
+    benchmarks/cost/blocks/rom_ctr.v at 2..1024 words, 4 points per octave from 16 words,
+    two random contents each; interpolated, in proportion to the words beyond).
 
     A 1-word ROM is a constant (0 LUTs). The table is far from the textbook figure of one
     LUT6 per 64 words of a bit: at 64 words Yosys spends 3.3 LUTs per bit, at 1024 words 68,
@@ -240,6 +241,12 @@ def rom_logic_luts(depth: int, width: int) -> float:
     20)."""
     if depth <= 1:
         return 0.0
+    top = max(ROM)
+    if depth > top:
+        # beyond the grid in proportion to the words (1024 words cost 1.9 times 512 per bit:
+        # banks of LUT6 and their mux tree), not along the last two grid points' slope,
+        # which are an eighth of an octave apart and as noisy as two random contents
+        return ROM[top] * depth / top * width
     return _interp(ROM, depth) * width
 
 
@@ -410,8 +417,10 @@ def tree_bits(n: int, w: int, cap: int | None = None) -> int:
 from ._blocks import (  # noqa: E402  (blocks.py table)
     ACT,
     ACT_FOLD,
+    ACT_FOLD_FIX,
     ACT_FOLD_VAR,
     ACT_SOFT,
+    ACT_SOFT_FIX,
     ACT_SOFT_VAR,
     CDOT,
     DOT,
@@ -489,6 +498,26 @@ def dot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
     pb = _pair_of(key)[2]
     key, scale = _dot_entry(key)
     return max(0.0, _interp(DOT[key], n) * scale * _truncation(n, pb, cap))
+
+
+#: the share of a dot block's LUTs that follows its weights' varying bits
+#: (:func:`dot_varying_scale`)
+DOT_VARYING_SHARE = 0.5
+
+
+def dot_varying_scale(var_bits: int, bits: int) -> float:
+    """The part of :func:`dot_luts` a PE keeps when only ``var_bits`` of its live lanes'
+    ``bits`` weight bits vary over the weight words (the table was measured with every bit
+    varying). Yosys drops a weight ROM's constant bit columns (block RAM too) and the logic
+    they drive: a TERNARY lane that is never -1 multiplies by a 0/1 bit (an AND), a lane of
+    one BIPOLAR value is a wire or a negation. The products shrink with the bits; the adder
+    tree keeps most of its width: :data:`DOT_VARYING_SHARE` of the block (0.5: a lane of the
+    DOT table is 15-50% product, and the narrower products narrow the first adders; 0, 0.25,
+    0.5 and 1 were tried on the first four hold-out sets, 0.5 the best by one or two designs,
+    0.43 varying bits of a 41-lane INT4 x TERNARY layer cost 0.75 of the table)."""
+    if bits <= 0:
+        return 1.0
+    return 1.0 - DOT_VARYING_SHARE * (1.0 - min(1.0, var_bits / bits))
 
 
 def cdot_key(in_dtype, w_dtype) -> str:
@@ -605,6 +634,7 @@ def act_features(
     var_bits: float,
     rom_kind: str,
     stage: str = "thresholding",
+    pe: int = 2,
 ) -> dict:
     """LUTs of one PE's comparator bank, count, output register and skid (``act``, Yosys
     tables taken as they are) and of its share of a soft-logic threshold memory (``act_rom``),
@@ -613,7 +643,8 @@ def act_features(
     ``var_bits``: its bits per PE that vary over the words; ``rom_kind``: how it is mapped
     (:func:`map_memory`); ``stage``: the module around the memory, ``"thresholding"``
     (rtl/thresholding.v) or ``"act_out"`` (the MVAU's and VVAU's rtl/act_out.v), whose ROMs
-    Yosys maps differently (:func:`act_soft_luts`).
+    Yosys maps differently (:func:`act_soft_luts`); ``pe``: the layer's PE count, over which
+    the memory's shared part is spread.
 
     One fold: constant thresholds (:func:`act_luts`, ``const``). A block-RAM memory: the
     comparators alone (``rom``; the memory has no LUTs). A soft-logic memory: the same
@@ -623,18 +654,21 @@ def act_features(
         return {"act": act_luts(n_thres, width, True), "act_rom": 0.0}
     base = act_luts(n_thres, width, False)
     if rom_kind == "logic":
-        soft = act_soft_luts(n_thres, width, depth, var_bits, stage)
+        soft = act_soft_luts(n_thres, width, depth, var_bits, stage, pe)
         return {"act": base, "act_rom": soft - base}
     return {"act": base, "act_rom": 0.0}
 
 
 #: the Yosys tables of a comparator bank fed by a soft-logic threshold ROM, per stage (see
 #: :func:`act_soft_luts`): (LUTs per PE, the fraction of the block's ROM bits that vary)
-_SOFT_TABLES = {"thresholding": (ACT_SOFT, ACT_SOFT_VAR), "act_out": (ACT_FOLD, ACT_FOLD_VAR)}
+_SOFT_TABLES = {
+    "thresholding": (ACT_SOFT, ACT_SOFT_VAR, ACT_SOFT_FIX),
+    "act_out": (ACT_FOLD, ACT_FOLD_VAR, ACT_FOLD_FIX),
+}
 
 
 def act_soft_luts(
-    n_thres: int, width: int, depth: int, var_bits: float, stage: str = "thresholding"
+    n_thres: int, width: int, depth: int, var_bits: float, stage: str = "thresholding", pe: int = 2
 ) -> float:
     """LUTs per PE of ``n_thres`` comparators ``width`` bits wide fed by a soft-logic threshold
     ROM of ``depth`` words, the ROM included, measured whole in Yosys (a small ROM merges into
@@ -653,12 +687,19 @@ def act_soft_luts(
     The ROM's share follows its varying bits: from the constant-threshold cost (``var_bits
     = 0``: nothing varies) to the table's at the block's own varying bits per PE (the
     ``*_VAR`` table x ``n_thres`` x ``width``, its thresholds being ``width`` bits wide), in
-    proportion to ``var_bits``."""
+    proportion to ``var_bits``.
+
+    The tables hold the LUTs of one more PE (the blocks' slope). What the PEs share (the
+    ``*_FIX`` tables: the block's fixed part beyond its control, large at 4-8 words) is added
+    spread over ``pe``; below the blocks' first PE count (2) the share is that of 2 PEs
+    (nothing is extrapolated below the measured range)."""
     if n_thres <= 0:
         return 0.0
-    table, var = _SOFT_TABLES[stage]
+    table, var, fix = _SOFT_TABLES[stage]
     b = width - 1
-    soft = _interp3(table, b, n_thres, depth)
+    soft = max(
+        0.0, _interp3(table, b, n_thres, depth) + _interp3(fix, b, n_thres, depth) / max(pe, 2)
+    )
     ref = _interp3(var, b, n_thres, depth) * n_thres * width
     const = act_luts(n_thres, width, True)
     return max(0.0, const + (soft - const) * (var_bits / ref if ref > 0 else 1.0))
@@ -707,18 +748,18 @@ def weight_codes(layer) -> np.ndarray:
     return codes
 
 
-def mvau_lanes(layer) -> tuple[np.ndarray, int, int, int]:
+def mvau_lanes(layer) -> tuple[np.ndarray, int, int, int, np.ndarray]:
     """What synthesis keeps of an MVAU's ``PE x SIMD`` product lanes and its weight ROM.
 
     Lane ``(p, s)`` multiplies input ``s`` with weight words ``nf*SF + sf`` of PE ``p``; over
     all ``NF x SF`` words its weight is always zero (a dead lane: product and adder input are
     removed), always the same nonzero value (a constant coefficient) or varying. Returns
-    ``(live lanes per PE, varying lanes, constant nonzero lanes, varying ROM bits)``, the
-    last the ROM's bit columns that are not constant over its words (Yosys drops the others;
-    :func:`varying_bits` of :func:`mvau_weight_fields`); a fully unrolled layer
-    (``NF*SF = 1``) has only dead and constant lanes. A bit of a lane varies when the OR and
-    the AND of its codes over the words differ: two reductions over a view of the codes,
-    the optimiser's inner loop."""
+    ``(live lanes per PE, varying lanes, constant nonzero lanes, varying ROM bits, varying
+    weight bits per PE)``, the fourth the ROM's bit columns that are not constant over its
+    words (Yosys drops the others; :func:`varying_bits` of :func:`mvau_weight_fields`), the
+    last the same per PE; a fully unrolled layer (``NF*SF = 1``) has only dead and constant
+    lanes. A bit of a lane varies when the OR and the AND of its codes over the words differ:
+    two reductions over a view of the codes, the optimiser's inner loop."""
     pe, simd, nf, sf = layer.pe, layer.simd, layer.nf, layer.sf
     # row nf*PE + p, column sf*SIMD + s: lane (p, s) sees the (nf, sf) slice (a view, no copy)
     c = weight_codes(layer).reshape(nf, pe, sf, simd)
@@ -731,8 +772,8 @@ def mvau_lanes(layer) -> tuple[np.ndarray, int, int, int]:
     diff = orr ^ andd
     const = (diff == 0) & ~dead
     live = (~dead).sum(axis=1)
-    var_bits = int(np.unpackbits(np.ascontiguousarray(diff).view(np.uint8)).sum())
-    return live, int((~dead & ~const).sum()), int(const.sum()), var_bits
+    per_pe = np.unpackbits(np.ascontiguousarray(diff).view(np.uint8)).reshape(pe, -1).sum(axis=1)
+    return live, int((~dead & ~const).sum()), int(const.sum()), int(per_pe.sum()), per_pe
 
 
 # ------------------------------------------------------------------------------------------

@@ -362,7 +362,7 @@ class MVAU(AccumulatorMixin, HWLayer):
         const_w = depth == 1 and style != "external"
         # what synthesis keeps of the lanes, and of the weight ROM: Yosys drops its constant
         # bit columns before mapping it
-        live, _n_var, _n_const, wvar = cm.mvau_lanes(l)
+        live, _n_var, _n_const, wvar, wvar_pe = cm.mvau_lanes(l)
         if depth <= 1:
             wvar = 0
         if style in ("ultra", "external"):  # a loaded RAM / streamed word keeps every bit
@@ -451,7 +451,18 @@ class MVAU(AccumulatorMixin, HWLayer):
         else:
             # the products and adder tree of each PE over its live lanes (a lane whose weight
             # is zero in every word is removed), as Yosys maps the block on its own
-            f["dot"] = float(sum(cm.dot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
+            # A weight bit that is constant over the words (a sparse TERNARY lane that is
+            # never -1, a BIPOLAR lane that never changes) is dropped from the ROM with the
+            # logic it drives: the block's cost follows its live lanes' varying weight bits
+            # (cm.dot_varying_scale)
+            wb = l.w_dtype.bits
+            f["dot"] = float(
+                sum(
+                    cm.dot_luts(l.in_dtype, l.w_dtype, int(n), cap)
+                    * (cm.dot_varying_scale(int(v), int(n) * wb) if depth > 1 else 1.0)
+                    for n, v in zip(live, wvar_pe)
+                )
+            )
         tmem = dict(cm.NO_MEMORY)
         tvar = 0
         if n_thr:
@@ -461,7 +472,9 @@ class MVAU(AccumulatorMixin, HWLayer):
             # comparator bank and threshold memory (NF = 1: constant thresholds, no memory)
             # equal threshold columns share a comparator (cm.distinct_thresholds)
             n_eff = cm.distinct_thresholds(l.thresholds, pe)
-            a = cm.act_features(n_eff, acc, nf, tvar / pe * n_eff / n_thr, tmem["kind"], "act_out")
+            a = cm.act_features(
+                n_eff, acc, nf, tvar / pe * n_eff / n_thr, tmem["kind"], "act_out", pe
+            )
             f["act"] = pe * a["act"]
             f["act_rom"] = pe * a["act_rom"]
         ff = {

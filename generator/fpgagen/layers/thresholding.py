@@ -191,7 +191,9 @@ class Thresholding(HWLayer):
             tmem = cm.map_memory(nf, tvar, True, "auto")
         n_eff = cm.distinct_thresholds(l.thresholds, pe)  # equal columns share a comparator
         width = cm.mt_count_width(l.in_dtype)
-        a = cm.act_features(n_eff, width, nf, tvar / pe * n_eff / n, tmem["kind"])
+        a = cm.act_features(
+            n_eff, width, nf, tvar / pe * n_eff / n, tmem["kind"], "thresholding", pe
+        )
         f["act"] = pe * a["act"]
         f["act_rom"] = pe * a["act_rom"]
         ff = {

@@ -160,7 +160,9 @@ class VVAU(AccumulatorMixin, HWLayer):
                 tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
                 tmem = cm.map_memory(cf, tvar, True, "auto")
             n_eff = cm.distinct_thresholds(l.thresholds, pe)  # equal columns share one
-            a = cm.act_features(n_eff, acc, cf, tvar / pe * n_eff / n_thr, tmem["kind"], "act_out")
+            a = cm.act_features(
+                n_eff, acc, cf, tvar / pe * n_eff / n_thr, tmem["kind"], "act_out", pe
+            )
             f["act"] = pe * a["act"]
             f["act_rom"] = pe * a["act_rom"]
         ff = {
