@@ -151,6 +151,12 @@ SOFT_PE = 2
 FOLD_BITS = [3, 4, 6, 8, 11, 16]
 FOLD_DEPTH = [2, 4, 8, 16, 32, 64, 128, 256]
 FOLD_PE = 2
+#: the ``soft`` and ``fold`` blocks between two of their powers of two (``mid``), at six of
+#: their (bits, N) points: how far a ROM of 12, 24, 48 or 96 words departs from the line
+#: between its neighbours (a ROM costs more just past a power of two, less towards the next:
+#: :func:`octave_tables`)
+MID_DEPTH = [12, 24, 48, 96]
+MID_POINTS = [(3, 7), (4, 3), (6, 1), (8, 3), (11, 7), (16, 15)]
 #: the second PE count of the small blocks (``act``'s modes, ``soft``, ``fold``, ``rdot``)
 #: measured for their slope (:func:`slope_pe`)
 SLOPE_PE = {"const": 16, "rom": 12, "soft": 6, "fold": 6, "rdot": 12}
@@ -348,6 +354,22 @@ def designs(only: str | None = None) -> list[dict]:
                             "pe": FOLD_PE,
                         }
                     )
+    for kind in ("soft", "fold"):
+        if only not in (None, kind):
+            continue
+        for (b, n), dep in itertools.product(MID_POINTS, MID_DEPTH):
+            spec = {"block": "act", "mode": "soft"} if kind == "soft" else {"block": "fold"}
+            out.append(
+                {
+                    "id": f"act_{kind}_b{b}_n{n}_d{dep}_mid",
+                    **spec,
+                    "bits": b,
+                    "n": n,
+                    "depth": dep,
+                    "pe": SOFT_PE if kind == "soft" else FOLD_PE,
+                    "mid": True,
+                }
+            )
     # small blocks again at more PEs, where the block's own fixed part (fold counter, valid
     # and skid control, the weight ROM's counter: 5-10 LUTs) is a sizeable share of its LUTs
     # per PE: the tables then hold the cost of one more PE (the slope), the layers' own terms
@@ -613,6 +635,8 @@ def tables(data: dict | None = None) -> dict:
 
     for r in designs:
         s, y = r["spec"], r["yosys"]
+        if s.get("mid"):
+            continue  # octave_tables
         if "pe" in s and s["pe"] != min(lo_hi[_grid_key(s)]):
             continue  # the slope's second point
         if s["block"] == "rom":
@@ -664,9 +688,50 @@ def tables(data: dict | None = None) -> dict:
         "act_fold_var": sort(fold_var),
         "act_soft_fix": sort(fix.get("soft", {})),
         "act_fold_fix": sort(fix.get("fold", {})),
+        **octave_tables(designs),
         "rom": sort(rom),
         "rdot": sort(rdot),
     }
+
+
+def octave_tables(designs: list[dict]) -> dict:
+    """``{"act_soft_oct": {depth: factor}, "act_fold_oct": ...}``: the LUTs of a ``mid``
+    block over the line between the same block at the powers of two around its depth (same
+    bits, N and PE count), the median over its (bits, N) points and PE counts; 1 at the
+    powers of two. The tables are measured at powers of two, and a ROM's cost is not linear
+    between them: one more address bit costs at once (12 words: 1.09-1.13 of the line)."""
+    raw: dict = {}
+    for r in designs:
+        s = r["spec"]
+        if (
+            s["block"] in ("act", "fold")
+            and "depth" in s
+            and (s["block"] == "fold" or s["mode"] == "soft")
+        ):
+            kind = "fold" if s["block"] == "fold" else "soft"
+            raw[(kind, bool(s.get("mid")), s["bits"], s["n"], s["depth"], s["pe"])] = r["yosys"][
+                "lut"
+            ]
+    ratios: dict = {}
+    for (kind, mid, b, n, dep, pe), lut in raw.items():
+        if not mid:
+            continue
+        lo = 1 << (dep.bit_length() - 1)
+        lo_l, hi_l = raw.get((kind, False, b, n, lo, pe)), raw.get((kind, False, b, n, 2 * lo, pe))
+        if lo_l is None or hi_l is None:
+            continue  # a neighbour in block RAM
+        line = lo_l + (hi_l - lo_l) * (dep - lo) / lo
+        ratios.setdefault(kind, {}).setdefault(dep, []).append(lut / line)
+    out = {}
+    for kind in ("soft", "fold"):
+        t = {d: round(float(np.median(v)), 3) for d, v in ratios.get(kind, {}).items()}
+        if t:
+            for d in list(t):
+                lo = 1 << (d.bit_length() - 1)
+                t.setdefault(lo, 1.0)
+                t.setdefault(2 * lo, 1.0)
+        out[f"act_{kind}_oct"] = dict(sorted(t.items()))
+    return out
 
 
 def cmd_table(_a) -> int:
@@ -687,6 +752,8 @@ def cmd_table(_a) -> int:
         "ACT_SOFT_FIX, ACT_FOLD_FIX [bits][N][depth]: those blocks' LUTs at their first PE\n"
         "count less that many slopes, less the 2-word blocks' median (their control): the\n"
         "part of a layer's threshold ROM that its PEs share;\n"
+        "ACT_SOFT_OCT, ACT_FOLD_OCT [depth]: those blocks between two powers of two of words\n"
+        "over the line between their neighbours (1 at the powers of two);\n"
         "ROM[depth]: LUTs per bit of a soft-logic ROM of random contents addressed by a\n"
         "wrapping counter (blocks/rom_ctr.v);\n"
         "RDOT[pair][depth][SIMD]: LUTs per PE of products fed by a 2-8-word weight ROM, the\n"
@@ -701,6 +768,8 @@ def cmd_table(_a) -> int:
         f"ACT_FOLD_VAR = {pprint.pformat(t['act_fold_var'], width=96)}\n\n"
         f"ACT_SOFT_FIX = {pprint.pformat(t['act_soft_fix'], width=96)}\n\n"
         f"ACT_FOLD_FIX = {pprint.pformat(t['act_fold_fix'], width=96)}\n\n"
+        f"ACT_SOFT_OCT = {pprint.pformat(t['act_soft_oct'], width=96)}\n\n"
+        f"ACT_FOLD_OCT = {pprint.pformat(t['act_fold_oct'], width=96)}\n\n"
         f"ROM = {pprint.pformat(t['rom'], width=96)}\n\n"
         f"RDOT = {pprint.pformat(t['rdot'], width=96)}\n"
     )

@@ -273,6 +273,24 @@ def test_sub_block_tables_are_interpolated():
     per_pe = {p: model.act_soft_luts(15, 9, 8, ref8, "act_out", p) for p in (1, 2, 16)}
     assert fix > 20 and per_pe[1] == per_pe[2]
     assert per_pe[2] - per_pe[16] == pytest.approx(fix * (1 / 2 - 1 / 16))
+    # a ROM costs more just past a power of two than the line between the powers says (one
+    # more address bit at once): the dense weight ROM table has it, and the threshold tables,
+    # measured at powers of two, take the departure their mid-octave blocks measured
+    assert model.rom_logic_luts(90, 8) > 8 * (
+        model.ROM[64] + (model.ROM[128] - model.ROM[64]) * 26 / 64
+    )
+    assert model.ACT_FOLD_OCT[16] == 1.0 and model.ACT_FOLD_OCT[12] > 1.05
+    at = {d: model.act_soft_luts(7, 9, d, 0.0, "act_out", 2) for d in (8, 12, 16)}
+    full = {
+        d: model.act_soft_luts(
+            7, 9, d, model._interp3(model.ACT_FOLD_VAR, 8, 7, d) * 7 * 9, "act_out", 2
+        )
+        for d in (8, 12, 16)
+    }
+    assert at[12] == at[8] == at[16]  # nothing varies: constant thresholds, no ROM
+    assert full[12] > (full[8] + full[16]) / 2
+    # beyond the table a soft ROM grows with its words (not along the last two grid points)
+    assert model.rom_logic_luts(4096, 4) == pytest.approx(4 * model.ROM[1024] * 4)
     assert model.rom_logic_luts(1, 32) == 0
     assert model.rom_logic_luts(64, 10) == pytest.approx(10 * model.ROM[64])
     assert model.rom_logic_luts(128, 10) > 2 * model.rom_logic_luts(64, 10)

@@ -14,6 +14,8 @@ ACT_FOLD[bits][N][depth], ACT_FOLD_VAR: the same for the MVAU / VVAU activation 
 ACT_SOFT_FIX, ACT_FOLD_FIX [bits][N][depth]: those blocks' LUTs at their first PE
 count less that many slopes, less the 2-word blocks' median (their control): the
 part of a layer's threshold ROM that its PEs share;
+ACT_SOFT_OCT, ACT_FOLD_OCT [depth]: those blocks between two powers of two of words
+over the line between their neighbours (1 at the powers of two);
 ROM[depth]: LUTs per bit of a soft-logic ROM of random contents addressed by a
 wrapping counter (blocks/rom_ctr.v);
 RDOT[pair][depth][SIMD]: LUTs per PE of products fed by a 2-8-word weight ROM, the
@@ -261,6 +263,10 @@ ACT_FOLD_FIX = {3: {1: {2: -1.0, 4: 3.5, 8: 1.5, 16: 0.5, 32: 0.5, 64: -1.0, 128
       3: {2: 8.5, 4: 3.5, 8: 51.5, 16: -3.0, 32: 1.5, 64: -54.0, 128: 58.0},
       7: {2: 6.0, 4: 8.5, 8: 108.0, 16: -70.0, 32: -1.5, 64: -274.5, 128: 99.0},
       15: {2: 16.0, 4: 7.5, 8: 148.0, 16: -118.5, 32: -6.0, 64: 578.0, 128: 662.5}}}
+
+ACT_SOFT_OCT = {8: 1.0, 12: 1.133, 16: 1.0, 24: 1.043, 32: 1.0, 48: 1.091, 64: 1.0, 96: 1.008, 128: 1.0}
+
+ACT_FOLD_OCT = {8: 1.0, 12: 1.136, 16: 1.0, 24: 1.008, 32: 1.0, 48: 1.03, 64: 1.0, 96: 1.194, 128: 1.0}
 
 ROM = {2: 0.0,
  3: 0.0729,

@@ -92,28 +92,28 @@ COEF = {
     },
     "MVAU": {
         "ff": {
-            "acc": 1.419,
-            "const": 13.6213,
-            "ctrl": 1.8666,
-            "dot": 0.375,
-            "in": 0.9668,
-            "out": 2.7579,
-            "thr": 0.1729,
-            "wreg": 0.7688
+            "acc": 1.4625,
+            "const": 12.6534,
+            "ctrl": 1.9231,
+            "dot": 0.2621,
+            "in": 0.959,
+            "out": 2.8227,
+            "thr": 0.1746,
+            "wreg": 0.7972
         },
         "lut": {
-            "acc": 0.9971,
+            "acc": 0.9615,
             "act": 1.0,
             "act_rom": 1.0,
-            "cdot": 1.5306,
-            "const": 8.204,
-            "ctrl": 0.9645,
+            "cdot": 1.5293,
+            "const": 7.6193,
+            "ctrl": 0.9888,
             "dot": 1.0,
-            "dsp": 0.5309,
-            "ibuf": 0.8824,
-            "out": 1.0213,
+            "dsp": 0.4668,
+            "ibuf": 0.8831,
+            "out": 1.078,
             "rdot": 1.0,
-            "tree_const": 1.0991,
+            "tree_const": 1.1323,
             "wrom": 1.0,
             "wrom_deep": 1.0,
             "wrom_small": 0.0,
@@ -160,12 +160,12 @@ BAND = {
     "FMPadding": 0.1972,
     "GlobalAccPool": 0.3194,
     "LabelSelect": 0.2539,
-    "MVAU": 0.2102,
+    "MVAU": 0.202,
     "Pool": 0.162,
     "SlidingWindow": 0.2769,
-    "Thresholding": 0.2022,
-    "VVAU": 0.0982,
-    "_pooled": 0.18
+    "Thresholding": 0.1809,
+    "VVAU": 0.0983,
+    "_pooled": 0.1806
 }
 
 BAND_SOFT = 20

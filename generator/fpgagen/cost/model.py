@@ -418,9 +418,11 @@ from ._blocks import (  # noqa: E402  (blocks.py table)
     ACT,
     ACT_FOLD,
     ACT_FOLD_FIX,
+    ACT_FOLD_OCT,
     ACT_FOLD_VAR,
     ACT_SOFT,
     ACT_SOFT_FIX,
+    ACT_SOFT_OCT,
     ACT_SOFT_VAR,
     CDOT,
     DOT,
@@ -662,8 +664,8 @@ def act_features(
 #: the Yosys tables of a comparator bank fed by a soft-logic threshold ROM, per stage (see
 #: :func:`act_soft_luts`): (LUTs per PE, the fraction of the block's ROM bits that vary)
 _SOFT_TABLES = {
-    "thresholding": (ACT_SOFT, ACT_SOFT_VAR, ACT_SOFT_FIX),
-    "act_out": (ACT_FOLD, ACT_FOLD_VAR, ACT_FOLD_FIX),
+    "thresholding": (ACT_SOFT, ACT_SOFT_VAR, ACT_SOFT_FIX, ACT_SOFT_OCT),
+    "act_out": (ACT_FOLD, ACT_FOLD_VAR, ACT_FOLD_FIX, ACT_FOLD_OCT),
 }
 
 
@@ -692,14 +694,20 @@ def act_soft_luts(
     The tables hold the LUTs of one more PE (the blocks' slope). What the PEs share (the
     ``*_FIX`` tables: the block's fixed part beyond its control, large at 4-8 words) is added
     spread over ``pe``; below the blocks' first PE count (2) the share is that of 2 PEs
-    (nothing is extrapolated below the measured range)."""
+    (nothing is extrapolated below the measured range). Between the tables' powers of two
+    of words the blocks' measured departure from the line between them applies (``*_OCT``:
+    one more address bit costs at once, so that 12 words cost 1.13 times the line)."""
     if n_thres <= 0:
         return 0.0
-    table, var, fix = _SOFT_TABLES[stage]
+    table, var, fix, octave = _SOFT_TABLES[stage]
     b = width - 1
     soft = max(
         0.0, _interp3(table, b, n_thres, depth) + _interp3(fix, b, n_thres, depth) / max(pe, 2)
     )
+    # the tables have powers of two of words; between them the blocks' measured departure
+    # from the line (*_OCT: 1.13 of it at 12 words)
+    if min(octave) < depth < max(octave):
+        soft *= _interp(octave, depth)
     ref = _interp3(var, b, n_thres, depth) * n_thres * width
     const = act_luts(n_thres, width, True)
     return max(0.0, const + (soft - const) * (var_bits / ref if ref > 0 else 1.0))
