@@ -289,6 +289,12 @@ def test_sub_block_tables_are_interpolated():
     }
     assert at[12] == at[8] == at[16]  # nothing varies: constant thresholds, no ROM
     assert full[12] > (full[8] + full[16]) / 2
+    # a block RAM split over banks in depth reads through a mux: half a LUT per bit and bank
+    deep = model.map_memory(3037, 13, False, "auto")
+    assert deep["kind"] == "bram" and deep["mult_a"] == 3
+    assert model.mem_luts(deep, 3037, 13, False) == pytest.approx(13)
+    one = model.map_memory(2048, 36, False, "auto")
+    assert one["mult_a"] == 1 and model.mem_luts(one, 2048, 36, False) == 0
     # beyond the table a soft ROM grows with its words (not along the last two grid points)
     assert model.rom_logic_luts(4096, 4) == pytest.approx(4 * model.ROM[1024] * 4)
     assert model.rom_logic_luts(1, 32) == 0
