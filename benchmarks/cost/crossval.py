@@ -49,12 +49,19 @@ OUT = RESULTS / "cost_crossval.json"
 COEF_PY = ROOT / "generator" / "fpgagen" / "cost" / "_coef.py"
 
 #: sets of the fit: the regular sweep, the random ``train`` and ``train2`` (more streaming
-#: layers) sets and the ``regime`` set; never ``holdout``/``holdout2``/``regime2`` or the
-#: LATE_HOLDOUTS
+#: layers) sets and the ``regime`` set; never ``holdout``/``holdout2``/``regime2``, the
+#: LATE_HOLDOUTS or the LATE_REGIMES
 FIT_SOURCES = ("regular", "train", "train2", "regime")
 #: hold-out sets drawn after the second, each committed before it was synthesized: (number,
 #: word, seed)
-LATE_HOLDOUTS = {"holdout3": (3, "third", 18015), "holdout4": (4, "fourth", 18016)}
+LATE_HOLDOUTS = {
+    "holdout3": (3, "third", 18015),
+    "holdout4": (4, "fourth", 18016),
+    "holdout5": (5, "fifth", 18017),
+}
+#: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
+#: the left-out-regime check): ``regime3`` (seed 18018) with the fifth
+LATE_REGIMES = {"holdout5": "regime3"}
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
 #: LUTs added to the denominator of a relative residual (tiny layers: a few LUTs of error
@@ -593,6 +600,7 @@ def run(cnv: bool = False) -> dict:
     # the later hold-out sets (seeds 18015, 18016): each committed before it was synthesized
     # and scored once with the model of its time (docs/cost_model.md)
     late = {name: [r for r in rows if r.source == name] for name in LATE_HOLDOUTS}
+    late_reg = {h: [r for r in rows if r.source == g] for h, g in LATE_REGIMES.items()}
     print(
         f"fit set {len(fitset)}, hold-out {len(hold)}, regime {len(reg)}, build layers {len(brows)}"
     )
@@ -644,7 +652,7 @@ def run(cnv: bool = False) -> dict:
         test2 = [r for r in reg2 + hold2 if name in r.regimes]
         result["regimes2"][name] = {"n_fit": len(sub), **evaluate(test2, c2)}
         for h in LATE_HOLDOUTS:
-            test3 = [r for r in late[h] if name in r.regimes]
+            test3 = [r for r in late[h] + late_reg.get(h, []) if name in r.regimes]
             result[f"regimes_{h}"][name] = {"n_fit": len(sub), **evaluate(test3, c2)}
     # the issue's rows and the stitched tops: layers and totals
     result["issue_layers"] = evaluate([r for r in brows if r.source == "issue"], coef)
