@@ -213,6 +213,27 @@ def test_lanes_dead_constant_varying():
             assert model.mvau_lanes(m)[3] == model.varying_bits(model.mvau_weight_fields(m))
 
 
+def test_dot_block_follows_the_varying_weight_bits():
+    """A folded layer's dot block costs the table's share of its live lanes' varying weight
+    bits: a sparse TERNARY layer whose lanes never see -1 keeps the low weight bit only; a
+    URAM or streamed weight keeps every bit (the memory's contents are not the logic's)."""
+    assert model.dot_varying_scale(8, 8) == 1.0 and model.dot_varying_scale(0, 0) == 1.0
+    assert model.dot_varying_scale(4, 8) == pytest.approx(1 - model.DOT_VARYING_SHARE / 2)
+    rng = np.random.default_rng(5)
+    pos = rng.choice([0, 1], size=(16, 64))  # 0 / +1 only: every sign bit is constant
+    both = np.where(rng.random((16, 64)) < 0.5, -pos, pos)  # the same zeros, +-1
+    i4, t = DataType("INT4"), DataType("TERNARY")
+    f = {}
+    for name, w in (("pos", pos), ("both", both)):
+        for style in ("block", "external"):
+            m = MVAU(name, w, i4, t, pe=2, simd=8, ram_style=style)
+            f[name, style] = model.features(m)["lut"]["dot"]
+    assert f["pos", "block"] == pytest.approx(
+        f["both", "block"] * (1 - model.DOT_VARYING_SHARE / 2)
+    )
+    assert f["pos", "external"] == f["both", "external"] == f["both", "block"]
+
+
 def test_sub_block_tables_are_interpolated():
     """dot_luts / act_luts return the Yosys table at its grid points, lie between neighbours in
     between, extrapolate linearly beyond the grid, and map TERNARY to the INT2 hardware pair."""

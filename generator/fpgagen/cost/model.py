@@ -236,7 +236,7 @@ def rom_logic_luts(depth: int, width: int) -> float:
     two random contents each; interpolated, in proportion to the words beyond).
 
     A 1-word ROM is a constant (0 LUTs). The table is far from the textbook figure of one
-    LUT6 per 64 words of a bit: at 64 words Yosys spends 3.3 LUTs per bit, at 1024 words 68,
+    LUT6 per 64 words of a bit: at 64 words Yosys spends 3.6 LUTs per bit, at 1024 words 65,
     when the address comes from a counter register (with the address on a port, 1 and about
     20)."""
     if depth <= 1:

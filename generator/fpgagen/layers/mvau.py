@@ -451,15 +451,16 @@ class MVAU(AccumulatorMixin, HWLayer):
         else:
             # the products and adder tree of each PE over its live lanes (a lane whose weight
             # is zero in every word is removed), as Yosys maps the block on its own
-            # A weight bit that is constant over the words (a sparse TERNARY lane that is
-            # never -1, a BIPOLAR lane that never changes) is dropped from the ROM with the
-            # logic it drives: the block's cost follows its live lanes' varying weight bits
-            # (cm.dot_varying_scale)
+            # A weight bit that is constant over the words of a ROM (a sparse TERNARY lane
+            # that is never -1, a BIPOLAR lane that never changes) is dropped with the logic
+            # it drives: the block's cost follows its live lanes' varying weight bits
+            # (cm.dot_varying_scale). A loaded URAM or a streamed weight keeps every bit.
             wb = l.w_dtype.bits
+            rom_w = depth > 1 and style not in ("ultra", "external")
             f["dot"] = float(
                 sum(
                     cm.dot_luts(l.in_dtype, l.w_dtype, int(n), cap)
-                    * (cm.dot_varying_scale(int(v), int(n) * wb) if depth > 1 else 1.0)
+                    * (cm.dot_varying_scale(int(v), int(n) * wb) if rom_w else 1.0)
                     for n, v in zip(live, wvar_pe)
                 )
             )
