@@ -30,6 +30,8 @@ The seeds are fixed and committed (:data:`SEEDS`) before any fit:
 * ``holdout5``, ``regime3`` (seeds 18017, 18018): a fifth hold-out set and a third regime
   set, committed before they were synthesized and before any model change of the session
   that scores them; never fitted;
+* ``holdout6``, ``regime4`` (seeds 18019, 18020): the same again, committed once the fifth
+  had been scored, for a second clean look at the same model;
 * ``train2`` (seed 18014): more training designs of the streaming layers (sliding window,
   pool, DWC, FIFO, global pool), drawn like ``train`` and fitted with it, and sliding windows
   with ``PAR``/``MMV``/``IPAR`` > 1 (kind ``SlidingWindowPar``), add/duplicate streams,
@@ -80,6 +82,8 @@ SEEDS = {
     "holdout4": 18016,
     "holdout5": 18017,
     "regime3": 18018,
+    "holdout6": 18019,
+    "regime4": 18020,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -133,6 +137,11 @@ COUNTS["holdout4"] = dict(COUNTS["holdout"])
 # scored once, with the session's final model
 COUNTS["holdout5"] = dict(COUNTS["holdout"])
 COUNTS["regime3"] = dict(COUNTS["regime"])
+# a sixth and a fourth (seeds 18019, 18020), committed after the fifth had been scored with the
+# final model of that session (32147d4) and before they were synthesized: a second clean look
+# at the same model
+COUNTS["holdout6"] = dict(COUNTS["holdout"])
+COUNTS["regime4"] = dict(COUNTS["regime"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
