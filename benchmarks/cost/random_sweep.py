@@ -32,6 +32,8 @@ The seeds are fixed and committed (:data:`SEEDS`) before any fit:
   that scores them; never fitted;
 * ``holdout6``, ``regime4`` (seeds 18019, 18020): the same again, committed once the fifth
   had been scored, for a second clean look at the same model;
+* ``holdout7``, ``regime5`` (seeds 18021, 18022): the same, committed after the sixth was
+  scored, for a change made after that;
 * ``train2`` (seed 18014): more training designs of the streaming layers (sliding window,
   pool, DWC, FIFO, global pool), drawn like ``train`` and fitted with it, and sliding windows
   with ``PAR``/``MMV``/``IPAR`` > 1 (kind ``SlidingWindowPar``), add/duplicate streams,
@@ -84,6 +86,8 @@ SEEDS = {
     "regime3": 18018,
     "holdout6": 18019,
     "regime4": 18020,
+    "holdout7": 18021,
+    "regime5": 18022,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -142,6 +146,10 @@ COUNTS["regime3"] = dict(COUNTS["regime"])
 # at the same model
 COUNTS["holdout6"] = dict(COUNTS["holdout"])
 COUNTS["regime4"] = dict(COUNTS["regime"])
+# a seventh and a fifth (seeds 18021, 18022), committed after the sixth had been scored and
+# before they were synthesized, for any change made after that: scored once with it
+COUNTS["holdout7"] = dict(COUNTS["holdout"])
+COUNTS["regime5"] = dict(COUNTS["regime"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
