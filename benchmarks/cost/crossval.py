@@ -59,11 +59,12 @@ LATE_HOLDOUTS = {
     "holdout4": (4, "fourth", 18016),
     "holdout5": (5, "fifth", 18017),
     "holdout6": (6, "sixth", 18019),
+    "holdout7": (7, "seventh", 18021),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
-#: with the sixth
-LATE_REGIMES = {"holdout5": "regime3", "holdout6": "regime4"}
+#: with the sixth, ``regime5`` (18022) with the seventh
+LATE_REGIMES = {"holdout5": "regime3", "holdout6": "regime4", "holdout7": "regime5"}
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
 #: LUTs added to the denominator of a relative residual (tiny layers: a few LUTs of error
