@@ -618,20 +618,25 @@ def tables(data: dict | None = None) -> dict:
         if "pe" in r["spec"]:
             lo_hi.setdefault(_grid_key(r["spec"]), {})[r["spec"]["pe"]] = r["yosys"]["lut"]
 
-    def per_pe(s) -> float:
-        m = lo_hi[_grid_key(s)]
-        if len(m) < 2:
-            return round(m[s["pe"]] / s["pe"], 3)
-        (p0, l0), (p1, l1) = sorted(m.items())[:2]
-        return round(max(0.0, (l1 - l0) / (p1 - p0)), 3)
-
-    def intercept(s) -> float | None:
-        """The block's LUTs at its first PE count less that many slopes: its fixed part."""
+    def line(s) -> tuple[float, float] | None:
+        """(slope, intercept) of a block measured at two PE counts: the LUTs of one more PE,
+        and its LUTs at the first count less that many slopes (its fixed part)."""
         m = lo_hi[_grid_key(s)]
         if len(m) < 2:
             return None
         (p0, l0), (p1, l1) = sorted(m.items())[:2]
-        return l0 - p0 * (l1 - l0) / (p1 - p0)
+        slope = (l1 - l0) / (p1 - p0)
+        return slope, l0 - p0 * slope
+
+    def per_pe(s) -> float:
+        fit = line(s)
+        if fit is None:
+            return round(lo_hi[_grid_key(s)][s["pe"]] / s["pe"], 3)
+        return round(max(0.0, fit[0]), 3)
+
+    def intercept(s) -> float | None:
+        fit = line(s)
+        return None if fit is None else fit[1]
 
     for r in designs:
         s, y = r["spec"], r["yosys"]

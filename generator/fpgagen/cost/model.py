@@ -321,8 +321,8 @@ def distinct_thresholds(thresholds, pe: int) -> float:
 def mem_luts(m: dict, depth: int, width: int, rom: bool) -> float:
     """LUTs of a memory as :func:`map_memory` maps it: LUTRAM cells, soft logic, and the
     read mux of a memory split over several banks in depth (LUTRAM or block RAM: half a LUT
-    per bit and extra bank, a LUT6 being a 4:1 mux; a 3037-word FIFO in three cascaded
-    RAMB18 spends 20 LUTs more than one in one)."""
+    per bit and extra bank, a LUT6 being a 4:1 mux; a 3037-word, 13-bit FIFO in three
+    cascaded RAMB18 spends 20 LUTs more than its pointers, of which this counts 13)."""
     extra = (m.get("mult_a", 1) - 1) * width * 0.5
     if m["kind"] == "lutram":
         return m["lutram_luts"] + extra
