@@ -99,6 +99,10 @@ module mvau #
     // weight memory implementation: "auto", "block" or "distributed"; "external": no weight
     // memory, the weight words stream in on s_wgt; "ultra": a URAM loaded from s_wgt (above)
     parameter RAM_STYLE = "auto",
+    // 1: the weights are the constant WEIGHT_CONST instead of WEIGHT_FILE (NF*SF = 1 and a
+    // ROM style: a fully unrolled layer; rtl/weight_mem.v)
+    parameter CONST_W = 0,
+    parameter [PE*SIMD*W_BITS-1:0] WEIGHT_CONST = {PE*SIMD*W_BITS{1'b0}},
     // bits of an unsigned group multiplier; 0: no multipliers (plain MVAU)
     parameter MULT_BITS = 0,
     // column groups with one multiplier per output channel each (divides MW; 1 when
@@ -353,6 +357,8 @@ weight_mem #(
     .DEPTH(NF * SF),
     .INIT_FILE(WEIGHT_FILE),
     .RAM_STYLE(RAM_STYLE),
+    .CONST(CONST_W),
+    .CONST_LINE(WEIGHT_CONST),
     .AW(WAW)
 ) weights (
     .clk(clk),

@@ -18,6 +18,13 @@
  *       issues only when its line is there (ok = s_wgt_tvalid); the line is taken when the
  *       step issues (s_wgt_tready = step, independent of s_wgt_tvalid) and registered as data.
  *
+ * CONST = 1 (a ROM style with DEPTH = 1: a fully unrolled layer): no memory; data is the line
+ * CONST_LINE itself, a constant the elaboration sees. Synthesis folds the weights into the
+ * products as word-level constants, before it merges adders into multi-operand sums, so the
+ * products and adders of PEs with equal weights on equal lanes are one piece of logic: half
+ * the LUTs of the same weights read from a one-line ROM (docs/cost_model.md). The line is the
+ * same on every cycle, so the unit sees the same data as from the ROM.
+ *
  * Contract with the unit: step is high in a cycle where the unit would issue a step if its
  * weight line is available (it must include en: a step never issues while the pipeline is
  * stalled); the step issues in that cycle iff step && ok. ok does not depend on step (no
@@ -38,6 +45,10 @@ module weight_mem #
     // "auto", "block" or "distributed" (ROM), "ultra" (URAM loaded from s_wgt) or "external"
     // (lines streamed on s_wgt, no memory)
     parameter RAM_STYLE = "auto",
+    // 1: the weights are the constant line CONST_LINE (DEPTH = 1, a ROM style; INIT_FILE
+    // unused)
+    parameter CONST = 0,
+    parameter [WIDTH-1:0] CONST_LINE = {WIDTH{1'b0}},
     // address width (derived, do not override)
     parameter AW = DEPTH > 1 ? $clog2(DEPTH) : 1
 )
@@ -76,6 +87,9 @@ localparam [AW-1:0] A_LAST = DEPTH - 1;
 generate
     if (DEPTH < 1 || WIDTH < 1) begin : g_bad_size
         weight_mem_parameters_DEPTH_and_WIDTH_must_be_at_least_1 invalid_parameter ();
+    end
+    if (CONST != 0 && (DEPTH != 1 || EXT_W || ULTRA_W)) begin : g_bad_const
+        weight_mem_parameter_CONST_needs_DEPTH_1_and_a_ROM_style invalid_parameter ();
     end
 endgenerate
 
@@ -119,6 +133,10 @@ generate
         assign data = data_reg;
         assign ok = 1'b1;
         assign s_wgt_tready = 1'b1;
+    end else if (CONST != 0) begin : g_const
+        assign data = CONST_LINE;
+        assign ok = 1'b1;
+        assign s_wgt_tready = 1'b0;
     end else begin : g_rom
         rom_sync #(
             .WIDTH(WIDTH),

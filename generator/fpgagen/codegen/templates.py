@@ -10,11 +10,13 @@ anything outside ``[A-Za-z_][A-Za-z0-9_]*``.
 from __future__ import annotations
 
 import functools
+import re
 
 import jinja2
 
 from .. import __version__
 from ..layers.base import check_identifier
+from ..layers.hw import BitVector
 from ..resources import data_dir
 
 __all__ = ["HEADER", "environment", "render"]
@@ -28,6 +30,10 @@ def _vparam(v) -> str:
         return "1" if v else "0"
     if isinstance(v, int):
         return str(v) if v >= 0 else f"-{-v}"
+    if isinstance(v, BitVector):
+        if not re.fullmatch(r"[0-9a-fA-F]+", v.hex) or v.bits < 1:
+            raise ValueError(f"bad bit-vector parameter {v!r}")
+        return f"{v.bits}'h{v.hex}"
     if isinstance(v, str):
         if '"' in v or "\\" in v or "\n" in v:
             raise ValueError(f"string parameter {v!r} contains quotes, backslashes or newlines")

@@ -62,6 +62,15 @@ class Memory:
         return f"{layer_name}_{self.name}.mem"
 
 
+@dataclass(frozen=True)
+class BitVector:
+    """A ``bits``-wide constant parameter, ``hex`` its value in hex digits (a Verilog sized
+    literal ``bits'hhex``)."""
+
+    bits: int
+    hex: str
+
+
 def dtype_fields(prefix: str, dt: DataType) -> dict:
     """``<prefix>_BITS``, ``_SIGNED``, ``_BIPOLAR`` and ``_KIND`` of an element type.
 

@@ -9,10 +9,16 @@ from ..datatypes import DataType, uint_type
 from ..errors import FoldingError
 from .accum import AccumulatorMixin
 from .base import HWLayer, check_divides, divisors
-from .hw import Memory
+from .hw import BitVector, Memory
 from .memory import memory_style
 
 __all__ = ["MVAU"]
+
+
+#: the widest weight line an MVAU takes as a constant parameter (:attr:`MVAU.const_weights`):
+#: Verilator rejects literals of 65,536 bits and more (TFC's fully unrolled first layer has a
+#: 150,528-bit line)
+CONST_W_MAX_BITS = 32768
 
 
 class MVAU(AccumulatorMixin, HWLayer):
@@ -284,6 +290,10 @@ class MVAU(AccumulatorMixin, HWLayer):
             "NV": self.num_vectors // self.mmv,  # per lane
             **self.accumulator_hw(),
         }
+        if self.const_weights:
+            (line,) = packing.to_hex(self.weight_words(), self.weight_word_bits)
+            p["CONST_W"] = 1
+            p["WEIGHT_CONST"] = BitVector(self.weight_word_bits, line)
         if self.grouped:
             mbits = self.pe * self.mult_bits
             p.update(
@@ -302,8 +312,28 @@ class MVAU(AccumulatorMixin, HWLayer):
         return p
 
     @property
+    def const_weights(self) -> bool:
+        """Whether the RTL takes the weights as a constant parameter (rtl/weight_mem.v
+        ``CONST``): one weight line (NF*SF = 1) in a ROM style, not streamed or loaded, and
+        products in LUTs. Products wide enough for a DSP48E2 keep the one-line ROM: by
+        constants, Yosys maps some of them to DSPs and some to LUTs (61 of the 91 UINT8 x
+        INT8 products by constants that are not powers of two, in one layer), a count the cost
+        model cannot tell yet, where from the ROM every product is one DSP. A line wider than
+        :data:`CONST_W_MAX_BITS` keeps the ROM too (Verilator's limit on a literal)."""
+        from ..cost.model import mvau_dsp
+
+        return (
+            self.nf * self.sf == 1
+            and self.weight_ram_style not in ("external", "ultra")
+            and self.weight_word_bits <= CONST_W_MAX_BITS
+            and mvau_dsp(self, products_only=True) == 0
+        )
+
+    @property
     def rtl_names(self) -> tuple:
         names = ("MW", "MH", "SIMD", "PE", *self.RTL_ACC_NAMES)
+        if self.const_weights:  # absent otherwise: the module's defaults read WEIGHT_FILE
+            names += ("CONST_W", "WEIGHT_CONST")
         if self.grouped:  # absent otherwise: the module's defaults are the plain MVAU
             names += ("GROUPS", "MULT_BITS", "MULT_FILE=mults")
         return names
@@ -431,23 +461,35 @@ class MVAU(AccumulatorMixin, HWLayer):
                 sum(cm.rdot_luts(l.in_dtype, l.w_dtype, depth, int(n), cap) for n in live)
             )
             f["wrom_small"] = f["wrom"] = 0.0
-        elif const_w and kind == "mul" and not dsp and l.w_dtype.name != "TERNARY":
-            # NF*SF = 1, multi-bit products by constants: each PE's products by its nonzero
-            # weights and their adder tree, as Yosys maps them in isolation (cm.cdot_luts);
-            # zero weights (pruned) are dropped with their adders
-            f["cdot"] = float(sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
-        elif const_w and kind != "mul":
-            # NF*SF = 1, XNOR or one-BIPOLAR products by constants (a fully unrolled binary
-            # layer's popcount, or sums of +-constants): each PE's lanes as Yosys maps that
-            # block in isolation (cm.cdot_luts: the pair's measured row, or its kind's)
-            f["xdot"] = float(sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap) for n in live))
         elif const_w and not dsp:
-            # NF*SF = 1, TERNARY weights: x * (+1) is a wire, x * (-1) a negation that
-            # synthesis folds into the adder as a subtraction, and a zero weight (pruned) drops
-            # its adder: the adder tree of each PE's nonzero weights is the cost (a feature
-            # counting the negative weights was fitted to 0 LUTs and dropped)
-            pbc = pb if cap is None else min(pb, cap)
-            f["tree_const"] = float(sum(cm.tree_bits(int(n), pbc, cap) for n in live))
+            # NF*SF = 1: every PE reads the same inputs, and the products and adders of PEs
+            # with the same weights on the same lanes are the same logic, which synthesis
+            # keeps once (cm.tree_sharing: the share of distinct ones)
+            tb, prod_bits = cm.const_tree_operands(l.in_dtype, l.w_dtype)
+            shared, per_pe = cm.tree_sharing(
+                cm.weight_codes(l), tb, prod_bits, cap, zero=not l.w_dtype.is_bipolar
+            )
+            share = shared / per_pe if per_pe else 1.0
+            if kind == "mul" and l.w_dtype.name != "TERNARY":
+                # multi-bit products by constants: each PE's products by its nonzero weights
+                # and their adder tree, as Yosys maps them in isolation (cm.cdot_luts); zero
+                # weights (pruned) are dropped with their adders
+                f["cdot"] = float(
+                    sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap, share) for n in live)
+                )
+            elif kind != "mul":
+                # XNOR or one-BIPOLAR products by constants (a fully unrolled binary layer's
+                # popcount, or sums of +-constants): each PE's lanes as Yosys maps that block
+                # in isolation (cm.cdot_luts: the pair's measured row, or its kind's)
+                f["xdot"] = float(
+                    sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap, share) for n in live)
+                )
+            else:
+                # TERNARY weights: x * (+1) is a wire, x * (-1) a negation that synthesis
+                # folds into the adder as a subtraction, and a zero weight (pruned) drops its
+                # adder: the adder bits of the PEs' distinct tree nodes are the cost (a feature
+                # counting the negative weights was fitted to 0 LUTs and dropped)
+                f["tree_const"] = float(shared)
         else:
             # the products and adder tree of each PE over its live lanes (a lane whose weight
             # is zero in every word is removed), as Yosys maps the block on its own

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SimulationError
+from ..layers.hw import BitVector
 
 __all__ = [
     "MIN_VERILATOR",
@@ -180,7 +181,9 @@ def _hdl_value(value) -> str:
         return f'"{s}"'
     if isinstance(value, int):
         return str(value)
-    raise SimulationError(f"parameter value {value!r} must be an int, bool, str or Path")
+    if isinstance(value, BitVector):  # a sized hex literal (a constant weight line)
+        return f"{value.bits}'h{value.hex}"
+    raise SimulationError(f"parameter value {value!r} must be an int, bool, str, Path or BitVector")
 
 
 def _build_key(sources, toplevel, params, info, build_args, waves) -> str:

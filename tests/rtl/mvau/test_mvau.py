@@ -23,6 +23,7 @@ import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
 from fpgagen import packing
 from fpgagen.datatypes import DataType, int_type, signed_bits_for, uint_type
+from fpgagen.layers.hw import BitVector
 from fpgagen.sim.axis_tb import CONFIG_ENV, AxisSink, config_name, reset, run_stream, start_clock
 
 # OUT None = no thresholds (raw accumulator)
@@ -86,6 +87,47 @@ CONFIGS = {
         OUT="UINT4",
         OUT_BIAS=0,
         RAM_STYLE="auto",
+    ),
+    # NF*SF = 1 with the weights as a constant parameter (CONST_W, the generator's choice for
+    # a fully unrolled layer): multi-bit, XNOR and sparse TERNARY products
+    "unfolded_int4_const": dict(
+        MW=8,
+        MH=4,
+        SIMD=8,
+        PE=4,
+        IN="INT4",
+        W="INT4",
+        N_THRES=15,
+        OUT="UINT4",
+        OUT_BIAS=0,
+        RAM_STYLE="auto",
+        CONST=True,
+    ),
+    "unfolded_xnor_const": dict(
+        MW=10,
+        MH=12,
+        SIMD=10,
+        PE=12,
+        IN="BIPOLAR",
+        W="BIPOLAR",
+        N_THRES=1,
+        OUT="UINT1",
+        OUT_BIAS=0,
+        RAM_STYLE="auto",
+        CONST=True,
+    ),
+    "unfolded_ternary_const_raw": dict(
+        MW=6,
+        MH=9,
+        SIMD=6,
+        PE=9,
+        IN="UINT3",
+        W="TERNARY",
+        N_THRES=0,
+        OUT=None,
+        OUT_BIAS=0,
+        RAM_STYLE="distributed",
+        CONST=True,
     ),
     "bipolar_in_int4w": dict(
         MW=16,
@@ -277,6 +319,10 @@ def _case(cfg: dict, seed: int = 0):
         "THRES_FILE": THRES_FILE,
         "RAM_STYLE": cfg["RAM_STYLE"],
     }
+    if cfg.get("CONST"):  # the weight line as a constant parameter (no ROM, file unused)
+        params.update(
+            {"CONST_W": 1, "WEIGHT_CONST": BitVector(pe * simd * w_dt.bits, weight_hex[0])}
+        )
     if mult is not None:  # only then: the plain configurations keep their cached builds
         params.update({"MULT_BITS": mult_bits, "GROUPS": groups, "MULT_FILE": MULT_FILE})
     return params, (weight_hex, mult_hex), thres_hex, in_words, out_words, sf, nf
