@@ -216,6 +216,32 @@ def _hex_words(values, dtype_name: str, elems: int) -> list[str]:
     return to_hex(pack(values, dt, elems), elems * dt.bits)
 
 
+def cdot_weights(spec: dict) -> np.ndarray:
+    """The ``(PE, SIMD)`` constant weights of a ``cdot`` block: nonzero values of the type
+    (+-1 for TERNARY) drawn with ``BLOCK_SEED`` and the grid point."""
+    from fpgagen.datatypes import DataType
+
+    wd = DataType(spec["w"])
+    pe, n = spec["pe"], spec["simd"]
+    vals = [-1, 1] if spec["w"] == "TERNARY" else [v for v in range(wd.min, wd.max + 1) if v]
+    rng = np.random.default_rng([BLOCK_SEED, pe, n, wd.bits, len(vals), 7])
+    return rng.choice(vals, size=pe * n).reshape(pe, n)
+
+
+def cdot_share(spec: dict) -> float:
+    """The share of a ``cdot`` block's products and adders that its PEs do not have in common
+    (:func:`fpgagen.cost.model.tree_sharing` of its weights: the distinct nodes over the
+    nodes of all PEs); the model scales the block's LUTs per PE by a layer's own share over
+    this one."""
+    from fpgagen.cost import model
+    from fpgagen.datatypes import DataType
+
+    ind, wd = DataType(spec["in"]), DataType(spec["w"])
+    pb, prod_bits = model.const_tree_operands(ind, wd)
+    shared, per_pe = model.tree_sharing(cdot_weights(spec), pb, prod_bits)
+    return shared / per_pe if per_pe else 1.0
+
+
 def _cdot_source(spec: dict, d: Path) -> Path:
     """A top module ``cdot_top`` instantiating blocks/cdot_pe.v with this design's constant
     weights (drawn with ``BLOCK_SEED``; every weight nonzero)."""
@@ -223,9 +249,7 @@ def _cdot_source(spec: dict, d: Path) -> Path:
 
     wd = DataType(spec["w"])
     pe, n = spec["pe"], spec["simd"]
-    vals = [-1, 1] if spec["w"] == "TERNARY" else [v for v in range(wd.min, wd.max + 1) if v]
-    rng = np.random.default_rng([BLOCK_SEED, pe, n, wd.bits, len(vals), 7])
-    w = rng.choice(vals, size=pe * n)
+    w = cdot_weights(spec).reshape(-1)
     # weight i at bits [i*W_BITS +: W_BITS], PE-major
     word = _hex_words(w, spec["w"], pe * n)[0].lstrip("0") or "0"
     p = {**_dot_params(spec["in"], spec["w"], n), "PE": pe}
@@ -597,6 +621,7 @@ def tables(data: dict | None = None) -> dict:
     data = data or _load()
     dot: dict = {}
     cdot: dict = {}
+    cshare: dict = {}
     act: dict = {"const": {}, "rom": {}}
     rom_bits: dict = {}
     fixed: dict = {"fold": {}, "soft": {}}
@@ -656,6 +681,7 @@ def tables(data: dict | None = None) -> dict:
             dot.setdefault(pair_key(s["in"], s["w"]), {})[s["simd"]] = y["lut"]
         elif s["block"] == "cdot":
             cdot.setdefault(cdot_key(s["in"], s["w"]), {})[s["simd"]] = round(y["lut"] / s["pe"], 3)
+            cshare.setdefault(cdot_key(s["in"], s["w"]), {})[s["simd"]] = round(cdot_share(s), 4)
         elif s["block"] == "fold":
             fold.setdefault(s["bits"], {}).setdefault(s["n"], {})[s["depth"]] = per_pe(s)
             v = fold_var.setdefault(s["bits"], {}).setdefault(s["n"], {})
@@ -686,6 +712,7 @@ def tables(data: dict | None = None) -> dict:
     return {
         "dot": sort(dot),
         "cdot": sort(cdot),
+        "cdot_share": sort(cshare),
         "act": sort(act),
         "act_soft": sort(soft),
         "act_soft_var": sort(soft_var),
@@ -747,6 +774,8 @@ def cmd_table(_a) -> int:
         "benchmarks/results/cost_blocks.json (Yosys synth_xilinx -family xcup, out of context):\n"
         "DOT[pair][SIMD]: one PE's products and adder tree (benchmarks/cost/blocks/dot_pe.v);\n"
         "CDOT[pair][n]: the same per PE with n constant nonzero weights (blocks/cdot_pe.v);\n"
+        "CDOT_SHARE[pair][n]: the share of those blocks' products and adders that their PEs\n"
+        "do not have in common (fpgagen.cost.model.tree_sharing of their weights);\n"
         "ACT[mode][bits][N]: LUTs per PE of N comparators of a bits-wide value against constant\n"
         "('const') or memory-fed ('rom') thresholds, their count, output register and skid;\n"
         "ACT_SOFT[bits][N][depth]: the same with a soft-logic threshold ROM of depth words\n"
@@ -766,6 +795,7 @@ def cmd_table(_a) -> int:
         'Do not edit.\n"""\n\n# fmt: off\n'
         f"DOT = {pprint.pformat(t['dot'], width=96)}\n\n"
         f"CDOT = {pprint.pformat(t['cdot'], width=96)}\n\n"
+        f"CDOT_SHARE = {pprint.pformat(t['cdot_share'], width=96)}\n\n"
         f"ACT = {pprint.pformat(t['act'], width=96)}\n\n"
         f"ACT_SOFT = {pprint.pformat(t['act_soft'], width=96)}\n\n"
         f"ACT_SOFT_VAR = {pprint.pformat(t['act_soft_var'], width=96)}\n\n"

@@ -4,6 +4,7 @@
     python benchmarks/cost/random_sweep.py list [--set train|holdout|regime]
     python benchmarks/cost/random_sweep.py sweep [--set ...] [--limit N] [-j 1]   # layers
     python benchmarks/cost/random_sweep.py tops  [--set holdout] [-j 1]            # stitched tops
+    python benchmarks/cost/random_sweep.py resynth --ids REGEX [-j 1]   # stored designs again
     python benchmarks/cost/random_sweep.py issue [-j 1]                            # the issue's 2 MLPs
 
 Every layer type with a LUT cost is sampled by a Latin hypercube (one stratum per design in
@@ -51,6 +52,7 @@ import itertools
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -226,12 +228,12 @@ def divisor_near(n: int, want: int) -> int:
 def _spec(kind: str, u, set_name: str, i: int, regime: bool) -> dict:
     """One design of ``kind`` from the unit vector ``u``."""
     sid = f"r_{set_name}_{kind.lower()}_{i:03d}"
-    if kind == "MVAU":
+    if kind in ("MVAU", "MVAUFull"):
         ind, wd = pick(u[0], MAC_TYPES)
         pe = logint(u[1], 32 if regime and i % 2 == 0 else 1, 64)
         simd = logint(u[2], 1, 64)
         nf, sf = logint(u[3], 1, 48), logint(u[4], 1, 64)
-        if u[5] < 0.12:  # fully unfolded: constant weights
+        if u[5] < 0.12 or kind == "MVAUFull":  # fully unfolded: constant weights
             nf = sf = 1
         thr = pick(u[6], [7, 15] if regime and i % 2 == 1 else THRESHOLDS)
         style = pick(u[7], ["auto", "auto", "block", "distributed"])
@@ -487,6 +489,34 @@ def cmd_sweep(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_resynth(args) -> int:
+    """Synthesize again the stored designs whose id matches ``--ids`` (a regex), from their
+    stored specs (the generator of the early sets has changed since they were drawn), and
+    replace their Yosys counts: after a change of the RTL they map to."""
+    from fpgagen.tasks import Task, run_tasks
+
+    data = _load(RANDOM)
+    specs = [v["spec"] for k, v in data["designs"].items() if re.fullmatch(args.ids, k)]
+    print(f"{len(specs)} stored designs to synthesize again, {args.jobs} worker(s)", flush=True)
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="fpgagen_rnd_")).resolve()
+    tasks = [
+        Task(calibrate.synth_design, {"spec": s, "workdir": str(work)}, label=s["id"])
+        for s in specs
+    ]
+    outs = run_tasks(tasks, jobs=args.jobs, cache=False, progress=lambda m: print(m, flush=True))
+    data = _load(RANDOM)
+    for o in outs:
+        if o.ok:
+            r = o.result
+            data["designs"][r["spec"]["id"]] = {
+                k: r[k] for k in ("spec", "layer", "yosys", "cells")
+            }
+        else:
+            print(f"FAILED: {o.label}: {o.error}", flush=True)
+    _save(RANDOM, data)
+    return 0 if all(o.ok for o in outs) else 1
+
+
 # ------------------------------------------------------------------------------------------
 # stitched tops and the issue's MLPs
 # ------------------------------------------------------------------------------------------
@@ -672,6 +702,10 @@ def cmd_tops(args) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("resynth")
+    r.add_argument("--ids", required=True, help="regex on the ids of stored designs")
+    r.add_argument("-j", "--jobs", type=int, default=1)
+    r.add_argument("--workdir", default=None)
     for name in ("list", "sweep", "tops", "issue"):
         p = sub.add_parser(name)
         p.add_argument("--set", choices=sorted(COUNTS), default=None)
@@ -688,6 +722,8 @@ def main(argv=None) -> int:
         return 0
     if a.cmd == "sweep":
         return cmd_sweep(a)
+    if a.cmd == "resynth":
+        return cmd_resynth(a)
     return cmd_tops(a)
 
 

@@ -92,28 +92,28 @@ COEF = {
     },
     "MVAU": {
         "ff": {
-            "acc": 1.4625,
-            "const": 12.6534,
-            "ctrl": 1.9231,
-            "dot": 0.2621,
-            "in": 0.959,
-            "out": 2.8227,
-            "thr": 0.1746,
-            "wreg": 0.7972
+            "acc": 1.4698,
+            "const": 12.5317,
+            "ctrl": 1.9151,
+            "dot": 0.2613,
+            "in": 0.9742,
+            "out": 2.809,
+            "thr": 0.1738,
+            "wreg": 0.7903
         },
         "lut": {
-            "acc": 0.9604,
+            "acc": 0.9499,
             "act": 1.0,
             "act_rom": 1.0,
-            "cdot": 1.5292,
-            "const": 7.631,
-            "ctrl": 0.9876,
+            "cdot": 0.9268,
+            "const": 8.0566,
+            "ctrl": 0.9701,
             "dot": 1.0,
-            "dsp": 0.4665,
-            "ibuf": 0.8838,
-            "out": 1.0789,
+            "dsp": 0.4285,
+            "ibuf": 0.8867,
+            "out": 1.1026,
             "rdot": 1.0,
-            "tree_const": 1.1322,
+            "tree_const": 0.7669,
             "wrom": 1.0,
             "wrom_deep": 1.0,
             "wrom_small": 0.0,
@@ -160,12 +160,12 @@ BAND = {
     "FMPadding": 0.1972,
     "GlobalAccPool": 0.3194,
     "LabelSelect": 0.2539,
-    "MVAU": 0.1992,
+    "MVAU": 0.2206,
     "Pool": 0.162,
     "SlidingWindow": 0.2769,
-    "Thresholding": 0.1809,
-    "VVAU": 0.0979,
-    "_pooled": 0.1806
+    "Thresholding": 0.1834,
+    "VVAU": 0.0879,
+    "_pooled": 0.1869
 }
 
 BAND_SOFT = 20
