@@ -33,6 +33,8 @@ The seeds are fixed and committed (:data:`SEEDS`) before any fit:
   that scores them; never fitted;
 * ``holdout6``, ``regime4`` (seeds 18019, 18020): the same again, committed once the fifth
   had been scored, for a second clean look at the same model;
+* ``holdout8``, ``regime6``, ``unrolled`` (seeds 18023, 18024, 18025): the same, and 24 fully
+  unrolled MVAUs, committed after the constant-weight RTL and the shared-node model;
 * ``holdout7``, ``regime5`` (seeds 18021, 18022): the same, committed after the sixth was
   scored; no change was adopted after it, so a third clean look at the same model;
 * ``train2`` (seed 18014): more training designs of the streaming layers (sliding window,
@@ -90,6 +92,9 @@ SEEDS = {
     "regime4": 18020,
     "holdout7": 18021,
     "regime5": 18022,
+    "holdout8": 18023,
+    "regime6": 18024,
+    "unrolled": 18025,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -154,6 +159,13 @@ COUNTS["regime4"] = dict(COUNTS["regime"])
 # so they were scored once with the same final model: a third clean look at it
 COUNTS["holdout7"] = dict(COUNTS["holdout"])
 COUNTS["regime5"] = dict(COUNTS["regime"])
+# an eighth and a sixth (seeds 18023, 18024), and 24 fully unrolled MVAUs (18025), committed
+# (fifth session, 2026-12-06) after the fully unrolled MVAU's RTL took its weights as constants
+# and the model counted the PEs' shared products and adders, before they were synthesized:
+# scored once, with that model
+COUNTS["holdout8"] = dict(COUNTS["holdout"])
+COUNTS["regime6"] = dict(COUNTS["regime"])
+COUNTS["unrolled"] = {"MVAUFull": 24}
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
