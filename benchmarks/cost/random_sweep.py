@@ -449,7 +449,8 @@ def interleaved(sets) -> list[dict]:
         k = (s["id"].split("_")[1], s["type"])
         pos[k] = pos.get(k, 0) + 1
         speed = 2.0 if k[0] == "train" else 1.0
-        keyed.append((pos[k] / COUNTS[k[0]][s["type"]] * speed, s))
+        n_kind = COUNTS[k[0]].get(s["type"]) or sum(COUNTS[k[0]].values())  # MVAUFull: MVAU
+        keyed.append((pos[k] / n_kind * speed, s))
     keyed.sort(key=lambda t: t[0])
     return [s for _, s in keyed]
 
