@@ -611,12 +611,17 @@ def test_fully_unrolled_binary_layer_uses_the_measured_popcount():
     b = DataType("BIPOLAR")
     m = MVAU("x", rng.choice([-1, 1], size=(8, 32)), b, b, pe=8, simd=32)
     f = model.features(m)["lut"]
-    assert f["xdot"] == pytest.approx(8 * model.CDOT["i1b_w1b"][32])
+    # scaled by the layer's share of distinct adder nodes over the measured block's
+    sh, per_pe = model.tree_sharing(model.weight_codes(m), 1, 0, m.acc_bits, zero=False)
+    r = sh / per_pe / model.CDOT_SHARE["i1b_w1b"][32]
+    assert f["xdot"] == pytest.approx(8 * model.CDOT["i1b_w1b"][32] * r)
     # UINT3 x BIPOLAR (Tinier-YOLO's middle layers): UINT4 x BIPOLAR's row, 4 product bits of 5
     u3 = DataType("UINT3")
     n = MVAU("n", rng.choice([-1, 1], size=(4, 16)), u3, b, pe=4, simd=16)
     g = model.features(n)["lut"]
-    assert g["xdot"] == pytest.approx(4 * model.CDOT["i4u_w1b"][16] * 4 / 5)
+    sh, per_pe = model.tree_sharing(model.weight_codes(n), 4, 0, n.acc_bits, zero=False)
+    r = sh / per_pe / model.CDOT_SHARE["i4u_w1b"][16]
+    assert g["xdot"] == pytest.approx(4 * model.CDOT["i4u_w1b"][16] * 4 / 5 * r)
     assert model.estimate(n)["lut"] > g["xdot"] > 0
     # a BIPOLAR input by INT2 constants: BIPOLAR x INT4's row, scaled down
     k = model.cdot_luts(b, DataType("INT2"), 16)

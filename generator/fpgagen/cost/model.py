@@ -353,12 +353,16 @@ def mvau_operands(layer) -> tuple:
 
 
 def const_tree_operands(ind, wd) -> tuple[int, int]:
-    """``(P_BITS, product bits)`` of :func:`tree_sharing` for products of ``ind`` inputs by
-    constant ``wd`` weights: a multi-bit constant product is logic of ``P_BITS``; an XNOR, a
-    +-constant (BIPOLAR input), a +-x (BIPOLAR weight) or a TERNARY weight's x or -x is a wire,
-    an inversion or a negation folded into the adder (0)."""
+    """``(leaf bits, product bits)`` of :func:`tree_sharing` for products of ``ind`` inputs
+    by constant ``wd`` weights: a multi-bit constant product is logic of ``P_BITS``; an XNOR,
+    a +-constant (BIPOLAR input), a +-x (BIPOLAR weight) or a TERNARY weight's x or -x is a
+    wire, an inversion or a negation folded into the adder (0). The leaves of a TERNARY
+    weight's tree are ``+-x``, ``bits + 1`` wide (2 for a TERNARY input), not ``P_BITS``:
+    Yosys' ``wreduce`` narrows the adders of sign-extended operands."""
     _, _, pb, kind = product_operands(ind, wd)
-    return pb, pb if kind == "mul" and wd.name != "TERNARY" else 0
+    if wd.name == "TERNARY":
+        return (2 if ind.name == "TERNARY" else ind.bits + 1), 0
+    return pb, pb if kind == "mul" else 0
 
 
 def product_operands(ind, wd) -> tuple:
