@@ -96,6 +96,7 @@ class Row:
         self.id, self.source, self.layer, self.y = rid, source, layer, yosys
         self.spec = spec
         self.type = layer.op_type
+        self.band_key = model.band_key(layer)  # the type, or "MVAU/unrolled"
         self.key = getattr(layer, "cost_coef", None) or layer.op_type
         self.f = model.features(layer)
         self.regimes = random_sweep.regime_of(spec) if spec else _regimes_of_layer(layer)
@@ -318,6 +319,9 @@ PRIOR = {
     "FIFO": {"ctrl": 1.0, "mem": 1.0, "wrap": 1.0},
     "LabelSelect": {"cmp": 1.0, "mux": 1.0, "out": 1.0, "ctrl": 1.0},
 }
+# a fully unrolled MVAU (model.band_key "MVAU/unrolled") has a coefficient set of its own
+# (MVAU.cost_coef "MVAU_unrolled"), with the same priors
+PRIOR["MVAU_unrolled"] = dict(PRIOR["MVAU"], cdot=1.0)
 
 #: features whose coefficient is not fitted: the sub-block costs that Yosys measured on the
 #: blocks in isolation (benchmarks/cost/blocks.py) count as they are, the fit models the rest
@@ -338,6 +342,7 @@ FIXED = {
         "xdot": 1.0,
     }
 }
+FIXED["MVAU_unrolled"] = dict(FIXED["MVAU"])
 
 
 def _fit_prior(lam: float, key: str, keys: list[str]):
@@ -472,15 +477,16 @@ def soft_rel(e, a) -> float:
 
 
 def bands(rows, oof) -> dict:
-    """LUT uncertainty band per layer type: the BAND_Q quantile of the out-of-fold
+    """LUT uncertainty band per layer type (``model.band_key``: the fully unrolled MVAUs
+    apart): the BAND_Q quantile of the out-of-fold
     ``|est - yosys| / (yosys + SOFT)``, widened by ``1 + 1/sqrt(n)`` for ``n`` points (few
     points: a wider band); types with fewer than BAND_MIN_N points take the pooled quantile of
     all types, widened the same way."""
     res: dict = {}
     allr = [abs(soft_rel(oof[r.id]["lut"], r.y["lut"])) for r in rows]
     pooled = float(np.quantile(allr, BAND_Q))
-    for t in sorted({r.type for r in rows}):
-        rr = [abs(soft_rel(oof[r.id]["lut"], r.y["lut"])) for r in rows if r.type == t]
+    for t in sorted({r.band_key for r in rows}):
+        rr = [abs(soft_rel(oof[r.id]["lut"], r.y["lut"])) for r in rows if r.band_key == t]
         n = len(rr)
         # with fewer designs than features the out-of-fold fits are degenerate: the pooled
         # quantile stands in
@@ -525,7 +531,7 @@ def evaluate(rows, coef, lim=0.15) -> dict:
                 "dsp": [p["dsp"], r.y["dsp"]],
             }
         )
-        per_type.setdefault(r.type, []).append(e)
+        per_type.setdefault(r.band_key, []).append(e)
     ok_b = sum(o["bram18"][0] == o["bram18"][1] for o in out)
     ok_d = sum(o["dsp"][0] == o["dsp"][1] for o in out)
     return {
@@ -627,8 +633,8 @@ def run(cnv: bool = False) -> dict:
         "cv": {
             "lut": _stats([rel(oof[r.id]["lut"], r.y["lut"]) for r in fitset]),
             "per_type": {
-                t: _stats([rel(oof[r.id]["lut"], r.y["lut"]) for r in fitset if r.type == t])
-                for t in sorted({r.type for r in fitset})
+                t: _stats([rel(oof[r.id]["lut"], r.y["lut"]) for r in fitset if r.band_key == t])
+                for t in sorted({r.band_key for r in fitset})
             },
             "designs": [
                 {

@@ -92,28 +92,51 @@ COEF = {
     },
     "MVAU": {
         "ff": {
-            "acc": 1.4698,
-            "const": 12.5317,
-            "ctrl": 1.9151,
-            "dot": 0.2613,
-            "in": 0.9742,
-            "out": 2.809,
-            "thr": 0.1738,
-            "wreg": 0.7903
+            "acc": 1.1548,
+            "const": 12.8192,
+            "ctrl": 1.8747,
+            "dot": 0.7774,
+            "in": 1.0162,
+            "out": 2.5523,
+            "thr": 0.1749,
+            "wreg": 0.7244
         },
         "lut": {
-            "acc": 0.9499,
+            "acc": 1.0019,
             "act": 1.0,
             "act_rom": 1.0,
-            "cdot": 0.9268,
-            "const": 8.0566,
-            "ctrl": 0.9701,
+            "const": 6.8052,
+            "ctrl": 0.989,
             "dot": 1.0,
-            "dsp": 0.4285,
-            "ibuf": 0.8867,
-            "out": 1.1026,
+            "dsp": 0.1181,
+            "ibuf": 0.9085,
+            "out": 1.0285,
             "rdot": 1.0,
-            "tree_const": 0.7669,
+            "wrom": 1.0,
+            "wrom_deep": 1.0,
+            "wrom_small": 0.0,
+            "xdot": 1.0
+        }
+    },
+    "MVAU_unrolled": {
+        "ff": {
+            "acc": 2.1002,
+            "const": 7.0592,
+            "ctrl": 1.0,
+            "in": 0.5751,
+            "out": 2.1167
+        },
+        "lut": {
+            "act": 1.0,
+            "act_rom": 1.0,
+            "cdot": 0.8208,
+            "const": 11.3791,
+            "ctrl": 1.0,
+            "dot": 1.0,
+            "dsp": 1.4232,
+            "out": 0.7337,
+            "rdot": 1.0,
+            "tree_const": 0.8748,
             "wrom": 1.0,
             "wrom_deep": 1.0,
             "wrom_small": 0.0,
@@ -157,15 +180,16 @@ BAND = {
     "DWC": 0.1554,
     "DuplicateStreams": 0.0,
     "FIFO": 0.1867,
-    "FMPadding": 0.1972,
+    "FMPadding": 0.1384,
     "GlobalAccPool": 0.3194,
     "LabelSelect": 0.2539,
-    "MVAU": 0.2206,
-    "Pool": 0.162,
-    "SlidingWindow": 0.2769,
-    "Thresholding": 0.1834,
-    "VVAU": 0.0879,
-    "_pooled": 0.1869
+    "MVAU": 0.1894,
+    "MVAU/unrolled": 0.3335,
+    "Pool": 0.1611,
+    "SlidingWindow": 0.2588,
+    "Thresholding": 0.1939,
+    "VVAU": 0.0887,
+    "_pooled": 0.1943
 }
 
 BAND_SOFT = 20

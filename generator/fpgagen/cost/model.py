@@ -1048,14 +1048,29 @@ def lut_band(layer, lut: int | None = None) -> int:
     """Half-width of the LUT uncertainty band of ``layer``'s estimate.
 
     ``BAND[type] x (estimate + BAND_SOFT)``: ``BAND`` is the 95% quantile of the relative
-    out-of-fold errors of the layer type in the cross-validated fit, widened for types with
+    out-of-fold errors of the layer type (:func:`band_key`) in the cross-validated fit, widened for types with
     few calibration designs (docs/cost_model.md, "Uncertainty band"); a type the fit has no
     band for takes the pooled one. ``lut``: the estimate, if already computed.
     """
     if lut is None:
         lut = estimate(layer)["lut"]
-    b = BAND.get(layer.op_type, BAND["_pooled"])
+    b = BAND.get(band_key(layer), BAND.get(layer.op_type, BAND["_pooled"]))
     return int(math.ceil(b * (lut + BAND_SOFT)))
+
+
+def band_key(layer) -> str:
+    """The row of :data:`BAND` a layer's estimate takes: its type, or ``"MVAU/unrolled"`` for
+    a fully unrolled MVAU (``NF*SF = 1``, weights on chip), whose products, adders and
+    comparators synthesis folds with the constant weights into one function that the blocks
+    measured apart follow less closely (a band of its own, from its own out-of-fold errors)."""
+    t = layer.op_type
+    if (
+        t == "MVAU"
+        and layer.nf * layer.sf == 1
+        and getattr(layer, "weight_ram_style", "") != "external"
+    ):
+        return "MVAU/unrolled"
+    return t
 
 
 def total_lut_band(layers, luts=None) -> int:

@@ -315,6 +315,15 @@ class MVAU(AccumulatorMixin, HWLayer):
         return p
 
     @property
+    def cost_coef(self) -> str:
+        """The cost model's coefficient set: a fully unrolled MVAU (``NF*SF = 1``, weights on
+        chip: constants that synthesis folds into products, adders and comparators) has one
+        of its own, fitted on fully unrolled layers (docs/cost_model.md)."""
+        if self.nf * self.sf == 1 and self.weight_ram_style != "external":
+            return "MVAU_unrolled"
+        return "MVAU"
+
+    @property
     def const_weights(self) -> bool:
         """Whether the RTL takes the weights as a constant parameter (rtl/weight_mem.v
         ``CONST``): one weight line (NF*SF = 1) in a ROM style, not streamed or loaded, and
