@@ -60,9 +60,9 @@ LATE_HOLDOUTS = {
     "holdout5": (5, "fifth", 18017),
     "holdout6": (6, "sixth", 18019),
     "holdout7": (7, "seventh", 18021),
-    # "holdout8": (8, "eighth", 18023),  # NOT YET: scored once at the end
+    "holdout8": (8, "eighth", 18023),
     "unrolled": (9, "fully unrolled (MVAU)", 18025),
-    # "unrolled2": (10, "second fully unrolled (MVAU)", 18027),  # NOT YET: scored at the end
+    "unrolled2": (10, "second fully unrolled (MVAU)", 18027),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -71,7 +71,7 @@ LATE_REGIMES = {
     "holdout5": "regime3",
     "holdout6": "regime4",
     "holdout7": "regime5",
-    # "holdout8": "regime6",
+    "holdout8": "regime6",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
