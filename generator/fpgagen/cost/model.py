@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import FpgagenError
 from ..layers.base import register_cost_model
+from ..layers.hw import dsp_per_product, product_operands
 from ..layers.memory import uram_blocks
 
 __all__ = [
@@ -363,31 +364,6 @@ def const_tree_operands(ind, wd) -> tuple[int, int]:
     if wd.name == "TERNARY":
         return (2 if ind.name == "TERNARY" else ind.bits + 1), 0
     return pb, pb if kind == "mul" else 0
-
-
-def product_operands(ind, wd) -> tuple:
-    """(XE, WE, P_BITS, kind) of products of ``ind`` inputs by ``wd`` weights (rtl/mvau.v)."""
-    ib, wb = ind.bits, wd.bits
-    isg = ind.signed and not ind.is_bipolar
-    wsg = wd.signed and not wd.is_bipolar
-    xe, we = ib + (0 if isg else 1), wb + (0 if wsg else 1)
-    if ind.is_bipolar and wd.is_bipolar:
-        return xe, we, 1, "xnor"
-    if ind.is_bipolar:
-        return xe, we, wb + 1, "neg"
-    if wd.is_bipolar:
-        return xe, we, ib + 1, "neg"
-    return xe, we, xe + we, "mul"
-
-
-def dsp_per_product(a: int, b: int) -> int:
-    """DSP48E2 per signed a x b multiplier under Yosys' mul2dsp (27x18, >= 2x2, >= 9 bits)."""
-    if a < 2 or b < 2 or a + b < 9:
-        return 0
-    a, b = max(a, b), min(a, b)
-    if b > 18:
-        return math.ceil(a / 26) * math.ceil(b / 17)
-    return math.ceil(max(0, a - 27) / 17) + 1 if a > 27 else 1
 
 
 def mvau_group_operands(layer) -> tuple[int, int]:

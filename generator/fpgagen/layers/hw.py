@@ -18,13 +18,23 @@ also accepts ``"NAME=memory.attr"`` for the chunking of a memory's table).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..datatypes import DataType
 
-__all__ = ["Kind", "Memory", "SignedInt", "dtype_fields", "parse_names"]
+__all__ = [
+    "BitVector",
+    "Kind",
+    "Memory",
+    "SignedInt",
+    "dsp_per_product",
+    "dtype_fields",
+    "parse_names",
+    "product_operands",
+]
 
 
 class Kind(str):
@@ -92,3 +102,32 @@ def parse_names(names) -> list[tuple[str, str]]:
         b, _, k = n.partition("=")
         out.append((b, k or b))
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# the products of rtl/mvau.v and vvau.v, and how Yosys maps them (the cost model and the RTL
+# choices of the layers both read them)
+# ------------------------------------------------------------------------------------------
+def product_operands(ind, wd) -> tuple:
+    """(XE, WE, P_BITS, kind) of products of ``ind`` inputs by ``wd`` weights (rtl/mvau.v)."""
+    ib, wb = ind.bits, wd.bits
+    isg = ind.signed and not ind.is_bipolar
+    wsg = wd.signed and not wd.is_bipolar
+    xe, we = ib + (0 if isg else 1), wb + (0 if wsg else 1)
+    if ind.is_bipolar and wd.is_bipolar:
+        return xe, we, 1, "xnor"
+    if ind.is_bipolar:
+        return xe, we, wb + 1, "neg"
+    if wd.is_bipolar:
+        return xe, we, ib + 1, "neg"
+    return xe, we, xe + we, "mul"
+
+
+def dsp_per_product(a: int, b: int) -> int:
+    """DSP48E2 per signed a x b multiplier under Yosys' mul2dsp (27x18, >= 2x2, >= 9 bits)."""
+    if a < 2 or b < 2 or a + b < 9:
+        return 0
+    a, b = max(a, b), min(a, b)
+    if b > 18:
+        return math.ceil(a / 26) * math.ceil(b / 17)
+    return math.ceil(max(0, a - 27) / 17) + 1 if a > 27 else 1

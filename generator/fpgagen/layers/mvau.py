@@ -9,7 +9,7 @@ from ..datatypes import DataType, uint_type
 from ..errors import FoldingError
 from .accum import AccumulatorMixin
 from .base import HWLayer, check_divides, divisors
-from .hw import BitVector, Memory
+from .hw import BitVector, Memory, dsp_per_product, product_operands
 from .memory import memory_style
 
 __all__ = ["MVAU"]
@@ -336,16 +336,15 @@ class MVAU(AccumulatorMixin, HWLayer):
         of four 90%-sparse TERNARY layers synthesized 1.5-1.9 times larger than from the ROM;
         every one of 40 layers with at most half zero weights was 0.38-1.09 times, median
         0.63)."""
-        from ..cost.model import mvau_dsp
-
         if self.nf * self.sf != 1 or self.weight_ram_style in ("external", "ultra"):
             return False
         w = np.asarray(self.weights)
         zeros = 0.0 if self.w_dtype.is_bipolar else float(np.mean(w == 0))
+        xe, we, _, kind = product_operands(self.in_dtype, self.w_dtype)
         return (
             self.weight_word_bits <= CONST_W_MAX_BITS
             and zeros <= CONST_W_MAX_ZEROS
-            and mvau_dsp(self, products_only=True) == 0
+            and not (kind == "mul" and dsp_per_product(xe, we) > 0)
         )
 
     @property
