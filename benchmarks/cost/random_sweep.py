@@ -495,15 +495,7 @@ def cmd_sweep(args) -> int:
             tasks, jobs=args.jobs, cache=False, progress=lambda m: print(m, flush=True)
         )
         data = _load(RANDOM) | {"yosys": data["yosys"], "seeds": SEEDS}
-        for o in outs:
-            if o.ok:
-                r = o.result
-                data["designs"][r["spec"]["id"]] = {
-                    k: r[k] for k in ("spec", "layer", "yosys", "cells")
-                }
-            else:
-                failed.append(o)
-                print(f"FAILED: {o.label}: {o.error}", flush=True)
+        failed += _store(outs, data)
         _save(RANDOM, data)
         print(f"saved {len(data['designs'])} designs ({time.strftime('%H:%M:%S')})", flush=True)
     return 1 if failed else 0
@@ -525,6 +517,15 @@ def cmd_resynth(args) -> int:
     ]
     outs = run_tasks(tasks, jobs=args.jobs, cache=False, progress=lambda m: print(m, flush=True))
     data = _load(RANDOM)
+    failed = _store(outs, data)
+    _save(RANDOM, data)
+    return 1 if failed else 0
+
+
+def _store(outs, data: dict) -> list:
+    """Put the synthesized designs of ``outs`` (task outcomes) into ``data``; returns the
+    failed outcomes, each reported."""
+    failed = []
     for o in outs:
         if o.ok:
             r = o.result
@@ -532,9 +533,9 @@ def cmd_resynth(args) -> int:
                 k: r[k] for k in ("spec", "layer", "yosys", "cells")
             }
         else:
+            failed.append(o)
             print(f"FAILED: {o.label}: {o.error}", flush=True)
-    _save(RANDOM, data)
-    return 0 if all(o.ok for o in outs) else 1
+    return failed
 
 
 # ------------------------------------------------------------------------------------------
