@@ -16,8 +16,8 @@ __all__ = ["MVAU"]
 
 
 #: the widest weight line an MVAU takes as a constant parameter (:attr:`MVAU.const_weights`):
-#: Verilator rejects literals of 65,536 bits and more (TFC's fully unrolled first layer has a
-#: 150,528-bit line)
+#: Verilator rejects literals of 65,536 bits and more (the fully unrolled first layer of the
+#: suite's TFC-W2A2 test build has a 150,528-bit line)
 CONST_W_MAX_BITS = 32768
 #: the largest fraction of zero weights with which an MVAU takes its weights as constants
 #: (:attr:`MVAU.const_weights`: sparser layers synthesize smaller from the one-line ROM)
