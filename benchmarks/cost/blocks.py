@@ -104,6 +104,9 @@ CDOT_PAIRS = [
     ("INT2", "TERNARY"),
     ("UINT2", "TERNARY"),
     ("UINT3", "TERNARY"),
+    # DSP-wide products by +-2^k constants, which a fully unrolled layer takes as shifts
+    # (MVAU.const_weights)
+    ("UINT6", "INT2"),
 ]
 CDOT_N = [1, 2, 4, 8, 16, 32]
 #: ... and the one-BIPOLAR and XNOR pairs (products by +-1 constants, conditional negations of

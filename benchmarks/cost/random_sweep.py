@@ -97,6 +97,9 @@ SEEDS = {
     "unrolled": 18025,
     "train3": 18026,
     "unrolled2": 18027,
+    "holdout9": 18028,
+    "regime7": 18029,
+    "unrolled3": 18030,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -173,6 +176,13 @@ COUNTS["unrolled"] = {"MVAUFull": 24}
 # within 15%) and before they were synthesized; the second scored once, with the final model
 COUNTS["train3"] = {"MVAUFull": 48}
 COUNTS["unrolled2"] = {"MVAUFull": 24}
+# a ninth hold-out set, a seventh regime set and a third fully unrolled set (seeds 18028,
+# 18029, 18030), committed after the eighth and the second fully unrolled sets had been
+# scored and a change had been made (DSP-wide products by +-2^k constants as shifts), before
+# they were synthesized: scored once, with the final model
+COUNTS["holdout9"] = dict(COUNTS["holdout"])
+COUNTS["regime7"] = dict(COUNTS["regime"])
+COUNTS["unrolled3"] = {"MVAUFull": 24}
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}

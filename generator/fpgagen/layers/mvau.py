@@ -327,10 +327,11 @@ class MVAU(AccumulatorMixin, HWLayer):
     def const_weights(self) -> bool:
         """Whether the RTL takes the weights as a constant parameter (rtl/weight_mem.v
         ``CONST``): one weight line (NF*SF = 1) in a ROM style, not streamed or loaded, and
-        products in LUTs. Products wide enough for a DSP48E2 keep the one-line ROM: by
-        constants, Yosys maps some of them to DSPs and some to LUTs (61 of the 91 UINT8 x
-        INT8 products by constants that are not powers of two, in one layer), a count the cost
-        model cannot tell yet, where from the ROM every product is one DSP. A line wider than
+        products in LUTs. Products wide enough for a DSP48E2 keep the one-line ROM unless
+        every weight is 0 or +-2^k: by other constants, Yosys maps some of them to DSPs and
+        some to LUTs (61 of the 91 UINT8 x INT8 products by constants that are not powers of
+        two, in one layer), a count the cost model cannot tell yet, where from the ROM every
+        product is one DSP. A line wider than
         :data:`CONST_W_MAX_BITS` keeps the ROM too (Verilator's limit on a literal), and so do
         weights more than :data:`CONST_W_MAX_ZEROS` zero (a pruned layer: as constants, three
         of four 90%-sparse TERNARY layers synthesized 1.5-1.9 times larger than from the ROM;
@@ -341,11 +342,14 @@ class MVAU(AccumulatorMixin, HWLayer):
         w = np.asarray(self.weights)
         zeros = 0.0 if self.w_dtype.is_bipolar else float(np.mean(w == 0))
         xe, we, _, kind = product_operands(self.in_dtype, self.w_dtype)
-        return (
-            self.weight_word_bits <= CONST_W_MAX_BITS
-            and zeros <= CONST_W_MAX_ZEROS
-            and not (kind == "mul" and dsp_per_product(xe, we) > 0)
-        )
+        if kind == "mul" and dsp_per_product(xe, we) > 0:
+            # DSP-wide products: only when every weight is 0 or +-2^k (shifts and negations,
+            # which Yosys maps to no DSP: three UINT6 x INT2 layers, 21-63 DSPs from the ROM,
+            # 0 as constants, and 22-48% fewer LUTs)
+            a = np.abs(w.astype(np.int64))
+            if np.any((a & (a - 1)) != 0):
+                return False
+        return self.weight_word_bits <= CONST_W_MAX_BITS and zeros <= CONST_W_MAX_ZEROS
 
     @property
     def rtl_names(self) -> tuple:
