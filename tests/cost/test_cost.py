@@ -343,7 +343,9 @@ def test_sub_block_tables_are_interpolated():
     assert model.cdot_luts(i2, i2, 0) == 0
     i4, i8 = DataType("INT4"), DataType("INT8")
     assert model.cdot_luts(i4, t, 8) == model.CDOT["i3u_wt"][8]  # both 4 x 2 operand bits
-    assert model.cdot_luts(i8, i8, 8) == pytest.approx(model.CDOT["i4s_w4s"][8] * 16 / 8)
+    # INT8 x INT8 (8 + 8 operand bits): UINT6 x INT2's row (7 + 2 bits, distance 7) is nearer
+    # than INT4 x INT4's (distance 8), scaled by 16 product bits over 9
+    assert model.cdot_luts(i8, i8, 8) == pytest.approx(model.CDOT["i6u_w2s"][8] * 16 / 9)
     # adder trees are capped at the accumulator width
     assert model.tree_bits(4, 6) == 2 * 7 + 8 and model.tree_bits(4, 6, cap=7) == 2 * 7 + 7
 
