@@ -662,3 +662,38 @@ def test_small_weight_rom_uses_the_rdot_block():
     deep = MVAU("d", w, DataType("UINT2"), DataType("TERNARY"), pe=1, simd=1)  # 128 words
     h = model.features(deep)["lut"]
     assert h["rdot"] == 0 and h["dot"] > 0 and h["wrom_deep"] > 0
+
+
+def test_fully_unrolled_mvau_takes_constant_weights_where_they_are_smaller():
+    """NF*SF = 1 with on-chip weights: the RTL takes the weight line as a constant parameter
+    (rtl/weight_mem.v CONST) unless the weights are mostly zero, DSP-wide products are by
+    constants other than 0 / +-2^k, or the line is too wide for a Verilog literal; the cost
+    model then counts no DSP."""
+    from fpgagen.codegen.templates import _vparam
+    from fpgagen.layers.hw import BitVector
+    from fpgagen.layers.mvau import CONST_W_MAX_BITS
+
+    rng = np.random.default_rng(4)
+    i2, t = DataType("INT2"), DataType("TERNARY")
+    dense = MVAU("d", rng.choice([-2, -1, 1], size=(4, 8)), i2, i2, pe=4, simd=8)
+    assert dense.const_weights
+    p = dense.rtl_params("mem")
+    assert p["CONST_W"] == 1 and isinstance(p["WEIGHT_CONST"], BitVector)
+    assert p["WEIGHT_CONST"].bits == 4 * 8 * 2
+    assert _vparam(p["WEIGHT_CONST"]).startswith("64'h")
+    folded = MVAU("f", dense.weights, i2, i2, pe=2, simd=8)
+    assert not folded.const_weights and "CONST_W" not in folded.rtl_params("mem")
+    sparse = rng.choice([-1, 1], size=(4, 40)) * (rng.random((4, 40)) < 0.1)
+    assert not MVAU("s", sparse, DataType("UINT2"), t, pe=4, simd=40).const_weights
+    # UINT6 x INT2 products are DSP-wide (7 x 2 bits) but by 0, +-1, -2: shifts, no DSP
+    u6 = DataType("UINT6")
+    shifts = MVAU("h", rng.choice([-2, -1, 0, 1], size=(4, 3)), u6, i2, pe=4, simd=3)
+    assert shifts.const_weights and model.estimate(shifts)["dsp"] == 0
+    # UINT8 x INT8 by a 3: a DSP each, from the one-line ROM
+    u8, i8 = DataType("UINT8"), DataType("INT8")
+    mul = MVAU("m", np.full((2, 3), 3), u8, i8, pe=2, simd=3)
+    assert not mul.const_weights and model.estimate(mul)["dsp"] == 6
+    wide = MVAU("w", rng.choice([-1, 1], size=(64, 600)), i2, t, pe=64, simd=600)
+    assert wide.weight_word_bits > CONST_W_MAX_BITS and not wide.const_weights
+    ext = MVAU("e", dense.weights, i2, i2, pe=4, simd=8, ram_style="external")
+    assert not ext.const_weights
