@@ -63,8 +63,8 @@ LATE_HOLDOUTS = {
     "holdout8": (8, "eighth", 18023),
     "unrolled": (9, "fully unrolled (MVAU)", 18025),
     "unrolled2": (10, "second fully unrolled (MVAU)", 18027),
-    # "holdout9": (11, "ninth", 18028),  # NOT YET: scored once at the end
-    # "unrolled3": (12, "third fully unrolled (MVAU)", 18030),  # NOT YET
+    "holdout9": (11, "ninth", 18028),
+    "unrolled3": (12, "third fully unrolled (MVAU)", 18030),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -74,7 +74,7 @@ LATE_REGIMES = {
     "holdout6": "regime4",
     "holdout7": "regime5",
     "holdout8": "regime6",
-    # "holdout9": "regime7",  # NOT YET
+    "holdout9": "regime7",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
