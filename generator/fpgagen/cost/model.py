@@ -1037,18 +1037,12 @@ def lut_band(layer, lut: int | None = None) -> int:
 
 
 def band_key(layer) -> str:
-    """The row of :data:`BAND` a layer's estimate takes: its type, or ``"MVAU/unrolled"`` for
-    a fully unrolled MVAU (``NF*SF = 1``, weights on chip), whose products, adders and
-    comparators synthesis folds with the constant weights into one function that the blocks
-    measured apart follow less closely (a band of its own, from its own out-of-fold errors)."""
-    t = layer.op_type
-    if (
-        t == "MVAU"
-        and layer.nf * layer.sf == 1
-        and getattr(layer, "weight_ram_style", "") != "external"
-    ):
-        return "MVAU/unrolled"
-    return t
+    """The row of :data:`BAND` a layer's estimate takes (``layer.cost_band``): its type, or
+    ``"MVAU/unrolled"`` for a fully unrolled MVAU (``NF*SF = 1``, weights on chip), whose
+    products, adders and comparators synthesis folds with the constant weights into one
+    function that the blocks measured apart follow less closely (a band of its own, from its
+    own out-of-fold errors)."""
+    return getattr(layer, "cost_band", layer.op_type)
 
 
 def total_lut_band(layers, luts=None) -> int:

@@ -223,6 +223,12 @@ class HWLayer(abc.ABC):
     #: features are weighted with; None: the op_type
     cost_coef: str | None = None
 
+    @property
+    def cost_band(self) -> str:
+        """The row of the cost model's uncertainty band (``_coef.BAND``) this layer's
+        estimate takes: its type, unless a kind of layer of the type is fitted apart."""
+        return self.op_type
+
     def cpu_spec(self, consts: dict, prefix: str) -> dict:
         """The :mod:`fpgagen.cpulayers` spec running this layer on the processor: ``{"op":
         cpu_op, "name", ...}`` with the primitive's fields; constant arrays go into ``consts``

@@ -315,13 +315,22 @@ class MVAU(AccumulatorMixin, HWLayer):
         return p
 
     @property
+    def unrolled(self) -> bool:
+        """Fully unrolled with on-chip weights (``NF*SF = 1``): constants that synthesis
+        folds into products, adders and comparators, from a parameter or a one-line ROM."""
+        return self.nf * self.sf == 1 and self.weight_ram_style != "external"
+
+    @property
     def cost_coef(self) -> str:
-        """The cost model's coefficient set: a fully unrolled MVAU (``NF*SF = 1``, weights on
-        chip: constants that synthesis folds into products, adders and comparators) has one
-        of its own, fitted on fully unrolled layers (docs/cost_model.md)."""
-        if self.nf * self.sf == 1 and self.weight_ram_style != "external":
-            return "MVAU_unrolled"
-        return "MVAU"
+        """The cost model's coefficient set: a fully unrolled MVAU has one of its own, fitted
+        on fully unrolled layers (docs/cost_model.md)."""
+        return "MVAU_unrolled" if self.unrolled else "MVAU"
+
+    @property
+    def cost_band(self) -> str:
+        """The uncertainty band's row: a fully unrolled MVAU's errors are its own (about
+        twice a folded MVAU's)."""
+        return "MVAU/unrolled" if self.unrolled else "MVAU"
 
     @property
     def const_weights(self) -> bool:
