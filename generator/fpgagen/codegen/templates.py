@@ -10,7 +10,6 @@ anything outside ``[A-Za-z_][A-Za-z0-9_]*``.
 from __future__ import annotations
 
 import functools
-import re
 
 import jinja2
 
@@ -31,9 +30,7 @@ def _vparam(v) -> str:
     if isinstance(v, int):
         return str(v) if v >= 0 else f"-{-v}"
     if isinstance(v, BitVector):
-        if not re.fullmatch(r"[0-9a-fA-F]+", v.hex) or v.bits < 1:
-            raise ValueError(f"bad bit-vector parameter {v!r}")
-        return f"{v.bits}'h{v.hex}"
+        return v.literal()
     if isinstance(v, str):
         if '"' in v or "\\" in v or "\n" in v:
             raise ValueError(f"string parameter {v!r} contains quotes, backslashes or newlines")

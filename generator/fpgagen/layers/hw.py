@@ -80,6 +80,16 @@ class BitVector:
     bits: int
     hex: str
 
+    def literal(self) -> str:
+        """The sized Verilog literal ``bits'hhex`` (templates and Verilator's ``-G``)."""
+        if (
+            self.bits < 1
+            or not self.hex
+            or any(c not in "0123456789abcdefABCDEF" for c in self.hex)
+        ):
+            raise ValueError(f"bad bit-vector parameter {self!r}")
+        return f"{self.bits}'h{self.hex}"
+
 
 def dtype_fields(prefix: str, dt: DataType) -> dict:
     """``<prefix>_BITS``, ``_SIGNED``, ``_BIPOLAR`` and ``_KIND`` of an element type.

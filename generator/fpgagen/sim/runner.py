@@ -182,7 +182,7 @@ def _hdl_value(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, BitVector):  # a sized hex literal (a constant weight line)
-        return f"{value.bits}'h{value.hex}"
+        return value.literal()
     raise SimulationError(f"parameter value {value!r} must be an int, bool, str, Path or BitVector")
 
 
