@@ -641,6 +641,24 @@ def test_fully_unrolled_binary_layer_uses_the_measured_popcount():
     )
 
 
+def test_wide_fully_unrolled_layer_is_never_cheaper_than_a_narrow_one():
+    """Beyond the constant-weight blocks' widest PE the blocks' own share of distinct adder
+    nodes is held at its last value, not extrapolated: a line through its last two points
+    reached 0 at about 400 lanes, and a 784-lane INT2 x INT3 layer (the TFC-W2A2 build's first,
+    fully unrolled at 64 PEs) cost 0 LUTs for its products, so the optimiser unrolled it."""
+    rng = np.random.default_rng(11)
+    i2, i3 = DataType("INT2"), DataType("INT3")
+    share = model._interp(model.CDOT_SHARE["i2s_w2s"], 32)
+    costs = [model.cdot_luts(i2, i3, n, 11, share) for n in (32, 64, 256, 564, 784)]
+    assert all(b > a for a, b in zip(costs, costs[1:])), costs
+    assert model._interp(model.CDOT_SHARE["i2s_w2s"], 564, clamp=True) == pytest.approx(share)
+    w = rng.integers(-2, 3, size=(64, 784))
+    wide = MVAU("w", w, i2, i3, pe=64, simd=784)
+    narrow = MVAU("n", w[:, :64], i2, i3, pe=64, simd=64)
+    f_wide, f_narrow = model.features(wide)["lut"], model.features(narrow)["lut"]
+    assert f_wide["cdot"] > 8 * f_narrow["cdot"] > 0
+
+
 def test_small_weight_rom_uses_the_rdot_block():
     """An MVAU with a soft-logic weight ROM of 2-8 words and narrow multi-bit products is
     costed by the ROM-fed block (RDOT), the ROM included; with 8-bit inputs (beyond the

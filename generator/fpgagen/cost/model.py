@@ -480,12 +480,15 @@ from ._blocks import (  # noqa: E402  (blocks.py table)
 )
 
 
-def _interp(table: dict, x: float) -> float:
+def _interp(table: dict, x: float, clamp: bool = False) -> float:
     """Piecewise-linear interpolation of ``{x_i: y_i}`` at ``x``, extrapolated linearly from
-    the two end points on either side."""
+    the two end points on either side, or (``clamp``) held at the end point's value: a ratio
+    such as :data:`CDOT_SHARE`, which a line through its last two points would take below 0."""
     xs = sorted(table)
     if len(xs) == 1:
         return float(table[xs[0]])
+    if clamp and not xs[0] < x < xs[-1]:
+        return float(table[xs[0] if x <= xs[0] else xs[-1]])
     if x <= xs[0]:
         a, b = xs[0], xs[1]
     elif x >= xs[-1]:
@@ -598,7 +601,10 @@ def cdot_luts(
     key, scale, pb = _weight_pair_entry(CDOT, in_dtype, w_dtype)
     cost = _interp(CDOT[key], n) * scale * _truncation(n, pb, cap)
     if share is not None:
-        cost *= share / _interp(CDOT_SHARE[key], n)
+        # the blocks' share beyond their widest PE (32 lanes; 256 for XNOR) is their last:
+        # it levels off (XNOR: 0.86, 0.85, 0.88, 0.87 at 32..256 lanes), where a line through
+        # the last two points reaches 0 at about 400 lanes and cost 0 LUTs
+        cost *= share / _interp(CDOT_SHARE[key], n, clamp=True)
     return max(0.0, cost)
 
 
