@@ -92,25 +92,25 @@ COEF = {
     },
     "MVAU": {
         "ff": {
-            "acc": 1.1548,
-            "const": 12.8192,
-            "ctrl": 1.8747,
-            "dot": 0.7774,
-            "in": 1.0162,
-            "out": 2.5523,
-            "thr": 0.1749,
-            "wreg": 0.7244
+            "acc": 1.1191,
+            "const": 14.5387,
+            "ctrl": 1.7675,
+            "dot": 0.9319,
+            "in": 1.0296,
+            "out": 2.3686,
+            "thr": 0.174,
+            "wreg": 0.6938
         },
         "lut": {
-            "acc": 1.0019,
+            "acc": 1.0625,
             "act": 1.0,
             "act_rom": 1.0,
-            "const": 6.8052,
-            "ctrl": 0.989,
+            "const": 6.6291,
+            "ctrl": 0.9781,
             "dot": 1.0,
-            "dsp": 0.1181,
-            "ibuf": 0.9085,
-            "out": 1.0285,
+            "dsp": 0.2692,
+            "ibuf": 0.921,
+            "out": 0.9102,
             "rdot": 1.0,
             "wrom": 1.0,
             "wrom_deep": 1.0,
@@ -183,13 +183,13 @@ BAND = {
     "FMPadding": 0.1384,
     "GlobalAccPool": 0.3194,
     "LabelSelect": 0.2539,
-    "MVAU": 0.1894,
+    "MVAU": 0.1723,
     "MVAU/unrolled": 0.3349,
     "Pool": 0.1611,
     "SlidingWindow": 0.2588,
     "Thresholding": 0.1939,
-    "VVAU": 0.0887,
-    "_pooled": 0.1943
+    "VVAU": 0.1114,
+    "_pooled": 0.1908
 }
 
 BAND_SOFT = 20

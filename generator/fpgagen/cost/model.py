@@ -480,14 +480,21 @@ from ._blocks import (  # noqa: E402  (blocks.py table)
 )
 
 
-def _interp(table: dict, x: float, clamp: bool = False) -> float:
-    """Piecewise-linear interpolation of ``{x_i: y_i}`` at ``x``, extrapolated linearly from
-    the two end points on either side, or (``clamp``) held at the end point's value: a ratio
-    such as :data:`CDOT_SHARE`, which a line through its last two points would take below 0."""
+def _interp(table: dict, x: float, beyond: str = "rise") -> float:
+    """Piecewise-linear interpolation of ``{x_i: y_i}`` at ``x``. Beyond the grid, ``beyond``:
+
+    * ``"rise"`` (a cost): along the line through the two end points, but above the grid
+      never below the last point's value. A block's LUTs do not fall when it grows past what
+      was measured, where the last two points of a noisy row can slope down (7 comparators
+      of INT11 values with their ROM at 64 and 128 words: 343, 278 LUTs; the line reaches
+      0 LUTs at 400 words);
+    * ``"hold"`` (a ratio or a share: :data:`CDOT_SHARE`, the ``*_VAR`` and ``*_FIX``
+      tables): the end point's value;
+    * ``"line"``: the line through the two end points on that side."""
     xs = sorted(table)
     if len(xs) == 1:
         return float(table[xs[0]])
-    if clamp and not xs[0] < x < xs[-1]:
+    if beyond == "hold" and not xs[0] < x < xs[-1]:
         return float(table[xs[0] if x <= xs[0] else xs[-1]])
     if x <= xs[0]:
         a, b = xs[0], xs[1]
@@ -497,7 +504,10 @@ def _interp(table: dict, x: float, clamp: bool = False) -> float:
         i = next(i for i, v in enumerate(xs) if v >= x)
         a, b = xs[i - 1], xs[i]
     ya, yb = float(table[a]), float(table[b])
-    return ya + (yb - ya) * (x - a) / (b - a)
+    y = ya + (yb - ya) * (x - a) / (b - a)
+    if beyond == "rise" and x > xs[-1]:
+        return max(y, yb)
+    return y
 
 
 def _operand_code(dt) -> tuple[int, str]:
@@ -542,7 +552,7 @@ def _dot_entry(key: str) -> tuple[str, float]:
 def dot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
     """LUTs of one PE's ``n`` products and their adder tree (stage 2 of rtl/mvau.v), from the
     Yosys table :data:`DOT` (benchmarks/cost/blocks/dot_pe.v at SIMD = 1..64), interpolated in
-    ``n`` (linearly beyond 64). An operand pair the table lacks takes the nearest pair of the
+    ``n`` (beyond 64 along its last two points, never below the last: :func:`_interp`). An operand pair the table lacks takes the nearest pair of the
     same kind (XNOR, one BIPOLAR operand, LUT or DSP products), scaled by the product width.
     With ``cap`` (the accumulator width) below the sum's width, the adder bits above it are
     removed (synthesis drops what nothing reads): the cost scales by the remaining bits."""
@@ -587,7 +597,7 @@ def cdot_luts(
     """LUTs of one PE's ``n`` products by nonzero CONSTANT weights and their adder tree (a fully
     unrolled MVAU: synthesis folds the weights into the logic), from the Yosys table
     :data:`CDOT` (benchmarks/cost/blocks/cdot_pe.v, n = 1..32 random nonzero weights per PE,
-    LUTs per PE), interpolated in ``n`` (linearly beyond the grid). A pair the table lacks
+    LUTs per PE), interpolated in ``n`` (beyond the grid as :func:`_interp`'s ``"rise"``). A pair the table lacks
     takes the nearest pair of the same kind (multi-bit, TERNARY weights, XNOR, a BIPOLAR
     input, a BIPOLAR weight: :func:`_pair_kind`), scaled by the product width; ``cap`` as in
     :func:`dot_luts`. The binary kinds are a fully unrolled binary layer's popcount (XNOR)
@@ -604,7 +614,7 @@ def cdot_luts(
         # the blocks' share beyond their widest PE (32 lanes; 256 for XNOR) is their last:
         # it levels off (XNOR: 0.86, 0.85, 0.88, 0.87 at 32..256 lanes), where a line through
         # the last two points reaches 0 at about 400 lanes and cost 0 LUTs
-        cost *= share / _interp(CDOT_SHARE[key], n, clamp=True)
+        cost *= share / _interp(CDOT_SHARE[key], n, "hold")
     return max(0.0, cost)
 
 
@@ -682,14 +692,15 @@ def _truncation(n: int, pb: int, cap: int | None) -> float:
     return (n * pbc + tree_bits(n, pbc, cap)) / (n * pb + tree_bits(n, pb))
 
 
-def _interp3(table: dict, b: float, n: float, d: float) -> float:
+def _interp3(table: dict, b: float, n: float, d: float, beyond: str = "rise") -> float:
     """:func:`_interp` of a ``{b: {n: {d: y}}}`` table, innermost key first."""
     return _interp(
         {
-            bb: _interp({nn: _interp(t, d) for nn, t in rows.items()}, n)
+            bb: _interp({nn: _interp(t, d, beyond) for nn, t in rows.items()}, n, beyond)
             for bb, rows in table.items()
         },
         b,
+        beyond,
     )
 
 
@@ -766,13 +777,14 @@ def act_soft_luts(
     table, var, fix, octave = _SOFT_TABLES[stage]
     b = width - 1
     soft = max(
-        0.0, _interp3(table, b, n_thres, depth) + _interp3(fix, b, n_thres, depth) / max(pe, 2)
+        0.0,
+        _interp3(table, b, n_thres, depth) + _interp3(fix, b, n_thres, depth, "hold") / max(pe, 2),
     )
     # the tables have powers of two of words; between them the blocks' measured departure
     # from the line (*_OCT: 1.13 of it at 12 words)
     if min(octave) < depth < max(octave):
         soft *= _interp(octave, depth)
-    ref = _interp3(var, b, n_thres, depth) * n_thres * width
+    ref = _interp3(var, b, n_thres, depth, "hold") * n_thres * width
     const = act_luts(n_thres, width, True)
     return max(0.0, const + (soft - const) * (var_bits / ref if ref > 0 else 1.0))
 
@@ -786,8 +798,8 @@ def act_luts(n_thres: int, width: int, const: bool) -> float:
     whose thresholds take ``b + 1`` bits: a comparison ``b + 1`` bits wide, so ``width`` reads
     row ``width - 1``. The width decides the mapping: up to 6 bits a comparison with a
     constant is one LUT6 function (and the count of several, a few), from 7 bits on Yosys
-    maps it to a carry chain. Interpolated in the width and ``n_thres``, linearly beyond the
-    grid."""
+    maps it to a carry chain. Interpolated in the width and ``n_thres``; beyond the grid along
+    the end points' line, never below the last point (:func:`_interp`)."""
     if n_thres <= 0:
         return 0.0
     rows = ACT["const" if const else "rom"]
