@@ -100,6 +100,9 @@ SEEDS = {
     "holdout9": 18028,
     "regime7": 18029,
     "unrolled3": 18030,
+    "holdout10": 18031,
+    "regime8": 18032,
+    "unrolled4": 18033,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -183,6 +186,14 @@ COUNTS["unrolled2"] = {"MVAUFull": 24}
 COUNTS["holdout9"] = dict(COUNTS["holdout"])
 COUNTS["regime7"] = dict(COUNTS["regime"])
 COUNTS["unrolled3"] = {"MVAUFull": 24}
+# a tenth hold-out set, an eighth regime set and a fourth fully unrolled set (seeds 18031,
+# 18032, 18033), committed on 2026-12-07 after three model changes made on seen data (the
+# constant-weight blocks' share held past their grid, tables never falling past their grid,
+# threshold ROMs costed by their distinct columns), before they were synthesized: scored
+# once, with the final model of that session
+COUNTS["holdout10"] = dict(COUNTS["holdout"])
+COUNTS["regime8"] = dict(COUNTS["regime"])
+COUNTS["unrolled4"] = {"MVAUFull": 24}
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
