@@ -155,10 +155,14 @@ FOLD_BITS = [3, 4, 6, 8, 11, 16]
 FOLD_DEPTH = [2, 4, 8, 16, 32, 64, 128, 256]
 FOLD_PE = 2
 #: the ``soft`` and ``fold`` blocks between two of their powers of two (``mid``), at six of
-#: their (bits, N) points: how far a ROM of 12, 24, 48 or 96 words departs from the line
+#: their (bits, N) points: how far a ROM of 3, 5, 6, 12, 24, 48 or 96 words departs from the line
 #: between its neighbours (a ROM costs more just past a power of two, less towards the next:
 #: :func:`octave_tables`)
-MID_DEPTH = [12, 24, 48, 96]
+MID_DEPTH = [3, 5, 6, 12, 24, 48, 96]
+#: (bits, N, depth) of the ``fold`` blocks measured again at :data:`PE_CHECK` PEs (``--only
+#: pe``): two 8-word ROMs whose columns repeat across PEs, and ROMs of 2, 16, 32 and 64 words
+PE_CHECK_POINTS = [(6, 3, 8), (16, 1, 8), (8, 7, 32), (11, 3, 64), (4, 1, 16), (3, 1, 2)]
+PE_CHECK = [24, 48]
 MID_POINTS = [(3, 7), (4, 3), (6, 1), (8, 3), (11, 7), (16, 15)]
 #: the second PE count of the small blocks (``act``'s modes, ``soft``, ``fold``, ``rdot``)
 #: measured for their slope (:func:`slope_pe`)
@@ -381,6 +385,21 @@ def designs(only: str | None = None) -> list[dict]:
                             "pe": FOLD_PE,
                         }
                     )
+    if only in (None, "pe"):
+        # fold blocks at more PEs, to check the distinct-column model (not in the tables: a
+        # grid point's slope is its first two PE counts')
+        for (b, n, dep), pe in itertools.product(PE_CHECK_POINTS, PE_CHECK):
+            out.append(
+                {
+                    "id": f"act_fold_b{b}_n{n}_d{dep}_p{pe}",
+                    "block": "fold",
+                    "bits": b,
+                    "n": n,
+                    "depth": dep,
+                    "pe": pe,
+                    "check": True,
+                }
+            )
     for kind in ("soft", "fold"):
         if only not in (None, kind):
             continue
@@ -401,7 +420,11 @@ def designs(only: str | None = None) -> list[dict]:
     # and skid control, the weight ROM's counter: 5-10 LUTs) is a sizeable share of its LUTs
     # per PE: the tables then hold the cost of one more PE (the slope), the layers' own terms
     # count the fixed part
-    out += [{**s, "id": f"{s['id']}_p{slope_pe(s)}", "pe": slope_pe(s)} for s in out if slope_pe(s)]
+    out += [
+        {**s, "id": f"{s['id']}_p{slope_pe(s)}", "pe": slope_pe(s)}
+        for s in out
+        if slope_pe(s) and not s.get("check")
+    ]
     if only in (None, "rom"):
         for dep, w in itertools.product(ROM_DEPTH, ROM_WIDTHS):
             out.append({"id": f"rom_d{dep}_w{w}", "block": "rom", "depth": dep, "width": w})
@@ -443,23 +466,35 @@ def _fold_thresholds(spec: dict) -> np.ndarray:
     return thr.reshape(dep, pe * n)
 
 
-def fold_varying_fraction(spec: dict) -> float:
-    """The fraction of a ``fold`` block's threshold ROM bits that vary over its words."""
+def rom_columns(spec: dict, pe: int) -> tuple[int, int]:
+    """``(distinct varying columns, bits per PE)`` of the threshold ROM of a ``fold`` or a
+    ``soft`` block at ``pe`` PEs (:func:`fpgagen.cost.model.threshold_columns`): the first
+    is what synthesis keeps of the ROM, the second the bits that could vary (``N`` x the
+    threshold width) against which the tables' fractions are given."""
     from fpgagen.cost import model
 
-    pe, n, b = spec["pe"], spec["n"], spec["bits"] + 1
-    fields = model.threshold_fields(_fold_thresholds(spec).reshape(-1, n), pe, b)
-    return model.varying_bits(fields) / (pe * n * b)
+    s = {**spec, "pe": pe}
+    if s["block"] == "fold":
+        n, b = s["n"], s["bits"] + 1
+        return model.threshold_columns(_fold_thresholds(s).reshape(-1, n), pe, b)[1], n * b
+    l = _act_layer(s)
+    n, tb = l.thresholds.shape[1], l.t_bits
+    return model.threshold_columns(l.thresholds, pe, tb)[1], n * tb
 
 
-def varying_fraction(l) -> float:
-    """The fraction of a Thresholding layer's threshold ROM bits that vary over its words (the
-    ROM's LUTs follow these: Yosys drops constant bit columns)."""
-    from fpgagen.cost import model
-
-    n, tb, nf = l.thresholds.shape[1], l.t_bits, l.in_channels // l.pe
-    tvar = model.varying_bits(model.threshold_fields(l.thresholds, l.pe, tb)) if nf > 1 else 0
-    return tvar / (l.pe * n * tb)
+def marginal_columns(spec: dict) -> tuple[float, float, int]:
+    """``(m, D0, bits per PE)`` of a comparator block's threshold ROM over its two PE counts
+    (:func:`slope_pe`): ``m`` the distinct varying columns one more PE adds, ``D0`` the line's
+    value at 0 PEs (the columns that the PEs have in common: large when a ROM of few words has
+    few possible columns, 256 at 8 words). The table's LUTs per PE are the comparators' and
+    ``m`` columns'; a layer's ROM costs by its own distinct columns (docs/cost_model.md)."""
+    p0, p1 = spec["pe"], slope_pe(spec)
+    d0, bits = rom_columns(spec, p0)
+    if not p1 or p1 == p0:
+        return d0 / p0, 0.0, bits
+    d1, _ = rom_columns(spec, p1)
+    m = max(0.0, (d1 - d0) / (p1 - p0))
+    return m, d0 - p0 * m, bits
 
 
 def synth(spec: dict, work: Path, timeout: float) -> dict:
@@ -628,6 +663,7 @@ def tables(data: dict | None = None) -> dict:
     act: dict = {"const": {}, "rom": {}}
     rom_bits: dict = {}
     fixed: dict = {"fold": {}, "soft": {}}
+    rom_cols: dict = {"fold": {}, "soft": {}}  # (LUTs per PE, m, D0) of marginal_columns
     soft: dict = {}
     soft_var: dict = {}
     fold: dict = {}
@@ -639,8 +675,9 @@ def tables(data: dict | None = None) -> dict:
         r
         for r in data["designs"].values()
         # a soft-logic ROM block that Yosys put in block RAM (act_out.v's ROM style is
-        # "auto": the widest 256-word ones) measures no soft ROM
+        # "auto": the widest 256-word ones) measures no soft ROM; the PE checks are no entries
         if not (_soft_rom(r["spec"]) and r["yosys"].get("bram18", 0) > 0)
+        and not r["spec"].get("check")
     ]
     for r in designs:
         if "pe" in r["spec"]:
@@ -685,16 +722,15 @@ def tables(data: dict | None = None) -> dict:
         elif s["block"] == "cdot":
             cdot.setdefault(cdot_key(s["in"], s["w"]), {})[s["simd"]] = round(y["lut"] / s["pe"], 3)
             cshare.setdefault(cdot_key(s["in"], s["w"]), {})[s["simd"]] = round(cdot_share(s), 4)
-        elif s["block"] == "fold":
-            fold.setdefault(s["bits"], {}).setdefault(s["n"], {})[s["depth"]] = per_pe(s)
-            v = fold_var.setdefault(s["bits"], {}).setdefault(s["n"], {})
-            v[s["depth"]] = round(fold_varying_fraction(s), 4)
-            fixed["fold"][(s["bits"], s["n"], s["depth"])] = intercept(s)
-        elif s["mode"] == "soft":
-            soft.setdefault(s["bits"], {}).setdefault(s["n"], {})[s["depth"]] = per_pe(s)
-            v = soft_var.setdefault(s["bits"], {}).setdefault(s["n"], {})
-            v[s["depth"]] = round(varying_fraction(_act_layer(s)), 4)
-            fixed["soft"][(s["bits"], s["n"], s["depth"])] = intercept(s)
+        elif s["block"] == "fold" or s["mode"] == "soft":
+            kind = "fold" if s["block"] == "fold" else "soft"
+            table, var = (fold, fold_var) if kind == "fold" else (soft, soft_var)
+            table.setdefault(s["bits"], {}).setdefault(s["n"], {})[s["depth"]] = per_pe(s)
+            m, d0, bits = marginal_columns(s)
+            v = var.setdefault(s["bits"], {}).setdefault(s["n"], {})
+            v[s["depth"]] = round(m / bits, 4)
+            rom_cols[kind][(s["bits"], s["n"], s["depth"])] = (per_pe(s), m, d0)
+            fixed[kind][(s["bits"], s["n"], s["depth"])] = intercept(s)
         else:
             act[s["mode"]].setdefault(s["bits"], {})[s["n"]] = per_pe(s)
     rom = {d: round(lut / bits, 4) for d, (lut, bits) in rom_bits.items()}
@@ -704,12 +740,20 @@ def tables(data: dict | None = None) -> dict:
     # valid and skid control, which the layers count themselves). Large at 4-8 words (the
     # ROM's address logic, shared by the PEs), noisy at 64-128 words (either sign: the
     # contents at the two PE counts differ)
+    # LUTs per distinct ROM column by depth (column_cost); the intercept also holds the
+    # columns the PEs have in common (D0 of marginal_columns: a ROM of 8 words has at most 256
+    # different columns, and D0 is 20-60 of them), which the layer counts with its own
+    # distinct columns: they are taken out here
+    col = {kind: column_cost(pts, act["rom"]) for kind, pts in rom_cols.items()}
     fix: dict = {}
     for kind, pts in fixed.items():
-        ctl = [v for (_b, _n, d), v in pts.items() if d == 2 and v is not None]
+        own = {
+            k: v - col[kind][k[2]] * rom_cols[kind][k][2] for k, v in pts.items() if v is not None
+        }
+        ctl = [v for (_b, _n, d), v in own.items() if d == 2]
         out_k = fix.setdefault(kind, {})
-        for (b, n, d), v in pts.items():
-            if v is not None and ctl:
+        for (b, n, d), v in own.items():
+            if ctl:
                 out_k.setdefault(b, {}).setdefault(n, {})[d] = round(float(v - np.median(ctl)), 2)
     sort = lambda d: {k: sort(v) if isinstance(v, dict) else v for k, v in sorted(d.items())}  # noqa: E731
     return {
@@ -723,10 +767,45 @@ def tables(data: dict | None = None) -> dict:
         "act_fold_var": sort(fold_var),
         "act_soft_fix": sort(fix.get("soft", {})),
         "act_fold_fix": sort(fix.get("fold", {})),
+        "act_soft_col": sort(col["soft"]),
+        "act_fold_col": sort(col["fold"]),
         **octave_tables(designs),
         "rom": sort(rom),
         "rdot": sort(rdot),
     }
+
+
+#: the fewest distinct columns one more PE must add for a block to give its ROM's LUTs per
+#: column (at 2 and 4 words a PE adds 0-1.5: the ROM's few possible columns are all there)
+COLUMN_MIN = 2.0
+
+
+def column_cost(pts: dict, act_rom: dict) -> dict:
+    """``{depth: LUTs per distinct ROM column}`` of the comparator blocks ``pts`` (``{(bits,
+    n, depth): (LUTs per PE, m, D0)}``): per block, its LUTs per PE beyond the comparators
+    (:func:`_rom_comparators`) over the columns one more PE adds, the median over the blocks
+    of each depth where a PE adds at least :data:`COLUMN_MIN`. A column of up to 64 words is
+    one LUT6 function of the address (1.0-1.5 LUTs measured), of 128 and 256 words two and
+    four LUTs and their muxes. Depths without such blocks take the nearest deeper depth's."""
+    per: dict = {}
+    for (b, n, d), (slope, m, _d0) in pts.items():
+        if m >= COLUMN_MIN:
+            per.setdefault(d, []).append(max(0.0, slope - _rom_comparators(act_rom, b, n)) / m)
+    out = {d: round(float(np.median(v)), 3) for d, v in per.items()}
+    for d in sorted({d for (_b, _n, d) in pts}, reverse=True):
+        if d not in out:
+            out[d] = out[min(k for k in out if k > d)]
+    return out
+
+
+def _rom_comparators(act_rom: dict, b: int, n: int) -> float:
+    """LUTs per PE of ``n`` comparators of row ``b`` fed by a threshold memory (the ``act``
+    ``rom`` table being made, as :func:`fpgagen.cost.model.act_luts` reads it)."""
+    from fpgagen.cost.model import _interp
+
+    if not act_rom:
+        return 0.0
+    return max(0.0, _interp({bb: _interp(r, n) for bb, r in act_rom.items()}, b))
 
 
 def octave_tables(designs: list[dict]) -> dict:
@@ -783,12 +862,13 @@ def cmd_table(_a) -> int:
         "('const') or memory-fed ('rom') thresholds, their count, output register and skid;\n"
         "ACT_SOFT[bits][N][depth]: the same with a soft-logic threshold ROM of depth words\n"
         "(comparators and ROM together, LUTs per PE; rtl/thresholding.v), ACT_SOFT_VAR the\n"
-        "fraction of its ROM bits that vary over the words;\n"
+        "distinct varying ROM columns one more PE adds, as a fraction of its ROM bits;\n"
         "ACT_FOLD[bits][N][depth], ACT_FOLD_VAR: the same for the MVAU / VVAU activation stage\n"
         "(rtl/act_out.v, ROM addressed by a copy of the fold counter; blocks/act_fold.v);\n"
         "ACT_SOFT_FIX, ACT_FOLD_FIX [bits][N][depth]: those blocks' LUTs at their first PE\n"
-        "count less that many slopes, less the 2-word blocks' median (their control): the\n"
-        "part of a layer's threshold ROM that its PEs share;\n"
+        "count less that many slopes, less the 2-word blocks' median (their control) and\n"
+        "the columns the PEs have in common: the part of a threshold ROM the PEs share;\n"
+        "ACT_SOFT_COL, ACT_FOLD_COL [depth]: LUTs per distinct ROM column of those blocks;\n"
         "ACT_SOFT_OCT, ACT_FOLD_OCT [depth]: those blocks between two powers of two of words\n"
         "over the line between their neighbours (1 at the powers of two);\n"
         "ROM[depth]: LUTs per bit of a soft-logic ROM of random contents addressed by a\n"
@@ -806,6 +886,8 @@ def cmd_table(_a) -> int:
         f"ACT_FOLD_VAR = {pprint.pformat(t['act_fold_var'], width=96)}\n\n"
         f"ACT_SOFT_FIX = {pprint.pformat(t['act_soft_fix'], width=96)}\n\n"
         f"ACT_FOLD_FIX = {pprint.pformat(t['act_fold_fix'], width=96)}\n\n"
+        f"ACT_SOFT_COL = {pprint.pformat(t['act_soft_col'], width=96)}\n\n"
+        f"ACT_FOLD_COL = {pprint.pformat(t['act_fold_col'], width=96)}\n\n"
         f"ACT_SOFT_OCT = {pprint.pformat(t['act_soft_oct'], width=96)}\n\n"
         f"ACT_FOLD_OCT = {pprint.pformat(t['act_fold_oct'], width=96)}\n\n"
         f"ROM = {pprint.pformat(t['rom'], width=96)}\n\n"
@@ -820,7 +902,9 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("sweep")
     p.add_argument(
-        "--only", choices=["dot", "cdot", "act", "soft", "fold", "rom", "rdot"], default=None
+        "--only",
+        choices=["dot", "cdot", "act", "soft", "fold", "rom", "rdot", "pe"],
+        default=None,
     )
     p.add_argument("--timeout", type=float, default=600)
     sub.add_parser("table")

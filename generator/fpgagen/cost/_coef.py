@@ -102,15 +102,15 @@ COEF = {
             "wreg": 0.6938
         },
         "lut": {
-            "acc": 1.0625,
+            "acc": 1.0711,
             "act": 1.0,
             "act_rom": 1.0,
-            "const": 6.6291,
-            "ctrl": 0.9781,
+            "const": 5.4915,
+            "ctrl": 0.9541,
             "dot": 1.0,
-            "dsp": 0.2692,
-            "ibuf": 0.921,
-            "out": 0.9102,
+            "dsp": 0.3828,
+            "ibuf": 0.915,
+            "out": 0.9192,
             "rdot": 1.0,
             "wrom": 1.0,
             "wrom_deep": 1.0,
@@ -183,13 +183,13 @@ BAND = {
     "FMPadding": 0.1384,
     "GlobalAccPool": 0.3194,
     "LabelSelect": 0.2539,
-    "MVAU": 0.1723,
+    "MVAU": 0.1584,
     "MVAU/unrolled": 0.3349,
     "Pool": 0.1611,
     "SlidingWindow": 0.2588,
-    "Thresholding": 0.1939,
-    "VVAU": 0.1114,
-    "_pooled": 0.1908
+    "Thresholding": 0.1857,
+    "VVAU": 0.1395,
+    "_pooled": 0.1944
 }
 
 BAND_SOFT = 20

@@ -303,6 +303,29 @@ def threshold_fields(thresholds, pe: int, t_bits: int) -> np.ndarray:
     return (t.reshape(nf, pe * t.shape[1]) & ((1 << t_bits) - 1)).astype(np.uint64)
 
 
+def threshold_columns(thresholds, pe: int, t_bits: int) -> tuple[int, int]:
+    """``(varying, distinct)`` bit columns of a threshold ROM (:func:`threshold_fields`):
+    the columns that vary over its words (:func:`varying_bits`: Yosys drops the others before
+    it maps the memory) and how many of those differ, each column being the function of the
+    fold counter that it holds. Equal columns are one signal once synthesis has merged them,
+    in any PE: a ROM of ``d`` words has at most ``2**d`` different columns, so that with 8
+    words (256) and many PEs most columns repeat. The comparator blocks fed by such a ROM
+    show it (blocks/act_fold.v, 7-bit values, 3 thresholds, 8 words: 32.5, 24.1 and 19.8
+    LUTs per added PE from 2 to 6, 24 and 48 PEs; 1,008 varying columns of which 250
+    differ at 48 PEs), a 32-word one does not (110.2, 110.8, 109.2)."""
+    f = threshold_fields(thresholds, pe, t_bits)
+    if f.shape[0] <= 1:
+        return 0, 0
+    bits = (f[:, :, None] >> np.arange(t_bits, dtype=np.uint64)) & np.uint64(1)
+    cols = bits.reshape(f.shape[0], -1).T.astype(np.uint8)  # one row per bit column
+    varying = cols[np.any(cols != cols[:, :1], axis=1)]
+    if not len(varying):
+        return 0, 0
+    packed = np.ascontiguousarray(np.packbits(varying, axis=1))
+    rows = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    return int(len(varying)), int(len(np.unique(rows)))
+
+
 def distinct_thresholds(thresholds, pe: int) -> float:
     """Comparators per PE that synthesis keeps: a PE's thresholds ``i`` and ``j`` that are
     equal in every fold compare the same value with the same bits, and Yosys merges the two
@@ -465,10 +488,12 @@ def tree_sharing(
 from ._blocks import (  # noqa: E402  (blocks.py table)
     ACT,
     ACT_FOLD,
+    ACT_FOLD_COL,
     ACT_FOLD_FIX,
     ACT_FOLD_OCT,
     ACT_FOLD_VAR,
     ACT_SOFT,
+    ACT_SOFT_COL,
     ACT_SOFT_FIX,
     ACT_SOFT_OCT,
     ACT_SOFT_VAR,
@@ -717,8 +742,8 @@ def act_features(
     tables taken as they are) and of its share of a soft-logic threshold memory (``act_rom``),
     both to be multiplied by PE. ``width``: the comparison's width, rtl/mt_count.v's ``CMP_W``
     (see :func:`act_luts`); ``depth``: the threshold memory's words (one per fold);
-    ``var_bits``: its bits per PE that vary over the words; ``rom_kind``: how it is mapped
-    (:func:`map_memory`); ``stage``: the module around the memory, ``"thresholding"``
+    ``var_bits``: its distinct varying bit columns per PE (:func:`threshold_columns`);
+    ``rom_kind``: how it is mapped (:func:`map_memory`); ``stage``: the module around the memory, ``"thresholding"``
     (rtl/thresholding.v) or ``"act_out"`` (the MVAU's and VVAU's rtl/act_out.v), whose ROMs
     Yosys maps differently (:func:`act_soft_luts`); ``pe``: the layer's PE count, over which
     the memory's shared part is spread.
@@ -737,10 +762,11 @@ def act_features(
 
 
 #: the Yosys tables of a comparator bank fed by a soft-logic threshold ROM, per stage (see
-#: :func:`act_soft_luts`): (LUTs per PE, the fraction of the block's ROM bits that vary)
+#: :func:`act_soft_luts`): (LUTs per PE, the distinct varying ROM columns one more PE adds as a
+#: fraction of its bits, fixed part, octave factor)
 _SOFT_TABLES = {
-    "thresholding": (ACT_SOFT, ACT_SOFT_VAR, ACT_SOFT_FIX, ACT_SOFT_OCT),
-    "act_out": (ACT_FOLD, ACT_FOLD_VAR, ACT_FOLD_FIX, ACT_FOLD_OCT),
+    "thresholding": (ACT_SOFT, ACT_SOFT_VAR, ACT_SOFT_FIX, ACT_SOFT_COL, ACT_SOFT_OCT),
+    "act_out": (ACT_FOLD, ACT_FOLD_VAR, ACT_FOLD_FIX, ACT_FOLD_COL, ACT_FOLD_OCT),
 }
 
 
@@ -761,32 +787,37 @@ def act_soft_luts(
       counter's value, which costs less (8-bit values, 3 thresholds, 64 words: 61 LUTs
       per added PE against 125).
 
-    The ROM's share follows its varying bits: from the constant-threshold cost (``var_bits
-    = 0``: nothing varies) to the table's at the block's own varying bits per PE (the
-    ``*_VAR`` table x ``n_thres`` x ``width``, its thresholds being ``width`` bits wide), in
-    proportion to ``var_bits``.
-
-    The tables hold the LUTs of one more PE (the blocks' slope). What the PEs share (the
-    ``*_FIX`` tables: the block's fixed part beyond its control, large at 4-8 words) is added
-    spread over ``pe``; below the blocks' first PE count (2) the share is that of 2 PEs
-    (nothing is extrapolated below the measured range). Between the tables' powers of two
-    of words the blocks' measured departure from the line between them applies (``*_OCT``:
-    one more address bit costs at once, so that 12 words cost 1.13 times the line)."""
+    The tables hold the LUTs of one more PE (the blocks' slope): the comparators fed by a
+    memory (:func:`act_luts`) and the ROM columns that PE adds (the ``*_VAR`` table x
+    ``n_thres`` x ``width``: the distinct varying columns one more PE of the block adds,
+    ``blocks.py marginal_columns``). The ROM costs by its distinct varying columns
+    (:func:`threshold_columns`: equal columns are one signal), ``var_bits`` of them per PE
+    in the layer, at the block's LUTs per column; none varying: constant thresholds. What the
+    PEs share beyond those columns (the ``*_FIX`` tables: the block's fixed part beyond its
+    control and its common columns, large at 4-8 words) is added spread over ``pe``; below
+    the blocks' first PE count (2) the share is that of 2 PEs (nothing is extrapolated below
+    the measured range). Between the tables' powers of two of words the blocks' measured
+    departure from the line between them applies (``*_OCT``: one more address bit costs at
+    once, so that 12 words cost 1.13 times the line)."""
     if n_thres <= 0:
         return 0.0
-    table, var, fix, octave = _SOFT_TABLES[stage]
+    const = act_luts(n_thres, width, True)
+    if var_bits <= 0:
+        return const
+    table, var, fix, col, octave = _SOFT_TABLES[stage]
     b = width - 1
-    soft = max(
-        0.0,
-        _interp3(table, b, n_thres, depth) + _interp3(fix, b, n_thres, depth, "hold") / max(pe, 2),
-    )
+    slope = _interp3(table, b, n_thres, depth)
+    shared = _interp3(fix, b, n_thres, depth, "hold") / max(pe, 2)
+    ref = _interp3(var, b, n_thres, depth, "hold") * n_thres * width
+    # the block's slope holds ``ref`` columns per PE; the layer's own columns instead, at the
+    # blocks' LUTs per column of this depth
+    cols = _interp(col, depth) * (var_bits - ref)
+    soft = max(const, slope + cols + shared)
     # the tables have powers of two of words; between them the blocks' measured departure
     # from the line (*_OCT: 1.13 of it at 12 words)
     if min(octave) < depth < max(octave):
         soft *= _interp(octave, depth)
-    ref = _interp3(var, b, n_thres, depth, "hold") * n_thres * width
-    const = act_luts(n_thres, width, True)
-    return max(0.0, const + (soft - const) * (var_bits / ref if ref > 0 else 1.0))
+    return soft
 
 
 def act_luts(n_thres: int, width: int, const: bool) -> float:

@@ -538,17 +538,17 @@ class MVAU(AccumulatorMixin, HWLayer):
                 )
             )
         tmem = dict(cm.NO_MEMORY)
-        tvar = 0
+        tvar = tdist = 0
         if n_thr:
             if nf > 1:
-                tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
+                # the memory is mapped with its varying bits; in soft logic its equal bit
+                # columns are one signal (cm.threshold_columns)
+                tvar, tdist = cm.threshold_columns(l.thresholds, pe, acc)
                 tmem = cm.map_memory(nf, tvar, True, "auto")
             # comparator bank and threshold memory (NF = 1: constant thresholds, no memory)
             # equal threshold columns share a comparator (cm.distinct_thresholds)
             n_eff = cm.distinct_thresholds(l.thresholds, pe)
-            a = cm.act_features(
-                n_eff, acc, nf, tvar / pe * n_eff / n_thr, tmem["kind"], "act_out", pe
-            )
+            a = cm.act_features(n_eff, acc, nf, tdist / pe, tmem["kind"], "act_out", pe)
             f["act"] = pe * a["act"]
             f["act_rom"] = pe * a["act_rom"]
         ff = {

@@ -172,7 +172,7 @@ class Thresholding(HWLayer):
 
     def cost_features(self, cm) -> dict:
         l = self
-        pe, n = l.pe, int(l.thresholds.shape[1])
+        pe = l.pe
         nf = l.in_channels // pe
         tb, ib, ob = l.t_bits, l.in_dtype.bits, l.out_dtype.bits
         f = {
@@ -185,15 +185,13 @@ class Thresholding(HWLayer):
             "act_rom": 0.0,
         }
         tmem = dict(cm.NO_MEMORY)
-        tvar = 0
-        if nf > 1:
-            tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, tb))
+        tvar = tdist = 0
+        if nf > 1:  # mapped with its varying bits, costed with its distinct columns
+            tvar, tdist = cm.threshold_columns(l.thresholds, pe, tb)
             tmem = cm.map_memory(nf, tvar, True, "auto")
         n_eff = cm.distinct_thresholds(l.thresholds, pe)  # equal columns share a comparator
         width = cm.mt_count_width(l.in_dtype)
-        a = cm.act_features(
-            n_eff, width, nf, tvar / pe * n_eff / n, tmem["kind"], "thresholding", pe
-        )
+        a = cm.act_features(n_eff, width, nf, tdist / pe, tmem["kind"], "thresholding", pe)
         f["act"] = pe * a["act"]
         f["act_rom"] = pe * a["act_rom"]
         ff = {

@@ -154,15 +154,13 @@ class VVAU(AccumulatorMixin, HWLayer):
             "dsp": float(dsp),
         }
         tmem = dict(cm.NO_MEMORY)
-        tvar = 0
+        tvar = tdist = 0
         if n_thr:
-            if cf > 1:
-                tvar = cm.varying_bits(cm.threshold_fields(l.thresholds, pe, acc))
+            if cf > 1:  # mapped with its varying bits, costed with its distinct columns
+                tvar, tdist = cm.threshold_columns(l.thresholds, pe, acc)
                 tmem = cm.map_memory(cf, tvar, True, "auto")
             n_eff = cm.distinct_thresholds(l.thresholds, pe)  # equal columns share one
-            a = cm.act_features(
-                n_eff, acc, cf, tvar / pe * n_eff / n_thr, tmem["kind"], "act_out", pe
-            )
+            a = cm.act_features(n_eff, acc, cf, tdist / pe, tmem["kind"], "act_out", pe)
             f["act"] = pe * a["act"]
             f["act_rom"] = pe * a["act_rom"]
         ff = {
