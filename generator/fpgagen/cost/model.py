@@ -454,24 +454,32 @@ def tree_sharing(
     pe, n = c.shape
     nz = c != 0 if zero else np.ones(c.shape, dtype=bool)
     shared = per_pe = 0.0
-    if prod_bits:
-        for s in range(n):  # one product per distinct nonzero weight of a lane
-            col = c[nz[:, s], s]
-            shared += prod_bits * len(np.unique(col))
-            per_pe += prod_bits * len(col)
-    ids, lvl = c, 0
+    if prod_bits:  # one product per distinct nonzero weight of a lane
+        lane = np.broadcast_to(np.arange(n, dtype=np.int64), c.shape)
+        span = int(c.max() - c.min()) + 1 if c.size else 1
+        keys = lane[nz] * span + (c[nz] - c.min())
+        shared += prod_bits * len(np.unique(keys))
+        per_pe += prod_bits * int(nz.sum())
+    # node ids: the lanes' weights at the leaves (made non-negative), then per level the
+    # index of each distinct (position, left id, right id); -1 for an odd node's missing half
+    ids, lvl = c - c.min() if c.size else c, 0
     while ids.shape[1] > 1:
         lvl += 1
         m = ids.shape[1]
         if m % 2:  # an odd node out passes up unchanged
             ids = np.concatenate([ids, np.full((pe, 1), -1, dtype=np.int64)], axis=1)
             nz = np.concatenate([nz, np.zeros((pe, 1), dtype=bool)], axis=1)
-        left, right = ids[:, 0::2], ids[:, 1::2]
+        left, right = ids[:, 0::2] + 1, ids[:, 1::2] + 1
         adder = nz[:, 0::2] & nz[:, 1::2]
         nz = nz[:, 0::2] | nz[:, 1::2]
-        node = np.broadcast_to(np.arange(left.shape[1]), left.shape)
-        trip = np.stack([node, left, right], axis=-1).reshape(-1, 3)
-        uniq, inv = np.unique(trip, axis=0, return_inverse=True)
+        node = np.broadcast_to(np.arange(left.shape[1], dtype=np.int64), left.shape)
+        base = int(max(left.max(), right.max())) + 1
+        if left.shape[1] * base * base < 2**62:  # one int64 key per (position, left, right)
+            key = (node * base + left) * base + right
+            _u, inv = np.unique(key.reshape(-1), return_inverse=True)
+        else:
+            trip = np.stack([node, left, right], axis=-1).reshape(-1, 3)
+            _u, inv = np.unique(trip, axis=0, return_inverse=True)
         ids = inv.reshape(left.shape).astype(np.int64)
         w = pb + lvl if cap is None else min(pb + lvl, cap)
         a = adder.reshape(-1)
