@@ -287,12 +287,12 @@ def test_sub_block_tables_are_interpolated():
     assert model.act_features(3, 9, 64, ref_f, "logic", "act_out")["act_rom"] == pytest.approx(
         fold - model.act_luts(3, 9, False)
     )
-    # what the PEs share of a threshold ROM (its address logic: large at 4-8 words) is spread
-    # over them; below the blocks' first PE count (2) nothing is extrapolated
+    # what the PEs share of a threshold ROM beyond their own distinct columns is spread over
+    # them; below the blocks' first PE count (2) nothing is extrapolated
     fix = model.ACT_FOLD_FIX[8][15][8]
     ref8 = model.ACT_FOLD_VAR[8][15][8] * 15 * 9
     per_pe = {p: model.act_soft_luts(15, 9, 8, ref8, "act_out", p) for p in (1, 2, 16)}
-    assert fix > 20 and per_pe[1] == per_pe[2]
+    assert abs(fix) > 5 and per_pe[1] == per_pe[2]
     assert per_pe[2] - per_pe[16] == pytest.approx(fix * (1 / 2 - 1 / 16))
     # a ROM costs more just past a power of two than the line between the powers says (one
     # more address bit at once): the dense weight ROM table has it, and the threshold tables,

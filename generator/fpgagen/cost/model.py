@@ -200,9 +200,12 @@ def map_memory(depth: int, width: int, rom: bool, style: str = "auto") -> dict:
                     )
                 )
     # UltraRAM: 4096 x 72 per URAM288, width- and depth-cascaded (layers.memory.uram_blocks).
-    # Yosys never infers a URAM ROM (no init on UltraScale+); an explicit ``ultra`` ROM is the
-    # weight memory of a planned URAM layer, loaded at run time, so it is costed as such
-    if style in ("auto", "ultra", "huge") and (not rom or style == "ultra"):
+    # Only on request: ``synth_xilinx`` infers URAM288 for ``auto`` memories only with its
+    # ``-uram`` option, which fpgagen's script does not pass (a 2739 x 40 FIFO: 4 RAMB36 in
+    # Yosys, where the model had chosen one URAM by memory_libmap's costs, 1024 against
+    # 4 x 257). An explicit ``ultra`` ROM is the weight memory of a planned URAM layer, loaded
+    # at run time, so it is costed as such (Yosys never infers a URAM ROM: no init)
+    if style in ("ultra", "huge"):
         mult_a = max(1, math.ceil(depth / 4096))
         repl = uram_blocks(depth, width)
         cands.append(
