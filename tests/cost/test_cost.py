@@ -744,3 +744,30 @@ def test_fully_unrolled_mvau_takes_constant_weights_where_they_are_smaller():
     assert wide.weight_word_bits > CONST_W_MAX_BITS and not wide.const_weights
     ext = MVAU("e", dense.weights, i2, i2, pe=4, simd=8, ram_style="external")
     assert not ext.const_weights
+
+
+def test_threshold_rom_columns_repeated_across_pes_cost_once():
+    """A threshold ROM's bit columns are functions of the fold counter, and equal columns in
+    any PE are one signal (cost.model.threshold_columns): 48 PEs whose 8-fold thresholds are
+    the same in every PE keep the distinct columns of one PE, and the layer's soft ROM costs
+    less than the same layer with a random table per PE, whose varying bits are as many."""
+    rng = np.random.default_rng(7)
+    pe, nf, n = 48, 8, 3
+    w = rng.integers(-2, 2, size=(pe * nf, 4))
+    one = np.sort(rng.integers(-20, 20, size=(nf, n)), axis=1)
+    same = np.repeat(one, pe, axis=0)  # channel f*PE + p: every PE holds fold f's row
+    rand = np.sort(rng.integers(-20, 20, size=(pe * nf, n)), axis=1)
+    layers = []
+    for thr in (same, rand):
+        m = MVAU("m", w, DataType("UINT2"), DataType("INT2"), pe=pe, simd=4)
+        m.set_thresholds(thr, 0, DataType("UINT2"))
+        layers.append(m)
+    (var_s, dist_s), (var_r, dist_r) = (
+        model.threshold_columns(m.thresholds, pe, m.acc_bits) for m in layers
+    )
+    one_pe = model.threshold_columns(one, 1, layers[0].acc_bits)
+    assert (var_s, dist_s) == (pe * one_pe[0], one_pe[1])
+    # as many varying bits (a count of those would cost both alike), 15 against 242 distinct
+    assert abs(var_r - var_s) < 0.05 * var_s and dist_r > 10 * dist_s
+    rom_s, rom_r = (model.features(m)["lut"]["act_rom"] for m in layers)
+    assert rom_s < 0.6 * rom_r
