@@ -525,8 +525,9 @@ def _interp(table: dict, x: float, beyond: str = "rise") -> float:
       of INT11 values with their ROM at 64 and 128 words: 343, 278 LUTs; the line reaches
       0 LUTs at 400 words);
     * ``"hold"`` (a ratio or a share: :data:`CDOT_SHARE`, the ``*_VAR`` and ``*_FIX``
-      tables): the end point's value;
-    * ``"line"``: the line through the two end points on that side."""
+      tables): the end point's value.
+
+    Below the grid both follow the line through the first two points."""
     xs = sorted(table)
     if len(xs) == 1:
         return float(table[xs[0]])
@@ -588,8 +589,9 @@ def _dot_entry(key: str) -> tuple[str, float]:
 def dot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
     """LUTs of one PE's ``n`` products and their adder tree (stage 2 of rtl/mvau.v), from the
     Yosys table :data:`DOT` (benchmarks/cost/blocks/dot_pe.v at SIMD = 1..64), interpolated in
-    ``n`` (beyond 64 along its last two points, never below the last: :func:`_interp`). An operand pair the table lacks takes the nearest pair of the
-    same kind (XNOR, one BIPOLAR operand, LUT or DSP products), scaled by the product width.
+    ``n`` (beyond 64 along its last two points, never below the last: :func:`_interp`). An
+    operand pair the table lacks takes the nearest pair of the same kind (XNOR, one BIPOLAR
+    operand, LUT or DSP products), scaled by the product width.
     With ``cap`` (the accumulator width) below the sum's width, the adder bits above it are
     removed (synthesis drops what nothing reads): the cost scales by the remaining bits."""
     if n <= 0:
@@ -633,11 +635,11 @@ def cdot_luts(
     """LUTs of one PE's ``n`` products by nonzero CONSTANT weights and their adder tree (a fully
     unrolled MVAU: synthesis folds the weights into the logic), from the Yosys table
     :data:`CDOT` (benchmarks/cost/blocks/cdot_pe.v, n = 1..32 random nonzero weights per PE,
-    LUTs per PE), interpolated in ``n`` (beyond the grid as :func:`_interp`'s ``"rise"``). A pair the table lacks
-    takes the nearest pair of the same kind (multi-bit, TERNARY weights, XNOR, a BIPOLAR
-    input, a BIPOLAR weight: :func:`_pair_kind`), scaled by the product width; ``cap`` as in
-    :func:`dot_luts`. The binary kinds are a fully unrolled binary layer's popcount (XNOR)
-    and sums of +-constants or +-x.
+    LUTs per PE), interpolated in ``n`` (past the grid as :func:`_interp`'s ``"rise"``). A
+    pair the table lacks takes the nearest pair of the same kind (multi-bit, TERNARY weights,
+    XNOR, a BIPOLAR input, a BIPOLAR weight: :func:`_pair_kind`), scaled by the product
+    width; ``cap`` as in :func:`dot_luts`. The binary kinds are a fully unrolled binary
+    layer's popcount (XNOR) and sums of +-constants or +-x.
 
     ``share``: the layer's share of products and adders that its PEs do not have in common
     (:func:`tree_sharing`); the table's blocks have their own (:data:`CDOT_SHARE`, 4 PEs of
@@ -754,10 +756,10 @@ def act_features(
     both to be multiplied by PE. ``width``: the comparison's width, rtl/mt_count.v's ``CMP_W``
     (see :func:`act_luts`); ``depth``: the threshold memory's words (one per fold);
     ``var_bits``: its distinct varying bit columns per PE (:func:`threshold_columns`);
-    ``rom_kind``: how it is mapped (:func:`map_memory`); ``stage``: the module around the memory, ``"thresholding"``
-    (rtl/thresholding.v) or ``"act_out"`` (the MVAU's and VVAU's rtl/act_out.v), whose ROMs
-    Yosys maps differently (:func:`act_soft_luts`); ``pe``: the layer's PE count, over which
-    the memory's shared part is spread.
+    ``rom_kind``: how it is mapped (:func:`map_memory`); ``stage``: the module around the
+    memory, ``"thresholding"`` (rtl/thresholding.v) or ``"act_out"`` (the MVAU's and VVAU's
+    rtl/act_out.v), whose ROMs Yosys maps differently (:func:`act_soft_luts`); ``pe``: the
+    layer's PE count, over which the memory's shared part is spread.
 
     One fold: constant thresholds (:func:`act_luts`, ``const``). A block-RAM memory: the
     comparators alone (``rom``; the memory has no LUTs). A soft-logic memory: the same
