@@ -103,6 +103,8 @@ SEEDS = {
     "holdout10": 18031,
     "regime8": 18032,
     "unrolled4": 18033,
+    "holdout11": 18034,
+    "regime9": 18035,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -194,6 +196,11 @@ COUNTS["unrolled3"] = {"MVAUFull": 24}
 COUNTS["holdout10"] = dict(COUNTS["holdout"])
 COUNTS["regime8"] = dict(COUNTS["regime"])
 COUNTS["unrolled4"] = {"MVAUFull": 24}
+# an eleventh hold-out set and a ninth regime set (seeds 18034, 18035), committed on
+# 2026-12-07 after the tenth had been scored and one fix made for it (no URAM for ``auto``
+# memories), before they were synthesized: scored once, with that final model
+COUNTS["holdout11"] = dict(COUNTS["holdout"])
+COUNTS["regime9"] = dict(COUNTS["regime"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
