@@ -67,6 +67,7 @@ LATE_HOLDOUTS = {
     "unrolled3": (12, "third fully unrolled (MVAU)", 18030),
     "holdout10": (13, "tenth", 18031),
     "unrolled4": (14, "fourth fully unrolled (MVAU)", 18033),
+    "holdout11": (15, "eleventh", 18034),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -78,6 +79,7 @@ LATE_REGIMES = {
     "holdout8": "regime6",
     "holdout9": "regime7",
     "holdout10": "regime8",
+    "holdout11": "regime9",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
