@@ -2,7 +2,7 @@
 """Sub-block characterisation of the cost model (issue 18): Yosys on the blocks the MVAU,
 VVAU and Thresholding RTL are built from, over a grid of their own parameters.
 
-    python benchmarks/cost/blocks.py sweep [--only dot|cdot|rdot|act|soft|fold|rom] [--timeout S]
+    python benchmarks/cost/blocks.py sweep [--only dot|cdot|rdot|act|soft|fold|rom|pe] [--timeout S]
     python benchmarks/cost/blocks.py table                                # write cost/_blocks.py
 
 Blocks (each synthesized out of context with the default script of :mod:`fpgagen.synth`):
@@ -37,7 +37,10 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
 
 The comparator blocks and the ``rdot`` blocks of up to 4 lanes are synthesized at a second PE
 count as well (:func:`slope_pe`): their tables hold the LUTs of one more PE, the block's fixed
-part being the layers' own terms.
+part being the layers' own terms. The threshold ROM's part of that slope is the distinct ROM
+columns one more PE adds (:func:`marginal_columns`); a layer's ROM costs by its own distinct
+columns at the blocks' LUTs per column (:func:`column_cost`). ``pe``: six ``fold`` grid points
+again at 24 and 48 PEs, which check that (not in the tables).
 
 The grids are fixed (no seed but the thresholds' values: ``BLOCK_SEED``); no design of the
 calibration, hold-out or regime sets is among them. Results go to
