@@ -771,3 +771,20 @@ def test_threshold_rom_columns_repeated_across_pes_cost_once():
     assert abs(var_r - var_s) < 0.05 * var_s and dist_r > 10 * dist_s
     rom_s, rom_r = (model.features(m)["lut"]["act_rom"] for m in layers)
     assert rom_s < 0.6 * rom_r
+
+
+def test_lane_reductions_match_numpy_on_every_path():
+    """mvau_lanes' OR / AND over the folds (cost.model._lane_or_and) takes a transposed,
+    64-bit-word path for narrow SIMD (the optimiser's inner loop); it equals numpy's reduction
+    over the two axes for every shape, dtype and constant lane."""
+    rng = np.random.default_rng(1)
+    for t in range(200):
+        nf, pe, sf = (int(rng.integers(1, k)) for k in (20, 9, 40))
+        simd = int(rng.choice([1, 2, 3, 8, 31, 32, 40]))
+        dt = np.uint8 if t % 5 else np.uint16
+        c = rng.integers(0, 16 if t % 3 else 2, size=(nf, pe, sf, simd)).astype(dt)
+        if t % 7 == 0:
+            c[:] = c[:1, :, :1, :]  # every lane constant over its words
+        o, a = model._lane_or_and(c)
+        assert (o == np.bitwise_or.reduce(c, axis=(0, 2))).all()
+        assert (a == np.bitwise_and.reduce(c, axis=(0, 2))).all()

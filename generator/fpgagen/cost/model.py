@@ -876,6 +876,25 @@ def weight_codes(layer) -> np.ndarray:
     return codes
 
 
+def _lane_or_and(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """OR and AND of ``c`` ``(NF, PE, SF, SIMD)`` over its NF and SF axes, ``(PE, SIMD)`` each.
+    numpy reduces over the two strided axes an element at a time when SIMD is small (a
+    1024 x 4608 layer at SIMD 2: 66 ms a call, and the optimiser calls it per folding); then
+    the lanes are made rows first and each row is reduced as 64-bit words (2 ms)."""
+    nf, pe, sf, simd = c.shape
+    if simd >= 32 or c.itemsize != 1:
+        return np.bitwise_or.reduce(c, axis=(0, 2)), np.bitwise_and.reduce(c, axis=(0, 2))
+    x = np.ascontiguousarray(c.transpose(1, 3, 0, 2)).reshape(pe * simd, nf * sf)
+    if x.shape[1] % 8 == 0 and x.shape[1] > 8:
+        w = x.view(np.uint64)
+        o = np.bitwise_or.reduce(w, axis=1).view(np.uint8).reshape(-1, 8)
+        a = np.bitwise_and.reduce(w, axis=1).view(np.uint8).reshape(-1, 8)
+        orr, andd = np.bitwise_or.reduce(o, axis=1), np.bitwise_and.reduce(a, axis=1)
+    else:
+        orr, andd = np.bitwise_or.reduce(x, axis=1), np.bitwise_and.reduce(x, axis=1)
+    return orr.reshape(pe, simd), andd.reshape(pe, simd)
+
+
 def mvau_lanes(layer) -> tuple[np.ndarray, int, int, int, np.ndarray]:
     """What synthesis keeps of an MVAU's ``PE x SIMD`` product lanes and its weight ROM.
 
@@ -891,8 +910,7 @@ def mvau_lanes(layer) -> tuple[np.ndarray, int, int, int, np.ndarray]:
     pe, simd, nf, sf = layer.pe, layer.simd, layer.nf, layer.sf
     # row nf*PE + p, column sf*SIMD + s: lane (p, s) sees the (nf, sf) slice (a view, no copy)
     c = weight_codes(layer).reshape(nf, pe, sf, simd)
-    orr = np.bitwise_or.reduce(c, axis=(0, 2))
-    andd = np.bitwise_and.reduce(c, axis=(0, 2))
+    orr, andd = _lane_or_and(c)
     if layer.w_dtype.is_bipolar:
         dead = np.zeros((pe, simd), dtype=bool)
     else:
