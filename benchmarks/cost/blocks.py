@@ -737,16 +737,14 @@ def tables(data: dict | None = None) -> dict:
         else:
             act[s["mode"]].setdefault(s["bits"], {})[s["n"]] = per_pe(s)
     rom = {d: round(lut / bits, 4) for d, (lut, bits) in rom_bits.items()}
-    # the fixed part of a comparator bank fed by a soft threshold ROM beyond its control:
-    # the intercept less the median intercept of the 2-word blocks (whose ROM is one LUT
-    # level merged into the comparators, so that their intercept is the fold counter and the
-    # valid and skid control, which the layers count themselves). Large at 4-8 words (the
-    # ROM's address logic, shared by the PEs), noisy at 64-128 words (either sign: the
-    # contents at the two PE counts differ)
-    # LUTs per distinct ROM column by depth (column_cost); the intercept also holds the
-    # columns the PEs have in common (D0 of marginal_columns: a ROM of 8 words has at most 256
-    # different columns, and D0 is 20-60 of them), which the layer counts with its own
-    # distinct columns: they are taken out here
+    # the fixed part of a comparator bank fed by a soft threshold ROM beyond its control: the
+    # intercept less the columns its PEs have in common (D0 of marginal_columns at the LUTs
+    # per column of column_cost: a ROM of 8 words has at most 256 different columns, D0 is
+    # 20-60 of them, and the layer counts them with its own distinct columns), less the
+    # median of the same for the 2-word blocks (whose ROM is one LUT level merged into the
+    # comparators: their rest is the fold counter and the valid and skid control, which the
+    # layers count themselves). Noisy at 64-128 words (either sign: the contents at the two
+    # PE counts differ)
     col = {kind: column_cost(pts, act["rom"]) for kind, pts in rom_cols.items()}
     fix: dict = {}
     for kind, pts in fixed.items():

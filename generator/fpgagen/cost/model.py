@@ -282,14 +282,18 @@ def mvau_weight_fields(layer) -> np.ndarray:
 def distinct_varying_columns(fields, bits: int) -> int:
     """Bit columns of a ROM of ``bits``-bit fields that vary over its words, counting equal
     columns once (Yosys merges them: SYQ multipliers shared by all output channels make every
-    PE's slice the same)."""
+    PE's slice the same; a threshold ROM's columns repeat across PEs, :func:`threshold_columns`).
+    Each column is packed into bytes and the distinct rows counted in one ``np.unique``."""
     f = np.asarray(fields, dtype=np.uint64)
     if f.ndim != 2 or f.shape[0] <= 1:
         return 0
-    cols = (f[:, :, None] >> np.arange(bits, dtype=np.uint64)) & np.uint64(1)
+    cols = ((f[:, :, None] >> np.arange(bits, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
     cols = cols.reshape(f.shape[0], -1).T  # one row per bit column
     varying = cols[np.any(cols != cols[:, :1], axis=1)]
-    return int(len({c.tobytes() for c in varying}))
+    if not len(varying):
+        return 0
+    packed = np.ascontiguousarray(np.packbits(varying, axis=1))
+    return int(len(np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel())))
 
 
 def mvau_mult_fields(layer) -> np.ndarray:
@@ -317,16 +321,7 @@ def threshold_columns(thresholds, pe: int, t_bits: int) -> tuple[int, int]:
     LUTs per added PE from 2 to 6, 24 and 48 PEs; 1,008 varying columns of which 250
     differ at 48 PEs), a 32-word one does not (110.2, 110.8, 109.2)."""
     f = threshold_fields(thresholds, pe, t_bits)
-    if f.shape[0] <= 1:
-        return 0, 0
-    bits = (f[:, :, None] >> np.arange(t_bits, dtype=np.uint64)) & np.uint64(1)
-    cols = bits.reshape(f.shape[0], -1).T.astype(np.uint8)  # one row per bit column
-    varying = cols[np.any(cols != cols[:, :1], axis=1)]
-    if not len(varying):
-        return 0, 0
-    packed = np.ascontiguousarray(np.packbits(varying, axis=1))
-    rows = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-    return int(len(varying)), int(len(np.unique(rows)))
+    return varying_bits(f), distinct_varying_columns(f, t_bits)
 
 
 def distinct_thresholds(thresholds, pe: int) -> float:
