@@ -37,6 +37,8 @@ The seeds are fixed and committed (:data:`SEEDS`) before any fit:
   unrolled MVAUs, committed after the constant-weight RTL and the shared-node model;
 * ``holdout7``, ``regime5`` (seeds 18021, 18022): the same, committed after the sixth was
   scored; no change was adopted after it, so a third clean look at the same model;
+* ``train4`` (seed 18036): more training designs of the small layer types (DWC, padding,
+  global pool, FIFO, thresholding, pool, VVAU), drawn like ``train`` and fitted with it;
 * ``train2`` (seed 18014): more training designs of the streaming layers (sliding window,
   pool, DWC, FIFO, global pool), drawn like ``train`` and fitted with it, and sliding windows
   with ``PAR``/``MMV``/``IPAR`` > 1 (kind ``SlidingWindowPar``), add/duplicate streams,
@@ -105,6 +107,7 @@ SEEDS = {
     "unrolled4": 18033,
     "holdout11": 18034,
     "regime9": 18035,
+    "train4": 18036,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -211,6 +214,18 @@ COUNTS["train2"]["SlidingWindowPar"] = 12
 # ... and the small stream layers, which had 2-3 random designs each (added after the above,
 # kinds of their own as well)
 COUNTS["train2"].update({"AddStreams": 6, "DuplicateStreams": 4, "FMPadding": 8, "LabelSelect": 8})
+# more training designs of the layer types whose fits had 6-20 random designs and whose
+# hold-out misses are mostly small designs (seed 18036, seventh session, 2026-12-07): fitted
+# like ``train``
+COUNTS["train4"] = {
+    "DWC": 20,
+    "FMPadding": 16,
+    "GlobalAccPool": 16,
+    "FIFO": 12,
+    "Thresholding": 16,
+    "Pool": 10,
+    "VVAU": 12,
+}
 
 #: the largest design (current model's LUT estimate) a draw may be
 MAX_LUT = 2500
