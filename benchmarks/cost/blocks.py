@@ -170,6 +170,10 @@ MID_POINTS = [(3, 7), (4, 3), (6, 1), (8, 3), (11, 7), (16, 15)]
 #: the second PE count of the small blocks (``act``'s modes, ``soft``, ``fold``, ``rdot``)
 #: measured for their slope (:func:`slope_pe`)
 SLOPE_PE = {"const": 16, "rom": 12, "soft": 6, "fold": 6, "rdot": 12}
+#: a third PE count of the ``rdot`` blocks of up to 4 lanes: between 4 and 12 PEs the LUTs of
+#: one more PE scatter by 15% either way with the random weights (products that PEs share
+#: at 12 PEs and not at 4), and half of the ROM-fed layers of the sets have 30-52 PEs
+RDOT_PE_HIGH = 32
 
 
 def dtype_params(name: str, prefix: str) -> dict:
@@ -427,6 +431,11 @@ def designs(only: str | None = None) -> list[dict]:
         {**s, "id": f"{s['id']}_p{slope_pe(s)}", "pe": slope_pe(s)}
         for s in out
         if slope_pe(s) and not s.get("check")
+    ]
+    out += [
+        {**s, "id": f"{s['id']}_p{RDOT_PE_HIGH}", "pe": RDOT_PE_HIGH}
+        for s in out
+        if s["block"] == "rdot" and s["pe"] == RDOT_PE and slope_pe(s)
     ]
     if only in (None, "rom"):
         for dep, w in itertools.product(ROM_DEPTH, ROM_WIDTHS):
@@ -687,13 +696,17 @@ def tables(data: dict | None = None) -> dict:
             lo_hi.setdefault(_grid_key(r["spec"]), {})[r["spec"]["pe"]] = r["yosys"]["lut"]
 
     def line(s) -> tuple[float, float] | None:
-        """(slope, intercept) of a block measured at two PE counts: the LUTs of one more PE,
-        and its LUTs at the first count less that many slopes (its fixed part)."""
+        """(slope, intercept) of a block measured at two or more PE counts: the LUTs of one
+        more PE, and its LUTs at the first count less that many slopes (its fixed part); over
+        three counts (``rdot``: :data:`RDOT_PE_HIGH`) the least-squares line."""
         m = lo_hi[_grid_key(s)]
         if len(m) < 2:
             return None
-        (p0, l0), (p1, l1) = sorted(m.items())[:2]
+        pts = sorted(m.items())
+        (p0, l0), (p1, l1) = pts[:2]
         slope = (l1 - l0) / (p1 - p0)
+        if len(pts) > 2:
+            slope = float(np.polyfit([p for p, _ in pts], [v for _, v in pts], 1)[0])
         return slope, l0 - p0 * slope
 
     def per_pe(s) -> float:
