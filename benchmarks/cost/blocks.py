@@ -170,9 +170,9 @@ MID_POINTS = [(3, 7), (4, 3), (6, 1), (8, 3), (11, 7), (16, 15)]
 #: the second PE count of the small blocks (``act``'s modes, ``soft``, ``fold``, ``rdot``)
 #: measured for their slope (:func:`slope_pe`)
 SLOPE_PE = {"const": 16, "rom": 12, "soft": 6, "fold": 6, "rdot": 12}
-#: a third PE count of the ``rdot`` blocks of up to 4 lanes: between 4 and 12 PEs the LUTs of
-#: one more PE scatter by 15% either way with the random weights (products that PEs share
-#: at 12 PEs and not at 4), and half of the ROM-fed layers of the sets have 30-52 PEs
+#: a third PE count of the ``rdot`` blocks of up to 4 lanes: their LUTs per PE fall with the
+#: PE count (a lane's few possible weight sequences are products the PEs share), and half
+#: of the ROM-fed layers of the sets have 30-52 PEs
 RDOT_PE_HIGH = 32
 
 
@@ -731,8 +731,14 @@ def tables(data: dict | None = None) -> dict:
             acc[0] += y["lut"]
             acc[1] += s["width"]
         elif s["block"] == "rdot":
+            # LUTs per PE at every PE count measured, the fixed part included: with 2-8
+            # words and up to 4 lanes it is mostly the products the PEs share (a lane's few
+            # possible weight sequences), which a layer of as many PEs shares as well; the
+            # layer reads the row at its own PE count (cost.model.rdot_luts)
             t = rdot.setdefault(cdot_key(s["in"], s["w"]), {}).setdefault(s["depth"], {})
-            t[s["simd"]] = per_pe(s)
+            t[s["simd"]] = {
+                pe: round(lut / pe, 3) for pe, lut in sorted(lo_hi[_grid_key(s)].items())
+            }
         elif s["block"] == "dot":
             dot.setdefault(pair_key(s["in"], s["w"]), {})[s["simd"]] = y["lut"]
         elif s["block"] == "cdot":
@@ -887,8 +893,9 @@ def cmd_table(_a) -> int:
         "over the line between their neighbours (1 at the powers of two);\n"
         "ROM[depth]: LUTs per bit of a soft-logic ROM of random contents addressed by a\n"
         "wrapping counter (blocks/rom_ctr.v);\n"
-        "RDOT[pair][depth][SIMD]: LUTs per PE of products fed by a 2-8-word weight ROM, the\n"
-        "ROM, products and adder tree together (blocks/rdot_pe.v).\n"
+        "RDOT[pair][depth][SIMD][PE]: LUTs per PE of PE x SIMD products fed by a 2-8-word\n"
+        "weight ROM, the ROM, products and adder trees together (blocks/rdot_pe.v), at each\n"
+        "PE count measured (4; 4, 12, 32 up to SIMD 4).\n"
         'Do not edit.\n"""\n\n# fmt: off\n'
         f"DOT = {pprint.pformat(t['dot'], width=96)}\n\n"
         f"CDOT = {pprint.pformat(t['cdot'], width=96)}\n\n"

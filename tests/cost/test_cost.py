@@ -323,10 +323,18 @@ def test_sub_block_tables_are_interpolated():
     assert model.rom_logic_luts(128, 10) > 2 * model.rom_logic_luts(64, 10)
     # a merged 2-4-word weight ROM: ROM, products and adder tree measured together (RDOT),
     # interpolated in lanes and words; TERNARY weights are their own pair
-    assert model.rdot_luts(u2, t, 4, 8) == model.RDOT["i2u_wt"][4][8]
-    assert model.rdot_luts(i2, i2, 2, 8) == model.RDOT["i2s_w2s"][2][8]
-    lo, hi = model.RDOT["i2s_w2s"][2][8], model.RDOT["i2s_w2s"][4][8]
+    assert model.rdot_luts(u2, t, 4, 8) == model.RDOT["i2u_wt"][4][8][4]
+    assert model.rdot_luts(i2, i2, 2, 8) == model.RDOT["i2s_w2s"][2][8][4]
+    lo, hi = model.RDOT["i2s_w2s"][2][8][4], model.RDOT["i2s_w2s"][4][8][4]
     assert min(lo, hi) <= model.rdot_luts(i2, i2, 3, 8) <= max(lo, hi)
+    # ... and in the layer's PE count where the blocks were measured at several (up to 4
+    # lanes: 4, 12 and 32 PEs), held past them; a row of one PE count is the same at any
+    row = model.RDOT["i2s_wt"][2][4]
+    assert sorted(row) == [4, 12, 32]
+    assert model.rdot_luts(i2, t, 2, 4, pe=12) == row[12]
+    assert model.rdot_luts(i2, t, 2, 4, pe=64) == row[32]
+    assert min(row[12], row[32]) <= model.rdot_luts(i2, t, 2, 4, pe=20) <= max(row[12], row[32])
+    assert model.rdot_luts(i2, i2, 2, 8, pe=40) == model.RDOT["i2s_w2s"][2][8][4]
     assert model.rdot_luts(i2, i2, 4, 0) == 0
     # a pair the table lacks (INT3 weights) takes the nearest non-TERNARY pair, scaled up
     assert model.rdot_luts(i2, DataType("INT3"), 4, 8) > model.rdot_luts(i2, i2, 4, 8)
@@ -703,7 +711,7 @@ def test_small_weight_rom_uses_the_rdot_block():
         assert f["rdot"] > 0 and f["dot"] == 0 and f["wrom_small"] == 0
         live = model.mvau_lanes(m)[0]
         assert f["rdot"] == pytest.approx(
-            sum(model.rdot_luts(m.in_dtype, m.w_dtype, 4, int(n), m.acc_bits) for n in live)
+            sum(model.rdot_luts(m.in_dtype, m.w_dtype, 4, int(n), m.acc_bits, m.pe) for n in live)
         )
     wide = MVAU("w", w, DataType("INT8"), DataType("TERNARY"), pe=4, simd=8)
     g = model.features(wide)["lut"]

@@ -671,18 +671,28 @@ def _key_bits(key: str) -> tuple[int, int]:
     return int(a[1:-1]), 2 if b == "wt" else int(b[1:-1])
 
 
-def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None) -> float:
+def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None, pe: int = 4) -> float:
     """LUTs of one PE's ``n`` products fed by a soft-logic weight ROM of ``depth`` (2 to
-    :data:`RDOT_DEPTH`) words, the ROM and the adder tree included, from the Yosys table
-    :data:`RDOT` (benchmarks/cost/blocks/rdot_pe.v: random weights, SIMD 1..16, LUTs per PE),
-    interpolated in ``n`` and ``depth``: synthesis merges so small a ROM with the products
-    it feeds. A pair the table lacks takes the nearest pair of the same kind
-    (:func:`_pair_kind`), scaled by the product width; ``cap`` as in :func:`dot_luts`."""
+    :data:`RDOT_DEPTH`) words in a layer of ``pe`` PEs, the ROM and the adder tree included,
+    from the Yosys table :data:`RDOT` (benchmarks/cost/blocks/rdot_pe.v: random weights,
+    SIMD 1..16, LUTs per PE at 4, 12 and 32 PEs up to SIMD 4, at 4 PEs beyond), interpolated
+    in ``pe``, ``n`` and ``depth``: synthesis merges so small a ROM with the products it
+    feeds, and the PEs share the products of a lane's few possible weight sequences (the
+    LUTs per PE fall with the PE count). A pair the table lacks takes the nearest pair of the
+    same kind (:func:`_pair_kind`), scaled by the product width; ``cap`` as in
+    :func:`dot_luts`."""
     if n <= 0:
         return 0.0
     key, scale, pb = _weight_pair_entry(RDOT, in_dtype, w_dtype)
-    cost = _interp({d: _interp(t, n) for d, t in RDOT[key].items()}, depth) * scale
-    return max(0.0, cost * _truncation(n, pb, cap))
+
+    def at_pe(row: dict) -> float:  # {PE: LUTs per PE}, held past the PE counts measured
+        return _interp(row, pe, "hold")
+
+    rows = RDOT[key]
+    cost = _interp(
+        {d: _interp({s: at_pe(r) for s, r in t.items()}, n) for d, t in rows.items()}, depth
+    )
+    return max(0.0, cost * scale * _truncation(n, pb, cap))
 
 
 def _pair_kind(key: str) -> str:

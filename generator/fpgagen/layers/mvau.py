@@ -489,7 +489,7 @@ class MVAU(AccumulatorMixin, HWLayer):
             # each PE's live lanes as Yosys maps the block (cm.rdot_luts: ROM, products and
             # adder tree measured together)
             f["rdot"] = float(
-                sum(cm.rdot_luts(l.in_dtype, l.w_dtype, depth, int(n), cap) for n in live)
+                sum(cm.rdot_luts(l.in_dtype, l.w_dtype, depth, int(n), cap, pe) for n in live)
             )
             f["wrom_small"] = f["wrom"] = 0.0
         elif const_w and not dsp:
