@@ -21,14 +21,13 @@ COEF = {
     },
     "DWC": {
         "ff": {
-            "buf": 1.0099,
-            "const": 4.1188,
-            "ctrl": 0.2617
+            "buf": 0.9987,
+            "const": 3.4093,
+            "ctrl": 0.5324
         },
         "lut": {
-            "buf": 0.0666,
-            "ctrl": 1.3619,
-            "slots": 0.9781
+            "ctrl": 1.4444,
+            "slots": 1.0
         }
     },
     "DuplicateStreams": {
@@ -43,40 +42,40 @@ COEF = {
     },
     "FIFO": {
         "ff": {
-            "const": 15.0171,
-            "ctrl": 0.5456,
-            "data": 0.0327
+            "const": 14.607,
+            "ctrl": 0.622,
+            "data": 0.0101
         },
         "lut": {
-            "const": 6.4642,
-            "ctrl": 0.5155,
-            "mem": 1.0216,
-            "wrap": 0.7773
+            "const": 5.2614,
+            "ctrl": 0.5921,
+            "mem": 1.0377,
+            "wrap": 0.77
         }
     },
     "FMPadding": {
         "ff": {
-            "const": 1.5835,
-            "ctrl": 0.9868,
-            "width": 2.0129
+            "const": 1.2199,
+            "ctrl": 1.0304,
+            "width": 2.0087
         },
         "lut": {
-            "const": 9.4086,
-            "ctrl": 1.1756,
-            "width": 1.9321
+            "const": 6.6649,
+            "ctrl": 1.4552,
+            "width": 1.9522
         }
     },
     "GlobalAccPool": {
         "ff": {
-            "const": 3.5358,
-            "ctrl": 1.1256,
+            "const": 3.1689,
+            "ctrl": 1.1554,
             "data": 1.0008
         },
         "lut": {
-            "carry": 1.0756,
-            "ctrl": 1.3006,
-            "mem": 0.9917,
-            "sel": 2.0756
+            "carry": 2.9835,
+            "const": 4.3707,
+            "ctrl": 1.2066,
+            "mem": 1.2243
         }
     },
     "LabelSelect": {
@@ -92,28 +91,28 @@ COEF = {
     },
     "MVAU": {
         "ff": {
-            "acc": 1.1191,
-            "const": 14.5387,
-            "ctrl": 1.7675,
-            "dot": 0.9319,
-            "in": 1.0296,
-            "out": 2.3686,
-            "thr": 0.174,
+            "acc": 1.123,
+            "const": 11.0298,
+            "ctrl": 1.9282,
+            "dot": 0.9089,
+            "in": 1.0768,
+            "out": 2.4797,
+            "thr": 0.1394,
             "wreg": 0.6938
         },
         "lut": {
-            "acc": 1.0711,
+            "acc": 1.0411,
             "act": 1.0,
             "act_rom": 1.0,
-            "const": 5.4915,
-            "ctrl": 0.9541,
+            "const": 4.2099,
+            "ctrl": 0.9523,
             "dot": 1.0,
-            "dsp": 0.3828,
-            "ibuf": 0.915,
-            "out": 0.9192,
+            "dsp": 0.2406,
+            "ibuf": 0.9232,
+            "out": 1.0022,
             "rdot": 1.0,
             "wrom": 1.0,
-            "wrom_deep": 1.0,
+            "wrom_deep": 1.17,
             "wrom_small": 0.0,
             "xdot": 1.0
         }
@@ -138,24 +137,24 @@ COEF = {
             "rdot": 1.0,
             "tree_const": 0.8719,
             "wrom": 1.0,
-            "wrom_deep": 1.0,
+            "wrom_deep": 1.17,
             "wrom_small": 0.0,
             "xdot": 1.0
         }
     },
     "Pool": {
         "ff": {
-            "const": 4.3142,
-            "ctrl": 1.1242,
-            "data": 1.0017
+            "const": 4.0081,
+            "ctrl": 1.1608,
+            "data": 1.0009
         },
         "lut": {
-            "carry": 0.9432,
-            "cmp": 0.9916,
-            "const": 11.0523,
-            "ctrl": 0.356,
-            "mem": 1.0313,
-            "sel": 2.0058
+            "carry": 0.4676,
+            "cmp": 0.9883,
+            "const": 7.1401,
+            "ctrl": 0.8748,
+            "mem": 1.4178,
+            "sel": 2.2551
         }
     },
     "SlidingWindow": {
@@ -177,19 +176,19 @@ COEF = {
 
 BAND = {
     "AddStreams": 0.0462,
-    "DWC": 0.1554,
+    "DWC": 0.212,
     "DuplicateStreams": 0.0,
-    "FIFO": 0.1867,
-    "FMPadding": 0.1384,
-    "GlobalAccPool": 0.3194,
-    "LabelSelect": 0.2539,
-    "MVAU": 0.1584,
-    "MVAU/unrolled": 0.3349,
-    "Pool": 0.1611,
-    "SlidingWindow": 0.2588,
-    "Thresholding": 0.1857,
-    "VVAU": 0.1395,
-    "_pooled": 0.1944
+    "FIFO": 0.1487,
+    "FMPadding": 0.1303,
+    "GlobalAccPool": 0.2202,
+    "LabelSelect": 0.242,
+    "MVAU": 0.1529,
+    "MVAU/unrolled": 0.3483,
+    "Pool": 0.1501,
+    "SlidingWindow": 0.2552,
+    "Thresholding": 0.1669,
+    "VVAU": 0.1159,
+    "_pooled": 0.1916
 }
 
 BAND_SOFT = 20
