@@ -108,6 +108,9 @@ SEEDS = {
     "holdout11": 18034,
     "regime9": 18035,
     "train4": 18036,
+    "holdout12": 18037,
+    "regime10": 18038,
+    "unrolled5": 18039,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -204,6 +207,13 @@ COUNTS["unrolled4"] = {"MVAUFull": 24}
 # memories), before they were synthesized: scored once, with that final model
 COUNTS["holdout11"] = dict(COUNTS["holdout"])
 COUNTS["regime9"] = dict(COUNTS["regime"])
+# a twelfth hold-out set, a tenth regime set and a fifth fully unrolled set (seeds 18037,
+# 18038, 18039), committed on 2026-12-07 (seventh session) after that session's changes (the
+# fourth training set, ROM-fed products at the layer's PE count, deep soft ROMs in context),
+# before they were synthesized: scored once, with that final model
+COUNTS["holdout12"] = dict(COUNTS["holdout"])
+COUNTS["regime10"] = dict(COUNTS["regime"])
+COUNTS["unrolled5"] = {"MVAUFull": 24}
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
