@@ -20,7 +20,8 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
 * ``rdot``: ``RDOT_PE`` PEs of ``dot_pe.v`` whose weights come from a 2-, 4- or 8-word
   soft-logic ROM addressed by a counter (``blocks/rdot_pe.v``), for 2-4-bit inputs by INT2 /
   TERNARY weights, SIMD 1..16; LUTs per PE of the ROM, the products and the adder tree
-  together;
+  together, at 4 PEs and (up to 4 lanes) at 12 and 32 PEs as well: the table holds each, and
+  a layer reads it at its own PE count;
 * ``act``: the comparator bank (rtl/thresholding.v: ``PE`` x ``N`` comparators of a ``b``-bit
   value, the count of their outputs, the output register and skid buffer) for
   b = 3..20, N = 1, 2, 3, 7, 15 and thresholds that are constants (one fold, as in an MVAU
@@ -35,9 +36,8 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
   addressed by a wrapping counter as in the layers (``blocks/rom_ctr.v``), at 2..1024 words;
   the table holds LUTs per bit.
 
-The comparator blocks and the ``rdot`` blocks of up to 4 lanes are synthesized at a second PE
-count as well (:func:`slope_pe`): their tables hold the LUTs of one more PE, the block's fixed
-part being the layers' own terms. The threshold ROM's part of that slope is the distinct ROM
+The comparator blocks are synthesized at a second PE count as well (:func:`slope_pe`): their
+tables hold the LUTs of one more PE, the block's fixed part being the layers' own terms. The threshold ROM's part of that slope is the distinct ROM
 columns one more PE adds (:func:`marginal_columns`); a layer's ROM costs by its own distinct
 columns at the blocks' LUTs per column (:func:`column_cost`). ``pe``: six ``fold`` grid points
 again at 24 and 48 PEs, which check that (not in the tables).
@@ -696,17 +696,13 @@ def tables(data: dict | None = None) -> dict:
             lo_hi.setdefault(_grid_key(r["spec"]), {})[r["spec"]["pe"]] = r["yosys"]["lut"]
 
     def line(s) -> tuple[float, float] | None:
-        """(slope, intercept) of a block measured at two or more PE counts: the LUTs of one
-        more PE, and its LUTs at the first count less that many slopes (its fixed part); over
-        three counts (``rdot``: :data:`RDOT_PE_HIGH`) the least-squares line."""
+        """(slope, intercept) of a block measured at two PE counts: the LUTs of one more PE,
+        and its LUTs at the first count less that many slopes (its fixed part)."""
         m = lo_hi[_grid_key(s)]
         if len(m) < 2:
             return None
-        pts = sorted(m.items())
-        (p0, l0), (p1, l1) = pts[:2]
+        (p0, l0), (p1, l1) = sorted(m.items())[:2]
         slope = (l1 - l0) / (p1 - p0)
-        if len(pts) > 2:
-            slope = float(np.polyfit([p for p, _ in pts], [v for _, v in pts], 1)[0])
         return slope, l0 - p0 * slope
 
     def per_pe(s) -> float:

@@ -35,9 +35,9 @@ sys.path.insert(0, str(HERE))
 RESULTS = ROOT / "benchmarks" / "results"
 OUT = RESULTS / "cost_rom_context.json"
 
-#: the fit designs with a soft-logic weight ROM of more than 64 words (every one of the
-#: regular sweep and of the ``train`` set at the time of writing: 65 .. 512 words, 4 .. 88
-#: varying bits)
+#: the fit designs with a soft-logic weight ROM of more than 64 words (every MVAU of the
+#: regular sweep and of the fit's random sets with one, seventh session: 74 .. 512 words,
+#: 4 .. 88 varying bits)
 DESIGNS = [
     "r_train_mvau_012",
     "r_train_mvau_043",
