@@ -69,6 +69,8 @@ LATE_HOLDOUTS = {
     "holdout10": (13, "tenth", 18031),
     "unrolled4": (14, "fourth fully unrolled (MVAU)", 18033),
     "holdout11": (15, "eleventh", 18034),
+    "holdout12": (16, "twelfth", 18037),
+    "unrolled5": (17, "fifth fully unrolled (MVAU)", 18039),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -81,6 +83,7 @@ LATE_REGIMES = {
     "holdout9": "regime7",
     "holdout10": "regime8",
     "holdout11": "regime9",
+    "holdout12": "regime10",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
