@@ -713,6 +713,17 @@ def test_small_weight_rom_uses_the_rdot_block():
         assert f["rdot"] == pytest.approx(
             sum(model.rdot_luts(m.in_dtype, m.w_dtype, 4, int(n), m.acc_bits, m.pe) for n in live)
         )
+    # a layer of many PEs reads the blocks at its own PE count (32 here), where a lane's few
+    # weight sequences are products the PEs share
+    w32 = rng.choice([-1, 0, 1], size=(64, 4))
+    m = MVAU("p", w32, DataType("INT2"), DataType("TERNARY"), pe=32, simd=4)
+    live = model.mvau_lanes(m)[0]
+
+    def rdot_at(pe):
+        return sum(model.rdot_luts(m.in_dtype, m.w_dtype, 2, int(n), m.acc_bits, pe) for n in live)
+
+    f = model.features(m)["lut"]["rdot"]
+    assert f == pytest.approx(rdot_at(32)) and rdot_at(32) != pytest.approx(rdot_at(4))
     wide = MVAU("w", w, DataType("INT8"), DataType("TERNARY"), pe=4, simd=8)
     g = model.features(wide)["lut"]
     assert g["rdot"] == 0 and g["dot"] > 0
