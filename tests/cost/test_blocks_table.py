@@ -86,3 +86,43 @@ def test_threshold_rom_costs_by_distinct_columns_at_more_pes():
         est = pe * model.act_soft_luts(n, b + 1, d, cols / pe, "act_out", pe) + 6
         worst = max(worst, abs(est - y) / y)
     assert worst <= 0.16, worst
+
+
+def test_rom_fed_tables_hold_each_pe_count():
+    """A ROM-fed block (``rdot``) measured at 4, 12 and 32 PEs gives its LUTs per PE at each,
+    its fixed part included (products the PEs share, which a layer of as many PEs shares
+    too), not the slope; a wide block measured at 4 PEs only gives that one figure."""
+    small = {"block": "rdot", "in": "INT2", "w": "TERNARY", "depth": 2, "simd": 4}
+    wide = {**small, "simd": 8}
+    data = {
+        "designs": {
+            "a": _run({**small, "id": "a", "pe": 4}, 81),
+            "b": _run({**small, "id": "b", "pe": 12}, 179),
+            "c": _run({**small, "id": "c", "pe": 32}, 407),
+            "d": _run({**wide, "id": "d", "pe": 4}, 215),
+        }
+    }
+    t = blocks.tables(data)["rdot"]["i2s_wt"][2]
+    assert t[4] == {
+        4: pytest.approx(81 / 4, abs=1e-3),
+        12: pytest.approx(179 / 12, abs=1e-3),
+        32: pytest.approx(407 / 32, abs=1e-3),
+    }
+    assert t[8] == {4: pytest.approx(215 / 4, abs=1e-3)}
+    # the designs ask for the third PE count of the small blocks only
+    specs = [s for s in blocks.designs("rdot") if s["in"] == "INT2" and s["w"] == "TERNARY"]
+    pes = {(s["simd"], s["depth"]): set() for s in specs}
+    for s in specs:
+        pes[(s["simd"], s["depth"])].add(s["pe"])
+    assert pes[(4, 2)] == {4, 12, 32} and pes[(8, 2)] == {4}
+
+
+def test_rom_context_factor_is_the_median_ratio():
+    """The deep weight ROM's coefficient (crossval.FIXED) is the median of the measured ROM
+    in its layer over the ROM alone; 1 when nothing is measured."""
+    import rom_context
+
+    runs = {k: {"ratio": r} for k, r in zip("abcd", (0.68, 1.17, 1.3, 1.05))}
+    assert rom_context.context_factor({"designs": runs}) == pytest.approx(1.11)
+    assert rom_context.context_factor({"designs": {}}) == 1.0
+    assert rom_context.context_factor() == pytest.approx(1.17)  # the stored measurements
