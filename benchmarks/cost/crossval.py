@@ -685,6 +685,12 @@ def run(cnv: bool = False) -> dict:
         for h in LATE_HOLDOUTS:
             test3 = [r for r in late[h] + late_reg.get(h, []) if name in r.regimes]
             result[f"regimes_{h}"][name] = {"n_fit": len(sub), **evaluate(test3, c2)}
+    # where the misses are: the random hold-out sets' designs (not the fully unrolled sets) by
+    # size and kind, with this model
+    pool = (
+        hold + hold2 + [r for n in LATE_HOLDOUTS if not n.startswith("unrolled") for r in late[n]]
+    )
+    result["holdout_by_class"] = by_class(pool, coef)
     # the issue's rows and the stitched tops: layers and totals
     result["issue_layers"] = evaluate([r for r in brows if r.source == "issue"], coef)
     if cnv:
@@ -737,6 +743,28 @@ def run(cnv: bool = False) -> dict:
     return result
 
 
+#: the size under which a layer counts as small in :func:`by_class` (a few LUTs of control
+#: decide 15% there)
+SMALL_LUT = 60
+
+
+def by_class(rows, coef) -> dict:
+    """``{class: {"n", "within_15pct"}}`` of ``rows``: layers under :data:`SMALL_LUT` LUTs
+    (Yosys), fully unrolled MVAUs of that size or more, and the rest."""
+    out: dict = {}
+    for r in rows:
+        if r.y["lut"] < SMALL_LUT:
+            k = f"under {SMALL_LUT} LUTs"
+        elif r.band_key == "MVAU/unrolled":
+            k = f"fully unrolled MVAUs of {SMALL_LUT} LUTs or more"
+        else:
+            k = "the rest"
+        c = out.setdefault(k, {"n": 0, "within_15pct": 0})
+        c["n"] += 1
+        c["within_15pct"] += abs(rel(predict(r, coef)["lut"], r.y["lut"])) <= 0.15
+    return out
+
+
 def _summary_lines(r) -> list[str]:
     out = []
 
@@ -765,6 +793,8 @@ def _summary_lines(r) -> list[str]:
         line(f"hold-out {num}", r[h])
         for k, v in r[f"regimes_{h}"].items():
             line(f"regime {k} (set {num})", v)
+    for k, c in r.get("holdout_by_class", {}).items():
+        out.append(f"random hold-out sets, {k}: {c['within_15pct']}/{c['n']} within 15%")
     line("issue layers", r["issue_layers"])
     if "cnv_layers" in r:
         line("CNV build layers", r["cnv_layers"])
