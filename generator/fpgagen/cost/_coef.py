@@ -101,15 +101,15 @@ COEF = {
             "wreg": 0.6938
         },
         "lut": {
-            "acc": 1.0411,
+            "acc": 1.0444,
             "act": 1.0,
             "act_rom": 1.0,
-            "const": 4.2099,
-            "ctrl": 0.9523,
+            "const": 4.0605,
+            "ctrl": 0.9782,
             "dot": 1.0,
-            "dsp": 0.2406,
-            "ibuf": 0.9232,
-            "out": 1.0022,
+            "dsp": 0.293,
+            "ibuf": 0.9106,
+            "out": 0.9683,
             "rdot": 1.0,
             "wrom": 1.0,
             "wrom_deep": 1.17,
@@ -182,17 +182,17 @@ BAND = {
     "FMPadding": 0.1303,
     "GlobalAccPool": 0.2202,
     "LabelSelect": 0.242,
-    "MVAU": 0.1529,
+    "MVAU": 0.1452,
     "MVAU/unrolled": 0.3483,
     "Pool": 0.1501,
     "SlidingWindow": 0.2552,
     "Thresholding": 0.1669,
-    "VVAU": 0.1159,
-    "_pooled": 0.1916
+    "VVAU": 0.1164,
+    "_pooled": 0.1862
 }
 
 BAND_SOFT = 20
 
-BAND_CORR = 0.0
+BAND_CORR = 0.1
 
 TOP_GLUE_PE = 7.381
