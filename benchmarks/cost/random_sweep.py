@@ -111,6 +111,8 @@ SEEDS = {
     "holdout12": 18037,
     "regime10": 18038,
     "unrolled5": 18039,
+    "holdout13": 18040,
+    "romfed": 18041,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -214,6 +216,12 @@ COUNTS["regime9"] = dict(COUNTS["regime"])
 COUNTS["holdout12"] = dict(COUNTS["holdout"])
 COUNTS["regime10"] = dict(COUNTS["regime"])
 COUNTS["unrolled5"] = {"MVAUFull": 24}
+# a thirteenth hold-out set and 24 MVAUs whose 2-8-word weight ROM feeds LUT products (kind
+# ``MVAURom``: the pairs the ROM-fed blocks cover), seeds 18040 and 18041, committed on
+# 2026-12-07 (seventh session) after the ROM-fed products' dead-lane correction, before they
+# were synthesized: scored once, with that model
+COUNTS["holdout13"] = dict(COUNTS["holdout"])
+COUNTS["romfed"] = {"MVAURom": 24}
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
@@ -260,6 +268,16 @@ MAC_TYPES = [
     ("BIPOLAR", "INT4"),
 ]
 THRESHOLDS = [0, 0, 1, 2, 3, 7, 15]
+#: the (input, weight) types of the ``MVAURom`` kind: those the ROM-fed blocks (``rdot``) cover
+ROM_FED_TYPES = [
+    ("INT2", "TERNARY"),
+    ("UINT2", "TERNARY"),
+    ("UINT3", "TERNARY"),
+    ("INT4", "TERNARY"),
+    ("UINT2", "INT2"),
+    ("INT2", "INT2"),
+    ("TERNARY", "TERNARY"),
+]
 
 
 def regime_of(spec: dict) -> list[str]:
@@ -300,6 +318,18 @@ def divisor_near(n: int, want: int) -> int:
 def _spec(kind: str, u, set_name: str, i: int, regime: bool) -> dict:
     """One design of ``kind`` from the unit vector ``u``."""
     sid = f"r_{set_name}_{kind.lower()}_{i:03d}"
+    if kind == "MVAURom":  # a 2-8-word weight ROM in soft logic feeding LUT products
+        ind, wd = pick(u[0], ROM_FED_TYPES)
+        pe, simd = logint(u[1], 1, 64), logint(u[2], 1, 32)
+        depth = logint(u[3], 2, 8)
+        sf = pick(u[4], [d for d in range(1, depth + 1) if depth % d == 0])
+        nf = depth // sf
+        thr = pick(u[6], THRESHOLDS)
+        s = {"id": sid, "type": "MVAU", "in": ind, "w": wd, "pe": pe, "simd": simd}
+        s.update({"mw": simd * sf, "mh": pe * nf, "n_thres": thr, "ram_style": "auto"})
+        if wd == "TERNARY" and u[8] < 0.4:
+            s["zeros"] = pick(u[8] / 0.4, [0.3, 0.6, 0.9])
+        return s
     if kind in ("MVAU", "MVAUFull"):
         ind, wd = pick(u[0], MAC_TYPES)
         pe = logint(u[1], 32 if regime and i % 2 == 0 else 1, 64)
