@@ -71,6 +71,8 @@ LATE_HOLDOUTS = {
     "holdout11": (15, "eleventh", 18034),
     "holdout12": (16, "twelfth", 18037),
     "unrolled5": (17, "fifth fully unrolled (MVAU)", 18039),
+    "holdout13": (18, "thirteenth", 18040),
+    "romfed": (19, "ROM-fed (MVAU)", 18041),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -685,11 +687,9 @@ def run(cnv: bool = False) -> dict:
         for h in LATE_HOLDOUTS:
             test3 = [r for r in late[h] + late_reg.get(h, []) if name in r.regimes]
             result[f"regimes_{h}"][name] = {"n_fit": len(sub), **evaluate(test3, c2)}
-    # where the misses are: the random hold-out sets' designs (not the fully unrolled sets) by
-    # size and kind, with this model
-    pool = (
-        hold + hold2 + [r for n in LATE_HOLDOUTS if not n.startswith("unrolled") for r in late[n]]
-    )
+    # where the misses are: the random hold-out sets' designs (not the fully unrolled or
+    # ROM-fed sets, which draw one kind of layer) by size and kind, with this model
+    pool = hold + hold2 + [r for n in LATE_HOLDOUTS if n.startswith("holdout") for r in late[n]]
     result["holdout_by_class"] = by_class(pool, coef)
     # the issue's rows and the stitched tops: layers and totals
     result["issue_layers"] = evaluate([r for r in brows if r.source == "issue"], coef)
