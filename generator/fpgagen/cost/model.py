@@ -678,9 +678,10 @@ def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None, pe:
     SIMD 1..16, LUTs per PE at 4, 12 and 32 PEs up to SIMD 4, at 4 PEs beyond), interpolated
     in ``pe``, ``n`` and ``depth``: synthesis merges so small a ROM with the products it
     feeds, and the PEs share the products of a lane's few possible weight sequences (the
-    LUTs per PE fall with the PE count). A pair the table lacks takes the nearest pair of the
-    same kind (:func:`_pair_kind`), scaled by the product width; ``cap`` as in
-    :func:`dot_luts`."""
+    LUTs per PE fall with the PE count). ``n`` is the PE's live lanes; the table is read at
+    the block lanes that hold as many (its random weights leave some lanes 0 in every word).
+    A pair the table lacks takes the nearest pair of the same kind (:func:`_pair_kind`),
+    scaled by the product width; ``cap`` as in :func:`dot_luts`."""
     if n <= 0:
         return 0.0
     key, scale, pb = _weight_pair_entry(RDOT, in_dtype, w_dtype)
