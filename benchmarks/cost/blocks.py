@@ -37,9 +37,10 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
   the table holds LUTs per bit.
 
 The comparator blocks are synthesized at a second PE count as well (:func:`slope_pe`): their
-tables hold the LUTs of one more PE, the block's fixed part being the layers' own terms. The threshold ROM's part of that slope is the distinct ROM
-columns one more PE adds (:func:`marginal_columns`); a layer's ROM costs by its own distinct
-columns at the blocks' LUTs per column (:func:`column_cost`). ``pe``: six ``fold`` grid points
+tables hold the LUTs of one more PE, the block's fixed part being the layers' own terms. The
+threshold ROM's part of that slope is the distinct ROM columns one more PE adds
+(:func:`marginal_columns`); a layer's ROM costs by its own distinct columns at the blocks'
+LUTs per column (:func:`column_cost`). ``pe``: six ``fold`` grid points
 again at 24 and 48 PEs, which check that (not in the tables).
 
 The grids are fixed (no seed but the thresholds' values: ``BLOCK_SEED``); no design of the
@@ -282,14 +283,23 @@ def _cdot_source(spec: dict, d: Path) -> Path:
     return f
 
 
+def rdot_values(w: str) -> list[int]:
+    """The values an ``rdot`` block's weights are drawn from, uniformly: the type's values, 0
+    included (a TERNARY weight from -1, 0, 1)."""
+    from fpgagen.datatypes import DataType
+
+    wd = DataType(w)
+    return [-1, 0, 1] if w == "TERNARY" else list(range(wd.min, wd.max + 1))
+
+
 def _rdot_rom(spec: dict, d: Path) -> Path:
     """The weight ROM of an ``rdot`` block: ``depth`` words of ``PE x SIMD`` weights drawn
-    uniformly from the type's values (a TERNARY weight from -1, 0, 1), seeded by the grid
-    point; weight ``(p, s)`` at bits ``[(p*SIMD + s) * W_BITS +: W_BITS]``."""
+    uniformly from :func:`rdot_values`, seeded by the grid point; weight ``(p, s)`` at bits
+    ``[(p*SIMD + s) * W_BITS +: W_BITS]``."""
     from fpgagen.datatypes import DataType
 
     wd = DataType(spec["w"])
-    vals = [-1, 0, 1] if spec["w"] == "TERNARY" else list(range(wd.min, wd.max + 1))
+    vals = rdot_values(spec["w"])
     pe, n, dep = spec["pe"], spec["simd"], spec["depth"]
     rng = np.random.default_rng([BLOCK_SEED, pe, n, dep, wd.bits, len(vals), 11])
     w = rng.choice(vals, size=(dep, pe * n))
@@ -681,6 +691,7 @@ def tables(data: dict | None = None) -> dict:
     fold: dict = {}
     fold_var: dict = {}
     rdot: dict = {}
+    rdot_zero: dict = {}
     # blocks measured at two PE counts (slope_pe): LUTs of one more PE
     lo_hi: dict = {}
     designs = [
@@ -731,6 +742,9 @@ def tables(data: dict | None = None) -> dict:
             # words and up to 4 lanes it is mostly the products the PEs share (a lane's few
             # possible weight sequences), which a layer of as many PEs shares as well; the
             # layer reads the row at its own PE count (cost.model.rdot_luts)
+            rdot_zero[cdot_key(s["in"], s["w"])] = round(
+                rdot_values(s["w"]).count(0) / len(rdot_values(s["w"])), 6
+            )
             t = rdot.setdefault(cdot_key(s["in"], s["w"]), {}).setdefault(s["depth"], {})
             t[s["simd"]] = {
                 pe: round(lut / pe, 3) for pe, lut in sorted(lo_hi[_grid_key(s)].items())
@@ -788,6 +802,7 @@ def tables(data: dict | None = None) -> dict:
         **octave_tables(designs),
         "rom": sort(rom),
         "rdot": sort(rdot),
+        "rdot_zero": sort(rdot_zero),
     }
 
 
@@ -891,7 +906,9 @@ def cmd_table(_a) -> int:
         "wrapping counter (blocks/rom_ctr.v);\n"
         "RDOT[pair][depth][SIMD][PE]: LUTs per PE of PE x SIMD products fed by a 2-8-word\n"
         "weight ROM, the ROM, products and adder trees together (blocks/rdot_pe.v), at each\n"
-        "PE count measured (4; 4, 12, 32 up to SIMD 4).\n"
+        "PE count measured (4; 4, 12, 32 up to SIMD 4); RDOT_ZERO[pair]: the share of 0\n"
+        "among those blocks' random weights (a lane is 0 in every word of a depth-word ROM\n"
+        "with probability RDOT_ZERO^depth).\n"
         'Do not edit.\n"""\n\n# fmt: off\n'
         f"DOT = {pprint.pformat(t['dot'], width=96)}\n\n"
         f"CDOT = {pprint.pformat(t['cdot'], width=96)}\n\n"
@@ -908,7 +925,8 @@ def cmd_table(_a) -> int:
         f"ACT_SOFT_OCT = {pprint.pformat(t['act_soft_oct'], width=96)}\n\n"
         f"ACT_FOLD_OCT = {pprint.pformat(t['act_fold_oct'], width=96)}\n\n"
         f"ROM = {pprint.pformat(t['rom'], width=96)}\n\n"
-        f"RDOT = {pprint.pformat(t['rdot'], width=96)}\n"
+        f"RDOT = {pprint.pformat(t['rdot'], width=96)}\n\n"
+        f"RDOT_ZERO = {pprint.pformat(t['rdot_zero'], width=96)}\n"
     )
     print(f"wrote {TABLE_PY}")
     return 0

@@ -109,6 +109,15 @@ def test_rom_fed_tables_hold_each_pe_count():
         32: pytest.approx(407 / 32, abs=1e-3),
     }
     assert t[8] == {4: pytest.approx(215 / 4, abs=1e-3)}
+    # the share of 0 among the blocks' random weights, from the values they are drawn from
+    zero = blocks.tables(data)["rdot_zero"]
+    assert zero == {"i2s_wt": pytest.approx(1 / 3, abs=1e-5)}
+    assert blocks.rdot_values("TERNARY") == [-1, 0, 1] and blocks.rdot_values("INT2") == [
+        -2,
+        -1,
+        0,
+        1,
+    ]
     # the designs ask for the third PE count of the small blocks only
     specs = [s for s in blocks.designs("rdot") if s["in"] == "INT2" and s["w"] == "TERNARY"]
     pes = {(s["simd"], s["depth"]): set() for s in specs}

@@ -324,31 +324,34 @@ def test_sub_block_tables_are_interpolated():
 
     # a merged 2-4-word weight ROM: ROM, products and adder tree measured together (RDOT),
     # interpolated in lanes and words; TERNARY weights are their own pair. The blocks' random
-    # weights include 0 (1 in 3 TERNARY, 1 in 4 INT2 values): a block lane is dead in every
-    # word with probability z^depth, so a PE of n live lanes reads the table at the lanes
-    # n / (1 - z^depth) that hold as many live ones
-    def live(lanes, z, depth):
-        return lanes * (1 - z**depth)
+    # weights include 0 (RDOT_ZERO: 1 in 3 TERNARY, 1 in 4 INT2 values): a block lane is dead
+    # in every word with probability z^depth, so a PE of n live lanes reads the table at the
+    # lanes n / (1 - z^depth) that hold as many live ones
+    assert model.RDOT_ZERO["i2u_wt"] == pytest.approx(1 / 3, abs=1e-5)
+    assert model.RDOT_ZERO["i2s_w2s"] == pytest.approx(1 / 4)
 
-    assert model.rdot_luts(u2, t, 4, live(8, 1 / 3, 4)) == pytest.approx(
+    def live(lanes, key, depth):
+        return lanes * (1 - model.RDOT_ZERO[key] ** depth)
+
+    assert model.rdot_luts(u2, t, 4, live(8, "i2u_wt", 4)) == pytest.approx(
         model.RDOT["i2u_wt"][4][8][4]
     )
-    assert model.rdot_luts(i2, i2, 2, live(8, 1 / 4, 2)) == pytest.approx(
+    assert model.rdot_luts(i2, i2, 2, live(8, "i2s_w2s", 2)) == pytest.approx(
         model.RDOT["i2s_w2s"][2][8][4]
     )
     # 8 live lanes of a 2-word TERNARY ROM: 9 block lanes' worth, more than the 8-lane block
     assert model.rdot_luts(i2, t, 2, 8) > model.RDOT["i2s_wt"][2][8][4]
     lo, hi = model.RDOT["i2s_w2s"][2][8][4], model.RDOT["i2s_w2s"][4][8][4]
-    assert min(lo, hi) <= model.rdot_luts(i2, i2, 3, live(8, 1 / 4, 3)) <= max(lo, hi)
+    assert min(lo, hi) <= model.rdot_luts(i2, i2, 3, live(8, "i2s_w2s", 3)) <= max(lo, hi)
     # ... and in the layer's PE count where the blocks were measured at several (up to 4
     # lanes: 4, 12 and 32 PEs), held past them; a row of one PE count is the same at any
     row = model.RDOT["i2s_wt"][2][4]
-    n4 = live(4, 1 / 3, 2)
+    n4 = live(4, "i2s_wt", 2)
     assert sorted(row) == [4, 12, 32]
     assert model.rdot_luts(i2, t, 2, n4, pe=12) == pytest.approx(row[12])
     assert model.rdot_luts(i2, t, 2, n4, pe=64) == pytest.approx(row[32])
     assert min(row[12], row[32]) <= model.rdot_luts(i2, t, 2, n4, pe=20) <= max(row[12], row[32])
-    n8 = live(8, 1 / 4, 2)
+    n8 = live(8, "i2s_w2s", 2)
     assert model.rdot_luts(i2, i2, 2, n8, pe=40) == pytest.approx(model.RDOT["i2s_w2s"][2][8][4])
     assert model.rdot_luts(i2, i2, 4, 0) == 0
     # a pair the table lacks (INT3 weights) takes the nearest non-TERNARY pair, scaled up

@@ -23,7 +23,9 @@ ROM[depth]: LUTs per bit of a soft-logic ROM of random contents addressed by a
 wrapping counter (blocks/rom_ctr.v);
 RDOT[pair][depth][SIMD][PE]: LUTs per PE of PE x SIMD products fed by a 2-8-word
 weight ROM, the ROM, products and adder trees together (blocks/rdot_pe.v), at each
-PE count measured (4; 4, 12, 32 up to SIMD 4).
+PE count measured (4; 4, 12, 32 up to SIMD 4); RDOT_ZERO[pair]: the share of 0
+among those blocks' random weights (a lane is 0 in every word of a depth-word ROM
+with probability RDOT_ZERO^depth).
 Do not edit.
 """
 
@@ -473,3 +475,12 @@ RDOT = {'i2s_w2s': {2: {1: {4: 2.75, 12: 1.5, 32: 0.625},
                 4: {4: 81.25, 12: 68.667, 32: 70.594},
                 8: {4: 172.25},
                 16: {4: 372.0}}}}
+
+RDOT_ZERO = {'i2s_w2s': 0.25,
+ 'i2s_wt': 0.333333,
+ 'i2u_w2s': 0.25,
+ 'i2u_wt': 0.333333,
+ 'i3u_w2s': 0.25,
+ 'i3u_wt': 0.333333,
+ 'i4s_w2s': 0.25,
+ 'i4s_wt': 0.333333}

@@ -507,6 +507,7 @@ from ._blocks import (  # noqa: E402  (blocks.py table)
     CDOT_SHARE,
     DOT,
     RDOT,
+    RDOT_ZERO,
     ROM,
 )
 
@@ -685,12 +686,10 @@ def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None, pe:
     if n <= 0:
         return 0.0
     key, scale, pb = _weight_pair_entry(RDOT, in_dtype, w_dtype)
-    # the blocks' weights are drawn uniformly from their type's values, 0 included: a lane of
-    # the block is dead (0 in every word) with probability z^depth, and the table's SIMD
-    # lanes hold SIMD (1 - z^depth) live ones; ``n`` counts the PE's live lanes only
-    w_bits = _key_bits(key)[1]
-    z = 1 / 3 if key.endswith("_wt") else 1 / 2**w_bits
-    lanes = n / (1 - z ** max(depth, 1))
+    # the blocks' random weights include 0 (RDOT_ZERO of them): a lane of the block is dead
+    # (0 in every word) with probability z^depth, and the table's SIMD lanes hold
+    # SIMD (1 - z^depth) live ones; ``n`` counts the PE's live lanes only
+    lanes = n / (1 - RDOT_ZERO[key] ** depth)
 
     def at_pe(row: dict) -> float:  # {PE: LUTs per PE}, held past the PE counts measured
         return _interp(row, pe, "hold")
