@@ -113,6 +113,9 @@ SEEDS = {
     "unrolled5": 18039,
     "holdout13": 18040,
     "romfed": 18041,
+    "holdout14": 18042,
+    "regime11": 18043,
+    "unrolled6": 18044,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -222,6 +225,13 @@ COUNTS["unrolled5"] = {"MVAUFull": 24}
 # were synthesized: scored once, with that model
 COUNTS["holdout13"] = dict(COUNTS["holdout"])
 COUNTS["romfed"] = {"MVAURom": 24}
+# a fourteenth hold-out set, an eleventh regime set and a sixth fully unrolled set (seeds
+# 18042, 18043, 18044), committed on 2026-12-07 (eighth session) while the constant-weight
+# blocks were measured at more PE counts, before they were synthesized: scored once, with the
+# session's final model
+COUNTS["holdout14"] = dict(COUNTS["holdout"])
+COUNTS["regime11"] = dict(COUNTS["regime"])
+COUNTS["unrolled6"] = {"MVAUFull": 24}
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
