@@ -11,12 +11,13 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
   with the stage registers as ports) for every hardware operand pair the MVAU/VVAU designs
   use (TERNARY is INT2 in hardware) and SIMD = 1, 2, 4, ..., 32 (64 for the narrower
   pairs; DSP pairs 1, 4, 16), the sum untruncated;
-* ``cdot``: ``CDOT_PE`` PEs of the same block with CONSTANT weights (``blocks/cdot_pe.v``: a
+* ``cdot``: ``CDOT_PES`` PEs of the same block with CONSTANT weights (``blocks/cdot_pe.v``: a
   fully unrolled layer, NF*SF = 1, whose weights synthesis folds into the products and adder
   trees), every weight nonzero and drawn uniformly from the type's nonzero values (a TERNARY
   weight is +-1), for the multi-bit pairs of the sweeps and three binary ones (XNOR, a
-  BIPOLAR input, a BIPOLAR weight) at n = 1, 2, 4, ..., 32 weights per PE (XNOR up to 256);
-  the table holds LUTs per PE;
+  BIPOLAR input, a BIPOLAR weight) at n = 1, 2, 4, ..., 32 weights per PE (XNOR up to 256),
+  at 1, 4, 16 and (up to 32 weights) 48 PEs; the table holds LUTs per PE at each PE count,
+  and a layer reads it at its own (the PEs share products and adder nodes);
 * ``rdot``: ``RDOT_PE`` PEs of ``dot_pe.v`` whose weights come from a 2-, 4- or 8-word
   soft-logic ROM addressed by a counter (``blocks/rdot_pe.v``), for 2-4-bit inputs by INT2 /
   TERNARY weights, SIMD 1..16; LUTs per PE of the ROM, the products and the adder tree
@@ -108,6 +109,9 @@ CDOT_PAIRS = [
     ("INT2", "TERNARY"),
     ("UINT2", "TERNARY"),
     ("UINT3", "TERNARY"),
+    # the random sets' other TERNARY-weight input (a TERNARY input is INT2 in hardware: the
+    # INT2 row)
+    ("INT4", "TERNARY"),
     # DSP-wide products by +-2^k constants, which a fully unrolled layer takes as shifts
     # (MVAU.const_weights)
     ("UINT6", "INT2"),
@@ -119,6 +123,14 @@ CDOT_N = [1, 2, 4, 8, 16, 32]
 CDOT_BIN_PAIRS = {("BIPOLAR", "BIPOLAR"): CDOT_N + [64, 128, 256], ("BIPOLAR", "INT4"): CDOT_N}
 CDOT_BIN_PAIRS[("UINT4", "BIPOLAR")] = CDOT_N
 CDOT_PE = 4
+#: ... and at these PE counts as well (the table holds LUTs per PE at each, and a layer reads
+#: it at its own): PEs that read the same input share products and adder nodes, and at 1
+#: PE a TERNARY block costs 1.2-1.5 LUTs per adder bit of its tree, at 16 PEs 0.6-0.9 and at
+#: 40 PEs 0.5-0.7 per adder bit of its distinct nodes (:func:`fpgagen.cost.model.tree_sharing`
+#: counts those exactly; synthesis shares more). The widest XNOR rows (64-256 lanes) are not
+#: measured at 48 PEs
+CDOT_PES = (1, 4, 16, 48)
+CDOT_WIDE = 32
 #: soft-logic ROMs (rtl/rom_sync.v, random contents): words, and bits per word. The cost of a
 #: ROM is far from linear between powers of two (one more address bit makes a 72-word ROM cost
 #: 1.6 times a 64-word one per bit; a 90-word one 2.1 times), so the grid has 4 points per
@@ -326,18 +338,23 @@ def designs(only: str | None = None) -> list[dict]:
                 )
     if only in (None, "cdot"):
         grid = {p: CDOT_N for p in CDOT_PAIRS} | CDOT_BIN_PAIRS
-        for (ind, wd), ns in grid.items():
-            for n in ns:
-                out.append(
-                    {
-                        "id": f"cdot_{cdot_key(ind, wd)}_n{n}",
-                        "block": "cdot",
-                        "in": ind,
-                        "w": wd,
-                        "simd": n,
-                        "pe": CDOT_PE,
-                    }
-                )
+        for pe in CDOT_PES:
+            for (ind, wd), ns in grid.items():
+                for n in ns:
+                    if pe > 16 and n > CDOT_WIDE:
+                        continue
+                    out.append(
+                        {
+                            # the first grid's ids (4 PEs) stay as they were
+                            "id": f"cdot_{cdot_key(ind, wd)}_n{n}"
+                            + ("" if pe == CDOT_PE else f"_p{pe}"),
+                            "block": "cdot",
+                            "in": ind,
+                            "w": wd,
+                            "simd": n,
+                            "pe": pe,
+                        }
+                    )
     if only in (None, "act"):
         for mode in ("const", "rom"):
             for b in ACT_BITS:
@@ -623,6 +640,9 @@ def cmd_sweep(a) -> int:
     specs = designs(a.only)
     data = _load()
     todo = [s for s in specs if s["id"] not in data["designs"]]
+    if a.shard:  # "I/K": the I-th of K interleaved parts (K sweeps side by side)
+        i, k = (int(x) for x in a.shard.split("/"))
+        todo = todo[i::k]
     print(f"{len(specs)} blocks, {len(todo)} to synthesize", flush=True)
     work = Path(tempfile.mkdtemp(prefix="fpgagen_blocks_"))
     for s in todo:
@@ -674,7 +694,7 @@ def _soft_rom(spec: dict) -> bool:
 
 
 def tables(data: dict | None = None) -> dict:
-    """``{"dot": {pair key: {simd: LUTs}}, "cdot": {pair key: {n: LUTs per PE}},
+    """``{"dot": {pair key: {simd: LUTs}}, "cdot": {pair key: {n: {PE: LUTs per PE}}},
     "act": {mode: {bits: {n: LUTs per PE}}}, "act_soft": {bits: {n: {depth: LUTs per PE}}},
     "act_soft_var": (the same keys: the fraction of the block's ROM bits that vary),
     "rom": {depth: LUTs per bit}}``."""
@@ -730,6 +750,13 @@ def tables(data: dict | None = None) -> dict:
         s, y = r["spec"], r["yosys"]
         if s.get("mid"):
             continue  # octave_tables
+        if s["block"] == "cdot":
+            # LUTs per PE and the blocks' own share of distinct products and adder nodes, at
+            # every PE count measured: a layer reads both at its own (cost.model.cdot_luts)
+            k = cdot_key(s["in"], s["w"])
+            cdot.setdefault(k, {}).setdefault(s["simd"], {})[s["pe"]] = round(y["lut"] / s["pe"], 3)
+            cshare.setdefault(k, {}).setdefault(s["simd"], {})[s["pe"]] = round(cdot_share(s), 4)
+            continue
         if "pe" in s and s["pe"] != min(lo_hi[_grid_key(s)]):
             continue  # the slope's second point
         if s["block"] == "rom":
@@ -751,9 +778,6 @@ def tables(data: dict | None = None) -> dict:
             }
         elif s["block"] == "dot":
             dot.setdefault(pair_key(s["in"], s["w"]), {})[s["simd"]] = y["lut"]
-        elif s["block"] == "cdot":
-            cdot.setdefault(cdot_key(s["in"], s["w"]), {})[s["simd"]] = round(y["lut"] / s["pe"], 3)
-            cshare.setdefault(cdot_key(s["in"], s["w"]), {})[s["simd"]] = round(cdot_share(s), 4)
         elif s["block"] == "fold" or s["mode"] == "soft":
             kind = "fold" if s["block"] == "fold" else "soft"
             table, var = (fold, fold_var) if kind == "fold" else (soft, soft_var)
@@ -886,9 +910,10 @@ def cmd_table(_a) -> int:
         "Generated by `python benchmarks/cost/blocks.py table` from\n"
         "benchmarks/results/cost_blocks.json (Yosys synth_xilinx -family xcup, out of context):\n"
         "DOT[pair][SIMD]: one PE's products and adder tree (benchmarks/cost/blocks/dot_pe.v);\n"
-        "CDOT[pair][n]: the same per PE with n constant nonzero weights (blocks/cdot_pe.v);\n"
-        "CDOT_SHARE[pair][n]: the share of those blocks' products and adders that their PEs\n"
-        "do not have in common (fpgagen.cost.model.tree_sharing of their weights);\n"
+        "CDOT[pair][n][PE]: the same per PE with n constant nonzero weights, at PE = 1, 4, 16\n"
+        "and (up to 32 weights) 48 PEs (blocks/cdot_pe.v);\n"
+        "CDOT_SHARE[pair][n][PE]: the share of those blocks' products and adders that their\n"
+        "PEs do not have in common (fpgagen.cost.model.tree_sharing of their weights);\n"
         "ACT[mode][bits][N]: LUTs per PE of N comparators of a bits-wide value against constant\n"
         "('const') or memory-fed ('rom') thresholds, their count, output register and skid;\n"
         "ACT_SOFT[bits][N][depth]: the same with a soft-logic threshold ROM of depth words\n"
@@ -942,6 +967,7 @@ def main(argv=None) -> int:
         default=None,
     )
     p.add_argument("--timeout", type=float, default=600)
+    p.add_argument("--shard", default=None, help="I/K: synthesize every K-th block from the I-th")
     sub.add_parser("table")
     sub.add_parser("list")
     a = ap.parse_args(argv)

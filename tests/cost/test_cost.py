@@ -365,13 +365,13 @@ def test_sub_block_tables_are_interpolated():
     # constant weights: their own table, TERNARY weights (+-1) apart from INT2 ones; a
     # missing pair takes the nearest one of its kind scaled by the product width
     assert model.cdot_key(u2, t) == "i2u_wt" and model.cdot_key(u2, i2) == "i2u_w2s"
-    assert model.cdot_luts(u2, t, 8) == model.CDOT["i2u_wt"][8]
+    assert model.cdot_luts(u2, t, 8) == model.CDOT["i2u_wt"][8][4]  # 4 PEs by default
     assert model.cdot_luts(i2, i2, 0) == 0
     i4, i8 = DataType("INT4"), DataType("INT8")
-    assert model.cdot_luts(i4, t, 8) == model.CDOT["i3u_wt"][8]  # both 4 x 2 operand bits
+    assert model.cdot_luts(i4, t, 8) == model.CDOT["i4s_wt"][8][4]
     # INT8 x INT8 (8 + 8 operand bits): UINT6 x INT2's row (7 + 2 bits, distance 7) is nearer
     # than INT4 x INT4's (distance 8), scaled by 16 product bits over 9
-    assert model.cdot_luts(i8, i8, 8) == pytest.approx(model.CDOT["i6u_w2s"][8] * 16 / 9)
+    assert model.cdot_luts(i8, i8, 8) == pytest.approx(model.CDOT["i6u_w2s"][8][4] * 16 / 9)
     # adder trees are capped at the accumulator width
     assert model.tree_bits(4, 6) == 2 * 7 + 8 and model.tree_bits(4, 6, cap=7) == 2 * 7 + 7
 
@@ -647,23 +647,55 @@ def test_fully_unrolled_binary_layer_uses_the_measured_popcount():
     f = model.features(m)["lut"]
     # scaled by the layer's share of distinct adder nodes over the measured block's
     sh, per_pe = model.tree_sharing(model.weight_codes(m), 1, 0, m.acc_bits, zero=False)
-    r = sh / per_pe / model.CDOT_SHARE["i1b_w1b"][32]
-    assert f["xdot"] == pytest.approx(8 * model.CDOT["i1b_w1b"][32] * r)
+    # 8 PEs: the rows measured at 4 and 16 PEs, on the line in 1/PE between them
+    (c4, c16), (s4, s16) = (
+        (t["i1b_w1b"][32][4], t["i1b_w1b"][32][16]) for t in (model.CDOT, model.CDOT_SHARE)
+    )
+    at8 = (1 / 8 - 1 / 16) / (1 / 4 - 1 / 16)
+    c8, s8 = c16 + (c4 - c16) * at8, s16 + (s4 - s16) * at8
+    assert f["xdot"] == pytest.approx(8 * c8 * (sh / per_pe) / s8)
     # UINT3 x BIPOLAR (Tinier-YOLO's middle layers): UINT4 x BIPOLAR's row, 4 product bits of 5
     u3 = DataType("UINT3")
     n = MVAU("n", rng.choice([-1, 1], size=(4, 16)), u3, b, pe=4, simd=16)
     g = model.features(n)["lut"]
     sh, per_pe = model.tree_sharing(model.weight_codes(n), 4, 0, n.acc_bits, zero=False)
-    r = sh / per_pe / model.CDOT_SHARE["i4u_w1b"][16]
-    assert g["xdot"] == pytest.approx(4 * model.CDOT["i4u_w1b"][16] * 4 / 5 * r)
+    r = sh / per_pe / model.CDOT_SHARE["i4u_w1b"][16][4]
+    assert g["xdot"] == pytest.approx(4 * model.CDOT["i4u_w1b"][16][4] * 4 / 5 * r)
     assert model.estimate(n)["lut"] > g["xdot"] > 0
     # a BIPOLAR input by INT2 constants: BIPOLAR x INT4's row, scaled down
     k = model.cdot_luts(b, DataType("INT2"), 16)
-    assert k == pytest.approx(model.CDOT["i1b_w4s"][16] * 3 / 5)
+    assert k == pytest.approx(model.CDOT["i1b_w4s"][16][4] * 3 / 5)
     # a missing multi-bit pair takes a multi-bit row, never a binary one: UINT4 x INT2 is one
     # operand bit from UINT4 x BIPOLAR's row but reads UINT2 x INT2's (nearest multi-bit)
     assert model._weight_pair_entry(model.CDOT, DataType("UINT4"), DataType("INT2"))[0] == (
         "i2u_w2s"
+    )
+
+
+def test_constant_weight_blocks_are_read_at_the_layers_pe_count():
+    """The constant-weight table holds LUTs per PE at 1, 4, 16 and 48 PEs: PEs that read the
+    same input share products and adder nodes, so the LUTs per PE fall with their number (a
+    fixed part per PE and a shared part over the PEs: a line in 1/PE). A fully unrolled layer
+    reads the table at its own PE count, between the counts measured on that line, past them
+    at the last; its own share of distinct nodes over the blocks' at that count scales it."""
+    i3 = DataType("INT3")
+    row = {p: model.CDOT["i3s_w3s"][16][p] for p in (1, 4, 16, 48)}
+    assert row[1] > row[16] > row[48] > 0
+    for p, v in row.items():
+        assert model.cdot_luts(i3, i3, 16, pe=p) == pytest.approx(v)
+    at8 = (1 / 8 - 1 / 16) / (1 / 4 - 1 / 16)
+    assert model.cdot_luts(i3, i3, 16, pe=8) == pytest.approx(row[16] + (row[4] - row[16]) * at8)
+    assert model.cdot_luts(i3, i3, 16, pe=300) == pytest.approx(row[48])
+    # a 32-PE layer of nonzero INT3 weights passes its PE count and its share
+    rng = np.random.default_rng(5)
+    w = rng.integers(-4, 4, size=(32, 16))
+    w[w == 0] = 1
+    m = MVAU("c", w, i3, i3, pe=32, simd=16)
+    tb, pb = model.const_tree_operands(i3, i3)
+    sh, per_pe = model.tree_sharing(model.weight_codes(m), tb, pb, m.acc_bits)
+    f = model.features(m)["lut"]
+    assert f["cdot"] == pytest.approx(
+        32 * model.cdot_luts(i3, i3, 16, m.acc_bits, sh / per_pe, pe=32)
     )
 
 
@@ -674,10 +706,11 @@ def test_wide_fully_unrolled_layer_is_never_cheaper_than_a_narrow_one():
     fully unrolled at 64 PEs) cost 0 LUTs for its products, so the optimiser unrolled it."""
     rng = np.random.default_rng(11)
     i2, i3 = DataType("INT2"), DataType("INT3")
-    share = model._interp(model.CDOT_SHARE["i2s_w2s"], 32)
+    at4 = {n: r[4] for n, r in model.CDOT_SHARE["i2s_w2s"].items()}
+    share = model._interp(at4, 32)
     costs = [model.cdot_luts(i2, i3, n, 11, share) for n in (32, 64, 256, 564, 784)]
     assert costs == sorted(costs) and len(set(costs)) == len(costs), costs
-    assert model._interp(model.CDOT_SHARE["i2s_w2s"], 564, "hold") == pytest.approx(share)
+    assert model._interp(at4, 564, "hold") == pytest.approx(share)
     w = rng.integers(-2, 3, size=(64, 784))
     wide = MVAU("w", w, i2, i3, pe=64, simd=784)
     narrow = MVAU("n", w[:, :64], i2, i3, pe=64, simd=64)
@@ -700,9 +733,16 @@ def test_block_tables_never_fall_beyond_their_grid():
             for v in t.values():
                 yield from rows(v)
 
+    # CDOT's innermost rows are PE counts: its rows in lanes are one per PE count measured
+    cdot = {
+        k: {p: {n: r[p] for n, r in t.items() if p in r} for p in next(iter(t.values()))}
+        for k, t in model.CDOT.items()
+    }
     seen = 0
-    for name in ("DOT", "CDOT", "RDOT", "ACT", "ACT_SOFT", "ACT_FOLD"):
-        for row in rows(getattr(model, name)):
+    for name, table in [
+        (n, getattr(model, n)) for n in ("DOT", "RDOT", "ACT", "ACT_SOFT", "ACT_FOLD")
+    ] + [("CDOT", cdot)]:
+        for row in rows(table):
             last = row[max(row)]
             for x in (2 * max(row), 8 * max(row), 64 * max(row)):
                 assert model._interp(row, x) >= last, (name, row)

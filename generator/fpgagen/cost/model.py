@@ -626,29 +626,46 @@ def cdot_key(in_dtype, w_dtype) -> str:
 
 
 def cdot_luts(
-    in_dtype, w_dtype, n: int, cap: int | None = None, share: float | None = None
+    in_dtype,
+    w_dtype,
+    n: int,
+    cap: int | None = None,
+    share: float | None = None,
+    pe: int = 4,
 ) -> float:
-    """LUTs of one PE's ``n`` products by nonzero CONSTANT weights and their adder tree (a fully
-    unrolled MVAU: synthesis folds the weights into the logic), from the Yosys table
-    :data:`CDOT` (benchmarks/cost/blocks/cdot_pe.v, n = 1..32 random nonzero weights per PE,
-    LUTs per PE), interpolated in ``n`` (past the grid as :func:`_interp`'s ``"rise"``). A
-    pair the table lacks takes the nearest pair of the same kind (multi-bit, TERNARY weights,
-    XNOR, a BIPOLAR input, a BIPOLAR weight: :func:`_pair_kind`), scaled by the product
-    width; ``cap`` as in :func:`dot_luts`. The binary kinds are a fully unrolled binary
-    layer's popcount (XNOR) and sums of +-constants or +-x.
+    """LUTs of one PE's ``n`` products by nonzero CONSTANT weights and their adder tree in a
+    layer of ``pe`` PEs that read the same input (a fully unrolled MVAU: synthesis folds the
+    weights into the logic), from the Yosys table :data:`CDOT` (benchmarks/cost/blocks/
+    cdot_pe.v, n = 1..32 random nonzero weights per PE at 1, 4, 16 and 48 PEs, LUTs per PE),
+    interpolated in ``n`` (past the grid as :func:`_interp`'s ``"rise"``) and in ``1/pe``
+    (held past the PE counts measured): the PEs share products and adder nodes, and the LUTs
+    per PE fall with their number (a fixed part per PE plus a shared part over ``pe`` is a
+    line in ``1/pe``). A pair the table lacks takes the nearest pair of the same kind
+    (multi-bit, TERNARY weights, XNOR, a BIPOLAR input, a BIPOLAR weight:
+    :func:`_pair_kind`), scaled by the product width; ``cap`` as in :func:`dot_luts`. The
+    binary kinds are a fully unrolled binary layer's popcount (XNOR) and sums of
+    +-constants or +-x.
 
     ``share``: the layer's share of products and adders that its PEs do not have in common
-    (:func:`tree_sharing`); the table's blocks have their own (:data:`CDOT_SHARE`, 4 PEs of
-    random weights), and the cost per PE scales by the ratio."""
+    (:func:`tree_sharing`); the table's blocks have their own (:data:`CDOT_SHARE`, random
+    nonzero weights, read at the same ``n`` and ``pe``), and the cost per PE scales by the
+    ratio: the correction for what the layer's weights share more or less than random ones
+    (zero weights, repeated rows)."""
     if n <= 0:
         return 0.0
     key, scale, pb = _weight_pair_entry(CDOT, in_dtype, w_dtype)
-    cost = _interp(CDOT[key], n) * scale * _truncation(n, pb, cap)
+
+    def at_pe(row: dict) -> float:  # {PE: value}, linear in 1/PE, held past the grid
+        return _interp({1.0 / p: v for p, v in row.items()}, 1.0 / max(1, pe), "hold")
+
+    cost = _interp({m: at_pe(r) for m, r in CDOT[key].items()}, n) * scale
+    cost *= _truncation(n, pb, cap)
     if share is not None:
         # the blocks' share beyond their widest PE (32 lanes; 256 for XNOR) is their last:
-        # it levels off (XNOR: 0.86, 0.85, 0.88, 0.87 at 32..256 lanes), where a line through
-        # the last two points reaches 0 at about 400 lanes and cost 0 LUTs
-        cost *= share / _interp(CDOT_SHARE[key], n, "hold")
+        # it levels off (XNOR at 4 PEs: 0.86, 0.85, 0.88, 0.87 at 32..256 lanes), where a
+        # line through the last two points reaches 0 at about 400 lanes and cost 0 LUTs
+        base = _interp({m: at_pe(r) for m, r in CDOT_SHARE[key].items()}, n, "hold")
+        cost *= share / base
     return max(0.0, cost)
 
 

@@ -506,14 +506,14 @@ class MVAU(AccumulatorMixin, HWLayer):
                 # and their adder tree, as Yosys maps them in isolation (cm.cdot_luts); zero
                 # weights (pruned) are dropped with their adders
                 f["cdot"] = float(
-                    sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap, share) for n in live)
+                    sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap, share, pe) for n in live)
                 )
             elif kind != "mul":
                 # XNOR or one-BIPOLAR products by constants (a fully unrolled binary layer's
                 # popcount, or sums of +-constants): each PE's lanes as Yosys maps that block
                 # in isolation (cm.cdot_luts: the pair's measured row, or its kind's)
                 f["xdot"] = float(
-                    sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap, share) for n in live)
+                    sum(cm.cdot_luts(l.in_dtype, l.w_dtype, int(n), cap, share, pe) for n in live)
                 )
             else:
                 # TERNARY weights: x * (+1) is a wire, x * (-1) a negation that synthesis
