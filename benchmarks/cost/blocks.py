@@ -158,6 +158,11 @@ ACT_BITS = [3, 4, 5, 6, 8, 11, 16, 20]
 ACT_N = [1, 2, 3, 7, 15]
 #: PE of the act designs (the table is per PE)
 ACT_PE = {"const": 8, "rom": 4}
+#: ... and the ``const`` blocks at these PE counts as well: their LUTs at 8 and 16 PEs alone
+#: gave a noisy slope (6-bit values, 3 thresholds: 93 and 154 LUTs, 7.6 per PE, where 1, 2,
+#: 4 and 32 PEs give 15, 27, 50 and 320: about 10 per PE); the table holds the least-squares
+#: slope over all counts measured
+ACT_CONST_PES = (2, 4, 32)
 #: comparator banks fed by a soft-logic threshold ROM of ``depth`` words (``soft``): the
 #: comparators, the ROM and their interplay together (a Thresholding layer of NF = depth)
 SOFT_BITS = [2, 3, 4, 5, 6, 8, 11, 16]
@@ -464,6 +469,12 @@ def designs(only: str | None = None) -> list[dict]:
         for s in out
         if s["block"] == "rdot" and s["pe"] == RDOT_PE and slope_pe(s)
     ]
+    out += [
+        {**s, "id": f"{s['id']}_p{pe}", "pe": pe}
+        for s in out
+        if s["block"] == "act" and s.get("mode") == "const" and s["pe"] == ACT_PE["const"]
+        for pe in ACT_CONST_PES
+    ]
     if only in (None, "rom"):
         for dep, w in itertools.product(ROM_DEPTH, ROM_WIDTHS):
             out.append({"id": f"rom_d{dep}_w{w}", "block": "rom", "depth": dep, "width": w})
@@ -727,14 +738,15 @@ def tables(data: dict | None = None) -> dict:
             lo_hi.setdefault(_grid_key(r["spec"]), {})[r["spec"]["pe"]] = r["yosys"]["lut"]
 
     def line(s) -> tuple[float, float] | None:
-        """(slope, intercept) of a block measured at two PE counts: the LUTs of one more PE,
-        and its LUTs at the first count less that many slopes (its fixed part)."""
+        """(slope, intercept) of a block measured at two or more PE counts: the LUTs of one
+        more PE, and its LUTs at 0 PEs (its fixed part); the least-squares line through all
+        the counts measured (through the two points when there are two)."""
         m = lo_hi[_grid_key(s)]
         if len(m) < 2:
             return None
-        (p0, l0), (p1, l1) = sorted(m.items())[:2]
-        slope = (l1 - l0) / (p1 - p0)
-        return slope, l0 - p0 * slope
+        pes, luts = zip(*sorted(m.items()))
+        slope, icpt = np.polyfit(np.array(pes, float), np.array(luts, float), 1)
+        return float(slope), float(icpt)
 
     def per_pe(s) -> float:
         fit = line(s)

@@ -135,3 +135,59 @@ def test_rom_context_factor_is_the_median_ratio():
     assert rom_context.context_factor({"designs": runs}) == pytest.approx(1.11)
     assert rom_context.context_factor({"designs": {}}) == 1.0
     assert rom_context.context_factor() == pytest.approx(1.17)  # the stored measurements
+
+
+def test_constant_comparator_table_is_the_least_squares_slope():
+    """A comparator block with constant thresholds measured at several PE counts gives the
+    least-squares slope through all of them (its LUTs per PE beyond a fixed part), not the
+    line through its first two: at 8 and 16 PEs alone (93 and 154 LUTs, as Yosys measured the
+    6-bit, 3-threshold block) the slope was 7.6 where 1-32 PEs say 10."""
+    const = {"block": "act", "mode": "const", "bits": 6, "n": 3}
+    runs = {1: 15, 2: 27, 4: 50, 8: 93, 16: 154, 32: 320}
+    data = {
+        "designs": {
+            f"c{p}": _run({**const, "id": f"c{p}", "pe": p}, lut) for p, lut in runs.items()
+        }
+    }
+    slope = blocks.tables(data)["act"]["const"][6][3]
+    pes, luts = zip(*runs.items())
+    n = len(pes)
+    mp, ml = sum(pes) / n, sum(luts) / n
+    ls = sum((p - mp) * (y - ml) for p, y in zip(pes, luts)) / sum((p - mp) ** 2 for p in pes)
+    assert slope == pytest.approx(ls, abs=1e-3) and 9.5 < slope < 10.5
+    # two counts: the line through both, as before
+    two = {"designs": {k: data["designs"][k] for k in ("c8", "c16")}}
+    assert blocks.tables(two)["act"]["const"][6][3] == pytest.approx((154 - 93) / 8, abs=1e-3)
+    # the grid asks for every constant block at 2, 4, 8, 16 and 32 PEs
+    specs = [s for s in blocks.designs("act") if s.get("mode") == "const"]
+    pts = {}
+    for s in specs:
+        pts.setdefault((s["bits"], s["n"]), set()).add(s["pe"])
+    assert set(map(frozenset, pts.values())) == {frozenset({2, 4, 8, 16, 32})}
+
+
+def test_constant_weight_tables_hold_each_pe_count():
+    """A constant-weight block (``cdot``) measured at several PE counts gives its LUTs per PE
+    and its own share of distinct products and adder nodes at each (a layer reads both at its
+    own PE count); the grid measures every pair at 1, 4, 16 and 48 PEs, the widest XNOR rows
+    (64-256 lanes) at 1, 4 and 16 only."""
+    spec = {"block": "cdot", "in": "INT2", "w": "TERNARY", "simd": 8}
+    data = {
+        "designs": {
+            f"t{p}": _run({**spec, "id": f"t{p}", "pe": p}, lut)
+            for p, lut in ((1, 37), (4, 82), (16, 167))
+        }
+    }
+    t = blocks.tables(data)
+    assert t["cdot"]["i2s_wt"][8] == {
+        1: pytest.approx(37),
+        4: pytest.approx(82 / 4),
+        16: pytest.approx(167 / 16, abs=1e-3),
+    }
+    share = t["cdot_share"]["i2s_wt"][8]
+    assert share[1] == 1.0 and share[1] > share[4] > share[16] > 0
+    grid = {}
+    for s in blocks.designs("cdot"):
+        grid.setdefault((blocks.cdot_key(s["in"], s["w"]), s["simd"]), set()).add(s["pe"])
+    assert grid[("i2s_wt", 32)] == {1, 4, 16, 48}
+    assert grid[("i1b_w1b", 256)] == {1, 4, 16}
