@@ -101,15 +101,15 @@ COEF = {
             "wreg": 0.6938
         },
         "lut": {
-            "acc": 1.0444,
+            "acc": 1.0429,
             "act": 1.0,
             "act_rom": 1.0,
-            "const": 4.0605,
-            "ctrl": 0.9782,
+            "const": 4.0675,
+            "ctrl": 0.9771,
             "dot": 1.0,
-            "dsp": 0.293,
-            "ibuf": 0.9106,
-            "out": 0.9683,
+            "dsp": 0.3057,
+            "ibuf": 0.9108,
+            "out": 0.9695,
             "rdot": 1.0,
             "wrom": 1.0,
             "wrom_deep": 1.17,
@@ -128,14 +128,14 @@ COEF = {
         "lut": {
             "act": 1.0,
             "act_rom": 1.0,
-            "cdot": 0.8268,
-            "const": 11.5333,
+            "cdot": 0.7935,
+            "const": 10.6477,
             "ctrl": 1.0,
             "dot": 1.0,
-            "dsp": 0.7458,
-            "out": 0.7714,
+            "dsp": 0.7644,
+            "out": 0.7717,
             "rdot": 1.0,
-            "tree_const": 0.8719,
+            "tree_const": 0.8733,
             "wrom": 1.0,
             "wrom_deep": 1.17,
             "wrom_small": 0.0,
@@ -183,12 +183,12 @@ BAND = {
     "GlobalAccPool": 0.2202,
     "LabelSelect": 0.242,
     "MVAU": 0.1452,
-    "MVAU/unrolled": 0.3483,
+    "MVAU/unrolled": 0.324,
     "Pool": 0.1501,
     "SlidingWindow": 0.2552,
     "Thresholding": 0.1669,
     "VVAU": 0.1164,
-    "_pooled": 0.1862
+    "_pooled": 0.1831
 }
 
 BAND_SOFT = 20
