@@ -73,6 +73,8 @@ LATE_HOLDOUTS = {
     "unrolled5": (17, "fifth fully unrolled (MVAU)", 18039),
     "holdout13": (18, "thirteenth", 18040),
     "romfed": (19, "ROM-fed (MVAU)", 18041),
+    "holdout14": (20, "fourteenth", 18042),
+    "unrolled6": (21, "sixth fully unrolled (MVAU)", 18044),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -86,6 +88,7 @@ LATE_REGIMES = {
     "holdout10": "regime8",
     "holdout11": "regime9",
     "holdout12": "regime10",
+    "holdout14": "regime11",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
