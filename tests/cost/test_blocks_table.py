@@ -191,3 +191,31 @@ def test_constant_weight_tables_hold_each_pe_count():
         grid.setdefault((blocks.cdot_key(s["in"], s["w"]), s["simd"]), set()).add(s["pe"])
     assert grid[("i2s_wt", 32)] == {1, 4, 16, 48}
     assert grid[("i1b_w1b", 256)] == {1, 4, 16}
+
+
+def test_jitter_families_keep_their_structure_and_references_leave_one_out():
+    """benchmarks/cost/jitter.py: a swept family changes no structural feature but the one
+    stepped (the narrowing converters keep gcd 2 and two write slots), a redrawn family only
+    its seed; each member's reference is computed without it (a quadratic through the
+    others, or their mean), so a member off the line is not its own reference."""
+    import math
+
+    import jitter
+    import numpy as np
+
+    fam = jitter.families()
+    for f in fam.values():
+        assert len({s["id"] for s in f["specs"]}) == len(f["specs"]) == len(f["x"])
+        if f["kind"] == "redrawn":
+            shapes = [{k: v for k, v in s.items() if k not in ("id", "seed")} for s in f["specs"]]
+            assert all(sh == shapes[0] for sh in shapes) and len(f["specs"]) == 12
+    for s in fam["DWC 2k -> 2 bits"]["specs"]:
+        i, o = s["in_elems"] * s["bits"], s["out_elems"] * s["bits"]
+        g = math.gcd(i, o)
+        assert g == 2 and (i + o + min(i, o) - g - i) // g + 1 == 2
+    x = np.arange(8.0)
+    y = 3 + 2 * x + 0.5 * x**2
+    y[4] += 40  # one member off the curve
+    ref = jitter.loo_reference("swept", x, y)
+    assert ref[4] == pytest.approx(3 + 8 + 8) and abs(ref[0] - y[0]) > 0.01
+    assert jitter.loo_reference("redrawn", x, np.array([1.0, 2, 3, 6]))[3] == pytest.approx(2)
