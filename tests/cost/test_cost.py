@@ -868,3 +868,44 @@ def test_lane_reductions_match_numpy_on_every_path():
         o, a = model._lane_or_and(c)
         assert (o == np.bitwise_or.reduce(c, axis=(0, 2))).all()
         assert (a == np.bitwise_and.reduce(c, axis=(0, 2))).all()
+
+
+def test_ternary_adder_trees_are_as_wide_as_their_sums():
+    """A fully unrolled layer of TERNARY weights is a tree of +-x leaves; each adder is as wide
+    as the range of its sum over the input's range on the wire (``tree_sharing`` with
+    ``signs`` and ``x_range``): x + y of UINT2 inputs is 3 bits (0..6), x - y 3 bits signed
+    (-3..3), x + y of INT4 inputs 5 bits; a TERNARY input is INT2 on the wire (-2..1), so its
+    tree is an INT2 input's."""
+
+    def ranged(signs, r):  # the weight codes are 0 where the sign is
+        s = np.array([signs])
+        return model.tree_sharing((s != 0).astype(int), 0, 0, signs=s, x_range=r)
+
+    assert ranged([1, 1], (0, 3)) == (3.0, 3.0)
+    assert ranged([1, -1], (0, 3)) == (3.0, 3.0)
+    assert ranged([1, 1], (-8, 7)) == (5.0, 5.0)
+    assert ranged([1, 0], (0, 3)) == (0.0, 0.0)  # a dropped weight drops its adder
+    # four lanes: (x0 + x1) + (x2 + x3) of UINT2 is 3 + 3 + 4 bits (0..12)
+    four = model.tree_sharing(
+        np.ones((1, 4), dtype=int), 0, 0, signs=np.ones((1, 4)), x_range=(0, 3)
+    )
+    assert four == (10.0, 10.0)
+    # capped at the accumulator
+    assert model.tree_sharing(
+        np.ones((1, 4), dtype=int), 0, 0, cap=3, signs=np.ones((1, 4)), x_range=(0, 3)
+    ) == (9.0, 9.0)
+    assert model.hw_range(DataType("TERNARY")) == (-2, 1)
+    assert model.hw_range(DataType("UINT3")) == (0, 7)
+    # the layer: a TERNARY input's leaves over INT2's range, capped at its accumulator
+    rng = np.random.default_rng(2)
+    w = rng.choice([-1, 0, 1], size=(6, 12))
+    t = DataType("TERNARY")
+    m = MVAU("t", w, t, t, pe=6, simd=12)
+
+    def tree(r):
+        return model.tree_sharing(
+            model.weight_codes(m), 0, 0, m.acc_bits, signs=np.sign(w), x_range=r
+        )[0]
+
+    ft = model.features(m)["lut"]["tree_const"]
+    assert ft == tree((-2, 1)) > tree((-1, 1)) > 0

@@ -128,14 +128,14 @@ COEF = {
         "lut": {
             "act": 1.0,
             "act_rom": 1.0,
-            "cdot": 0.7935,
-            "const": 10.6477,
+            "cdot": 0.7929,
+            "const": 10.746,
             "ctrl": 1.0,
             "dot": 1.0,
-            "dsp": 0.7644,
-            "out": 0.7717,
+            "dsp": 0.7543,
+            "out": 0.7779,
             "rdot": 1.0,
-            "tree_const": 0.8733,
+            "tree_const": 0.9722,
             "wrom": 1.0,
             "wrom_deep": 1.17,
             "wrom_small": 0.0,
@@ -183,12 +183,12 @@ BAND = {
     "GlobalAccPool": 0.2202,
     "LabelSelect": 0.242,
     "MVAU": 0.1452,
-    "MVAU/unrolled": 0.324,
+    "MVAU/unrolled": 0.3175,
     "Pool": 0.1501,
     "SlidingWindow": 0.2552,
     "Thresholding": 0.1669,
     "VVAU": 0.1164,
-    "_pooled": 0.1831
+    "_pooled": 0.1862
 }
 
 BAND_SOFT = 20

@@ -430,8 +430,33 @@ def tree_bits(n: int, w: int, cap: int | None = None) -> int:
     return bits
 
 
+def hw_range(dt) -> tuple[int, int]:
+    """``(min, max)`` of the values a port of ``dt`` can carry as rtl/mvau.v declares it: a
+    TERNARY value is INT2 on the wire (synthesis cannot know that -2 never comes)."""
+    if dt.name == "TERNARY":
+        return -2, 1
+    return int(dt.min), int(dt.max)
+
+
+def _range_bits(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Bits of the narrowest word holding every integer in ``[lo, hi]`` (unsigned when
+    ``lo >= 0``, else two's complement)."""
+
+    def nbits(v):  # bits of a non-negative value (0 -> 0)
+        v = np.maximum(np.asarray(v, dtype=np.float64), 0.0)
+        return np.ceil(np.log2(v + 1)).astype(np.int64)
+
+    return np.where(lo >= 0, np.maximum(nbits(hi), 1), 1 + np.maximum(nbits(-lo - 1), nbits(hi)))
+
+
 def tree_sharing(
-    codes: np.ndarray, pb: int, prod_bits: int = 0, cap: int | None = None, zero: bool = True
+    codes: np.ndarray,
+    pb: int,
+    prod_bits: int = 0,
+    cap: int | None = None,
+    zero: bool = True,
+    signs: np.ndarray | None = None,
+    x_range: tuple[int, int] | None = None,
 ) -> tuple[float, float]:
     """``(shared, per-PE)`` bit units of the constant-weight adder trees of a fully unrolled
     MVAU's PEs, which all read the same input vector.
@@ -447,10 +472,23 @@ def tree_sharing(
     adder). The first unit counts each distinct node once, the second once per PE; their
     ratio is the share of the PEs' products and adders that synthesis keeps. Measured on
     blocks/cdot_pe.v with 10 XNOR lanes per PE, the LUTs per shared unit stay within 10%
-    (0.31, 0.30, 0.28 at 4, 16 and 47 PEs) where the LUTs per PE halve (6.5, 4.8, 3.1)."""
+    (0.31, 0.30, 0.28 at 4, 16 and 47 PEs) where the LUTs per PE halve (6.5, 4.8, 3.1).
+
+    ``signs`` (the ``(PE, SIMD)`` signs of +-1 weights, 0 for a dropped one) and ``x_range``
+    (the input's ``(min, max)`` on the wire): each adder is as wide as the range of its sum
+    (:func:`_range_bits`: a sum of +x leaves of an unsigned input needs no sign bit, +x
+    and -x of an INT4 input are 4 and 5 bits) instead of ``pb + level``; TERNARY weights'
+    trees (the unrolled TERNARY layers of the sets: UINT2 inputs 11% high, TERNARY inputs,
+    whose ``pb`` was 2 where the wire is INT2, 10% low; with the ranges +4% and -5%)."""
     c = np.asarray(codes, dtype=np.int64)
     pe, n = c.shape
     nz = c != 0 if zero else np.ones(c.shape, dtype=bool)
+    ranged = signs is not None and x_range is not None
+    if ranged:  # each node's value range: leaves +-x over the input's range, or 0
+        sg = np.asarray(signs, dtype=np.int64)
+        xl, xh = x_range
+        lo = np.where(sg > 0, xl, np.where(sg < 0, -xh, 0)).astype(np.int64)
+        hi = np.where(sg > 0, xh, np.where(sg < 0, -xl, 0)).astype(np.int64)
     shared = per_pe = 0.0
     if prod_bits:  # one product per distinct nonzero weight of a lane
         lane = np.broadcast_to(np.arange(n, dtype=np.int64), c.shape)
@@ -467,6 +505,9 @@ def tree_sharing(
         if m % 2:  # an odd node out passes up unchanged
             ids = np.concatenate([ids, np.full((pe, 1), -1, dtype=np.int64)], axis=1)
             nz = np.concatenate([nz, np.zeros((pe, 1), dtype=bool)], axis=1)
+            if ranged:
+                lo = np.concatenate([lo, np.zeros((pe, 1), dtype=np.int64)], axis=1)
+                hi = np.concatenate([hi, np.zeros((pe, 1), dtype=np.int64)], axis=1)
         left, right = ids[:, 0::2] + 1, ids[:, 1::2] + 1
         adder = nz[:, 0::2] & nz[:, 1::2]
         nz = nz[:, 0::2] | nz[:, 1::2]
@@ -479,8 +520,17 @@ def tree_sharing(
             trip = np.stack([node, left, right], axis=-1).reshape(-1, 3)
             _u, inv = np.unique(trip, axis=0, return_inverse=True)
         ids = inv.reshape(left.shape).astype(np.int64)
-        w = pb + lvl if cap is None else min(pb + lvl, cap)
         a = adder.reshape(-1)
+        if ranged:
+            lo, hi = lo[:, 0::2] + lo[:, 1::2], hi[:, 0::2] + hi[:, 1::2]
+            wd = _range_bits(lo, hi).reshape(-1)
+            if cap is not None:
+                wd = np.minimum(wd, cap)
+            per_pe += float(wd[a].sum())
+            _u, first = np.unique(inv.reshape(-1)[a], return_index=True)
+            shared += float(wd[a][first].sum())
+            continue
+        w = pb + lvl if cap is None else min(pb + lvl, cap)
         per_pe += w * int(a.sum())
         shared += w * len(np.unique(inv.reshape(-1)[a]))
     return shared, per_pe

@@ -497,8 +497,16 @@ class MVAU(AccumulatorMixin, HWLayer):
             # with the same weights on the same lanes are the same logic, which synthesis
             # keeps once (cm.tree_sharing: the share of distinct ones)
             tb, prod_bits = cm.const_tree_operands(l.in_dtype, l.w_dtype)
+            ranges = {}
+            if l.w_dtype.name == "TERNARY":
+                # +-x leaves: each adder as wide as the range of its sum over the input's
+                # hardware range (a TERNARY input is INT2 on the wire: -2..1)
+                ranges = {
+                    "signs": np.sign(np.asarray(l.weights)),
+                    "x_range": cm.hw_range(l.in_dtype),
+                }
             shared, per_pe = cm.tree_sharing(
-                cm.weight_codes(l), tb, prod_bits, cap, zero=not l.w_dtype.is_bipolar
+                cm.weight_codes(l), tb, prod_bits, cap, zero=not l.w_dtype.is_bipolar, **ranges
             )
             share = shared / per_pe if per_pe else 1.0
             if kind == "mul" and l.w_dtype.name != "TERNARY":
@@ -518,8 +526,9 @@ class MVAU(AccumulatorMixin, HWLayer):
             else:
                 # TERNARY weights: x * (+1) is a wire, x * (-1) a negation that synthesis
                 # folds into the adder as a subtraction, and a zero weight (pruned) drops its
-                # adder: the adder bits of the PEs' distinct tree nodes are the cost (a feature
-                # counting the negative weights was fitted to 0 LUTs and dropped)
+                # adder: the adder bits of the PEs' distinct tree nodes are the cost, each adder
+                # as wide as its sum's range (a feature counting the negative weights was
+                # fitted to 0 LUTs and dropped)
                 f["tree_const"] = float(shared)
         else:
             # the products and adder tree of each PE over its live lanes (a lane whose weight
