@@ -116,6 +116,9 @@ SEEDS = {
     "holdout14": 18042,
     "regime11": 18043,
     "unrolled6": 18044,
+    "holdout15": 18045,
+    "regime12": 18046,
+    "unrolled7": 18047,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -232,6 +235,13 @@ COUNTS["romfed"] = {"MVAURom": 24}
 COUNTS["holdout14"] = dict(COUNTS["holdout"])
 COUNTS["regime11"] = dict(COUNTS["regime"])
 COUNTS["unrolled6"] = {"MVAUFull": 24}
+# a fifteenth hold-out set, a twelfth regime set and a seventh fully unrolled set (seeds
+# 18045, 18046, 18047), committed on 2026-12-07 (eighth session) after the fourteenth had been
+# scored and one more change made (TERNARY adder trees as wide as their sums' ranges), before
+# they were synthesized: scored once, with that final model
+COUNTS["holdout15"] = dict(COUNTS["holdout"])
+COUNTS["regime12"] = dict(COUNTS["regime"])
+COUNTS["unrolled7"] = {"MVAUFull": 24}
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
