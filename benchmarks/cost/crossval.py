@@ -75,6 +75,8 @@ LATE_HOLDOUTS = {
     "romfed": (19, "ROM-fed (MVAU)", 18041),
     "holdout14": (20, "fourteenth", 18042),
     "unrolled6": (21, "sixth fully unrolled (MVAU)", 18044),
+    "holdout15": (22, "fifteenth", 18045),
+    "unrolled7": (23, "seventh fully unrolled (MVAU)", 18047),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -89,6 +91,7 @@ LATE_REGIMES = {
     "holdout11": "regime9",
     "holdout12": "regime10",
     "holdout14": "regime11",
+    "holdout15": "regime12",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
