@@ -37,8 +37,10 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
   addressed by a wrapping counter as in the layers (``blocks/rom_ctr.v``), at 2..1024 words;
   the table holds LUTs per bit.
 
-The comparator blocks are synthesized at a second PE count as well (:func:`slope_pe`): their
-tables hold the LUTs of one more PE, the block's fixed part being the layers' own terms. The
+The comparator blocks are synthesized at a second PE count as well (:func:`slope_pe`; those of
+constant thresholds at 2, 4, 8, 16 and 32 PEs, :data:`ACT_CONST_PES`): their tables hold the
+LUTs of one more PE (the least-squares slope over the counts measured), the block's fixed
+part being the layers' own terms. The
 threshold ROM's part of that slope is the distinct ROM columns one more PE adds
 (:func:`marginal_columns`); a layer's ROM costs by its own distinct columns at the blocks'
 LUTs per column (:func:`column_cost`). ``pe``: six ``fold`` grid points

@@ -28,6 +28,7 @@ import sys
 
 import numpy as np
 
+from ..datatypes import smallest_int_type
 from ..errors import FpgagenError
 from ..layers.base import register_cost_model
 from ..layers.hw import dsp_per_product, product_operands
@@ -379,11 +380,12 @@ def const_tree_operands(ind, wd) -> tuple[int, int]:
     by constant ``wd`` weights: a multi-bit constant product is logic of ``P_BITS``; an XNOR,
     a +-constant (BIPOLAR input), a +-x (BIPOLAR weight) or a TERNARY weight's x or -x is a
     wire, an inversion or a negation folded into the adder (0). The leaves of a TERNARY
-    weight's tree are ``+-x``, ``bits + 1`` wide (2 for a TERNARY input), not ``P_BITS``:
-    Yosys' ``wreduce`` narrows the adders of sign-extended operands."""
+    weight's tree are ``+-x``, ``bits + 1`` wide (a TERNARY input is INT2 on the wire: 3), not
+    ``P_BITS``: Yosys' ``wreduce`` narrows the adders of sign-extended operands (a layer sizes
+    each adder of such a tree by its sum's range: :func:`tree_sharing`'s ``x_range``)."""
     _, _, pb, kind = product_operands(ind, wd)
     if wd.name == "TERNARY":
-        return (2 if ind.name == "TERNARY" else ind.bits + 1), 0
+        return ind.bits + 1, 0
     return pb, pb if kind == "mul" else 0
 
 
@@ -438,17 +440,6 @@ def hw_range(dt) -> tuple[int, int]:
     return int(dt.min), int(dt.max)
 
 
-def _range_bits(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Bits of the narrowest word holding every integer in ``[lo, hi]`` (unsigned when
-    ``lo >= 0``, else two's complement)."""
-
-    def nbits(v):  # bits of a non-negative value (0 -> 0)
-        v = np.maximum(np.asarray(v, dtype=np.float64), 0.0)
-        return np.ceil(np.log2(v + 1)).astype(np.int64)
-
-    return np.where(lo >= 0, np.maximum(nbits(hi), 1), 1 + np.maximum(nbits(-lo - 1), nbits(hi)))
-
-
 def tree_sharing(
     codes: np.ndarray,
     pb: int,
@@ -476,9 +467,9 @@ def tree_sharing(
 
     ``signs`` (the ``(PE, SIMD)`` signs of +-1 weights, 0 for a dropped one) and ``x_range``
     (the input's ``(min, max)`` on the wire): each adder is as wide as the range of its sum
-    (:func:`_range_bits`: a sum of +x leaves of an unsigned input needs no sign bit, +x
-    and -x of an INT4 input are 4 and 5 bits) instead of ``pb + level``; TERNARY weights'
-    trees (the unrolled TERNARY layers of the sets: UINT2 inputs 11% high, TERNARY inputs,
+    (:func:`~fpgagen.datatypes.smallest_int_type`: a sum of +x leaves of an unsigned input
+    needs no sign bit, +x and -x of an INT4 input are 4 and 5 bits) instead of
+    ``pb + level``; TERNARY weights' trees (the unrolled TERNARY layers of the sets: UINT2 inputs 11% high, TERNARY inputs,
     whose ``pb`` was 2 where the wire is INT2, 10% low; with the ranges +4% and -5%)."""
     c = np.asarray(codes, dtype=np.int64)
     pe, n = c.shape
@@ -523,7 +514,11 @@ def tree_sharing(
         a = adder.reshape(-1)
         if ranged:
             lo, hi = lo[:, 0::2] + lo[:, 1::2], hi[:, 0::2] + hi[:, 1::2]
-            wd = _range_bits(lo, hi).reshape(-1)
+            # the narrowest INTn / UINTn of each distinct range (a few per level)
+            pairs, where = np.unique(
+                np.stack([lo.reshape(-1), hi.reshape(-1)], axis=1), axis=0, return_inverse=True
+            )
+            wd = np.array([smallest_int_type(x, y).bits for x, y in pairs])[where.reshape(-1)]
             if cap is not None:
                 wd = np.minimum(wd, cap)
             per_pe += float(wd[a].sum())
