@@ -663,6 +663,13 @@ def dot_varying_scale(var_bits: int, bits: int) -> float:
     return 1.0 - DOT_VARYING_SHARE * (1.0 - min(1.0, var_bits / bits))
 
 
+def _at_pe(row: dict, pe: int) -> float:
+    """A block table's ``{PE count: LUTs per PE}`` row (or a per-PE share) read at ``pe``:
+    linear in ``1/PE`` between the counts measured (a block of PEs that read the same input
+    is a part per PE plus a part they share, ``a + b/PE`` per PE), held past them."""
+    return _interp({1.0 / p: v for p, v in row.items()}, 1.0 / max(1, pe), "hold")
+
+
 def cdot_key(in_dtype, w_dtype) -> str:
     """Key of an operand pair in :data:`CDOT`: :func:`dot_key`, with ``wt`` for a TERNARY
     weight (a +-1 constant, where an INT2 constant may be -2)."""
@@ -700,8 +707,8 @@ def cdot_luts(
         return 0.0
     key, scale, pb = _weight_pair_entry(CDOT, in_dtype, w_dtype)
 
-    def at_pe(row: dict) -> float:  # {PE: value}, linear in 1/PE, held past the grid
-        return _interp({1.0 / p: v for p, v in row.items()}, 1.0 / max(1, pe), "hold")
+    def at_pe(row: dict) -> float:
+        return _at_pe(row, pe)
 
     cost = _interp({m: at_pe(r) for m, r in CDOT[key].items()}, n) * scale
     cost *= _truncation(n, pb, cap)
@@ -739,7 +746,7 @@ def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None, pe:
     :data:`RDOT_DEPTH`) words in a layer of ``pe`` PEs, the ROM and the adder tree included,
     from the Yosys table :data:`RDOT` (benchmarks/cost/blocks/rdot_pe.v: random weights,
     SIMD 1..16, LUTs per PE at 4, 12 and 32 PEs up to SIMD 4, at 4 PEs beyond), interpolated
-    in ``pe``, ``n`` and ``depth``: synthesis merges so small a ROM with the products it
+    in ``n`` and ``depth`` and in ``pe`` as :func:`_at_pe` reads a PE row: synthesis merges so small a ROM with the products it
     feeds, and the PEs share the products of a lane's few possible weight sequences (the
     LUTs per PE fall with the PE count). ``n`` is the PE's live lanes; the table is read at
     the block lanes that hold as many (its random weights leave some lanes 0 in every word).
@@ -753,8 +760,8 @@ def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None, pe:
     # SIMD (1 - z^depth) live ones; ``n`` counts the PE's live lanes only
     lanes = n / (1 - RDOT_ZERO[key] ** depth)
 
-    def at_pe(row: dict) -> float:  # {PE: LUTs per PE}, held past the PE counts measured
-        return _interp(row, pe, "hold")
+    def at_pe(row: dict) -> float:
+        return _at_pe(row, pe)
 
     rows = RDOT[key]
     cost = _interp(
