@@ -2,7 +2,8 @@
 """How smooth Yosys' LUT counts are (issue 18): families of near-identical layers, and how
 far each member is from what its neighbours say.
 
-    python benchmarks/cost/jitter.py [-j 2]    # Yosys, cached; writes the results, prints the table
+    python benchmarks/cost/jitter.py [-j 2] [--twins]   # Yosys, cached; writes the results,
+                                                         # prints the tables
 
 The cost model is a smooth function of a layer's structure (widths, lanes, thresholds, the
 sharing its weights allow). Yosys' LUT count is not: ABC maps each netlist on its own, and two
@@ -18,6 +19,14 @@ hold-out error:
 * **redrawn families**: one layer shape, its random contents (weights, thresholds) drawn
   again under twelve seeds, all from the same distribution. Each member is compared with
   the mean of the others.
+
+* **twins** (``--twins``): every design with random contents (MVAU, VVAU, Thresholding) of
+  the late hold-out sets in :data:`TWIN_SETS`, drawn again: the same spec, its weights and
+  thresholds from the next seed. The other draw's Yosys count is the best an estimate of
+  the spec can know of a design; how often it is within 15% of the first is how often a
+  model that reads only the spec could be. The cost model reads the contents: its estimates
+  of both draws, and how far its change between them follows Yosys', are reported beside.
+  The twins were committed before they were synthesized, and the model scored on them once.
 
 A member within 15% of its leave-one-out reference is one that a smooth model could get
 within 15% even knowing the rest of the family; the share of such members is an upper
@@ -53,6 +62,38 @@ OUT = RESULTS / "cost_jitter.json"
 LIM = 0.15
 #: seeds of the redrawn families
 SEEDS = range(1, 13)
+
+
+#: the hold-out sets (random_sweep.py) whose designs with random contents get a twin; chosen
+#: (2026-12-07, ninth session of issue 18) before any twin was synthesized
+TWIN_SETS = (
+    "holdout12",
+    "holdout13",
+    "holdout14",
+    "holdout15",
+    "unrolled5",
+    "unrolled6",
+    "unrolled7",
+)
+#: the layer types whose designs draw random contents (calibrate.build)
+CONTENT_TYPES = ("MVAU", "VVAU", "Thresholding")
+
+
+def twin(spec: dict) -> dict:
+    """``spec`` with its random contents drawn again: the next seed, its own id."""
+    return dict(spec, id=spec["id"] + "_twin", seed=spec["seed"] + 1)
+
+
+def twin_pairs() -> list[tuple[dict, dict]]:
+    """``[(design, twin)]`` of the designs with random contents of :data:`TWIN_SETS`."""
+    import random_sweep
+
+    return [
+        (s, twin(s))
+        for name in TWIN_SETS
+        for s in random_sweep.random_designs(name)
+        if s["type"] in CONTENT_TYPES
+    ]
 
 
 def families() -> dict[str, dict]:
@@ -153,12 +194,14 @@ def _load() -> dict:
     return json.loads(OUT.read_text()) if OUT.is_file() else {"designs": {}}
 
 
-def synthesize(jobs: int) -> dict:
+def synthesize(jobs: int, twins: bool = False) -> dict:
     from fpgagen.synth import yosys_version
     from fpgagen.tasks import Task, run_tasks
 
     data = _load()
     specs = [s for f in families().values() for s in f["specs"]]
+    if twins:
+        specs += [t for _, t in twin_pairs()]
     todo = [s for s in specs if data["designs"].get(s["id"], {}).get("spec") != s]
     print(f"{len(specs)} designs, {len(todo)} to synthesize, {jobs} worker(s)", flush=True)
     work = Path(tempfile.mkdtemp(prefix="fpgagen_jitter_"))
@@ -232,6 +275,82 @@ def report(data: dict) -> dict:
     return out
 
 
+#: the size under which a layer counts as small (crossval.SMALL_LUT)
+SMALL_LUT = 60
+
+
+def twin_class(layer, lut: int) -> str:
+    """The class of crossval.by_class: small, fully unrolled MVAU, or the rest."""
+    if lut < SMALL_LUT:
+        return f"under {SMALL_LUT} LUTs"
+    if getattr(layer, "unrolled", False):
+        return "fully unrolled MVAUs"
+    return "the rest"
+
+
+def twins_report(data: dict) -> dict:
+    """The twins against their designs: ``{class: stats}`` and ``"all"``. ``other_within``
+    counts both directions of each pair (the twin's count as the estimate of the design's,
+    and the design's as the twin's), out of ``2 n``."""
+    import random_sweep
+    from fpgagen.cost import model
+
+    first = random_sweep._load(random_sweep.RANDOM)["designs"]
+    rows = []
+    for s, t in twin_pairs():
+        if s["id"] not in first or t["id"] not in data["designs"]:
+            continue  # no count (a Yosys crash): left out
+        y0 = first[s["id"]]["yosys"]["lut"]
+        y1 = data["designs"][t["id"]]["yosys"]["lut"]
+        l0, l1 = calibrate.build(s), calibrate.build(t)
+        e0, e1 = model.estimate(l0)["lut"], model.estimate(l1)["lut"]
+        rows.append((twin_class(l0, y0), s["type"], s["id"], y0, y1, e0, e1))
+
+    def stats(rr) -> dict:
+        y0, y1, e0, e1 = (np.array([r[i] for r in rr], dtype=float) for i in (3, 4, 5, 6))
+        spread = np.abs(y1 - y0) / ((y0 + y1) / 2)
+        dy, de = y1 - y0, e1 - e0
+        corr = float(np.corrcoef(dy, de)[0, 1]) if len(rr) > 2 and dy.std() and de.std() else None
+        return {
+            "n": len(rr),
+            "other_within": int(
+                np.sum(np.abs(y1 - y0) <= LIM * y0) + np.sum(np.abs(y0 - y1) <= LIM * y1)
+            ),
+            "spread_median_pct": round(100 * float(np.median(spread)), 1),
+            "spread_p90_pct": round(100 * float(np.quantile(spread, 0.9)), 1),
+            "model_within_first": int(np.sum(np.abs(e0 - y0) <= LIM * y0)),
+            "model_within_twin": int(np.sum(np.abs(e1 - y1) <= LIM * y1)),
+            "model_mean_err_twin_pct": round(100 * float(np.mean(np.abs(e1 - y1) / y1)), 1),
+            "change_corr": None if corr is None else round(corr, 2),
+        }
+
+    out = {c: stats([r for r in rows if r[0] == c]) for c in sorted({r[0] for r in rows})}
+    out["all"] = stats(rows)
+    out["pairs"] = [
+        dict(zip(("class", "type", "id", "lut", "lut_twin", "est", "est_twin"), r)) for r in rows
+    ]
+    return out
+
+
+def twins_markdown(rep: dict) -> str:
+    lines = [
+        "| designs | pairs | the other draw within 15% | Yosys' change between the draws "
+        "median / p90 | model within 15% (first draw / twin) | model's mean error on the twins "
+        "| correlation of the model's change with Yosys' |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c, r in rep.items():
+        if c == "pairs":
+            continue
+        lines.append(
+            f"| {c} | {r['n']} | {r['other_within']} / {2 * r['n']} "
+            f"| {r['spread_median_pct']}% / {r['spread_p90_pct']}% "
+            f"| {r['model_within_first']} / {r['model_within_twin']} of {r['n']} "
+            f"| {r['model_mean_err_twin_pct']}% | {r['change_corr']} |"
+        )
+    return "\n".join(lines)
+
+
 def markdown(rep: dict) -> str:
     lines = [
         "| family | n | Yosys LUTs min / median / max | within 15% of the leave-one-out "
@@ -258,13 +377,21 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--report-only", action="store_true", help="no synthesis: the stored results")
+    ap.add_argument(
+        "--twins", action="store_true", help="also the twins of the hold-out sets' designs"
+    )
     a = ap.parse_args(argv)
     t0 = time.time()
-    data = _load() if a.report_only else synthesize(a.jobs)
+    data = _load() if a.report_only else synthesize(a.jobs, a.twins)
     rep = report(data)
     data["report"] = rep
+    if a.twins:
+        data["twins"] = twins_report(data)
     OUT.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     print(markdown(rep))
+    if a.twins:
+        print()
+        print(twins_markdown(data["twins"]))
     print(f"({time.time() - t0:.0f} s)")
     return 0
 

@@ -219,3 +219,26 @@ def test_jitter_families_keep_their_structure_and_references_leave_one_out():
     ref = jitter.loo_reference("swept", x, y)
     assert ref[4] == pytest.approx(3 + 8 + 8) and abs(ref[0] - y[0]) > 0.01
     assert jitter.loo_reference("redrawn", x, np.array([1.0, 2, 3, 6]))[3] == pytest.approx(2)
+
+
+def test_twins_redraw_only_the_contents_of_the_hold_out_designs():
+    """benchmarks/cost/jitter.py --twins: each twin is its design's spec with the next seed
+    and an id of its own, only for the layer types whose build draws random contents, and
+    its weights differ from the design's (a twin that came out the same would measure
+    nothing)."""
+    import calibrate
+    import jitter
+    import numpy as np
+
+    pairs = jitter.twin_pairs()
+    assert len(pairs) == len({t["id"] for _, t in pairs}) >= 100
+    assert {s["type"] for s, _ in pairs} == set(jitter.CONTENT_TYPES)
+    for s, t in pairs:
+        assert {k: v for k, v in t.items() if k not in ("id", "seed")} == {
+            k: v for k, v in s.items() if k not in ("id", "seed")
+        }
+        assert t["seed"] == s["seed"] + 1 and t["id"] == s["id"] + "_twin"
+    s, t = next((s, t) for s, t in pairs if s["type"] == "MVAU")
+    a, b = calibrate.build(s), calibrate.build(t)
+    assert a.weights.shape == b.weights.shape and not np.array_equal(a.weights, b.weights)
+    assert jitter.twin_class(a, 59) == "under 60 LUTs"
