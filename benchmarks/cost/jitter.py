@@ -85,13 +85,14 @@ def twin(spec: dict) -> dict:
 
 
 def twin_pairs() -> list[tuple[dict, dict]]:
-    """``[(design, twin)]`` of the designs with random contents of :data:`TWIN_SETS`."""
+    """``[(design, twin)]`` of the designs with random contents of :data:`TWIN_SETS`, as
+    they were synthesized (random_sweep.set_designs)."""
     import random_sweep
 
     return [
         (s, twin(s))
         for name in TWIN_SETS
-        for s in random_sweep.random_designs(name)
+        for s in random_sweep.set_designs(name)
         if s["type"] in CONTENT_TYPES
     ]
 

@@ -44,6 +44,13 @@ The seeds are fixed and committed (:data:`SEEDS`) before any fit:
   with ``PAR``/``MMV``/``IPAR`` > 1 (kind ``SlidingWindowPar``), add/duplicate streams,
   padding and label select.
 
+A set is the designs drawn and stored when it was first synthesized: the draw rejects designs
+the cost model of the day puts above :data:`MAX_LUT` (:func:`_ok`), so that drawing a set
+again with a later model can give other designs from the first rejection on (drawn again in
+the ninth session of issue 18: 137 of the 1,437 stored designs, in 11 sets). ``sweep`` keeps
+every stored design of a set as it is and synthesizes only those it lacks
+(:func:`set_designs`); ``resynth`` synthesizes stored designs again.
+
 Layer results go to ``benchmarks/results/cost_random.json`` (keyed by design id, spec + Yosys
 counts as in ``cost_sweep.json``); stitched tops and the issue's MLPs to
 ``benchmarks/results/cost_tops.json``. Yosys runs are cached in ``$FPGAGEN_CACHE/yosys``.
@@ -520,6 +527,15 @@ def random_designs(set_name: str) -> list[dict]:
     return out
 
 
+def set_designs(set_name: str, stored: dict | None = None) -> list[dict]:
+    """The designs of one set: :func:`random_designs` with every design already stored in
+    ``stored`` (the ``designs`` of ``cost_random.json``; read when None) replaced by its
+    stored spec, the set as it was synthesized and scored."""
+    if stored is None:
+        stored = _load(RANDOM)["designs"]
+    return [stored[s["id"]]["spec"] if s["id"] in stored else s for s in random_designs(set_name)]
+
+
 def zlib_id(s: str) -> int:
     import zlib
 
@@ -546,7 +562,8 @@ def interleaved(sets) -> list[dict]:
     """The designs of ``sets`` in an order that mixes sets and layer types (a sweep stopped
     early still has some of everything); the hold-out and regime sets come twice as fast as
     the training set (the first half of the training set is interleaved with all of them)."""
-    lists = [random_designs(s) for s in sets]
+    stored = _load(RANDOM)["designs"]
+    lists = [set_designs(s, stored) for s in sets]
     out = []
     for i in range(max(len(x) for x in lists)):
         for x in lists:

@@ -242,3 +242,17 @@ def test_twins_redraw_only_the_contents_of_the_hold_out_designs():
     a, b = calibrate.build(s), calibrate.build(t)
     assert a.weights.shape == b.weights.shape and not np.array_equal(a.weights, b.weights)
     assert jitter.twin_class(a, 59) == "under 60 LUTs"
+
+
+def test_a_stored_set_is_kept_as_it_was_synthesized():
+    """benchmarks/cost/random_sweep.py: a set drawn again today may differ from the one
+    stored (the draw rejects designs by the model of the day); the designs of a set are the
+    stored ones where they exist, so that neither a sweep nor the twins replace a scored
+    hold-out design with another."""
+    import random_sweep
+
+    drawn = random_sweep.random_designs("holdout15")
+    first = dict(drawn[0], mw=drawn[0].get("mw", 1) + 1, seed=1)
+    got = random_sweep.set_designs("holdout15", {first["id"]: {"spec": first}})
+    assert got[0] == first and got[1:] == drawn[1:]
+    assert random_sweep.set_designs("holdout15", {}) == drawn
