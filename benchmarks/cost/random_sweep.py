@@ -126,6 +126,9 @@ SEEDS = {
     "holdout15": 18045,
     "regime12": 18046,
     "unrolled7": 18047,
+    "holdout16": 18048,
+    "regime13": 18049,
+    "unrolled8": 18050,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -249,6 +252,12 @@ COUNTS["unrolled6"] = {"MVAUFull": 24}
 COUNTS["holdout15"] = dict(COUNTS["holdout"])
 COUNTS["regime12"] = dict(COUNTS["regime"])
 COUNTS["unrolled7"] = {"MVAUFull": 24}
+# a sixteenth hold-out set, a thirteenth regime set and an eighth fully unrolled set (seeds
+# 18048, 18049, 18050), committed on 2026-12-07 (ninth session; the model unchanged since the
+# fifteenth) before they were synthesized: scored once
+COUNTS["holdout16"] = dict(COUNTS["holdout"])
+COUNTS["regime13"] = dict(COUNTS["regime"])
+COUNTS["unrolled8"] = {"MVAUFull": 24}
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
