@@ -77,6 +77,8 @@ LATE_HOLDOUTS = {
     "unrolled6": (21, "sixth fully unrolled (MVAU)", 18044),
     "holdout15": (22, "fifteenth", 18045),
     "unrolled7": (23, "seventh fully unrolled (MVAU)", 18047),
+    "holdout16": (24, "sixteenth", 18048),
+    "unrolled8": (25, "eighth fully unrolled (MVAU)", 18050),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -92,6 +94,7 @@ LATE_REGIMES = {
     "holdout12": "regime10",
     "holdout14": "regime11",
     "holdout15": "regime12",
+    "holdout16": "regime13",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
