@@ -52,7 +52,7 @@ COEF_PY = ROOT / "generator" / "fpgagen" / "cost" / "_coef.py"
 #: sets of the fit: the regular sweep, the random ``train`` and ``train2`` (more streaming
 #: layers) sets and the ``regime`` set; never ``holdout``/``holdout2``/``regime2``, the
 #: LATE_HOLDOUTS or the LATE_REGIMES
-FIT_SOURCES = ("regular", "train", "train2", "train3", "train4", "regime")
+FIT_SOURCES = ("regular", "train", "train2", "train3", "train4", "train5", "regime")
 #: hold-out sets drawn after the second, each committed before it was synthesized: (number,
 #: word, seed)
 LATE_HOLDOUTS = {

@@ -119,23 +119,21 @@ COEF = {
     },
     "MVAU_unrolled": {
         "ff": {
-            "acc": 1.9442,
-            "const": 8.8994,
-            "ctrl": 1.0,
-            "in": 0.5855,
-            "out": 2.2132
+            "acc": 2.4103,
+            "in": 0.734,
+            "out": 1.4839
         },
         "lut": {
             "act": 1.0,
             "act_rom": 1.0,
-            "cdot": 0.7929,
-            "const": 10.746,
+            "cdot": 0.7916,
+            "const": 4.385,
             "ctrl": 1.0,
             "dot": 1.0,
-            "dsp": 0.7543,
-            "out": 0.7779,
+            "dsp": 0.3968,
+            "out": 0.8996,
             "rdot": 1.0,
-            "tree_const": 0.9722,
+            "tree_const": 0.9852,
             "wrom": 1.0,
             "wrom_deep": 1.17,
             "wrom_small": 0.0,
@@ -179,20 +177,20 @@ BAND = {
     "DWC": 0.212,
     "DuplicateStreams": 0.0,
     "FIFO": 0.1487,
-    "FMPadding": 0.1303,
+    "FMPadding": 0.122,
     "GlobalAccPool": 0.2202,
     "LabelSelect": 0.242,
-    "MVAU": 0.1452,
-    "MVAU/unrolled": 0.3175,
-    "Pool": 0.1501,
-    "SlidingWindow": 0.2552,
-    "Thresholding": 0.1669,
-    "VVAU": 0.1164,
-    "_pooled": 0.1862
+    "MVAU": 0.149,
+    "MVAU/unrolled": 0.2995,
+    "Pool": 0.1653,
+    "SlidingWindow": 0.2595,
+    "Thresholding": 0.1623,
+    "VVAU": 0.117,
+    "_pooled": 0.1961
 }
 
 BAND_SOFT = 20
 
-BAND_CORR = 0.1
+BAND_CORR = 0.05
 
 TOP_GLUE_PE = 7.381
