@@ -130,6 +130,9 @@ SEEDS = {
     "regime13": 18049,
     "unrolled8": 18050,
     "train5": 18051,
+    "holdout17": 18052,
+    "regime14": 18053,
+    "unrolled9": 18054,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -263,6 +266,12 @@ COUNTS["unrolled8"] = {"MVAUFull": 24}
 # session): the fit had 8 fully unrolled layers under 60 LUTs, which the model puts a median
 # 19.5% high where Yosys maps two draws of each the same (jitter.py --twins)
 COUNTS["train5"] = {"MVAUFullSmall": 32}
+# a seventeenth hold-out set, a fourteenth regime set and a ninth fully unrolled set (seeds
+# 18052, 18053, 18054), committed on 2026-12-07 (ninth session) after train5 joined the fit,
+# before they were synthesized: scored once, with that model
+COUNTS["holdout17"] = dict(COUNTS["holdout"])
+COUNTS["regime14"] = dict(COUNTS["regime"])
+COUNTS["unrolled9"] = {"MVAUFull": 24}
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
