@@ -79,6 +79,8 @@ LATE_HOLDOUTS = {
     "unrolled7": (23, "seventh fully unrolled (MVAU)", 18047),
     "holdout16": (24, "sixteenth", 18048),
     "unrolled8": (25, "eighth fully unrolled (MVAU)", 18050),
+    "holdout17": (26, "seventeenth", 18052),
+    "unrolled9": (27, "ninth fully unrolled (MVAU)", 18054),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -95,6 +97,7 @@ LATE_REGIMES = {
     "holdout14": "regime11",
     "holdout15": "regime12",
     "holdout16": "regime13",
+    "holdout17": "regime14",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
