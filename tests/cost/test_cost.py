@@ -125,6 +125,21 @@ def test_dsp_rule_follows_yosys_mul2dsp():
     assert model.estimate(_mvau("TERNARY", "TERNARY", pe=2, simd=4, n_thres=0))["dsp"] == 0
     assert model.estimate(_mvau("BIPOLAR", "INT8", pe=2, simd=4, n_thres=0))["dsp"] == 0
     assert model.estimate(_mvau())["dsp"] == 0
+    # ... as Yosys' wreduce leaves them: a product whose accumulator is narrower than 9 bits
+    # is narrowed to it and mapped to LUTs (UINT4 x INT4 at SIMD 1: at most 120 in
+    # magnitude, 8 bits; at SIMD 2, 240: 9 bits)
+    u4, i4 = DataType("UINT4"), DataType("INT4")
+    w = np.array([[-8, -8], [7, 7]])  # PE 2: a one-line ROM (not constants: DSP-wide, 7)
+    one = MVAU("s1", w[:, :1], u4, i4, pe=2, simd=1)
+    two = MVAU("s2", w, u4, i4, pe=2, simd=2)
+    assert not one.const_weights and not two.const_weights
+    assert one.acc_bits == 8 and two.acc_bits == 9
+    assert model.estimate(one)["dsp"] == 0 and model.estimate(two)["dsp"] == 4
+    assert model.features(one)["lut"]["cdot"] > 0
+    from fpgagen.layers.hw import dsp_per_product
+
+    assert dsp_per_product(5, 4) == 1 and dsp_per_product(5, 4, 8) == 0
+    assert dsp_per_product(5, 4, 9) == 1 and dsp_per_product(18, 18, 12) == 1
 
 
 def test_memory_mapping_replica():

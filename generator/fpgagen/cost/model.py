@@ -399,13 +399,14 @@ def mvau_group_operands(layer) -> tuple[int, int]:
 
 def mvau_dsp(layer, products_only: bool = False) -> int:
     """DSP48E2 of an MVAU: its ``PE x SIMD`` products (none with constant weights:
-    :attr:`~fpgagen.layers.mvau.MVAU.const_weights`), plus (grouped MVAU, unless
+    :attr:`~fpgagen.layers.mvau.MVAU.const_weights`; none narrowed to fewer than 9 bits by
+    the accumulator: :func:`~fpgagen.layers.hw.dsp_per_product`), plus (grouped MVAU, unless
     ``products_only``) one ``DOT_BITS x (MULT_BITS+1)`` multiplier per PE."""
     xe, we, _, kind = mvau_operands(layer)
     n = 0
     # constant weights (MVAU.const_weights) are LUT products or shifts: no DSP
     if kind == "mul" and not getattr(layer, "const_weights", False):
-        n = layer.pe * layer.simd * dsp_per_product(xe, we)
+        n = layer.pe * layer.simd * dsp_per_product(xe, we, layer.acc_bits)
     if getattr(layer, "grouped", False) and not products_only:
         n += layer.pe * dsp_per_product(*mvau_group_operands(layer))
     return n

@@ -133,9 +133,14 @@ def product_operands(ind, wd) -> tuple:
     return xe, we, xe + we, "mul"
 
 
-def dsp_per_product(a: int, b: int) -> int:
-    """DSP48E2 per signed a x b multiplier under Yosys' mul2dsp (27x18, >= 2x2, >= 9 bits)."""
-    if a < 2 or b < 2 or a + b < 9:
+def dsp_per_product(a: int, b: int, y_bits: int | None = None) -> int:
+    """DSP48E2 per signed a x b multiplier under Yosys' mul2dsp (27x18, >= 2x2, >= 9 bits).
+    ``y_bits``: the bits of the product that are used (an MVAU's or VVAU's accumulator width):
+    Yosys' ``wreduce`` narrows the product to them before ``mul2dsp``, which leaves a product
+    of fewer than 9 bits to LUTs (every UINT4 x INT4 layer of the cost sets with an 8-bit
+    accumulator, 5 of 5, has no DSP; every one with 9 bits or more has one per product)."""
+    y = a + b if y_bits is None else min(a + b, y_bits)
+    if a < 2 or b < 2 or y < 9:
         return 0
     a, b = max(a, b), min(a, b)
     if b > 18:

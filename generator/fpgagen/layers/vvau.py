@@ -136,7 +136,7 @@ class VVAU(AccumulatorMixin, HWLayer):
         style = l.weight_ram_style
         wmem = cm.map_memory(depth, ww, True, style)
         pmem = cm.map_memory(cf, pe * acc, False, "auto") if cf > 1 else dict(cm.NO_MEMORY)
-        dsp = pe * cm.dsp_per_product(xe, we) if kind == "mul" and depth > 1 else 0
+        dsp = pe * cm.dsp_per_product(xe, we, acc) if kind == "mul" and depth > 1 else 0
         f = {
             "const": 1.0,
             "ctrl": cm.counter_bits(cf) + cm.counter_bits(k) + cm.counter_bits(depth),
