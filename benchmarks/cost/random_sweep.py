@@ -263,7 +263,7 @@ COUNTS["holdout16"] = dict(COUNTS["holdout"])
 COUNTS["regime13"] = dict(COUNTS["regime"])
 COUNTS["unrolled8"] = {"MVAUFull": 24}
 # training designs of small fully unrolled MVAUs (1-8 PEs of 1-8 lanes; seed 18051, ninth
-# session): the fit had 8 fully unrolled layers under 60 LUTs, which the model puts a median
+# session): the fit had 6 fully unrolled layers under 60 LUTs, which the model puts a median
 # 19.5% high where Yosys maps two draws of each the same (jitter.py --twins)
 COUNTS["train5"] = {"MVAUFullSmall": 32}
 # a seventeenth hold-out set, a fourteenth regime set and a ninth fully unrolled set (seeds
