@@ -49,8 +49,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 OUT = RESULTS / "cost_crossval.json"
 COEF_PY = ROOT / "generator" / "fpgagen" / "cost" / "_coef.py"
 
-#: sets of the fit: the regular sweep, the random ``train`` and ``train2`` (more streaming
-#: layers) sets and the ``regime`` set; never ``holdout``/``holdout2``/``regime2``, the
+#: sets of the fit: the regular sweep, the random ``train`` .. ``train5`` sets (``train2``
+#: more streaming layers, ``train3`` and ``train5`` fully unrolled MVAUs, ``train4`` the small
+#: layer types) and the ``regime`` set; never ``holdout``/``holdout2``/``regime2``, the
 #: LATE_HOLDOUTS or the LATE_REGIMES
 FIT_SOURCES = ("regular", "train", "train2", "train3", "train4", "train5", "regime")
 #: hold-out sets drawn after the second, each committed before it was synthesized: (number,

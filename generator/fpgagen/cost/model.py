@@ -470,8 +470,9 @@ def tree_sharing(
     (the input's ``(min, max)`` on the wire): each adder is as wide as the range of its sum
     (:func:`~fpgagen.datatypes.smallest_int_type`: a sum of +x leaves of an unsigned input
     needs no sign bit, +x and -x of an INT4 input are 4 and 5 bits) instead of
-    ``pb + level``; TERNARY weights' trees (the unrolled TERNARY layers of the sets: UINT2 inputs 11% high, TERNARY inputs,
-    whose ``pb`` was 2 where the wire is INT2, 10% low; with the ranges +4% and -5%)."""
+    ``pb + level``; TERNARY weights' trees (the unrolled TERNARY layers of the sets: UINT2
+    inputs 11% high, TERNARY inputs, whose ``pb`` was 2 where the wire is INT2, 10% low; with
+    the ranges +4% and -5%)."""
     c = np.asarray(codes, dtype=np.int64)
     pe, n = c.shape
     nz = c != 0 if zero else np.ones(c.shape, dtype=bool)
@@ -707,17 +708,13 @@ def cdot_luts(
     if n <= 0:
         return 0.0
     key, scale, pb = _weight_pair_entry(CDOT, in_dtype, w_dtype)
-
-    def at_pe(row: dict) -> float:
-        return _at_pe(row, pe)
-
-    cost = _interp({m: at_pe(r) for m, r in CDOT[key].items()}, n) * scale
+    cost = _interp({m: _at_pe(r, pe) for m, r in CDOT[key].items()}, n) * scale
     cost *= _truncation(n, pb, cap)
     if share is not None:
         # the blocks' share beyond their widest PE (32 lanes; 256 for XNOR) is their last:
         # it levels off (XNOR at 4 PEs: 0.86, 0.85, 0.88, 0.87 at 32..256 lanes), where a
         # line through the last two points reaches 0 at about 400 lanes and cost 0 LUTs
-        base = _interp({m: at_pe(r) for m, r in CDOT_SHARE[key].items()}, n, "hold")
+        base = _interp({m: _at_pe(r, pe) for m, r in CDOT_SHARE[key].items()}, n, "hold")
         cost *= share / base
     return max(0.0, cost)
 
@@ -747,9 +744,10 @@ def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None, pe:
     :data:`RDOT_DEPTH`) words in a layer of ``pe`` PEs, the ROM and the adder tree included,
     from the Yosys table :data:`RDOT` (benchmarks/cost/blocks/rdot_pe.v: random weights,
     SIMD 1..16, LUTs per PE at 4, 12 and 32 PEs up to SIMD 4, at 4 PEs beyond), interpolated
-    in ``n`` and ``depth`` and in ``pe`` as :func:`_at_pe` reads a PE row: synthesis merges so small a ROM with the products it
-    feeds, and the PEs share the products of a lane's few possible weight sequences (the
-    LUTs per PE fall with the PE count). ``n`` is the PE's live lanes; the table is read at
+    in ``n`` and ``depth`` and in ``pe`` as :func:`_at_pe` reads a PE row: synthesis merges
+    so small a ROM with the products it feeds, and the PEs share the products of a lane's
+    few possible weight sequences (the LUTs per PE fall with the PE count). ``n`` is the
+    PE's live lanes; the table is read at
     the block lanes that hold as many (its random weights leave some lanes 0 in every word).
     A pair the table lacks takes the nearest pair of the same kind (:func:`_pair_kind`),
     scaled by the product width; ``cap`` as in :func:`dot_luts`."""
@@ -760,13 +758,10 @@ def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None, pe:
     # (0 in every word) with probability z^depth, and the table's SIMD lanes hold
     # SIMD (1 - z^depth) live ones; ``n`` counts the PE's live lanes only
     lanes = n / (1 - RDOT_ZERO[key] ** depth)
-
-    def at_pe(row: dict) -> float:
-        return _at_pe(row, pe)
-
     rows = RDOT[key]
     cost = _interp(
-        {d: _interp({s: at_pe(r) for s, r in t.items()}, lanes) for d, t in rows.items()}, depth
+        {d: _interp({s: _at_pe(r, pe) for s, r in t.items()}, lanes) for d, t in rows.items()},
+        depth,
     )
     return max(0.0, cost * scale * _truncation(n, pb, cap))
 
