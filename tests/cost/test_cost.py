@@ -129,13 +129,18 @@ def test_dsp_rule_follows_yosys_mul2dsp():
     # is narrowed to it and mapped to LUTs (UINT4 x INT4 at SIMD 1: at most 120 in
     # magnitude, 8 bits; at SIMD 2, 240: 9 bits)
     u4, i4 = DataType("UINT4"), DataType("INT4")
-    w = np.array([[-8, -8], [7, 7]])  # PE 2: a one-line ROM (not constants: DSP-wide, 7)
-    one = MVAU("s1", w[:, :1], u4, i4, pe=2, simd=1)
+    w = np.array([[-8, -8], [7, 7], [-8, -8], [7, 7]])  # weights 7: not shifts
+    one = MVAU("s1", w[:, :1], u4, i4, pe=2, simd=1)  # NF = 2: a 2-word ROM
     two = MVAU("s2", w, u4, i4, pe=2, simd=2)
-    assert not one.const_weights and not two.const_weights
-    assert one.acc_bits == 8 and two.acc_bits == 9
+    assert one.nf == two.nf == 2 and one.acc_bits == 8 and two.acc_bits == 9
     assert model.estimate(one)["dsp"] == 0 and model.estimate(two)["dsp"] == 4
-    assert model.features(one)["lut"]["cdot"] > 0
+    # fully unrolled, the same: a product below DSP width takes its weights as constants
+    # (LUT products, like Yosys' from the one-line ROM); a DSP-wide one keeps the ROM
+    full1 = MVAU("f1", w[:2, :1], u4, i4, pe=2, simd=1)
+    full2 = MVAU("f2", w[:2], u4, i4, pe=2, simd=2)
+    assert full1.const_weights and not full2.const_weights
+    assert model.estimate(full1)["dsp"] == 0 and model.estimate(full2)["dsp"] == 4
+    assert model.features(full1)["lut"]["cdot"] > 0
     from fpgagen.layers.hw import dsp_per_product
 
     assert dsp_per_product(5, 4) == 1 and dsp_per_product(5, 4, 8) == 0

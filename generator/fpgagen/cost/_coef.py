@@ -119,21 +119,21 @@ COEF = {
     },
     "MVAU_unrolled": {
         "ff": {
-            "acc": 2.4103,
-            "in": 0.734,
-            "out": 1.4839
+            "acc": 2.4017,
+            "in": 0.7365,
+            "out": 1.4877
         },
         "lut": {
             "act": 1.0,
             "act_rom": 1.0,
-            "cdot": 0.7914,
-            "const": 4.3697,
+            "cdot": 0.7912,
+            "const": 4.3448,
             "ctrl": 1.0,
             "dot": 1.0,
-            "dsp": 0.3232,
-            "out": 0.9014,
+            "dsp": 0.324,
+            "out": 0.9019,
             "rdot": 1.0,
-            "tree_const": 0.9852,
+            "tree_const": 0.9853,
             "wrom": 1.0,
             "wrom_deep": 1.17,
             "wrom_small": 0.0,

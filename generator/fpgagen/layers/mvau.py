@@ -340,7 +340,8 @@ class MVAU(AccumulatorMixin, HWLayer):
         every weight is 0 or +-2^k: by other constants, Yosys maps some of them to DSPs and
         some to LUTs (61 of the 91 UINT8 x INT8 products by constants that are not powers of
         two, in one layer), a count the cost model cannot tell yet, where from the ROM every
-        product is one DSP. A line wider than
+        product is one DSP; a product the accumulator narrows below DSP width is not DSP-wide
+        (:func:`~fpgagen.layers.hw.dsp_per_product`'s ``y_bits``). A line wider than
         :data:`CONST_W_MAX_BITS` keeps the ROM too (Verilator's limit on a literal), and so do
         weights more than :data:`CONST_W_MAX_ZEROS` zero (a pruned layer: as constants, three
         of four 90%-sparse TERNARY layers synthesized 1.5-1.9 times larger than from the ROM;
@@ -351,7 +352,7 @@ class MVAU(AccumulatorMixin, HWLayer):
         w = np.asarray(self.weights)
         zeros = 0.0 if self.w_dtype.is_bipolar else float(np.mean(w == 0))
         xe, we, _, kind = product_operands(self.in_dtype, self.w_dtype)
-        if kind == "mul" and dsp_per_product(xe, we) > 0:
+        if kind == "mul" and dsp_per_product(xe, we, self.acc_bits) > 0:
             # DSP-wide products: only when every weight is 0 or +-2^k (shifts and negations,
             # which Yosys maps to no DSP: ten UINT6 x INT2 layers, 861 DSPs from the ROM, 0
             # as constants, and 16-65% fewer LUTs)
