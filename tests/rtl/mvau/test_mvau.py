@@ -129,6 +129,21 @@ CONFIGS = {
         RAM_STYLE="distributed",
         CONST=True,
     ),
+    # UINT4 x INT4 products of one lane: an 8-bit accumulator narrows them below DSP width,
+    # so the generator takes the weights as constants (MVAU.const_weights)
+    "unfolded_u4i4_const_narrow": dict(
+        MW=1,
+        MH=4,
+        SIMD=1,
+        PE=4,
+        IN="UINT4",
+        W="INT4",
+        N_THRES=0,
+        OUT=None,
+        OUT_BIAS=0,
+        RAM_STYLE="auto",
+        CONST=True,
+    ),
     "bipolar_in_int4w": dict(
         MW=16,
         MH=8,
