@@ -57,9 +57,12 @@ always @(posedge clk) begin
     if (rst) left <= {COUNT_BITS{1'b0}};
 end
 
+// the buffer's last bus word may hold fewer bits than the least common multiple of the
+// widths asks for: no chain through it (the converter emits a word as soon as its bits are in)
 axis_dwc #(
     .IN_WIDTH(BUS_BITS),
-    .OUT_WIDTH(WORD_BITS)
+    .OUT_WIDTH(WORD_BITS),
+    .CHAIN_MAX(0)
 ) dwc_inst (
     .clk(clk),
     .rst(rst || start),

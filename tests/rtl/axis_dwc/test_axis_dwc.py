@@ -15,11 +15,25 @@ from fpgagen import packing
 from fpgagen.datatypes import uint_type
 from fpgagen.sim.axis_tb import assert_words_equal, run_stream
 
+#: the gearbox (11to29, 13to9: the narrower width is more than 8 gcds; 16to6 with
+#: CHAIN_MAX = 0, as kernel_unpack has it), the chain through the
+#: least common multiple (2to3, 16to6, 12to8, 75to6), the unload path (40to8: K = 5;
+#: 12to3: K = 4; 2to1), the collect path (8to64: K = 8; 3to6 and 1to2: K = 2; 5to15: K = 3)
 CONFIGS = {
+    "11to29": (11, 29),
+    "16to6_gearbox": (16, 6, 0),
+    "13to9": (13, 9),
     "2to3": (2, 3),
     "16to6": (16, 6),
+    "12to8": (12, 8),
+    "75to6": (75, 6),
     "8to64": (8, 64),
+    "3to6": (3, 6),
+    "1to2": (1, 2),
+    "5to15": (5, 15),
     "40to8": (40, 8),
+    "12to3": (12, 3),
+    "2to1": (2, 1),
 }
 
 
@@ -28,8 +42,10 @@ CONFIGS = {
 def test_axis_dwc(name, tmp_path, rtl_build_root):
     from fpgagen.sim.runner import run_module_test
 
-    w_in, w_out = CONFIGS[name]
+    w_in, w_out, *chain = CONFIGS[name]
     params = {"IN_WIDTH": w_in, "OUT_WIDTH": w_out}
+    if chain:
+        params["CHAIN_MAX"] = chain[0]
     run_module_test(
         "axis_dwc",
         params,

@@ -9,8 +9,11 @@ import pytest
 LINT = {
     "axis_fifo": [{}, {"DEPTH": 2, "WIDTH": 1}, {"DEPTH": 37, "RAM_STYLE": "block"}],
     "axis_dwc": [
-        {"IN_WIDTH": a, "OUT_WIDTH": b} for a, b in ((2, 3), (16, 6), (8, 64), (8, 8), (1, 1))
+        {"IN_WIDTH": a, "OUT_WIDTH": b}
+        for a, b in ((2, 3), (16, 6), (75, 6), (11, 29), (8, 64), (40, 8), (2, 1), (8, 8), (1, 1))
     ],
+    "axis_dwc_unload": [{"IN_WIDTH": 2, "OUT_WIDTH": 1}, {"IN_WIDTH": 40, "OUT_WIDTH": 8}],
+    "axis_dwc_collect": [{"IN_WIDTH": 1, "OUT_WIDTH": 2}, {"IN_WIDTH": 5, "OUT_WIDTH": 15}],
     "axis_skid": [{}, {"WIDTH": 1}],
     "adder_tree": [
         {"N": n, "IN_W": w, "SIGNED": sg} for n in (1, 2, 7) for w, sg in ((1, 0), (5, 1))
@@ -132,6 +135,9 @@ LINT["kernel_shell"].append({"HAS_LOAD": 1})
 
 # module, illegal parameters, expected piece of the error
 ILLEGAL = [
+    ("axis_dwc", {"OUT_WIDTH": 0}, "axis_dwc_parameters_IN_WIDTH_and_OUT_WIDTH"),
+    ("axis_dwc_unload", {"IN_WIDTH": 12, "OUT_WIDTH": 8}, "IN_WIDTH_must_be_OUT_WIDTH_times"),
+    ("axis_dwc_collect", {"IN_WIDTH": 8, "OUT_WIDTH": 8}, "OUT_WIDTH_must_be_IN_WIDTH_times"),
     ("axis_fifo", {"DEPTH": 1}, "axis_fifo_parameter_DEPTH_must_be_at_least_2"),
     ("axis_fifo", {"RAM_STYLE": "fast"}, "RAM_STYLE_must_be"),
     ("thresholding", {"C": 5, "PE": 2}, "PE_must_divide_C"),
