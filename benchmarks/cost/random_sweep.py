@@ -133,6 +133,9 @@ SEEDS = {
     "holdout17": 18052,
     "regime14": 18053,
     "unrolled9": 18054,
+    "dwcs": 18055,
+    "holdout18": 18056,
+    "regime15": 18057,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -272,6 +275,14 @@ COUNTS["train5"] = {"MVAUFullSmall": 32}
 COUNTS["holdout17"] = dict(COUNTS["holdout"])
 COUNTS["regime14"] = dict(COUNTS["regime"])
 COUNTS["unrolled9"] = {"MVAUFull": 24}
+# 40 data-width converters drawn like the hold-out sets' (seed 18055), an eighteenth hold-out
+# set and a fifteenth regime set (18056, 18057), committed on 2026-12-07 (tenth session) after
+# axis_dwc took whole-word paths for integer ratios and pairs with a small lcm (unload,
+# collect, chain) and before they were synthesized: scored once, with the model refitted to
+# the converters' new RTL
+COUNTS["dwcs"] = {"DWC": 40}
+COUNTS["holdout18"] = dict(COUNTS["holdout"])
+COUNTS["regime15"] = dict(COUNTS["regime"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
