@@ -620,13 +620,44 @@ def test_sliding_window_features_follow_the_buffer():
 
 
 def test_dwc_count_arithmetic_touches_bits_from_the_lowest_set_bit():
-    """axis_dwc's fill count (CW bits) adds and compares constants: count - OUT, + IN, >= OUT,
-    <= BUF - IN; each only touches the bits from the constant's lowest set bit up."""
-    # 12 -> 3: BUF 15, CW 4; OUT = 3 touches 4 bits (twice), IN = 12 two, BUF - IN + 1 = 4 two
-    f = model.dwc_features(12, 3)["lut"]
-    assert (f["ctrl"], f["slots"], f["buf"]) == (2 * 4 + 2 + 2, 2 * 12, 15)
-    # 32 -> 8: BUF 40, CW 6; OUT = 8: 3 bits (twice), IN = 32: 1, BUF - IN + 1 = 9: 6
-    assert model.dwc_features(32, 8)["lut"]["ctrl"] == 2 * 3 + 1 + 6
+    """axis_dwc's gearbox (a pair the whole-word paths do not take, or CHAIN_MAX = 0): its fill
+    count (CW bits) adds and compares constants: count - OUT, + IN, >= OUT, <= BUF - IN; each
+    only touches the bits from the constant's lowest set bit up."""
+    # 12 -> 3 without whole-word paths: BUF 15, CW 4; OUT = 3 touches 4 bits (twice),
+    # IN = 12 two, BUF - IN + 1 = 4 two
+    assert model.dwc_kind(12, 3) == "unload" and model.dwc_kind(12, 3, chain_max=0) == "unload"
+    # 11 -> 29 (gcd 1, the narrower width 11 > 8): the gearbox; BUF 50, CW 6; OUT = 29: 6 bits
+    # (twice), IN = 11: 6, BUF - IN + 1 = 40: 3
+    f = model.dwc_features(11, 29)["lut"]
+    assert model.dwc_kind(11, 29) == "gearbox"
+    assert (f["ctrl"], f["slots"], f["buf"]) == (2 * 6 + 6 + 3, 40 * 11, 50)
+    # 16 -> 6 takes the chain through 48 bits, or the gearbox where chains are off
+    assert model.dwc_kind(16, 6) == "chain" and model.dwc_kind(16, 6, chain_max=0) == "gearbox"
+
+
+def test_dwc_whole_word_paths_follow_the_rtl():
+    """rtl/axis_dwc_unload.v: an OUT x (K:1 mux) output and a log2(K)-bit index, registers
+    loaded through clock enables (2 x IN bits); axis_dwc_collect.v: a log2(K)-bit count and
+    no LUT per bit; a chain is a collect to the lcm and an unload from it."""
+    # a LUT6 per 4:1 mux on the first two select bits, then 2:1 muxes
+    assert [model.dwc_mux_luts(k) for k in (1, 2, 4, 5, 8, 16, 25, 64)] == [
+        0,
+        1,
+        1,
+        2,
+        3,
+        7,
+        12,
+        31,
+    ]
+    f = model.dwc_features(512, 8)
+    assert f["lut"] == {"unload": 1, "mux": 8 * 31, "idx": 6} and f["ff"]["buf"] == 1024
+    f = model.dwc_features(8, 224)
+    assert f["lut"] == {"collect": 1, "cnt": 5} and f["ff"]["buf"] == 2 * 224 - 8
+    # 75 -> 6: collect 75 -> 150 (K = 2), unload 150 -> 6 (K = 25)
+    f = model.dwc_features(75, 6)
+    assert f["lut"] == {"collect": 1, "cnt": 1, "unload": 1, "mux": 6 * 12, "idx": 5}
+    assert f["ff"]["buf"] == (2 * 150 - 75) + 2 * 150
 
 
 def test_label_select_features_follow_the_insertion_chain():

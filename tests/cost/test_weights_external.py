@@ -27,27 +27,30 @@ def _df(*layers):
 
 def test_weight_streamer_costs_follow_yosys():
     """The kernel's weight streamer against Yosys runs of rtl/kernel_weight_stream.v (128-bit
-    bus, docs/cost_model.md "External weights"): LUT/FF within 2% for power-of-two words,
-    never under for other widths (the gearbox's slot mux), DSP and BRAM18 exact; plus 65
-    LUT / 2 FF for the layer's source on kernel_read_mux."""
+    bus, benchmarks/cost/streamer.py, docs/cost_model.md "External weights"): FF within 2%;
+    LUT within 5% for power-of-two words (their converter, an unload or collect of 4-70
+    LUTs since the whole-word paths, maps 20-30 LUTs apart in and out of the streamer: 2%
+    held when it was a 250-400 LUT gearbox), never under for other widths (the gearbox's
+    slot mux); DSP and BRAM18 exact; plus 65 LUT / 2 FF for the layer's source on
+    kernel_read_mux."""
     mux = 65, 2
     # (style, word bits, words, repeats) -> Yosys LUT, FF, DSP, BRAM18
     measured = {
-        ("external", 32, 4608, 169): (730, 644, 2, 4),
-        ("external", 8, 72, 1024): (715, 622, 2, 4),
-        ("external", 256, 2304, 169): (854, 867, 2, 4),
-        ("external", 24, 96, 169): (1060, 654, 4, 4),
-        ("external", 72, 1152, 169): (2210, 751, 4, 4),
-        ("external", 600, 64, 4): (11222, 1336, 2, 4),
-        ("ultra", 32, 4608, 1): (586, 756, 0, 0),
-        ("ultra", 256, 2304, 1): (713, 979, 0, 0),
+        ("external", 32, 4608, 169): (504, 740, 2, 4),
+        ("external", 8, 72, 1024): (498, 742, 2, 4),
+        ("external", 256, 2304, 169): (468, 866, 2, 4),
+        ("external", 24, 96, 169): (1047, 654, 4, 4),
+        ("external", 72, 1152, 169): (2207, 751, 4, 4),
+        ("external", 600, 64, 4): (11566, 1336, 2, 4),
+        ("ultra", 32, 4608, 1): (362, 852, 0, 0),
+        ("ultra", 256, 2304, 1): (327, 978, 0, 0),
     }
     for (style, wb, words, rep), (lut, ff, dsp, bram) in measured.items():
         ws = weight_streamer(style, {"word_bits": wb, "words": words, "repeats": rep})
         assert (ws["dsp"], ws["bram18"]) == (dsp, bram), (style, wb)
         assert abs(ws["ff"] - mux[1] - ff) <= 0.02 * ff, (style, wb, ws)
         if wb & (wb - 1) == 0:
-            assert abs(ws["lut"] - mux[0] - lut) <= 0.02 * lut, (style, wb, ws)
+            assert abs(ws["lut"] - mux[0] - lut) <= 0.05 * lut, (style, wb, ws)
         else:
             assert lut <= ws["lut"] - mux[0] <= 1.3 * lut, (style, wb, ws)
     assert weight_streamer("block", {"word_bits": 8, "words": 1, "repeats": 1})["lut"] == 0

@@ -21,13 +21,19 @@ COEF = {
     },
     "DWC": {
         "ff": {
-            "buf": 0.9987,
-            "const": 3.4093,
-            "ctrl": 0.5324
+            "buf": 1.0007,
+            "const": 2.6123,
+            "ctrl": 0.9053
         },
         "lut": {
+            "buf": 0.0,
+            "cnt": 2.0903,
+            "collect": 1.8194,
             "ctrl": 1.4444,
-            "slots": 1.0
+            "idx": 1.25,
+            "mux": 1.0278,
+            "slots": 1.0,
+            "unload": 4.4167
         }
     },
     "DuplicateStreams": {
@@ -174,7 +180,7 @@ COEF = {
 
 BAND = {
     "AddStreams": 0.0462,
-    "DWC": 0.212,
+    "DWC": 0.1809,
     "DuplicateStreams": 0.0,
     "FIFO": 0.1487,
     "FMPadding": 0.122,
@@ -186,11 +192,11 @@ BAND = {
     "SlidingWindow": 0.2595,
     "Thresholding": 0.1623,
     "VVAU": 0.117,
-    "_pooled": 0.1961
+    "_pooled": 0.1901
 }
 
 BAND_SOFT = 20
 
-BAND_CORR = 0.05
+BAND_CORR = 0.55
 
 TOP_GLUE_PE = 7.381

@@ -1044,21 +1044,87 @@ NO_MEMORY = {"kind": "none", "bram18": 0, "uram": 0}
 #: FIFO in LUTs (codegen.kernel.LOADER_FIFO): no BRAM.
 STREAMER_FIFO_WORDS, STREAMER_BUS_BITS = 256, 128
 
-#: LUT/FF of a weight streamer besides its gearbox (kernel_unpack's axis_dwc, costed with the
-#: DWC model): kernel_axi_read's 48-bit beat counters, 64-bit burst/ring addresses, credit and
-#: burst counters and FIFO control, kernel_unpack's and the streamer's 48-bit word counters
-#: (Yosys, 128-bit bus, docs/cost_model.md "External weights"). A loader ("ultra": one frame,
-#: 16-word LUTRAM FIFO, no multipliers) has fewer LUTs, and FFs for its FIFO's output word.
-STREAMER_REST = {"external": {"lut": 440, "ff": 479}, "ultra": {"lut": 298, "ff": 591}}
+#: LUT/FF of a weight streamer besides its converter (kernel_unpack's axis_dwc, costed with
+#: the DWC model): kernel_axi_read's 48-bit beat counters, 64-bit burst/ring addresses, credit
+#: and burst counters and FIFO control, kernel_unpack's and the streamer's 48-bit word counters
+#: (Yosys, 128-bit bus, docs/cost_model.md "External weights"; benchmarks/cost/streamer.py:
+#: the mean over the power-of-two word widths of Yosys' count less the converter's estimate).
+#: A loader ("ultra": one frame, 16-word LUTRAM FIFO, no multipliers) has fewer LUTs, and FFs
+#: for its FIFO's output word.
+STREAMER_REST = {"external": {"lut": 453, "ff": 479}, "ultra": {"lut": 323, "ff": 591}}
 #: per streamed layer, its source on kernel_read_mux: one more input of the 72-bit address +
 #: burst length multiplexer (0.9 LUT per bit; 65 LUT and ~1.5 FF per source measured from 2 to
 #: 9 sources; the mux's own ~43 LUT / ~94 FF, present once per kernel, are not counted)
 STREAMER_MUX = {"lut": 65, "ff": 2}
 
 
-def dwc_features(in_bits: int, out_bits: int) -> dict:
+#: rtl/axis_dwc.v: a pair whose narrower width is at most this many times their gcd (and
+#: neither a multiple of the other) goes through their least common multiple
+DWC_CHAIN_MAX = 8
+
+
+def dwc_kind(in_bits: int, out_bits: int, chain_max: int = DWC_CHAIN_MAX) -> str:
+    """The implementation rtl/axis_dwc.v elaborates for ``in_bits`` -> ``out_bits`` (its
+    ``CHAIN_MAX`` parameter ``chain_max``): ``"unload"`` (a multiple of 2 or more narrower),
+    ``"collect"`` (wider), ``"chain"`` (through the least common multiple) or ``"gearbox"``."""
+    if in_bits % out_bits == 0 and in_bits >= 2 * out_bits:
+        return "unload"
+    if out_bits % in_bits == 0 and out_bits >= 2 * in_bits:
+        return "collect"
+    if min(in_bits, out_bits) // math.gcd(in_bits, out_bits) <= chain_max:
+        return "chain"
+    return "gearbox"
+
+
+def dwc_mux_luts(k: int) -> int:
+    """LUTs of a ``k``:1 multiplexer with a binary select as Yosys maps axis_dwc_unload's:
+    the first two select bits in LUT6s (a 4:1 mux each), every further bit a 2:1 mux per
+    pair of words (a group of one is a wire). (LUT6 4:1 muxes all the way down would be
+    ``(k - 1) / 3``; on 64:1 ABC gives 27 per output bit, this rule 31, that one 21.)"""
+    if k <= 1:
+        return 0
+    n = -(-k // 4) - (k % 4 == 1 and k > 4)
+    k = -(-k // 4)
+    while k > 1:
+        n += k // 2
+        k = -(-k // 2)
+    return n
+
+
+def _dwc_part(in_bits: int, out_bits: int) -> dict:
+    """Features of axis_dwc_unload (``in_bits`` = K x ``out_bits``) or axis_dwc_collect
+    (``out_bits`` = K x ``in_bits``): the unload's output mux (OUT x a K:1 mux) and word index,
+    the collect's word count; their data registers load through clock enables (no LUT per
+    bit); each has its handshake (``unload`` / ``collect``: one each)."""
+    if in_bits > out_bits:
+        k = in_bits // out_bits
+        return {
+            "lut": {"unload": 1, "mux": out_bits * dwc_mux_luts(k), "idx": counter_bits(k)},
+            "ff": {"const": 1.0, "buf": 2 * in_bits, "ctrl": counter_bits(k)},
+        }
+    k = out_bits // in_bits
+    return {
+        "lut": {"collect": 1, "cnt": counter_bits(k)},
+        "ff": {"const": 1.0, "buf": 2 * out_bits - in_bits, "ctrl": counter_bits(k)},
+    }
+
+
+def dwc_features(in_bits: int, out_bits: int, chain_max: int = DWC_CHAIN_MAX) -> dict:
     """Structural features of an axis_dwc from ``in_bits`` to ``out_bits`` (the DWC layer's
-    cost model): its shift buffer, write slots x input width and fill counter."""
+    cost model), by the implementation it elaborates (:func:`dwc_kind`): the unload / collect
+    parts (:func:`_dwc_part`; a chain is a collect to the least common multiple and an unload
+    from it), or the gearbox's shift buffer, write slots x input width and fill counter."""
+    kind = dwc_kind(in_bits, out_bits, chain_max)
+    if kind != "gearbox":
+        mid = in_bits // math.gcd(in_bits, out_bits) * out_bits
+        parts = [(in_bits, out_bits)] if kind != "chain" else [(in_bits, mid), (mid, out_bits)]
+        out = {"lut": {}, "ff": {}}
+        for a, b in parts:
+            f = _dwc_part(a, b)
+            for res in out:
+                for key, v in f[res].items():
+                    out[res][key] = out[res].get(key, 0) + v
+        return out
     g = math.gcd(in_bits, out_bits)
     buf = in_bits + out_bits + min(in_bits, out_bits) - g
     slots = (buf - in_bits) // g + 1
@@ -1092,13 +1158,14 @@ def weight_streamer(style: str, stream: dict) -> dict:
     + kernel_unpack, and a source on kernel_read_mux) or ``ultra`` (the same streamer as the
     URAM loader); zeros for every other style. ``stream``: the layer's ``weight_stream()``.
 
-    LUT/FF: :data:`STREAMER_REST` + the gearbox from the 128-bit bus to ``word_bits`` (DWC
-    model, :func:`dwc_features`) + :data:`STREAMER_MUX`. DSP (external only): the run's word
+    LUT/FF: :data:`STREAMER_REST` + the converter from the 128-bit bus to ``word_bits``
+    (kernel_unpack's axis_dwc, no chain: DWC model, :func:`dwc_features`) +
+    :data:`STREAMER_MUX`. DSP (external only): the run's word
     and beat counts are ``frames x words x repeats`` and ``x word_bits``; Yosys maps each
     product by a constant that is not a power of two to 2 DSP48E2."""
     if style not in ("external", "ultra"):
         return {"lut": 0, "ff": 0, "bram18": 0, "dsp": 0}
-    dwc = dwc_features(STREAMER_BUS_BITS, int(stream["word_bits"]))
+    dwc = dwc_features(STREAMER_BUS_BITS, int(stream["word_bits"]), chain_max=0)
     out = {}
     for res in ("lut", "ff"):
         c = COEF["DWC"][res]
