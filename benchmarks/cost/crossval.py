@@ -83,6 +83,7 @@ LATE_HOLDOUTS = {
     "holdout17": (26, "seventeenth", 18052),
     "unrolled9": (27, "ninth fully unrolled (MVAU)", 18054),
     "dwcs": (28, "data-width converters (DWC)", 18055),
+    "holdout18": (29, "eighteenth", 18056),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -100,6 +101,7 @@ LATE_REGIMES = {
     "holdout15": "regime12",
     "holdout16": "regime13",
     "holdout17": "regime14",
+    "holdout18": "regime15",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
