@@ -25,6 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "generator"))
+sys.path.insert(0, str(HERE))
 
 RESULTS = ROOT / "benchmarks" / "results"
 OUT = RESULTS / "cost_cnv_dwcs.json"
@@ -42,21 +43,10 @@ def gearbox_ff(a: int, b: int) -> tuple[int, int]:
 def converters() -> list[dict]:
     """``[{build, name, in_bits, out_bits, old}]``: the recorded builds' converters whose
     shape is confirmed (``old``: the recorded Yosys counts)."""
-    from fpgagen.boards import load_board
-    from fpgagen.flow import make_dataflow
-    from fpgagen.models.cnn import make_cnn
-    from fpgagen.models.export import export_qonnx_model
+    from crossval import cnv_builds
 
     out = []
-    work = Path(tempfile.mkdtemp(prefix="fpgagen_cnv_dwcs_"))
-    for path in sorted(RESULTS.glob("synth_cnv_*.json")):
-        d = json.loads(path.read_text())
-        net = d["network"]
-        onnx = work / f"{net}.onnx"
-        if not onnx.exists():
-            export_qonnx_model(make_cnn(net, seed=0).eval(), (1, 3, 32, 32), onnx)
-        fold = {"layers": {e["name"]: e["folding"] for e in d["layers"] if e["folding"]}}
-        df = make_dataflow(onnx, load_board(d["board"]), folding=fold)
+    for path, d, df in cnv_builds():
         by_name = {l.name: l for l in df.layers if l.op_type == "DWC"}
         for e in d["layers"]:
             l = by_name.get(e["name"])

@@ -202,10 +202,10 @@ def build_rows() -> tuple[list[Row], list[dict]]:
     return rows, tops
 
 
-def cnv_rows() -> list[Row]:
-    """Compute layers of the CNV builds of docs/cost_model.md (``synth_cnv_*.json``),
-    re-created with their recorded folding (needs torch for the export); default-script
-    layers only."""
+def cnv_builds():
+    """``(path, record, dataflow)`` of each CNV build of docs/cost_model.md
+    (``synth_cnv_*.json``), its dataflow re-created with the recorded folding (needs torch
+    for the export)."""
     import tempfile
 
     from fpgagen.boards import load_board
@@ -213,7 +213,6 @@ def cnv_rows() -> list[Row]:
     from fpgagen.models.cnn import make_cnn
     from fpgagen.models.export import export_qonnx_model
 
-    rows = []
     work = Path(tempfile.mkdtemp(prefix="fpgagen_cv_cnv_"))
     for path in sorted(RESULTS.glob("synth_cnv_*.json")):
         d = json.loads(path.read_text())
@@ -222,7 +221,13 @@ def cnv_rows() -> list[Row]:
         if not onnx.exists():
             export_qonnx_model(make_cnn(net, seed=0).eval(), (1, 3, 32, 32), onnx)
         fold = {"layers": {e["name"]: e["folding"] for e in d["layers"] if e["folding"]}}
-        df = make_dataflow(onnx, load_board(d["board"]), folding=fold)
+        yield path, d, make_dataflow(onnx, load_board(d["board"]), folding=fold)
+
+
+def cnv_rows() -> list[Row]:
+    """Compute layers of the CNV builds (:func:`cnv_builds`); default-script layers only."""
+    rows = []
+    for path, d, df in cnv_builds():
         by_name = {l.name: l for l in df.layers}
         for e in d["layers"]:
             l = by_name.get(e["name"])
