@@ -5,8 +5,8 @@
  * A holding register takes the input word; the unload register takes the held word when it
  * is empty or its last output word leaves, and the output is its word `idx` (word 0 = the
  * bottom OUT_WIDTH bits). Both registers load whole words through their clock enables: the
- * LUTs are the output's K:1 mux of OUT-bit words (about OUT * (K - 1) / 3 LUT6) and a
- * log2(K)-bit counter. One output word per cycle when not stalled; registered
+ * LUTs are the output's K:1 mux of OUT-bit words (a LUT6 per output bit up to K = 4; Yosys
+ * maps a 64:1 one in 27 per bit) and a log2(K)-bit counter. One output word per cycle when not stalled; registered
  * s_axis_tready and m_axis_tvalid; latency 2 cycles.
  */
 
