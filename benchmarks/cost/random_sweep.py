@@ -136,6 +136,8 @@ SEEDS = {
     "dwcs": 18055,
     "holdout18": 18056,
     "regime15": 18057,
+    "train6": 18058,
+    "dwcs2": 18059,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -283,6 +285,13 @@ COUNTS["unrolled9"] = {"MVAUFull": 24}
 COUNTS["dwcs"] = {"DWC": 40}
 COUNTS["holdout18"] = dict(COUNTS["holdout"])
 COUNTS["regime15"] = dict(COUNTS["regime"])
+# training converters of integer ratios 2-16 (seed 18058, tenth session; kind ``DWCRatio``):
+# since the whole-word paths the fit had 8 collects and 9 unloads, one of them 2:1, the
+# ratio between the layers of most networks; and a second set of 40 fresh converters drawn
+# like the hold-out sets' (18059), committed with them before either was synthesized: scored
+# once, with the model refitted on them
+COUNTS["train6"] = {"DWCRatio": 32}
+COUNTS["dwcs2"] = {"DWC": 40}
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
@@ -486,6 +495,16 @@ def _spec(kind: str, u, set_name: str, i: int, regime: bool) -> dict:
         a, b = logint(u[0], 1, 64), logint(u[1], 1, 64)
         if a == b:
             b = a + 1
+        return {
+            "id": sid,
+            "type": "DWC",
+            "in_elems": a,
+            "out_elems": b,
+            "bits": pick(u[2], [1, 2, 3, 4, 8]),
+        }
+    if kind == "DWCRatio":  # an integer ratio K of 2-16, narrowing or widening
+        a, k = logint(u[0], 1, 32), pick(u[1], [2, 2, 3, 4, 4, 6, 8, 16])
+        a, b = (a * k, a) if u[3] < 0.5 else (a, a * k)
         return {
             "id": sid,
             "type": "DWC",
