@@ -49,11 +49,11 @@ RESULTS = ROOT / "benchmarks" / "results"
 OUT = RESULTS / "cost_crossval.json"
 COEF_PY = ROOT / "generator" / "fpgagen" / "cost" / "_coef.py"
 
-#: sets of the fit: the regular sweep, the random ``train`` .. ``train5`` sets (``train2``
+#: sets of the fit: the regular sweep, the random ``train`` .. ``train6`` sets (``train2``
 #: more streaming layers, ``train3`` and ``train5`` fully unrolled MVAUs, ``train4`` the small
-#: layer types) and the ``regime`` set; never ``holdout``/``holdout2``/``regime2``, the
+#: layer types, ``train6`` converters of integer ratios) and the ``regime`` set; never ``holdout``/``holdout2``/``regime2``, the
 #: LATE_HOLDOUTS or the LATE_REGIMES
-FIT_SOURCES = ("regular", "train", "train2", "train3", "train4", "train5", "regime")
+FIT_SOURCES = ("regular", "train", "train2", "train3", "train4", "train5", "train6", "regime")
 #: hold-out sets drawn after the second, each committed before it was synthesized: (number,
 #: word, seed)
 LATE_HOLDOUTS = {
@@ -84,6 +84,7 @@ LATE_HOLDOUTS = {
     "unrolled9": (27, "ninth fully unrolled (MVAU)", 18054),
     "dwcs": (28, "data-width converters (DWC)", 18055),
     "holdout18": (29, "eighteenth", 18056),
+    "dwcs2": (30, "second data-width converters (DWC)", 18059),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)

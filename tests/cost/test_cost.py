@@ -639,24 +639,18 @@ def test_dwc_whole_word_paths_follow_the_rtl():
     """rtl/axis_dwc_unload.v: an OUT x (K:1 mux) output and a log2(K)-bit index, registers
     loaded through clock enables (2 x IN bits); axis_dwc_collect.v: a log2(K)-bit count and
     no LUT per bit; a chain is a collect to the lcm and an unload from it."""
-    # a LUT6 per 4:1 mux on the first two select bits, then 2:1 muxes
-    assert [model.dwc_mux_luts(k) for k in (1, 2, 4, 5, 8, 16, 25, 64)] == [
-        0,
-        1,
-        1,
-        2,
-        3,
-        7,
-        12,
-        31,
-    ]
+    # a LUT6 per 4:1 mux on the first two select bits, then 2:1 muxes (5 and 6 words: a last
+    # 2:1 takes the group of one or two in its LUT6)
+    ks = (1, 2, 4, 5, 6, 7, 8, 16, 25, 64)
+    assert [model.dwc_mux_luts(k) for k in ks] == [0, 1, 1, 2, 2, 3, 3, 7, 12, 31]
     f = model.dwc_features(512, 8)
     assert f["lut"] == {"unload": 1, "mux": 8 * 31, "idx": 6} and f["ff"]["buf"] == 1024
     f = model.dwc_features(8, 224)
-    assert f["lut"] == {"collect": 1, "cnt": 5} and f["ff"]["buf"] == 2 * 224 - 8
+    assert f["lut"] == {"collect": 1, "cnt": 5, "cwrap": 5} and f["ff"]["buf"] == 2 * 224 - 8
+    assert model.dwc_features(8, 32)["lut"] == {"collect": 1, "cnt": 2, "cwrap": 0}
     # 75 -> 6: collect 75 -> 150 (K = 2), unload 150 -> 6 (K = 25)
     f = model.dwc_features(75, 6)
-    assert f["lut"] == {"collect": 1, "cnt": 1, "unload": 1, "mux": 6 * 12, "idx": 5}
+    assert f["lut"] == {"collect": 1, "cnt": 1, "cwrap": 0, "unload": 1, "mux": 6 * 12, "idx": 5}
     assert f["ff"]["buf"] == (2 * 150 - 75) + 2 * 150
 
 

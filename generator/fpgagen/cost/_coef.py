@@ -21,19 +21,20 @@ COEF = {
     },
     "DWC": {
         "ff": {
-            "buf": 1.0007,
-            "const": 2.6123,
-            "ctrl": 0.9053
+            "buf": 1.0017,
+            "const": 2.0151,
+            "ctrl": 0.9866
         },
         "lut": {
             "buf": 0.0,
-            "cnt": 2.0903,
-            "collect": 1.8194,
+            "cnt": 1.0,
+            "collect": 4.0,
             "ctrl": 1.4444,
-            "idx": 1.25,
-            "mux": 1.0278,
+            "cwrap": 0.3333,
+            "idx": 1.0,
+            "mux": 1.0,
             "slots": 1.0,
-            "unload": 4.4167
+            "unload": 5.0
         }
     },
     "DuplicateStreams": {
@@ -180,23 +181,23 @@ COEF = {
 
 BAND = {
     "AddStreams": 0.0462,
-    "DWC": 0.1809,
+    "DWC": 0.1384,
     "DuplicateStreams": 0.0,
-    "FIFO": 0.1487,
+    "FIFO": 0.1605,
     "FMPadding": 0.122,
-    "GlobalAccPool": 0.2202,
-    "LabelSelect": 0.242,
-    "MVAU": 0.149,
-    "MVAU/unrolled": 0.2995,
-    "Pool": 0.1653,
-    "SlidingWindow": 0.2595,
-    "Thresholding": 0.1623,
-    "VVAU": 0.117,
-    "_pooled": 0.1901
+    "GlobalAccPool": 0.2082,
+    "LabelSelect": 0.259,
+    "MVAU": 0.1415,
+    "MVAU/unrolled": 0.3124,
+    "Pool": 0.1582,
+    "SlidingWindow": 0.2379,
+    "Thresholding": 0.1637,
+    "VVAU": 0.1135,
+    "_pooled": 0.1791
 }
 
 BAND_SOFT = 20
 
-BAND_CORR = 0.2
+BAND_CORR = 0.25
 
 TOP_GLUE_PE = 3.875

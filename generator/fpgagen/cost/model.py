@@ -1079,10 +1079,14 @@ def dwc_kind(in_bits: int, out_bits: int, chain_max: int = DWC_CHAIN_MAX) -> str
 def dwc_mux_luts(k: int) -> int:
     """LUTs of a ``k``:1 multiplexer with a binary select as Yosys maps axis_dwc_unload's:
     the first two select bits in LUT6s (a 4:1 mux each), every further bit a 2:1 mux per
-    pair of words (a group of one is a wire). (LUT6 4:1 muxes all the way down would be
-    ``(k - 1) / 3``; on 64:1 ABC gives 27 per output bit, this rule 31, that one 21.)"""
+    pair of words (a group of one is a wire); a last 2:1 whose second input is a group of
+    one or two words takes them in its LUT6 (``k`` = 5, 6: 2 LUTs, as Yosys maps them).
+    (LUT6 4:1 muxes all the way down would be ``(k - 1) / 3``; on 64:1 ABC gives 27 per
+    output bit, this rule 31, that one 21.)"""
     if k <= 1:
         return 0
+    if 4 < k <= 6:
+        return 2
     n = -(-k // 4) - (k % 4 == 1 and k > 4)
     k = -(-k // 4)
     while k > 1:
@@ -1094,8 +1098,9 @@ def dwc_mux_luts(k: int) -> int:
 def _dwc_part(in_bits: int, out_bits: int) -> dict:
     """Features of axis_dwc_unload (``in_bits`` = K x ``out_bits``) or axis_dwc_collect
     (``out_bits`` = K x ``in_bits``): the unload's output mux (OUT x a K:1 mux) and word index,
-    the collect's word count; their data registers load through clock enables (no LUT per
-    bit); each has its handshake (``unload`` / ``collect``: one each)."""
+    the collect's word count (``cnt``) and its wrap (``cwrap``); their data registers load
+    through clock enables (no LUT per bit); each has its handshake (``unload`` /
+    ``collect``: one each)."""
     if in_bits > out_bits:
         k = in_bits // out_bits
         return {
@@ -1103,8 +1108,11 @@ def _dwc_part(in_bits: int, out_bits: int) -> dict:
             "ff": {"const": 1.0, "buf": 2 * in_bits, "ctrl": counter_bits(k)},
         }
     k = out_bits // in_bits
+    # the count clears after its last word: free at a power of two (the increment wraps by
+    # itself), a compare and clear over its bits otherwise (as axis_fifo's pointers)
+    wrap = 0 if k & (k - 1) == 0 else counter_bits(k)
     return {
-        "lut": {"collect": 1, "cnt": counter_bits(k)},
+        "lut": {"collect": 1, "cnt": counter_bits(k), "cwrap": wrap},
         "ff": {"const": 1.0, "buf": 2 * out_bits - in_bits, "ctrl": counter_bits(k)},
     }
 
