@@ -56,6 +56,42 @@ def test_axis_dwc(name, tmp_path, rtl_build_root):
     )
 
 
+#: width pairs of every implementation, and CHAIN_MAX 0 / 8
+KIND_PAIRS = [(2, 3), (16, 6), (12, 8), (75, 6), (11, 29), (13, 9), (8, 64), (3, 6), (1, 2)]
+KIND_PAIRS += [(5, 15), (40, 8), (12, 3), (2, 1), (128, 24), (128, 32), (24, 128), (17, 4)]
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("chain_max", [8, 0])
+def test_axis_dwc_elaborates_the_implementation_the_cost_model_prices(chain_max, tmp_path):
+    """The submodules Verilator elaborates for each width pair are those of
+    ``cost.model.dwc_kind`` (unload, collect, both for a chain, none for the gearbox): the
+    RTL's choice and the DWC model's agree."""
+    import subprocess
+
+    from fpgagen.codegen.rtl import module_files
+    from fpgagen.cost.model import dwc_kind
+    from fpgagen.sim.runner import ensure_verilator
+
+    want = {
+        "unload": {"axis_dwc_unload"},
+        "collect": {"axis_dwc_collect"},
+        "chain": {"axis_dwc_unload", "axis_dwc_collect"},
+        "gearbox": set(),
+    }
+    exe = str(ensure_verilator().executable)
+    for a, b in KIND_PAIRS:
+        out = tmp_path / f"{a}_{b}"
+        cmd = [exe, "--json-only", "--top-module", "axis_dwc", "-Mdir", str(out)]
+        cmd += [f"-GIN_WIDTH={a}", f"-GOUT_WIDTH={b}", f"-GCHAIN_MAX={chain_max}"]
+        cmd += [str(f) for f in module_files("axis_dwc")]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        assert r.returncode == 0, r.stderr
+        tree = next(out.glob("*.tree.json")).read_text()
+        got = {m for m in ("axis_dwc_unload", "axis_dwc_collect") if f'"origName":"{m}"' in tree}
+        assert got == want[dwc_kind(a, b, chain_max)], (a, b, chain_max, got)
+
+
 # ---- cocotb side (runs inside the simulator) ---------------------------------------------
 
 
