@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tempfile
 from pathlib import Path
@@ -33,11 +32,12 @@ OUT = RESULTS / "cost_cnv_dwcs.json"
 
 def gearbox_ff(a: int, b: int) -> tuple[int, int]:
     """The range of flip-flops of rtl/axis_dwc.v's gearbox from ``a`` to ``b`` bits: its
-    buffer (``BUF``) up to the buffer, fill count, ready and valid (Yosys drops a few that
-    are constant)."""
-    g = math.gcd(a, b)
-    buf = a + b + min(a, b) - g
-    return buf, buf + buf.bit_length() + 2  # CW = clog2(BUF + 1)
+    buffer up to the buffer, fill count, ready and valid (Yosys drops a few that are
+    constant); the buffer and count widths are the DWC model's."""
+    from fpgagen.cost.model import dwc_gearbox_features
+
+    ff = dwc_gearbox_features(a, b)["ff"]
+    return ff["buf"], ff["buf"] + ff["ctrl"] + 2
 
 
 def converters() -> list[dict]:

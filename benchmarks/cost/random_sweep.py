@@ -503,20 +503,14 @@ def _spec(kind: str, u, set_name: str, i: int, regime: bool) -> dict:
             "width": logint(u[0], 1, 256),
             "depth": logint(u[1], 2, 4096),
         }
-    if kind == "DWC":
-        a, b = logint(u[0], 1, 64), logint(u[1], 1, 64)
-        if a == b:
-            b = a + 1
-        return {
-            "id": sid,
-            "type": "DWC",
-            "in_elems": a,
-            "out_elems": b,
-            "bits": pick(u[2], [1, 2, 3, 4, 8]),
-        }
-    if kind == "DWCRatio":  # an integer ratio K of 2-16, narrowing or widening
-        a, k = logint(u[0], 1, 32), pick(u[1], [2, 2, 3, 4, 4, 6, 8, 16])
-        a, b = (a * k, a) if u[3] < 0.5 else (a, a * k)
+    if kind in ("DWC", "DWCRatio"):
+        if kind == "DWC":
+            a, b = logint(u[0], 1, 64), logint(u[1], 1, 64)
+            if a == b:
+                b = a + 1
+        else:  # an integer ratio K of 2-16, narrowing or widening
+            a, k = logint(u[0], 1, 32), pick(u[1], [2, 2, 3, 4, 4, 6, 8, 16])
+            a, b = (a * k, a) if u[3] < 0.5 else (a, a * k)
         return {
             "id": sid,
             "type": "DWC",

@@ -1133,6 +1133,12 @@ def dwc_features(in_bits: int, out_bits: int, chain_max: int = DWC_CHAIN_MAX) ->
                 for key, v in f[res].items():
                     out[res][key] = out[res].get(key, 0) + v
         return out
+    return dwc_gearbox_features(in_bits, out_bits)
+
+
+def dwc_gearbox_features(in_bits: int, out_bits: int) -> dict:
+    """Features of axis_dwc's gearbox from ``in_bits`` to ``out_bits`` (the implementation
+    of every pair before the whole-word paths, of the pairs they leave since)."""
     g = math.gcd(in_bits, out_bits)
     buf = in_bits + out_bits + min(in_bits, out_bits) - g
     slots = (buf - in_bits) // g + 1
