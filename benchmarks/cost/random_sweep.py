@@ -140,6 +140,8 @@ SEEDS = {
     "train6": 18058,
     "dwcs2": 18059,
     "train7": 18061,
+    "holdout19": 18062,
+    "regime16": 18063,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -300,6 +302,11 @@ COUNTS["dwcs2"] = {"DWC": 40}
 # (``tops_holdout2``, seed 18060, ids ``r_tophb_*``, drawn like ``tops_holdout``), committed
 # with it before either was synthesized: scored once, with the model refitted on them
 COUNTS["train7"] = {"MVAUPe1": 32}
+# a nineteenth hold-out set and a sixteenth regime set (seeds 18062, 18063), committed on
+# 2026-12-07 (eleventh session) before any model change of that session and before they were
+# synthesized: scored once, with the session's final model
+COUNTS["holdout19"] = dict(COUNTS["holdout"])
+COUNTS["regime16"] = dict(COUNTS["regime"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
