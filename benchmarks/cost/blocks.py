@@ -2,7 +2,7 @@
 """Sub-block characterisation of the cost model (issue 18): Yosys on the blocks the MVAU,
 VVAU and Thresholding RTL are built from, over a grid of their own parameters.
 
-    python benchmarks/cost/blocks.py sweep [--only dot|cdot|rdot|act|soft|fold|rom|pe] [--timeout S]
+    python benchmarks/cost/blocks.py sweep [--only dot|cdot|rdot|act|soft|fold|rom|pe|dwc] [--timeout S]
     python benchmarks/cost/blocks.py table                                # write cost/_blocks.py
 
 Blocks (each synthesized out of context with the default script of :mod:`fpgagen.synth`):
@@ -35,7 +35,11 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
   counter, as those layers address it (b = 3..16, PE 2);
 * ``rom``: a soft-logic ROM (rtl/rom_sync.v) of random contents, ``ROM_WIDTHS`` bits wide,
   addressed by a wrapping counter as in the layers (``blocks/rom_ctr.v``), at 2..1024 words;
-  the table holds LUTs per bit.
+  the table holds LUTs per bit;
+* ``dwc``: the whole-word data-width converters (rtl/axis_dwc.v): a collect of ``K`` words of
+  1 bit (``1 -> K``: its registers load through clock enables, so its LUTs are its count's and
+  handshake's at any width) and an unload of ``K`` words of ``w`` bits (``K*w -> w``, a
+  ``K``:1 mux per output bit) for ``K`` = 2..64 and ``w`` in ``DWC_W``; a chain is one of each.
 
 The comparator blocks are synthesized at a second PE count as well (:func:`slope_pe`; those of
 constant thresholds at 2, 4, 8, 16 and 32 PEs, :data:`ACT_CONST_PES`): their tables hold the
@@ -76,6 +80,14 @@ RESULTS = ROOT / "benchmarks" / "results"
 BLOCKS = RESULTS / "cost_blocks.json"
 TABLE_PY = ROOT / "generator" / "fpgagen" / "cost" / "_blocks.py"
 BLOCK_SEED = 18010
+
+#: word counts and unload widths of the ``dwc`` blocks: every K at ``DWC_W``, wider words at
+#: the word counts of at most ``DWC_WIDE`` (width: largest K): an unload's LUTs per output
+#: bit fall with the width (Yosys shares more of the K:1 muxes' select logic; 7 words of 80
+#: bits cost 3.1 per bit where 16 bits cost 4)
+DWC_K = list(range(2, 65))
+DWC_W = [1, 2, 4, 8, 16]
+DWC_WIDE = {32: 16, 64: 16, 128: 8, 256: 8}
 
 #: hardware operand pairs (input, weight) of the dot block: TERNARY is INT2 in rtl/mvau.v
 DOT_PAIRS = [
@@ -480,6 +492,19 @@ def designs(only: str | None = None) -> list[dict]:
     if only in (None, "rom"):
         for dep, w in itertools.product(ROM_DEPTH, ROM_WIDTHS):
             out.append({"id": f"rom_d{dep}_w{w}", "block": "rom", "depth": dep, "width": w})
+    if only in (None, "dwc"):
+        for k in DWC_K:
+            out.append({"id": f"dwc_collect_k{k}", "block": "dwc", "kind": "collect", "k": k})
+            for w in DWC_W + [w for w, kmax in DWC_WIDE.items() if k <= kmax]:
+                out.append(
+                    {
+                        "id": f"dwc_unload_k{k}_w{w}",
+                        "block": "dwc",
+                        "kind": "unload",
+                        "k": k,
+                        "w": w,
+                    }
+                )
     # small first: a sweep stopped early has the whole grid at its small end
     return sorted(
         out,
@@ -616,6 +641,15 @@ def synth(spec: dict, work: Path, timeout: float) -> dict:
         r = synth_verilog(
             srcs, "act_fold", p, d, mem_files=[init], label=spec["id"], timeout=timeout
         )
+    elif spec["block"] == "dwc":
+        k, w = spec["k"], spec.get("w", 1)
+        p = (
+            {"IN_WIDTH": 1, "OUT_WIDTH": k}
+            if spec["kind"] == "collect"
+            else {"IN_WIDTH": k * w, "OUT_WIDTH": w}
+        )
+        srcs = [ROOT / "rtl" / f for f in ("axis_dwc.v", "axis_dwc_unload.v", "axis_dwc_collect.v")]
+        r = synth_verilog(srcs, "axis_dwc", p, d, label=spec["id"], timeout=timeout)
     elif spec["block"] == "dot":
         p = _dot_params(spec["in"], spec["w"], spec["simd"])
         srcs = [HERE / "blocks" / "dot_pe.v", ROOT / "rtl" / "adder_tree.v"]
@@ -725,6 +759,8 @@ def tables(data: dict | None = None) -> dict:
     fold_var: dict = {}
     rdot: dict = {}
     rdot_zero: dict = {}
+    dwc_collect: dict = {}
+    dwc_unload: dict = {}
     # blocks measured at two PE counts (slope_pe): LUTs of one more PE
     lo_hi: dict = {}
     designs = [
@@ -764,6 +800,12 @@ def tables(data: dict | None = None) -> dict:
         s, y = r["spec"], r["yosys"]
         if s.get("mid"):
             continue  # octave_tables
+        if s["block"] == "dwc":
+            if s["kind"] == "collect":
+                dwc_collect[s["k"]] = y["lut"]
+            else:
+                dwc_unload.setdefault(s["k"], {})[s["w"]] = y["lut"]
+            continue
         if s["block"] == "cdot":
             # LUTs per PE and the blocks' own share of distinct products and adder nodes, at
             # every PE count measured: a layer reads both at its own (cost.model.cdot_luts)
@@ -841,6 +883,8 @@ def tables(data: dict | None = None) -> dict:
         "rom": sort(rom),
         "rdot": sort(rdot),
         "rdot_zero": sort(rdot_zero),
+        "dwc_collect": sort(dwc_collect),
+        "dwc_unload": sort(dwc_unload),
     }
 
 
@@ -948,6 +992,8 @@ def cmd_table(_a) -> int:
         "PE count measured (4; 4, 12, 32 up to SIMD 4); RDOT_ZERO[pair]: the share of 0\n"
         "among those blocks' random weights (a lane is 0 in every word of a depth-word ROM\n"
         "with probability RDOT_ZERO^depth).\n"
+        "DWC_COLLECT[K]: LUTs of rtl/axis_dwc.v collecting K words (1 -> K bits: no LUT per\n"
+        "bit); DWC_UNLOAD[K][w]: LUTs of it unloading K words of w bits (K*w -> w bits).\n"
         'Do not edit.\n"""\n\n# fmt: off\n'
         f"DOT = {pprint.pformat(t['dot'], width=96)}\n\n"
         f"CDOT = {pprint.pformat(t['cdot'], width=96)}\n\n"
@@ -965,7 +1011,9 @@ def cmd_table(_a) -> int:
         f"ACT_FOLD_OCT = {pprint.pformat(t['act_fold_oct'], width=96)}\n\n"
         f"ROM = {pprint.pformat(t['rom'], width=96)}\n\n"
         f"RDOT = {pprint.pformat(t['rdot'], width=96)}\n\n"
-        f"RDOT_ZERO = {pprint.pformat(t['rdot_zero'], width=96)}\n"
+        f"RDOT_ZERO = {pprint.pformat(t['rdot_zero'], width=96)}\n\n"
+        f"DWC_COLLECT = {pprint.pformat(t['dwc_collect'], width=96)}\n\n"
+        f"DWC_UNLOAD = {pprint.pformat(t['dwc_unload'], width=96)}\n"
     )
     print(f"wrote {TABLE_PY}")
     return 0
@@ -977,7 +1025,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("sweep")
     p.add_argument(
         "--only",
-        choices=["dot", "cdot", "act", "soft", "fold", "rom", "rdot", "pe"],
+        choices=["dot", "cdot", "act", "soft", "fold", "rom", "rdot", "pe", "dwc"],
         default=None,
     )
     p.add_argument("--timeout", type=float, default=600)

@@ -636,22 +636,37 @@ def test_dwc_count_arithmetic_touches_bits_from_the_lowest_set_bit():
 
 
 def test_dwc_whole_word_paths_follow_the_rtl():
-    """rtl/axis_dwc_unload.v: an OUT x (K:1 mux) output and a log2(K)-bit index, registers
-    loaded through clock enables (2 x IN bits); axis_dwc_collect.v: a log2(K)-bit count and
-    no LUT per bit; a chain is a collect to the lcm and an unload from it."""
+    """rtl/axis_dwc_unload.v and axis_dwc_collect.v cost what Yosys measured on them alone
+    (blocks.py ``dwc``): a collect its count's LUTs at any width, an unload its K:1 muxes
+    read between the widths measured; a chain is a collect to the lcm and an unload from it;
+    registers load through clock enables (2 x IN / 2 x OUT - IN bits)."""
     # a LUT6 per 4:1 mux on the first two select bits, then 2:1 muxes (5 and 6 words: a last
-    # 2:1 takes the group of one or two in its LUT6)
+    # 2:1 takes the group of one or two in its LUT6): the rule beyond the measured K
     ks = (1, 2, 4, 5, 6, 7, 8, 16, 25, 64)
     assert [model.dwc_mux_luts(k) for k in ks] == [0, 1, 1, 2, 2, 3, 3, 7, 12, 31]
-    f = model.dwc_features(512, 8)
-    assert f["lut"] == {"unload": 1, "mux": 8 * 31, "idx": 6} and f["ff"]["buf"] == 1024
+    col, unl = model.DWC_COLLECT, model.DWC_UNLOAD
+    assert min(col) == min(unl) == 2 and max(col) == max(unl) == 64
+    # collect 8 -> 224 bits (K = 28): the 1-bit block's LUTs
     f = model.dwc_features(8, 224)
-    assert f["lut"] == {"collect": 1, "cnt": 5, "cwrap": 5} and f["ff"]["buf"] == 2 * 224 - 8
-    assert model.dwc_features(8, 32)["lut"] == {"collect": 1, "cnt": 2, "cwrap": 0}
+    assert f["lut"] == {"part": col[28]} and f["ff"]["buf"] == 2 * 224 - 8
+    assert model.dwc_features(1, 28)["lut"] == model.dwc_features(57, 57 * 28)["lut"]
+    # unload 512 -> 8 (K = 64, a measured width); between two measured widths on the line,
+    # beyond the widest along the line of the two widest, never below the widest
+    f = model.dwc_features(512, 8)
+    assert f["lut"] == {"part": unl[64][8]} and f["ff"]["buf"] == 1024
+    u = unl[7]
+    assert model.dwc_part_luts(7 * 3, 3) == pytest.approx((u[2] + u[4]) / 2)
+    assert model.dwc_part_luts(7 * 48, 48) == pytest.approx((u[32] + u[64]) / 2)
+    u = unl[40]
+    line = u[16] + (u[16] - u[8]) * (36 - 16) / 8
+    assert max(u) == 16 and model.dwc_part_luts(40 * 36, 36) == pytest.approx(max(line, u[16]))
     # 75 -> 6: collect 75 -> 150 (K = 2), unload 150 -> 6 (K = 25)
     f = model.dwc_features(75, 6)
-    assert f["lut"] == {"collect": 1, "cnt": 1, "cwrap": 0, "unload": 1, "mux": 6 * 12, "idx": 5}
+    assert f["lut"]["part"] == pytest.approx(col[2] + model.dwc_part_luts(150, 6))
     assert f["ff"]["buf"] == (2 * 150 - 75) + 2 * 150
+    # beyond the grid: count + 1/3 of its wrap + 4; index + muxes + 5
+    assert model.dwc_part_luts(1, 100) == pytest.approx(4 + 7 + 7 / 3)
+    assert model.dwc_part_luts(128 * 2, 2) == 5 + 7 + 2 * model.dwc_mux_luts(128)
 
 
 def test_label_select_features_follow_the_insertion_chain():

@@ -27,14 +27,9 @@ COEF = {
         },
         "lut": {
             "buf": 0.0,
-            "cnt": 1.0,
-            "collect": 4.0,
             "ctrl": 1.4444,
-            "cwrap": 0.3333,
-            "idx": 1.0,
-            "mux": 1.0,
-            "slots": 1.0,
-            "unload": 5.0
+            "part": 1.0,
+            "slots": 1.0
         }
     },
     "DuplicateStreams": {
@@ -87,36 +82,36 @@ COEF = {
     },
     "LabelSelect": {
         "ff": {
-            "ctrl": 2.314,
-            "data": 0.192
+            "ctrl": 2.8872,
+            "data": 0.0591
         },
         "lut": {
-            "cmp": 0.8451,
-            "mux": 0.9172,
-            "out": 3.2726
+            "cmp": 0.5296,
+            "mux": 1.1921,
+            "out": 3.7457
         }
     },
     "MVAU": {
         "ff": {
-            "acc": 1.123,
-            "const": 11.0298,
-            "ctrl": 1.9282,
-            "dot": 0.9089,
-            "in": 1.0768,
-            "out": 2.4797,
-            "thr": 0.1394,
-            "wreg": 0.6938
+            "acc": 1.1321,
+            "const": 11.2808,
+            "ctrl": 1.7514,
+            "dot": 0.9312,
+            "in": 1.0663,
+            "out": 2.4621,
+            "thr": 0.1434,
+            "wreg": 0.739
         },
         "lut": {
-            "acc": 1.0426,
+            "acc": 1.0206,
             "act": 1.0,
             "act_rom": 1.0,
-            "const": 4.0671,
-            "ctrl": 0.9774,
+            "const": 3.84,
+            "ctrl": 1.161,
             "dot": 1.0,
-            "dsp": 0.3066,
-            "ibuf": 0.9107,
-            "out": 0.9697,
+            "dsp": 0.2185,
+            "ibuf": 0.9519,
+            "out": 0.948,
             "rdot": 1.0,
             "wrom": 1.0,
             "wrom_deep": 1.17,
@@ -164,40 +159,41 @@ COEF = {
     },
     "SlidingWindow": {
         "ff": {
-            "ctrl": 1.0337,
-            "data": 1.0099
+            "const": 1.962,
+            "ctrl": 0.9994,
+            "data": 1.008
         },
         "lut": {
-            "addr": 1.0272,
-            "const": 8.9402,
-            "lane": 0.6565,
-            "lutram": 1.0413,
-            "rdmux": 1.3173,
-            "walk": 0.8377,
-            "width": 1.0191
+            "addr": 1.0224,
+            "const": 10.9079,
+            "lane": 0.6538,
+            "lutram": 1.0406,
+            "rdmux": 1.319,
+            "walk": 0.782,
+            "width": 1.0165
         }
     }
 }
 
 BAND = {
     "AddStreams": 0.0462,
-    "DWC": 0.1384,
+    "DWC": 0.0703,
     "DuplicateStreams": 0.0,
     "FIFO": 0.1605,
     "FMPadding": 0.122,
     "GlobalAccPool": 0.2082,
-    "LabelSelect": 0.259,
-    "MVAU": 0.1415,
-    "MVAU/unrolled": 0.3124,
-    "Pool": 0.1582,
-    "SlidingWindow": 0.2379,
-    "Thresholding": 0.1637,
-    "VVAU": 0.1135,
-    "_pooled": 0.1791
+    "LabelSelect": 0.2556,
+    "MVAU": 0.1621,
+    "MVAU/unrolled": 0.2999,
+    "Pool": 0.1613,
+    "SlidingWindow": 0.2529,
+    "Thresholding": 0.1669,
+    "VVAU": 0.1173,
+    "_pooled": 0.1946
 }
 
 BAND_SOFT = 20
 
-BAND_CORR = 0.25
+BAND_CORR = 0.0
 
 TOP_GLUE_PE = 3.875

@@ -553,6 +553,8 @@ from ._blocks import (  # noqa: E402  (blocks.py table)
     CDOT,
     CDOT_SHARE,
     DOT,
+    DWC_COLLECT,
+    DWC_UNLOAD,
     RDOT,
     RDOT_ZERO,
     ROM,
@@ -1095,26 +1097,43 @@ def dwc_mux_luts(k: int) -> int:
     return n
 
 
+def dwc_part_luts(in_bits: int, out_bits: int) -> float:
+    """Yosys LUTs of axis_dwc_unload (``in_bits`` = K x ``out_bits``) or axis_dwc_collect
+    (``out_bits`` = K x ``in_bits``), from the converters measured in isolation
+    (benchmarks/cost/blocks.py ``dwc``; :data:`DWC_COLLECT`, :data:`DWC_UNLOAD`).
+
+    A collect's registers load through clock enables: its LUTs are its word count's and
+    handshake's, the same at every width (it is measured collecting K words of 1 bit; on the
+    stored designs of 2-256-bit words it is within a LUT of that). An unload's are a K:1 mux
+    per output bit besides its index and handshake: measured at ``DWC_W`` bits, read between
+    them along the line, beyond the widest along the line of the two widest (Yosys maps the
+    muxes of more than 16 words into LUT6s and MUXF7/F8s unevenly: not linear in K, not
+    quite linear in the width). Beyond the grid's K: the structural rule fitted on the
+    converters of the tenth session (count + 1/3 of its wrap + 4; index + muxes + 5)."""
+    if in_bits > out_bits:
+        k, w = in_bits // out_bits, out_bits
+        if k in DWC_UNLOAD:
+            return max(0.0, _interp(DWC_UNLOAD[k], w))
+        return 5 + counter_bits(k) + w * dwc_mux_luts(k)
+    k = out_bits // in_bits
+    if k in DWC_COLLECT:
+        return float(DWC_COLLECT[k])
+    wrap = 0 if k & (k - 1) == 0 else counter_bits(k)
+    return 4 + counter_bits(k) + wrap / 3
+
+
 def _dwc_part(in_bits: int, out_bits: int) -> dict:
     """Features of axis_dwc_unload (``in_bits`` = K x ``out_bits``) or axis_dwc_collect
-    (``out_bits`` = K x ``in_bits``): the unload's output mux (OUT x a K:1 mux) and word index,
-    the collect's word count (``cnt``) and its wrap (``cwrap``); their data registers load
-    through clock enables (no LUT per bit); each has its handshake (``unload`` /
-    ``collect``: one each)."""
+    (``out_bits`` = K x ``in_bits``): LUTs as measured (:func:`dwc_part_luts`); registers:
+    the unload's holding and unload registers and index, the collect's collect and output
+    registers and count."""
     if in_bits > out_bits:
         k = in_bits // out_bits
-        return {
-            "lut": {"unload": 1, "mux": out_bits * dwc_mux_luts(k), "idx": counter_bits(k)},
-            "ff": {"const": 1.0, "buf": 2 * in_bits, "ctrl": counter_bits(k)},
-        }
-    k = out_bits // in_bits
-    # the count clears after its last word: free at a power of two (the increment wraps by
-    # itself), a compare and clear over its bits otherwise (as axis_fifo's pointers)
-    wrap = 0 if k & (k - 1) == 0 else counter_bits(k)
-    return {
-        "lut": {"collect": 1, "cnt": counter_bits(k), "cwrap": wrap},
-        "ff": {"const": 1.0, "buf": 2 * out_bits - in_bits, "ctrl": counter_bits(k)},
-    }
+        ff = {"const": 1.0, "buf": 2 * in_bits, "ctrl": counter_bits(k)}
+    else:
+        k = out_bits // in_bits
+        ff = {"const": 1.0, "buf": 2 * out_bits - in_bits, "ctrl": counter_bits(k)}
+    return {"lut": {"part": dwc_part_luts(in_bits, out_bits)}, "ff": ff}
 
 
 def dwc_features(in_bits: int, out_bits: int, chain_max: int = DWC_CHAIN_MAX) -> dict:

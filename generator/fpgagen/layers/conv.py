@@ -337,13 +337,15 @@ class SlidingWindow(HWLayer):
         lanes = l.par * l.mmv  # read lanes: one buffer copy each
         banks = lanes * l.ipar
         span = (l.k_h - 1) * l.ifm_w * cf + l.k_w * cf
+        # (a counter over one value is a constant 1-bit register, which synthesis removes: a
+        # 1x1 window has no word, row or offset counter)
         walk = (
-            cm.counter_bits(l.k_w * cf)
-            + cm.counter_bits(l.k_h)
-            + cm.counter_bits(l.ofm_w)
-            + cm.counter_bits(l.ofm_h)
-            + cm.counter_bits(span)
-            + cm.counter_bits(bank)
+            cm.clog2(l.k_w * cf)
+            + cm.clog2(l.k_h)
+            + cm.clog2(l.ofm_w)
+            + cm.clog2(l.ofm_h)
+            + cm.clog2(span)
+            + cm.clog2(bank)
         )
         # a modulo-DEPTH add: AW + 1 bits, then `>= DEPTH` and `- DEPTH`, both only over the
         # bits from DEPTH's lowest set bit up (one bit for a power of two); the window base
