@@ -97,6 +97,7 @@ LATE_HOLDOUTS = {
     "dwcs": (28, "data-width converters (DWC)", 18055),
     "holdout18": (29, "eighteenth", 18056),
     "dwcs2": (30, "second data-width converters (DWC)", 18059),
+    "holdout19": (31, "nineteenth", 18062),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -115,6 +116,7 @@ LATE_REGIMES = {
     "holdout16": "regime13",
     "holdout17": "regime14",
     "holdout18": "regime15",
+    "holdout19": "regime16",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
