@@ -128,14 +128,14 @@ COEF = {
         "lut": {
             "act": 1.0,
             "act_rom": 1.0,
-            "cdot": 0.7912,
-            "const": 4.3448,
+            "cdot": 0.7924,
+            "const": 3.8379,
             "ctrl": 1.0,
             "dot": 1.0,
-            "dsp": 0.324,
-            "out": 0.9019,
+            "dsp": 0.3322,
+            "out": 0.9161,
             "rdot": 1.0,
-            "tree_const": 0.9853,
+            "tree_const": 0.9535,
             "wrom": 1.0,
             "wrom_deep": 1.17,
             "wrom_small": 0.0,
@@ -184,12 +184,12 @@ BAND = {
     "GlobalAccPool": 0.2082,
     "LabelSelect": 0.2556,
     "MVAU": 0.1621,
-    "MVAU/unrolled": 0.2999,
+    "MVAU/unrolled": 0.2825,
     "Pool": 0.1613,
     "SlidingWindow": 0.2529,
     "Thresholding": 0.1669,
     "VVAU": 0.1173,
-    "_pooled": 0.1946
+    "_pooled": 0.1901
 }
 
 BAND_SOFT = 20

@@ -486,11 +486,25 @@ class MVAU(AccumulatorMixin, HWLayer):
             and wmem["kind"] == "logic"
             and cm.rdot_covers(l.in_dtype, l.w_dtype)
         )
-        if rom_fed:
+        # one weight line that the RTL keeps in a one-word ROM and not as constants (a pruned
+        # layer, more than CONST_W_MAX_ZEROS zero: MVAU.const_weights): Yosys folds that ROM
+        # only in part (its zero lanes go, its nonzero lanes stay ROM-fed products), which the
+        # rdot block measures; read at its shallowest measured ROM (2 words). On the 24 stored
+        # such layers: 18 within 15%, priced as constant weights 10
+        rom_line = (
+            const_w
+            and not l.const_weights
+            and kind == "mul"
+            and not dsp
+            and style not in ("ultra", "external")
+            and cm.rdot_covers(l.in_dtype, l.w_dtype)
+        )
+        if rom_fed or rom_line:
             # each PE's live lanes as Yosys maps the block (cm.rdot_luts: ROM, products and
             # adder tree measured together)
+            d = max(depth, 2)
             f["rdot"] = float(
-                sum(cm.rdot_luts(l.in_dtype, l.w_dtype, depth, int(n), cap, pe) for n in live)
+                sum(cm.rdot_luts(l.in_dtype, l.w_dtype, d, int(n), cap, pe) for n in live)
             )
             f["wrom_small"] = f["wrom"] = 0.0
         elif const_w and not dsp:
