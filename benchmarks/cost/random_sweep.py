@@ -143,6 +143,8 @@ SEEDS = {
     "holdout19": 18062,
     "regime16": 18063,
     "train8": 18064,
+    "holdout20": 18065,
+    "regime17": 18066,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -311,6 +313,12 @@ COUNTS["regime16"] = dict(COUNTS["regime"])
 # training label selects (seed 18064, eleventh session): the fit had 14, the hold-out sets'
 # 18 were 14 within 15% (one-PE lists of 12-20-bit scores 24-32% under Yosys)
 COUNTS["train8"] = {"LabelSelect": 24}
+# a twentieth hold-out set and a seventeenth regime set (seeds 18065, 18066), committed on
+# 2026-12-07 (eleventh session) after the nineteenth was scored and the pruned-layer pricing
+# (a795882), before any later model change and before they were synthesized: scored once,
+# with the session's final model
+COUNTS["holdout20"] = dict(COUNTS["holdout"])
+COUNTS["regime17"] = dict(COUNTS["regime"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
