@@ -490,7 +490,7 @@ class MVAU(AccumulatorMixin, HWLayer):
         # layer, more than CONST_W_MAX_ZEROS zero: MVAU.const_weights): Yosys folds that ROM
         # only in part (its zero lanes go, its nonzero lanes stay ROM-fed products), which the
         # rdot block measures; read at its shallowest measured ROM (2 words). On the 24 stored
-        # such layers: 18 within 15%, priced as constant weights 10
+        # such layers: 17 within 15%, priced as constant weights 10
         rom_line = (
             const_w
             and not l.const_weights
