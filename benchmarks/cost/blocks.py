@@ -82,9 +82,10 @@ TABLE_PY = ROOT / "generator" / "fpgagen" / "cost" / "_blocks.py"
 BLOCK_SEED = 18010
 
 #: word counts and unload widths of the ``dwc`` blocks: every K at ``DWC_W``, wider words at
-#: the word counts of at most ``DWC_WIDE`` (width: largest K): an unload's LUTs per output
-#: bit fall with the width (Yosys shares more of the K:1 muxes' select logic; 7 words of 80
-#: bits cost 3.1 per bit where 16 bits cost 4)
+#: the word counts of at most ``DWC_WIDE`` (width: largest K), where most converters between
+#: layers are: the model reads between measured widths and along the last segment beyond
+#: (measured: 7 words cost 8 + 4 LUTs per bit to 64 bits, 15 words 9.9 per bit from 16 to
+#: 32 bits and 9.0 from 32 to 64)
 DWC_K = list(range(2, 65))
 DWC_W = [1, 2, 4, 8, 16]
 DWC_WIDE = {32: 16, 64: 16, 128: 8, 256: 8}
