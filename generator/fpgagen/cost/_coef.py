@@ -121,21 +121,21 @@ COEF = {
     },
     "MVAU_unrolled": {
         "ff": {
-            "acc": 2.4017,
-            "in": 0.7365,
-            "out": 1.4877
+            "acc": 2.2522,
+            "in": 0.7784,
+            "out": 1.6055
         },
         "lut": {
             "act": 1.0,
             "act_rom": 1.0,
-            "cdot": 0.7924,
-            "const": 3.8379,
+            "cdot": 0.8184,
+            "const": 4.4171,
             "ctrl": 1.0,
             "dot": 1.0,
-            "dsp": 0.3322,
-            "out": 0.9161,
+            "dsp": 0.5683,
+            "out": 0.8386,
             "rdot": 1.0,
-            "tree_const": 0.9535,
+            "tree_const": 0.9847,
             "wrom": 1.0,
             "wrom_deep": 1.17,
             "wrom_small": 0.0,
@@ -184,12 +184,12 @@ BAND = {
     "GlobalAccPool": 0.2082,
     "LabelSelect": 0.2556,
     "MVAU": 0.1621,
-    "MVAU/unrolled": 0.2825,
+    "MVAU/unrolled": 0.2961,
     "Pool": 0.1613,
     "SlidingWindow": 0.2529,
     "Thresholding": 0.1669,
     "VVAU": 0.1173,
-    "_pooled": 0.1901
+    "_pooled": 0.1923
 }
 
 BAND_SOFT = 20

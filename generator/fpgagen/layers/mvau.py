@@ -489,14 +489,17 @@ class MVAU(AccumulatorMixin, HWLayer):
         # one weight line that the RTL keeps in a one-word ROM and not as constants (a pruned
         # layer, more than CONST_W_MAX_ZEROS zero: MVAU.const_weights): Yosys folds that ROM
         # only in part (its zero lanes go, its nonzero lanes stay ROM-fed products), which the
-        # rdot block measures; read at its shallowest measured ROM (2 words). On the 24 stored
-        # such layers: 17 within 15%, priced as constant weights 10
+        # rdot block measures; read at its shallowest measured ROM (2 words). Inputs of 3 bits
+        # or more: with 2-bit inputs Yosys folds more (the block's ROM address bit is a large
+        # share of each LUT's inputs there; 2-bit layers priced so: 5 of 11 of the stored
+        # within 15%, up to +85%), and they keep the constant-weight price (7 of 11)
         rom_line = (
             const_w
             and not l.const_weights
             and kind == "mul"
             and not dsp
             and style not in ("ultra", "external")
+            and l.in_dtype.bits > 2
             and cm.rdot_covers(l.in_dtype, l.w_dtype)
         )
         if rom_fed or rom_line:
