@@ -99,6 +99,7 @@ LATE_HOLDOUTS = {
     "dwcs2": (30, "second data-width converters (DWC)", 18059),
     "holdout19": (31, "nineteenth", 18062),
     "holdout20": (32, "twentieth", 18065),
+    "holdout21": (33, "twenty-first", 18067),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -119,6 +120,7 @@ LATE_REGIMES = {
     "holdout18": "regime15",
     "holdout19": "regime16",
     "holdout20": "regime17",
+    "holdout21": "regime18",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005

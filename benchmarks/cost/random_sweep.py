@@ -145,6 +145,8 @@ SEEDS = {
     "train8": 18064,
     "holdout20": 18065,
     "regime17": 18066,
+    "holdout21": 18067,
+    "regime18": 18068,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -319,6 +321,11 @@ COUNTS["train8"] = {"LabelSelect": 24}
 # with the session's final model
 COUNTS["holdout20"] = dict(COUNTS["holdout"])
 COUNTS["regime17"] = dict(COUNTS["regime"])
+# a twenty-first hold-out set and an eighteenth regime set (seeds 18067, 18068), committed on
+# 2026-12-07 (eleventh session) with the session's final model (a4fc254), before they were
+# synthesized: scored once, with that model
+COUNTS["holdout21"] = dict(COUNTS["holdout"])
+COUNTS["regime18"] = dict(COUNTS["regime"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
