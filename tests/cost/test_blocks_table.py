@@ -256,3 +256,24 @@ def test_a_stored_set_is_kept_as_it_was_synthesized():
     got = random_sweep.set_designs("holdout15", {first["id"]: {"spec": first}})
     assert got[0] == first and got[1:] == drawn[1:]
     assert random_sweep.set_designs("holdout15", {}) == drawn
+
+
+def test_converter_tables_key_collects_by_count_and_unloads_by_count_and_width():
+    """blocks.py ``dwc``: a collect run is the LUTs of its word count (measured at 1 bit), an
+    unload run the LUTs of its word count at its width; the grid is every count 2..64 at the
+    narrow widths and the wider widths only up to their largest count."""
+    data = {
+        "designs": {
+            "c": _run({"id": "c", "block": "dwc", "kind": "collect", "k": 5}, 8),
+            "u1": _run({"id": "u1", "block": "dwc", "kind": "unload", "k": 7, "w": 1}, 12),
+            "u2": _run({"id": "u2", "block": "dwc", "kind": "unload", "k": 7, "w": 16}, 72),
+        }
+    }
+    t = blocks.tables(data)
+    assert t["dwc_collect"] == {5: 8} and t["dwc_unload"] == {7: {1: 12, 16: 72}}
+    grid = blocks.designs("dwc")
+    ks = {s["k"] for s in grid}
+    assert ks == set(range(2, 65)) and all(s["block"] == "dwc" for s in grid)
+    for w, kmax in blocks.DWC_WIDE.items():
+        assert max(s["k"] for s in grid if s.get("w") == w) == kmax
+    assert sum(s["kind"] == "collect" for s in grid) == 63
