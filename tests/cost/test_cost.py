@@ -969,3 +969,26 @@ def test_ternary_adder_trees_are_as_wide_as_their_sums():
 
     ft = model.features(m)["lut"]["tree_const"]
     assert ft == tree((-2, 1)) > tree((-1, 1)) > 0
+
+
+def test_pruned_unrolled_layer_is_priced_as_its_one_word_rom():
+    """A fully unrolled layer more than 75% zero keeps its one weight line in a one-word ROM
+    (MVAU.const_weights false): with inputs of 3 bits or more the model prices its live lanes
+    as ROM-fed products (the rdot block, read at 2 words), not as constant weights; with 2-bit
+    inputs, which Yosys folds further, and for a dense layer (constants) the constant-weight
+    tree stays."""
+    sparse = _mvau("INT4", "TERNARY", mw=32, mh=8, pe=8, simd=32, n_thres=1, zeros=0.9, seed=1)
+    assert not sparse.const_weights
+    f = model.features(sparse)["lut"]
+    live = model.mvau_lanes(sparse)[0]
+    want = sum(
+        model.rdot_luts(sparse.in_dtype, sparse.w_dtype, 2, int(n), sparse.acc_bits, 8)
+        for n in live
+    )
+    assert f["rdot"] == pytest.approx(want) and f["rdot"] > 0 and f["tree_const"] == 0
+    two_bit = _mvau("UINT2", "TERNARY", mw=32, mh=8, pe=8, simd=32, n_thres=1, zeros=0.9)
+    g = model.features(two_bit)["lut"]
+    assert not two_bit.const_weights and g["rdot"] == 0 and g["tree_const"] > 0
+    dense = _mvau("INT4", "TERNARY", mw=32, mh=8, pe=8, simd=32, n_thres=1, zeros=0.06)
+    h = model.features(dense)["lut"]
+    assert dense.const_weights and h["rdot"] == 0 and h["tree_const"] > 0
