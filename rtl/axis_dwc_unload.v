@@ -6,8 +6,8 @@
  * is empty or its last output word leaves, and the output is its word `idx` (word 0 = the
  * bottom OUT_WIDTH bits). Both registers load whole words through their clock enables: the
  * LUTs are the output's K:1 mux of OUT-bit words (a LUT6 per output bit up to K = 4; Yosys
- * maps a 64:1 one in 27 per bit) and a log2(K)-bit counter. One output word per cycle when not stalled; registered
- * s_axis_tready and m_axis_tvalid; latency 2 cycles.
+ * maps a 64:1 one in 27 per bit) and a log2(K)-bit counter. One output word per cycle when
+ * not stalled; registered s_axis_tready and m_axis_tvalid; latency 2 cycles.
  */
 
 `timescale 1ns / 1ps

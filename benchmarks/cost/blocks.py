@@ -649,8 +649,12 @@ def synth(spec: dict, work: Path, timeout: float) -> dict:
             if spec["kind"] == "collect"
             else {"IN_WIDTH": k * w, "OUT_WIDTH": w}
         )
-        srcs = [ROOT / "rtl" / f for f in ("axis_dwc.v", "axis_dwc_unload.v", "axis_dwc_collect.v")]
-        r = synth_verilog(srcs, "axis_dwc", p, d, label=spec["id"], timeout=timeout)
+        from fpgagen.synth.build import module_files
+
+        # the converter's own sources, as the DWC layer synthesizes them
+        r = synth_verilog(
+            module_files("axis_dwc"), "axis_dwc", p, d, label=spec["id"], timeout=timeout
+        )
     elif spec["block"] == "dot":
         p = _dot_params(spec["in"], spec["w"], spec["simd"])
         srcs = [HERE / "blocks" / "dot_pe.v", ROOT / "rtl" / "adder_tree.v"]
