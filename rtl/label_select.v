@@ -84,7 +84,7 @@ reg [K*IN_BITS-1:0]  key_reg;
 reg [K*IDX_BITS-1:0] idx_reg;
 reg [K-1:0]          vld_reg;
 reg [CFW-1:0]        cg_reg;
-reg [IDX_BITS-1:0]   base_reg;   // index of the word's element 0 (cg*PE)
+wire [IDX_BITS-1:0]  base;       // index of the word's element 0 (cg*PE)
 
 // output shift register
 reg [K*IDX_BITS-1:0] out_idx_reg;
@@ -99,6 +99,27 @@ assign m_axis_tdata  = out_idx_reg[IDX_BITS-1:0];
 assign m_axis_tvalid = busy;
 wire out_take = m_axis_tready && busy;
 
+// the word's first index: with PE a power of two a shift of the word counter (no logic),
+// otherwise a register of its own stepped by PE
+generate
+    if ((PE & (PE - 1)) == 0) begin : g_base_shift
+        wire [CFW+IDX_BITS-1:0] cg_wide = {{IDX_BITS{1'b0}}, cg_reg};
+        wire [CFW+IDX_BITS-1:0] base_wide = cg_wide << $clog2(PE);
+        assign base = base_wide[IDX_BITS-1:0];
+    end else begin : g_base_reg
+        reg [IDX_BITS-1:0] base_reg;
+        always @(posedge clk) begin
+            if (accept) begin
+                base_reg <= last_word ? {IDX_BITS{1'b0}} : base_reg + PE_I;
+            end
+            if (rst) begin
+                base_reg <= {IDX_BITS{1'b0}};
+            end
+        end
+        assign base = base_reg;
+    end
+endgenerate
+
 // insertion chain
 reg [K*IN_BITS-1:0]  key_n;
 reg [K*IDX_BITS-1:0] idx_n;
@@ -110,16 +131,13 @@ integer p;
 integer i;
 
 always @* begin
-    if (cg_reg == {CFW{1'b0}}) begin
-        key_n = {(K*IN_BITS){1'b0}};
-        idx_n = {(K*IDX_BITS){1'b0}};
-        vld_n = {K{1'b0}};
-    end else begin
-        key_n = key_reg;
-        idx_n = idx_reg;
-        vld_n = vld_reg;
-    end
-    idx_in = base_reg;
+    // a frame's first word starts from an empty list: only the valid flags clear (an entry
+    // that is not valid compares as smaller than every score and is overwritten or shifted);
+    // with one word per frame the list is constant zeros, which synthesis folds away
+    key_n = (CF == 1) ? {(K*IN_BITS){1'b0}} : key_reg;
+    idx_n = (CF == 1) ? {(K*IDX_BITS){1'b0}} : idx_reg;
+    vld_n = (cg_reg == {CFW{1'b0}}) ? {K{1'b0}} : vld_reg;
+    idx_in = base;
     for (p = 0; p < PE; p = p + 1) begin
         key_in = s_axis_tdata[p*IN_BITS +: IN_BITS];
         // signed scores: flipping the sign bit makes the unsigned order the signed one
@@ -152,13 +170,7 @@ always @(posedge clk) begin
         key_reg <= key_n;
         idx_reg <= idx_n;
         vld_reg <= vld_n;
-        if (last_word) begin
-            cg_reg   <= {CFW{1'b0}};
-            base_reg <= {IDX_BITS{1'b0}};
-        end else begin
-            cg_reg   <= cg_reg + 1'b1;
-            base_reg <= base_reg + PE_I;
-        end
+        cg_reg <= last_word ? {CFW{1'b0}} : cg_reg + 1'b1;
     end
     if (accept && last_word) begin
         // busy is low here: the output register is free
@@ -171,7 +183,6 @@ always @(posedge clk) begin
     if (rst) begin
         vld_reg     <= {K{1'b0}};
         cg_reg      <= {CFW{1'b0}};
-        base_reg    <= {IDX_BITS{1'b0}};
         out_cnt_reg <= {CW{1'b0}};
     end
 end

@@ -672,13 +672,21 @@ def test_dwc_whole_word_paths_follow_the_rtl():
 def test_label_select_features_follow_the_insertion_chain():
     """rtl/label_select.v: PE insertion steps into K entries; with one word per frame the list
     starts empty (step p compares with min(p, K) entries), the indices are constants and the
-    last step's scores are dropped."""
+    last step's scores are dropped. Over several words the last step's entry 0 loads through
+    its clock enable (no mux), and the word's first index costs a register only when PE is not
+    a power of two."""
     from fpgagen.layers.pool import LabelSelect
 
     one = model.features(LabelSelect("l", DataType("INT8"), 8, 3, pe=8))["lut"]
     assert one["cmp"] == (0 + 1 + 2 + 3 * 5) * 8 and one["mux"] == (2 + 3 * 5) * 8
     two = model.features(LabelSelect("l", DataType("INT8"), 8, 3, pe=4))["lut"]  # 3-bit index
-    assert two["cmp"] == 4 * 3 * 8 and two["mux"] == 4 * 3 * (8 + 3) and two["out"] == 3 * 3
+    assert two["cmp"] == 4 * 3 * 8 and two["mux"] == (3 * 3 + 2) * (8 + 3) and two["out"] == 3 * 3
+    assert two["ctrl"] == model.counter_bits(2)
+    # top-1 over 19 words: no entry mux at all; PE = 3 keeps its 5-bit index register
+    top1 = model.features(LabelSelect("l", DataType("INT16"), 19, 1, pe=1))["lut"]
+    assert top1["mux"] == 0 and top1["ctrl"] == model.counter_bits(19)
+    three = model.features(LabelSelect("l", DataType("INT16"), 21, 1, pe=3))["lut"]
+    assert three["ctrl"] == model.counter_bits(7) + 5
 
 
 def test_equal_threshold_columns_share_a_comparator():

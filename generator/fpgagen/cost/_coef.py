@@ -82,13 +82,13 @@ COEF = {
     },
     "LabelSelect": {
         "ff": {
-            "ctrl": 2.8872,
-            "data": 0.0591
+            "ctrl": 2.5874,
+            "data": 0.2439
         },
         "lut": {
-            "cmp": 0.5296,
-            "mux": 1.1921,
-            "out": 3.7457
+            "cmp": 0.8417,
+            "mux": 0.9813,
+            "out": 2.7657
         }
     },
     "MVAU": {
@@ -182,14 +182,14 @@ BAND = {
     "FIFO": 0.1605,
     "FMPadding": 0.122,
     "GlobalAccPool": 0.2082,
-    "LabelSelect": 0.2556,
+    "LabelSelect": 0.2244,
     "MVAU": 0.1621,
     "MVAU/unrolled": 0.2961,
     "Pool": 0.1613,
     "SlidingWindow": 0.2529,
     "Thresholding": 0.1669,
     "VVAU": 0.1173,
-    "_pooled": 0.1923
+    "_pooled": 0.1882
 }
 
 BAND_SOFT = 20

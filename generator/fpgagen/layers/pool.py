@@ -285,10 +285,12 @@ class LabelSelect(HWLayer):
     def cost_features(self, cm) -> dict:
         """rtl/label_select.v: ``PE`` insertion steps into a list of ``K`` entries, each step
         ``K`` comparators of the score bits (``cmp``) and ``K`` entry muxes of the score and
-        index bits (``mux``); ``out``: the output shift register of ``K`` indices; ``ctrl``:
-        word counter and index base. With one word per frame (``PE = CH``) the list starts
-        empty in every frame: step ``p`` compares with ``min(p, K)`` entries, the indices are
-        constants (no index muxes) and the last step's scores are not kept."""
+        index bits (``mux``); the last step's entry 0 is a clock enable of its register (no
+        mux); ``out``: the output shift register of ``K`` indices; ``ctrl``: the word counter,
+        and the word's first index when ``PE`` is not a power of two (otherwise the counter
+        shifted). With one word per frame (``PE = CH``) the list starts empty in every frame:
+        step ``p`` compares with ``min(p, K)`` entries, the indices are constants (no index
+        muxes) and the last step's scores are not kept."""
         l = self
         ib = l.in_dtype.bits
         idx = l.out_dtype.bits
@@ -299,13 +301,14 @@ class LabelSelect(HWLayer):
             mux = sum(min(p + 1, k) for p in range(1, pe - 1)) * ib
         else:
             cmp = pe * k * ib
-            mux = pe * k * (ib + idx)
+            mux = ((pe - 1) * k + k - 1) * (ib + idx)
+        base = 0 if pe & (pe - 1) == 0 else idx
         f = {
             "const": 1.0,
             "cmp": cmp,
             "mux": mux,
             "out": k * idx,
-            "ctrl": cm.counter_bits(cf) + idx,
+            "ctrl": cm.counter_bits(cf) + base,
         }
-        ff = {"const": 1.0, "data": l.k * (ib + 2 * idx + 1), "ctrl": cm.counter_bits(cf) + idx}
+        ff = {"const": 1.0, "data": l.k * (ib + 2 * idx + 1), "ctrl": cm.counter_bits(cf) + base}
         return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}

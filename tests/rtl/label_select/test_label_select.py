@@ -16,6 +16,10 @@ CONFIGS = {
     "c10_pe5_k3_int3": dict(CH=10, PE=5, IN="INT3", K=3, IDX_BITS=4),
     "c12_pe3_k12_uint2": dict(CH=12, PE=3, IN="UINT2", K=12, IDX_BITS=5),
     "c7_pe1_k1_int8": dict(CH=7, PE=1, IN="INT8", K=1, IDX_BITS=3),
+    # PE a power of two over several words: the word's first index is the shifted counter
+    "c24_pe4_k2_uint4": dict(CH=24, PE=4, IN="UINT4", K=2, IDX_BITS=5),
+    # one word per frame: the list starts from constant zeros every frame
+    "c6_pe6_k2_int4": dict(CH=6, PE=6, IN="INT4", K=2, IDX_BITS=3),
 }
 N_FRAMES = 25
 
