@@ -100,6 +100,8 @@ LATE_HOLDOUTS = {
     "holdout19": (31, "nineteenth", 18062),
     "holdout20": (32, "twentieth", 18065),
     "holdout21": (33, "twenty-first", 18067),
+    "holdout22": (34, "twenty-second", 18069),
+    "holdout23": (35, "twenty-third", 18071),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -121,6 +123,8 @@ LATE_REGIMES = {
     "holdout19": "regime16",
     "holdout20": "regime17",
     "holdout21": "regime18",
+    "holdout22": "regime19",
+    "holdout23": "regime20",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005

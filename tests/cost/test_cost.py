@@ -687,6 +687,11 @@ def test_label_select_features_follow_the_insertion_chain():
     assert top1["mux"] == 0 and top1["ctrl"] == model.counter_bits(19)
     three = model.features(LabelSelect("l", DataType("INT16"), 21, 1, pe=3))["lut"]
     assert three["ctrl"] == model.counter_bits(7) + 5
+    # registers: one word per frame keeps no list (its list is constant); otherwise K entries
+    ff_one = model.features(LabelSelect("l", DataType("INT8"), 8, 3, pe=8))["ff"]
+    ff_two = model.features(LabelSelect("l", DataType("INT8"), 8, 3, pe=4))["ff"]
+    assert ff_one["data"] == 0 and ff_two["data"] == 3 * (8 + 3 + 1)
+    assert ff_one["out"] == ff_two["out"] == 3 * 3 + 2
 
 
 def test_equal_threshold_columns_share_a_comparator():

@@ -82,8 +82,9 @@ COEF = {
     },
     "LabelSelect": {
         "ff": {
-            "ctrl": 2.5874,
-            "data": 0.2439
+            "ctrl": 0.7494,
+            "data": 1.1019,
+            "out": 0.7748
         },
         "lut": {
             "cmp": 0.8417,

@@ -310,5 +310,12 @@ class LabelSelect(HWLayer):
             "out": k * idx,
             "ctrl": cm.counter_bits(cf) + base,
         }
-        ff = {"const": 1.0, "data": l.k * (ib + 2 * idx + 1), "ctrl": cm.counter_bits(cf) + base}
+        # registers: the list (score, index, valid; none with one word per frame, whose list
+        # is constant), the output indices and their count, the word counter (and index)
+        ff = {
+            "const": 1.0,
+            "data": l.k * (ib + idx + 1) if cf > 1 else 0,
+            "out": k * idx + cm.clog2(k + 1),
+            "ctrl": cm.counter_bits(cf) + base,
+        }
         return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}
