@@ -151,6 +151,10 @@ SEEDS = {
     "regime19": 18070,
     "holdout23": 18071,
     "regime20": 18072,
+    "holdout24": 18073,
+    "regime21": 18074,
+    "holdout25": 18075,
+    "regime22": 18076,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -339,6 +343,14 @@ COUNTS["holdout22"] = dict(COUNTS["holdout"])
 COUNTS["regime19"] = dict(COUNTS["regime"])
 COUNTS["holdout23"] = dict(COUNTS["holdout"])
 COUNTS["regime20"] = dict(COUNTS["regime"])
+# twenty-fourth and twenty-fifth hold-out sets with the twenty-first and twenty-second regime
+# sets (seeds 18073-18076), committed on 2026-12-07 (twelfth session) after the twenty-second
+# and twenty-third were scored, with the same model (no LUT change since 2c70f48), before they
+# were synthesized: scored once, to measure the rate on more fresh designs
+COUNTS["holdout24"] = dict(COUNTS["holdout"])
+COUNTS["regime21"] = dict(COUNTS["regime"])
+COUNTS["holdout25"] = dict(COUNTS["holdout"])
+COUNTS["regime22"] = dict(COUNTS["regime"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
