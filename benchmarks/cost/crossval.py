@@ -102,6 +102,8 @@ LATE_HOLDOUTS = {
     "holdout21": (33, "twenty-first", 18067),
     "holdout22": (34, "twenty-second", 18069),
     "holdout23": (35, "twenty-third", 18071),
+    "holdout24": (36, "twenty-fourth", 18073),
+    "holdout25": (37, "twenty-fifth", 18075),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -125,6 +127,8 @@ LATE_REGIMES = {
     "holdout21": "regime18",
     "holdout22": "regime19",
     "holdout23": "regime20",
+    "holdout24": "regime21",
+    "holdout25": "regime22",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
