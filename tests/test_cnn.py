@@ -14,7 +14,7 @@ from fpgagen.transforms.lower import lower
 
 from tests.support.qonnx_graphs import GraphBuilder, qonnx_reference, small_cnn
 
-KINDS = ["plain", "residual", "depthwise", "avgpool", "maxpool_ceil"]
+KINDS = ["plain", "residual", "shortcut", "depthwise", "avgpool", "maxpool_ceil"]
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,18 @@ def test_golden_matches_qonnx(kind, cnn_models):
     df = lower(load_model(path))
     x = np.random.default_rng(1).uniform(-1, 1, (8, 3, 8, 8)).astype(np.float32)
     np.testing.assert_allclose(df.golden(x)["y"], qonnx_reference(path, x), atol=1e-5)
+
+
+def test_strided_1x1_shortcut_is_a_decimator(cnn_models):
+    """A 1x1 stride-2 projection's window keeps every other pixel of every other row
+    (rtl/window_decimate.v): no buffer memory, a quarter of the words out."""
+    df = make_dataflow(cnn_models["shortcut"], load_board("zcu104"))
+    wins = [l for l in df.layers if l.op_type == "SlidingWindow"]
+    dec = [l for l in wins if l.decimates]
+    assert len(dec) == 1 and dec[0].rtl_module == "window_decimate"
+    assert (dec[0].ifm_h, dec[0].ofm_h, dec[0].s_h) == (8, 4, 2)
+    assert all(w.rtl_module == "sliding_window" for w in wins if w is not dec[0])
+    assert dec[0].resources()["bram18"] == 0
 
 
 def test_residual_structure_and_skip_fifo(cnn_models):

@@ -377,6 +377,9 @@ PRIOR = {
         "lutram": 1.0,
         "rdmux": 1.0,
         "width": 1.0,
+        # a 1x1 window (rtl/window_decimate.v): its counters, and its handshake (a few LUTs)
+        "dec_walk": 1.0,
+        "dec_const": 3.0,
     },
     "FIFO": {"ctrl": 1.0, "mem": 1.0, "wrap": 1.0},
     "LabelSelect": {"cmp": 1.0, "mux": 1.0, "out": 1.0, "ctrl": 1.0},

@@ -590,16 +590,30 @@ def test_pool_features_carry_chain_and_compare():
 def test_sliding_window_features_follow_the_buffer():
     """rtl/sliding_window.v: modulo-DEPTH address adders (a one-word window needs no base +
     offset one); a buffer deeper than one LUTRAM cell has a read mux over its banks; PAR lanes
-    copy the buffer."""
-    one = model.features(
-        SlidingWindow("s", DataType("UINT2"), (10, 10), 15, (1, 1), (1, 1), simd=15)
-    )
+    copy the buffer. A 1x1 window of one word per output word is rtl/window_decimate.v: no
+    buffer, its counters and the output skid buffer."""
+    dec = SlidingWindow("s", DataType("UINT2"), (10, 10), 15, (1, 1), (2, 2), simd=5)
+    assert dec.decimates and dec.rtl_module == "window_decimate"
+    assert "K_H" not in dec.rtl_params("mem") and dec.to_dict()["buffer_words"] == 0
+    f = model.features(dec)
+    # word (3 values), column and row (10 each), their phases in the stride (2 each)
+    assert f["lut"] == {"dec_const": 1.0, "dec_walk": 2 + 4 + 4 + 1 + 1, "width": 10}
+    assert f["mem"]["bram18"] == 0 and f["ff"]["data"] == 2 * 10
+    # stride 1 across: every word passes, no counter is left; stride 1 down: no row counters
+    one_h = SlidingWindow("s", DataType("UINT2"), (10, 10), 15, (1, 1), (1, 2), simd=5)
+    assert model.features(one_h)["lut"]["dec_walk"] == 2 + 4 + 1
+    ident = SlidingWindow("s", DataType("UINT2"), (10, 10), 15, (1, 1), (1, 1), simd=5)
+    assert model.features(ident)["lut"]["dec_walk"] == 0
+    # a 1x1 window taking two input words per beat keeps the buffer: one adder (a one-word
+    # window has no base + offset one); 20 = 0b10100 words: 6 + 2 x 4
+    one = SlidingWindow("s", DataType("UINT2"), (10, 10), 15, (1, 1), (1, 1), simd=15, ipar=2)
+    assert not one.decimates and one.rtl_module == "sliding_window"
+    one = model.features(one)
     three = model.features(
         SlidingWindow("s", DataType("UINT3"), (17, 17), 2, (5, 5), (2, 2), simd=2)
     )
     # modulo DEPTH: an add of AW + 1 bits, then a compare and a subtract over the bits from
-    # DEPTH's lowest set bit up: 20 = 0b10100 words (one adder, no lane adder for a 1x1
-    # window): 6 + 2 x 4; 119 words (odd): 2 x (8 + 2 x 8)
+    # DEPTH's lowest set bit up: 119 words (odd): 2 x (8 + 2 x 8)
     assert one["lut"]["addr"] == 6 + 2 * 4 and three["lut"]["addr"] == 2 * (8 + 2 * 8)
     # a power of two: the compare and the subtract are one bit each
     pow2 = SlidingWindow("s", DataType("UINT2"), (8, 8), 8, (2, 2), (2, 2), simd=8)

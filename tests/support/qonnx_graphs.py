@@ -102,7 +102,8 @@ def small_cnn(
     """Small NCHW networks exercising the convolutional lowering.
 
     kind: "plain" (conv pad 1 -> BN -> relu -> quant -> maxpool -> conv stride 2 -> GAP),
-    "residual" (a residual block whose two branches share one quantizer scale),
+    "residual" (a residual block whose two branches share one quantizer scale), "shortcut"
+    (a downsampling residual block: 3x3 stride-2 branch, 1x1 stride-2 projection),
     "depthwise" (depthwise 3x3 + pointwise 1x1), "avgpool" (AveragePool + Trunc),
     "maxpool_ceil" (3x3/2 max-pool with ceil_mode and padding).
     """
@@ -146,6 +147,17 @@ def small_cnn(
         y = conv(y, ch, ch)
         y = b.quant(bn(y, ch), s_act, act_bits, signed=0)
         h = b.node("Add", [y, h])
+        h = b.quant(b.node("Relu", [h]), s_act, act_bits, signed=0)
+    elif kind == "shortcut":
+        # a downsampling residual block: 3x3 stride-2 main branch, 1x1 stride-2 projection
+        # shortcut (its window is rtl/window_decimate.v)
+        y = conv(h, ch, ch, stride=2)
+        y = b.quant(b.node("Relu", [bn(y, ch)]), s_act, act_bits, signed=0)
+        y = conv(y, ch, ch)
+        y = b.quant(bn(y, ch), s_act, act_bits, signed=0)
+        p = conv(h, ch, ch, k=1, pad=0, stride=2)
+        p = b.quant(bn(p, ch), s_act, act_bits, signed=0)
+        h = b.node("Add", [y, p])
         h = b.quant(b.node("Relu", [h]), s_act, act_bits, signed=0)
     elif kind == "depthwise":
         h = conv(h, ch, ch, group=ch, stride=2)

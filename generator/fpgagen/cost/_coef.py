@@ -160,18 +160,20 @@ COEF = {
     },
     "SlidingWindow": {
         "ff": {
-            "const": 1.962,
-            "ctrl": 0.9994,
-            "data": 1.008
+            "const": 1.8969,
+            "ctrl": 1.011,
+            "data": 1.0048
         },
         "lut": {
-            "addr": 1.0224,
-            "const": 10.9079,
-            "lane": 0.6538,
-            "lutram": 1.0406,
-            "rdmux": 1.319,
-            "walk": 0.782,
-            "width": 1.0165
+            "addr": 1.1555,
+            "const": 1.0309,
+            "dec_const": 3.9808,
+            "dec_walk": 1.1513,
+            "lane": 0.6661,
+            "lutram": 1.0441,
+            "rdmux": 1.2838,
+            "walk": 0.9764,
+            "width": 1.0265
         }
     }
 }
@@ -187,10 +189,10 @@ BAND = {
     "MVAU": 0.1621,
     "MVAU/unrolled": 0.2961,
     "Pool": 0.1613,
-    "SlidingWindow": 0.2529,
+    "SlidingWindow": 0.2115,
     "Thresholding": 0.1669,
     "VVAU": 0.1173,
-    "_pooled": 0.1882
+    "_pooled": 0.1784
 }
 
 BAND_SOFT = 20

@@ -35,7 +35,6 @@ class SlidingWindow(HWLayer):
     MAX_IPAR = 8
 
     op_type = "SlidingWindow"
-    rtl_module = "sliding_window"
     feeds_next = True
     cpu_op = "window"
 
@@ -237,7 +236,8 @@ class SlidingWindow(HWLayer):
             "DEPTH": self.hls_buffer_words(),
         }
 
-    rtl_names = (
+    #: parameters of rtl/sliding_window.v, and of rtl/window_decimate.v (a 1x1 window)
+    WINDOW_NAMES = (
         "IFM_H",
         "IFM_W",
         "CH",
@@ -251,6 +251,23 @@ class SlidingWindow(HWLayer):
         "MMV",
         "IPAR",
     )
+    DECIMATE_NAMES = ("IFM_H", "IFM_W", "CH", "SIMD", "STRIDE_H", "STRIDE_W", "ELEM_BITS")
+
+    @property
+    def decimates(self) -> bool:
+        """A 1x1 window taking one word per output word (``PAR = MMV = IPAR = 1``: the 1x1
+        stride-2 convolution of a residual shortcut) is rtl/window_decimate.v: every
+        stride-th pixel of every stride-th row passes as it is, with no buffer."""
+        return (self.k_h, self.k_w) == (1, 1) and self.par == self.mmv == self.ipar == 1
+
+    @property
+    def rtl_module(self) -> str:
+        return "window_decimate" if self.decimates else "sliding_window"
+
+    @property
+    def rtl_names(self) -> tuple:
+        return self.DECIMATE_NAMES if self.decimates else self.WINDOW_NAMES
+
     hls_names = (
         "IFM_H",
         "IFM_W",
@@ -327,9 +344,26 @@ class SlidingWindow(HWLayer):
         constant offset modulo ``DEPTH``);
         ``lutram``, the LUTs of the LUTRAM cells (:func:`map_memory`); ``rdmux``, the read mux
         over the LUTRAM (or register) banks of one buffer copy (:func:`mux_luts` per bit);
-        ``width``, the output skid buffer's and the ``IPAR`` bank select's mux bits."""
+        ``width``, the output skid buffer's and the ``IPAR`` bank select's mux bits.
+
+        A 1x1 window (rtl/window_decimate.v, :attr:`decimates`) has no buffer: ``dec_walk``, the
+        counters that decide which pixels pass (word and column, and the column's phase in
+        the stride, when a stride is above 1; row and its phase when the vertical one is:
+        with stride 1 every word passes and synthesis removes them all; a counter over one
+        value is free), ``dec_const`` its handshake, and ``width``, the output skid buffer."""
         l = self
         width = l.simd * l.in_dtype.bits
+        if l.decimates:
+            cf = l.ch // l.simd
+            walk = 0
+            if l.s_h > 1 or l.s_w > 1:
+                walk = cm.clog2(cf) + cm.clog2(l.ifm_w) + cm.clog2(l.s_w)
+            if l.s_h > 1:
+                walk += cm.clog2(l.ifm_h) + cm.clog2(l.s_h)
+            # terms of their own: these counters and this handshake are not the window walk's
+            f = {"dec_const": 1.0, "dec_walk": walk, "width": width}
+            ff = {"const": 1.0, "ctrl": walk, "data": 2 * width}
+            return {"lut": f, "ff": ff, "mem": {"bram18": 0, "uram": 0, "dsp": 0}}
         depth = l.buffer_words()
         bank = depth // l.ipar
         m = cm.map_memory(bank, width, False, "auto")
@@ -394,7 +428,7 @@ class SlidingWindow(HWLayer):
             {
                 "kernel": [self.k_h, self.k_w],
                 "stride": [self.s_h, self.s_w],
-                "buffer_words": self.buffer_words(),
+                "buffer_words": 0 if self.decimates else self.buffer_words(),
             }
         )
         return d
