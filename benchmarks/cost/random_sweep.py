@@ -155,6 +155,10 @@ SEEDS = {
     "regime21": 18074,
     "holdout25": 18075,
     "regime22": 18076,
+    "holdout26": 18077,
+    "regime23": 18078,
+    "holdout27": 18079,
+    "regime24": 18080,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -351,6 +355,14 @@ COUNTS["holdout24"] = dict(COUNTS["holdout"])
 COUNTS["regime21"] = dict(COUNTS["regime"])
 COUNTS["holdout25"] = dict(COUNTS["holdout"])
 COUNTS["regime22"] = dict(COUNTS["regime"])
+# twenty-sixth and twenty-seventh hold-out sets with the twenty-third and twenty-fourth regime
+# sets (seeds 18077-18080), committed on 2026-12-07 (twelfth session) with the session's final
+# model (d414628: 1x1 windows built as window_decimate), before they were synthesized: scored
+# once, with that model
+COUNTS["holdout26"] = dict(COUNTS["holdout"])
+COUNTS["regime23"] = dict(COUNTS["regime"])
+COUNTS["holdout27"] = dict(COUNTS["holdout"])
+COUNTS["regime24"] = dict(COUNTS["regime"])
 # more training designs of the streaming layers (seed 18014), whose first training set had
 # 4-5 designs per type: drawn like ``train``, fitted like it
 COUNTS["train2"] = {"SlidingWindow": 14, "Pool": 14, "DWC": 14, "FIFO": 6, "GlobalAccPool": 4}
