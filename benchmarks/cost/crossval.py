@@ -104,6 +104,8 @@ LATE_HOLDOUTS = {
     "holdout23": (35, "twenty-third", 18071),
     "holdout24": (36, "twenty-fourth", 18073),
     "holdout25": (37, "twenty-fifth", 18075),
+    "holdout26": (38, "twenty-sixth", 18077),
+    "holdout27": (39, "twenty-seventh", 18079),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -129,6 +131,8 @@ LATE_REGIMES = {
     "holdout23": "regime20",
     "holdout24": "regime21",
     "holdout25": "regime22",
+    "holdout26": "regime23",
+    "holdout27": "regime24",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005
