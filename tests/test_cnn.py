@@ -43,6 +43,8 @@ def test_strided_1x1_shortcut_is_a_decimator(cnn_models):
     dec = [l for l in wins if l.decimates]
     assert len(dec) == 1 and dec[0].rtl_module == "window_decimate"
     assert (dec[0].ifm_h, dec[0].ofm_h, dec[0].s_h) == (8, 4, 2)
+    assert 4 * dec[0].out_words_per_frame == dec[0].in_words_per_frame
+    assert dec[0].expected_cycles() == dec[0].in_words_per_frame
     assert all(w.rtl_module == "sliding_window" for w in wins if w is not dec[0])
     assert dec[0].resources()["bram18"] == 0
 

@@ -576,6 +576,7 @@ def marginal_columns(spec: dict) -> tuple[float, float, int]:
 
 
 def synth(spec: dict, work: Path, timeout: float) -> dict:
+    from fpgagen.codegen.rtl import module_files
     from fpgagen.synth import RESOURCE_KEYS
     from fpgagen.synth.yosys import synth_verilog
 
@@ -649,8 +650,6 @@ def synth(spec: dict, work: Path, timeout: float) -> dict:
             if spec["kind"] == "collect"
             else {"IN_WIDTH": k * w, "OUT_WIDTH": w}
         )
-        from fpgagen.synth.build import module_files
-
         # the converter's own sources, as the DWC layer synthesizes them
         r = synth_verilog(
             module_files("axis_dwc"), "axis_dwc", p, d, label=spec["id"], timeout=timeout
@@ -660,8 +659,6 @@ def synth(spec: dict, work: Path, timeout: float) -> dict:
         srcs = [HERE / "blocks" / "dot_pe.v", ROOT / "rtl" / "adder_tree.v"]
         r = synth_verilog(srcs, "dot_pe", p, d, label=spec["id"], timeout=timeout)
     else:
-        from fpgagen.synth.build import module_files
-
         l = _act_layer(spec)
         (d / "mem").mkdir(parents=True, exist_ok=True)
         mems = [Path(x) for x in l.write_memories(d / "mem")]

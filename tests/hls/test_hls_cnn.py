@@ -106,7 +106,9 @@ def _cnn_folding(path, kind):
     return {"folding": fold}
 
 
-@pytest.mark.parametrize("graph", ["plain", "residual", "depthwise", "avgpool", "maxpool_ceil"])
+@pytest.mark.parametrize(
+    "graph", ["plain", "residual", "shortcut", "depthwise", "avgpool", "maxpool_ceil"]
+)
 @pytest.mark.parametrize("kind", ["fast", "mixed"])
 def test_small_cnns_bit_exact(tmp_path, graph, kind):
     path = tmp_path / f"{graph}.onnx"
