@@ -158,6 +158,12 @@ def test_memory_mapping_replica():
     assert map_memory(128, 64, rom=False)["kind"] == "bram"
     assert map_memory(2048, 36, rom=False)["bram18"] == 4
     assert map_memory(0, 8, rom=False)["bram18"] == 0
+    # the boundary as Yosys 0.70 draws it (benchmarks/results/cost_memory_grid.json): a
+    # LUTRAM's asynchronous read port needs no emulation score, a block RAM's does
+    assert map_memory(72, 29, rom=False)["kind"] == "lutram"
+    assert map_memory(72, 32, rom=False)["kind"] == "bram"
+    assert map_memory(200, 12, rom=False)["kind"] == "lutram"
+    assert map_memory(128, 27, rom=False)["kind"] == "bram"
 
 
 def test_finn_formulas_match_hand_computation():

@@ -112,7 +112,11 @@ _FACTOR_MUX = 0.5
 _FACTOR_DEMUX = 0.5
 #: memory_libmap's soft-logic cost per ROM bit in Yosys 0.70 (per RAM bit: 1)
 _LOGIC_COST_ROM = 1.0 / 64
-#: emulation score of the (unshared) read port, x FACTOR_EMU = 2
+#: emulation score of the (unshared) read port, x FACTOR_EMU = 2, for a block RAM (and URAM)
+#: only: a LUTRAM's read port is asynchronous and the layer's output register after it costs
+#: no emulation. With it on LUTRAM too, 7 of the 208 RAMs of benchmarks/cost/memory_grid.py
+#: (depth 40-300 x width 12-48) and one stored window buffer (72 x 29) were priced as block
+#: RAM where Yosys builds LUTRAM; without it, all 208 and every stored layer's BRAM count agree
 _EMU = 2.0
 
 
@@ -164,7 +168,7 @@ def map_memory(depth: int, width: int, rom: bool, style: str = "auto") -> dict:
         for _name, abits, unit, luts in _LUTRAM:
             mult_a = max(1, math.ceil(depth / (1 << abits)))
             repl = mult_a * math.ceil(width / unit)
-            cost = 16.0 * mult_a * width / unit + _mux_demux(mult_a, width, rom) + _EMU
+            cost = 16.0 * mult_a * width / unit + _mux_demux(mult_a, width, rom)
             cands.append(
                 (
                     cost,
