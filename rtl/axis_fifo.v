@@ -79,9 +79,11 @@ assign m_axis_tdata  = out_data_reg;
 assign m_axis_tvalid = out_valid_reg;
 assign count         = mem_count_reg + {{(CW-1){1'b0}}, out_valid_reg};
 
+// A pointer never passes LAST_PTR, so it is at LAST_PTR exactly when it has every one bit
+// of LAST_PTR set: the wrap test is an AND of popcount(LAST_PTR) bits, not a full compare.
 function [AW-1:0] next_ptr(input [AW-1:0] p);
     begin
-        next_ptr = (p == LAST_PTR) ? {AW{1'b0}} : p + 1'b1;
+        next_ptr = ((p & LAST_PTR) == LAST_PTR) ? {AW{1'b0}} : p + 1'b1;
     end
 endfunction
 
@@ -121,7 +123,8 @@ always @(posedge clk) begin
     if (rd_en) rd_ptr_reg <= next_ptr(rd_ptr_reg);
     if (wr_en && !rd_en) begin
         mem_count_reg <= mem_count_reg + 1'b1;
-        full_reg <= (mem_count_reg == DEPTH_M1);
+        // not full before this write, so the count is at most DEPTH - 1: the same AND test
+        full_reg <= ((mem_count_reg & DEPTH_M1) == DEPTH_M1);
     end else if (rd_en && !wr_en) begin
         mem_count_reg <= mem_count_reg - 1'b1;
         full_reg <= 1'b0;

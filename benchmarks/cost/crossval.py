@@ -64,6 +64,7 @@ FIT_SOURCES = (
     "train6",
     "train7",
     "train8",
+    "train9",
     "regime",
 )
 #: hold-out sets drawn after the second, each committed before it was synthesized: (number,

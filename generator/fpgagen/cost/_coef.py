@@ -44,15 +44,15 @@ COEF = {
     },
     "FIFO": {
         "ff": {
-            "const": 14.607,
-            "ctrl": 0.622,
-            "data": 0.0101
+            "const": 15.3577,
+            "ctrl": 0.5748,
+            "data": 0.0135
         },
         "lut": {
-            "const": 5.2614,
-            "ctrl": 0.5921,
-            "mem": 1.0377,
-            "wrap": 0.77
+            "const": 6.535,
+            "ctrl": 0.5144,
+            "mem": 1.0318,
+            "wrap": 1.0088
         }
     },
     "FMPadding": {
@@ -160,20 +160,19 @@ COEF = {
     },
     "SlidingWindow": {
         "ff": {
-            "const": 1.8969,
-            "ctrl": 1.011,
-            "data": 1.0048
+            "const": 2.1873,
+            "ctrl": 0.9779,
+            "data": 1.0086
         },
         "lut": {
-            "addr": 1.1555,
-            "const": 1.0309,
-            "dec_const": 3.9808,
-            "dec_walk": 1.1513,
-            "lane": 0.6661,
-            "lutram": 1.0441,
-            "rdmux": 1.2838,
-            "walk": 0.9764,
-            "width": 1.0265
+            "addr": 1.3282,
+            "dec_const": 4.2488,
+            "dec_walk": 1.3008,
+            "lane": 0.6023,
+            "lutram": 1.098,
+            "rdmux": 1.2969,
+            "walk": 0.7053,
+            "width": 1.0069
         }
     }
 }
@@ -182,21 +181,21 @@ BAND = {
     "AddStreams": 0.0462,
     "DWC": 0.0703,
     "DuplicateStreams": 0.0,
-    "FIFO": 0.1605,
+    "FIFO": 0.0544,
     "FMPadding": 0.122,
     "GlobalAccPool": 0.2082,
     "LabelSelect": 0.2244,
     "MVAU": 0.1621,
     "MVAU/unrolled": 0.2961,
     "Pool": 0.1613,
-    "SlidingWindow": 0.2115,
+    "SlidingWindow": 0.1668,
     "Thresholding": 0.1669,
     "VVAU": 0.1173,
-    "_pooled": 0.1784
+    "_pooled": 0.1751
 }
 
 BAND_SOFT = 20
 
 BAND_CORR = 0.0
 
-TOP_GLUE_PE = 3.875
+TOP_GLUE_PE = 3.125

@@ -15,6 +15,10 @@ from fpgagen.sim.axis_tb import reset, run_stream, start_clock
 CONFIGS = {
     "w8_d2": {"WIDTH": 8, "DEPTH": 2, "RAM_STYLE": "auto"},
     "w37_d13": {"WIDTH": 37, "DEPTH": 13, "RAM_STYLE": "distributed"},
+    # the wrap and full tests AND the one bits of DEPTH - 1 (here 10011): a power of two and
+    # a depth whose pointer could pass a value with those bits set if it ran past DEPTH - 1
+    "w5_d20": {"WIDTH": 5, "DEPTH": 20, "RAM_STYLE": "auto"},
+    "w3_d16": {"WIDTH": 3, "DEPTH": 16, "RAM_STYLE": "registers"},
 }
 
 
