@@ -107,6 +107,8 @@ LATE_HOLDOUTS = {
     "holdout25": (37, "twenty-fifth", 18075),
     "holdout26": (38, "twenty-sixth", 18077),
     "holdout27": (39, "twenty-seventh", 18079),
+    "holdout28": (40, "twenty-eighth", 18082),
+    "holdout29": (41, "twenty-ninth", 18084),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -134,6 +136,8 @@ LATE_REGIMES = {
     "holdout25": "regime22",
     "holdout26": "regime23",
     "holdout27": "regime24",
+    "holdout28": "regime25",
+    "holdout29": "regime26",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005

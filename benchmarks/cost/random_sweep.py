@@ -160,6 +160,10 @@ SEEDS = {
     "holdout27": 18079,
     "regime24": 18080,
     "train9": 18081,
+    "holdout28": 18082,
+    "regime25": 18083,
+    "holdout29": 18084,
+    "regime26": 18085,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -387,6 +391,14 @@ COUNTS["train4"] = {
     "VVAU": 12,
 }
 
+# twenty-eighth and twenty-ninth hold-out sets with the twenty-fifth and twenty-sixth regime
+# sets (seeds 18082-18085), committed on 2026-12-07 (thirteenth session) with the session's
+# model (afeb6d0: the FIFO's AND tests and wrap term, block-RAM windows in the fit, LUTRAM
+# without an emulation score), before they were synthesized: scored once, with that model
+COUNTS["holdout28"] = dict(COUNTS["holdout"])
+COUNTS["regime25"] = dict(COUNTS["regime"])
+COUNTS["holdout29"] = dict(COUNTS["holdout"])
+COUNTS["regime26"] = dict(COUNTS["regime"])
 # training sliding windows whose line buffer is block RAM (seed 18081, thirteenth session; kind
 # ``SlidingWindowBram``): the fit had 5, and the CNV builds' W2A2 windows with a block-RAM
 # buffer (deep buffers of narrow words: 2x2 pools and 3x3 convolutions over 64-128 channels
