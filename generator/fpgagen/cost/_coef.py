@@ -165,14 +165,15 @@ COEF = {
             "data": 1.0086
         },
         "lut": {
-            "addr": 1.3282,
-            "dec_const": 4.2488,
-            "dec_walk": 1.3008,
-            "lane": 0.6023,
-            "lutram": 1.098,
-            "rdmux": 1.2969,
-            "walk": 0.7053,
-            "width": 1.0069
+            "addr": 0.9189,
+            "dec_const": 3.8131,
+            "dec_walk": 1.104,
+            "lane": 0.6456,
+            "lutram": 1.0488,
+            "rdmux": 1.172,
+            "walk": 0.7828,
+            "walk_wrap": 0.8219,
+            "width": 1.001
         }
     }
 }
@@ -188,10 +189,10 @@ BAND = {
     "MVAU": 0.1621,
     "MVAU/unrolled": 0.2961,
     "Pool": 0.1613,
-    "SlidingWindow": 0.1668,
+    "SlidingWindow": 0.1368,
     "Thresholding": 0.1669,
     "VVAU": 0.1173,
-    "_pooled": 0.1751
+    "_pooled": 0.174
 }
 
 BAND_SOFT = 20

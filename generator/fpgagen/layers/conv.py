@@ -337,7 +337,8 @@ class SlidingWindow(HWLayer):
 
         LUT features, as rtl/sliding_window.v builds them: ``walk``, the bits of the window
         walk's counters (word in the kernel row, kernel row, output column and row, offset
-        in the window, write row); ``addr``, the bits of the modulo-``DEPTH`` adders of the
+        in the window, write row); ``walk_wrap``, the bits of those counters' ranges above
+        their trailing zero bits, for the ranges that are not powers of two; ``addr``, the bits of the modulo-``DEPTH`` adders of the
         window base and, when a window takes several output words, of base + offset (shared
         by the lanes), each followed by a compare with and a subtract of ``DEPTH`` over the
         bits from its lowest set bit up; ``lane``, ``AW + 1`` bits per read lane (its
@@ -373,13 +374,15 @@ class SlidingWindow(HWLayer):
         span = (l.k_h - 1) * l.ifm_w * cf + l.k_w * cf
         # (a counter over one value is a constant 1-bit register, which synthesis removes: a
         # 1x1 window has no word, row or offset counter)
-        walk = (
-            cm.clog2(l.k_w * cf)
-            + cm.clog2(l.k_h)
-            + cm.clog2(l.ofm_w)
-            + cm.clog2(l.ofm_h)
-            + cm.clog2(span)
-            + cm.clog2(bank)
+        ranges = (l.k_w * cf, l.k_h, l.ofm_w, l.ofm_h, span, bank)
+        walk = sum(cm.clog2(n) for n in ranges)
+        # ... and their bits above the range's trailing zero bits, for a range that is not a
+        # power of two: its wrap compare, and the offset and base adders' constant steps
+        # (multiples of CF), leave the low zero bits alone. With power-of-two channel counts
+        # Yosys spends markedly less (a 2x2/2 window over 10 x 10 x 120..136 channels:
+        # 107-122 LUTs; over 128: 78)
+        walk_wrap = sum(
+            cm.clog2(n) - ((n & -n).bit_length() - 1) for n in ranges if n > 1 and n & (n - 1)
         )
         # a modulo-DEPTH add: AW + 1 bits, then `>= DEPTH` and `- DEPTH`, both only over the
         # bits from DEPTH's lowest set bit up (one bit for a power of two); the window base
@@ -399,6 +402,7 @@ class SlidingWindow(HWLayer):
         f = {
             "const": 1.0,
             "walk": walk,
+            "walk_wrap": walk_wrap,
             "addr": addr,
             "lane": lanes * (aw + 1),
             "lutram": lutram,
