@@ -480,6 +480,20 @@ def divisor_near(n: int, want: int) -> int:
     return min(ds, key=lambda d: abs(math.log(d) - math.log(max(1, want))))
 
 
+def _window_spec(sid, ifm, ch, simd, k, stride, bits) -> dict:
+    """A square sliding window's spec (``calibrate.build``)."""
+    return {
+        "id": sid,
+        "type": "SlidingWindow",
+        "ifm": ifm,
+        "ch": ch,
+        "simd": simd,
+        "k": k,
+        "stride": stride,
+        "bits": bits,
+    }
+
+
 def _spec(kind: str, u, set_name: str, i: int, regime: bool) -> dict:
     """One design of ``kind`` from the unit vector ``u``."""
     sid = f"r_{set_name}_{kind.lower()}_{i:03d}"
@@ -544,16 +558,7 @@ def _spec(kind: str, u, set_name: str, i: int, regime: bool) -> dict:
         if k == 1 and SEEDS[set_name] >= FLOW_WINDOWS_FROM:
             st = 2  # the flow has no 1x1 stride-1 window (see FLOW_WINDOWS_FROM)
         b = pick(u[5], [1, 2, 3, 4, 8])
-        return {
-            "id": sid,
-            "type": "SlidingWindow",
-            "ifm": ifm,
-            "ch": ch,
-            "simd": simd,
-            "k": k,
-            "stride": st,
-            "bits": b,
-        }
+        return _window_spec(sid, ifm, ch, simd, k, st, b)
     if kind == "SlidingWindowBram":
         # CNV-like: a 2x2/2 pool window or a 3x3 convolution window over many channels of
         # narrow elements, few lanes: a deep buffer of narrow words (random_designs keeps only
@@ -568,16 +573,7 @@ def _spec(kind: str, u, set_name: str, i: int, regime: bool) -> dict:
         simd = divisor_near(ch, logint(u[3], 1, 16))
         st = 2 if k == 2 else pick(u[4], [1, 1, 1, 2])
         b = pick(u[5], [1, 2, 2, 4])
-        return {
-            "id": sid,
-            "type": "SlidingWindow",
-            "ifm": ifm,
-            "ch": ch,
-            "simd": simd,
-            "k": k,
-            "stride": st,
-            "bits": b,
-        }
+        return _window_spec(sid, ifm, ch, simd, k, st, b)
     if kind == "SlidingWindowPar":
         # a window of 2x2 .. 3x3 whose PAR (a divisor of the kernel row's words, or whole
         # kernel rows), MMV (with PAR the whole window) and IPAR are drawn from the layer's
