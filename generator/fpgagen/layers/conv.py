@@ -338,11 +338,11 @@ class SlidingWindow(HWLayer):
         LUT features, as rtl/sliding_window.v builds them: ``walk``, the bits of the window
         walk's counters (word in the kernel row, kernel row, output column and row, offset
         in the window, write row); ``walk_wrap``, the bits of those counters' ranges above
-        their trailing zero bits, for the ranges that are not powers of two; ``addr``, the bits of the modulo-``DEPTH`` adders of the
-        window base and, when a window takes several output words, of base + offset (shared
-        by the lanes), each followed by a compare with and a subtract of ``DEPTH`` over the
-        bits from its lowest set bit up; ``lane``, ``AW + 1`` bits per read lane (its
-        constant offset modulo ``DEPTH``);
+        their trailing zero bits, for the ranges that are not powers of two; ``addr``, the
+        bits of the modulo-``DEPTH`` adders of the window base and, when a window takes
+        several output words, of base + offset (shared by the lanes), each followed by a
+        compare with and a subtract of ``DEPTH`` over the bits from its lowest set bit up;
+        ``lane``, ``AW + 1`` bits per read lane (its constant offset modulo ``DEPTH``);
         ``lutram``, the LUTs of the LUTRAM cells (:func:`map_memory`); ``rdmux``, the read mux
         over the LUTRAM (or register) banks of one buffer copy (:func:`mux_luts` per bit);
         ``width``, the output skid buffer's and the ``IPAR`` bank select's mux bits.
