@@ -109,6 +109,8 @@ LATE_HOLDOUTS = {
     "holdout27": (39, "twenty-seventh", 18079),
     "holdout28": (40, "twenty-eighth", 18082),
     "holdout29": (41, "twenty-ninth", 18084),
+    "holdout30": (42, "thirtieth", 18086),
+    "holdout31": (43, "thirty-first", 18088),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -138,6 +140,8 @@ LATE_REGIMES = {
     "holdout27": "regime24",
     "holdout28": "regime25",
     "holdout29": "regime26",
+    "holdout30": "regime27",
+    "holdout31": "regime28",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005

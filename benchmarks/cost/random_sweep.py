@@ -164,6 +164,10 @@ SEEDS = {
     "regime25": 18083,
     "holdout29": 18084,
     "regime26": 18085,
+    "holdout30": 18086,
+    "regime27": 18087,
+    "holdout31": 18088,
+    "regime28": 18089,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -399,6 +403,14 @@ COUNTS["holdout28"] = dict(COUNTS["holdout"])
 COUNTS["regime25"] = dict(COUNTS["regime"])
 COUNTS["holdout29"] = dict(COUNTS["holdout"])
 COUNTS["regime26"] = dict(COUNTS["regime"])
+# thirtieth and thirty-first hold-out sets with the twenty-seventh and twenty-eighth regime
+# sets (seeds 18086-18089), committed on 2026-12-07 (thirteenth session) with the session's
+# final model (097ae0c: the windows' walk_wrap term after the twenty-eighth and twenty-ninth
+# were scored), before they were synthesized: scored once, with that model
+COUNTS["holdout30"] = dict(COUNTS["holdout"])
+COUNTS["regime27"] = dict(COUNTS["regime"])
+COUNTS["holdout31"] = dict(COUNTS["holdout"])
+COUNTS["regime28"] = dict(COUNTS["regime"])
 # training sliding windows whose line buffer is block RAM (seed 18081, thirteenth session; kind
 # ``SlidingWindowBram``): the fit had 5, and the CNV builds' W2A2 windows with a block-RAM
 # buffer (deep buffers of narrow words: 2x2 pools and 3x3 convolutions over 64-128 channels
