@@ -74,10 +74,11 @@ COEF = {
             "data": 1.0008
         },
         "lut": {
-            "carry": 2.9835,
-            "const": 4.3707,
-            "ctrl": 1.2066,
-            "mem": 1.2243
+            "carry": 2.8776,
+            "const": 5.5546,
+            "ctrl": 1.249,
+            "mem": 1.2087,
+            "sext": 0.9167
         }
     },
     "LabelSelect": {
@@ -184,7 +185,7 @@ BAND = {
     "DuplicateStreams": 0.0,
     "FIFO": 0.0544,
     "FMPadding": 0.122,
-    "GlobalAccPool": 0.2082,
+    "GlobalAccPool": 0.12,
     "LabelSelect": 0.2244,
     "MVAU": 0.1621,
     "MVAU/unrolled": 0.2961,
@@ -192,7 +193,7 @@ BAND = {
     "SlidingWindow": 0.1368,
     "Thresholding": 0.1669,
     "VVAU": 0.1173,
-    "_pooled": 0.174
+    "_pooled": 0.1722
 }
 
 BAND_SOFT = 20
