@@ -404,9 +404,9 @@ COUNTS["regime25"] = dict(COUNTS["regime"])
 COUNTS["holdout29"] = dict(COUNTS["holdout"])
 COUNTS["regime26"] = dict(COUNTS["regime"])
 # thirtieth and thirty-first hold-out sets with the twenty-seventh and twenty-eighth regime
-# sets (seeds 18086-18089), committed on 2026-12-07 (thirteenth session) with the session's
-# final model (097ae0c: the windows' walk_wrap term after the twenty-eighth and twenty-ninth
-# were scored), before they were synthesized: scored once, with that model
+# sets (seeds 18086-18089), committed on 2026-12-07 (thirteenth session) with the model of
+# 097ae0c (the windows' walk_wrap term, after the twenty-eighth and twenty-ninth were
+# scored), before they were synthesized: scored once, with that model
 COUNTS["holdout30"] = dict(COUNTS["holdout"])
 COUNTS["regime27"] = dict(COUNTS["regime"])
 COUNTS["holdout31"] = dict(COUNTS["holdout"])
