@@ -111,6 +111,8 @@ LATE_HOLDOUTS = {
     "holdout29": (41, "twenty-ninth", 18084),
     "holdout30": (42, "thirtieth", 18086),
     "holdout31": (43, "thirty-first", 18088),
+    "holdout32": (44, "thirty-second", 18090),
+    "holdout33": (45, "thirty-third", 18092),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -142,6 +144,8 @@ LATE_REGIMES = {
     "holdout29": "regime26",
     "holdout30": "regime27",
     "holdout31": "regime28",
+    "holdout32": "regime29",
+    "holdout33": "regime30",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005

@@ -168,6 +168,10 @@ SEEDS = {
     "regime27": 18087,
     "holdout31": 18088,
     "regime28": 18089,
+    "holdout32": 18090,
+    "regime29": 18091,
+    "holdout33": 18092,
+    "regime30": 18093,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -411,6 +415,13 @@ COUNTS["holdout30"] = dict(COUNTS["holdout"])
 COUNTS["regime27"] = dict(COUNTS["regime"])
 COUNTS["holdout31"] = dict(COUNTS["holdout"])
 COUNTS["regime28"] = dict(COUNTS["regime"])
+# thirty-second and thirty-third hold-out sets with the twenty-ninth and thirtieth regime sets
+# (seeds 18090-18093), committed on 2026-12-07 (thirteenth session) with the session's final
+# model (f5ecb37: the pools' sext term), before they were synthesized: scored once, with it
+COUNTS["holdout32"] = dict(COUNTS["holdout"])
+COUNTS["regime29"] = dict(COUNTS["regime"])
+COUNTS["holdout33"] = dict(COUNTS["holdout"])
+COUNTS["regime30"] = dict(COUNTS["regime"])
 # training sliding windows whose line buffer is block RAM (seed 18081, thirteenth session; kind
 # ``SlidingWindowBram``): the fit had 5, and the CNV builds' W2A2 windows with a block-RAM
 # buffer (deep buffers of narrow words: 2x2 pools and 3x3 convolutions over 64-128 channels
