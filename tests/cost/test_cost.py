@@ -591,6 +591,27 @@ def test_pool_features_carry_chain_and_compare():
         model.estimate(Pool("p", DataType("UINT1"), 8, 4, "sum", 4, pe=4))["lut"]
         > (model.estimate(Pool("p", DataType("UINT1"), 8, 2, "sum", 4, pe=4))["lut"])
     )
+    # a sum of signed elements adds the sign-extended element: `sext` is its output bits; a
+    # max, an unsigned sum and a bipolar sum have none
+    from fpgagen.layers.pool import GlobalAccPool
+
+    gs = GlobalAccPool("g", DataType("INT4"), 8, 256, pe=4)
+    gu = GlobalAccPool("g", DataType("UINT4"), 8, 256, pe=4)
+    assert model.features(gs)["lut"]["sext"] == 4 * gs.out_dtype.bits
+    assert model.features(gu)["lut"]["sext"] == 0 and feats(4, "max", "INT4")["sext"] == 0
+    assert feats(4, "sum", "BIPOLAR")["sext"] == 0
+    assert model.estimate(gs)["lut"] > model.estimate(gu)["lut"]
+
+
+def test_fifo_wrap_counts_the_bits_above_the_trailing_zeros():
+    """rtl/axis_fifo.v: a power-of-two depth wraps for free; otherwise both pointers clear
+    their bits above DEPTH's trailing zeros (p + 1 is zero below them when it wraps)."""
+
+    def wrap(depth):
+        return model.features(FIFO("f", DataType("UINT4"), 2, 2, depth))["lut"]["wrap"]
+
+    assert wrap(64) == wrap(2048) == 0
+    assert wrap(48) == 2 * (6 - 4) and wrap(1939) == 2 * 11 and wrap(20) == 2 * (5 - 2)
 
 
 def test_sliding_window_features_follow_the_buffer():
@@ -610,6 +631,14 @@ def test_sliding_window_features_follow_the_buffer():
     assert model.features(one_h)["lut"]["dec_walk"] == 2 + 4 + 1
     ident = SlidingWindow("s", DataType("UINT2"), (10, 10), 15, (1, 1), (1, 1), simd=5)
     assert model.features(ident)["lut"]["dec_walk"] == 0
+    # walk_wrap: the walk's ranges that are not powers of two, their bits above the trailing
+    # zeros. 2x2/2 over 10 x 10 x 128 (CF 64): kernel row 128 and rows 2 are free; output
+    # columns and rows 5 (3 bits), span 768 = 3 x 256 (10 - 8), bank 2560 = 5 x 512 (12 - 9)
+    pool = SlidingWindow("s", DataType("UINT2"), (10, 10), 128, (2, 2), (2, 2), simd=2)
+    assert model.features(pool)["lut"]["walk_wrap"] == 3 + 3 + 2 + 3
+    # on 16 x 16 every range but the span (1,152 = 9 x 128: 11 - 7 bits) is a power of two
+    pow2 = SlidingWindow("s", DataType("UINT2"), (16, 16), 128, (2, 2), (2, 2), simd=2)
+    assert model.features(pow2)["lut"]["walk_wrap"] == 11 - 7
     # a 1x1 window taking two input words per beat keeps the buffer: one adder (a one-word
     # window has no base + offset one); 20 = 0b10100 words: 6 + 2 x 4
     one = SlidingWindow("s", DataType("UINT2"), (10, 10), 15, (1, 1), (1, 1), simd=15, ipar=2)
