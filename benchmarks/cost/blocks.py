@@ -155,7 +155,10 @@ ROM_DEPTH += [128, 144, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1
 ROM_WIDTHS = [32, 64]
 #: products fed by a small soft-logic weight ROM (``rdot``): operand pairs (2-4-bit inputs,
 #: INT2 / TERNARY weights), words, lanes per PE (32 lanes x 4 PEs took over 10 minutes a run:
-#: extrapolated), PEs per design (the table is per PE)
+#: extrapolated), PEs per design (the table is per PE). 3, 5 and 6 lanes since the
+#: fourteenth session: at 32 PEs a 2-word UINT2 x TERNARY block costs 13.6 LUTs per PE at 4
+#: lanes and 24.0 at 5 (9.3, 30.8, 40.9 and 47.2 at 3, 6, 7 and 8), where the line from 4 to
+#: 8 lanes gave 21.2 at 5
 RDOT_PAIRS = [
     ("INT2", "INT2"),
     ("UINT2", "INT2"),
@@ -165,9 +168,14 @@ RDOT_PAIRS = [
     ("UINT3", "INT2"),
     ("INT4", "TERNARY"),
     ("INT4", "INT2"),
+    # binary pairs since the fourteenth session (an XNOR, +-w, +-x fed by a 2-8-word ROM):
+    # priced as unshared products, ROM-fed XNOR layers of 17-46 PEs were 11-24% high
+    ("BIPOLAR", "BIPOLAR"),
+    ("BIPOLAR", "INT4"),
+    ("UINT4", "BIPOLAR"),
 ]
 RDOT_DEPTH = [2, 4, 8]
-RDOT_SIMD = [1, 2, 4, 8, 16]
+RDOT_SIMD = [1, 2, 3, 4, 5, 6, 8, 16]
 RDOT_PE = 4
 ACT_BITS = [3, 4, 5, 6, 8, 11, 16, 20]
 ACT_N = [1, 2, 3, 7, 15]
@@ -203,9 +211,11 @@ MID_POINTS = [(3, 7), (4, 3), (6, 1), (8, 3), (11, 7), (16, 15)]
 #: the second PE count of the small blocks (``act``'s modes, ``soft``, ``fold``, ``rdot``)
 #: measured for their slope (:func:`slope_pe`)
 SLOPE_PE = {"const": 16, "rom": 12, "soft": 6, "fold": 6, "rdot": 12}
-#: a third PE count of the ``rdot`` blocks of up to 4 lanes: their LUTs per PE fall with the
-#: PE count (a lane's few possible weight sequences are products the PEs share), and half
-#: of the ROM-fed layers of the sets have 30-52 PEs
+#: a third PE count of the ``rdot`` blocks: their LUTs per PE fall with the PE count up to
+#: 4 lanes (a lane's few possible weight sequences are products the PEs share), and half of
+#: the ROM-fed layers of the sets have 30-52 PEs; from 5 lanes on they hardly fall (8 lanes:
+#: 43.8 LUTs per PE at 4 PEs, 47.9 at 12, 47.2 at 32), which the table held at 4 PEs only
+#: until the fourteenth session (now measured at all three up to 8 lanes)
 RDOT_PE_HIGH = 32
 
 
@@ -317,10 +327,12 @@ def _cdot_source(spec: dict, d: Path) -> Path:
 
 def rdot_values(w: str) -> list[int]:
     """The values an ``rdot`` block's weights are drawn from, uniformly: the type's values, 0
-    included (a TERNARY weight from -1, 0, 1)."""
+    included (a TERNARY weight from -1, 0, 1; a BIPOLAR one from -1, 1)."""
     from fpgagen.datatypes import DataType
 
     wd = DataType(w)
+    if wd.is_bipolar:
+        return [-1, 1]
     return [-1, 0, 1] if w == "TERNARY" else list(range(wd.min, wd.max + 1))
 
 
@@ -724,9 +736,14 @@ def slope_pe(spec: dict) -> int:
     """The second PE count a block is measured at (0: measured once, its LUTs per PE are the
     table's): every comparator block (``act``, ``soft``, ``fold``; at 2 PEs a block of one
     random ROM per PE also scatters more than at 6, and the wide ROMs of 14 PEs and more cost
-    more per PE than 2 PEs' at some depths), ``rdot`` blocks of up to 4 lanes."""
+    more per PE than 2 PEs' at some depths), ``rdot`` blocks of up to 8 lanes (at 16, 4
+    PEs' LUTs per PE are within 5% of 32 PEs': 120 and 114 for 2-word UINT2 x TERNARY; 16
+    multi-bit lanes at 32 PEs take up to a minute a run) and every binary ``rdot`` block
+    (a BIPOLAR operand: small and quick, and an XNOR layer's popcount is often 16 lanes or
+    more)."""
     if spec["block"] == "rdot":
-        return SLOPE_PE["rdot"] if spec["simd"] <= 4 else 0
+        binary = "BIPOLAR" in (spec["in"], spec["w"])
+        return SLOPE_PE["rdot"] if spec["simd"] <= 8 or binary else 0
     if spec["block"] not in ("act", "fold"):
         return 0
     return SLOPE_PE[spec.get("mode", "fold")]

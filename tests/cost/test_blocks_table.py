@@ -93,7 +93,7 @@ def test_rom_fed_tables_hold_each_pe_count():
     its fixed part included (products the PEs share, which a layer of as many PEs shares
     too), not the slope; a wide block measured at 4 PEs only gives that one figure."""
     small = {"block": "rdot", "in": "INT2", "w": "TERNARY", "depth": 2, "simd": 4}
-    wide = {**small, "simd": 8}
+    wide = {**small, "simd": 16}
     data = {
         "designs": {
             "a": _run({**small, "id": "a", "pe": 4}, 81),
@@ -108,7 +108,7 @@ def test_rom_fed_tables_hold_each_pe_count():
         12: pytest.approx(179 / 12, abs=1e-3),
         32: pytest.approx(407 / 32, abs=1e-3),
     }
-    assert t[8] == {4: pytest.approx(215 / 4, abs=1e-3)}
+    assert t[16] == {4: pytest.approx(215 / 4, abs=1e-3)}
     # the share of 0 among the blocks' random weights, from the values they are drawn from
     zero = blocks.tables(data)["rdot_zero"]
     assert zero == {"i2s_wt": pytest.approx(1 / 3, abs=1e-5)}
@@ -118,12 +118,21 @@ def test_rom_fed_tables_hold_each_pe_count():
         0,
         1,
     ]
-    # the designs ask for the third PE count of the small blocks only
-    specs = [s for s in blocks.designs("rdot") if s["in"] == "INT2" and s["w"] == "TERNARY"]
-    pes = {(s["simd"], s["depth"]): set() for s in specs}
-    for s in specs:
-        pes[(s["simd"], s["depth"])].add(s["pe"])
-    assert pes[(4, 2)] == {4, 12, 32} and pes[(8, 2)] == {4}
+    assert blocks.rdot_values("BIPOLAR") == [-1, 1]
+
+    # the designs ask for the second and third PE counts up to 8 lanes, and at every width
+    # for the binary pairs (small, quick blocks)
+    def pes_of(ind, wd):
+        specs = [s for s in blocks.designs("rdot") if s["in"] == ind and s["w"] == wd]
+        pes = {(s["simd"], s["depth"]): set() for s in specs}
+        for s in specs:
+            pes[(s["simd"], s["depth"])].add(s["pe"])
+        return pes
+
+    multi, xnor = pes_of("INT2", "TERNARY"), pes_of("BIPOLAR", "BIPOLAR")
+    assert multi[(4, 2)] == multi[(5, 2)] == multi[(8, 2)] == {4, 12, 32}
+    assert multi[(16, 2)] == {4}
+    assert xnor[(16, 8)] == {4, 12, 32}
 
 
 def test_rom_context_factor_is_the_median_ratio():

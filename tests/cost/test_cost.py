@@ -260,6 +260,24 @@ def test_dot_block_follows_the_varying_weight_bits():
     assert f["pos", "external"] == f["both", "external"] == f["both", "block"]
 
 
+def test_a_product_narrowed_below_a_dsp_is_priced_in_luts():
+    """The DOT table measured UINT4 x INT4 products as DSP48s (the block's sum keeps 9 bits);
+    an accumulator of 8 bits narrows the product, Yosys keeps it in LUTs, and the nearest LUT
+    pair prices it (INT4 x INT4: 26 LUTs; Yosys on one such product cut to 8 bits: 24). A
+    46-PE layer of MW = 1 read it as 0 LUTs and came out 30% low."""
+    u4, i4 = DataType("UINT4"), DataType("INT4")
+    assert model.DOT["i4u_w4s"][1] == 0  # the block's product is a DSP48
+    assert model.dot_luts(u4, i4, 1, 9) == 0
+    assert model.dot_luts(u4, i4, 1, 8) == pytest.approx(model.DOT["i4s_w4s"][1])
+    rng = np.random.default_rng(3)
+    w = rng.integers(-8, 8, size=(64, 1))  # NF = 8 words of 8 PEs' weights
+    m = MVAU("n", w, u4, i4, pe=8, simd=1, ram_style="block")
+    assert m.nf == 8 and m.acc_bits <= 8 and model.mvau_dsp(m) == 0
+    f = model.features(m)["lut"]
+    assert f["dot"] == pytest.approx(8 * model.dot_luts(u4, i4, 1, m.acc_bits))
+    assert f["dot"] > 0
+
+
 def test_sub_block_tables_are_interpolated():
     """dot_luts / act_luts return the Yosys table at its grid points, lie between neighbours in
     between, extrapolate linearly beyond the grid, and map TERNARY to the INT2 hardware pair."""
@@ -369,7 +387,7 @@ def test_sub_block_tables_are_interpolated():
     assert model.rdot_luts(i2, t, 2, 8) > model.RDOT["i2s_wt"][2][8][4]
     lo, hi = model.RDOT["i2s_w2s"][2][8][4], model.RDOT["i2s_w2s"][4][8][4]
     assert min(lo, hi) <= model.rdot_luts(i2, i2, 3, live(8, "i2s_w2s", 3)) <= max(lo, hi)
-    # ... and in the layer's PE count where the blocks were measured at several (up to 4
+    # ... and in the layer's PE count where the blocks were measured at several (up to 8
     # lanes: 4, 12 and 32 PEs), held past them; a row of one PE count is the same at any
     row = model.RDOT["i2s_wt"][2][4]
     n4 = live(4, "i2s_wt", 2)
@@ -378,7 +396,14 @@ def test_sub_block_tables_are_interpolated():
     assert model.rdot_luts(i2, t, 2, n4, pe=64) == pytest.approx(row[32])
     assert min(row[12], row[32]) <= model.rdot_luts(i2, t, 2, n4, pe=20) <= max(row[12], row[32])
     n8 = live(8, "i2s_w2s", 2)
-    assert model.rdot_luts(i2, i2, 2, n8, pe=40) == pytest.approx(model.RDOT["i2s_w2s"][2][8][4])
+    row8 = model.RDOT["i2s_w2s"][2][8]
+    assert sorted(row8) == [4, 12, 32]
+    assert model.rdot_luts(i2, i2, 2, n8, pe=40) == pytest.approx(row8[32])
+    n16 = live(16, "i2s_w2s", 2)
+    assert model.rdot_luts(i2, i2, 2, n16, pe=40) == pytest.approx(model.RDOT["i2s_w2s"][2][16][4])
+    # 5 lanes are measured, not read off the line from 4 to 8 (at many PEs the 4-lane block
+    # shares far more than the 5-lane one)
+    assert 5 in model.RDOT["i2u_wt"][2]
     assert model.rdot_luts(i2, i2, 4, 0) == 0
     # a pair the table lacks (INT3 weights) takes the nearest non-TERNARY pair, scaled up
     assert model.rdot_luts(i2, DataType("INT3"), 4, 8) > model.rdot_luts(i2, i2, 4, 8)
@@ -386,8 +411,14 @@ def test_sub_block_tables_are_interpolated():
     assert model.RDOT_DEPTH == 8
     assert model.rdot_covers(DataType("UINT3"), t) and model.rdot_covers(DataType("INT4"), i2)
     assert not model.rdot_covers(DataType("INT8"), i2)
-    assert not model.rdot_covers(DataType("BIPOLAR"), i2)
     assert not model.rdot_covers(i2, DataType("INT4"))
+    # ... and the binary pairs: XNOR, a BIPOLAR input by weights of up to 4 bits, inputs of up
+    # to 4 bits by a BIPOLAR weight (their rows hold no zero weight)
+    b = DataType("BIPOLAR")
+    assert model.rdot_covers(b, b) and model.RDOT_ZERO["i1b_w1b"] == 0
+    assert model.rdot_covers(b, i2) and model.rdot_covers(DataType("UINT3"), b)
+    assert not model.rdot_covers(b, DataType("INT8"))
+    assert not model.rdot_covers(DataType("UINT8"), b)
     # constant weights: their own table, TERNARY weights (+-1) apart from INT2 ones; a
     # missing pair takes the nearest one of its kind scaled by the product width
     assert model.cdot_key(u2, t) == "i2u_wt" and model.cdot_key(u2, i2) == "i2u_w2s"
@@ -905,6 +936,13 @@ def test_small_weight_rom_uses_the_rdot_block():
 
     f = model.features(m)["lut"]["rdot"]
     assert f == pytest.approx(rdot_at(32)) and rdot_at(32) != pytest.approx(rdot_at(4))
+    # binary products fed by so small a ROM take their measured blocks too (an XNOR here)
+    wb = rng.choice([-1, 1], size=(8, 16))
+    b = DataType("BIPOLAR")
+    x = MVAU("x", wb, b, b, pe=4, simd=8)
+    fx = model.features(x)["lut"]
+    assert fx["rdot"] == pytest.approx(4 * model.rdot_luts(b, b, 4, 8, x.acc_bits, 4))
+    assert fx["dot"] == 0 and fx["rdot"] > 0
     wide = MVAU("w", w, DataType("INT8"), DataType("TERNARY"), pe=4, simd=8)
     g = model.features(wide)["lut"]
     assert g["rdot"] == 0 and g["dot"] > 0

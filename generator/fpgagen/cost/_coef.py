@@ -105,15 +105,15 @@ COEF = {
             "wreg": 0.739
         },
         "lut": {
-            "acc": 1.0206,
+            "acc": 1.0185,
             "act": 1.0,
             "act_rom": 1.0,
-            "const": 3.84,
-            "ctrl": 1.161,
+            "const": 3.8268,
+            "ctrl": 1.1651,
             "dot": 1.0,
-            "dsp": 0.2185,
-            "ibuf": 0.9519,
-            "out": 0.948,
+            "dsp": 0.2357,
+            "ibuf": 0.9498,
+            "out": 0.9439,
             "rdot": 1.0,
             "wrom": 1.0,
             "wrom_deep": 1.17,
@@ -131,11 +131,11 @@ COEF = {
             "act": 1.0,
             "act_rom": 1.0,
             "cdot": 0.8184,
-            "const": 4.4171,
+            "const": 4.4188,
             "ctrl": 1.0,
             "dot": 1.0,
             "dsp": 0.5683,
-            "out": 0.8386,
+            "out": 0.8385,
             "rdot": 1.0,
             "tree_const": 0.9847,
             "wrom": 1.0,
@@ -187,13 +187,13 @@ BAND = {
     "FMPadding": 0.122,
     "GlobalAccPool": 0.12,
     "LabelSelect": 0.2244,
-    "MVAU": 0.1621,
+    "MVAU": 0.1635,
     "MVAU/unrolled": 0.2961,
     "Pool": 0.1613,
     "SlidingWindow": 0.1368,
     "Thresholding": 0.1669,
-    "VVAU": 0.1173,
-    "_pooled": 0.1722
+    "VVAU": 0.1175,
+    "_pooled": 0.1699
 }
 
 BAND_SOFT = 20

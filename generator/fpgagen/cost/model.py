@@ -623,13 +623,15 @@ def _pair_of(key: str) -> tuple:
 
 
 @functools.cache
-def _dot_entry(key: str) -> tuple[str, float]:
+def _dot_entry(key: str, kind: str | None = None) -> tuple[str, float]:
     """(the :data:`DOT` key to read, its scale) for operand pair ``key``: itself, or the
-    nearest pair of the same kind scaled by the product width (see :func:`dot_luts`); the
+    nearest pair of the same kind scaled by the product width (see :func:`dot_luts`); with
+    ``kind``, the nearest pair of that kind, even where the table holds ``key`` itself; the
     table is a module constant, so the answer is cached."""
-    if key in DOT:
+    xe, we, pb, own = _pair_of(key)
+    if key in DOT and kind in (None, own):
         return key, 1.0
-    xe, we, pb, kind = _pair_of(key)
+    kind = kind or own
     same = [k for k in DOT if _pair_of(k)[3] == kind] or list(DOT)
     near = min(same, key=lambda k: (abs(_pair_of(k)[0] - xe) + abs(_pair_of(k)[1] - we), k))
     return near, pb / _pair_of(near)[2]
@@ -646,8 +648,14 @@ def dot_luts(in_dtype, w_dtype, n: int, cap: int | None = None) -> float:
     if n <= 0:
         return 0.0
     key = dot_key(in_dtype, w_dtype)
-    pb = _pair_of(key)[2]
-    key, scale = _dot_entry(key)
+    xe, we, pb, kind = _pair_of(key)
+    # a pair whose products the table measured in DSP48s (its sum untruncated, 9 bits or
+    # more) but that the accumulator narrows below 9 bits: Yosys keeps the product in LUTs
+    # (dsp_per_product), and the nearest LUT-product pair prices it. Measured: one UINT4 x
+    # INT4 product cut to 8 bits takes 24 LUTs (the table's INT4 x INT4 row, scaled: 26), a
+    # UINT6 x INT2 one 11; read at the DSP row, 0 (a 46-PE layer of them was 30% low)
+    narrowed = kind == "dsp" and cap is not None and not dsp_per_product(xe, we, cap)
+    key, scale = _dot_entry(key, "mul" if narrowed else None)
     return max(0.0, _interp(DOT[key], n) * scale * _truncation(n, pb, cap))
 
 
@@ -730,12 +738,15 @@ RDOT_DEPTH = max(max(t) for t in RDOT.values())
 
 
 def rdot_covers(in_dtype, w_dtype) -> bool:
-    """Whether :data:`RDOT` covers products of this operand pair: multi-bit (not BIPOLAR)
-    inputs and weights no wider than the table's widest, so that the nearest measured pair
-    is a neighbour and not a guess."""
-    if in_dtype.is_bipolar or w_dtype.is_bipolar:
+    """Whether :data:`RDOT` covers products of this operand pair: the table holds pairs of
+    its kind (:func:`_pair_kind`: multi-bit, TERNARY weights, XNOR, one BIPOLAR operand) and
+    this pair's inputs and weights are no wider than the widest of them, so that the nearest
+    measured pair is a neighbour and not a guess."""
+    kind = _pair_kind(cdot_key(in_dtype, w_dtype))
+    same = [_key_bits(k) for k in RDOT if _pair_kind(k) == kind]
+    if not same:
         return False
-    ins, ws = zip(*(_key_bits(k) for k in RDOT))
+    ins, ws = zip(*same)
     return in_dtype.bits <= max(ins) and w_dtype.bits <= max(ws)
 
 

@@ -480,7 +480,7 @@ class MVAU(AccumulatorMixin, HWLayer):
         # the block rdot measures them together, so the ROM has no term of its own
         rom_fed = (
             not const_w
-            and kind == "mul"
+            and kind in ("mul", "xnor", "neg")
             and not dsp
             and 1 < depth <= cm.RDOT_DEPTH
             and wmem["kind"] == "logic"
