@@ -113,6 +113,8 @@ LATE_HOLDOUTS = {
     "holdout31": (43, "thirty-first", 18088),
     "holdout32": (44, "thirty-second", 18090),
     "holdout33": (45, "thirty-third", 18092),
+    "holdout34": (46, "thirty-fourth", 18094),
+    "holdout35": (47, "thirty-fifth", 18096),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -146,6 +148,8 @@ LATE_REGIMES = {
     "holdout31": "regime28",
     "holdout32": "regime29",
     "holdout33": "regime30",
+    "holdout34": "regime31",
+    "holdout35": "regime32",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005

@@ -172,6 +172,10 @@ SEEDS = {
     "regime29": 18091,
     "holdout33": 18092,
     "regime30": 18093,
+    "holdout34": 18094,
+    "regime31": 18095,
+    "holdout35": 18096,
+    "regime32": 18097,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -422,6 +426,14 @@ COUNTS["holdout32"] = dict(COUNTS["holdout"])
 COUNTS["regime29"] = dict(COUNTS["regime"])
 COUNTS["holdout33"] = dict(COUNTS["holdout"])
 COUNTS["regime30"] = dict(COUNTS["regime"])
+# thirty-fourth and thirty-fifth hold-out sets with the thirty-first and thirty-second regime
+# sets (seeds 18094-18097), committed on 2026-12-07 (fourteenth session) with the model of
+# 6c198ca (the ROM-fed blocks at 3-6 lanes and up to 32 PEs, the binary ROM-fed pairs, the
+# narrowed DSP products), before they were synthesized: scored once, with that model
+COUNTS["holdout34"] = dict(COUNTS["holdout"])
+COUNTS["regime31"] = dict(COUNTS["regime"])
+COUNTS["holdout35"] = dict(COUNTS["holdout"])
+COUNTS["regime32"] = dict(COUNTS["regime"])
 # training sliding windows whose line buffer is block RAM (seed 18081, thirteenth session; kind
 # ``SlidingWindowBram``): the fit had 5, and the CNV builds' W2A2 windows with a block-RAM
 # buffer (deep buffers of narrow words: 2x2 pools and 3x3 convolutions over 64-128 channels
