@@ -20,9 +20,10 @@ Blocks (each synthesized out of context with the default script of :mod:`fpgagen
   and a layer reads it at its own (the PEs share products and adder nodes);
 * ``rdot``: ``RDOT_PE`` PEs of ``dot_pe.v`` whose weights come from a 2-, 4- or 8-word
   soft-logic ROM addressed by a counter (``blocks/rdot_pe.v``), for 2-4-bit inputs by INT2 /
-  TERNARY weights, SIMD 1..16; LUTs per PE of the ROM, the products and the adder tree
-  together, at 4 PEs and (up to 4 lanes) at 12 and 32 PEs as well: the table holds each, and
-  a layer reads it at its own PE count;
+  TERNARY weights and three binary pairs (XNOR, a BIPOLAR input by INT4 weights, UINT4
+  inputs by BIPOLAR weights), SIMD 1..16; LUTs per PE of the ROM, the products and the adder
+  tree together, at 4 PEs and (up to 8 lanes, every binary block) at 12 and 32 PEs as well:
+  the table holds each, and a layer reads it at its own PE count;
 * ``act``: the comparator bank (rtl/thresholding.v: ``PE`` x ``N`` comparators of a ``b``-bit
   value, the count of their outputs, the output register and skid buffer) for
   b = 3..20, N = 1, 2, 3, 7, 15 and thresholds that are constants (one fold, as in an MVAU
@@ -177,7 +178,10 @@ RDOT_PAIRS = [
 RDOT_DEPTH = [2, 4, 8]
 RDOT_SIMD = [1, 2, 3, 4, 5, 6, 8, 16]
 RDOT_PE = 4
-ACT_BITS = [3, 4, 5, 6, 8, 11, 16, 20]
+#: comparator bits of the ``act`` blocks (a Thresholding layer on INTb values: 2 is its
+#: narrowest type). 2 since the fourteenth session: a layer whose accumulator has 3 bits read
+#: the table below its grid (a 38-PE MVAU of one input element and 3 thresholds, -30%)
+ACT_BITS = [2, 3, 4, 5, 6, 8, 11, 16, 20]
 ACT_N = [1, 2, 3, 7, 15]
 #: PE of the act designs (the table is per PE)
 ACT_PE = {"const": 8, "rom": 4}
@@ -194,8 +198,9 @@ SOFT_PE = 2
 #: the activation stage of the MVAU / VVAU (rtl/act_out.v) fed by a soft-logic threshold ROM
 #: of ``depth`` words, addressed by a pipeline copy of the fold counter as in those layers
 #: (``fold``, blocks/act_fold.v): ``ACC_BITS = b + 1`` (row ``b`` of the tables, as in
-#: ``act``), sorted random thresholds over the accumulator's range
-FOLD_BITS = [3, 4, 6, 8, 11, 16]
+#: ``act``), sorted random thresholds over the accumulator's range; 1 and 2 (accumulators of 2
+#: and 3 bits) since the fourteenth session
+FOLD_BITS = [1, 2, 3, 4, 6, 8, 11, 16]
 FOLD_DEPTH = [2, 4, 8, 16, 32, 64, 128, 256]
 FOLD_PE = 2
 #: the ``soft`` and ``fold`` blocks between two of their powers of two (``mid``), at six of
@@ -841,7 +846,7 @@ def tables(data: dict | None = None) -> dict:
             acc[1] += s["width"]
         elif s["block"] == "rdot":
             # LUTs per PE at every PE count measured, the fixed part included: with 2-8
-            # words and up to 4 lanes it is mostly the products the PEs share (a lane's few
+            # words and a few lanes it is mostly the products the PEs share (a lane's few
             # possible weight sequences), which a layer of as many PEs shares as well; the
             # layer reads the row at its own PE count (cost.model.rdot_luts)
             rdot_zero[cdot_key(s["in"], s["w"])] = round(
@@ -910,6 +915,11 @@ def tables(data: dict | None = None) -> dict:
 #: the fewest distinct columns one more PE must add for a block to give its ROM's LUTs per
 #: column (at 2 and 4 words a PE adds 0-1.5: the ROM's few possible columns are all there)
 COLUMN_MIN = 2.0
+#: ... and the fewest bits of its values: a 1-bit block (fourteenth session, for layers whose
+#: accumulator has 2 bits: one threshold) holds its comparator and ROM column in one LUT, and
+#: counted here those blocks moved the others' LUTs per column by up to 6% (and one check
+#: block of the ``pe`` grid from 16% to 17% off)
+COLUMN_MIN_BITS = 2
 
 
 def column_cost(pts: dict, act_rom: dict) -> dict:
@@ -921,7 +931,7 @@ def column_cost(pts: dict, act_rom: dict) -> dict:
     four LUTs and their muxes. Depths without such blocks take the nearest deeper depth's."""
     per: dict = {}
     for (b, n, d), (slope, m, _d0) in pts.items():
-        if m >= COLUMN_MIN:
+        if m >= COLUMN_MIN and b >= COLUMN_MIN_BITS:
             per.setdefault(d, []).append(max(0.0, slope - _rom_comparators(act_rom, b, n)) / m)
     out = {d: round(float(np.median(v)), 3) for d, v in per.items()}
     for d in sorted({d for (_b, _n, d) in pts}, reverse=True):
@@ -1008,7 +1018,8 @@ def cmd_table(_a) -> int:
         "wrapping counter (blocks/rom_ctr.v);\n"
         "RDOT[pair][depth][SIMD][PE]: LUTs per PE of PE x SIMD products fed by a 2-8-word\n"
         "weight ROM, the ROM, products and adder trees together (blocks/rdot_pe.v), at each\n"
-        "PE count measured (4; 4, 12, 32 up to SIMD 4); RDOT_ZERO[pair]: the share of 0\n"
+        "PE count measured (4; 4, 12, 32 up to SIMD 8 and for the binary pairs);\n"
+        "RDOT_ZERO[pair]: the share of 0\n"
         "among those blocks' random weights (a lane is 0 in every word of a depth-word ROM\n"
         "with probability RDOT_ZERO^depth).\n"
         "DWC_COLLECT[K]: LUTs of rtl/axis_dwc.v collecting K words (1 -> K bits: no LUT per\n"

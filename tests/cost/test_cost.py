@@ -278,6 +278,20 @@ def test_a_product_narrowed_below_a_dsp_is_priced_in_luts():
     assert f["dot"] > 0
 
 
+def test_narrow_accumulators_read_measured_comparator_rows():
+    """An accumulator of 2 or 3 bits (one or two input elements of narrow types) reads the
+    comparator tables at measured rows: the ``act`` blocks start at 2-bit values (3-bit
+    comparisons), the MVAU's activation stage (``ACT_FOLD``) at 1-bit ones; before the
+    fourteenth session both started at 3 bits and such a layer read a line below the grid
+    (a 38-PE one with 3 thresholds and a 4-word threshold ROM was 30% low)."""
+    assert min(model.ACT["const"]) == min(model.ACT["rom"]) == 2
+    assert min(model.ACT_FOLD) == 1
+    assert model.act_luts(3, 3, False) == pytest.approx(model.ACT["rom"][2][3])
+    assert model.act_luts(1, 3, True) == pytest.approx(model.ACT["const"][2][1])
+    # a 3-bit comparison costs no more than a 4-bit one
+    assert model.act_luts(3, 3, False) <= model.act_luts(3, 4, False)
+
+
 def test_sub_block_tables_are_interpolated():
     """dot_luts / act_luts return the Yosys table at its grid points, lie between neighbours in
     between, extrapolate linearly beyond the grid, and map TERNARY to the INT2 hardware pair."""

@@ -760,7 +760,8 @@ def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None, pe:
     """LUTs of one PE's ``n`` products fed by a soft-logic weight ROM of ``depth`` (2 to
     :data:`RDOT_DEPTH`) words in a layer of ``pe`` PEs, the ROM and the adder tree included,
     from the Yosys table :data:`RDOT` (benchmarks/cost/blocks/rdot_pe.v: random weights,
-    SIMD 1..16, LUTs per PE at 4, 12 and 32 PEs up to SIMD 4, at 4 PEs beyond), interpolated
+    SIMD 1..16, LUTs per PE at 4, 12 and 32 PEs up to SIMD 8 and for the binary pairs, at 4
+    PEs beyond), interpolated
     in ``n`` and ``depth`` and in ``pe`` as :func:`_at_pe` reads a PE row: synthesis merges
     so small a ROM with the products it feeds, and the PEs share the products of a lane's
     few possible weight sequences (the LUTs per PE fall with the PE count). ``n`` is the
