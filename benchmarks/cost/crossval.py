@@ -115,6 +115,8 @@ LATE_HOLDOUTS = {
     "holdout33": (45, "thirty-third", 18092),
     "holdout34": (46, "thirty-fourth", 18094),
     "holdout35": (47, "thirty-fifth", 18096),
+    "holdout36": (48, "thirty-sixth", 18098),
+    "holdout37": (49, "thirty-seventh", 18100),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -150,6 +152,8 @@ LATE_REGIMES = {
     "holdout33": "regime30",
     "holdout34": "regime31",
     "holdout35": "regime32",
+    "holdout36": "regime33",
+    "holdout37": "regime34",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005

@@ -176,6 +176,10 @@ SEEDS = {
     "regime31": 18095,
     "holdout35": 18096,
     "regime32": 18097,
+    "holdout36": 18098,
+    "regime33": 18099,
+    "holdout37": 18100,
+    "regime34": 18101,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -434,6 +438,14 @@ COUNTS["holdout34"] = dict(COUNTS["holdout"])
 COUNTS["regime31"] = dict(COUNTS["regime"])
 COUNTS["holdout35"] = dict(COUNTS["holdout"])
 COUNTS["regime32"] = dict(COUNTS["regime"])
+# thirty-sixth and thirty-seventh hold-out sets with the thirty-third and thirty-fourth regime
+# sets (seeds 18098-18101), committed on 2026-12-07 (fourteenth session) with the session's
+# final model (b80cdd3: the comparator blocks of 1-2-bit values, after the thirty-fourth and
+# thirty-fifth were scored), before they were synthesized: scored once, with it
+COUNTS["holdout36"] = dict(COUNTS["holdout"])
+COUNTS["regime33"] = dict(COUNTS["regime"])
+COUNTS["holdout37"] = dict(COUNTS["holdout"])
+COUNTS["regime34"] = dict(COUNTS["regime"])
 # training sliding windows whose line buffer is block RAM (seed 18081, thirteenth session; kind
 # ``SlidingWindowBram``): the fit had 5, and the CNV builds' W2A2 windows with a block-RAM
 # buffer (deep buffers of narrow words: 2x2 pools and 3x3 convolutions over 64-128 channels
