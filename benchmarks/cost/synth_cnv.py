@@ -40,13 +40,12 @@ sys.path.insert(0, str(ROOT / "generator"))
 GROUPED = ("FIFO", "DWC")
 
 
-def run(
-    net: str, cycles: int, work: Path, jobs: int, top: bool, timeout, top_timeout, scheduler=None
-) -> dict:
+def _build(net: str, cycles: int, work: Path) -> Path:
+    """The zoo preset ``net`` exported and built for the ZCU104 at ``cycles`` in ``work``
+    (both kept there and reused): the build folder."""
     from fpgagen.flow import build
     from fpgagen.models.cnn import make_cnn
     from fpgagen.models.export import export_qonnx_model
-    from fpgagen.synth import synth_build
 
     work.mkdir(parents=True, exist_ok=True)
     onnx = work / f"{net}.onnx"
@@ -55,6 +54,15 @@ def run(
     out = work / f"build_{net}_{cycles}"
     if not (out / "dataflow.json").is_file():
         build(onnx, "zcu104", out, target_cycles_=cycles, backend="rtl")
+    return out
+
+
+def run(
+    net: str, cycles: int, work: Path, jobs: int, top: bool, timeout, top_timeout, scheduler=None
+) -> dict:
+    from fpgagen.synth import synth_build
+
+    out = _build(net, cycles, work)
     res = synth_build(
         out,
         top=top,
@@ -77,19 +85,10 @@ def run_layers(net: str, cycles: int, work: Path, names: list[str], timeout) -> 
     "target_cycles", "board", "layers": [{"name", "type", "folding", "estimate", "actual",
     "lut_err_pct", "seconds"}]}``."""
     from fpgagen.cost import model
-    from fpgagen.flow import build, load_build
-    from fpgagen.models.cnn import make_cnn
-    from fpgagen.models.export import export_qonnx_model
+    from fpgagen.flow import load_build
     from fpgagen.synth import RESOURCE_KEYS, synth_layer
 
-    work.mkdir(parents=True, exist_ok=True)
-    onnx = work / f"{net}.onnx"
-    if not onnx.exists():
-        export_qonnx_model(make_cnn(net, seed=0).eval(), (1, 3, 32, 32), onnx)
-    out = work / f"build_{net}_{cycles}"
-    if not (out / "dataflow.json").is_file():
-        build(onnx, "zcu104", out, target_cycles_=cycles, backend="rtl")
-    df, _meta = load_build(out)
+    df, _meta = load_build(_build(net, cycles, work))
     by_name = {layer.name: layer for layer in df.layers}
     missing = [n for n in names if n not in by_name]
     if missing:

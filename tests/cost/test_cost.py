@@ -657,6 +657,8 @@ def test_fifo_wrap_counts_the_bits_above_the_trailing_zeros():
 
     assert wrap(64) == wrap(2048) == 0
     assert wrap(48) == 2 * (6 - 4) and wrap(1939) == 2 * 11 and wrap(20) == 2 * (5 - 2)
+    # the helper the FIFO, window and converter features share
+    assert [model.trailing_zeros(n) for n in (1, 2, 20, 48, 1939, 2048)] == [0, 1, 2, 4, 0, 11]
 
 
 def test_sliding_window_features_follow_the_buffer():

@@ -63,6 +63,12 @@ def clog2(n: int) -> int:
     return max(0, (int(n) - 1).bit_length())
 
 
+def trailing_zeros(n: int) -> int:
+    """The zero bits below ``n``'s lowest one bit (``n > 0``): the low bits that adding,
+    comparing with or wrapping at a multiple of ``2**trailing_zeros(n)`` leaves alone."""
+    return (int(n) & -int(n)).bit_length() - 1
+
+
 def counter_bits(n: int) -> int:
     """Width of a counter over ``n`` values as the RTL declares it (``n > 1 ? clog2(n) : 1``)."""
     return clog2(n) if n > 1 else 1
@@ -1180,7 +1186,7 @@ def dwc_gearbox_features(in_bits: int, out_bits: int) -> dict:
     cw = clog2(buf + 1)
 
     def touched(c: int) -> int:  # bits of the count that adding or comparing ``c`` touches
-        return max(0, cw - min((c & -c).bit_length() - 1, cw))
+        return max(0, cw - min(trailing_zeros(c), cw))
 
     # LUT: the slot mux (about a LUT per input bit and slot) and the fill count's arithmetic
     # with constants: count - OUT, + IN, compares with OUT and BUF - IN + 1, each over the

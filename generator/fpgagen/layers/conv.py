@@ -381,16 +381,14 @@ class SlidingWindow(HWLayer):
         # (multiples of CF), leave the low zero bits alone. With power-of-two channel counts
         # Yosys spends markedly less (a 2x2/2 window over 10 x 10 x 120..136 channels:
         # 107-122 LUTs; over 128: 78)
-        walk_wrap = sum(
-            cm.clog2(n) - ((n & -n).bit_length() - 1) for n in ranges if n > 1 and n & (n - 1)
-        )
+        walk_wrap = sum(cm.clog2(n) - cm.trailing_zeros(n) for n in ranges if n > 1 and n & (n - 1))
         # a modulo-DEPTH add: AW + 1 bits, then `>= DEPTH` and `- DEPTH`, both only over the
         # bits from DEPTH's lowest set bit up (one bit for a power of two); the window base
         # has one, base + offset another when the window takes several output words (every
         # lane computes the same sum, which synthesis shares), and each lane adds its constant
         # offset within the group modulo DEPTH
         aw = cm.counter_bits(depth)
-        mod_bits = aw + 1 - min((depth & -depth).bit_length() - 1, aw)
+        mod_bits = aw + 1 - min(cm.trailing_zeros(depth), aw)
         steps = 2 if l.k_h * l.k_w * cf > l.par else 1
         addr = steps * (aw + 1 + 2 * mod_bits)
         if m["kind"] == "lutram":

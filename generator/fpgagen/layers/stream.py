@@ -69,8 +69,7 @@ class FIFO(HWLayer):
         # DEPTH - 1 ends in as many ones as DEPTH ends in zeros, so p + 1 is already zero there
         # when the pointer wraps and only the bits above need the clear (without this a depth
         # of 24, 40, 48 or 56 was priced 4-9 LUTs high)
-        tz = (d & -d).bit_length() - 1
-        wrap = 0 if d & (d - 1) == 0 else 2 * (aw - tz)
+        wrap = 0 if d & (d - 1) == 0 else 2 * (aw - cm.trailing_zeros(d))
         f = {"const": 1.0, "ctrl": 2 * aw + cw, "mem": cm.mem_luts(m, d, w, False), "wrap": wrap}
         ff = {"const": 1.0, "ctrl": 2 * aw + cw, "data": w + (d * w if m["kind"] == "logic" else 0)}
         return {"lut": f, "ff": ff, "mem": {"bram18": m["bram18"], "uram": m["uram"], "dsp": 0}}
