@@ -926,6 +926,68 @@ def test_block_tables_never_fall_beyond_their_grid():
     assert deep >= model.act_soft_luts(7, 12, 128, 7 * 12, "act_out") > 0
 
 
+def test_pruned_rom_fed_lanes_read_the_pruned_blocks():
+    """A pruned TERNARY layer's ROM-fed lanes are read between the dense blocks (RDOT, 1/3
+    zero) and the pruned ones (RDOT_SPARSE, 60% and 90% zero, every lane live) at the share
+    of zeros its live lanes hold (pruned_zeros), so that zeroing whole lanes (structured
+    pruning) leaves the live lanes at the dense price."""
+    # the share of zeros is recovered from a live lane's nonzero share at any depth
+    for z in (0.2, 1 / 3, 0.6, 0.9):
+        for d in (2, 3, 8):
+            assert model.pruned_zeros((1 - z) / (1 - z**d), d) == pytest.approx(z, abs=1e-6)
+    assert model.pruned_zeros(1.0, 4) == 0.0 and model.pruned_zeros(0.25, 4) == 1.0
+    i2, t = DataType("INT2"), DataType("TERNARY")
+    sp = model.RDOT_SPARSE["i2s_wt"]
+    assert sorted(sp) == [0.6, 0.9]
+
+    def at(lanes, z):  # the live lanes of ``lanes`` block lanes of an 8-word ROM at share z
+        return lanes * (1 - z**8)
+
+    n = at(8, 0.9)  # 4.5 live lanes
+    dense = model.rdot_luts(i2, t, 8, n, pe=32)
+    # at the blocks' points the tables as they are (each share read at the block lanes that
+    # hold as many live ones); the dense blocks' own share is the dense price, below it too
+    assert model.rdot_luts(i2, t, 8, n, pe=32, zeros=0.9) == pytest.approx(sp[0.9][8][8][32])
+    assert model.rdot_luts(i2, t, 8, at(8, 0.6), pe=32, zeros=0.6) == pytest.approx(
+        sp[0.6][8][8][32]
+    )
+    assert model.rdot_luts(i2, t, 8, n, pe=32, zeros=1 / 3) == pytest.approx(dense)
+    assert model.rdot_luts(i2, t, 8, n, pe=32, zeros=0.1) == pytest.approx(dense)
+    # Yosys: 4.5 live lanes of a 90%-zero ROM cost less than as many of a dense one
+    assert sp[0.9][8][8][32] < 0.9 * dense
+    # between the shares, linear in the share; past 90%, held
+    lo = model.rdot_luts(i2, t, 8, n, pe=32, zeros=0.6)
+    hi = model.rdot_luts(i2, t, 8, n, pe=32, zeros=0.9)
+    assert model.rdot_luts(i2, t, 8, n, pe=32, zeros=0.75) == pytest.approx((lo + hi) / 2)
+    assert model.rdot_luts(i2, t, 8, n, pe=32, zeros=0.99) == pytest.approx(hi)
+    # multi-bit weights have no pruned blocks: the dense price at any share
+    assert model.rdot_luts(i2, i2, 8, 3, pe=32, zeros=0.9) == model.rdot_luts(i2, i2, 8, 3, pe=32)
+
+    # in a layer: 90% of the weights zeroed at random, or whole lanes zeroed (every other
+    # input column, the live ones dense): 32 PEs of 4 lanes, an 8-word ROM
+    rng = np.random.default_rng(3)
+    shape = (32 * 2, 4 * 4)  # PE 32, SIMD 4: NF = 2, SF = 4
+    pruned = np.where(rng.random(shape) < 0.9, 0, rng.choice([-1, 1], size=shape))
+    lanes = rng.choice([-1, 0, 1], size=shape) * (np.arange(shape[1]) % 4 < 2)
+    for w, sparse in ((pruned, True), (lanes, False)):
+        m = MVAU("s", w, i2, t, pe=32, simd=4, ram_style="distributed")
+        f = model.features(m)["lut"]["rdot"]
+        live = model.mvau_lanes(m)[0]
+
+        def rdot(zeros, m=m, live=live):
+            return sum(model.rdot_luts(i2, t, 8, int(n), m.acc_bits, 32, zeros) for n in live)
+
+        assert f > 0
+        if sparse:  # read near the 90% blocks, below the dense price
+            nonzero = np.count_nonzero(w) / (live.sum() * 8)
+            assert model.pruned_zeros(nonzero, 8) == pytest.approx(0.9, abs=0.05)
+            assert f == pytest.approx(rdot(model.pruned_zeros(nonzero, 8)))
+            assert f < 0.9 * rdot(None)
+        else:  # two dense lanes of four per PE: the dense price of 2 live lanes
+            assert (live == 2).all()
+            assert f == pytest.approx(rdot(None), rel=0.05)
+
+
 def test_small_weight_rom_uses_the_rdot_block():
     """An MVAU with a soft-logic weight ROM of 2-8 words and narrow multi-bit products is
     costed by the ROM-fed block (RDOT), the ROM included; with 8-bit inputs (beyond the
@@ -938,17 +1000,26 @@ def test_small_weight_rom_uses_the_rdot_block():
         f = model.features(m)["lut"]
         assert f["rdot"] > 0 and f["dot"] == 0 and f["wrom_small"] == 0
         live = model.mvau_lanes(m)[0]
+        # (TERNARY weights: read at the share of zeros the live lanes hold, about the dense
+        # blocks' 1/3 for these uniform weights)
+        z = model.pruned_zeros(np.count_nonzero(w) / (live.sum() * 4), 4)
+        assert z == pytest.approx(1 / 3, abs=0.1)
         assert f["rdot"] == pytest.approx(
-            sum(model.rdot_luts(m.in_dtype, m.w_dtype, 4, int(n), m.acc_bits, m.pe) for n in live)
+            sum(
+                model.rdot_luts(m.in_dtype, m.w_dtype, 4, int(n), m.acc_bits, m.pe, z) for n in live
+            )
         )
     # a layer of many PEs reads the blocks at its own PE count (32 here), where a lane's few
     # weight sequences are products the PEs share
     w32 = rng.choice([-1, 0, 1], size=(64, 4))
     m = MVAU("p", w32, DataType("INT2"), DataType("TERNARY"), pe=32, simd=4)
     live = model.mvau_lanes(m)[0]
+    z = model.pruned_zeros(np.count_nonzero(w32) / (live.sum() * 2), 2)
 
     def rdot_at(pe):
-        return sum(model.rdot_luts(m.in_dtype, m.w_dtype, 2, int(n), m.acc_bits, pe) for n in live)
+        return sum(
+            model.rdot_luts(m.in_dtype, m.w_dtype, 2, int(n), m.acc_bits, pe, z) for n in live
+        )
 
     f = model.features(m)["lut"]["rdot"]
     assert f == pytest.approx(rdot_at(32)) and rdot_at(32) != pytest.approx(rdot_at(4))

@@ -566,6 +566,7 @@ from ._blocks import (  # noqa: E402  (blocks.py table)
     DWC_COLLECT,
     DWC_UNLOAD,
     RDOT,
+    RDOT_SPARSE,
     RDOT_ZERO,
     ROM,
 )
@@ -762,32 +763,79 @@ def _key_bits(key: str) -> tuple[int, int]:
     return int(a[1:-1]), 2 if b == "wt" else int(b[1:-1])
 
 
-def rdot_luts(in_dtype, w_dtype, depth: int, n: int, cap: int | None = None, pe: int = 4) -> float:
+def rdot_luts(
+    in_dtype,
+    w_dtype,
+    depth: int,
+    n: int,
+    cap: int | None = None,
+    pe: int = 4,
+    zeros: float | None = None,
+) -> float:
     """LUTs of one PE's ``n`` products fed by a soft-logic weight ROM of ``depth`` (2 to
     :data:`RDOT_DEPTH`) words in a layer of ``pe`` PEs, the ROM and the adder tree included,
     from the Yosys table :data:`RDOT` (benchmarks/cost/blocks/rdot_pe.v: random weights,
     SIMD 1..16, LUTs per PE at 4, 12 and 32 PEs up to SIMD 8 and for the binary pairs, at 4
-    PEs beyond), interpolated
-    in ``n`` and ``depth`` and in ``pe`` as :func:`_at_pe` reads a PE row: synthesis merges
-    so small a ROM with the products it feeds, and the PEs share the products of a lane's
-    few possible weight sequences (the LUTs per PE fall with the PE count). ``n`` is the
-    PE's live lanes; the table is read at
-    the block lanes that hold as many (its random weights leave some lanes 0 in every word).
-    A pair the table lacks takes the nearest pair of the same kind (:func:`_pair_kind`),
-    scaled by the product width; ``cap`` as in :func:`dot_luts`."""
+    PEs beyond), interpolated in ``n`` and ``depth`` and in ``pe`` as :func:`_at_pe` reads a
+    PE row: synthesis merges so small a ROM with the products it feeds, and the PEs share the
+    products of a lane's few possible weight sequences (the LUTs per PE fall with the PE
+    count). ``n`` is the PE's live lanes; the table is read at the block lanes that hold as
+    many (its random weights leave some lanes 0 in every word). A pair the table lacks takes
+    the nearest pair of the same kind (:func:`_pair_kind`), scaled by the product width;
+    ``cap`` as in :func:`dot_luts`.
+
+    ``zeros``: a pruned TERNARY layer's share of zero weights as its live lanes hold them
+    (:func:`pruned_zeros`). Above the dense blocks' own (:data:`RDOT_ZERO`, 1/3) the cost
+    is read between them and the pruned blocks of :data:`RDOT_SPARSE` (60% and 90% zero),
+    each at the block lanes that hold ``n`` live ones at its share, linear in the share
+    and held past 90%: a lane whose few nonzero words leave it zero most of the time costs
+    less, and more PEs share its sequence."""
     if n <= 0:
         return 0.0
     key, scale, pb = _weight_pair_entry(RDOT, in_dtype, w_dtype)
-    # the blocks' random weights include 0 (RDOT_ZERO of them): a lane of the block is dead
+    # the blocks' random weights include 0 (a share z of them): a lane of the block is dead
     # (0 in every word) with probability z^depth, and the table's SIMD lanes hold
-    # SIMD (1 - z^depth) live ones; ``n`` counts the PE's live lanes only
-    lanes = n / (1 - RDOT_ZERO[key] ** depth)
-    rows = RDOT[key]
-    cost = _interp(
+    # SIMD (1 - z^depth) live ones; ``n`` counts the PE's live lanes only. The dead lanes
+    # stay in the blocks as in the layers: their products go, but the adder tree keeps its
+    # shape around them (5 live lanes among 10 cost 17-21% more than the same 5 alone)
+    z0 = RDOT_ZERO[key]
+    cost = _rdot_read(RDOT[key], depth, n / (1 - z0**depth), pe)
+    if zeros is not None and zeros > z0 and key in RDOT_SPARSE:
+        levels = {
+            z: _rdot_read(rows, depth, n / (1 - z**depth), pe)
+            for z, rows in RDOT_SPARSE[key].items()
+        }
+        cost = _interp({z0: cost, **levels}, zeros, "hold")
+    return max(0.0, cost * scale * _truncation(n, pb, cap))
+
+
+def _rdot_read(rows: dict, depth: int, lanes: float, pe: int) -> float:
+    """An ``{depth: {SIMD: {PE: LUTs per PE}}}`` table of :data:`RDOT` read at ``depth``,
+    ``lanes`` and ``pe``."""
+    return _interp(
         {d: _interp({s: _at_pe(r, pe) for s, r in t.items()}, lanes) for d, t in rows.items()},
         depth,
     )
-    return max(0.0, cost * scale * _truncation(n, pb, cap))
+
+
+def pruned_zeros(nonzero: float, depth: int) -> float:
+    """The share ``z`` of zero weights that leaves ``nonzero`` of a live lane's ``depth``
+    words nonzero when each weight is 0 with probability ``z`` (a lane is live when one word
+    is nonzero: ``(1 - z) / (1 - z^depth) = nonzero``; 0 for ``nonzero`` 1, 1 at
+    ``1/depth``): the pruning rate of :data:`RDOT_SPARSE`'s blocks that matches a layer's
+    live lanes, whatever zeroed whole lanes."""
+    if depth <= 1 or nonzero >= 1:
+        return 0.0
+    if nonzero <= 1 / depth:
+        return 1.0
+    lo, hi = 0.0, 1.0  # (1 - z) / (1 - z^d) falls from 1 to 1/d as z goes from 0 to 1
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if (1 - mid) / (1 - mid**depth) > nonzero:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
 
 
 def _pair_kind(key: str) -> str:

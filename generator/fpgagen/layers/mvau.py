@@ -504,10 +504,15 @@ class MVAU(AccumulatorMixin, HWLayer):
         )
         if rom_fed or rom_line:
             # each PE's live lanes as Yosys maps the block (cm.rdot_luts: ROM, products and
-            # adder tree measured together)
+            # adder tree measured together); a pruned TERNARY layer's live lanes at their
+            # share of zero words (cm.pruned_zeros)
             d = max(depth, 2)
+            zeros = None
+            if rom_fed and l.w_dtype.name == "TERNARY" and live.sum():
+                nonzero = np.count_nonzero(cm.weight_codes(l)) / (live.sum() * depth)
+                zeros = cm.pruned_zeros(nonzero, depth)
             f["rdot"] = float(
-                sum(cm.rdot_luts(l.in_dtype, l.w_dtype, d, int(n), cap, pe) for n in live)
+                sum(cm.rdot_luts(l.in_dtype, l.w_dtype, d, int(n), cap, pe, zeros) for n in live)
             )
             f["wrom_small"] = f["wrom"] = 0.0
         elif const_w and not dsp:
