@@ -117,6 +117,8 @@ LATE_HOLDOUTS = {
     "holdout35": (47, "thirty-fifth", 18096),
     "holdout36": (48, "thirty-sixth", 18098),
     "holdout37": (49, "thirty-seventh", 18100),
+    "holdout38": (50, "thirty-eighth", 18102),
+    "holdout39": (51, "thirty-ninth", 18104),
 }
 #: the regime set drawn with a late hold-out set (its designs join the hold-out set's own in
 #: the left-out-regime check): ``regime3`` (seed 18018) with the fifth, ``regime4`` (18020)
@@ -154,6 +156,8 @@ LATE_REGIMES = {
     "holdout35": "regime32",
     "holdout36": "regime33",
     "holdout37": "regime34",
+    "holdout38": "regime35",
+    "holdout39": "regime36",
 }
 #: folds of the cross-validation and its seed
 K_FOLDS, CV_SEED = 5, 18005

@@ -180,6 +180,10 @@ SEEDS = {
     "regime33": 18099,
     "holdout37": 18100,
     "regime34": 18101,
+    "holdout38": 18102,
+    "regime35": 18103,
+    "holdout39": 18104,
+    "regime36": 18105,
 }
 #: stitched tops drawn per top set: ``tops`` (18004) calibrates the stitching term,
 #: ``tops_holdout`` (18006, ids ``r_toph_*``) is never used by any fit
@@ -446,6 +450,14 @@ COUNTS["holdout36"] = dict(COUNTS["holdout"])
 COUNTS["regime33"] = dict(COUNTS["regime"])
 COUNTS["holdout37"] = dict(COUNTS["holdout"])
 COUNTS["regime34"] = dict(COUNTS["regime"])
+# thirty-eighth and thirty-ninth hold-out sets with the thirty-fifth and thirty-sixth regime
+# sets (seeds 18102-18105), committed on 2026-12-08 (fifteenth session) with the session's
+# model (the pruned ROM-fed blocks, RDOT_SPARSE), before they were synthesized: scored once,
+# with it
+COUNTS["holdout38"] = dict(COUNTS["holdout"])
+COUNTS["regime35"] = dict(COUNTS["regime"])
+COUNTS["holdout39"] = dict(COUNTS["holdout"])
+COUNTS["regime36"] = dict(COUNTS["regime"])
 # training sliding windows whose line buffer is block RAM (seed 18081, thirteenth session; kind
 # ``SlidingWindowBram``): the fit had 5, and the CNV builds' W2A2 windows with a block-RAM
 # buffer (deep buffers of narrow words: 2x2 pools and 3x3 convolutions over 64-128 channels
