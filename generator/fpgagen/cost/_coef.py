@@ -105,15 +105,15 @@ COEF = {
             "wreg": 0.739
         },
         "lut": {
-            "acc": 1.0159,
+            "acc": 1.0259,
             "act": 1.0,
             "act_rom": 1.0,
-            "const": 3.8581,
-            "ctrl": 1.1596,
+            "const": 3.8631,
+            "ctrl": 1.1548,
             "dot": 1.0,
-            "dsp": 0.2373,
-            "ibuf": 0.9484,
-            "out": 0.9484,
+            "dsp": 0.21,
+            "ibuf": 0.9502,
+            "out": 0.9403,
             "rdot": 1.0,
             "wrom": 1.0,
             "wrom_deep": 1.17,
@@ -187,12 +187,12 @@ BAND = {
     "FMPadding": 0.122,
     "GlobalAccPool": 0.12,
     "LabelSelect": 0.2244,
-    "MVAU": 0.1634,
+    "MVAU": 0.1626,
     "MVAU/unrolled": 0.2947,
     "Pool": 0.1613,
     "SlidingWindow": 0.1368,
     "Thresholding": 0.1618,
-    "VVAU": 0.1175,
+    "VVAU": 0.1187,
     "_pooled": 0.169
 }
 
