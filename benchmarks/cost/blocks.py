@@ -874,7 +874,7 @@ def tables(data: dict | None = None) -> dict:
             # words and a few lanes it is mostly the products the PEs share (a lane's few
             # possible weight sequences), which a layer of as many PEs shares as well; the
             # layer reads the row at its own PE count (cost.model.rdot_luts)
-            # (a pruned block, every lane live: RDOT_SPARSE at its share of zeros)
+            # (a pruned block, ``zeros`` of its weights 0: RDOT_SPARSE at that share)
             key = cdot_key(s["in"], s["w"])
             if s.get("zeros"):
                 t = rdot_sparse.setdefault(key, {}).setdefault(s["zeros"], {})

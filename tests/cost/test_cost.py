@@ -928,9 +928,9 @@ def test_block_tables_never_fall_beyond_their_grid():
 
 def test_pruned_rom_fed_lanes_read_the_pruned_blocks():
     """A pruned TERNARY layer's ROM-fed lanes are read between the dense blocks (RDOT, 1/3
-    zero) and the pruned ones (RDOT_SPARSE, 60% and 90% zero, every lane live) at the share
-    of zeros its live lanes hold (pruned_zeros), so that zeroing whole lanes (structured
-    pruning) leaves the live lanes at the dense price."""
+    zero) and the pruned ones (RDOT_SPARSE, 60% and 90% zero), each at the block lanes that
+    hold as many live ones, at the share of zeros its live lanes hold (pruned_zeros), so that
+    zeroing whole lanes (structured pruning) leaves the live lanes at the dense price."""
     # the share of zeros is recovered from a live lane's nonzero share at any depth
     for z in (0.2, 1 / 3, 0.6, 0.9):
         for d in (2, 3, 8):
